@@ -1,0 +1,118 @@
+"""The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `upgrade` (migrations).
+
+Each program is imported only when its command runs, so `openorch upgrade` and the SDK
+never load NiceGUI or Tk.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from openorch import __version__
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="openorch",
+        description="openorch: a self-hosted orchestrator for Python RPA.",
+    )
+    parser.add_argument("--version", action="version", version=f"openorch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    orchestrator = commands.add_parser(
+        "o", aliases=["orchestrator"], help="start the Orchestrator admin app (NiceGUI)"
+    )
+    orchestrator.add_argument("-p", "--port", type=int, help="port to listen on (default: a free one)")
+    orchestrator.add_argument(
+        "-d", "--dont-show", action="store_true", help="do not open a browser window"
+    )
+    orchestrator.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; the app has no login, so only "
+        "widen this behind a proxy that authenticates)",
+    )
+    orchestrator.add_argument("--conn", help="connection string (default: environment or local mode)")
+    orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
+    orchestrator.set_defaults(handler=_run_orchestrator)
+
+    scheduler = commands.add_parser(
+        "s", aliases=["scheduler"], help="start the Scheduler (Tk window, or --headless)"
+    )
+    scheduler.add_argument("--headless", action="store_true", help="run without a window")
+    scheduler.add_argument("--conn", help="connection string (env OpenOrchestratorConnString)")
+    scheduler.add_argument("--key", help="encryption key (env OpenOrchestratorKey)")
+    scheduler.add_argument("--name", help="scheduler name (default: this machine's name)")
+    scheduler.add_argument(
+        "--poll-interval", type=float, default=None, help="seconds between polls (default 2)"
+    )
+    scheduler.add_argument(
+        "--exclusive", action="store_true", help="only run triggers whose whitelist names this scheduler"
+    )
+    scheduler.add_argument("--python", help="interpreter that runs processes (default: this one)")
+    scheduler.add_argument("--clone-dir", help="folder for git clones (default: a per-user folder)")
+    scheduler.add_argument(
+        "--grace-period", type=float, default=None,
+        help="seconds to wait for running processes when stopping (default 60)",
+    )
+    scheduler.add_argument(
+        "--heartbeat-timeout", type=float, default=None,
+        help="seconds of silence after which another scheduler counts as dead (default 120)",
+    )
+    scheduler.set_defaults(handler=_run_scheduler)
+
+    upgrade = commands.add_parser(
+        "upgrade", aliases=["u"], help="create or migrate a database to the newest revision"
+    )
+    upgrade.add_argument("conn", metavar="CONN", help="SQLAlchemy connection string")
+    upgrade.add_argument(
+        "-n", "--new", action="store_true", help="create a fresh database without questions"
+    )
+    upgrade.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    upgrade.set_defaults(handler=_run_upgrade)
+
+    key = commands.add_parser("key", help="print a new encryption key")
+    key.set_defaults(handler=_run_key)
+    return parser
+
+
+def _run_orchestrator(args: argparse.Namespace) -> int:
+    from openorch.orchestrator.main import run
+
+    return run(args)
+
+
+def _run_scheduler(args: argparse.Namespace) -> int:
+    from openorch.scheduler.main import run
+
+    return run(args)
+
+
+def _run_upgrade(args: argparse.Namespace) -> int:
+    from openorch.upgrade import run_upgrade
+
+    return run_upgrade(args.conn, new=args.new, yes=args.yes)
+
+
+def _run_key(_args: argparse.Namespace) -> int:
+    from openorch.crypto import generate_key
+
+    print(generate_key().decode())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `openorch` console script and `python -m openorch`."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,36 @@
+"""The ORM models: the tables every openorch program (and the original OpenOrchestrator)
+shares. The schema is a contract (see docs/database.md); never rename or narrow a column."""
+
+from openorch.database.base import Base
+from openorch.database.constants import Constant, Credential
+from openorch.database.jobs import Job, JobStatus
+from openorch.database.logs import Log, LogLevel
+from openorch.database.queues import QueueElement, QueueStatus
+from openorch.database.schedulers import Scheduler
+from openorch.database.triggers import (
+    QueueTrigger,
+    ScheduledTrigger,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+    TriggerType,
+)
+
+__all__ = [
+    "Base",
+    "Constant",
+    "Credential",
+    "Job",
+    "JobStatus",
+    "Log",
+    "LogLevel",
+    "QueueElement",
+    "QueueStatus",
+    "QueueTrigger",
+    "ScheduledTrigger",
+    "Scheduler",
+    "SingleTrigger",
+    "Trigger",
+    "TriggerStatus",
+    "TriggerType",
+]

@@ -1,0 +1,42 @@
+"""Jobs: one row per process run started by a Scheduler."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openorch.database.base import Base, enum_column_type
+
+
+class JobStatus(enum.Enum):
+    """Where a process run stands. The member name is stored."""
+
+    RUNNING = "Running"
+    DONE = "Done"
+    FAILED = "Failed"
+    KILLED = "Killed"
+
+
+class Job(Base):
+    """A process run. `trigger_id` is openorch's addition (NULL in rows the original wrote)."""
+
+    __tablename__ = "Jobs"
+    __table_args__ = (
+        Index("ix_Jobs_start_time", "start_time"),
+        Index("ix_Jobs_status", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    process_name: Mapped[str] = mapped_column(String(100))
+    scheduler_name: Mapped[str] = mapped_column(String(100))
+    start_time: Mapped[datetime] = mapped_column(default=datetime.now)
+    end_time: Mapped[datetime | None] = mapped_column()
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column_type(JobStatus), default=JobStatus.RUNNING
+    )
+    trigger_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    def __repr__(self) -> str:
+        return f"Job(id={self.id}, process_name={self.process_name!r}, status={self.status.name})"

@@ -1,0 +1,111 @@
+"""Triggers: what to run, and when. Joined-table inheritance over `Triggers`."""
+
+import enum
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openorch.database.base import Base, enum_column_type
+
+
+class TriggerStatus(enum.Enum):
+    """Where a trigger stands. The member name is stored."""
+
+    IDLE = "Idle"
+    RUNNING = "Running"
+    FAILED = "Failed"
+    DONE = "Done"
+    PAUSED = "Paused"
+    PAUSING = "Pausing"
+    KILLING = "Killing"
+    KILLED = "Killed"
+
+
+class TriggerType(enum.Enum):
+    """The kind of trigger; the discriminator of the inheritance."""
+
+    SINGLE = "Single"
+    SCHEDULED = "Scheduled"
+    QUEUE = "Queue"
+
+
+class Trigger(Base):
+    """Fields every trigger has. Load through the data layer to get the right subclass."""
+
+    __tablename__ = "Triggers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    trigger_name: Mapped[str] = mapped_column(String(100))
+    process_name: Mapped[str] = mapped_column(String(100))
+    last_run: Mapped[datetime | None] = mapped_column()
+    process_path: Mapped[str] = mapped_column(String(250))
+    process_args: Mapped[str | None] = mapped_column(String(1000))
+    process_status: Mapped[TriggerStatus] = mapped_column(
+        enum_column_type(TriggerStatus), default=TriggerStatus.IDLE
+    )
+    is_git_repo: Mapped[bool] = mapped_column()
+    git_branch: Mapped[str | None] = mapped_column(String(100))
+    is_blocking: Mapped[bool] = mapped_column()
+    scheduler_whitelist: Mapped[str | None] = mapped_column(String(250))
+    priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    type: Mapped[TriggerType] = mapped_column(enum_column_type(TriggerType))
+
+    __mapper_args__ = {"polymorphic_on": "type"}
+
+    @property
+    def whitelist(self) -> list[str]:
+        """The scheduler whitelist as a list of names (empty when none is set).
+
+        Tolerates rows written by hand: a bare name or a comma list is read as names.
+        """
+        raw = (self.scheduler_whitelist or "").strip()
+        if not raw:
+            return []
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            return [name.strip() for name in raw.split(",") if name.strip()]
+        if isinstance(parsed, list):
+            return [str(name) for name in parsed if str(name).strip()]
+        return [str(parsed)]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(id={self.id}, trigger_name={self.trigger_name!r}, "
+            f"status={self.process_status.name})"
+        )
+
+
+class SingleTrigger(Trigger):
+    """Runs once at `next_run`."""
+
+    __tablename__ = "Single_Triggers"
+    __mapper_args__ = {"polymorphic_identity": TriggerType.SINGLE, "polymorphic_load": "inline"}
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("Triggers.id"), primary_key=True)
+    next_run: Mapped[datetime] = mapped_column()
+
+
+class ScheduledTrigger(Trigger):
+    """Runs at every time its 5-field cron expression names."""
+
+    __tablename__ = "Scheduled_Triggers"
+    __mapper_args__ = {"polymorphic_identity": TriggerType.SCHEDULED, "polymorphic_load": "inline"}
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("Triggers.id"), primary_key=True)
+    cron_expr: Mapped[str] = mapped_column(String(200))
+    next_run: Mapped[datetime] = mapped_column()
+
+
+class QueueTrigger(Trigger):
+    """Runs when its queue holds at least `min_batch_size` NEW elements."""
+
+    __tablename__ = "Queue_Triggers"
+    __mapper_args__ = {"polymorphic_identity": TriggerType.QUEUE, "polymorphic_load": "inline"}
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("Triggers.id"), primary_key=True)
+    queue_name: Mapped[str] = mapped_column(String(200))
+    min_batch_size: Mapped[int] = mapped_column()

@@ -1,0 +1,37 @@
+"""The data layer: the one place in openorch that talks to the database.
+
+`Store` is built from a connection string or an `Engine` and offers every operation
+the SDK, the Scheduler and the Orchestrator need. It returns detached ORM objects whose
+attributes stay readable after the call, and checks its input (raising `ValueError`
+that names the field) before writing anything.
+"""
+
+from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
+from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
+from openorch.store.jobs import JobStore
+from openorch.store.logs import LogStore, truncate_message
+from openorch.store.queues import QueueStore
+from openorch.store.schedulers import SchedulerStore
+from openorch.store.triggers import TriggerStore
+from openorch.store.values import ValueStore
+
+
+class Store(TriggerStore, LogStore, JobStore, ValueStore, QueueStore, SchedulerStore):
+    """Every database operation openorch has, over one engine.
+
+    Example:
+        >>> store = Store("sqlite:///orchestrator.db", crypto_key=key)
+        >>> store.create_constant("greeting", "hello")
+    """
+
+
+__all__ = [
+    "HEAD_REVISION",
+    "ORIGINAL_HEAD_REVISION",
+    "Store",
+    "build_engine",
+    "describe_connection_error",
+    "mask",
+    "parse_url",
+    "truncate_message",
+]

@@ -1,0 +1,123 @@
+"""Session handling shared by every part of the data layer."""
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine, exc, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from openorch.crypto import Cipher
+from openorch.store.engine import IMMEDIATE, build_engine
+
+T = TypeVar("T")
+
+#: Newest Alembic revision this version of openorch writes and expects.
+HEAD_REVISION = "a3f1c0de0001"
+
+#: The original OpenOrchestrator 3.0.0's newest revision.
+ORIGINAL_HEAD_REVISION = "1c87ed320c78"
+
+#: For how long a write is retried when SQLite reports the file locked, in seconds.
+LOCK_RETRY_SECONDS = 60.0
+
+
+def _is_sqlite_locked(error: exc.OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+class StoreCore:
+    """Owns the engine and the sessions; every query in openorch runs through here.
+
+    Built from a connection string (the store creates and later disposes the engine)
+    or from an existing `Engine` (the caller keeps ownership; `close()` leaves it open).
+    """
+
+    def __init__(self, database: str | URL | Engine, crypto_key: str | bytes | None = None) -> None:
+        if isinstance(database, Engine):
+            self.engine = database
+            self._owns_engine = False
+        else:
+            self.engine = build_engine(database)
+            self._owns_engine = True
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False
+        )
+        self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
+
+    @property
+    def dialect(self) -> str:
+        """The database backend: 'sqlite', 'postgresql' or 'mssql'."""
+        return self.engine.dialect.name
+
+    def set_key(self, crypto_key: str | bytes | None) -> None:
+        """Use another encryption key for credentials (None forgets the key).
+
+        Raises:
+            ValueError: when the key is not a Fernet key.
+        """
+        self._cipher = Cipher(crypto_key) if crypto_key is not None else None
+
+    @property
+    def cipher(self) -> Cipher:
+        """The cipher for credential passwords.
+
+        Raises:
+            ValueError: when no key was given.
+        """
+        if self._cipher is None:
+            raise ValueError("No encryption key is set: credentials cannot be read or written.")
+        return self._cipher
+
+    def close(self) -> None:
+        """Release pooled connections; disposes the engine only if this store made it."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def ping(self) -> None:
+        """Run a trivial query; raises the driver's error when the database is unreachable."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision the database is at (None: no `alembic_version` table)."""
+        from sqlalchemy import inspect
+
+        schema = "dbo" if self.dialect == "mssql" else None
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version", schema=schema):
+                return None
+            table = "dbo.alembic_version" if schema else "alembic_version"
+            return connection.execute(text(f"SELECT version_num FROM {table}")).scalar()
+
+    def check_database_revision(self) -> bool:
+        """True when the database is at the revision this version expects."""
+        return self.current_revision() == HEAD_REVISION
+
+    def _read(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in a read transaction and return its (detached) result."""
+        with self._reads() as session:
+            return work(session)
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction, committed when it returns.
+
+        On SQLite the transaction takes the write lock at BEGIN, and "database is
+        locked" is retried here for up to LOCK_RETRY_SECONDS so no caller sees it.
+        """
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                with self._writes.begin() as session:
+                    return work(session)
+            except exc.OperationalError as error:
+                if self.dialect != "sqlite" or not _is_sqlite_locked(error):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)

@@ -1,0 +1,141 @@
+"""Engine creation and the connection-error messages every program shows.
+
+SQLite gets WAL mode, a busy timeout and `BEGIN IMMEDIATE` for write transactions, so
+several processes can share one file without "database is locked" reaching a caller.
+"""
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+#: How long SQLite waits for another writer inside one statement, in seconds.
+SQLITE_BUSY_TIMEOUT = 30.0
+
+#: Execution option that makes a SQLite transaction take the write lock at BEGIN.
+IMMEDIATE = "openorch_sqlite_immediate"
+
+
+def parse_url(conn_string: str | URL) -> URL:
+    """Parse a SQLAlchemy connection string.
+
+    Raises:
+        ValueError: when the string is not a connection URL.
+    """
+    if isinstance(conn_string, URL):
+        return conn_string
+    if not isinstance(conn_string, str) or not conn_string.strip():
+        raise ValueError(
+            "The connection string is empty. Give a SQLAlchemy URL such as "
+            "sqlite:///orchestrator.db or postgresql+psycopg://user:pass@host/db."
+        )
+    try:
+        return make_url(conn_string.strip())
+    except exc.ArgumentError as error:
+        raise ValueError(
+            f"Malformed connection string {mask(conn_string)!r}: expected a SQLAlchemy URL "
+            "such as sqlite:///orchestrator.db, postgresql+psycopg://user:pass@host/db or "
+            "mssql+pyodbc://user:pass@server/db?driver=ODBC+Driver+18+for+SQL+Server."
+        ) from error
+
+
+def mask(conn_string: str | URL) -> str:
+    """The connection string with its password hidden, fit to print."""
+    try:
+        url = conn_string if isinstance(conn_string, URL) else make_url(str(conn_string))
+    except exc.ArgumentError:
+        return str(conn_string) if "@" not in str(conn_string) else "<connection string>"
+    return url.render_as_string(hide_password=True)
+
+
+def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine with the settings openorch relies on.
+
+    Raises:
+        ValueError: malformed URL, or the database driver is not installed.
+    """
+    url = parse_url(conn_string)
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
+        if url.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool
+        options["connect_args"] = connect_args
+    else:
+        options["pool_pre_ping"] = True
+    options.update(kwargs)
+    try:
+        engine = create_engine(url, **options)
+    except exc.NoSuchModuleError as error:
+        raise ValueError(
+            f"Unknown database dialect in {mask(url)!r}: use sqlite, postgresql+psycopg "
+            "or mssql+pyodbc."
+        ) from error
+    except ImportError as error:
+        raise ValueError(driver_missing_message(url, error)) from error
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def driver_missing_message(url: URL, error: BaseException) -> str:
+    """Explain which package or system library a dialect needs."""
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        hint = "install the PostgreSQL extra: pip install 'openorch[postgresql]'"
+    elif backend == "mssql":
+        hint = (
+            "pyodbc needs an ODBC driver manager and Microsoft's 'ODBC Driver 18 for SQL "
+            "Server' (on Debian: apt install unixodbc, then Microsoft's msodbcsql18)"
+        )
+    else:
+        hint = "install the database driver named in the connection string"
+    return f"The database driver for {backend} is not installed ({error}): {hint}."
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, busy timeout, foreign keys, and explicit BEGIN handling for pysqlite."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN, not pysqlite's implicit handling,
+        # so write transactions can take the lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def describe_connection_error(error: BaseException, conn_string: str | URL | None = None) -> str:
+    """One sentence an admin can act on, for any error met while connecting."""
+    where = f" ({mask(conn_string)})" if conn_string is not None else ""
+    if isinstance(error, ValueError):
+        return str(error)
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error).strip().splitlines()
+    detail = text[0] if text else type(error).__name__
+    lowered = " ".join(text).lower()
+    if isinstance(error, ImportError) or "can't open lib" in lowered or "data source name not found" in lowered:
+        return f"The database driver is not installed{where}: {detail}"
+    if "password authentication failed" in lowered or "login failed" in lowered or (
+        "authentication" in lowered and "failed" in lowered
+    ):
+        return f"Login refused by the database server{where}: {detail}"
+    if "unable to open database file" in lowered:
+        return f"The SQLite file cannot be opened (does its folder exist?){where}: {detail}"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"The database does not exist on the server{where}: {detail}"
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | OSError):
+        return f"The database server is unreachable{where}: {detail}"
+    return f"Could not use the database{where}: {detail}"

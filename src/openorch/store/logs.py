@@ -1,0 +1,159 @@
+"""Log operations."""
+
+import uuid
+from datetime import datetime
+from typing import Literal, overload
+
+from sqlalchemy import func, literal_column, select, text
+from sqlalchemy.orm import Session
+
+from openorch.database import Log, LogLevel
+from openorch.store import validation as v
+from openorch.store.core import StoreCore
+
+#: Longest log message stored; longer ones keep their head and tail.
+MAX_LOG_LENGTH = 8000
+
+_LOG_ORDER_COLUMNS = {
+    "log_time": Log.log_time,
+    "log_level": Log.log_level,
+    "process_name": Log.process_name,
+    "log_message": Log.log_message,
+    "job_id": Log.job_id,
+}
+
+
+def truncate_message(message: str) -> str:
+    """Cut a message over 8000 characters to its first 4000 and last 4000 characters."""
+    if len(message) <= MAX_LOG_LENGTH:
+        return message
+    head = -(-MAX_LOG_LENGTH // 2)
+    tail = MAX_LOG_LENGTH // 2
+    return message[:head] + message[-tail:]
+
+
+def clean_message(message: object) -> str:
+    """Make any message storable: a log line must never be lost to a bad character."""
+    text_value = message if isinstance(message, str) else str(message)
+    text_value = text_value.replace("\x00", "\ufffd")
+    text_value = text_value.encode("utf-8", errors="replace").decode("utf-8")
+    return truncate_message(text_value)
+
+
+class LogStore(StoreCore):
+    """Writing and reading logs."""
+
+    def create_log(
+        self,
+        process_name: str,
+        level: LogLevel | str,
+        job_id: uuid.UUID | str | None,
+        message: object,
+    ) -> Log:
+        """Write one log row now. The message is cut to 8000 characters (head + tail);
+        NUL and unencodable characters are replaced, never refused.
+
+        Raises:
+            ValueError: bad process name, level or job id.
+        """
+        log = Log(
+            id=uuid.uuid4(),
+            log_time=datetime.now(),
+            process_name=v.check_text(Log, "process_name", process_name),
+            log_level=v.check_enum(LogLevel, "level", level),
+            job_id=v.check_optional_uuid("job_id", job_id),
+            log_message=clean_message(message),
+        )
+
+        def work(session: Session) -> Log:
+            session.add(log)
+            return log
+
+        return self._write(work)
+
+    @overload
+    def get_logs(
+        self, offset: int = ..., limit: int = ..., from_date: datetime | None = ...,
+        to_date: datetime | None = ..., process_name: str | None = ...,
+        log_level: LogLevel | str | None = ..., job_id: uuid.UUID | str | None = ...,
+        order_by: str | None = ..., order_desc: bool = ..., include_count: Literal[False] = ...,
+    ) -> tuple[Log, ...]: ...
+
+    @overload
+    def get_logs(
+        self, offset: int = ..., limit: int = ..., from_date: datetime | None = ...,
+        to_date: datetime | None = ..., process_name: str | None = ...,
+        log_level: LogLevel | str | None = ..., job_id: uuid.UUID | str | None = ...,
+        order_by: str | None = ..., order_desc: bool = ..., *, include_count: Literal[True],
+    ) -> tuple[tuple[Log, ...], int]: ...
+
+    def get_logs(
+        self,
+        offset: int = 0,
+        limit: int = 100,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        process_name: str | None = None,
+        log_level: LogLevel | str | None = None,
+        job_id: uuid.UUID | str | None = None,
+        order_by: str | None = None,
+        order_desc: bool = True,
+        include_count: bool = False,
+    ) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:
+        """A page of logs, newest first unless `order_by`/`order_desc` say otherwise.
+
+        With `include_count` returns `(logs, total matching)`.
+
+        Raises:
+            ValueError: bad paging values, level, job id or order column.
+        """
+        v.check_int("offset", offset, minimum=0)
+        v.check_int("limit", limit, minimum=0)
+        filters = []
+        if from_date is not None:
+            filters.append(Log.log_time >= v.check_datetime("from_date", from_date))
+        if to_date is not None:
+            filters.append(Log.log_time <= v.check_datetime("to_date", to_date))
+        if process_name:
+            filters.append(Log.process_name == process_name)
+        if log_level:
+            filters.append(Log.log_level == v.check_enum(LogLevel, "log_level", log_level))
+        if job_id:
+            filters.append(Log.job_id == v.check_uuid("job_id", job_id))
+        column = _LOG_ORDER_COLUMNS.get(order_by or "log_time")
+        if column is None:
+            raise ValueError(
+                f"order_by must be one of {', '.join(_LOG_ORDER_COLUMNS)}; got {order_by!r}."
+            )
+        ordering = column.desc() if order_desc else column.asc()
+        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(limit)
+
+        def work(session: Session) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:
+            logs = tuple(session.scalars(page))
+            if not include_count:
+                return logs
+            total = session.scalar(select(func.count()).select_from(Log).where(*filters))
+            return logs, int(total or 0)
+
+        return self._read(work)
+
+    def get_unique_log_process_names(self) -> tuple[str, ...]:
+        """Every distinct process name in the logs, sorted.
+
+        On SQLite and PostgreSQL this is a recursive skip scan over the process-name
+        index: one index probe per name instead of reading every log row.
+        """
+        if self.dialect in ("sqlite", "postgresql"):
+            statement = text(
+                'WITH RECURSIVE names(name) AS ('
+                ' SELECT MIN(process_name) FROM "Logs"'
+                ' UNION ALL'
+                ' SELECT (SELECT MIN(process_name) FROM "Logs" WHERE process_name > names.name)'
+                ' FROM names WHERE names.name IS NOT NULL'
+                ') SELECT name FROM names WHERE name IS NOT NULL'
+            )
+        else:
+            statement = (
+                select(Log.process_name).distinct().order_by(literal_column("process_name"))
+            )
+        return self._read(lambda session: tuple(session.scalars(statement)))

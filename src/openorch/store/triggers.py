@@ -1,0 +1,375 @@
+"""Trigger operations: create, read, update, delete, find pending, and begin atomically."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from openorch.database import (
+    QueueElement,
+    QueueStatus,
+    QueueTrigger,
+    ScheduledTrigger,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+)
+from openorch.store import validation as v
+from openorch.store.core import StoreCore
+
+_TRIGGERS = Trigger.__table__
+_SCHEDULED = ScheduledTrigger.__table__
+
+
+class TriggerStore(StoreCore):
+    """Everything the programs do to triggers."""
+
+    # --- create -------------------------------------------------------------------
+
+    def create_single_trigger(
+        self,
+        trigger_name: str,
+        process_name: str,
+        next_run: datetime,
+        process_path: str,
+        process_args: str | None,
+        is_git_repo: bool,
+        is_blocking: bool,
+        priority: int = 0,
+        scheduler_whitelist: Sequence[str] | None = None,
+        git_branch: str | None = None,
+    ) -> uuid.UUID:
+        """Create a trigger that runs once at `next_run`. Returns its id.
+
+        Raises:
+            ValueError: a field is missing, too long or of the wrong type.
+        """
+        trigger = SingleTrigger(next_run=v.check_datetime("next_run", next_run))
+        self._fill_common(
+            trigger, trigger_name, process_name, process_path, process_args,
+            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+        )
+        return self._add(trigger)
+
+    def create_scheduled_trigger(
+        self,
+        trigger_name: str,
+        process_name: str,
+        cron_expr: str,
+        next_run: datetime,
+        process_path: str,
+        process_args: str | None,
+        is_git_repo: bool,
+        is_blocking: bool,
+        priority: int = 0,
+        scheduler_whitelist: Sequence[str] | None = None,
+        git_branch: str | None = None,
+    ) -> uuid.UUID:
+        """Create a trigger that runs at every time `cron_expr` names, first at `next_run`.
+
+        Raises:
+            ValueError: bad cron expression, or a field is missing, too long or mistyped.
+        """
+        v.check_text(ScheduledTrigger, "cron_expr", cron_expr)
+        trigger = ScheduledTrigger(
+            cron_expr=v.check_cron(cron_expr),
+            next_run=v.check_datetime("next_run", next_run),
+        )
+        self._fill_common(
+            trigger, trigger_name, process_name, process_path, process_args,
+            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+        )
+        return self._add(trigger)
+
+    def create_queue_trigger(
+        self,
+        trigger_name: str,
+        process_name: str,
+        queue_name: str,
+        process_path: str,
+        process_args: str | None,
+        is_git_repo: bool,
+        is_blocking: bool,
+        min_batch_size: int,
+        priority: int = 0,
+        scheduler_whitelist: Sequence[str] | None = None,
+        git_branch: str | None = None,
+    ) -> uuid.UUID:
+        """Create a trigger that runs when `queue_name` holds `min_batch_size` NEW elements.
+
+        Raises:
+            ValueError: a field is missing, too long or mistyped; min_batch_size < 1.
+        """
+        trigger = QueueTrigger(
+            queue_name=v.check_text(QueueTrigger, "queue_name", queue_name),
+            min_batch_size=v.check_int("min_batch_size", min_batch_size, minimum=1),
+        )
+        self._fill_common(
+            trigger, trigger_name, process_name, process_path, process_args,
+            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+        )
+        return self._add(trigger)
+
+    @staticmethod
+    def _fill_common(
+        trigger: Trigger,
+        trigger_name: Any,
+        process_name: Any,
+        process_path: Any,
+        process_args: Any,
+        is_git_repo: Any,
+        is_blocking: Any,
+        priority: Any,
+        scheduler_whitelist: Any,
+        git_branch: Any,
+    ) -> None:
+        trigger.trigger_name = v.check_text(Trigger, "trigger_name", trigger_name)  # type: ignore[assignment]
+        trigger.process_name = v.check_text(Trigger, "process_name", process_name)  # type: ignore[assignment]
+        trigger.process_path = v.check_text(Trigger, "process_path", process_path)  # type: ignore[assignment]
+        trigger.process_args = v.check_text(Trigger, "process_args", process_args, required=False)
+        trigger.is_git_repo = v.check_bool("is_git_repo", is_git_repo)
+        trigger.is_blocking = v.check_bool("is_blocking", is_blocking)
+        trigger.priority = v.check_int("priority", priority)
+        trigger.scheduler_whitelist = v.check_names(
+            "scheduler_whitelist", scheduler_whitelist, v.column_length(Trigger, "scheduler_whitelist")
+        )
+        branch = v.check_text(Trigger, "git_branch", git_branch, required=False)
+        trigger.git_branch = branch if branch and branch.strip() else None
+        trigger.process_status = TriggerStatus.IDLE
+
+    def _add(self, trigger: Trigger) -> uuid.UUID:
+        trigger.id = uuid.uuid4()
+
+        def work(session: Session) -> uuid.UUID:
+            session.add(trigger)
+            return trigger.id
+
+        return self._write(work)
+
+    # --- read ---------------------------------------------------------------------
+
+    def get_trigger(self, trigger_id: uuid.UUID | str) -> Trigger:
+        """The trigger with this id, as its subclass.
+
+        Raises:
+            ValueError: bad id, or no such trigger.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+        trigger = self._read(lambda session: session.get(Trigger, key))
+        if trigger is None:
+            raise ValueError(f"No trigger with id {key} exists.")
+        return trigger
+
+    def get_all_triggers(self) -> tuple[Trigger, ...]:
+        """Every trigger, sorted by trigger name."""
+        return self._read(
+            lambda session: tuple(
+                session.scalars(select(Trigger).order_by(Trigger.trigger_name, Trigger.id))
+            )
+        )
+
+    def get_single_triggers(self) -> tuple[SingleTrigger, ...]:
+        """Every single trigger."""
+        return self._read(lambda session: tuple(session.scalars(select(SingleTrigger))))
+
+    def get_scheduled_triggers(self) -> tuple[ScheduledTrigger, ...]:
+        """Every scheduled trigger."""
+        return self._read(lambda session: tuple(session.scalars(select(ScheduledTrigger))))
+
+    def get_queue_triggers(self) -> tuple[QueueTrigger, ...]:
+        """Every queue trigger."""
+        return self._read(lambda session: tuple(session.scalars(select(QueueTrigger))))
+
+    def get_pending_single_triggers(self, now: datetime | None = None) -> tuple[SingleTrigger, ...]:
+        """IDLE single triggers whose time has come, oldest first."""
+        moment = now or datetime.now()
+        statement = (
+            select(SingleTrigger)
+            .where(
+                SingleTrigger.process_status == TriggerStatus.IDLE,
+                SingleTrigger.next_run <= moment,
+            )
+            .order_by(SingleTrigger.next_run)
+        )
+        return self._read(lambda session: tuple(session.scalars(statement)))
+
+    def get_pending_scheduled_triggers(
+        self, now: datetime | None = None
+    ) -> tuple[ScheduledTrigger, ...]:
+        """IDLE scheduled triggers whose next run has come, oldest first."""
+        moment = now or datetime.now()
+        statement = (
+            select(ScheduledTrigger)
+            .where(
+                ScheduledTrigger.process_status == TriggerStatus.IDLE,
+                ScheduledTrigger.next_run <= moment,
+            )
+            .order_by(ScheduledTrigger.next_run)
+        )
+        return self._read(lambda session: tuple(session.scalars(statement)))
+
+    def get_pending_queue_triggers(self) -> tuple[QueueTrigger, ...]:
+        """IDLE queue triggers whose queue holds at least `min_batch_size` NEW elements.
+
+        One query: the count is a correlated subquery served by the queue index.
+        """
+        new_count = (
+            select(func.count())
+            .select_from(QueueElement)
+            .where(
+                QueueElement.queue_name == QueueTrigger.queue_name,
+                QueueElement.status == QueueStatus.NEW,
+            )
+            .scalar_subquery()
+        )
+        statement = select(QueueTrigger).where(
+            QueueTrigger.process_status == TriggerStatus.IDLE,
+            new_count >= QueueTrigger.min_batch_size,
+        )
+        return self._read(lambda session: tuple(session.scalars(statement)))
+
+    # --- change -------------------------------------------------------------------
+
+    def update_trigger(self, trigger: Trigger) -> None:
+        """Save every field of a (detached) trigger object.
+
+        Raises:
+            ValueError: a field is invalid, or the trigger no longer exists.
+        """
+        self._check_trigger(trigger)
+        key = v.check_uuid("trigger_id", trigger.id)
+
+        def work(session: Session) -> None:
+            if session.get(Trigger, key) is None:
+                raise ValueError(f"No trigger with id {key} exists.")
+            session.merge(trigger)
+
+        self._write(work)
+
+    @staticmethod
+    def _check_trigger(trigger: Trigger) -> None:
+        v.check_text(Trigger, "trigger_name", trigger.trigger_name)
+        v.check_text(Trigger, "process_name", trigger.process_name)
+        v.check_text(Trigger, "process_path", trigger.process_path)
+        v.check_text(Trigger, "process_args", trigger.process_args, required=False)
+        v.check_text(Trigger, "git_branch", trigger.git_branch, required=False)
+        v.check_text(Trigger, "scheduler_whitelist", trigger.scheduler_whitelist, required=False)
+        v.check_bool("is_git_repo", trigger.is_git_repo)
+        v.check_bool("is_blocking", trigger.is_blocking)
+        v.check_int("priority", trigger.priority)
+        trigger.process_status = v.check_enum(TriggerStatus, "process_status", trigger.process_status)
+        if isinstance(trigger, SingleTrigger):
+            v.check_datetime("next_run", trigger.next_run)
+        elif isinstance(trigger, ScheduledTrigger):
+            v.check_text(ScheduledTrigger, "cron_expr", trigger.cron_expr)
+            v.check_cron(trigger.cron_expr)
+            v.check_datetime("next_run", trigger.next_run)
+        elif isinstance(trigger, QueueTrigger):
+            v.check_text(QueueTrigger, "queue_name", trigger.queue_name)
+            v.check_int("min_batch_size", trigger.min_batch_size, minimum=1)
+
+    def delete_trigger(self, trigger_id: uuid.UUID | str) -> None:
+        """Delete a trigger (both its rows).
+
+        Raises:
+            ValueError: bad id, or no such trigger.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+
+        def work(session: Session) -> None:
+            trigger = session.get(Trigger, key)
+            if trigger is None:
+                raise ValueError(f"No trigger with id {key} exists.")
+            session.delete(trigger)
+
+        self._write(work)
+
+    def set_trigger_status(
+        self, trigger_id: uuid.UUID | str, status: TriggerStatus | str
+    ) -> None:
+        """Set a trigger's status unconditionally.
+
+        Raises:
+            ValueError: bad id or status, or no such trigger.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+        new_status = v.check_enum(TriggerStatus, "status", status)
+
+        def work(session: Session) -> None:
+            result = session.execute(
+                update(_TRIGGERS).where(_TRIGGERS.c.id == key).values(process_status=new_status)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise ValueError(f"No trigger with id {key} exists.")
+
+        self._write(work)
+
+    def change_trigger_status(
+        self,
+        trigger_id: uuid.UUID | str,
+        expected: Sequence[TriggerStatus],
+        status: TriggerStatus | str,
+    ) -> bool:
+        """Set a trigger's status only if it is one of `expected`; True when it changed.
+
+        One conditional UPDATE, so a Scheduler and an admin changing the same trigger at
+        once cannot overwrite each other's decision.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+        new_status = v.check_enum(TriggerStatus, "status", status)
+
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(_TRIGGERS)
+                .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status.in_(list(expected)))
+                .values(process_status=new_status)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+        return self._write(work)
+
+    # --- begin (atomic) -----------------------------------------------------------
+
+    def begin_trigger(self, trigger_id: uuid.UUID | str, now: datetime | None = None) -> bool:
+        """Move a trigger from IDLE to RUNNING and stamp `last_run`, for exactly one caller.
+
+        A scheduled trigger's `next_run` becomes the next cron time after now in the
+        same transaction (missed runs are not caught up). Returns False when another
+        Scheduler (or an admin) changed the trigger first.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+        moment = now or datetime.now()
+
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(_TRIGGERS)
+                .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status == TriggerStatus.IDLE)
+                .values(process_status=TriggerStatus.RUNNING, last_run=moment)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            cron_expr = session.scalar(select(_SCHEDULED.c.cron_expr).where(_SCHEDULED.c.id == key))
+            if cron_expr is not None:
+                session.execute(
+                    update(_SCHEDULED)
+                    .where(_SCHEDULED.c.id == key)
+                    .values(next_run=v.next_cron_time(cron_expr, moment))
+                )
+            return True
+
+        return self._write(work)
+
+    def begin_single_trigger(self, trigger_id: uuid.UUID | str) -> bool:
+        """`begin_trigger` for a single trigger (the original's name)."""
+        return self.begin_trigger(trigger_id)
+
+    def begin_scheduled_trigger(self, trigger_id: uuid.UUID | str) -> bool:
+        """`begin_trigger` for a scheduled trigger (the original's name)."""
+        return self.begin_trigger(trigger_id)
+
+    def begin_queue_trigger(self, trigger_id: uuid.UUID | str) -> bool:
+        """`begin_trigger` for a queue trigger (the original's name)."""
+        return self.begin_trigger(trigger_id)

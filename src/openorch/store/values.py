@@ -1,0 +1,174 @@
+"""Constants and credentials."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openorch.database import Constant, Credential
+from openorch.store import validation as v
+from openorch.store.core import StoreCore
+
+
+class ValueStore(StoreCore):
+    """Named constants and encrypted credentials."""
+
+    # --- constants ----------------------------------------------------------------
+
+    def get_constant(self, name: str) -> Constant:
+        """The constant called `name`.
+
+        Raises:
+            ValueError: no such constant.
+        """
+        constant = self._read(lambda session: session.get(Constant, name))
+        if constant is None:
+            raise ValueError(f"No constant named {name!r} exists.")
+        return constant
+
+    def get_constants(self) -> tuple[Constant, ...]:
+        """Every constant, sorted by name."""
+        return self._read(
+            lambda session: tuple(session.scalars(select(Constant).order_by(Constant.name)))
+        )
+
+    def create_constant(self, name: str, value: str) -> Constant:
+        """Create a constant.
+
+        Raises:
+            ValueError: a field is invalid, or a constant with this name exists.
+        """
+        constant = Constant(
+            name=v.check_text(Constant, "name", name),
+            value=v.check_text(Constant, "value", value, required=False) or "",
+            changed_at=datetime.now(),
+        )
+
+        def work(session: Session) -> Constant:
+            if session.get(Constant, constant.name) is not None:
+                raise ValueError(f"A constant named {constant.name!r} already exists.")
+            session.add(constant)
+            return constant
+
+        return self._write(work)
+
+    def update_constant(self, name: str, new_value: str) -> None:
+        """Give a constant a new value and stamp `changed_at`.
+
+        Raises:
+            ValueError: bad value, or no such constant.
+        """
+        value = v.check_text(Constant, "value", new_value, required=False) or ""
+
+        def work(session: Session) -> None:
+            constant = session.get(Constant, name)
+            if constant is None:
+                raise ValueError(f"No constant named {name!r} exists.")
+            constant.value = value
+            constant.changed_at = datetime.now()
+
+        self._write(work)
+
+    def delete_constant(self, name: str) -> None:
+        """Delete a constant.
+
+        Raises:
+            ValueError: no such constant.
+        """
+
+        def work(session: Session) -> None:
+            constant = session.get(Constant, name)
+            if constant is None:
+                raise ValueError(f"No constant named {name!r} exists.")
+            session.delete(constant)
+
+        self._write(work)
+
+    # --- credentials --------------------------------------------------------------
+
+    def get_credential(self, name: str, decrypt_password: bool = True) -> Credential:
+        """The credential called `name`, its password decrypted unless asked not to.
+
+        Raises:
+            ValueError: no such credential; no key set; the key does not match.
+        """
+        credential = self._read(lambda session: session.get(Credential, name))
+        if credential is None:
+            raise ValueError(f"No credential named {name!r} exists.")
+        if decrypt_password:
+            credential.password = self.cipher.decrypt(credential.password)
+        return credential
+
+    def get_credentials(self) -> tuple[Credential, ...]:
+        """Every credential, sorted by name, passwords still encrypted."""
+        return self._read(
+            lambda session: tuple(session.scalars(select(Credential).order_by(Credential.name)))
+        )
+
+    def _encrypt(self, password: object) -> str:
+        if not isinstance(password, str):
+            raise ValueError(f"password must be a string, not {type(password).__name__}.")
+        v.check_storable("password", password)
+        token = self.cipher.encrypt(password)
+        limit = v.column_length(Credential, "password")
+        if len(token) > limit:
+            raise ValueError(
+                f"password is too long: it is {len(token)} characters once encrypted, the "
+                f"limit is {limit} (about {int((limit - 100) / 20 * 16)} characters of password)."
+            )
+        return token
+
+    def create_credential(self, name: str, username: str, password: str) -> Credential:
+        """Create a credential; the password is encrypted with the store's key.
+
+        Raises:
+            ValueError: a field is invalid, no key set, or the name exists.
+        """
+        credential = Credential(
+            name=v.check_text(Credential, "name", name),
+            username=v.check_text(Credential, "username", username, required=False) or "",
+            password=self._encrypt(password),
+            changed_at=datetime.now(),
+        )
+
+        def work(session: Session) -> Credential:
+            if session.get(Credential, credential.name) is not None:
+                raise ValueError(f"A credential named {credential.name!r} already exists.")
+            session.add(credential)
+            return credential
+
+        return self._write(work)
+
+    def update_credential(self, name: str, new_username: str, new_password: str) -> None:
+        """Replace a credential's username and password.
+
+        Raises:
+            ValueError: a field is invalid, no key set, or no such credential.
+        """
+        username = v.check_text(Credential, "username", new_username, required=False) or ""
+        token = self._encrypt(new_password)
+
+        def work(session: Session) -> None:
+            credential = session.get(Credential, name)
+            if credential is None:
+                raise ValueError(f"No credential named {name!r} exists.")
+            credential.username = username
+            credential.password = token
+            credential.changed_at = datetime.now()
+
+        self._write(work)
+
+    def delete_credential(self, name: str) -> None:
+        """Delete a credential.
+
+        Raises:
+            ValueError: no such credential.
+        """
+
+        def work(session: Session) -> None:
+            credential = session.get(Credential, name)
+            if credential is None:
+                raise ValueError(f"No credential named {name!r} exists.")
+            session.delete(credential)
+
+        self._write(work)

@@ -1,0 +1,94 @@
+"""`openorch upgrade CONN [--new] [--yes]`: create or migrate a database.
+
+Prints the revision before and after. A bad connection string or an unreachable server
+gives one line on stderr and exit code 2, never a traceback.
+"""
+
+import sys
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from openorch import migrate
+from openorch.store import HEAD_REVISION, build_engine, describe_connection_error, mask
+
+Ask = Callable[[str], str]
+
+
+def _error(message: str) -> None:
+    print(f"openorch upgrade: error: {message}", file=sys.stderr)
+
+
+def _connect(conn: str) -> Engine:
+    engine = build_engine(conn)
+    with engine.connect():
+        pass
+    return engine
+
+
+def run_upgrade(conn: str, *, new: bool = False, yes: bool = False, ask: Ask = input) -> int:
+    """Bring the database at `conn` to openorch's newest revision. Returns the exit code."""
+    try:
+        engine = _connect(conn)
+    except (ValueError, SQLAlchemyError, OSError, ImportError) as error:
+        _error(describe_connection_error(error, None).replace("\n", " "))
+        return 2
+    try:
+        return _upgrade(engine, conn, new=new, yes=yes, ask=ask)
+    except (SQLAlchemyError, RuntimeError) as error:
+        _error(f"the migration failed and was rolled back where the database allows: {error}"
+               .splitlines()[0])
+        return 1
+    except EOFError:
+        _error("no answer given; nothing was changed.")
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> int:
+    before = migrate.current_revision(engine)
+    chain = migrate.revision_chain()
+    print(f"Database: {mask(conn)}")
+    print(f"Revision before: {before or 'none'}")
+    if before == HEAD_REVISION:
+        print(f"Already at the newest revision ({HEAD_REVISION}); nothing to do.")
+        return 0
+    if before is not None and before not in chain:
+        _error(
+            f"the database is at revision {before}, which this version of openorch does not "
+            "know (was it upgraded by a newer version?). Nothing was changed."
+        )
+        return 2
+
+    stamp_first: str | None = None
+    if before is None and migrate.has_tables(engine):
+        detected = migrate.detect_revision(engine)
+        if new:
+            stamp_first = detected
+        else:
+            default = "legacy" if detected == migrate.LEGACY_REVISION else "new"
+            answer = default if yes else ask(
+                "The database has tables but no revision. Is it new (made by a recent "
+                f"OpenOrchestrator) or legacy (from before migrations)? [new/legacy] "
+                f"(default {default}): "
+            ).strip().lower() or default
+            if answer not in ("new", "legacy"):
+                _error(f"answer 'new' or 'legacy', not {answer!r}. Nothing was changed.")
+                return 1
+            stamp_first = migrate.LEGACY_REVISION if answer == "legacy" else detected
+        print(f"Treating the existing tables as revision {stamp_first}.")
+
+    if not (new or yes):
+        target = "create the openorch tables in" if before is None and stamp_first is None else "upgrade"
+        reply = ask(f"This will {target} {mask(conn)} (to revision {HEAD_REVISION}). Continue? [y/N] ")
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
+            return 1
+
+    if stamp_first is not None:
+        migrate.stamp(engine, stamp_first)
+    migrate.upgrade(engine)
+    print(f"Revision after: {migrate.current_revision(engine)}")
+    return 0
