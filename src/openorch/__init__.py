@@ -6,3 +6,7 @@ and the upgrade command live in their own subpackages over the one data layer in
 """
 
 __version__ = "0.1.0"
+
+from openorch.sdk import OrchestratorConnection
+
+__all__ = ["OrchestratorConnection", "__version__"]

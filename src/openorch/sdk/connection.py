@@ -1,0 +1,246 @@
+"""`OrchestratorConnection`: what a process started by the Scheduler uses to log, read
+constants and credentials, and work queues.
+
+A connection is an object, not global state: two connections to two databases (or with
+two keys) work side by side in one process. It holds no SQL; every call goes through the
+data layer (`openorch.store.Store`).
+"""
+
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from openorch.database import (
+    Constant,
+    Credential,
+    Log,
+    LogLevel,
+    QueueElement,
+    QueueStatus,
+    TriggerStatus,
+)
+from openorch.store import Store
+from openorch.store import validation as v
+
+USAGE = (
+    "python <script.py> <process_name> <connection_string> <crypto_key> <process_args> "
+    "[<trigger_id> [<job_id>]]"
+)
+_REQUIRED_ARGS = ("process_name", "connection_string", "crypto_key", "process_args")
+
+
+class OrchestratorConnection:
+    """A process's connection to the orchestrator database.
+
+    Raises:
+        ValueError: the key is not a Fernet key, the connection string is malformed, or
+            an id is not a UUID.
+    """
+
+    def __init__(
+        self,
+        process_name: str,
+        connection_string: str,
+        crypto_key: str | bytes,
+        process_arguments: str | None,
+        trigger_id: uuid.UUID | str | None = None,
+        job_id: uuid.UUID | str | None = None,
+    ) -> None:
+        v.check_text(Log, "process_name", process_name)
+        self.process_name = process_name
+        self.process_arguments = process_arguments if process_arguments is not None else ""
+        self.trigger_id = v.check_optional_uuid("trigger_id", trigger_id)
+        self.job_id = v.check_optional_uuid("job_id", job_id)
+        self._store = Store(connection_string, crypto_key=crypto_key)
+
+    @classmethod
+    def create_connection_from_args(cls) -> "OrchestratorConnection":
+        """Build a connection from `sys.argv`, as the Scheduler starts processes:
+
+        `script.py process_name connection_string crypto_key process_args [trigger_id [job_id]]`
+
+        Raises:
+            ValueError: a required argument is missing (the message shows the command line).
+        """
+        args = sys.argv[1:7]
+        if len(args) < len(_REQUIRED_ARGS):
+            missing = ", ".join(_REQUIRED_ARGS[len(args):])
+            raise ValueError(
+                f"Missing command-line argument(s): {missing}. Got {len(args)} of at least 4. "
+                f"Start the script as: {USAGE}"
+            )
+        process_name, connection_string, crypto_key, process_args = args[:4]
+        trigger_id = args[4] if len(args) > 4 else None
+        job_id = args[5] if len(args) > 5 else None
+        return cls(process_name, connection_string, crypto_key, process_args, trigger_id, job_id)
+
+    @property
+    def store(self) -> Store:
+        """The data layer this connection uses (for tools that need more than the SDK)."""
+        return self._store
+
+    def close(self) -> None:
+        """Release the database connections (optional; the process ending does it too)."""
+        self._store.close()
+
+    def __enter__(self) -> "OrchestratorConnection":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"OrchestratorConnection(process_name={self.process_name!r}, job_id={self.job_id})"
+
+    # --- logs ---------------------------------------------------------------------
+
+    def log_trace(self, message: str) -> None:
+        """Write a TRACE log row for this process (and job, when known)."""
+        self._store.create_log(self.process_name, LogLevel.TRACE, self.job_id, message)
+
+    def log_info(self, message: str) -> None:
+        """Write an INFO log row for this process (and job, when known)."""
+        self._store.create_log(self.process_name, LogLevel.INFO, self.job_id, message)
+
+    def log_error(self, message: str) -> None:
+        """Write an ERROR log row for this process (and job, when known)."""
+        self._store.create_log(self.process_name, LogLevel.ERROR, self.job_id, message)
+
+    # --- constants and credentials ------------------------------------------------
+
+    def get_constant(self, constant_name: str) -> Constant:
+        """The constant called `constant_name`.
+
+        Raises:
+            ValueError: no such constant.
+        """
+        return self._store.get_constant(constant_name)
+
+    def get_credential(self, credential_name: str) -> Credential:
+        """The credential called `credential_name`, password decrypted.
+
+        Raises:
+            ValueError: no such credential, or the key does not match.
+        """
+        return self._store.get_credential(credential_name, decrypt_password=True)
+
+    def update_constant(self, constant_name: str, new_value: str) -> None:
+        """Give a constant a new value.
+
+        Raises:
+            ValueError: no such constant, or the value is too long.
+        """
+        self._store.update_constant(constant_name, new_value)
+
+    def update_credential(
+        self, credential_name: str, new_username: str, new_password: str
+    ) -> None:
+        """Replace a credential's username and password (encrypted with this key).
+
+        Raises:
+            ValueError: no such credential, or a value is too long.
+        """
+        self._store.update_credential(credential_name, new_username, new_password)
+
+    # --- queues -------------------------------------------------------------------
+
+    def create_queue_element(
+        self,
+        queue_name: str,
+        reference: str | None = None,
+        data: str | None = None,
+        created_by: str | None = None,
+    ) -> QueueElement:
+        """Add a NEW element to a queue.
+
+        Raises:
+            ValueError: a field is too long or of the wrong type.
+        """
+        return self._store.create_queue_element(queue_name, reference, data, created_by)
+
+    def bulk_create_queue_elements(
+        self,
+        queue_name: str,
+        references: Sequence[str | None],
+        data: Sequence[str | None],
+        created_by: str | None = None,
+    ) -> None:
+        """Add one NEW element per (reference, data) pair, all or nothing.
+
+        Raises:
+            ValueError: empty or unequal sequences, or any invalid item.
+        """
+        self._store.bulk_create_queue_elements(queue_name, references, data, created_by)
+
+    def get_next_queue_element(
+        self, queue_name: str, reference: str | None = None, set_status: bool = True
+    ) -> QueueElement | None:
+        """Claim the oldest NEW element (IN_PROGRESS, start_date now); None when empty.
+
+        No two callers anywhere ever get the same element.
+        """
+        return self._store.get_next_queue_element(queue_name, reference, set_status)
+
+    def get_queue_elements(
+        self,
+        queue_name: str,
+        reference: str | None = None,
+        status: QueueStatus | str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+    ) -> tuple[QueueElement, ...]:
+        """Elements of a queue, newest first, filtered by reference, status and date."""
+        return self._store.get_queue_elements(
+            queue_name, reference=reference, status=status, from_date=from_date,
+            to_date=to_date, offset=offset, limit=limit, order_desc=True,
+        )
+
+    def set_queue_element_status(
+        self, element_id: uuid.UUID | str, status: QueueStatus | str, message: str | None = None
+    ) -> None:
+        """Set an element's status (and message). DONE, FAILED, ABANDONED stamp end_date.
+
+        Raises:
+            ValueError: bad id or status, or no such element.
+        """
+        self._store.set_queue_element_status(element_id, status, message)
+
+    def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
+        """Delete an element.
+
+        Raises:
+            ValueError: bad id, or no such element.
+        """
+        self._store.delete_queue_element(element_id)
+
+    # --- the trigger that started this process ------------------------------------
+
+    def is_trigger_pausing(self) -> bool:
+        """True when the trigger that started this process is PAUSING or PAUSED.
+
+        Raises:
+            ValueError: this connection has no trigger id (started by hand).
+        """
+        trigger = self._store.get_trigger(self._require_trigger_id())
+        return trigger.process_status in (TriggerStatus.PAUSING, TriggerStatus.PAUSED)
+
+    def pause_my_trigger(self) -> None:
+        """Set the trigger that started this process to PAUSING: it will not run again
+        until an admin enables it (the Scheduler makes it PAUSED when this run ends).
+
+        Raises:
+            ValueError: this connection has no trigger id (started by hand).
+        """
+        self._store.set_trigger_status(self._require_trigger_id(), TriggerStatus.PAUSING)
+
+    def _require_trigger_id(self) -> uuid.UUID:
+        if self.trigger_id is None:
+            raise ValueError(
+                "This connection has no trigger id: the process was not started by a "
+                "Scheduler (pass the trigger id as the 5th argument)."
+            )
+        return self.trigger_id
+

@@ -1,0 +1,94 @@
+"""Where the connection string and key come from: an explicit value, then the
+environment variables the original uses, then zero-configuration local mode.
+
+Local mode keeps a SQLite file and a key file in the per-user data folder
+(`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), creating and
+upgrading the database on first use and the key once, readable only by the user.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_CONN = "OpenOrchestratorConnString"
+ENV_KEY = "OpenOrchestratorKey"
+ENV_HOME = "OPENORCH_HOME"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """A connection string and key, and whether they are local mode's."""
+
+    conn_string: str
+    crypto_key: str
+    local: bool = False
+    database_path: Path | None = None
+
+
+def data_dir() -> Path:
+    """The per-user folder for local mode's database, key and Scheduler files."""
+    override = os.environ.get(ENV_HOME)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("openorch", appauthor=False))
+
+
+def local_key(folder: Path | None = None) -> str:
+    """Read local mode's key, creating it once with permissions for this user only."""
+    from openorch.crypto import generate_key
+
+    folder = folder or data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "openorch.key"
+    if not path.exists():
+        key = generate_key().decode()
+        # O_EXCL: two programs starting at once must not write two different keys.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def local_settings(folder: Path | None = None, *, prepare: bool = True) -> ConnectionSettings:
+    """Local mode: the SQLite file and key in the per-user folder, upgraded to head."""
+    folder = folder or data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    database_path = folder / "openorch.db"
+    conn_string = f"sqlite:///{database_path}"
+    key = local_key(folder)
+    if prepare:
+        from openorch import migrate
+        from openorch.store import build_engine
+
+        engine = build_engine(conn_string)
+        try:
+            migrate.ensure_current(engine)
+        finally:
+            engine.dispose()
+    return ConnectionSettings(conn_string, key, local=True, database_path=database_path)
+
+
+def resolve(conn: str | None = None, key: str | None = None, *, allow_local: bool = True) -> ConnectionSettings | None:
+    """Explicit values win, then the environment, then local mode (when allowed).
+
+    Returns None when nothing is configured and local mode is not allowed. A connection
+    string without a key (or the reverse) is not completed from local mode: that would
+    pair a server with the wrong key.
+    """
+    conn = conn or os.environ.get(ENV_CONN) or None
+    key = key or os.environ.get(ENV_KEY) or None
+    if conn or key:
+        if conn and key:
+            return ConnectionSettings(conn, key)
+        missing = "encryption key (--key or OpenOrchestratorKey)" if conn else (
+            "connection string (--conn or OpenOrchestratorConnString)"
+        )
+        raise ValueError(f"The {missing} is missing: give both, or neither for local mode.")
+    if not allow_local:
+        return None
+    return local_settings()

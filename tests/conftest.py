@@ -1,0 +1,118 @@
+"""Fixtures shared by every test: databases on SQLite and a throwaway PostgreSQL.
+
+`db_url` is parametrized over both backends, so every data-layer test runs twice. In CI
+`OPENORCH_REQUIRE_ALL=1` turns a missing PostgreSQL, browser or display into a failure.
+`OPENORCH_TEST_PG=postgresql+psycopg://...` points at a developer's own server instead.
+"""
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin  # noqa: E402
+
+from openorch import migrate  # noqa: E402
+from openorch.crypto import generate_key  # noqa: E402
+from openorch.store import Store, build_engine  # noqa: E402
+
+REQUIRE_ALL = os.environ.get("OPENORCH_REQUIRE_ALL") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail in CI, when something a test needs is not on this machine."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} is required (OPENORCH_REQUIRE_ALL=1) but not available")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of the PostgreSQL server's maintenance database (started once per run)."""
+    own = os.environ.get("OPENORCH_TEST_PG")
+    if own:
+        yield own
+        return
+    pg_bin = find_pg_bin()
+    if pg_bin is None:
+        missing("PostgreSQL (initdb/pg_ctl)")
+    cluster = PgCluster(pg_bin).start()  # type: ignore[arg-type]
+    print(f"\n[openorch tests] throwaway PostgreSQL on port {cluster.port}", file=sys.stderr)
+    try:
+        yield cluster.server_url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_empty_url(pg_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    url = create_database(pg_server)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def sqlite_empty_url(tmp_path: Path) -> str:
+    """A new, empty SQLite file."""
+    return f"sqlite:///{tmp_path / 'orchestrator.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on each backend."""
+    name = "sqlite_empty_url" if request.param == "sqlite" else "pg_empty_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def db_url(empty_url: str) -> str:
+    """A database on each backend, migrated to openorch's newest revision."""
+    engine = build_engine(empty_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return empty_url
+
+
+@pytest.fixture
+def sqlite_db_url(sqlite_empty_url: str) -> str:
+    """A SQLite database at the newest revision (for tests that need only one backend)."""
+    engine = build_engine(sqlite_empty_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return sqlite_empty_url
+
+
+@pytest.fixture
+def pg_db_url(pg_empty_url: str) -> str:
+    """A PostgreSQL database at the newest revision."""
+    engine = build_engine(pg_empty_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return pg_empty_url
+
+
+@pytest.fixture(scope="session")
+def crypto_key() -> str:
+    """One Fernet key for the run."""
+    return generate_key().decode()
+
+
+@pytest.fixture
+def store(db_url: str, crypto_key: str) -> Iterator[Store]:
+    """A data layer on each backend. Fails the test if a pooled connection leaks."""
+    opened = Store(db_url, crypto_key=crypto_key)
+    yield opened
+    checked_out = opened.engine.pool.checkedout()  # type: ignore[attr-defined]
+    opened.close()
+    assert checked_out == 0, f"{checked_out} pooled connection(s) left checked out"
