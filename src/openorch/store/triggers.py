@@ -373,3 +373,56 @@ class TriggerStore(StoreCore):
     def begin_queue_trigger(self, trigger_id: uuid.UUID | str) -> bool:
         """`begin_trigger` for a queue trigger (the original's name)."""
         return self.begin_trigger(trigger_id)
+
+    # --- for the Scheduler's poll (one query each, whatever the number of triggers) ---
+
+    def get_trigger_statuses(
+        self, trigger_ids: Sequence[uuid.UUID | str]
+    ) -> dict[uuid.UUID, TriggerStatus]:
+        """The status of each of these triggers, in one query. Deleted ones are absent.
+
+        Raises:
+            ValueError: a bad id.
+        """
+        keys = [v.check_uuid("trigger_id", key) for key in trigger_ids]
+        if not keys:
+            return {}
+
+        def work(session: Session) -> dict[uuid.UUID, TriggerStatus]:
+            rows = session.execute(
+                select(_TRIGGERS.c.id, _TRIGGERS.c.process_status).where(_TRIGGERS.c.id.in_(keys))
+            )
+            return {row[0]: row[1] for row in rows}
+
+        return self._read(work)
+
+    def get_next_run_time(self, after: datetime | None = None) -> datetime | None:
+        """The earliest `next_run` after `after` of any IDLE single or scheduled trigger.
+
+        Lets a Scheduler wake exactly when the next trigger falls due instead of waiting
+        for its next poll. None when no such trigger exists.
+        """
+        moment = after or datetime.now()
+        single = (
+            select(func.min(SingleTrigger.next_run))
+            .where(
+                SingleTrigger.process_status == TriggerStatus.IDLE,
+                SingleTrigger.next_run > moment,
+            )
+            .scalar_subquery()
+        )
+        scheduled = (
+            select(func.min(ScheduledTrigger.next_run))
+            .where(
+                ScheduledTrigger.process_status == TriggerStatus.IDLE,
+                ScheduledTrigger.next_run > moment,
+            )
+            .scalar_subquery()
+        )
+
+        def work(session: Session) -> datetime | None:
+            first, second = session.execute(select(single, scheduled)).one()
+            found = [value for value in (first, second) if value is not None]
+            return min(found) if found else None
+
+        return self._read(work)

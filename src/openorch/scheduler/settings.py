@@ -1,0 +1,83 @@
+"""What a Scheduler needs to know: where the database is, who it is, and how it runs.
+
+Kept apart from the engine so the headless CLI and the Tk window build the same object
+from their own inputs (flags and environment, or the Settings tab).
+"""
+
+import platform
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from openorch import settings as app_settings
+
+#: Seconds between polls. The original polls every 6 s; 2 s keeps the dispatch latency
+#: (due time → process running) around a second while costing ~6 small queries a poll.
+DEFAULT_POLL_INTERVAL = 2.0
+
+#: Seconds without a heartbeat after which a Scheduler counts as dead. Far above the
+#: poll interval, so a slow poll (a long git clone) never looks like a death.
+DEFAULT_HEARTBEAT_TIMEOUT = 120.0
+
+#: Seconds a stopping Scheduler waits for running processes before killing them.
+DEFAULT_GRACE_PERIOD = 60.0
+
+#: How many jobs' stdout/stderr files the logs folder keeps.
+DEFAULT_KEEP_LOGS = 200
+
+
+def default_name() -> str:
+    """This machine's name, the original's default scheduler name."""
+    return platform.node() or "scheduler"
+
+
+def _default_clone_dir() -> Path:
+    return app_settings.data_dir() / "scheduler" / "clones"
+
+
+def _default_log_dir() -> Path:
+    return app_settings.data_dir() / "scheduler" / "logs"
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """Everything one Scheduler is configured with (immutable; use `with_changes`).
+
+    Raises (on construction):
+        ValueError: a number is out of range or the name is empty.
+    """
+
+    conn_string: str
+    crypto_key: str
+    name: str = field(default_factory=default_name)
+    exclusive: bool = False
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    python: str = sys.executable
+    clone_dir: Path = field(default_factory=_default_clone_dir)
+    log_dir: Path = field(default_factory=_default_log_dir)
+    grace_period: float = DEFAULT_GRACE_PERIOD
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    keep_logs: int = DEFAULT_KEEP_LOGS
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise ValueError("The scheduler name is empty.")
+        if len(self.name) > 100:
+            raise ValueError("The scheduler name is longer than 100 characters.")
+        if not 0.05 <= self.poll_interval <= 3600:
+            raise ValueError("The poll interval must be between 0.05 and 3600 seconds.")
+        if self.grace_period < 0:
+            raise ValueError("The grace period cannot be negative.")
+        if self.heartbeat_timeout < 3 * self.poll_interval:
+            raise ValueError(
+                "The heartbeat timeout must be at least three poll intervals, or live "
+                "Schedulers would be taken for dead."
+            )
+        if self.keep_logs < 1:
+            raise ValueError("keep_logs must be at least 1.")
+        object.__setattr__(self, "clone_dir", Path(self.clone_dir))
+        object.__setattr__(self, "log_dir", Path(self.log_dir))
+
+    def with_changes(self, **changes: object) -> "SchedulerSettings":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
