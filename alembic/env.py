@@ -43,10 +43,12 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url") or ""
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=url,
         target_metadata=target_metadata,
         literal_binds=True,
+        version_table_schema="dbo" if url.startswith("mssql") else None,
     )
     with context.begin_transaction():
         context.run_migrations()

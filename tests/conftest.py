@@ -14,11 +14,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin  # noqa: E402
-
-from openorch import migrate  # noqa: E402
-from openorch.crypto import generate_key  # noqa: E402
-from openorch.store import Store, build_engine  # noqa: E402
+from openorch import migrate
+from openorch.crypto import generate_key
+from openorch.store import Store, build_engine
+from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin
 
 REQUIRE_ALL = os.environ.get("OPENORCH_REQUIRE_ALL") == "1"
 

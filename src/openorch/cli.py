@@ -25,16 +25,21 @@ def build_parser() -> argparse.ArgumentParser:
     orchestrator = commands.add_parser(
         "o", aliases=["orchestrator"], help="start the Orchestrator admin app (NiceGUI)"
     )
-    orchestrator.add_argument("-p", "--port", type=int, help="port to listen on (default: a free one)")
+    orchestrator.add_argument(
+        "-p", "--port", type=int, help="port to listen on (default: a free one)"
+    )
     orchestrator.add_argument(
         "-d", "--dont-show", action="store_true", help="do not open a browser window"
     )
     orchestrator.add_argument(
-        "--host", default="127.0.0.1",
+        "--host",
+        default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; the app has no login, so only "
         "widen this behind a proxy that authenticates)",
     )
-    orchestrator.add_argument("--conn", help="connection string (default: environment or local mode)")
+    orchestrator.add_argument(
+        "--conn", help="connection string (default: environment or local mode)"
+    )
     orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
     orchestrator.set_defaults(handler=_run_orchestrator)
 
@@ -49,16 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval", type=float, default=None, help="seconds between polls (default 2)"
     )
     scheduler.add_argument(
-        "--exclusive", action="store_true", help="only run triggers whose whitelist names this scheduler"
+        "--exclusive",
+        action="store_true",
+        help="only run triggers whose whitelist names this scheduler",
     )
     scheduler.add_argument("--python", help="interpreter that runs processes (default: this one)")
     scheduler.add_argument("--clone-dir", help="folder for git clones (default: a per-user folder)")
     scheduler.add_argument(
-        "--grace-period", type=float, default=None,
+        "--grace-period",
+        type=float,
+        default=None,
         help="seconds to wait for running processes when stopping (default 60)",
     )
     scheduler.add_argument(
-        "--heartbeat-timeout", type=float, default=None,
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
         help="seconds of silence after which another scheduler counts as dead (default 120)",
     )
     scheduler.set_defaults(handler=_run_scheduler)

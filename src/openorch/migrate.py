@@ -65,7 +65,9 @@ def detect_revision(engine: Engine) -> str:
     """Guess the original's revision from the shape of an unversioned database."""
     inspector = inspect(engine)
     tables = set(inspector.get_table_names())
-    trigger_columns = {c["name"] for c in inspector.get_columns("Triggers")} if "Triggers" in tables else set()
+    trigger_columns = (
+        {c["name"] for c in inspector.get_columns("Triggers")} if "Triggers" in tables else set()
+    )
     if "Jobs" in tables:
         return "1c87ed320c78"
     if "git_branch" in trigger_columns:

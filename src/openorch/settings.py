@@ -73,7 +73,9 @@ def local_settings(folder: Path | None = None, *, prepare: bool = True) -> Conne
     return ConnectionSettings(conn_string, key, local=True, database_path=database_path)
 
 
-def resolve(conn: str | None = None, key: str | None = None, *, allow_local: bool = True) -> ConnectionSettings | None:
+def resolve(
+    conn: str | None = None, key: str | None = None, *, allow_local: bool = True
+) -> ConnectionSettings | None:
     """Explicit values win, then the environment, then local mode (when allowed).
 
     Returns None when nothing is configured and local mode is not allowed. A connection
@@ -85,8 +87,10 @@ def resolve(conn: str | None = None, key: str | None = None, *, allow_local: boo
     if conn or key:
         if conn and key:
             return ConnectionSettings(conn, key)
-        missing = "encryption key (--key or OpenOrchestratorKey)" if conn else (
-            "connection string (--conn or OpenOrchestratorConnString)"
+        missing = (
+            "encryption key (--key or OpenOrchestratorKey)"
+            if conn
+            else ("connection string (--conn or OpenOrchestratorConnString)")
         )
         raise ValueError(f"The {missing} is missing: give both, or neither for local mode.")
     if not allow_local:

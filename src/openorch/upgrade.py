@@ -37,8 +37,8 @@ def run_upgrade(conn: str, *, new: bool = False, yes: bool = False, ask: Ask = i
     try:
         return _upgrade(engine, conn, new=new, yes=yes, ask=ask)
     except (SQLAlchemyError, RuntimeError) as error:
-        _error(f"the migration failed and was rolled back where the database allows: {error}"
-               .splitlines()[0])
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _error(f"the migration failed and was rolled back where the database allows: {first_line}")
         return 1
     except EOFError:
         _error("no answer given; nothing was changed.")
@@ -69,11 +69,18 @@ def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> in
             stamp_first = detected
         else:
             default = "legacy" if detected == migrate.LEGACY_REVISION else "new"
-            answer = default if yes else ask(
-                "The database has tables but no revision. Is it new (made by a recent "
-                f"OpenOrchestrator) or legacy (from before migrations)? [new/legacy] "
-                f"(default {default}): "
-            ).strip().lower() or default
+            answer = (
+                default
+                if yes
+                else ask(
+                    "The database has tables but no revision. Is it new (made by a recent "
+                    f"OpenOrchestrator) or legacy (from before migrations)? [new/legacy] "
+                    f"(default {default}): "
+                )
+                .strip()
+                .lower()
+                or default
+            )
             if answer not in ("new", "legacy"):
                 _error(f"answer 'new' or 'legacy', not {answer!r}. Nothing was changed.")
                 return 1
@@ -81,8 +88,12 @@ def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> in
         print(f"Treating the existing tables as revision {stamp_first}.")
 
     if not (new or yes):
-        target = "create the openorch tables in" if before is None and stamp_first is None else "upgrade"
-        reply = ask(f"This will {target} {mask(conn)} (to revision {HEAD_REVISION}). Continue? [y/N] ")
+        target = (
+            "create the openorch tables in" if before is None and stamp_first is None else "upgrade"
+        )
+        reply = ask(
+            f"This will {target} {mask(conn)} (to revision {HEAD_REVISION}). Continue? [y/N] "
+        )
         if reply.strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
             return 1

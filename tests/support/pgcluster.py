@@ -55,8 +55,17 @@ class PgCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(
-            str(self.pg_bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            str(self.pg_bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
         )
         self._pg_ctl_start()
         return self
@@ -67,8 +76,17 @@ class PgCluster:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(
-            str(self.pg_bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
-            "-w", "-t", "60", "-o", options, "start",
+            str(self.pg_bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
         )
 
     def stop_server(self) -> None:

@@ -126,10 +126,16 @@ def describe_connection_error(error: BaseException, conn_string: str | URL | Non
     text = str(original if original is not None else error).strip().splitlines()
     detail = text[0] if text else type(error).__name__
     lowered = " ".join(text).lower()
-    if isinstance(error, ImportError) or "can't open lib" in lowered or "data source name not found" in lowered:
+    if (
+        isinstance(error, ImportError)
+        or "can't open lib" in lowered
+        or "data source name not found" in lowered
+    ):
         return f"The database driver is not installed{where}: {detail}"
-    if "password authentication failed" in lowered or "login failed" in lowered or (
-        "authentication" in lowered and "failed" in lowered
+    if (
+        "password authentication failed" in lowered
+        or "login failed" in lowered
+        or ("authentication" in lowered and "failed" in lowered)
     ):
         return f"Login refused by the database server{where}: {detail}"
     if "unable to open database file" in lowered:

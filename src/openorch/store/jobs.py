@@ -94,14 +94,23 @@ class JobStore(StoreCore):
 
     @overload
     def get_jobs(
-        self, status: JobStatus | str | None = ..., process_name: str | None = ...,
-        offset: int = ..., limit: int | None = ..., include_count: Literal[False] = ...,
+        self,
+        status: JobStatus | str | None = ...,
+        process_name: str | None = ...,
+        offset: int = ...,
+        limit: int | None = ...,
+        include_count: Literal[False] = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
     def get_jobs(
-        self, status: JobStatus | str | None = ..., process_name: str | None = ...,
-        offset: int = ..., limit: int | None = ..., *, include_count: Literal[True],
+        self,
+        status: JobStatus | str | None = ...,
+        process_name: str | None = ...,
+        offset: int = ...,
+        limit: int | None = ...,
+        *,
+        include_count: Literal[True],
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -152,9 +161,7 @@ class JobStore(StoreCore):
             dead = select(Scheduler.machine_name).where(Scheduler.last_update < cutoff)
             candidates = tuple(
                 session.scalars(
-                    select(Job).where(
-                        Job.status == JobStatus.RUNNING, Job.scheduler_name.in_(dead)
-                    )
+                    select(Job).where(Job.status == JobStatus.RUNNING, Job.scheduler_name.in_(dead))
                 )
             )
             ended: list[Job] = []
@@ -172,7 +179,11 @@ class JobStore(StoreCore):
                         .where(
                             _TRIGGERS.c.id == job.trigger_id,
                             _TRIGGERS.c.process_status.in_(
-                                [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING]
+                                [
+                                    TriggerStatus.RUNNING,
+                                    TriggerStatus.PAUSING,
+                                    TriggerStatus.KILLING,
+                                ]
                             ),
                         )
                         .values(process_status=TriggerStatus.FAILED)

@@ -73,18 +73,33 @@ class LogStore(StoreCore):
 
     @overload
     def get_logs(
-        self, offset: int = ..., limit: int = ..., from_date: datetime | None = ...,
-        to_date: datetime | None = ..., process_name: str | None = ...,
-        log_level: LogLevel | str | None = ..., job_id: uuid.UUID | str | None = ...,
-        order_by: str | None = ..., order_desc: bool = ..., include_count: Literal[False] = ...,
+        self,
+        offset: int = ...,
+        limit: int = ...,
+        from_date: datetime | None = ...,
+        to_date: datetime | None = ...,
+        process_name: str | None = ...,
+        log_level: LogLevel | str | None = ...,
+        job_id: uuid.UUID | str | None = ...,
+        order_by: str | None = ...,
+        order_desc: bool = ...,
+        include_count: Literal[False] = ...,
     ) -> tuple[Log, ...]: ...
 
     @overload
     def get_logs(
-        self, offset: int = ..., limit: int = ..., from_date: datetime | None = ...,
-        to_date: datetime | None = ..., process_name: str | None = ...,
-        log_level: LogLevel | str | None = ..., job_id: uuid.UUID | str | None = ...,
-        order_by: str | None = ..., order_desc: bool = ..., *, include_count: Literal[True],
+        self,
+        offset: int = ...,
+        limit: int = ...,
+        from_date: datetime | None = ...,
+        to_date: datetime | None = ...,
+        process_name: str | None = ...,
+        log_level: LogLevel | str | None = ...,
+        job_id: uuid.UUID | str | None = ...,
+        order_by: str | None = ...,
+        order_desc: bool = ...,
+        *,
+        include_count: Literal[True],
     ) -> tuple[tuple[Log, ...], int]: ...
 
     def get_logs(
@@ -145,15 +160,13 @@ class LogStore(StoreCore):
         """
         if self.dialect in ("sqlite", "postgresql"):
             statement = text(
-                'WITH RECURSIVE names(name) AS ('
+                "WITH RECURSIVE names(name) AS ("
                 ' SELECT MIN(process_name) FROM "Logs"'
-                ' UNION ALL'
+                " UNION ALL"
                 ' SELECT (SELECT MIN(process_name) FROM "Logs" WHERE process_name > names.name)'
-                ' FROM names WHERE names.name IS NOT NULL'
-                ') SELECT name FROM names WHERE name IS NOT NULL'
+                " FROM names WHERE names.name IS NOT NULL"
+                ") SELECT name FROM names WHERE name IS NOT NULL"
             )
         else:
-            statement = (
-                select(Log.process_name).distinct().order_by(literal_column("process_name"))
-            )
+            statement = select(Log.process_name).distinct().order_by(literal_column("process_name"))
         return self._read(lambda session: tuple(session.scalars(statement)))

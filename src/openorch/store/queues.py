@@ -184,18 +184,35 @@ class QueueStore(StoreCore):
 
     @overload
     def get_queue_elements(
-        self, queue_name: str, reference: str | None = ..., status: QueueStatus | str | None = ...,
-        from_date: datetime | None = ..., to_date: datetime | None = ..., offset: int = ...,
-        limit: int = ..., search_term: str | None = ..., order_by: str | None = ...,
-        order_desc: bool = ..., include_count: Literal[False] = ...,
+        self,
+        queue_name: str,
+        reference: str | None = ...,
+        status: QueueStatus | str | None = ...,
+        from_date: datetime | None = ...,
+        to_date: datetime | None = ...,
+        offset: int = ...,
+        limit: int = ...,
+        search_term: str | None = ...,
+        order_by: str | None = ...,
+        order_desc: bool = ...,
+        include_count: Literal[False] = ...,
     ) -> tuple[QueueElement, ...]: ...
 
     @overload
     def get_queue_elements(
-        self, queue_name: str, reference: str | None = ..., status: QueueStatus | str | None = ...,
-        from_date: datetime | None = ..., to_date: datetime | None = ..., offset: int = ...,
-        limit: int = ..., search_term: str | None = ..., order_by: str | None = ...,
-        order_desc: bool = ..., *, include_count: Literal[True],
+        self,
+        queue_name: str,
+        reference: str | None = ...,
+        status: QueueStatus | str | None = ...,
+        from_date: datetime | None = ...,
+        to_date: datetime | None = ...,
+        offset: int = ...,
+        limit: int = ...,
+        search_term: str | None = ...,
+        order_by: str | None = ...,
+        order_desc: bool = ...,
+        *,
+        include_count: Literal[True],
     ) -> tuple[tuple[QueueElement, ...], int]: ...
 
     def get_queue_elements(
@@ -247,9 +264,7 @@ class QueueStore(StoreCore):
                 f"order_by must be one of {', '.join(_QUEUE_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
-        page = (
-            select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(limit)
-        )
+        page = select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(limit)
 
         def work(
             session: Session,
@@ -264,9 +279,9 @@ class QueueStore(StoreCore):
 
     def get_queue_count(self) -> dict[str, dict[QueueStatus, int]]:
         """For every queue, the number of elements in each status (zeros included)."""
-        statement = select(
-            QueueElement.queue_name, QueueElement.status, func.count()
-        ).group_by(QueueElement.queue_name, QueueElement.status)
+        statement = select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
+            QueueElement.queue_name, QueueElement.status
+        )
 
         def work(session: Session) -> dict[str, dict[QueueStatus, int]]:
             counts: dict[str, dict[QueueStatus, int]] = {}
@@ -320,7 +335,9 @@ class QueueStore(StoreCore):
         key = v.check_uuid("element_id", element_id)
         values: dict[str, Any] = {}
         for field, value in (
-            ("reference", reference), ("data", data), ("message", message),
+            ("reference", reference),
+            ("data", data),
+            ("message", message),
             ("created_by", created_by),
         ):
             if value is not None:
@@ -328,7 +345,9 @@ class QueueStore(StoreCore):
         if status is not None:
             values["status"] = v.check_enum(QueueStatus, "status", status)
         for field, moment in (
-            ("created_date", created_date), ("start_date", start_date), ("end_date", end_date),
+            ("created_date", created_date),
+            ("start_date", start_date),
+            ("end_date", end_date),
         ):
             if moment is not None:
                 values[field] = v.check_datetime(field, moment)

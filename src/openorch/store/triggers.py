@@ -49,8 +49,16 @@ class TriggerStore(StoreCore):
         """
         trigger = SingleTrigger(next_run=v.check_datetime("next_run", next_run))
         self._fill_common(
-            trigger, trigger_name, process_name, process_path, process_args,
-            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+            trigger,
+            trigger_name,
+            process_name,
+            process_path,
+            process_args,
+            is_git_repo,
+            is_blocking,
+            priority,
+            scheduler_whitelist,
+            git_branch,
         )
         return self._add(trigger)
 
@@ -79,8 +87,16 @@ class TriggerStore(StoreCore):
             next_run=v.check_datetime("next_run", next_run),
         )
         self._fill_common(
-            trigger, trigger_name, process_name, process_path, process_args,
-            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+            trigger,
+            trigger_name,
+            process_name,
+            process_path,
+            process_args,
+            is_git_repo,
+            is_blocking,
+            priority,
+            scheduler_whitelist,
+            git_branch,
         )
         return self._add(trigger)
 
@@ -108,8 +124,16 @@ class TriggerStore(StoreCore):
             min_batch_size=v.check_int("min_batch_size", min_batch_size, minimum=1),
         )
         self._fill_common(
-            trigger, trigger_name, process_name, process_path, process_args,
-            is_git_repo, is_blocking, priority, scheduler_whitelist, git_branch,
+            trigger,
+            trigger_name,
+            process_name,
+            process_path,
+            process_args,
+            is_git_repo,
+            is_blocking,
+            priority,
+            scheduler_whitelist,
+            git_branch,
         )
         return self._add(trigger)
 
@@ -134,7 +158,9 @@ class TriggerStore(StoreCore):
         trigger.is_blocking = v.check_bool("is_blocking", is_blocking)
         trigger.priority = v.check_int("priority", priority)
         trigger.scheduler_whitelist = v.check_names(
-            "scheduler_whitelist", scheduler_whitelist, v.column_length(Trigger, "scheduler_whitelist")
+            "scheduler_whitelist",
+            scheduler_whitelist,
+            v.column_length(Trigger, "scheduler_whitelist"),
         )
         branch = v.check_text(Trigger, "git_branch", git_branch, required=False)
         trigger.git_branch = branch if branch and branch.strip() else None
@@ -260,7 +286,9 @@ class TriggerStore(StoreCore):
         v.check_bool("is_git_repo", trigger.is_git_repo)
         v.check_bool("is_blocking", trigger.is_blocking)
         v.check_int("priority", trigger.priority)
-        trigger.process_status = v.check_enum(TriggerStatus, "process_status", trigger.process_status)
+        trigger.process_status = v.check_enum(
+            TriggerStatus, "process_status", trigger.process_status
+        )
         if isinstance(trigger, SingleTrigger):
             v.check_datetime("next_run", trigger.next_run)
         elif isinstance(trigger, ScheduledTrigger):
@@ -287,9 +315,7 @@ class TriggerStore(StoreCore):
 
         self._write(work)
 
-    def set_trigger_status(
-        self, trigger_id: uuid.UUID | str, status: TriggerStatus | str
-    ) -> None:
+    def set_trigger_status(self, trigger_id: uuid.UUID | str, status: TriggerStatus | str) -> None:
         """Set a trigger's status unconditionally.
 
         Raises:

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from croniter import croniter
 from sqlalchemy.orm import DeclarativeBase
 
 E = TypeVar("E", bound=enum.Enum)
@@ -45,9 +44,7 @@ def check_text(
         raise ValueError(f"{name} must not be empty.")
     limit = column_length(model, field)
     if len(value) > limit:
-        raise ValueError(
-            f"{name} is too long: {len(value)} characters, the limit is {limit}."
-        )
+        raise ValueError(f"{name} is too long: {len(value)} characters, the limit is {limit}.")
     check_storable(name, value)
     return value
 
@@ -141,15 +138,21 @@ def check_cron(value: Any) -> str:
             f"cron_expr must have 5 fields (minute hour day month weekday); got {value!r}."
         )
     check_storable("cron_expr", value)
+    from croniter import croniter  # not at import time: SDK processes never need cron
+
     try:
         croniter(value, datetime.now()).get_next(datetime)
     except Exception as error:  # croniter raises several unrelated types
-        raise ValueError(f"cron_expr is not a valid cron expression: {value!r} ({error}).") from error
+        raise ValueError(
+            f"cron_expr is not a valid cron expression: {value!r} ({error})."
+        ) from error
     return value
 
 
 def next_cron_time(cron_expr: str, after: datetime) -> datetime:
     """The first time after `after` that `cron_expr` names."""
+    from croniter import croniter
+
     result = croniter(cron_expr, after).get_next(datetime)
     assert isinstance(result, datetime)
     return result

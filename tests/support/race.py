@@ -1,0 +1,53 @@
+"""Worker processes for the concurrency tests and benchmarks.
+
+`python -m support.race claim URL START_FILE QUEUE` claims until the queue is empty and
+prints one claimed id per line; `begin URL START_FILE ID...` tries to begin each trigger
+and prints the ones it won. Workers wait for a start file so they all begin at once.
+Errors go to stderr and the exit code.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+from openorch.database import QueueStatus
+from openorch.store import Store
+
+
+def _wait_for(start_file: str) -> None:
+    deadline = time.monotonic() + 60
+    while not Path(start_file).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("start signal never came")
+        time.sleep(0.005)
+
+
+def claim(url: str, queue_name: str, start_file: str) -> None:
+    store = Store(url)
+    store.ping()
+    _wait_for(start_file)
+    out = []
+    while (element := store.get_next_queue_element(queue_name)) is not None:
+        store.set_queue_element_status(element.id, QueueStatus.DONE)
+        out.append(str(element.id))
+    sys.stdout.write("\n".join(out) + ("\n" if out else ""))
+    store.close()
+
+
+def begin(url: str, start_file: str, trigger_ids: list[str]) -> None:
+    store = Store(url)
+    store.ping()
+    _wait_for(start_file)
+    won = [trigger_id for trigger_id in trigger_ids if store.begin_trigger(trigger_id)]
+    sys.stdout.write("\n".join(won) + ("\n" if won else ""))
+    store.close()
+
+
+if __name__ == "__main__":
+    command, url, start, *rest = sys.argv[1:]
+    if command == "claim":
+        claim(url, rest[0], start)
+    elif command == "begin":
+        begin(url, start, rest)
+    else:
+        raise SystemExit(f"unknown command {command}")

@@ -1,0 +1,86 @@
+"""Many processes at once: every element claimed exactly once, every trigger begun once.
+
+Real processes, each with its own connection pool, released together by a start file.
+"""
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.dialects import mssql, postgresql
+
+from openorch.database import QueueStatus
+from openorch.store import Store
+from openorch.store.queues import claim_statement
+
+TESTS = Path(__file__).parent
+
+
+def run_workers(args_per_worker: list[list[str]], tmp_path: Path) -> list[str]:
+    """Start the workers, release them at once, return every line they printed."""
+    start = tmp_path / "start"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path])}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "support.race", command, url, str(start), *rest],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=TESTS,
+        )
+        for command, url, *rest in args_per_worker
+    ]
+    start.touch()
+    lines: list[str] = []
+    errors: list[str] = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=240)
+        if worker.returncode != 0:
+            errors.append(err[-2000:])
+        lines.extend(line for line in out.splitlines() if line)
+    assert errors == [], errors
+    return lines
+
+
+@pytest.mark.slow
+def test_claim_next_hands_each_element_to_one_process(db_url: str, tmp_path: Path) -> None:
+    store = Store(db_url)
+    processes, size = (8, 5000) if store.dialect == "postgresql" else (4, 2000)
+    store.bulk_create_queue_elements("race", [f"r{i}" for i in range(size)], [None] * size)
+
+    claimed = run_workers([["claim", db_url, "race"] for _ in range(processes)], tmp_path)
+
+    duplicates = [element for element, count in Counter(claimed).items() if count > 1]
+    assert duplicates == []
+    assert len(claimed) == size
+    counts = store.get_queue_count()["race"]
+    assert counts[QueueStatus.DONE] == size and counts[QueueStatus.NEW] == 0
+    store.close()
+
+
+@pytest.mark.slow
+def test_begin_trigger_is_won_once_across_processes(db_url: str, tmp_path: Path) -> None:
+    store = Store(db_url)
+    due = datetime.now() - timedelta(seconds=1)
+    ids = [
+        str(store.create_single_trigger(f"t{i:03}", "p", due, "p.py", "", False, False, 0))
+        for i in range(100)
+    ]
+    won = run_workers([["begin", db_url, *ids] for _ in range(8)], tmp_path)
+    assert sorted(won) == sorted(ids)  # each trigger begun exactly once, none missed
+    store.close()
+
+
+def test_claim_sql_locks_and_skips_on_postgresql_and_sql_server() -> None:
+    pg_sql = str(claim_statement("q").compile(dialect=postgresql.dialect()))
+    assert "FOR UPDATE SKIP LOCKED" in pg_sql
+    assert "ORDER BY" in pg_sql and "LIMIT" in pg_sql
+    ms_sql = str(claim_statement("q", "ref").compile(dialect=mssql.dialect()))
+    assert "WITH (UPDLOCK, ROWLOCK, READPAST)" in ms_sql
+    assert "TOP" in ms_sql and "ORDER BY" in ms_sql
+    assert "FOR UPDATE" not in ms_sql  # the dialect drops it: the hint is what locks
