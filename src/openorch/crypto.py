@@ -3,13 +3,33 @@
 Fernet (AES-128-CBC + HMAC-SHA256) tokens written by the original OpenOrchestrator
 decrypt here and the other way round. Keys are per-object (`Cipher`), never global, so
 two connections with two keys can live in one process.
+
+`cryptography` is imported on first encryption, not at import time: most processes
+never touch a credential, and the SDK's import time is part of every process start.
+The key is still checked up front (a Fernet key is urlsafe base64 of exactly 32 bytes,
+the same test `Fernet(key)` makes).
 """
 
-from cryptography.fernet import Fernet, InvalidToken
+import base64
+import binascii
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+#: Length of the raw key Fernet needs (16 bytes signing + 16 bytes encryption).
+KEY_BYTES = 32
+
+_INVALID_KEY = (
+    "Invalid AES key: expected a urlsafe-base64 key of 32 bytes as made by "
+    "`openorch key` or Fernet.generate_key()."
+)
 
 
 def generate_key() -> bytes:
     """A new random key, urlsafe-base64 of 32 bytes, as `Fernet.generate_key()` makes."""
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key()
 
 
@@ -22,6 +42,30 @@ def validate_key(key: str | bytes | None) -> bool:
     return True
 
 
+def _key_bytes(key: object) -> bytes:
+    """The key as ASCII bytes after the checks `Fernet(key)` would make.
+
+    Raises:
+        ValueError: missing, mistyped or malformed key (never repeating the key).
+    """
+    if key is None or key == "" or key == b"":
+        raise ValueError("No encryption key was given: an AES (Fernet) key is required.")
+    if isinstance(key, str):
+        try:
+            key = key.strip().encode("ascii")
+        except UnicodeEncodeError as error:
+            raise ValueError(_INVALID_KEY) from error
+    if not isinstance(key, bytes):
+        raise ValueError(f"The encryption key must be a string, not {type(key).__name__}.")
+    try:
+        raw = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError(_INVALID_KEY) from error
+    if len(raw) != KEY_BYTES:
+        raise ValueError(_INVALID_KEY)
+    return key
+
+
 class Cipher:
     """Encrypts and decrypts strings under one Fernet key.
 
@@ -31,23 +75,20 @@ class Cipher:
     """
 
     def __init__(self, key: str | bytes | None) -> None:
-        if key is None or key == "" or key == b"":
-            raise ValueError("No encryption key was given: an AES (Fernet) key is required.")
-        if isinstance(key, str):
-            key = key.strip().encode("ascii", errors="replace")
-        if not isinstance(key, bytes):
-            raise ValueError(f"The encryption key must be a string, not {type(key).__name__}.")
-        try:
-            self._fernet = Fernet(key)
-        except (ValueError, TypeError) as error:
-            raise ValueError(
-                "Invalid AES key: expected a urlsafe-base64 key of 32 bytes as made by "
-                "`openorch key` or Fernet.generate_key()."
-            ) from error
-        self.key = key
+        self.key: bytes = _key_bytes(key)
+        self._fernet_instance: Fernet | None = None
+
+    @property
+    def _fernet(self) -> "Fernet":
+        if self._fernet_instance is None:
+            from cryptography.fernet import Fernet
+
+            self._fernet_instance = Fernet(self.key)
+        return self._fernet_instance
 
     def encrypt(self, plain: str) -> str:
-        """Encrypt a UTF-8 string into a Fernet token (text)."""
+        """Encrypt a UTF-8 string into a Fernet token (text), as the original does:
+        `Fernet(key).encrypt(plain.encode()).decode()`."""
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
@@ -56,9 +97,14 @@ class Cipher:
         Raises:
             ValueError: when the token was made with another key or is damaged.
         """
+        from cryptography.fernet import InvalidToken
+
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, UnicodeError) as error:
+            if not isinstance(token, str | bytes):
+                raise TypeError(type(token).__name__)
+            data = token.encode("ascii") if isinstance(token, str) else token
+            return self._fernet.decrypt(data).decode("utf-8")
+        except (InvalidToken, UnicodeError, TypeError) as error:
             raise ValueError(
                 "The encryption key does not match: this credential was encrypted with "
                 "another key (or its stored value is damaged)."

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from openorch.crypto import Cipher
 from openorch.database import (
     Constant,
     Credential,
@@ -20,22 +21,28 @@ from openorch.database import (
     QueueStatus,
     TriggerStatus,
 )
-from openorch.store import Store
+from openorch.store import Store, describe_connection_error
 from openorch.store import validation as v
 
-USAGE = (
-    "python <script.py> <process_name> <connection_string> <crypto_key> <process_args> "
-    "[<trigger_id> [<job_id>]]"
+#: The arguments after the script, as the Scheduler passes them (the last two optional).
+ARGUMENTS = (
+    "<process_name> <connection_string> <crypto_key> <process_args> [<trigger_id> [<job_id>]]"
 )
+USAGE = f"python <script.py> {ARGUMENTS}"
 _REQUIRED_ARGS = ("process_name", "connection_string", "crypto_key", "process_args")
 
 
 class OrchestratorConnection:
     """A process's connection to the orchestrator database.
 
+    Example:
+        >>> oc = OrchestratorConnection.create_connection_from_args()
+        >>> oc.log_info("started")
+
     Raises:
         ValueError: the key is not a Fernet key, the connection string is malformed, or
             an id is not a UUID.
+        ConnectionError: the database cannot be reached (the message says why).
     """
 
     def __init__(
@@ -48,11 +55,25 @@ class OrchestratorConnection:
         job_id: uuid.UUID | str | None = None,
     ) -> None:
         v.check_text(Log, "process_name", process_name)
-        self.process_name = process_name
-        self.process_arguments = process_arguments if process_arguments is not None else ""
-        self.trigger_id = v.check_optional_uuid("trigger_id", trigger_id)
-        self.job_id = v.check_optional_uuid("job_id", job_id)
+        if process_arguments is not None and not isinstance(process_arguments, str):
+            raise ValueError(
+                f"process_arguments must be a string, not {type(process_arguments).__name__}."
+            )
+        # Checked before connecting, so a bad key is reported as a bad key and not as
+        # a database problem; Cipher never repeats the key in its message.
+        Cipher(crypto_key)
+        self.process_name: str = process_name
+        self.process_arguments: str = process_arguments or ""
+        self.trigger_id: uuid.UUID | None = v.check_optional_uuid("trigger_id", trigger_id)
+        self.job_id: uuid.UUID | None = v.check_optional_uuid("job_id", job_id)
         self._store = Store(connection_string, crypto_key=crypto_key)
+        try:
+            self._store.ping()
+        except Exception as error:
+            self._store.close()
+            raise ConnectionError(
+                describe_connection_error(error, connection_string)
+            ) from error
 
     @classmethod
     def create_connection_from_args(cls) -> "OrchestratorConnection":
@@ -60,15 +81,24 @@ class OrchestratorConnection:
 
         `script.py process_name connection_string crypto_key process_args [trigger_id [job_id]]`
 
+        Positions 5 (trigger id) and 6 (job id) are optional so a developer can start
+        the script by hand with four arguments; an empty string there means "none".
+
         Raises:
-            ValueError: a required argument is missing (the message shows the command line).
+            ValueError: a required argument is missing (the message names it and shows
+                the command line), or an argument is invalid.
+            ConnectionError: the database cannot be reached.
         """
         args = sys.argv[1:7]
         if len(args) < len(_REQUIRED_ARGS):
             missing = ", ".join(_REQUIRED_ARGS[len(args):])
+            script = sys.argv[0] if sys.argv and sys.argv[0] else "<script.py>"
             raise ValueError(
-                f"Missing command-line argument(s): {missing}. Got {len(args)} of at least 4. "
-                f"Start the script as: {USAGE}"
+                f"Missing command-line argument(s): {missing} (got {len(args)} of the 4 "
+                f"required). Start the script as:\n  python {script} "
+                f"{ARGUMENTS}\n"
+                "The Scheduler passes all six; started by hand, give at least the first four "
+                '(use "" for process_args when there are none).'
             )
         process_name, connection_string, crypto_key, process_args = args[:4]
         trigger_id = args[4] if len(args) > 4 else None
@@ -219,28 +249,33 @@ class OrchestratorConnection:
     # --- the trigger that started this process ------------------------------------
 
     def is_trigger_pausing(self) -> bool:
-        """True when the trigger that started this process is PAUSING or PAUSED.
+        """True when the trigger that started this process is PAUSING or PAUSED, so a
+        long-running process can stop early when an admin pauses it.
+
+        A process started by hand (no trigger id) has no trigger to pause: False.
 
         Raises:
-            ValueError: this connection has no trigger id (started by hand).
+            ValueError: the trigger no longer exists.
         """
-        trigger = self._store.get_trigger(self._require_trigger_id())
+        if self.trigger_id is None:
+            return False
+        trigger = self._store.get_trigger(self.trigger_id)
         return trigger.process_status in (TriggerStatus.PAUSING, TriggerStatus.PAUSED)
 
     def pause_my_trigger(self) -> None:
         """Set the trigger that started this process to PAUSING: it will not run again
         until an admin enables it (the Scheduler makes it PAUSED when this run ends).
 
+        A process started by hand (no trigger id) has nothing to pause; an INFO log says
+        so instead of failing the run.
+
         Raises:
-            ValueError: this connection has no trigger id (started by hand).
+            ValueError: the trigger no longer exists.
         """
-        self._store.set_trigger_status(self._require_trigger_id(), TriggerStatus.PAUSING)
-
-    def _require_trigger_id(self) -> uuid.UUID:
         if self.trigger_id is None:
-            raise ValueError(
-                "This connection has no trigger id: the process was not started by a "
-                "Scheduler (pass the trigger id as the 5th argument)."
+            self.log_info(
+                "pause_my_trigger() was called, but this process was started without a "
+                "trigger id, so there is no trigger to pause."
             )
-        return self.trigger_id
-
+            return
+        self._store.set_trigger_status(self.trigger_id, TriggerStatus.PAUSING)

@@ -1,0 +1,1 @@
+"""The original's `OpenOrchestrator.database` package: models, enums and `db_util`."""

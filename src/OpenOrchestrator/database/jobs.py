@@ -1,0 +1,5 @@
+"""Jobs (re-exported from openorch)."""
+
+from openorch.database.jobs import Job, JobStatus
+
+__all__ = ["Job", "JobStatus"]

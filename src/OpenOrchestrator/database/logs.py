@@ -1,0 +1,5 @@
+"""Logs (re-exported from openorch)."""
+
+from openorch.database.logs import Log, LogLevel
+
+__all__ = ["Log", "LogLevel"]

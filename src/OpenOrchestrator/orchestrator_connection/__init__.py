@@ -1,0 +1,1 @@
+"""The original's `OpenOrchestrator.orchestrator_connection` package."""
