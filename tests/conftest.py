@@ -115,3 +115,13 @@ def store(db_url: str, crypto_key: str) -> Iterator[Store]:
     checked_out = opened.engine.pool.checkedout()  # type: ignore[attr-defined]
     opened.close()
     assert checked_out == 0, f"{checked_out} pooled connection(s) left checked out"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on PostgreSQL, so a CI log proves they were not skipped."""
+    passed = terminalreporter.stats.get("passed", [])
+    on_postgres = [report for report in passed if "postgres" in report.nodeid]
+    terminalreporter.write_line(
+        f"openorch: {len(on_postgres)} PostgreSQL tests passed "
+        f"(OPENORCH_REQUIRE_ALL={os.environ.get('OPENORCH_REQUIRE_ALL', '0')})"
+    )
