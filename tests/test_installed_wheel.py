@@ -1,0 +1,111 @@
+"""The built wheel, installed (not editable) in a fresh virtual environment, works from
+any folder: the migrations ship inside it and nothing depends on this checkout."""
+
+import os
+import subprocess
+import sys
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openorch.store import HEAD_REVISION, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A venv holding the openorch wheel; dependencies come from the system site."""
+    work = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = work.glob("openorch-*.whl")
+    environment = work / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
+    python = environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr
+    yield environment
+
+
+def _openorch(environment: Path) -> Path:
+    return environment / ("Scripts/openorch.exe" if os.name == "nt" else "bin/openorch")
+
+
+def _run(environment: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    return subprocess.run(
+        [str(_openorch(environment)), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_wheel_ships_the_migrations_and_imports_from_site_packages(
+    installed_venv: Path, tmp_path: Path
+) -> None:
+    python = installed_venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    result = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import openorch, openorch.migrate as m; "
+            "print(openorch.__file__); print(m.script_location())",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert result.returncode == 0, result.stderr
+    module_file, migrations = result.stdout.split()
+    assert str(ROOT / "src") not in module_file
+    assert migrations.endswith(os.path.join("openorch", "migrations"))
+    assert (Path(migrations) / "versions").is_dir()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_installed_upgrade_new_creates_a_database_at_head(
+    installed_venv: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'x.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("pg_empty_url"))
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = _run(installed_venv, "upgrade", url, "--new", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert f"Revision after: {HEAD_REVISION}" in result.stdout
+    store = Store(url)
+    assert store.check_database_revision()
+    store.close()
