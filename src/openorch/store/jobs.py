@@ -145,6 +145,11 @@ class JobStore(StoreCore):
 
         return self._read(work)
 
+    def get_unique_job_process_names(self) -> tuple[str, ...]:
+        """Every distinct process name among the jobs, sorted (the Jobs tab's filter)."""
+        statement = select(Job.process_name).distinct().order_by(Job.process_name)
+        return self._read(lambda session: tuple(session.scalars(statement)))
+
     def fail_jobs_of_dead_schedulers(
         self, timeout: timedelta, now: datetime | None = None
     ) -> tuple[Job, ...]:

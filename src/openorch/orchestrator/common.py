@@ -1,0 +1,98 @@
+"""Small helpers every tab and popup uses: test ids, error notifications, off-loop
+database calls and datetime text.
+
+Database calls run in a worker thread (`run.io_bound`) so a slow server never freezes
+the event loop that serves every open browser tab.
+"""
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from nicegui import app, run, ui
+from sqlalchemy.exc import SQLAlchemyError
+
+from openorch.database.base import format_datetime
+from openorch.store import describe_connection_error
+
+E = TypeVar("E", bound=ui.element)
+T = TypeVar("T")
+P = ParamSpec("P")
+
+log = logging.getLogger("openorch.orchestrator")
+
+#: Format of every datetime the Orchestrator shows (dd-mm-YYYY HH:MM:SS).
+DATETIME_FORMAT = "%d-%m-%Y %H:%M:%S"
+
+
+def tid(element: E, test_id: str) -> E:
+    """Give an element a stable test id: a NiceGUI marker (for the `User` fixture) and a
+    `data-testid` attribute (for a real browser)."""
+    element.mark(test_id)
+    element.props(f"data-testid={test_id}")
+    return element
+
+
+def fmt(value: datetime | None, empty: str = "") -> str:
+    """A datetime as every table shows it (dd-mm-YYYY HH:MM:SS)."""
+    return format_datetime(value, empty)
+
+
+def describe_error(error: BaseException) -> str:
+    """A message an admin can act on, for an error raised by the data layer."""
+    if isinstance(error, ValueError):
+        return str(error)
+    if isinstance(error, SQLAlchemyError | OSError):
+        return "Database error: " + describe_connection_error(error)
+    return f"Unexpected error ({type(error).__name__}): {error}"
+
+
+def notify_error(error: BaseException) -> None:
+    """Show an error as a red notification, never as a dead page."""
+    if not isinstance(error, ValueError):
+        log.warning("Orchestrator handler failed", exc_info=error)
+    ui.notify(describe_error(error), type="negative", multi_line=True, close_button=True)
+
+
+def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
+    """Wrap an event handler so any error becomes a notification.
+
+    NiceGUI logs an escaping exception and the admin sees nothing; a handler wrapped here
+    tells the admin what went wrong and leaves the page usable.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            result = handler(*args, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as error:  # the whole point: nothing escapes to a dead page
+            notify_error(error)
+
+    return wrapper
+
+
+async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking data-layer call in a worker thread and return its result."""
+    result = await run.io_bound(function, *args, **kwargs)
+    if app.is_stopping:
+        # NiceGUI hands back None instead of running the call while it shuts down.
+        raise asyncio.CancelledError
+    return result  # type: ignore[return-value]
+
+
+def short_id(value: object) -> str:
+    """The first block of a UUID, enough to tell rows apart at a glance."""
+    return str(value).split("-", 1)[0] if value else ""
+
+
+def cut(text: str | None, length: int = 100) -> str:
+    """The first `length` characters of a text, with "..." when it was longer."""
+    if not text:
+        return ""
+    return text if len(text) <= length else text[:length] + "..."

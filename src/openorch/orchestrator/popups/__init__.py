@@ -1,0 +1,1 @@
+"""Dialogs the tabs open: trigger, constant, credential, log, job logs, queue elements."""

@@ -1,0 +1,281 @@
+"""The popup that creates or edits a trigger of any kind.
+
+A new-trigger popup is persistent (a stray click outside must not lose a half-filled
+form); an existing trigger's popup adds Enable, Disable, Kill (only while running) and
+Delete. Status changes are conditional updates in the data layer, so an admin and a
+Scheduler changing one trigger at once cannot overwrite each other.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from nicegui import ui
+
+from openorch.database import (
+    QueueTrigger,
+    ScheduledTrigger,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+    TriggerType,
+)
+from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.orchestrator.widgets import DatetimeInput
+from openorch.store import validation as v
+
+CRON_HELP_URL = "https://crontab.guru/"
+
+#: Every status except RUNNING: Disable pauses these outright.
+_NOT_RUNNING = tuple(status for status in TriggerStatus if status != TriggerStatus.RUNNING)
+
+
+def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | None:
+    """The next time a cron expression names, or None when it does not parse."""
+    try:
+        v.check_cron(cron_expr)
+    except ValueError:
+        return None
+    return v.next_cron_time(cron_expr, after or datetime.now())
+
+
+class TriggerPopup:
+    """Create (trigger is None) or edit a trigger. Test ids start with `trigger_popup_`."""
+
+    def __init__(self, connection: Connection, trigger_type: TriggerType, trigger: Trigger | None,
+                 on_change: Callable[[], Awaitable[None]]) -> None:
+        self.connection = connection
+        self.trigger_type = trigger_type
+        self.trigger = trigger
+        self.on_change = on_change
+        verb = "Update" if trigger else "New"
+        with tid(ui.dialog(value=True), "trigger_popup") as self.dialog, \
+                ui.card().classes("w-full max-w-3xl"):
+            ui.label(f"{verb} {trigger_type.value} Trigger").classes("text-xl")
+            self.name_input = self._input("Trigger Name", "name")
+            self.process_input = self._input("Process Name", "process")
+            self.cron_input = self._input("Cron expression", "cron")
+            self.cron_input.on_value_change(self._cron_changed)
+            with self.cron_input.add_slot("append"), tid(
+                ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"
+            ):
+                ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
+            self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time", allow_empty=False)
+            self.queue_input = self._input("Queue Name", "queue")
+            self.batch_input = tid(
+                ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f")
+                .classes("w-full"),
+                "trigger_popup_batch_input",
+            )
+            self.path_input = self._input("Process Path", "path")
+            self.git_check = tid(ui.checkbox("Is path a Git Repo?"), "trigger_popup_git_check")
+            self.branch_input = self._input("Git Branch/Tag (empty: the default branch)", "branch")
+            self.branch_input.bind_visibility_from(self.git_check, "value")
+            self.args_input = self._input("Process Arguments", "args")
+            self.blocking_check = tid(ui.checkbox("Is process blocking?", value=True),
+                                      "trigger_popup_blocking_check")
+            self.priority_input = tid(
+                ui.number("Priority", value=0, precision=0, format="%.0f").classes("w-full"),
+                "trigger_popup_priority_input",
+            )
+            self.whitelist_input = tid(
+                ui.input_chips("Scheduler whitelist (empty: any Scheduler)", value=[])
+                .classes("w-full"),
+                "trigger_popup_whitelist_input",
+            )
+            if trigger is not None:
+                with ui.row():
+                    tid(ui.button("Enable", on_click=guarded(self.enable)),
+                        "trigger_popup_enable_button")
+                    tid(ui.button("Disable", on_click=guarded(self.disable)),
+                        "trigger_popup_disable_button")
+                    if trigger.process_status == TriggerStatus.RUNNING:
+                        tid(ui.button("Kill", color="negative", on_click=guarded(self.kill)),
+                            "trigger_popup_kill_button")
+                    tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                        "trigger_popup_delete_button")
+            else:
+                self.dialog.props("persistent")
+            with ui.row():
+                tid(ui.button("Save", on_click=guarded(self.save)), "trigger_popup_save_button")
+                tid(ui.button("Cancel", on_click=self.dialog.close), "trigger_popup_cancel_button")
+        forget_on_close(self.dialog)
+        self._show_fields_of_kind()
+        self._fill()
+
+    @staticmethod
+    def _input(label: str, name: str) -> ui.input:
+        return tid(ui.input(label).classes("w-full"), f"trigger_popup_{name}_input")
+
+    def _show_fields_of_kind(self) -> None:
+        kind = self.trigger_type
+        self.cron_input.visible = kind == TriggerType.SCHEDULED
+        self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
+        self.queue_input.visible = kind == TriggerType.QUEUE
+        self.batch_input.visible = kind == TriggerType.QUEUE
+
+    def _fill(self) -> None:
+        trigger = self.trigger
+        if trigger is None:
+            return
+        self.name_input.value = trigger.trigger_name
+        self.process_input.value = trigger.process_name
+        self.path_input.value = trigger.process_path
+        self.args_input.value = trigger.process_args or ""
+        self.git_check.value = trigger.is_git_repo
+        self.branch_input.value = trigger.git_branch or ""
+        self.blocking_check.value = trigger.is_blocking
+        self.priority_input.value = trigger.priority
+        self.whitelist_input.value = trigger.whitelist
+        if isinstance(trigger, ScheduledTrigger):
+            self.cron_input.value = trigger.cron_expr
+        if isinstance(trigger, SingleTrigger | ScheduledTrigger):
+            self.time_input.set_datetime(trigger.next_run)
+        if isinstance(trigger, QueueTrigger):
+            self.queue_input.value = trigger.queue_name
+            self.batch_input.value = trigger.min_batch_size
+
+    def _cron_changed(self) -> None:
+        """A valid expression fills Trigger Time with its next run."""
+        moment = next_cron_run((self.cron_input.value or "").strip())
+        if moment is not None:
+            self.time_input.set_datetime(moment)
+
+    # --- reading the form ---------------------------------------------------------
+
+    def _text(self, element: ui.input, field: str, label: str, *, required: bool = True,
+              model: type[Trigger] = Trigger) -> str:
+        value = (element.value or "").strip() if required else (element.value or "")
+        checked = v.check_text(model, field, value, required=required, label=label)
+        return checked or ""
+
+    def _integer(self, element: ui.number, label: str, minimum: int | None = None) -> int:
+        if element.value is None or element.value == "":
+            raise ValueError(f"{label} is required.")
+        number = float(element.value)
+        if not number.is_integer():
+            raise ValueError(f"{label} must be a whole number.")
+        return v.check_int(label, int(number), minimum=minimum)
+
+    async def save(self) -> None:
+        """Check the form, ask about a past time, then create or update the trigger."""
+        name = self._text(self.name_input, "trigger_name", "Trigger Name")
+        process = self._text(self.process_input, "process_name", "Process Name")
+        path = self._text(self.path_input, "process_path", "Process Path")
+        args = self._text(self.args_input, "process_args", "Process Arguments", required=False)
+        branch = self._text(self.branch_input, "git_branch", "Git Branch/Tag", required=False)
+        priority = self._integer(self.priority_input, "Priority")
+        is_git = bool(self.git_check.value)
+        is_blocking = bool(self.blocking_check.value)
+        whitelist = [str(name) for name in (self.whitelist_input.value or [])]
+        kind = self.trigger_type
+        cron = queue = ""
+        batch = 1
+        next_run: datetime | None = None
+        if kind == TriggerType.SCHEDULED:
+            cron = self._text(self.cron_input, "cron_expr", "Cron expression",
+                              model=ScheduledTrigger)
+            v.check_cron(cron)
+        if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
+            next_run = self.time_input.get_datetime()
+            if next_run is not None and next_run < datetime.now() and not await question_popup(
+                "The selected time is in the past. Create the trigger anyway?",
+                "Create", "Cancel",
+            ):
+                return
+        if kind == TriggerType.QUEUE:
+            queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
+            batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
+        store = self.connection.store
+        git_branch = branch if is_git and branch.strip() else None
+        if self.trigger is None:
+            if kind == TriggerType.SINGLE:
+                await off_loop(store.create_single_trigger, name, process, next_run, path, args,
+                               is_git, is_blocking, priority, whitelist, git_branch)
+            elif kind == TriggerType.SCHEDULED:
+                await off_loop(store.create_scheduled_trigger, name, process, cron, next_run,
+                               path, args, is_git, is_blocking, priority, whitelist, git_branch)
+            else:
+                await off_loop(store.create_queue_trigger, name, process, queue, path, args,
+                               is_git, is_blocking, batch, priority, whitelist, git_branch)
+            ui.notify(f"Trigger '{name}' created.", type="positive")
+        else:
+            trigger = self.trigger
+            trigger.trigger_name = name
+            trigger.process_name = process
+            trigger.process_path = path
+            trigger.process_args = args
+            trigger.is_git_repo = is_git
+            trigger.git_branch = git_branch
+            trigger.is_blocking = is_blocking
+            trigger.priority = priority
+            trigger.scheduler_whitelist = v.check_names(
+                "Scheduler whitelist", whitelist, v.column_length(Trigger, "scheduler_whitelist")
+            )
+            if isinstance(trigger, ScheduledTrigger):
+                trigger.cron_expr = cron
+            if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
+                trigger.next_run = next_run
+            if isinstance(trigger, QueueTrigger):
+                trigger.queue_name = queue
+                trigger.min_batch_size = batch
+            await off_loop(store.update_trigger, trigger)
+            ui.notify(f"Trigger '{name}' updated.", type="positive")
+        self.dialog.close()
+        await self.on_change()
+
+    # --- status buttons -----------------------------------------------------------
+
+    def _require(self) -> Trigger:
+        if self.trigger is None:
+            raise ValueError("Save the trigger first.")
+        return self.trigger
+
+    async def enable(self) -> None:
+        """Enable: the trigger becomes IDLE, ready to run when due."""
+        trigger = self._require()
+        await off_loop(self.connection.store.set_trigger_status, trigger.id, TriggerStatus.IDLE)
+        ui.notify("Trigger status set to 'Idle'.", type="positive")
+        self.dialog.close()
+        await self.on_change()
+
+    async def disable(self) -> None:
+        """Disable: a running trigger is PAUSING (it stops after this run), others PAUSED."""
+        trigger = self._require()
+        store = self.connection.store
+        if await off_loop(store.change_trigger_status, trigger.id, [TriggerStatus.RUNNING],
+                          TriggerStatus.PAUSING):
+            ui.notify("Trigger status set to 'Pausing': it pauses when the current run ends.",
+                      type="positive")
+        elif await off_loop(store.change_trigger_status, trigger.id, _NOT_RUNNING,
+                            TriggerStatus.PAUSED):
+            ui.notify("Trigger status set to 'Paused'.", type="positive")
+        else:
+            ui.notify("The trigger changed meanwhile; nothing was done. Try again.",
+                      type="warning")
+        self.dialog.close()
+        await self.on_change()
+
+    async def kill(self) -> None:
+        """Kill: ask the running trigger's Scheduler to stop its process."""
+        trigger = self._require()
+        if await off_loop(self.connection.store.change_trigger_status, trigger.id,
+                          [TriggerStatus.RUNNING], TriggerStatus.KILLING):
+            ui.notify("Trigger status set to 'Killing': its Scheduler stops the process.",
+                      type="positive")
+        else:
+            ui.notify("The trigger is no longer running; nothing to kill.", type="warning")
+        self.dialog.close()
+        await self.on_change()
+
+    async def delete(self) -> None:
+        """Delete the trigger after asking."""
+        trigger = self._require()
+        if not await question_popup(f"Delete trigger '{trigger.trigger_name}'?", "Delete",
+                                    yes_color="negative"):
+            return
+        await off_loop(self.connection.store.delete_trigger, trigger.id)
+        ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
+        self.dialog.close()
+        await self.on_change()

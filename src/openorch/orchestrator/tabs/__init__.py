@@ -1,0 +1,1 @@
+"""One module per header tab; each builds its panel and knows how to refresh it."""

@@ -1,0 +1,97 @@
+"""Constants and credentials: two tables, two New buttons; a click opens the popup."""
+
+from typing import Any
+
+from nicegui import ui
+
+from openorch.database import Constant, Credential
+from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.popups.constant_popup import ConstantPopup
+from openorch.orchestrator.popups.credential_popup import CredentialPopup
+
+CONSTANT_COLUMNS: list[dict[str, Any]] = [
+    {"name": "name", "label": "Constant Name", "field": "name", "align": "left", "sortable": True},
+    {"name": "value", "label": "Value", "field": "value", "align": "left",
+     "style": "white-space: normal; max-width: 40rem"},
+    {"name": "changed_at", "label": "Last Changed", "field": "changed_at", "align": "left"},
+]
+
+CREDENTIAL_COLUMNS: list[dict[str, Any]] = [
+    {"name": "name", "label": "Credential Name", "field": "name", "align": "left",
+     "sortable": True},
+    {"name": "username", "label": "Username", "field": "username", "align": "left"},
+    {"name": "password", "label": "Password", "field": "password", "align": "left"},
+    {"name": "changed_at", "label": "Last Changed", "field": "changed_at", "align": "left"},
+]
+
+
+def constant_row(constant: Constant) -> dict[str, Any]:
+    """One row of the Constants table."""
+    return {"id": constant.name, "name": constant.name, "value": constant.value,
+            "changed_at": fmt(constant.changed_at)}
+
+
+def credential_row(credential: Credential) -> dict[str, Any]:
+    """One row of the Credentials table: the password only as its length description."""
+    return {"id": credential.name, "name": credential.name, "username": credential.username,
+            "password": credential.password_description,
+            "changed_at": fmt(credential.changed_at)}
+
+
+class ConstantsTab:
+    """The Constants panel."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        with ui.row():
+            tid(ui.button("New Constant", icon="add", on_click=guarded(self.new_constant)),
+                "constant_new_button")
+            tid(ui.button("New Credential", icon="add", on_click=guarded(self.new_credential)),
+                "credential_new_button")
+        ui.label("Constants").classes("text-lg")
+        self.constants_table = tid(
+            ui.table(columns=CONSTANT_COLUMNS, rows=[], row_key="id",
+                     pagination={"rowsPerPage": 25}).classes("w-full"),
+            "constants_table",
+        )
+        self.constants_table.on(
+            "row-click", guarded(lambda e: self.open_constant(e.args[1]["name"]))
+        )
+        ui.label("Credentials").classes("text-lg")
+        self.credentials_table = tid(
+            ui.table(columns=CREDENTIAL_COLUMNS, rows=[], row_key="id",
+                     pagination={"rowsPerPage": 25}).classes("w-full"),
+            "credentials_table",
+        )
+        self.credentials_table.on(
+            "row-click", guarded(lambda e: self.open_credential(e.args[1]["name"]))
+        )
+
+    async def refresh(self) -> None:
+        """Load both tables again."""
+        store = self.connection.store
+        constants = await off_loop(store.get_constants)
+        credentials = await off_loop(store.get_credentials)
+        self.constants_table.rows = [constant_row(constant) for constant in constants]
+        self.credentials_table.rows = [credential_row(credential) for credential in credentials]
+        self.constants_table.update()
+        self.credentials_table.update()
+
+    def new_constant(self) -> ConstantPopup:
+        """Open an empty constant popup."""
+        return ConstantPopup(self.connection, None, self.refresh)
+
+    def new_credential(self) -> CredentialPopup:
+        """Open an empty credential popup."""
+        return CredentialPopup(self.connection, None, self.refresh)
+
+    async def open_constant(self, name: str) -> ConstantPopup:
+        """Open the clicked constant, read fresh from the database."""
+        constant = await off_loop(self.connection.store.get_constant, name)
+        return ConstantPopup(self.connection, constant, self.refresh)
+
+    async def open_credential(self, name: str) -> CredentialPopup:
+        """Open the clicked credential (its password stays encrypted)."""
+        credential = await off_loop(self.connection.store.get_credential, name, False)
+        return CredentialPopup(self.connection, credential, self.refresh)

@@ -1,0 +1,90 @@
+"""Jobs: process runs, newest first, paged on the server, filtered by status and process;
+a click shows that job's logs."""
+
+from typing import Any
+
+from nicegui import ui
+
+from openorch.database import Job, JobStatus
+from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
+
+ALL = "All"
+
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "id", "label": "ID", "field": "id", "align": "left"},
+    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left"},
+    {"name": "scheduler_name", "label": "Scheduler", "field": "scheduler_name", "align": "left"},
+    {"name": "start_time", "label": "Start Time", "field": "start_time", "align": "left"},
+    {"name": "end_time", "label": "End Time", "field": "end_time", "align": "left"},
+    {"name": "status", "label": "Status", "field": "status", "align": "left"},
+]
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    """One table row for a job."""
+    return {
+        "id": str(job.id),
+        "process_name": job.process_name,
+        "scheduler_name": job.scheduler_name,
+        "start_time": fmt(job.start_time),
+        "end_time": fmt(job.end_time),
+        "status": job.status.value,
+        "status_color": status_color(job.status.value),
+    }
+
+
+class JobsTab:
+    """The Jobs panel (the data layer lists jobs newest first only, so no column sort)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        on_filter = guarded(self.filter_changed)
+        with ui.row().classes("items-start gap-4"):
+            self.status_select = tid(
+                ui.select([ALL] + [status.value for status in JobStatus], value=ALL,
+                          label="Status", on_change=on_filter).classes("w-40"),
+                "jobs_status_select",
+            )
+            self.process_select = tid(
+                ui.select([ALL], value=ALL, label="Process Name", on_change=on_filter)
+                .classes("w-56"),
+                "jobs_process_select",
+            )
+        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", rows_per_page=50,
+                                  on_row_click=self.open_job)
+        status_badge_slot(self.server.table, "status")
+
+    def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
+        """One page of jobs (runs in a worker thread)."""
+        status = self.status_select.value
+        process = self.process_select.value
+        jobs, total = self.connection.store.get_jobs(
+            status=None if status in (None, ALL) else str(status),
+            process_name=None if process in (None, ALL) else str(process),
+            offset=page.offset, limit=page.limit, include_count=True,
+        )
+        return [job_row(job) for job in jobs], total
+
+    async def filter_changed(self) -> None:
+        """A filter changed: back to the first page."""
+        if self.connection.connected:
+            self.server.first_page()
+            await self.server.refresh()
+
+    async def refresh(self) -> None:
+        """Refresh the process names and the current page."""
+        names = await off_loop(self.connection.store.get_unique_job_process_names)
+        options = [ALL, *names]
+        if self.process_select.value not in options:
+            options.append(self.process_select.value)
+        self.process_select.set_options(options, value=self.process_select.value)
+        await self.server.refresh()
+
+    async def open_job(self, row: dict[str, Any]) -> JobLogsPopup:
+        """Show the clicked job's logs."""
+        popup = JobLogsPopup(self.connection, row)
+        await popup.table.refresh()
+        return popup

@@ -1,0 +1,112 @@
+"""Settings: connection string, key, Connect / Disconnect, Generate Key, local mode."""
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from openorch.crypto import generate_key, validate_key
+from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.popups.generic import info_popup
+from openorch.settings import ConnectionSettings
+from openorch.store import HEAD_REVISION
+
+
+class SettingsTab:
+    """The Settings panel. Inputs are locked while connected, so what the inputs say is
+    always what the page is connected to."""
+
+    def __init__(self, connection: Connection, defaults: ConnectionSettings | None,
+                 on_connected: Callable[[], Awaitable[None]]) -> None:
+        self.connection = connection
+        self.defaults = defaults
+        self.on_connected = on_connected
+        with ui.column().classes("w-full max-w-3xl gap-2"):
+            self.local_label = tid(ui.label("").classes("text-info"), "settings_local_label")
+            self.conn_input = tid(
+                ui.input("Connection String", value=defaults.conn_string if defaults else "")
+                .classes("w-full"),
+                "settings_conn_input",
+            )
+            self.key_input = tid(
+                ui.input(
+                    "Encryption Key",
+                    value=defaults.crypto_key if defaults else "",
+                    password=True,
+                    password_toggle_button=True,
+                    validation={"Invalid AES key": lambda value: not value or validate_key(value)},
+                ).classes("w-full"),
+                "settings_key_input",
+            )
+            with ui.row():
+                self.connect_button = tid(
+                    ui.button("Connect", on_click=guarded(self.connect)), "settings_connect_button"
+                )
+                self.disconnect_button = tid(
+                    ui.button("Disconnect", on_click=guarded(self.disconnect)),
+                    "settings_disconnect_button",
+                )
+                tid(
+                    ui.button("Generate Key", on_click=self.generate_key),
+                    "settings_generate_key_button",
+                )
+            self.status_label = tid(ui.label("Not connected."), "settings_status_label")
+        self._show_state()
+
+    def _show_state(self) -> None:
+        connected = self.connection.connected
+        self.conn_input.set_enabled(not connected)
+        self.key_input.set_enabled(not connected)
+        self.connect_button.set_enabled(not connected)
+        self.disconnect_button.set_enabled(connected)
+        if self.defaults is not None and self.defaults.local:
+            self.local_label.text = (
+                f"Local mode: nothing was configured, so the Orchestrator uses the SQLite file "
+                f"{self.defaults.database_path} and the key file beside it."
+            )
+        self.local_label.visible = bool(self.local_label.text)
+        self.status_label.text = (
+            f"Connected to {self.connection.store.engine.url.render_as_string(hide_password=True)}."
+            if connected else "Not connected."
+        )
+
+    async def connect(self) -> None:
+        """Connect with the entered values; say why when that fails."""
+        conn_string = (self.conn_input.value or "").strip()
+        key = (self.key_input.value or "").strip()
+        if not validate_key(key):
+            ui.notify("Invalid AES key", type="negative")
+            return
+        local_path = (
+            self.defaults.database_path
+            if self.defaults and self.defaults.local and conn_string == self.defaults.conn_string
+            else None
+        )
+        self.connect_button.props("loading")
+        try:
+            result = await off_loop(self.connection.connect, conn_string, key, local_path)
+        finally:
+            self.connect_button.props(remove="loading")
+        self._show_state()
+        ui.notify("Connected!", type="positive")
+        for warning in result.warnings:
+            ui.notify(warning, type="warning", multi_line=True, close_button=True)
+        if not result.revision_ok:
+            info_popup(
+                "Unexpected database revision",
+                f"The database is at revision {result.revision}, but this Orchestrator expects "
+                f"{HEAD_REVISION}. Some screens may fail until the database is upgraded with:\n"
+                f"openorch upgrade \"<connection string>\"",
+                "revision_popup",
+            )
+        await self.on_connected()
+
+    async def disconnect(self) -> None:
+        """Close the connection and unlock the inputs."""
+        self.connection.disconnect()
+        self._show_state()
+        ui.notify("Disconnected.", type="info")
+
+    def generate_key(self) -> None:
+        """Fill the key input with a new key (it is never stored anywhere)."""
+        self.key_input.value = generate_key().decode()

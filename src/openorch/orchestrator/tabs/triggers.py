@@ -1,0 +1,109 @@
+"""Triggers: the New buttons and one table of every trigger (50 rows a page).
+
+A thousand triggers are a few hundred kilobytes of rows, so this table pages in the
+browser; logs, jobs and queue elements, which grow without bound, page on the server.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from nicegui import ui
+
+from openorch.database import QueueTrigger, ScheduledTrigger, SingleTrigger, Trigger, TriggerType
+from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.popups.trigger_popup import TriggerPopup
+from openorch.orchestrator.widgets import status_badge_slot, status_color
+
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "trigger_name", "label": "Trigger Name", "field": "trigger_name", "align": "left",
+     "sortable": True},
+    {"name": "priority", "label": "Priority", "field": "priority", "align": "left",
+     "sortable": True},
+    {"name": "type", "label": "Type", "field": "type", "align": "left", "sortable": True},
+    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
+     "sortable": True},
+    {"name": "last_run", "label": "Last Run", "field": "last_run", "align": "left"},
+    {"name": "next_run", "label": "Next Run", "field": "next_run", "align": "left"},
+    {"name": "id", "label": "ID", "field": "id", "align": "left"},
+]
+
+
+def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
+    """One table row for a trigger."""
+    next_run: datetime | None = (
+        trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
+    )
+    status = trigger.process_status.value
+    return {
+        "id": str(trigger.id),
+        "trigger_name": trigger.trigger_name,
+        "priority": trigger.priority,
+        "type": trigger.type.value,
+        "status": status,
+        "status_color": status_color(status),
+        "process_name": trigger.process_name,
+        "last_run": fmt(trigger.last_run, "Never"),
+        "next_run": "N/A" if isinstance(trigger, QueueTrigger) else fmt(next_run),
+        "overdue": bool(next_run is not None and next_run < now),
+    }
+
+
+def trigger_rows(
+    triggers: tuple[Trigger, ...], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Rows for every trigger, in the order given (the data layer sorts by name)."""
+    moment = now or datetime.now()
+    return [trigger_row(trigger, moment) for trigger in triggers]
+
+
+class TriggersTab:
+    """The Triggers panel."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        with ui.row():
+            tid(ui.button("New Single Trigger", icon="add",
+                          on_click=guarded(lambda: self.open_new(TriggerType.SINGLE))),
+                "trigger_new_single_button")
+            tid(ui.button("New Scheduled Trigger", icon="add",
+                          on_click=guarded(lambda: self.open_new(TriggerType.SCHEDULED))),
+                "trigger_new_scheduled_button")
+            tid(ui.button("New Queue Trigger", icon="add",
+                          on_click=guarded(lambda: self.open_new(TriggerType.QUEUE))),
+                "trigger_new_queue_button")
+        self.table = tid(
+            ui.table(columns=COLUMNS, rows=[], row_key="id",
+                     pagination={"rowsPerPage": 50, "sortBy": None}).classes("w-full"),
+            "trigger_table",
+        )
+        self.table.props(":rows-per-page-options=[25,50,100,0]")
+        status_badge_slot(self.table, "status")
+        self.table.add_slot("body-cell-next_run", """
+            <q-td :props="props">
+                {{ props.value }}
+                <q-badge v-if="props.row.overdue" color="negative" label="Overdue"
+                         class="q-ml-sm" />
+            </q-td>
+        """)
+        self.table.on("row-click", guarded(lambda e: self.open_existing(e.args[1]["id"])))
+
+    async def refresh(self) -> None:
+        """Load every trigger again."""
+        self.table.props("loading")
+        try:
+            triggers = await off_loop(self.connection.store.get_all_triggers)
+            self.table.rows = trigger_rows(triggers)
+            self.table.update()
+        finally:
+            self.table.props(remove="loading")
+
+    def open_new(self, trigger_type: TriggerType) -> TriggerPopup:
+        """Open the (persistent) popup for a new trigger of this kind."""
+        return TriggerPopup(self.connection, trigger_type, None, self.refresh)
+
+    async def open_existing(self, trigger_id: str) -> TriggerPopup:
+        """Open the edit popup of the clicked trigger (fresh from the database)."""
+        trigger = await off_loop(self.connection.store.get_trigger, trigger_id)
+        return TriggerPopup(self.connection, trigger.type, trigger, self.refresh)

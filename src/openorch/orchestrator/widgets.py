@@ -1,0 +1,230 @@
+"""Reusable widgets: a date + time input and a table paged and sorted by the server.
+
+`ServerTable` never holds more than one page: Quasar's QTable in server mode (a
+`rowsNumber` in its pagination) asks for a page with its `request` event, and the
+table's owner answers with one data-layer call. That is what keeps a queue of a million
+elements as quick to show as one of ten.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nicegui import events, ui
+
+from openorch.orchestrator.common import guarded, off_loop, tid
+
+#: Status colours shared by triggers, jobs and queue elements (Quasar colour names).
+STATUS_COLORS = {
+    "Running": "positive",
+    "Done": "positive",
+    "Pausing": "warning",
+    "Paused": "warning",
+    "Killing": "warning",
+    "In Progress": "warning",
+    "Failed": "negative",
+    "Killed": "negative",
+    "Abandoned": "negative",
+    "Error": "negative",
+    "Idle": "grey-7",
+    "New": "info",
+    "Info": "info",
+    "Trace": "grey-7",
+}
+
+
+def status_badge_slot(table: ui.table, column: str) -> None:
+    """Render `column` as a coloured badge (colour from the row's `<column>_color`)."""
+    table.add_slot(
+        f"body-cell-{column}",
+        f"""
+        <q-td :props="props">
+            <q-badge :color="props.row.{column}_color" :label="props.value" />
+        </q-td>
+        """,
+    )
+
+
+def status_color(label: str) -> str:
+    """The badge colour for a status label ('grey-7' for anything unknown)."""
+    return STATUS_COLORS.get(label, "grey-7")
+
+
+class DatetimeInput:
+    """A date input (dd-mm-YYYY, with a calendar) beside a time input (HH:MM, with a
+    clock); `value` is a naive datetime or None when both are empty."""
+
+    DATE_FORMAT = "%d-%m-%Y"
+
+    def __init__(self, label: str, test_id: str, *, allow_empty: bool = True,
+                 on_change: Callable[[], Any] | None = None) -> None:
+        self.label = label
+        self.allow_empty = allow_empty
+        handler = (lambda _e: on_change()) if on_change else None
+        with ui.row().classes("items-start gap-2 no-wrap") as self.row:
+            self.date = tid(
+                ui.date_input(f"{label} (date)", on_change=handler).classes("w-44"),
+                f"{test_id}_date",
+            )
+            self.date.picker.props("mask=DD-MM-YYYY")
+            self.date.props("placeholder=dd-mm-yyyy clearable")
+            self.time = tid(
+                ui.time_input(f"{label} (time)", on_change=handler).classes("w-36"),
+                f"{test_id}_time",
+            )
+            self.time.picker.props("format24h")
+            self.time.props("placeholder=HH:MM clearable")
+
+    @property
+    def visible(self) -> bool:
+        """Whether the input row shows."""
+        return bool(self.row.visible)
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        self.row.visible = value
+
+    def set_datetime(self, value: datetime | None) -> None:
+        """Show a datetime (or clear both inputs)."""
+        self.date.value = value.strftime(self.DATE_FORMAT) if value else ""
+        self.time.value = value.strftime("%H:%M") if value else ""
+
+    def get_datetime(self) -> datetime | None:
+        """The entered datetime; None when both inputs are empty.
+
+        Raises:
+            ValueError: text that is not a date or a time; a missing part when required.
+        """
+        date_text = (self.date.value or "").strip()
+        time_text = (self.time.value or "").strip()
+        if not date_text and not time_text:
+            if self.allow_empty:
+                return None
+            raise ValueError(f"{self.label} is required: enter a date and a time.")
+        if not date_text:
+            raise ValueError(f"{self.label}: enter a date (dd-mm-yyyy) as well as the time.")
+        try:
+            day = datetime.strptime(date_text, self.DATE_FORMAT)
+        except ValueError:
+            raise ValueError(
+                f"{self.label}: {date_text!r} is not a date in the form dd-mm-yyyy."
+            ) from None
+        if not time_text:
+            return day
+        for pattern in ("%H:%M", "%H:%M:%S"):
+            try:
+                moment = datetime.strptime(time_text, pattern)
+            except ValueError:
+                continue
+            return day.replace(hour=moment.hour, minute=moment.minute, second=moment.second)
+        raise ValueError(f"{self.label}: {time_text!r} is not a time in the form HH:MM.")
+
+
+@dataclass
+class Page:
+    """What a `ServerTable` asks its owner for: one page, one sort."""
+
+    offset: int
+    limit: int
+    sort_by: str | None
+    descending: bool
+
+
+#: A fetcher returns one page of rows and the number of rows matching the filters.
+Fetcher = Callable[[Page], tuple[list[dict[str, Any]], int]]
+
+
+class ServerTable:
+    """A `ui.table` showing one page at a time, fetched and sorted by the database.
+
+    `fetch` is a blocking function (it calls the data layer) and runs in a worker
+    thread; the table shows Quasar's loading bar meanwhile.
+    """
+
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        fetch: Fetcher,
+        test_id: str,
+        *,
+        rows_per_page: int = 50,
+        sort_by: str | None = None,
+        descending: bool = True,
+        on_row_click: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.fetch = fetch
+        self.table = tid(
+            ui.table(
+                columns=columns,
+                rows=[],
+                row_key="id",
+                pagination={
+                    "rowsPerPage": rows_per_page,
+                    "page": 1,
+                    "rowsNumber": 0,
+                    "sortBy": sort_by,
+                    "descending": descending,
+                },
+            ).classes("w-full"),
+            test_id,
+        )
+        # No "All" choice: a million rows must never be asked for at once.
+        self.table.props(":rows-per-page-options=[25,50,100,200]")
+        self.table.on("request", guarded(self._on_request), ["pagination"])
+        if on_row_click is not None:
+            click = guarded(on_row_click)
+            self.table.on("row-click", lambda e: click(e.args[1]))
+        self.total = 0
+
+    @property
+    def pagination(self) -> dict[str, Any]:
+        """Quasar's pagination object (page, rowsPerPage, sortBy, descending, rowsNumber)."""
+        return dict(self.table.pagination)
+
+    async def _on_request(self, event: events.GenericEventArguments) -> None:
+        wanted = event.args.get("pagination", {}) if isinstance(event.args, dict) else {}
+        pagination = dict(self.table.pagination)
+        for key in ("page", "rowsPerPage", "sortBy", "descending"):
+            if key in wanted:
+                pagination[key] = wanted[key]
+        self.table.pagination = pagination
+        await self.refresh()
+
+    def first_page(self) -> None:
+        """Go back to page 1 (after a filter changed); call `refresh` next."""
+        self.table.pagination = {**self.table.pagination, "page": 1}
+
+    def current_page(self) -> Page:
+        """The page the table shows now, as data-layer paging values."""
+        pagination = self.table.pagination
+        per_page = int(pagination.get("rowsPerPage") or 50)
+        page = max(int(pagination.get("page") or 1), 1)
+        return Page(
+            offset=(page - 1) * per_page,
+            limit=per_page,
+            sort_by=pagination.get("sortBy") or None,
+            descending=bool(pagination.get("descending")),
+        )
+
+    async def refresh(self) -> None:
+        """Fetch the current page again (keeping page and sort)."""
+        self.table.props("loading")
+        try:
+            page = self.current_page()
+            rows, total = await off_loop(self.fetch, page)
+            pages = max((total + page.limit - 1) // page.limit, 1)
+            if page.offset >= total and int(self.table.pagination.get("page", 1)) > pages:
+                # The last page emptied (rows deleted meanwhile): show the new last page.
+                self.table.pagination = {**self.table.pagination, "page": pages}
+                rows, total = await off_loop(self.fetch, self.current_page())
+            self.show(rows, total)
+        finally:
+            self.table.props(remove="loading")
+
+    def show(self, rows: list[dict[str, Any]], total: int) -> None:
+        """Put a fetched page into the table."""
+        self.total = total
+        self.table.rows = rows
+        self.table.pagination = {**self.table.pagination, "rowsNumber": total}
+        self.table.update()

@@ -1,0 +1,41 @@
+"""Small helpers for the Orchestrator tests."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+from nicegui.testing.user import User
+
+
+async def until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Wait until `check()` is truthy (handlers run database calls in a worker thread)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {check}")
+        await asyncio.sleep(0.02)
+
+
+def one(user: User, marker: str) -> Any:
+    """The single visible element with this test id."""
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f"{len(elements)} elements marked {marker!r}"
+    return next(iter(elements))
+
+
+async def show_tab(user: User, name: str) -> None:
+    """Click a header tab and let its refresh finish."""
+    user.find(marker=f"tab_{name.lower()}").click()
+    await until(lambda: one(user, "tab_panels").value == name)
+    await asyncio.sleep(0.1)
+
+
+def table_rows(user: User, marker: str) -> list[dict[str, Any]]:
+    """The rows a table holds now."""
+    table = one(user, marker)
+    assert isinstance(table, ui.table)
+    return list(table.rows)
