@@ -5,11 +5,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.store import validation as v
+from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
 
 _QUEUES = QueueElement.__table__
@@ -32,23 +33,74 @@ _QUEUE_ORDER_COLUMNS = {
 _ENDING_STATUSES = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
 
+def oldest_new_statement(queue_name: str, reference: str | None = None) -> Any:
+    """SELECT of the oldest NEW element of a queue (served by the queue/status/date index)."""
+    statement = select(QueueElement).where(
+        QueueElement.queue_name == queue_name, QueueElement.status == QueueStatus.NEW
+    )
+    if reference is not None:
+        statement = statement.where(QueueElement.reference == reference)
+    return statement.order_by(QueueElement.created_date).limit(1)
+
+
 def claim_statement(queue_name: str, reference: str | None = None) -> Any:
     """SELECT of the oldest NEW element, locking it and skipping rows others hold.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED. SQL Server: UPDLOCK/ROWLOCK/READPAST hints
     (SQLAlchemy drops FOR UPDATE there). SQLite: the write transaction serialises.
     """
-    statement = select(QueueElement).where(
-        QueueElement.queue_name == queue_name, QueueElement.status == QueueStatus.NEW
-    )
-    if reference is not None:
-        statement = statement.where(QueueElement.reference == reference)
     return (
-        statement.order_by(QueueElement.created_date)
-        .limit(1)
+        oldest_new_statement(queue_name, reference)
         .with_for_update(skip_locked=True)
         .with_hint(QueueElement, MSSQL_CLAIM_HINT, "mssql")
     )
+
+
+def claim_update_statement(queue_name: str, reference: str | None, now: datetime) -> Any:
+    """One statement that picks, locks and marks the element and returns it:
+    UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
+    (PostgreSQL and SQLite; one round trip per claim)."""
+    target = claim_statement(queue_name, reference).with_only_columns(QueueElement.id)
+    return (
+        update(QueueElement)
+        .where(QueueElement.id == target.scalar_subquery())
+        .values(status=QueueStatus.IN_PROGRESS, start_date=now)
+        .returning(QueueElement)
+    )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
+    """Check every item of a bulk column in a few passes over C-level builtins; only on
+    failure walk the items one by one to name the first bad index."""
+    present = [value for value in values if value is not None]
+    fine = all(type(value) is str for value in present) and (
+        not present or max(map(len, present)) <= limit
+    )
+    if fine:
+        joined = "".join(present)
+        fine = "\x00" not in joined and _encodable(joined)
+    if fine:
+        return
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ValueError(
+                f"{field}[{index}] must be a string or None, not {type(value).__name__}."
+            )
+        if len(value) > limit:
+            raise ValueError(
+                f"{field}[{index}] is too long: {len(value)} characters, the limit is {limit}."
+            )
+        v.check_storable(f"{field}[{index}]", value)
 
 
 class QueueStore(StoreCore):
@@ -109,39 +161,14 @@ class QueueStore(StoreCore):
                 f"references and data must have the same length; got {len(references)} "
                 f"and {len(data)}."
             )
-        ref_limit = v.column_length(QueueElement, "reference")
-        data_limit = v.column_length(QueueElement, "data")
-        for index, (reference, datum) in enumerate(zip(references, data, strict=True)):
-            for field, value, limit in (
-                ("reference", reference, ref_limit),
-                ("data", datum, data_limit),
-            ):
-                if value is None:
-                    continue
-                if not isinstance(value, str):
-                    raise ValueError(
-                        f"{field}[{index}] must be a string or None, not {type(value).__name__}."
-                    )
-                if len(value) > limit:
-                    raise ValueError(
-                        f"{field}[{index}] is too long: {len(value)} characters, the limit is "
-                        f"{limit}."
-                    )
-                v.check_storable(f"{field}[{index}]", value)
+        _check_column("reference", references, v.column_length(QueueElement, "reference"))
+        _check_column("data", data, v.column_length(QueueElement, "data"))
         moment = datetime.now()
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "queue_name": queue_name,
-                "status": QueueStatus.NEW,
-                "data": datum,
-                "reference": reference,
-                "created_date": moment,
-                "created_by": created_by,
-            }
-            for reference, datum in zip(references, data, strict=True)
-        ]
-        self._write(lambda session: session.execute(insert(_QUEUES), rows))
+        self._write(
+            lambda session: insert_elements(
+                session, queue_name, references, data, created_by, moment
+            )
+        )
 
     def get_next_queue_element(
         self, queue_name: str, reference: str | None = None, set_status: bool = True
@@ -156,12 +183,16 @@ class QueueStore(StoreCore):
         """
         v.check_text(QueueElement, "queue_name", queue_name)
         v.check_text(QueueElement, "reference", reference, required=False)
-        statement = claim_statement(queue_name, reference)
         if not set_status:
-            return self._read(lambda session: session.scalars(statement).first())
+            peek = oldest_new_statement(queue_name, reference)
+            return self._read(lambda session: session.scalars(peek).first())
+        if self.dialect in ("postgresql", "sqlite"):
+            claim = claim_update_statement(queue_name, reference, datetime.now())
+            return self._write(lambda session: session.scalars(claim).first())
+        locking = claim_statement(queue_name, reference)
 
         def work(session: Session) -> QueueElement | None:
-            element = session.scalars(statement).first()
+            element = session.scalars(locking).first()
             if element is None:
                 return None
             element.status = QueueStatus.IN_PROGRESS
