@@ -39,3 +39,29 @@ def table_rows(user: User, marker: str) -> list[dict[str, Any]]:
     table = one(user, marker)
     assert isinstance(table, ui.table)
     return list(table.rows)
+
+
+def has(user: User, marker: str) -> bool:
+    """True when a visible element carries this test id."""
+    try:
+        return bool(user.find(marker=marker).elements)
+    except AssertionError:
+        return False
+
+
+async def click_and_wait(user: User, button: str, appears: str) -> None:
+    """Click a button whose (async) handler opens something, and wait for it."""
+    user.find(marker=button).click()
+    await until(lambda: has(user, appears))
+
+
+def set_value(user: User, marker: str, value: Any) -> None:
+    """Set an input's value as a browser would (for inputs `type()` cannot fill)."""
+    element = one(user, marker)
+    with user.client:  # type: ignore[union-attr]
+        element.value = value
+
+
+def click_row(user: User, marker: str, row: dict[str, Any]) -> None:
+    """Click a table row (NiceGUI registers `row-click` as `rowClick`)."""
+    user.find(marker=marker).trigger("rowClick", [{}, row, 0])

@@ -65,10 +65,14 @@ def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
     tells the admin what went wrong and leaves the page usable.
     """
 
+    # NiceGUI passes the event argument only to handlers that take one; the wrapper takes
+    # *args, so it drops the argument itself for handlers that take none.
+    takes_arguments = bool(inspect.signature(handler).parameters)
+
     @functools.wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
-            result = handler(*args, **kwargs)
+            result = handler(*args, **kwargs) if takes_arguments else handler()
             if inspect.isawaitable(result):
                 await result
         except Exception as error:  # the whole point: nothing escapes to a dead page
