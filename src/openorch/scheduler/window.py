@@ -1,0 +1,293 @@
+"""`openorch s`: the Scheduler's Tk window over the same engine as headless mode.
+
+The engine runs in a background thread beside the Tk main loop. It never touches a
+widget: its lines go through a queue that the main loop drains every 100 ms, and the
+window only calls the engine's thread-safe controls (`pause`, `resume`, `stop`).
+
+Tabs (SCHEDULER.md): Settings (opens first; connection string, key, Connect/Disconnect,
+scheduler name, exclusive mode; locked while connected) and Run (one Run/Pause button
+and a read-only text area of at most 1000 lines, newest at the bottom).
+"""
+
+import argparse
+import os
+import queue
+import sys
+import threading
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import messagebox, ttk
+from tkinter.scrolledtext import ScrolledText
+
+from openorch import settings as app_settings
+from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
+from openorch.scheduler.settings import SchedulerSettings, default_name
+from openorch.store import Store, mask
+
+#: Lines the text area keeps; older ones scroll away.
+MAX_LINES = 1000
+
+#: How often the main loop moves engine output into the text area (ms).
+DRAIN_MS = 100
+
+
+class SchedulerWindow:
+    """The window's widgets and handlers. Handlers are short: read, call, refresh.
+
+    `options` are the SchedulerSettings fields the window has no input for (poll
+    interval, interpreter, folders, grace period, heartbeat timeout).
+    """
+
+    def __init__(
+        self,
+        root: tk.Tk,
+        conn: str = "",
+        key: str = "",
+        name: str | None = None,
+        exclusive: bool = False,
+        options: dict[str, object] | None = None,
+    ) -> None:
+        self.root = root
+        self.options = dict(options or {})
+        self.engine: SchedulerEngine | None = None
+        self.store: Store | None = None
+        self.thread: threading.Thread | None = None
+        self.lines: queue.Queue[str] = queue.Queue()
+        #: Asks yes/no before closing with processes running (replaceable in tests).
+        self.confirm: Callable[[str, str], bool] = messagebox.askokcancel
+
+        root.title("openorch Scheduler")
+        root.geometry("760x520")
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self.tabs = ttk.Notebook(root)
+        self.tabs.pack(fill="both", expand=True)
+        self.run_tab = ttk.Frame(self.tabs, padding=8)
+        self.settings_tab = ttk.Frame(self.tabs, padding=8)
+        self.tabs.add(self.run_tab, text="Run")
+        self.tabs.add(self.settings_tab, text="Settings")
+        self._build_run_tab()
+        self._build_settings_tab(conn, key, name or default_name(), exclusive)
+        self.tabs.select(self.settings_tab)
+        self.root.after(DRAIN_MS, self._drain)
+
+    # --- layout ---------------------------------------------------------------------
+
+    def _build_run_tab(self) -> None:
+        style = ttk.Style(self.root)
+        style.configure("Big.TButton", font=("TkDefaultFont", 16, "bold"), padding=10)
+        self.run_button = ttk.Button(
+            self.run_tab, text="Run", style="Big.TButton", command=self.toggle_run
+        )
+        self.run_button.pack(fill="x")
+        self.text = ScrolledText(self.run_tab, height=20, wrap="word", state="disabled")
+        self.text.pack(fill="both", expand=True, pady=(8, 0))
+
+    def _build_settings_tab(self, conn: str, key: str, name: str, exclusive: bool) -> None:
+        frame = self.settings_tab
+        frame.columnconfigure(1, weight=1)
+        self.conn_var = tk.StringVar(value=conn)
+        self.key_var = tk.StringVar(value=key)
+        self.name_var = tk.StringVar(value=name)
+        self.exclusive_var = tk.BooleanVar(value=exclusive)
+        ttk.Label(frame, text="Connection string").grid(row=0, column=0, sticky="w", pady=3)
+        self.conn_entry = ttk.Entry(frame, textvariable=self.conn_var, width=70)
+        self.conn_entry.grid(row=0, column=1, sticky="ew", pady=3)
+        ttk.Label(frame, text="Encryption key").grid(row=1, column=0, sticky="w", pady=3)
+        self.key_entry = ttk.Entry(frame, textvariable=self.key_var, width=70, show="•")
+        self.key_entry.grid(row=1, column=1, sticky="ew", pady=3)
+        ttk.Label(frame, text="Scheduler name").grid(row=2, column=0, sticky="w", pady=3)
+        self.name_entry = ttk.Entry(frame, textvariable=self.name_var, width=40)
+        self.name_entry.grid(row=2, column=1, sticky="w", pady=3)
+        self.exclusive_check = ttk.Checkbutton(
+            frame, text="Only run whitelisted triggers", variable=self.exclusive_var
+        )
+        self.exclusive_check.grid(row=3, column=1, sticky="w", pady=3)
+        buttons = ttk.Frame(frame)
+        buttons.grid(row=4, column=1, sticky="w", pady=8)
+        self.connect_button = ttk.Button(buttons, text="Connect", command=self.connect)
+        self.connect_button.pack(side="left")
+        self.disconnect_button = ttk.Button(
+            buttons, text="Disconnect", command=self.disconnect, state="disabled"
+        )
+        self.disconnect_button.pack(side="left", padx=8)
+        self.status_var = tk.StringVar(value="Not connected.")
+        self.status_label = ttk.Label(frame, textvariable=self.status_var, wraplength=600)
+        self.status_label.grid(row=5, column=0, columnspan=2, sticky="w")
+
+    # --- output ---------------------------------------------------------------------
+
+    def write(self, line: str) -> None:
+        """Queue a line for the text area (safe from any thread)."""
+        self.lines.put(line)
+
+    def _drain(self) -> None:
+        self.flush_output()
+        self._refresh_run_button()
+        self.root.after(DRAIN_MS, self._drain)
+
+    def flush_output(self) -> None:
+        """Move queued lines into the text area, keeping the newest MAX_LINES."""
+        new: list[str] = []
+        while True:
+            try:
+                new.append(self.lines.get_nowait())
+            except queue.Empty:
+                break
+        if not new:
+            return
+        self.text.configure(state="normal")
+        self.text.insert("end", "\n".join(new) + "\n")
+        count = int(self.text.index("end-1c").split(".")[0]) - 1
+        if count > MAX_LINES:
+            self.text.delete("1.0", f"{count - MAX_LINES + 1}.0")
+        self.text.configure(state="disabled")
+        self.text.see("end")
+
+    def output_text(self) -> str:
+        """What the text area shows now."""
+        self.flush_output()
+        return self.text.get("1.0", "end-1c")
+
+    # --- handlers -------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connect with the typed settings and start the engine thread, paused."""
+        if self.engine is not None:
+            return
+        try:
+            settings = SchedulerSettings(
+                conn_string=self.conn_var.get().strip(),
+                crypto_key=self.key_var.get().strip(),
+                name=self.name_var.get().strip(),
+                exclusive=self.exclusive_var.get(),
+                **self.options,  # type: ignore[arg-type]
+            )
+            store, warnings = open_store(settings.conn_string, settings.crypto_key)
+        except (ConnectError, ValueError) as error:
+            self.status_var.set(f"Not connected: {error}")
+            self.write(f"Could not connect: {error}")
+            return
+        for warning in warnings:
+            self.write(f"Warning: {warning}")
+        self.store = store
+        self.engine = SchedulerEngine(settings, store, self.write, paused=True)
+        self.thread = threading.Thread(target=self.engine.run, name="scheduler-engine", daemon=True)
+        self.thread.start()
+        self._lock_inputs(True)
+        self.status_var.set(f"Connected to {mask(settings.conn_string)} as '{settings.name}'.")
+        self.write(f"Connected to {mask(settings.conn_string)}. Press Run to take work.")
+
+    def disconnect(self) -> None:
+        """Stop the engine and close the connection; refused while processes run."""
+        engine = self.engine
+        if engine is None:
+            return
+        if engine.running_jobs:
+            self.write(
+                f"Cannot disconnect: {len(engine.running_jobs)} process(es) still running. "
+                "Pause and wait for them to finish."
+            )
+            return
+        self._stop_engine(0)
+        self._lock_inputs(False)
+        self.status_var.set("Not connected.")
+        self.write("Disconnected.")
+
+    def toggle_run(self) -> None:
+        """Run (take work) or Pause (take none, keep watching running processes)."""
+        engine = self.engine
+        if engine is None:
+            self.write("Not connected: connect on the Settings tab first.")
+            return
+        if engine.paused:
+            engine.resume()
+        else:
+            engine.pause()
+        self._refresh_run_button()
+
+    def close(self) -> None:
+        """Close the window; asks first when processes are running (they are killed)."""
+        engine = self.engine
+        if engine is not None and engine.running_jobs:
+            count = len(engine.running_jobs)
+            if not self.confirm(
+                "Processes are running",
+                f"{count} process(es) are still running. Close anyway? They will be killed "
+                "and their triggers marked KILLED.",
+            ):
+                return
+        self._stop_engine(0)
+        self.root.destroy()
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _stop_engine(self, grace: float) -> None:
+        if self.engine is not None:
+            self.engine.stop(grace)
+            if self.thread is not None:
+                self.thread.join(30)
+            self.flush_output()
+        if self.store is not None:
+            self.store.close()
+        self.engine = None
+        self.store = None
+        self.thread = None
+        self._refresh_run_button()
+
+    def _lock_inputs(self, locked: bool) -> None:
+        state = "disabled" if locked else "normal"
+        for widget in (self.conn_entry, self.key_entry, self.name_entry, self.exclusive_check,
+                       self.connect_button):
+            widget.configure(state=state)
+        self.disconnect_button.configure(state="normal" if locked else "disabled")
+
+    def _refresh_run_button(self) -> None:
+        running = self.engine is not None and not self.engine.paused
+        self.run_button.configure(text="Pause" if running else "Run")
+
+
+def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """Connection string and key for the inputs: flags, environment, else local mode."""
+    conn = getattr(args, "conn", None) or os.environ.get(app_settings.ENV_CONN) or ""
+    key = getattr(args, "key", None) or os.environ.get(app_settings.ENV_KEY) or ""
+    if conn or key:
+        return conn, key, None
+    try:
+        local = app_settings.local_settings()
+    except Exception as error:  # local mode is a convenience: never block the window
+        return "", "", f"Local mode is unavailable: {error}"
+    return local.conn_string, local.crypto_key, (
+        f"Nothing configured: local mode ({local.database_path}) is filled in."
+    )
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Open the window and run the Tk main loop; returns the exit code."""
+    from openorch.scheduler.main import EXIT_CONFIG, settings_from_args
+
+    try:
+        root = tk.Tk()
+    except tk.TclError as error:
+        print(
+            f"openorch scheduler: cannot open a window ({error}). Use "
+            "`openorch s --headless` on a machine without a display.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    conn, key, note = _prefill(args)
+    try:
+        template = settings_from_args(args, conn or "-", key or "-")
+    except ValueError as error:
+        root.destroy()
+        print(f"openorch scheduler: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    options = {
+        field: getattr(template, field)
+        for field in ("poll_interval", "python", "clone_dir", "log_dir", "grace_period",
+                      "heartbeat_timeout", "keep_logs")
+    }
+    window = SchedulerWindow(root, conn, key, template.name, template.exclusive, options)
+    if note:
+        window.write(note)
+    root.mainloop()
+    return 0

@@ -1,0 +1,160 @@
+"""The Tk window under Xvfb, driven through its widgets (button.invoke(), entries, the
+text area), with the real engine running beside the Tk main loop."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import missing
+from openorch.database import JobStatus, TriggerStatus
+from openorch.store import Store
+from processes.harness import jobs_of, script, single_due, trigger_status
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """An X display: the caller's, or a private Xvfb on a free display number."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        missing("a display (Xvfb)")
+    number = next(
+        n for n in range(90, 190)
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists()
+    )
+    server = subprocess.Popen(
+        [xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],  # type: ignore[list-item]
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            missing("a working Xvfb")
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{number}"
+    try:
+        yield f":{number}"
+    finally:
+        del os.environ["DISPLAY"]
+        server.terminate()
+        server.wait(10)
+
+
+def _pump(root: object, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run the Tk loop by hand until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        root.update()  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_the_window_connects_runs_pauses_and_asks_before_closing(
+    display: str, sqlite_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    import tkinter as tk
+
+    from openorch.scheduler.window import SchedulerWindow
+
+    root = tk.Tk()
+    options = {"poll_interval": 0.2, "clone_dir": tmp_path / "clones",
+               "log_dir": tmp_path / "logs", "grace_period": 5.0}
+    window = SchedulerWindow(root, "", "", "tk-scheduler", False, options)
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    try:
+        root.update()
+        assert window.tabs.select() == str(window.settings_tab)  # opens on Settings
+
+        window.run_button.invoke()  # not connected yet
+        assert "Not connected" in window.output_text()
+
+        window.conn_entry.insert(0, sqlite_db_url)
+        window.key_entry.insert(0, "not a key")
+        window.connect_button.invoke()
+        assert "Invalid AES key" in window.output_text()
+        assert window.engine is None
+
+        window.key_entry.delete(0, "end")
+        window.key_entry.insert(0, crypto_key)
+        window.connect_button.invoke()
+        assert "Connected to" in window.output_text()
+        for entry in (window.conn_entry, window.key_entry, window.name_entry):
+            assert str(entry.cget("state")) == "disabled"
+        assert str(window.connect_button.cget("state")) == "disabled"
+
+        trigger_id = single_due(store, script("ok.py"), "from the window")
+        assert window.run_button.cget("text") == "Run"
+        window.run_button.invoke()
+        assert window.run_button.cget("text") == "Pause"
+        _pump(root, lambda: trigger_status(store, trigger_id) is TriggerStatus.DONE)
+        _pump(root, lambda: "finished (exit 0" in window.output_text())
+        assert jobs_of(store, trigger_id)[0].scheduler_name == "tk-scheduler"
+
+        pid_file = tmp_path / "pids.txt"
+        sleeper = single_due(store, script("sleeper.py"), str(pid_file))
+        _pump(root, pid_file.exists)
+        parent, child = (int(pid) for pid in pid_file.read_text().split())
+
+        window.run_button.invoke()
+        assert window.run_button.cget("text") == "Run"
+        assert "Paused" in window.output_text()
+
+        window.disconnect_button.invoke()
+        assert "Cannot disconnect: 1 process(es) still running" in window.output_text()
+
+        asked: list[str] = []
+
+        def refuse(title: str, _message: str) -> bool:
+            asked.append(title)
+            return False
+
+        window.confirm = refuse
+        window.close()
+        assert asked == ["Processes are running"]
+        assert root.winfo_exists() and _alive(parent)
+
+        window.confirm = lambda _title, _message: True
+        window.close()
+        assert not _alive(parent) and not _alive(child)
+        assert trigger_status(store, sleeper) is TriggerStatus.KILLED
+        assert jobs_of(store, sleeper)[0].status is JobStatus.KILLED
+    finally:
+        store.close()
+        if window.engine is not None:
+            window.engine.stop(0)
+        with contextlib.suppress(tk.TclError):  # already closed by the window
+            root.destroy()
+
+
+def test_the_text_area_keeps_the_newest_1000_lines(display: str) -> None:
+    import tkinter as tk
+
+    from openorch.scheduler.window import MAX_LINES, SchedulerWindow
+
+    root = tk.Tk()
+    try:
+        window = SchedulerWindow(root)
+        for number in range(1500):
+            window.write(f"line {number}")
+        text = window.output_text().splitlines()
+        assert len(text) == MAX_LINES
+        assert text[0] == "line 500" and text[-1] == "line 1499"
+        window.disconnect_button.invoke()  # harmless when not connected
+    finally:
+        root.destroy()
