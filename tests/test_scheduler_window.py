@@ -113,7 +113,7 @@ def test_the_window_connects_runs_pauses_and_asks_before_closing(
 
         window.run_button.invoke()
         assert window.run_button.cget("text") == "Run"
-        assert "Paused" in window.output_text()
+        _pump(root, lambda: "Paused" in window.output_text())
 
         window.disconnect_button.invoke()
         assert "Cannot disconnect: 1 process(es) still running" in window.output_text()

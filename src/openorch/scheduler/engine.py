@@ -10,7 +10,9 @@ trigger status, job status) kept in memory and replayed, in order, until each st
 reached the database.
 """
 
+import collections
 import enum
+import subprocess
 import threading
 import time
 import traceback
@@ -45,6 +47,9 @@ OUTAGE_REPEAT = 60.0
 
 #: While stopping with processes running, poll at least this often (seconds).
 STOPPING_POLL = 0.5
+
+#: How long to wait for a killed process to be gone (seconds).
+KILL_WAIT = 10.0
 
 #: Shortest sleep between polls, so a trigger due "now" cannot make the loop spin.
 MIN_WAIT = 0.02
@@ -148,7 +153,11 @@ class SchedulerEngine:
         self._owns_store = store is None
         self.store = store or Store(settings.conn_string, crypto_key=settings.crypto_key)
         self._output = output or (lambda line: print(line, flush=True))
-        self._lock = threading.Lock()
+        # Re-entrant: a second signal can arrive while the first handler holds it.
+        self._lock = threading.RLock()
+        # Lines from other threads and signal handlers, printed by the loop's thread:
+        # printing inside a signal handler can collide with a print in progress.
+        self._notes: collections.deque[str] = collections.deque()
         self._wake = threading.Event()
         self._paused = paused
         self._stopping = False
@@ -196,14 +205,13 @@ class SchedulerEngine:
         """Stop taking new work; running processes are still watched and reported."""
         if not self._paused:
             self._paused = True
-            self.say("Paused: no new work is taken; running processes are still watched.")
+            self._notify("Paused: no new work is taken; running processes are still watched.")
 
     def resume(self) -> None:
         """Take new work again (at once, not at the next poll)."""
         if self._paused:
             self._paused = False
-            self.say("Running: polling for triggers.")
-            self._wake.set()
+            self._notify("Running: polling for triggers.")
 
     def stop(self, grace_period: float | None = None) -> None:
         """Stop taking work, wait for running processes, then leave `run()`.
@@ -220,18 +228,32 @@ class SchedulerEngine:
                 self._deadline = deadline
         count = len(self._jobs)
         if first and count:
-            self.say(
+            self._notify(
                 f"Stopping: waiting up to {grace:g} s for {count} running process(es), then "
                 "killing them."
             )
         elif first:
-            self.say("Stopping.")
+            self._notify("Stopping.")
         elif count:
-            self.say(f"Stopping now: killing {count} running process(es).")
+            self._notify(f"Stopping now: killing {count} running process(es).")
+        else:
+            self._wake.set()
+
+    def notify(self, message: str) -> None:
+        """Report a line from another thread or a signal handler (printed by the loop)."""
+        self._notify(message)
+
+    def _notify(self, message: str) -> None:
+        self._notes.append(f"{datetime.now():%H:%M:%S} {message}")
         self._wake.set()
 
+    def _flush_notes(self) -> None:
+        while self._notes:
+            self._output(self._notes.popleft())
+
     def say(self, message: str) -> None:
-        """Report a line to whoever shows the engine's output."""
+        """Report a line to whoever shows the engine's output (from the loop's thread)."""
+        self._flush_notes()
         self._output(f"{datetime.now():%H:%M:%S} {message}")
 
     def close(self) -> None:
@@ -265,6 +287,7 @@ class SchedulerEngine:
                     break
                 self._wake.wait(self._sleep_time())
                 self._wake.clear()
+                self._flush_notes()
         finally:
             for lost in self._outcomes:
                 self.say(f"Could not record in the database: {lost.description}")
@@ -288,6 +311,7 @@ class SchedulerEngine:
 
     def poll(self) -> None:
         """Heartbeat, watch running jobs, report outcomes, reap the dead, start work."""
+        self._flush_notes()
         self._next_due = None
         database_ok = self._database(self._heartbeat, "sending the heartbeat")
         self._watch_jobs(database_ok)
@@ -363,7 +387,10 @@ class SchedulerEngine:
 
     def _kill(self, job: RunningJob, why: str) -> None:
         kill_tree(job.pid)
-        job.launched.popen.wait()
+        try:
+            job.launched.popen.wait(KILL_WAIT)
+        except subprocess.TimeoutExpired:
+            self.say(f"Process {job.pid} did not die within {KILL_WAIT:g} s of being killed.")
         self.say(f"Killed '{job.trigger_name}' (job {job.job_id}): {why}.")
         self._end(job)
         store = self.store
@@ -506,6 +533,9 @@ class SchedulerEngine:
             launched = self._launch(trigger, job.id)
         except LaunchError as error:
             self._launch_failed(trigger, job.id, str(error))
+            return False
+        except Exception as error:  # a bug must not leave the trigger RUNNING forever
+            self._launch_failed(trigger, job.id, f"unexpected {type(error).__name__}: {error}")
             return False
         self._jobs[job.id] = RunningJob(
             job_id=job.id,

@@ -73,7 +73,7 @@ def run_headless(settings: SchedulerSettings, *, local_note: str | None = None) 
         signals_seen += 1
         name = signal.Signals(number).name
         if signals_seen == 1:
-            engine.say(f"{name} received; press Ctrl-C again (or send {name}) to kill now.")
+            engine.notify(f"{name} received; press Ctrl-C again (or send {name}) to kill now.")
             engine.stop()
         else:
             engine.stop(0)
