@@ -10,6 +10,14 @@ from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
 
+def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
+    """Check a name used to look a row up, so a wrong type or an unstorable character
+    is a ValueError here rather than a driver error (or a SQLAlchemy warning) later."""
+    checked = v.check_text(model, "name", name)
+    assert checked is not None
+    return checked
+
+
 class ValueStore(StoreCore):
     """Named constants and encrypted credentials."""
 
@@ -19,8 +27,9 @@ class ValueStore(StoreCore):
         """The constant called `name`.
 
         Raises:
-            ValueError: no such constant.
+            ValueError: no such constant, or `name` is not a valid name.
         """
+        name = _lookup_name(Constant, name)
         constant = self._read(lambda session: session.get(Constant, name))
         if constant is None:
             raise ValueError(f"No constant named {name!r} exists.")
@@ -58,6 +67,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: bad value, or no such constant.
         """
+        name = _lookup_name(Constant, name)
         value = v.check_text(Constant, "value", new_value, required=False) or ""
 
         def work(session: Session) -> None:
@@ -75,6 +85,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such constant.
         """
+        name = _lookup_name(Constant, name)
 
         def work(session: Session) -> None:
             constant = session.get(Constant, name)
@@ -92,6 +103,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such credential; no key set; the key does not match.
         """
+        name = _lookup_name(Credential, name)
         credential = self._read(lambda session: session.get(Credential, name))
         if credential is None:
             raise ValueError(f"No credential named {name!r} exists.")
@@ -145,6 +157,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: a field is invalid, no key set, or no such credential.
         """
+        name = _lookup_name(Credential, name)
         username = v.check_text(Credential, "username", new_username, required=False) or ""
         token = self._encrypt(new_password)
 
@@ -164,6 +177,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such credential.
         """
+        name = _lookup_name(Credential, name)
 
         def work(session: Session) -> None:
             credential = session.get(Credential, name)
