@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Engine, exc, text
+from sqlalchemy import Connection, Engine, exc, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,10 +42,9 @@ class StoreCore:
         else:
             self.engine = build_engine(database)
             self._owns_engine = True
+        self._write_engine = self.engine.execution_options(**{IMMEDIATE: True})
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
-        self._writes = sessionmaker(
-            self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False
-        )
+        self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
 
     @property
@@ -108,12 +107,29 @@ class StoreCore:
         On SQLite the transaction takes the write lock at BEGIN, and "database is
         locked" is retried here for up to LOCK_RETRY_SECONDS so no caller sees it.
         """
+
+        def in_session() -> T:
+            with self._writes.begin() as session:
+                return work(session)
+
+        return self._retry_locked(in_session)
+
+    def _write_core(self, work: Callable[[Connection], T]) -> T:
+        """Like `_write`, on a bare Core connection: for the hot paths (claiming an
+        element, logging) where a Session's unit of work is pure overhead."""
+
+        def in_connection() -> T:
+            with self._write_engine.begin() as connection:
+                return work(connection)
+
+        return self._retry_locked(in_connection)
+
+    def _retry_locked(self, attempt: Callable[[], T]) -> T:
         deadline = time.monotonic() + LOCK_RETRY_SECONDS
         delay = 0.005
         while True:
             try:
-                with self._writes.begin() as session:
-                    return work(session)
+                return attempt()
             except exc.OperationalError as error:
                 if self.dialect != "sqlite" or not _is_sqlite_locked(error):
                     raise

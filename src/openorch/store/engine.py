@@ -64,6 +64,9 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
         options["connect_args"] = connect_args
     else:
         options["pool_pre_ping"] = True
+        if url.get_backend_name() == "mssql" and url.get_driver_name() == "pyodbc":
+            # Bulk queue inserts: one round trip per batch instead of per row.
+            options["fast_executemany"] = True
     options.update(kwargs)
     try:
         engine = create_engine(url, **options)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from openorch.database import Log, LogLevel
@@ -21,6 +21,10 @@ _LOG_ORDER_COLUMNS = {
     "log_message": Log.log_message,
     "job_id": Log.job_id,
 }
+
+
+_LOG_COLUMNS = ("id", "log_time", "log_level", "process_name", "log_message", "job_id")
+_LOG_INSERT = insert(Log.__table__)
 
 
 def truncate_message(message: str) -> str:
@@ -65,11 +69,9 @@ class LogStore(StoreCore):
             log_message=clean_message(message),
         )
 
-        def work(session: Session) -> Log:
-            session.add(log)
-            return log
-
-        return self._write(work)
+        row = {column: getattr(log, column) for column in _LOG_COLUMNS}
+        self._write_core(lambda connection: connection.execute(_LOG_INSERT, row))
+        return log
 
     @overload
     def get_logs(

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
@@ -56,17 +56,30 @@ def claim_statement(queue_name: str, reference: str | None = None) -> Any:
     )
 
 
-def claim_update_statement(queue_name: str, reference: str | None, now: datetime) -> Any:
+def claim_update_statement(with_reference: bool) -> Any:
     """One statement that picks, locks and marks the element and returns it:
     UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
-    (PostgreSQL and SQLite; one round trip per claim)."""
-    target = claim_statement(queue_name, reference).with_only_columns(QueueElement.id)
-    return (
-        update(QueueElement)
-        .where(QueueElement.id == target.scalar_subquery())
-        .values(status=QueueStatus.IN_PROGRESS, start_date=now)
-        .returning(QueueElement)
+    (PostgreSQL and SQLite; one round trip per claim). Parameters: claim_queue, claim_now
+    and, `with_reference`, claim_reference. Built once: building it per call cost more
+    than running it.
+    """
+    target = (
+        select(_QUEUES.c.id)
+        .where(_QUEUES.c.queue_name == bindparam("claim_queue"))
+        .where(_QUEUES.c.status == QueueStatus.NEW)
     )
+    if with_reference:
+        target = target.where(_QUEUES.c.reference == bindparam("claim_reference"))
+    target = target.order_by(_QUEUES.c.created_date).limit(1).with_for_update(skip_locked=True)
+    return (
+        update(_QUEUES)
+        .where(_QUEUES.c.id == target.scalar_subquery())
+        .values(status=QueueStatus.IN_PROGRESS, start_date=bindparam("claim_now"))
+        .returning(*_QUEUES.c)
+    )
+
+
+_CLAIM = {False: claim_update_statement(False), True: claim_update_statement(True)}
 
 
 def _encodable(text: str) -> bool:
@@ -187,8 +200,18 @@ class QueueStore(StoreCore):
             peek = oldest_new_statement(queue_name, reference)
             return self._read(lambda session: session.scalars(peek).first())
         if self.dialect in ("postgresql", "sqlite"):
-            claim = claim_update_statement(queue_name, reference, datetime.now())
-            return self._write(lambda session: session.scalars(claim).first())
+            parameters = {
+                "claim_queue": queue_name,
+                "claim_reference": reference,
+                "claim_now": datetime.now(),
+            }
+            claim = _CLAIM[reference is not None]
+
+            def claim_one(connection: Connection) -> QueueElement | None:
+                row = connection.execute(claim, parameters).first()
+                return None if row is None else QueueElement(**row._mapping)
+
+            return self._write_core(claim_one)
         locking = claim_statement(queue_name, reference)
 
         def work(session: Session) -> QueueElement | None:
@@ -385,18 +408,17 @@ class QueueStore(StoreCore):
         self._update_element(key, values)
 
     def _update_element(self, key: uuid.UUID, values: dict[str, Any]) -> None:
-        def work(session: Session) -> None:
-            statement = update(_QUEUES).where(_QUEUES.c.id == key)
-            result = session.execute(statement.values(**values)) if values else None
-            missing = (
-                result.rowcount == 0  # type: ignore[attr-defined]
-                if result is not None
-                else session.get(QueueElement, key) is None
-            )
+        def work(connection: Connection) -> None:
+            if values:
+                statement = update(_QUEUES).where(_QUEUES.c.id == key).values(**values)
+                missing = connection.execute(statement).rowcount == 0
+            else:
+                found = connection.execute(select(_QUEUES.c.id).where(_QUEUES.c.id == key))
+                missing = found.first() is None
             if missing:
                 raise ValueError(f"No queue element with id {key} exists.")
 
-        self._write(work)
+        self._write_core(work)
 
     def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
         """Delete an element.
