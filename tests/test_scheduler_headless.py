@@ -228,3 +228,21 @@ def test_with_nothing_configured_it_runs_in_local_mode(
     assert f"local mode: {tmp_path / 'home' / 'openorch.db'}" in scheduler.text()
     scheduler.process.send_signal(signal.SIGINT)
     assert scheduler.finish() == 0
+
+
+def test_the_window_without_a_display_points_to_headless_mode(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env["OPENORCH_HOME"] = str(tmp_path / "home")
+    result = subprocess.run(
+        [sys.executable, "-m", "openorch", "s"], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "openorch s --headless" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_engine_does_not_import_tk() -> None:
+    code = "import sys, openorch.scheduler.main; print('tkinter' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "False"
