@@ -1,9 +1,10 @@
 """The page frame: header with the tabs, dark-mode toggle and refresh button, the tab
 panels, auto-refresh of the shown tab and the leave-page confirmation."""
 
+import weakref
 from typing import Protocol
 
-from nicegui import events, ui
+from nicegui import Client, events, ui
 
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
@@ -37,6 +38,10 @@ _PAGE_SCRIPT = """
 """
 
 
+#: The page object of every open client (for diagnostics and the speed measurements).
+PAGES: "weakref.WeakKeyDictionary[Client, OrchestratorPage]" = weakref.WeakKeyDictionary()
+
+
 class Refreshable(Protocol):
     """What every data tab offers the frame."""
 
@@ -52,6 +57,7 @@ class OrchestratorPage:
     ) -> None:
         self.connection = Connection()
         self.has_focus = True
+        PAGES[ui.context.client] = self
         ui.context.client.on_delete(self.connection.disconnect)
         ui.page_title("Orchestrator")
         dark = ui.dark_mode()
