@@ -296,14 +296,19 @@ class QueueStore(StoreCore):
         v.check_int("limit", limit, minimum=0)
         filters: list[Any] = [QueueElement.queue_name == queue_name]
         if reference is not None:
+            v.check_text(QueueElement, "reference", reference, required=False)
             filters.append(QueueElement.reference == reference)
-        if status:
+        if status is not None and status != "":
             filters.append(QueueElement.status == v.check_enum(QueueStatus, "status", status))
         if from_date is not None:
             filters.append(QueueElement.created_date >= v.check_datetime("from_date", from_date))
         if to_date is not None:
             filters.append(QueueElement.created_date <= v.check_datetime("to_date", to_date))
         if search_term:
+            if not isinstance(search_term, str):
+                raise ValueError(
+                    f"search_term must be a string, not {type(search_term).__name__}."
+                )
             v.check_storable("search_term", search_term)
             filters.append(
                 or_(
