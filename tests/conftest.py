@@ -120,7 +120,9 @@ def store(db_url: str, crypto_key: str) -> Iterator[Store]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many tests ran on PostgreSQL, so a CI log proves they were not skipped."""
     passed = terminalreporter.stats.get("passed", [])
-    on_postgres = [report for report in passed if "postgres" in report.nodeid]
+    on_postgres = [
+        report for report in passed if "postgres" in report.keywords or "postgres" in report.nodeid
+    ]
     terminalreporter.write_line(
         f"openorch: {len(on_postgres)} PostgreSQL tests passed "
         f"(OPENORCH_REQUIRE_ALL={os.environ.get('OPENORCH_REQUIRE_ALL', '0')})"
