@@ -1,7 +1,7 @@
 """SQL Server cannot run here: check the SQL openorch compiles for the mssql dialect.
 
 A module that talks to a real SQL Server runs when OPENORCH_TEST_MSSQL is set
-(tests/test_mssql_live.py).
+(tests/live_mssql.py, run by hand).
 """
 
 import io
