@@ -25,7 +25,11 @@ def parse_url(conn_string: str | URL) -> URL:
     """
     if isinstance(conn_string, URL):
         return conn_string
-    if not isinstance(conn_string, str) or not conn_string.strip():
+    if not isinstance(conn_string, str):
+        raise ValueError(
+            f"The connection string must be a string, not {type(conn_string).__name__}."
+        )
+    if not conn_string.strip():
         raise ValueError(
             "The connection string is empty. Give a SQLAlchemy URL such as "
             "sqlite:///orchestrator.db or postgresql+psycopg://user:pass@host/db."
