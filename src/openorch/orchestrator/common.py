@@ -72,7 +72,7 @@ def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
     @functools.wraps(handler)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
-            result = handler(*args, **kwargs) if takes_arguments else handler()
+            result = handler(*args, **kwargs) if takes_arguments else handler()  # type: ignore[call-arg]
             if inspect.isawaitable(result):
                 await result
         except Exception as error:  # the whole point: nothing escapes to a dead page

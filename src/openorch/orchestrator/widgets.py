@@ -151,7 +151,7 @@ class ServerTable:
         rows_per_page: int = 50,
         sort_by: str | None = None,
         descending: bool = True,
-        on_row_click: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None,
+        on_row_click: Callable[[dict[str, Any]], Awaitable[Any] | Any] | None = None,
     ) -> None:
         self.fetch = fetch
         self.table = tid(
