@@ -96,3 +96,31 @@ async def test_connection_string_without_key_is_explained(user: User,
     await user.open("/")
     await user.should_see("encryption key")
     assert one(user, "settings_key_input").value == ""
+
+
+async def test_unexpected_revision_warns_in_a_dialog(user: User, orch_env: str) -> None:
+    from sqlalchemy import text
+
+    from openorch.store import build_engine
+
+    engine = build_engine(orch_env)
+    with engine.begin() as connection:  # test setup: pretend an older database
+        connection.execute(text("UPDATE alembic_version SET version_num = 'b67b7649b282'"))
+    engine.dispose()
+    await user.open("/")
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("Connected!")
+    await user.should_see("Unexpected database revision")
+    user.find(marker="revision_popup_ok_button").click()
+
+
+async def test_key_that_does_not_match_the_credentials_warns(user: User, orch_env: str) -> None:
+    from openorch.crypto import generate_key
+    from openorch.store import Store
+
+    other = Store(orch_env, crypto_key=generate_key())
+    other.create_credential("mail", "robot", "secret")
+    other.close()
+    await user.open("/")
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("The encryption key does not match")

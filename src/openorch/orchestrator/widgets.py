@@ -64,13 +64,13 @@ class DatetimeInput:
         handler = (lambda _e: on_change()) if on_change else None
         with ui.row().classes("items-start gap-2 no-wrap") as self.row:
             self.date = tid(
-                ui.date_input(f"{label} (date)", on_change=handler).classes("w-44"),
+                ui.date_input(label, on_change=handler).classes("w-48"),
                 f"{test_id}_date",
             )
             self.date.picker.props("mask=DD-MM-YYYY")
             self.date.props("placeholder=dd-mm-yyyy clearable")
             self.time = tid(
-                ui.time_input(f"{label} (time)", on_change=handler).classes("w-36"),
+                ui.time_input("Time", on_change=handler).classes("w-32"),
                 f"{test_id}_time",
             )
             self.time.picker.props("format24h")
