@@ -277,6 +277,9 @@ class SchedulerEngine:
         )
         try:
             while True:
+                # Cleared before the poll, so a stop() or resume() during it still wakes
+                # the wait below at once.
+                self._wake.clear()
                 try:
                     self.poll()
                 except Exception:
@@ -286,7 +289,6 @@ class SchedulerEngine:
                 if finished and (not self._outcomes or self._past_deadline()):
                     break
                 self._wake.wait(self._sleep_time())
-                self._wake.clear()
                 self._flush_notes()
         finally:
             for lost in self._outcomes:
