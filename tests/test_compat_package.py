@@ -153,7 +153,7 @@ def test_sdk_reads_a_credential_written_the_original_way(
     token = Fernet(crypto_key.encode()).encrypt(password.encode()).decode()
     with store.engine.begin() as connection:
         connection.execute(
-            insert(Credential.__table__).values(
+            insert(Credential).values(
                 name="old", username="legacy", password=token, changed_at=datetime.now()
             )
         )

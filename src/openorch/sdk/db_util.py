@@ -12,6 +12,7 @@ Re-exported as `OpenOrchestrator.database.db_util`.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal, overload
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -319,6 +320,24 @@ def set_trigger_status(trigger_id: uuid.UUID | str, status: TriggerStatus | str)
 # --- logs ---------------------------------------------------------------------------
 
 
+@overload
+def get_logs(
+    offset: int, limit: int, from_date: datetime | None = ..., to_date: datetime | None = ...,
+    process_name: str | None = ..., log_level: LogLevel | str | None = ...,
+    job_id: uuid.UUID | str | None = ..., order_by: str | None = ..., order_desc: bool = ...,
+    include_count: Literal[False] = ...,
+) -> tuple[Log, ...]: ...
+
+
+@overload
+def get_logs(
+    offset: int, limit: int, from_date: datetime | None = ..., to_date: datetime | None = ...,
+    process_name: str | None = ..., log_level: LogLevel | str | None = ...,
+    job_id: uuid.UUID | str | None = ..., order_by: str | None = ..., order_desc: bool = ...,
+    *, include_count: Literal[True],
+) -> tuple[tuple[Log, ...], int]: ...
+
+
 def get_logs(
     offset: int,
     limit: int,
@@ -530,6 +549,24 @@ def get_next_queue_element(
     """Claim the oldest NEW element atomically (IN_PROGRESS unless `set_status` is
     False); None when there is none."""
     return _connected().get_next_queue_element(queue_name, reference, set_status)
+
+
+@overload
+def get_queue_elements(
+    queue_name: str, reference: str | None = ..., status: QueueStatus | str | None = ...,
+    from_date: datetime | None = ..., to_date: datetime | None = ..., offset: int = ...,
+    limit: int = ..., search_term: str | None = ..., order_by: str | None = ...,
+    order_desc: bool = ..., include_count: Literal[False] = ...,
+) -> tuple[QueueElement, ...]: ...
+
+
+@overload
+def get_queue_elements(
+    queue_name: str, reference: str | None = ..., status: QueueStatus | str | None = ...,
+    from_date: datetime | None = ..., to_date: datetime | None = ..., offset: int = ...,
+    limit: int = ..., search_term: str | None = ..., order_by: str | None = ...,
+    order_desc: bool = ..., *, include_count: Literal[True],
+) -> tuple[tuple[QueueElement, ...], int]: ...
 
 
 def get_queue_elements(
