@@ -109,3 +109,97 @@ def test_installed_upgrade_new_creates_a_database_at_head(
     store = Store(url)
     assert store.check_database_revision()
     store.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_newcomer_first_hour_in_local_mode(installed_venv: Path, tmp_path: Path) -> None:
+    """README's commands with nothing configured: the Orchestrator and a headless
+    Scheduler share local mode's database, and the example process runs end to end."""
+    import time
+    import urllib.request
+
+    from openorch.database import QueueStatus, TriggerStatus
+
+    home = tmp_path / "home"
+    env = {  # as a newcomer's shell: nothing configured, not under pytest
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "OpenOrchestratorConnString", "OpenOrchestratorKey")
+        and not k.startswith(("PYTEST", "NICEGUI"))
+    }
+    env["OPENORCH_HOME"] = str(home)
+    python = installed_venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    port = _free_port()
+    logs = tmp_path / "out"
+    logs.mkdir()
+    with (logs / "o.txt").open("w") as o_out, (logs / "s.txt").open("w") as s_out:
+        orchestrator = subprocess.Popen(
+            [str(_openorch(installed_venv)), "o", "-d", "-p", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=o_out,
+            stderr=subprocess.STDOUT,
+        )
+        scheduler = subprocess.Popen(
+            [str(_openorch(installed_venv)), "s", "--headless", "--poll-interval", "0.5"],
+            cwd=tmp_path,
+            env=env,
+            stdout=s_out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        page = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    page = answer.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert page, (logs / "o.txt").read_text()
+        setup = subprocess.run(
+            [str(python), str(ROOT / "examples" / "setup_example.py")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert setup.returncode == 0, setup.stderr
+        assert str(home / "openorch.db") in setup.stdout
+
+        store = Store(f"sqlite:///{home / 'openorch.db'}")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            (trigger,) = store.get_all_triggers()
+            if trigger.process_status in (TriggerStatus.DONE, TriggerStatus.FAILED):
+                break
+            time.sleep(0.3)
+        assert trigger.process_status == TriggerStatus.DONE, (logs / "s.txt").read_text()
+        counts = store.get_queue_count()["example_invoices"]
+        assert counts[QueueStatus.DONE] == 10
+        messages = [log.log_message for log in store.get_logs(process_name="example_invoices")]
+        assert "Done: paid 10 invoices" in messages
+        assert all(
+            log.job_id is not None for log in store.get_logs(process_name="example_invoices")
+        )
+        store.close()
+        key_file = home / "openorch.key"
+        if os.name != "nt":
+            assert key_file.stat().st_mode & 0o077 == 0
+    finally:
+        for process in (scheduler, orchestrator):
+            process.send_signal(2)
+        for process in (scheduler, orchestrator):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

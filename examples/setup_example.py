@@ -1,0 +1,50 @@
+"""Create what the example process needs, and a trigger that runs it now.
+
+    python examples/setup_example.py            # local mode (nothing configured)
+    python examples/setup_example.py --conn URL --key KEY
+
+Creates the constant `example_api_url`, the credential `example_api`, and a single
+trigger "Example invoices" due now. A running Scheduler picks it up within seconds.
+"""
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from openorch import settings
+from openorch.store import Store
+
+PROCESS = Path(__file__).resolve().parent / "invoice_process.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conn", help="connection string (default: environment or local mode)")
+    parser.add_argument("--key", help="encryption key (default: environment or local mode)")
+    args = parser.parse_args(argv)
+    resolved = settings.resolve(args.conn, args.key)
+    assert resolved is not None
+    store = Store(resolved.conn_string, crypto_key=resolved.crypto_key)
+    names = {constant.name for constant in store.get_constants()}
+    if "example_api_url" not in names:
+        store.create_constant("example_api_url", "https://erp.example.com/api")
+    if "example_api" not in {credential.name for credential in store.get_credentials()}:
+        store.create_credential("example_api", "robot", "not-a-real-password")
+    trigger_id = store.create_single_trigger(
+        trigger_name="Example invoices",
+        process_name="example_invoices",
+        next_run=datetime.now(),
+        process_path=str(PROCESS),
+        process_args="--mode demo",
+        is_git_repo=False,
+        is_blocking=False,
+    )
+    where = resolved.database_path if resolved.local else "the configured database"
+    print(f"Created trigger {trigger_id} in {where}; start a Scheduler to run it.")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
