@@ -154,3 +154,17 @@ def test_update_and_delete_element(store: Store) -> None:
         store.delete_queue_element(element.id)
     with pytest.raises(ValueError, match="element_id is not a valid UUID"):
         store.delete_queue_element("123")
+
+
+def test_bulk_created_elements_are_claimed_and_paged_in_the_order_given(store: Store) -> None:
+    references = [f"r{index:03}" for index in range(300)]
+    store.bulk_create_queue_elements("ordered", references[::-1], [None] * 300)
+    expected = references[::-1]
+    paged = [
+        element.reference
+        for offset in range(0, 300, 70)
+        for element in store.get_queue_elements("ordered", offset=offset, limit=70)
+    ]
+    assert paged == expected  # distinct created dates: no row skipped or repeated
+    claimed = [store.get_next_queue_element("ordered") for _ in range(5)]
+    assert [element.reference for element in claimed if element] == expected[:5]

@@ -10,7 +10,7 @@ the caller's transaction, so a failure inserts nothing.
 import os
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -23,6 +23,26 @@ _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "
 # Byte translations that stamp the version (4) and variant (RFC 4122) bits of a UUID.
 _VERSION_4 = bytes((byte & 0x0F) | 0x40 for byte in range(256))
 _VARIANT = bytes((byte & 0x3F) | 0x80 for byte in range(256))
+
+
+def spread_stamps(start: datetime, count: int) -> list[str]:
+    """`count` timestamps one microsecond apart from `start`, as 'YYYY-MM-DD HH:MM:SS.ffffff'.
+
+    Bulk-created elements get distinct, increasing created_dates, so they are claimed in
+    the order given and page stably (no ties for ORDER BY created_date). Built from a
+    per-second prefix: formatting 100,000 datetimes one by one costs more than the insert.
+    """
+    base = start.replace(microsecond=0)
+    prefixes: dict[int, str] = {}
+    stamps = []
+    for offset in range(start.microsecond, start.microsecond + count):
+        second, micro = divmod(offset, 1_000_000)
+        prefix = prefixes.get(second)
+        if prefix is None:
+            prefix = (base + timedelta(seconds=second)).strftime("%Y-%m-%d %H:%M:%S")
+            prefixes[second] = prefix
+        stamps.append(f"{prefix}.{micro:06d}")
+    return stamps
 
 
 def random_uuid_bytes(count: int) -> bytes:
@@ -60,7 +80,7 @@ def insert_elements(
                 "status": QueueStatus.NEW,
                 "data": datum,
                 "reference": reference,
-                "created_date": created_date,
+                "created_date": created_date + timedelta(microseconds=index),
                 "created_by": created_by,
             }
             for index, (reference, datum) in enumerate(zip(references, data, strict=True))
@@ -88,11 +108,11 @@ def _copy_postgresql(
     connection = _dbapi_connection(session)
     columns = ", ".join(_COLUMNS)
     hexed = ids.hex()
+    stamps = spread_stamps(created_date, len(references))
     with (
         connection.cursor() as cursor,
         cursor.copy(f'COPY "Queues" ({columns}) FROM STDIN') as copy,
     ):
-        stamp = created_date.isoformat(" ")
         for index, (reference, datum) in enumerate(zip(references, data, strict=True)):
             copy.write_row(
                 (
@@ -101,7 +121,7 @@ def _copy_postgresql(
                     "NEW",
                     datum,
                     reference,
-                    stamp,
+                    stamps[index],
                     created_by,
                 )
             )
@@ -118,7 +138,7 @@ def _executemany_sqlite(
 ) -> None:
     # SQLAlchemy's Uuid on SQLite is 32 hex characters; its DateTime a fixed text format.
     hexed = ids.hex()
-    stamp = created_date.strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamps = spread_stamps(created_date, len(references))
     rows = [
         (
             hexed[32 * index : 32 * index + 32],
@@ -126,7 +146,7 @@ def _executemany_sqlite(
             "NEW",
             datum,
             reference,
-            stamp,
+            stamps[index],
             created_by,
         )
         for index, (reference, datum) in enumerate(zip(references, data, strict=True))
