@@ -22,7 +22,12 @@ from openorch.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[2]
+# Screenshots go to screenshots/ (ignored by git); OPENORCH_UPDATE_SCREENSHOTS=1 writes
+# them into docs/images/ to refresh the admin guide's pictures.
+IMAGES = ROOT / (
+    "docs/images" if os.environ.get("OPENORCH_UPDATE_SCREENSHOTS") == "1" else "screenshots"
+)
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
