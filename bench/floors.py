@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from openorch.store.bulk import random_uuid_bytes
+from openorch.database.ids import ordered_uuid_bytes
 
 SQL = {
     "logs_newest": 'SELECT * FROM "Logs" ORDER BY log_time DESC LIMIT 100',
@@ -73,7 +73,7 @@ def claim_one(engine: Engine, queue_name: str) -> object:
 
 def bulk_insert(engine: Engine, queue_name: str, count: int) -> None:
     """Insert `count` NEW elements the fastest way the raw driver allows."""
-    ids = random_uuid_bytes(count).hex()
+    ids = ordered_uuid_bytes(count).hex()
     connection = engine.raw_connection()
     try:
         driver = connection.driver_connection

@@ -251,6 +251,40 @@ def bench_cold_start(url: str, runs: int) -> list[dict[str, Any]]:
     ]
 
 
+def bench_render() -> dict[str, Any]:
+    """The Orchestrator's server render times, measured by its speed test (SQLite)."""
+    print("[bench] Orchestrator render (1,000 triggers; 1,000,000-element queue)", file=sys.stderr)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "orchestrator" / "test_render_speed.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    line = next((x for x in result.stdout.splitlines() if "[orchestrator render]" in x), "")
+    numbers = [float(part.split(" ms")[0].split()[-1]) for part in line.split(";") if " ms" in part]
+    if len(numbers) != 2:
+        return {"figure": "orchestrator_render", "error": result.stdout[-1000:]}
+    return {
+        "figure": "orchestrator_render",
+        "unit": "ms",
+        "backend": "sqlite",
+        "triggers_tab_1000": numbers[0],
+        "queue_first_page_1m": numbers[1],
+        "target": 200,
+        "meets_target": max(numbers) <= 200,
+    }
+
+
 def run_backend(backend: str, pg_server: str | None, runs: int, folder: Path) -> dict[str, Any]:
     print(f"[bench] {backend}: drain", file=sys.stderr)
     url = fresh_database(backend, pg_server, folder)
@@ -267,6 +301,18 @@ def run_backend(backend: str, pg_server: str | None, runs: int, folder: Path) ->
     out["reads"] = bench_reads(url, runs)
     print(f"[bench] {backend}: SDK cold start", file=sys.stderr)
     out["cold_start"] = bench_cold_start(url, 5)
+    from scheduler_bench import bench_dispatch, bench_poll
+
+    from openorch.crypto import generate_key
+
+    key = generate_key().decode()
+    print(f"[bench] {backend}: Scheduler poll and dispatch latency", file=sys.stderr)
+    url = fresh_database(backend, pg_server, folder)
+    prepared(url).close()
+    out["scheduler_poll"] = bench_poll(url, key, runs)
+    url = fresh_database(backend, pg_server, folder)
+    prepared(url).close()
+    out["dispatch"] = bench_dispatch(url, key)
     return out
 
 
@@ -275,6 +321,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg-url", help="a PostgreSQL server URL (default: throwaway cluster)")
     parser.add_argument("--runs", type=int, default=9, help="runs per figure (median)")
+    parser.add_argument("--skip-ui", action="store_true", help="skip the Orchestrator render")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="openorch-bench-"))
     report: dict[str, Any] = {
@@ -298,6 +345,8 @@ def main() -> None:
             pg_server = cluster.server_url
         for backend in backends:
             report[backend] = run_backend(backend, pg_server, args.runs, folder)
+        if not args.skip_ui:
+            report["orchestrator_render"] = bench_render()
     finally:
         if cluster is not None:
             cluster.stop()

@@ -8,6 +8,7 @@ from sqlalchemy import Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
+from openorch.database.ids import new_id
 
 
 class JobStatus(enum.Enum):
@@ -28,7 +29,7 @@ class Job(Base):
         Index("ix_Jobs_status", "status"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     process_name: Mapped[str] = mapped_column(String(100))
     scheduler_name: Mapped[str] = mapped_column(String(100))
     start_time: Mapped[datetime] = mapped_column(default=datetime.now)

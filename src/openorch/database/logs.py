@@ -8,6 +8,7 @@ from sqlalchemy import Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
+from openorch.database.ids import new_id
 
 
 class LogLevel(enum.Enum):
@@ -29,7 +30,7 @@ class Log(Base):
         Index("ix_Logs_job_id", "job_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     log_time: Mapped[datetime] = mapped_column(default=datetime.now)
     log_level: Mapped[LogLevel] = mapped_column(enum_column_type(LogLevel))
     process_name: Mapped[str] = mapped_column(String(100))

@@ -8,6 +8,7 @@ from sqlalchemy import Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
+from openorch.database.ids import new_id
 
 
 class QueueStatus(enum.Enum):
@@ -34,7 +35,7 @@ class QueueElement(Base):
         Index("ix_Queues_queue_name_reference", "queue_name", "reference"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     queue_name: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[QueueStatus] = mapped_column(
         enum_column_type(QueueStatus), default=QueueStatus.NEW

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
+from openorch.database.ids import new_id
 
 
 class TriggerStatus(enum.Enum):
@@ -37,7 +38,7 @@ class Trigger(Base):
 
     __tablename__ = "Triggers"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     trigger_name: Mapped[str] = mapped_column(String(100))
     process_name: Mapped[str] = mapped_column(String(100))
     last_run: Mapped[datetime | None] = mapped_column()

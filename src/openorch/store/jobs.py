@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobStatus, Log, LogLevel, Scheduler, Trigger, TriggerStatus
+from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -30,7 +31,7 @@ class JobStore(StoreCore):
             ValueError: bad names or trigger id.
         """
         job = Job(
-            id=uuid.uuid4(),
+            id=new_id(),
             process_name=v.check_text(Job, "process_name", process_name),
             scheduler_name=v.check_text(Job, "scheduler_name", scheduler_name),
             start_time=datetime.now(),
@@ -195,7 +196,7 @@ class JobStore(StoreCore):
                     )
                 session.add(
                     Log(
-                        id=uuid.uuid4(),
+                        id=new_id(),
                         log_time=moment,
                         log_level=LogLevel.ERROR,
                         process_name=job.process_name,

@@ -8,6 +8,7 @@ from sqlalchemy import func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from openorch.database import Log, LogLevel
+from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -61,7 +62,7 @@ class LogStore(StoreCore):
             ValueError: bad process name, level or job id.
         """
         log = Log(
-            id=uuid.uuid4(),
+            id=new_id(),
             log_time=datetime.now(),
             process_name=v.check_text(Log, "process_name", process_name),
             log_level=v.check_enum(LogLevel, "level", level),

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
@@ -132,7 +133,7 @@ class QueueStore(StoreCore):
             ValueError: a field is invalid.
         """
         element = QueueElement(
-            id=uuid.uuid4(),
+            id=new_id(),
             queue_name=v.check_text(QueueElement, "queue_name", queue_name),
             reference=v.check_text(QueueElement, "reference", reference, required=False),
             data=v.check_text(QueueElement, "data", data, required=False),
@@ -306,9 +307,7 @@ class QueueStore(StoreCore):
             filters.append(QueueElement.created_date <= v.check_datetime("to_date", to_date))
         if search_term:
             if not isinstance(search_term, str):
-                raise ValueError(
-                    f"search_term must be a string, not {type(search_term).__name__}."
-                )
+                raise ValueError(f"search_term must be a string, not {type(search_term).__name__}.")
             v.check_storable("search_term", search_term)
             filters.append(
                 or_(

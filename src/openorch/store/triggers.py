@@ -17,6 +17,7 @@ from openorch.database import (
     Trigger,
     TriggerStatus,
 )
+from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -167,7 +168,7 @@ class TriggerStore(StoreCore):
         trigger.process_status = TriggerStatus.IDLE
 
     def _add(self, trigger: Trigger) -> uuid.UUID:
-        trigger.id = uuid.uuid4()
+        trigger.id = new_id()
 
         def work(session: Session) -> uuid.UUID:
             session.add(trigger)
