@@ -43,6 +43,13 @@ class StoreCore:
             self.engine = build_engine(database)
             self._owns_engine = True
         self._write_engine = self.engine.execution_options(**{IMMEDIATE: True})
+        # Single-statement writes need no transaction around them on PostgreSQL: in
+        # autocommit mode they cost one round trip instead of BEGIN + statement + COMMIT.
+        self._single_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self._write_engine
+        )
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
@@ -120,6 +127,16 @@ class StoreCore:
 
         def in_connection() -> T:
             with self._write_engine.begin() as connection:
+                return work(connection)
+
+        return self._retry_locked(in_connection)
+
+    def _write_single(self, work: Callable[[Connection], T]) -> T:
+        """Like `_write_core` for `work` that runs exactly one statement, which is atomic
+        by itself: on PostgreSQL it runs in autocommit mode (one round trip)."""
+
+        def in_connection() -> T:
+            with self._single_engine.begin() as connection:
                 return work(connection)
 
         return self._retry_locked(in_connection)

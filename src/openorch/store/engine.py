@@ -4,6 +4,7 @@ SQLite gets WAL mode, a busy timeout and `BEGIN IMMEDIATE` for write transaction
 several processes can share one file without "database is locked" reaching a caller.
 """
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -67,7 +68,6 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
             options["poolclass"] = StaticPool
         options["connect_args"] = connect_args
     else:
-        options["pool_pre_ping"] = True
         if url.get_backend_name() == "mssql" and url.get_driver_name() == "pyodbc":
             # Bulk queue inserts: one round trip per batch instead of per row.
             options["fast_executemany"] = True
@@ -83,7 +83,42 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
         raise ValueError(driver_missing_message(url, error)) from error
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
+    else:
+        _ping_idle_connections(engine)
     return engine
+
+
+#: A pooled connection idle for longer than this is checked before use, in seconds.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for a while.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout: a third of the round trips of a
+    queue claim. Connections in steady use were just proven alive; one idle across a
+    server restart is found dead here, discarded and replaced, so callers do not see it.
+    After a disconnect error SQLAlchemy also invalidates the whole pool by itself.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["openorch_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("openorch_checked_in")
+        if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()
+        except Exception as error:  # any driver error means: not usable
+            raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 def driver_missing_message(url: URL, error: BaseException) -> str:

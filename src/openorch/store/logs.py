@@ -71,7 +71,7 @@ class LogStore(StoreCore):
         )
 
         row = {column: getattr(log, column) for column in _LOG_COLUMNS}
-        self._write_core(lambda connection: connection.execute(_LOG_INSERT, row))
+        self._write_single(lambda connection: connection.execute(_LOG_INSERT, row))
         return log
 
     @overload

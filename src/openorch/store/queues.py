@@ -212,7 +212,7 @@ class QueueStore(StoreCore):
                 row = connection.execute(claim, parameters).first()
                 return None if row is None else QueueElement(**row._mapping)
 
-            return self._write_core(claim_one)
+            return self._write_single(claim_one)
         locking = claim_statement(queue_name, reference)
 
         def work(session: Session) -> QueueElement | None:
@@ -422,7 +422,7 @@ class QueueStore(StoreCore):
             if missing:
                 raise ValueError(f"No queue element with id {key} exists.")
 
-        self._write_core(work)
+        self._write_single(work)  # one statement either way
 
     def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
         """Delete an element.
