@@ -60,6 +60,12 @@ def test_jobs_lifecycle(store: Store) -> None:
     assert [j.id for j in store.get_jobs()] == [other.id, job.id]
     assert [j.id for j in store.get_jobs(status="DONE")] == [job.id]
     assert [j.id for j in store.get_jobs(process_name="other")] == [other.id]
+    assert [j.id for j in store.get_jobs(order_by="process_name", order_desc=False)] == [
+        other.id,
+        job.id,
+    ]
+    with pytest.raises(ValueError, match="order_by must be one of"):
+        store.get_jobs(order_by="secret")
     jobs, total = store.get_jobs(limit=1, include_count=True)
     assert total == 2 and len(jobs) == 1
     with pytest.raises(ValueError, match="No job"):

@@ -106,6 +106,13 @@ async def test_jobs_filter_and_open_a_jobs_logs(connected: User, db: Store) -> N
         one(user, "jobs_process_select").value = "All"
     await until(lambda: len(table_rows(user, "jobs_table")) == 2)
 
+    # Sorting is the server's: by process name ascending puts "invoices" first.
+    user.find(marker="jobs_table").trigger(
+        "request", {"pagination": {"page": 1, "rowsPerPage": 50, "sortBy": "process_name",
+                                   "descending": False}})
+    await until(lambda: [row["process_name"] for row in table_rows(user, "jobs_table")]
+                == ["invoices", "reports"])
+
     job_row = next(row for row in table_rows(user, "jobs_table") if row["id"] == job_id)
     click_row(user, "jobs_table", job_row)
     await until(lambda: has(user, "job_logs_table") and table_rows(user, "job_logs_table"))

@@ -15,6 +15,14 @@ from openorch.store.core import StoreCore
 _JOBS = Job.__table__
 _TRIGGERS = Trigger.__table__
 
+_JOB_ORDER_COLUMNS = {
+    "start_time": Job.start_time,
+    "end_time": Job.end_time,
+    "process_name": Job.process_name,
+    "scheduler_name": Job.scheduler_name,
+    "status": Job.status,
+}
+
 
 class JobStore(StoreCore):
     """Starting, ending and listing process runs."""
@@ -101,6 +109,8 @@ class JobStore(StoreCore):
         offset: int = ...,
         limit: int | None = ...,
         include_count: Literal[False] = ...,
+        order_by: str | None = ...,
+        order_desc: bool = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
@@ -112,6 +122,8 @@ class JobStore(StoreCore):
         limit: int | None = ...,
         *,
         include_count: Literal[True],
+        order_by: str | None = ...,
+        order_desc: bool = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -121,11 +133,14 @@ class JobStore(StoreCore):
         offset: int = 0,
         limit: int | None = None,
         include_count: bool = False,
+        order_by: str | None = None,
+        order_desc: bool = True,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
-        """Jobs, newest first, optionally filtered and paged.
+        """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
+        filtered and paged.
 
         Raises:
-            ValueError: bad status or paging values.
+            ValueError: bad status, paging values or order column.
         """
         filters = []
         if status:
@@ -133,7 +148,13 @@ class JobStore(StoreCore):
         if process_name:
             filters.append(Job.process_name == process_name)
         v.check_int("offset", offset, minimum=0)
-        page = select(Job).where(*filters).order_by(Job.start_time.desc()).offset(offset)
+        column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
+        if column is None:
+            raise ValueError(
+                f"order_by must be one of {', '.join(_JOB_ORDER_COLUMNS)}; got {order_by!r}."
+            )
+        ordering = column.desc() if order_desc else column.asc()
+        page = select(Job).where(*filters).order_by(ordering, Job.id).offset(offset)
         if limit is not None:
             page = page.limit(v.check_int("limit", limit, minimum=0))
 

@@ -15,11 +15,15 @@ ALL = "All"
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
-    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left"},
-    {"name": "scheduler_name", "label": "Scheduler", "field": "scheduler_name", "align": "left"},
-    {"name": "start_time", "label": "Start Time", "field": "start_time", "align": "left"},
-    {"name": "end_time", "label": "End Time", "field": "end_time", "align": "left"},
-    {"name": "status", "label": "Status", "field": "status", "align": "left"},
+    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
+     "sortable": True},
+    {"name": "scheduler_name", "label": "Scheduler", "field": "scheduler_name", "align": "left",
+     "sortable": True},
+    {"name": "start_time", "label": "Start Time", "field": "start_time", "align": "left",
+     "sortable": True},
+    {"name": "end_time", "label": "End Time", "field": "end_time", "align": "left",
+     "sortable": True},
+    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
 ]
 
 
@@ -37,7 +41,7 @@ def job_row(job: Job) -> dict[str, Any]:
 
 
 class JobsTab:
-    """The Jobs panel (the data layer lists jobs newest first only, so no column sort)."""
+    """The Jobs panel: newest first, paged and sorted by the database."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -54,6 +58,7 @@ class JobsTab:
                 "jobs_process_select",
             )
         self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", rows_per_page=50,
+                                  sort_by="start_time", descending=True,
                                   on_row_click=self.open_job)
         status_badge_slot(self.server.table, "status")
 
@@ -65,6 +70,7 @@ class JobsTab:
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
             offset=page.offset, limit=page.limit, include_count=True,
+            order_by=page.sort_by or "start_time", order_desc=page.descending,
         )
         return [job_row(job) for job in jobs], total
 
