@@ -24,44 +24,9 @@ from processes.harness import (
     single_due,
     trigger_status,
 )
+from support.headless import Headless
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
-
-
-class Headless:
-    """A headless Scheduler subprocess with its output in a file."""
-
-    def __init__(self, tmp_path: Path, url: str | None, key: str | None, *flags: str) -> None:
-        self.output = tmp_path / f"scheduler-{time.monotonic_ns()}.txt"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
-        env["OPENORCH_HOME"] = str(tmp_path / "home")
-        env["PYTHONUNBUFFERED"] = "1"
-        if url is not None:
-            env["OpenOrchestratorConnString"] = url
-        if key is not None:
-            env["OpenOrchestratorKey"] = key
-        command = [sys.executable, "-m", "openorch", "s", "--headless", *flags]
-        with self.output.open("wb") as sink:
-            self.process = subprocess.Popen(
-                command, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path
-            )
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-    def wait_for_output(self, needle: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            assert self.process.poll() is None, f"exited early:\n{self.text()}"
-            assert time.monotonic() < deadline, f"no {needle!r} in:\n{self.text()}"
-            time.sleep(0.05)
-
-    def finish(self, timeout: float = 20) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise AssertionError(f"did not exit:\n{self.text()}") from None
 
 
 @pytest.fixture
@@ -69,9 +34,7 @@ def headless(tmp_path: Path) -> Iterator[list[Headless]]:
     started: list[Headless] = []
     yield started
     for one in started:
-        if one.process.poll() is None:
-            one.process.kill()
-            one.process.wait()
+        one.kill()
 
 
 def _wait(condition: object, timeout: float = 20, what: str = "") -> None:
