@@ -39,3 +39,23 @@ def test_idle_connection_across_a_restart_is_replaced(
     assert [c.name for c in store.get_constants()] == ["before"]
     store.create_constant("after", "restart")
     store.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_have_bounded_waits(pg_db_url: str) -> None:
+    store = Store(pg_db_url)
+    raw = store.engine.raw_connection()
+    try:
+        parameters = raw.driver_connection.info.get_parameters()
+    finally:
+        raw.close()
+    assert parameters["connect_timeout"] == "10"
+    assert parameters["keepalives_idle"] == "30"
+    store.close()
+    overridden = Store(f"{pg_db_url}?connect_timeout=3")
+    raw = overridden.engine.raw_connection()
+    try:
+        assert raw.driver_connection.info.get_parameters()["connect_timeout"] == "3"
+    finally:
+        raw.close()
+    overridden.close()

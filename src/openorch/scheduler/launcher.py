@@ -159,6 +159,17 @@ def clone_repository(url: str, branch: str | None, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Never wait for a password prompt nobody will answer.
     environment = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+    # A stalled transfer must end: the clone runs inside a poll, and a Scheduler silent
+    # for the heartbeat timeout is declared dead by the others. HTTP(S) gives up below
+    # 1 KB/s for 60 s; SSH on a dead connection within about a minute.
+    environment.update(
+        {"GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "60"}
+    )
+    if "GIT_SSH_COMMAND" not in os.environ:
+        environment["GIT_SSH_COMMAND"] = (
+            "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 "
+            "-o ServerAliveCountMax=3"
+        )
     try:
         git.Repo.clone_from(url.strip(), destination, env=environment, **options).close()
     except git.GitCommandError as error:

@@ -54,6 +54,27 @@ def mask(conn_string: str | URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+#: Driver connect arguments that bound how long a dead or silent server can hold a caller.
+NETWORK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "psycopg": {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    },
+    "pyodbc": {"timeout": 10},
+}
+
+
+def _driver_name(url: URL) -> str | None:
+    """The DBAPI driver's name; None for an unknown dialect (create_engine explains)."""
+    try:
+        return url.get_driver_name()
+    except (exc.NoSuchModuleError, ImportError):
+        return None
+
+
 def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
     """Create an engine with the settings openorch relies on.
 
@@ -68,7 +89,13 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
             options["poolclass"] = StaticPool
         options["connect_args"] = connect_args
     else:
-        if url.get_backend_name() == "mssql" and url.get_driver_name() == "pyodbc":
+        defaults = NETWORK_DEFAULTS.get(_driver_name(url), {})
+        # Bounded waits: a server that vanishes must not hold a poll or a script for
+        # minutes. Values given in the URL's query win.
+        options["connect_args"] = {
+            name: value for name, value in defaults.items() if name not in url.query
+        }
+        if url.get_backend_name() == "mssql" and _driver_name(url) == "pyodbc":
             # Bulk queue inserts: one round trip per batch instead of per row.
             options["fast_executemany"] = True
     options.update(kwargs)
