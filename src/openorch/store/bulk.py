@@ -50,81 +50,57 @@ def insert_elements(
     created_date: datetime,
 ) -> None:
     """Insert one NEW element per (reference, data) pair in the session's transaction."""
-    count = len(references)
-    ids = ordered_uuid_bytes(count)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and _driver(session) == "psycopg":
-        _copy_postgresql(session, queue_name, references, data, created_by, created_date, ids)
-    elif dialect == "sqlite":
-        _executemany_sqlite(session, queue_name, references, data, created_by, created_date, ids)
-    else:
-        rows = [
-            {
-                "id": uuid.UUID(bytes=ids[16 * index : 16 * index + 16]),
-                "queue_name": queue_name,
-                "status": QueueStatus.NEW,
-                "data": datum,
-                "reference": reference,
-                "created_date": created_date + timedelta(microseconds=index),
-                "created_by": created_by,
-            }
-            for index, (reference, datum) in enumerate(zip(references, data, strict=True))
-        ]
-        session.execute(insert(QueueElement.__table__), rows)
-
-
-def _driver(session: Session) -> str:
-    return str(session.get_bind().dialect.driver)
-
-
-def _dbapi_connection(session: Session) -> Any:
-    return session.connection().connection.driver_connection
-
-
-def _copy_postgresql(
-    session: Session,
-    queue_name: str,
-    references: Sequence[str | None],
-    data: Sequence[str | None],
-    created_by: str | None,
-    created_date: datetime,
-    ids: bytes,
-) -> None:
-    connection = _dbapi_connection(session)
-    columns = ", ".join(_COLUMNS)
-    hexed = ids.hex()
-    stamps = spread_stamps(created_date, len(references))
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f'COPY "Queues" ({columns}) FROM STDIN') as copy,
-    ):
-        for index, (reference, datum) in enumerate(zip(references, data, strict=True)):
-            copy.write_row(
-                (
-                    hexed[32 * index : 32 * index + 32],
-                    queue_name,
-                    "NEW",
-                    datum,
-                    reference,
-                    stamps[index],
-                    created_by,
-                )
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
+        rows = _text_rows(queue_name, references, data, created_by, created_date)
+        with (
+            _dbapi_connection(session).cursor() as cursor,
+            cursor.copy(f'COPY "Queues" ({", ".join(_COLUMNS)}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    elif bind.dialect.name == "sqlite":
+        # SQLAlchemy's Uuid on SQLite is 32 hex characters; its DateTime this text format.
+        rows = _text_rows(queue_name, references, data, created_by, created_date)
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        cursor = _dbapi_connection(session).cursor()
+        try:
+            cursor.executemany(
+                f'INSERT INTO "Queues" ({", ".join(_COLUMNS)}) VALUES ({placeholders})', rows
             )
+        finally:
+            cursor.close()
+    else:
+        ids = ordered_uuid_bytes(len(references))
+        session.execute(
+            insert(QueueElement.__table__),
+            [
+                {
+                    "id": uuid.UUID(bytes=ids[16 * index : 16 * index + 16]),
+                    "queue_name": queue_name,
+                    "status": QueueStatus.NEW,
+                    "data": datum,
+                    "reference": reference,
+                    "created_date": created_date + timedelta(microseconds=index),
+                    "created_by": created_by,
+                }
+                for index, (reference, datum) in enumerate(zip(references, data, strict=True))
+            ],
+        )
 
 
-def _executemany_sqlite(
-    session: Session,
+def _text_rows(
     queue_name: str,
     references: Sequence[str | None],
     data: Sequence[str | None],
     created_by: str | None,
     created_date: datetime,
-    ids: bytes,
-) -> None:
-    # SQLAlchemy's Uuid on SQLite is 32 hex characters; its DateTime a fixed text format.
-    hexed = ids.hex()
+) -> list[tuple[str | None, ...]]:
+    """Rows in `_COLUMNS` order with ids as 32 hex digits and dates as text, which both
+    PostgreSQL's COPY and SQLite take as they are (no per-value adaptation)."""
+    hexed = ordered_uuid_bytes(len(references)).hex()
     stamps = spread_stamps(created_date, len(references))
-    rows = [
+    return [
         (
             hexed[32 * index : 32 * index + 32],
             queue_name,
@@ -136,11 +112,7 @@ def _executemany_sqlite(
         )
         for index, (reference, datum) in enumerate(zip(references, data, strict=True))
     ]
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    cursor = _dbapi_connection(session).cursor()
-    try:
-        cursor.executemany(
-            f'INSERT INTO "Queues" ({", ".join(_COLUMNS)}) VALUES ({placeholders})', rows
-        )
-    finally:
-        cursor.close()
+
+
+def _dbapi_connection(session: Session) -> Any:
+    return session.connection().connection.driver_connection
