@@ -1,6 +1,10 @@
 """A pooled connection that sat idle across a PostgreSQL restart is found dead before
 use and replaced, so the caller never sees the error."""
 
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -59,3 +63,44 @@ def test_postgresql_connections_have_bounded_waits(pg_db_url: str) -> None:
     finally:
         raw.close()
     overridden.close()
+
+
+@pytest.mark.postgres
+def test_a_process_started_by_a_scheduler_waits_out_a_short_outage(
+    private_cluster: PgCluster, crypto_key: str
+) -> None:
+    url = create_database(private_cluster.server_url)
+    engine = build_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    job_id = str(uuid.uuid4())
+    private_cluster.stop_server()
+    script = (
+        "import sys; from openorch import OrchestratorConnection as C; "
+        "C('robot', sys.argv[1], sys.argv[2], '', None, sys.argv[3]).log_info('after outage')"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, url, crypto_key, job_id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    assert process.poll() is None  # still waiting for the database, not failed
+    private_cluster.resume()
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "retrying for up to 60 s" in err
+    store = Store(url)
+    (log,) = store.get_logs(job_id=job_id)
+    assert log.log_message == "after outage"
+    store.close()
+
+
+def test_started_by_hand_an_unreachable_database_fails_at_once(crypto_key: str) -> None:
+    from openorch import OrchestratorConnection
+
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="unreachable"):
+        OrchestratorConnection("p", "postgresql+psycopg://u@127.0.0.1:1/x", crypto_key, "")
+    assert time.monotonic() - started < 5

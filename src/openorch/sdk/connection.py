@@ -7,6 +7,7 @@ data layer (`openorch.store.Store`).
 """
 
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,6 +31,36 @@ ARGUMENTS = (
 )
 USAGE = f"python <script.py> {ARGUMENTS}"
 _REQUIRED_ARGS = ("process_name", "connection_string", "crypto_key", "process_args")
+
+
+#: How long a process started by a Scheduler waits for an unreachable database, in seconds.
+STARTUP_PATIENCE_SECONDS = 60.0
+
+
+def _ping_patiently(store: Store, connection_string: str, patience: float) -> None:
+    """Ping the database; while the server is unreachable, retry for `patience` seconds."""
+    deadline = time.monotonic() + patience
+    delay = 0.5
+    warned = False
+    while True:
+        try:
+            store.ping()
+            return
+        except Exception as error:
+            message = describe_connection_error(error, connection_string)
+            if not message.startswith("The database server is unreachable"):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            if not warned:
+                print(
+                    f"openorch: {message}; retrying for up to {patience:g} s.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                warned = True
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class OrchestratorConnection:
@@ -67,8 +98,12 @@ class OrchestratorConnection:
         self.trigger_id: uuid.UUID | None = v.check_optional_uuid("trigger_id", trigger_id)
         self.job_id: uuid.UUID | None = v.check_optional_uuid("job_id", job_id)
         self._store = Store(connection_string, crypto_key=crypto_key)
+        # Started by a Scheduler (a job id), the database answered moments ago: an
+        # unreachable server is most likely a short outage, so wait for it a while
+        # rather than fail the job. Started by hand, say what is wrong at once.
+        patience = STARTUP_PATIENCE_SECONDS if self.job_id is not None else 0.0
         try:
-            self._store.ping()
+            _ping_patiently(self._store, connection_string, patience)
         except Exception as error:
             self._store.close()
             raise ConnectionError(
