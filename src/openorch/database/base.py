@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum
+from sqlalchemy import Enum, Table
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,6 +24,13 @@ def enum_column_type(enum_class: type[enum.Enum]) -> Enum:
         length=max(len(member.name) for member in enum_class),
         validate_strings=True,
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` behind a mapped class (typed as such, for Core statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def format_datetime(value: datetime | None, empty: str = "") -> str:

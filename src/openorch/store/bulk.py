@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.database.base import table_of
 from openorch.database.ids import ordered_uuid_bytes
 
 _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "created_by")
@@ -73,7 +74,7 @@ def insert_elements(
     else:
         ids = ordered_uuid_bytes(len(references))
         session.execute(
-            insert(QueueElement.__table__),
+            insert(table_of(QueueElement)),
             [
                 {
                     "id": uuid.UUID(bytes=ids[16 * index : 16 * index + 16]),

@@ -89,7 +89,7 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
             options["poolclass"] = StaticPool
         options["connect_args"] = connect_args
     else:
-        defaults = NETWORK_DEFAULTS.get(_driver_name(url), {})
+        defaults = NETWORK_DEFAULTS.get(_driver_name(url) or "", {})
         # Bounded waits: a server that vanishes must not hold a poll or a script for
         # minutes. Values given in the URL's query win.
         options["connect_args"] = {

@@ -8,12 +8,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobStatus, Log, LogLevel, Scheduler, Trigger, TriggerStatus
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
-_JOBS = Job.__table__
-_TRIGGERS = Trigger.__table__
+_JOBS = table_of(Job)
+_TRIGGERS = table_of(Trigger)
 
 _JOB_ORDER_COLUMNS = {
     "start_time": Job.start_time,

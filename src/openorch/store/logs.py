@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import func, insert, literal_column, select, text
+from sqlalchemy import Executable, func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from openorch.database import Log, LogLevel
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
@@ -25,7 +26,7 @@ _LOG_ORDER_COLUMNS = {
 
 
 _LOG_COLUMNS = ("id", "log_time", "log_level", "process_name", "log_message", "job_id")
-_LOG_INSERT = insert(Log.__table__)
+_LOG_INSERT = insert(table_of(Log))
 
 
 def truncate_message(message: str) -> str:
@@ -161,6 +162,7 @@ class LogStore(StoreCore):
         On SQLite and PostgreSQL this is a recursive skip scan over the process-name
         index: one index probe per name instead of reading every log row.
         """
+        statement: Executable
         if self.dialect in ("sqlite", "postgresql"):
             statement = text(
                 "WITH RECURSIVE names(name) AS ("

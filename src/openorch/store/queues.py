@@ -9,12 +9,13 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
 
-_QUEUES = QueueElement.__table__
+_QUEUES = table_of(QueueElement)
 
 #: SQL Server ignores FOR UPDATE; these table hints lock the row and skip locked ones.
 MSSQL_CLAIM_HINT = "WITH (UPDLOCK, ROWLOCK, READPAST)"

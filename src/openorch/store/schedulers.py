@@ -6,10 +6,11 @@ from sqlalchemy import exc, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import Scheduler
+from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
-_SCHEDULERS = Scheduler.__table__
+_SCHEDULERS = table_of(Scheduler)
 
 
 class SchedulerStore(StoreCore):

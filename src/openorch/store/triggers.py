@@ -17,12 +17,13 @@ from openorch.database import (
     Trigger,
     TriggerStatus,
 )
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
-_TRIGGERS = Trigger.__table__
-_SCHEDULED = ScheduledTrigger.__table__
+_TRIGGERS = table_of(Trigger)
+_SCHEDULED = table_of(ScheduledTrigger)
 
 
 class TriggerStore(StoreCore):
