@@ -68,37 +68,45 @@ def empty_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
-@pytest.fixture
-def db_url(empty_url: str) -> str:
-    """A database on each backend, migrated to openorch's newest revision."""
-    engine = build_engine(empty_url)
+def migrated(url: str) -> str:
+    """Bring the database at `url` to openorch's newest revision; returns `url`."""
+    engine = build_engine(url)
     try:
         migrate.upgrade(engine)
     finally:
         engine.dispose()
-    return empty_url
+    return url
+
+
+@pytest.fixture
+def db_url(empty_url: str) -> str:
+    """A database on each backend, migrated to openorch's newest revision."""
+    return migrated(empty_url)
 
 
 @pytest.fixture
 def sqlite_db_url(sqlite_empty_url: str) -> str:
     """A SQLite database at the newest revision (for tests that need only one backend)."""
-    engine = build_engine(sqlite_empty_url)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    return sqlite_empty_url
+    return migrated(sqlite_empty_url)
 
 
 @pytest.fixture
 def pg_db_url(pg_empty_url: str) -> str:
     """A PostgreSQL database at the newest revision."""
-    engine = build_engine(pg_empty_url)
+    return migrated(pg_empty_url)
+
+
+@pytest.fixture
+def own_pg() -> Iterator[PgCluster]:
+    """A private PostgreSQL server the test may stop and start (outage tests)."""
+    pg_bin = find_pg_bin()
+    if pg_bin is None:
+        missing("PostgreSQL (initdb/pg_ctl)")
+    cluster = PgCluster(pg_bin).start()  # type: ignore[arg-type]
     try:
-        migrate.upgrade(engine)
+        yield cluster
     finally:
-        engine.dispose()
-    return pg_empty_url
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import missing
 from openorch import migrate
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store, build_engine
 from processes.harness import jobs_of, logs_of, script, single_due, trigger_status
 from support.headless import Headless
-from support.pgcluster import PgCluster, create_database, find_pg_bin
+from support.pgcluster import PgCluster, create_database
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals"),
@@ -115,19 +114,6 @@ def test_four_headless_schedulers_start_100_due_triggers_exactly_once(
         started = one.text().count("Starting '")
         assert started == per_scheduler.get(f"S{number}", 0), one.text()
     store.close()
-
-
-@pytest.fixture
-def own_pg() -> Iterator[PgCluster]:
-    """A private PostgreSQL server this test may stop and start."""
-    pg_bin = find_pg_bin()
-    if pg_bin is None:
-        missing("PostgreSQL (initdb/pg_ctl)")
-    cluster = PgCluster(pg_bin).start()  # type: ignore[arg-type]
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_a_15_second_database_outage_under_a_headless_scheduler(

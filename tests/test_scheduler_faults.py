@@ -4,12 +4,10 @@ in the middle of a run (a private PostgreSQL server stopped and started again)."
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import missing
 from openorch import migrate
 from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store, build_engine
@@ -22,7 +20,7 @@ from processes.harness import (
     single_due,
     trigger_status,
 )
-from support.pgcluster import PgCluster, create_database, find_pg_bin
+from support.pgcluster import PgCluster, create_database
 
 ENGINES = 4
 TRIGGERS = 40
@@ -71,19 +69,6 @@ def test_several_schedulers_start_each_due_trigger_exactly_once(
     assert all(trigger_status(setup, key) is TriggerStatus.DONE for key in trigger_ids)
     assert len({job.scheduler_name for job in jobs}) > 1, "only one Scheduler did any work"
     setup.close()
-
-
-@pytest.fixture
-def own_pg() -> Iterator[PgCluster]:
-    """A private PostgreSQL server this test may stop and start."""
-    pg_bin = find_pg_bin()
-    if pg_bin is None:
-        missing("PostgreSQL (initdb/pg_ctl)")
-    cluster = PgCluster(pg_bin).start()  # type: ignore[arg-type]
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.postgres

@@ -5,39 +5,24 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from conftest import missing
-from openorch import migrate
-from openorch.store import Store, build_engine
+from conftest import migrated
+from openorch.store import Store
 from openorch.store import engine as engine_module
-from support.pgcluster import PgCluster, create_database, find_pg_bin
-
-
-@pytest.fixture
-def private_cluster() -> Iterator[PgCluster]:
-    pg_bin = find_pg_bin()
-    if pg_bin is None:
-        missing("PostgreSQL (initdb/pg_ctl)")
-    cluster = PgCluster(pg_bin).start()  # type: ignore[arg-type]
-    yield cluster
-    cluster.stop()
+from support.pgcluster import PgCluster, create_database
 
 
 @pytest.mark.postgres
 def test_idle_connection_across_a_restart_is_replaced(
-    private_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+    own_pg: PgCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = create_database(private_cluster.server_url)
-    engine = build_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url = migrated(create_database(own_pg.server_url))
     store = Store(url)
     store.create_constant("before", "restart")
-    private_cluster.stop_server()
-    private_cluster.resume()
+    own_pg.stop_server()
+    own_pg.resume()
     monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
     # The pooled connection died with the old server; the checkout ping replaces it.
     assert [c.name for c in store.get_constants()] == ["before"]
@@ -67,14 +52,11 @@ def test_postgresql_connections_have_bounded_waits(pg_db_url: str) -> None:
 
 @pytest.mark.postgres
 def test_a_process_started_by_a_scheduler_waits_out_a_short_outage(
-    private_cluster: PgCluster, crypto_key: str
+    own_pg: PgCluster, crypto_key: str
 ) -> None:
-    url = create_database(private_cluster.server_url)
-    engine = build_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url = migrated(create_database(own_pg.server_url))
     job_id = str(uuid.uuid4())
-    private_cluster.stop_server()
+    own_pg.stop_server()
     script = (
         "import sys; from openorch import OrchestratorConnection as C; "
         "C('robot', sys.argv[1], sys.argv[2], '', None, sys.argv[3]).log_info('after outage')"
@@ -87,7 +69,7 @@ def test_a_process_started_by_a_scheduler_waits_out_a_short_outage(
     )
     time.sleep(3)
     assert process.poll() is None  # still waiting for the database, not failed
-    private_cluster.resume()
+    own_pg.resume()
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "retrying for up to 60 s" in err
