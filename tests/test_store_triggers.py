@@ -116,6 +116,16 @@ def test_update_and_delete(store: Store) -> None:
         store.update_trigger(trigger)
     assert store.get_trigger(trigger_id).trigger_name == "renamed"
 
+    trigger.trigger_name = "renamed"
+    trigger.scheduler_whitelist = '["RPA01", "RPA01", " RPA02 "]'
+    trigger.git_branch = "  "
+    store.update_trigger(trigger)
+    saved = store.get_trigger(trigger_id)
+    assert (saved.whitelist, saved.git_branch) == (["RPA01", "RPA02"], None)
+    trigger.scheduler_whitelist = json.dumps([f"machine-{n:03}" for n in range(30)])
+    with pytest.raises(ValueError, match="scheduler_whitelist is too long"):
+        store.update_trigger(trigger)
+
     store.delete_trigger(trigger_id)
     assert store.get_all_triggers() == ()
     with pytest.raises(ValueError, match="No trigger"):

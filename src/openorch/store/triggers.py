@@ -166,10 +166,10 @@ class TriggerStore(StoreCore):
         )
         branch = v.check_text(Trigger, "git_branch", git_branch, required=False)
         trigger.git_branch = branch if branch and branch.strip() else None
-        trigger.process_status = TriggerStatus.IDLE
 
     def _add(self, trigger: Trigger) -> uuid.UUID:
         trigger.id = new_id()
+        trigger.process_status = TriggerStatus.IDLE
 
         def work(session: Session) -> uuid.UUID:
             session.add(trigger)
@@ -277,19 +277,24 @@ class TriggerStore(StoreCore):
 
         self._write(work)
 
-    @staticmethod
-    def _check_trigger(trigger: Trigger) -> None:
-        v.check_text(Trigger, "trigger_name", trigger.trigger_name)
-        v.check_text(Trigger, "process_name", trigger.process_name)
-        v.check_text(Trigger, "process_path", trigger.process_path)
-        v.check_text(Trigger, "process_args", trigger.process_args, required=False)
-        v.check_text(Trigger, "git_branch", trigger.git_branch, required=False)
-        v.check_text(Trigger, "scheduler_whitelist", trigger.scheduler_whitelist, required=False)
-        v.check_bool("is_git_repo", trigger.is_git_repo)
-        v.check_bool("is_blocking", trigger.is_blocking)
-        v.check_int("priority", trigger.priority)
+    @classmethod
+    def _check_trigger(cls, trigger: Trigger) -> None:
+        """The creation checks, applied to an edited object (status kept, whitelist and
+        branch normalised the same way)."""
         trigger.process_status = v.check_enum(
             TriggerStatus, "process_status", trigger.process_status
+        )
+        cls._fill_common(
+            trigger,
+            trigger.trigger_name,
+            trigger.process_name,
+            trigger.process_path,
+            trigger.process_args,
+            trigger.is_git_repo,
+            trigger.is_blocking,
+            trigger.priority,
+            trigger.whitelist,
+            trigger.git_branch,
         )
         if isinstance(trigger, SingleTrigger):
             v.check_datetime("next_run", trigger.next_run)
