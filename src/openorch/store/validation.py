@@ -6,6 +6,7 @@ Lengths come from the models, so they cannot drift from the schema.
 """
 
 import enum
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -160,8 +161,6 @@ def next_cron_time(cron_expr: str, after: datetime) -> datetime:
 
 def check_names(field: str, values: Iterable[Any] | None, max_json_length: int) -> str | None:
     """A whitelist of scheduler names, returned as the JSON text the column stores."""
-    import json
-
     if values is None:
         return None
     if isinstance(values, str):
