@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from openorch import settings
+from openorch import config
 from openorch.store import Store
 
 PROCESS = Path(__file__).resolve().parent / "invoice_process.py"
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conn", help="connection string (default: environment or local mode)")
     parser.add_argument("--key", help="encryption key (default: environment or local mode)")
     args = parser.parse_args(argv)
-    resolved = settings.resolve(args.conn, args.key)
+    resolved = config.resolve(args.conn, args.key)
     assert resolved is not None
     store = Store(resolved.conn_string, crypto_key=resolved.crypto_key)
     names = {constant.name for constant in store.get_constants()}

@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from openorch import migrate
 from openorch.crypto import generate_key
-from openorch.store import Store, build_engine
+from openorch.store import Store
+from support.databases import migrated, missing
 from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin
-
-REQUIRE_ALL = os.environ.get("OPENORCH_REQUIRE_ALL") == "1"
-
-
-def missing(what: str) -> None:
-    """Skip locally, fail in CI, when something a test needs is not on this machine."""
-    if REQUIRE_ALL:
-        pytest.fail(f"{what} is required (OPENORCH_REQUIRE_ALL=1) but not available")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="session")
@@ -66,16 +55,6 @@ def empty_url(request: pytest.FixtureRequest) -> str:
     """An empty database on each backend."""
     name = "sqlite_empty_url" if request.param == "sqlite" else "pg_empty_url"
     return str(request.getfixturevalue(name))
-
-
-def migrated(url: str) -> str:
-    """Bring the database at `url` to openorch's newest revision; returns `url`."""
-    engine = build_engine(url)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
 
 
 @pytest.fixture

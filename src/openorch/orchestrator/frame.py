@@ -15,7 +15,7 @@ from openorch.orchestrator.tabs.queues import QueuesTab
 from openorch.orchestrator.tabs.schedulers import SchedulersTab
 from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
-from openorch.settings import ConnectionSettings
+from openorch.config import ConnectionSettings
 
 #: The header's tabs, in order.
 TAB_NAMES = ("Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Settings")

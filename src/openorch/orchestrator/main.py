@@ -11,7 +11,7 @@ import socket
 from nicegui import ui
 
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.settings import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
+from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
 from openorch.store import describe_connection_error
 
 

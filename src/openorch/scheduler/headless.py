@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.scheduler.settings import SchedulerSettings
+from openorch.scheduler.config import SchedulerSettings
 from openorch.store import mask
 
 EXIT_OK = 0

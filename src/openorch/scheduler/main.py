@@ -4,8 +4,8 @@ headless or open the Tk window. Tk is imported only for the window."""
 import argparse
 import sys
 
-from openorch import settings as app_settings
-from openorch.scheduler.settings import (
+from openorch import config as app_config
+from openorch.scheduler.config import (
     DEFAULT_GRACE_PERIOD,
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
@@ -54,7 +54,7 @@ def _run_headless(args: argparse.Namespace) -> int:
     from openorch.scheduler.headless import run_headless
 
     try:
-        resolved = app_settings.resolve(args.conn, args.key)
+        resolved = app_config.resolve(args.conn, args.key)
     except (ValueError, RuntimeError, OSError) as error:
         print(f"openorch scheduler: cannot start: {error}", file=sys.stderr)
         return EXIT_CONFIG

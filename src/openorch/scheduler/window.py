@@ -19,9 +19,9 @@ from collections.abc import Callable
 from tkinter import messagebox, ttk
 from tkinter.scrolledtext import ScrolledText
 
-from openorch import settings as app_settings
+from openorch import config as app_config
 from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.scheduler.settings import SchedulerSettings, default_name
+from openorch.scheduler.config import SchedulerSettings, default_name
 from openorch.store import Store, mask
 
 #: Lines the text area keeps; older ones scroll away.
@@ -248,12 +248,12 @@ class SchedulerWindow:
 
 def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
     """Connection string and key for the inputs: flags, environment, else local mode."""
-    conn = getattr(args, "conn", None) or os.environ.get(app_settings.ENV_CONN) or ""
-    key = getattr(args, "key", None) or os.environ.get(app_settings.ENV_KEY) or ""
+    conn = getattr(args, "conn", None) or os.environ.get(app_config.ENV_CONN) or ""
+    key = getattr(args, "key", None) or os.environ.get(app_config.ENV_KEY) or ""
     if conn or key:
         return conn, key, None
     try:
-        local = app_settings.local_settings()
+        local = app_config.local_settings()
     except Exception as error:  # local mode is a convenience: never block the window
         return "", "", f"Local mode is unavailable: {error}"
     return local.conn_string, local.crypto_key, (

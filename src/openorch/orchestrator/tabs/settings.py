@@ -8,7 +8,7 @@ from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.settings import ConnectionSettings
+from openorch.config import ConnectionSettings
 from openorch.store import HEAD_REVISION
 
 

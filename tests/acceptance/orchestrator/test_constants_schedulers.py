@@ -9,7 +9,7 @@ from nicegui.testing.user import User
 from openorch.orchestrator.frame import AUTO_REFRESH_SECONDS
 from openorch.store import Store
 
-from .helpers import click_and_wait, click_row, has, one, show_tab, table_rows, until
+from support.ui import click_and_wait, click_row, has, one, show_tab, table_rows, until
 
 
 async def test_constants_create_edit_delete_and_duplicate(connected: User, db: Store) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store
-from processes.harness import (
+from support.processes.harness import (
     job_ended,
     jobs_of,
     logs_of,

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from openorch import settings as app_settings
+from openorch import config as app_config
 
 #: Seconds between polls. The original polls every 6 s; 2 s keeps the dispatch latency
 #: (due time → process running) around a second while costing ~6 small queries a poll.
@@ -32,11 +32,11 @@ def default_name() -> str:
 
 
 def _default_clone_dir() -> Path:
-    return app_settings.data_dir() / "scheduler" / "clones"
+    return app_config.data_dir() / "scheduler" / "clones"
 
 
 def _default_log_dir() -> Path:
-    return app_settings.data_dir() / "scheduler" / "logs"
+    return app_config.data_dir() / "scheduler" / "logs"
 
 
 @dataclass(frozen=True)

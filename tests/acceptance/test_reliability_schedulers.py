@@ -23,7 +23,7 @@ import pytest
 from openorch import migrate
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store, build_engine
-from processes.harness import jobs_of, logs_of, script, single_due, trigger_status
+from support.processes.harness import jobs_of, logs_of, script, single_due, trigger_status
 from support.headless import Headless
 from support.pgcluster import PgCluster, create_database
 

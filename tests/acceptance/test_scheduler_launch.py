@@ -21,7 +21,7 @@ from openorch.scheduler import launcher
 from openorch.scheduler.launcher import LaunchError
 from openorch.scheduler.selection import order_triggers, select_and_begin
 from openorch.store import Store
-from processes.harness import (
+from support.processes.harness import (
     job_ended,
     jobs_of,
     logs_of,

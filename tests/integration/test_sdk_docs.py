@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).parent.parent / "docs" / "sdk.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 
 
 def test_every_python_example_in_the_sdk_reference_runs(

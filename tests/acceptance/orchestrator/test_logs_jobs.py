@@ -10,7 +10,7 @@ from nicegui.testing.user import User
 from openorch.database import JobStatus, LogLevel
 from openorch.store import Store
 
-from .helpers import click_row, has, one, set_value, show_tab, table_rows, until
+from support.ui import click_row, has, one, set_value, show_tab, table_rows, until
 
 
 def seed_logs(db: Store) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store
-from processes.harness import (
+from support.processes.harness import (
     jobs_of,
     logs_of,
     make_engine,

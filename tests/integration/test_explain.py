@@ -16,7 +16,6 @@ from sqlalchemy import event
 
 from openorch.store import Store
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from populate import populate_logs, populate_queue
 

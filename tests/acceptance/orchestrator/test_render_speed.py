@@ -15,7 +15,7 @@ from openorch.orchestrator.frame import PAGES
 from openorch.orchestrator.popups.queue_dialog import QueueDialog
 from openorch.store import Store
 
-from .helpers import show_tab, table_rows, until
+from support.ui import show_tab, table_rows, until
 
 TRIGGERS = 1_000
 ELEMENTS = 1_000_000

@@ -12,7 +12,7 @@ import pytest
 
 from openorch.store import HEAD_REVISION, Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

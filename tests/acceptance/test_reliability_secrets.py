@@ -35,10 +35,10 @@ from nicegui.testing.user_simulation import user_simulation
 
 import openorch.orchestrator.main as orchestrator_main
 from openorch.database import TriggerStatus
-from openorch.settings import ENV_CONN, ENV_HOME, ENV_KEY
+from openorch.config import ENV_CONN, ENV_HOME, ENV_KEY
 from openorch.store import Store
-from orchestrator.helpers import one, show_tab, table_rows, until
-from processes.harness import jobs_of, script, single_due, trigger_status
+from support.ui import one, show_tab, table_rows, until
+from support.processes.harness import jobs_of, script, single_due, trigger_status
 from support.dump import as_text, dump_tables
 from support.headless import Headless
 

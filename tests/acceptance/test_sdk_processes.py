@@ -19,7 +19,7 @@ import pytest
 from openorch.database import JobStatus, LogLevel, QueueStatus, TriggerStatus
 from openorch.store import Store
 
-SCRIPTS = Path(__file__).parent / "sdk_scripts"
+SCRIPTS = Path(__file__).resolve().parents[1] / "support" / "sdk_scripts"
 #: Spaces, quotes and unicode must reach the process unchanged (QUALITY.md).
 QUEUE = 'rpa queue "quoted" ü€'
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from nicegui.testing.user import User
 
-from openorch.settings import ENV_CONN, ENV_KEY
+from openorch.config import ENV_CONN, ENV_KEY
 
-from .helpers import one
+from support.ui import one
 
 
 async def test_page_opens_on_settings_prefilled_from_environment(user: User, orch_env: str,

@@ -18,7 +18,7 @@ from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 import openorch.orchestrator.main as orchestrator_main
-from openorch.settings import ENV_CONN, ENV_HOME, ENV_KEY
+from openorch.config import ENV_CONN, ENV_HOME, ENV_KEY
 from openorch.store import Store
 
 MAIN_FILE = Path(orchestrator_main.__file__)

@@ -17,7 +17,7 @@ from openorch.database import QueueStatus
 from openorch.store import Store
 from openorch.store.queues import claim_statement, claim_update_statement
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def run_workers(args_per_worker: list[list[str]], tmp_path: Path) -> list[str]:

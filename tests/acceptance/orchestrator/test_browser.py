@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import missing
+from support.databases import missing
 from openorch.database import JobStatus, LogLevel, QueueStatus
 from openorch.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Screenshots go to screenshots/ (ignored by git); OPENORCH_UPDATE_SCREENSHOTS=1 writes
 # them into docs/images/ to refresh the admin guide's pictures.
 IMAGES = ROOT / (
     "docs/images" if os.environ.get("OPENORCH_UPDATE_SCREENSHOTS") == "1" else "screenshots"
 )
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 def free_port() -> int:

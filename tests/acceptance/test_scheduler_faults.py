@@ -11,7 +11,7 @@ import pytest
 from openorch import migrate
 from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store, build_engine
-from processes.harness import (
+from support.processes.harness import (
     job_ended,
     jobs_of,
     make_engine,

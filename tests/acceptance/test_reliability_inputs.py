@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from openorch import OrchestratorConnection
 from openorch.database import TriggerStatus
 from openorch.store import Store
-from processes.harness import script, single_due, trigger_status
+from support.processes.harness import script, single_due, trigger_status
 from support.dump import dump_tables
 from support.headless import Headless
 

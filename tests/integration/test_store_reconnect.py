@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import migrated
+from support.databases import migrated
 from openorch.store import Store
 from openorch.store import engine as engine_module
 from support.pgcluster import PgCluster, create_database

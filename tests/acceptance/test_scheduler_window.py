@@ -12,10 +12,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import missing
+from support.databases import missing
 from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store
-from processes.harness import jobs_of, script, single_due, trigger_status
+from support.processes.harness import jobs_of, script, single_due, trigger_status
 
 
 @pytest.fixture(scope="module")
