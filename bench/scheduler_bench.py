@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import event, text
 
-from openorch.scheduler.engine import SchedulerEngine
 from openorch.scheduler.config import SchedulerSettings
+from openorch.scheduler.engine import SchedulerEngine
 from openorch.store import Store
 
 HERE = Path(__file__).resolve().parent

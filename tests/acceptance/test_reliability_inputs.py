@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from openorch import OrchestratorConnection
 from openorch.database import TriggerStatus
 from openorch.store import Store
-from support.processes.harness import script, single_due, trigger_status
 from support.dump import dump_tables
 from support.headless import Headless
+from support.processes.harness import script, single_due, trigger_status
 
 #: Examples per hypothesis test (OPENORCH_HYPOTHESIS_EXAMPLES raises it, as elsewhere).
 EXAMPLES = int(os.environ.get("OPENORCH_HYPOTHESIS_EXAMPLES", "40"))

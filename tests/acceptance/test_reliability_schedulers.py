@@ -23,9 +23,9 @@ import pytest
 from openorch import migrate
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store, build_engine
-from support.processes.harness import jobs_of, logs_of, script, single_due, trigger_status
 from support.headless import Headless
 from support.pgcluster import PgCluster, create_database
+from support.processes.harness import jobs_of, logs_of, script, single_due, trigger_status
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals"),

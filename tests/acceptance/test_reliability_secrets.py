@@ -34,13 +34,13 @@ from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 import openorch.orchestrator.main as orchestrator_main
-from openorch.database import TriggerStatus
 from openorch.config import ENV_CONN, ENV_HOME, ENV_KEY
+from openorch.database import TriggerStatus
 from openorch.store import Store
-from support.ui import one, show_tab, table_rows, until
-from support.processes.harness import jobs_of, script, single_due, trigger_status
 from support.dump import as_text, dump_tables
 from support.headless import Headless
+from support.processes.harness import jobs_of, script, single_due, trigger_status
+from support.ui import one, show_tab, table_rows, until
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 

@@ -11,6 +11,7 @@ import pytest
 from openorch import migrate
 from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store, build_engine
+from support.pgcluster import PgCluster, create_database
 from support.processes.harness import (
     job_ended,
     jobs_of,
@@ -20,7 +21,6 @@ from support.processes.harness import (
     single_due,
     trigger_status,
 )
-from support.pgcluster import PgCluster, create_database
 
 ENGINES = 4
 TRIGGERS = 40

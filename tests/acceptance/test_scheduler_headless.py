@@ -15,6 +15,7 @@ import pytest
 
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store
+from support.headless import Headless
 from support.processes.harness import (
     jobs_of,
     logs_of,
@@ -24,7 +25,6 @@ from support.processes.harness import (
     single_due,
     trigger_status,
 )
-from support.headless import Headless
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from support.databases import missing
 from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store
+from support.databases import missing
 from support.processes.harness import jobs_of, script, single_due, trigger_status
 
 

@@ -6,18 +6,14 @@ sequential scan of `Logs` or `Queues` fails the test.
 """
 
 import json
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from populate import populate_logs, populate_queue
 from sqlalchemy import event
 
 from openorch.store import Store
-
-
-from populate import populate_logs, populate_queue
 
 ROWS = 200_000
 

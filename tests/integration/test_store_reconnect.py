@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from support.databases import migrated
 from openorch.store import Store
 from openorch.store import engine as engine_module
+from support.databases import migrated
 from support.pgcluster import PgCluster, create_database
 
 

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from nicegui import Client, events, ui
 
+from openorch.config import ConnectionSettings
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.constants import ConstantsTab
@@ -15,7 +16,6 @@ from openorch.orchestrator.tabs.queues import QueuesTab
 from openorch.orchestrator.tabs.schedulers import SchedulersTab
 from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
-from openorch.config import ConnectionSettings
 
 #: The header's tabs, in order.
 TAB_NAMES = ("Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Settings")

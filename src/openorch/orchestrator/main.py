@@ -10,8 +10,8 @@ import socket
 
 from nicegui import ui
 
-from openorch.orchestrator.frame import OrchestratorPage
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
+from openorch.orchestrator.frame import OrchestratorPage
 from openorch.store import describe_connection_error
 
 

@@ -4,7 +4,7 @@
 the Tk window (`openorch s`) both drive it. Importing this package does not import Tk.
 """
 
-from openorch.scheduler.engine import ConnectError, RunState, SchedulerEngine, open_store
 from openorch.scheduler.config import SchedulerSettings
+from openorch.scheduler.engine import ConnectError, RunState, SchedulerEngine, open_store
 
 __all__ = ["ConnectError", "RunState", "SchedulerEngine", "SchedulerSettings", "open_store"]

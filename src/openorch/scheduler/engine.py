@@ -33,10 +33,10 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.scheduler import launcher
+from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
 from openorch.scheduler.process_tree import kill_tree
 from openorch.scheduler.selection import select_and_begin
-from openorch.scheduler.config import SchedulerSettings
 from openorch.store import HEAD_REVISION, Store, describe_connection_error, mask
 
 #: Errors that mean "the database is not answering" rather than a bug.

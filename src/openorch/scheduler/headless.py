@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
 from openorch.scheduler.config import SchedulerSettings
+from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
 from openorch.store import mask
 
 EXIT_OK = 0

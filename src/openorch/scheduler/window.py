@@ -20,8 +20,8 @@ from tkinter import messagebox, ttk
 from tkinter.scrolledtext import ScrolledText
 
 from openorch import config as app_config
-from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
 from openorch.scheduler.config import SchedulerSettings, default_name
+from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
 from openorch.store import Store, mask
 
 #: Lines the text area keeps; older ones scroll away.

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from support.databases import missing
 from openorch.database import JobStatus, LogLevel, QueueStatus
 from openorch.store import Store
+from support.databases import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

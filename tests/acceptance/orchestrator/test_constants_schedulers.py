@@ -8,7 +8,6 @@ from nicegui.testing.user import User
 
 from openorch.orchestrator.frame import AUTO_REFRESH_SECONDS
 from openorch.store import Store
-
 from support.ui import click_and_wait, click_row, has, one, show_tab, table_rows, until
 
 

@@ -9,7 +9,6 @@ from nicegui.testing.user import User
 
 from openorch.database import JobStatus, LogLevel
 from openorch.store import Store
-
 from support.ui import click_row, has, one, set_value, show_tab, table_rows, until
 
 

@@ -7,7 +7,6 @@ from nicegui.testing.user import User
 
 from openorch.database import QueueStatus
 from openorch.store import Store
-
 from support.ui import click_and_wait, click_row, has, one, set_value, show_tab, table_rows, until
 
 

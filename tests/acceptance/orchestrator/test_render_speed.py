@@ -14,7 +14,6 @@ from nicegui.testing.user import User
 from openorch.orchestrator.frame import PAGES
 from openorch.orchestrator.popups.queue_dialog import QueueDialog
 from openorch.store import Store
-
 from support.ui import show_tab, table_rows, until
 
 TRIGGERS = 1_000

@@ -6,7 +6,6 @@ import pytest
 from nicegui.testing.user import User
 
 from openorch.config import ENV_CONN, ENV_KEY
-
 from support.ui import one
 
 

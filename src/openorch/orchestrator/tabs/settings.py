@@ -4,11 +4,11 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.config import ConnectionSettings
 from openorch.store import HEAD_REVISION
 
 
