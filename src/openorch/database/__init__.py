@@ -5,7 +5,7 @@ from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobStatus
 from openorch.database.logs import Log, LogLevel
-from openorch.database.queues import QueueElement, QueueStatus
+from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
 from openorch.database.schedulers import Scheduler
 from openorch.database.triggers import (
     QueueTrigger,
@@ -25,6 +25,7 @@ __all__ = [
     "Log",
     "LogLevel",
     "QueueElement",
+    "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
     "ScheduledTrigger",

@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import Boolean, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -26,6 +26,14 @@ class QueueElement(Base):
 
     The composite indexes are openorch's: claiming the oldest NEW element, counting per
     status and paging one queue by date must not scan the whole table.
+
+    `job_id`, `attempts`, `not_before`, `deadline` and `unique_reference` are openorch's
+    additions (NULL in rows the original writes, and ignored by it): the job that claimed
+    the element (so its end releases the element), how many attempts ended without
+    success, when a deferred element may be claimed, when it must be done, and the
+    reference again for queues with unique references. A filtered unique index over
+    (queue_name, unique_reference) makes "one element per reference" race-safe on SQLite,
+    PostgreSQL and SQL Server alike, and costs nothing for queues that do not ask for it.
     """
 
     __tablename__ = "Queues"
@@ -33,6 +41,31 @@ class QueueElement(Base):
         Index("ix_Queues_queue_name_status_created_date", "queue_name", "status", "created_date"),
         Index("ix_Queues_queue_name_created_date", "queue_name", "created_date"),
         Index("ix_Queues_queue_name_reference", "queue_name", "reference"),
+        Index(
+            "ix_Queues_job_id_status",
+            "job_id",
+            "status",
+            sqlite_where=text("job_id IS NOT NULL"),
+            postgresql_where=text("job_id IS NOT NULL"),
+            mssql_where=text("job_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_Queues_status_deadline",
+            "status",
+            "deadline",
+            sqlite_where=text("deadline IS NOT NULL"),
+            postgresql_where=text("deadline IS NOT NULL"),
+            mssql_where=text("deadline IS NOT NULL"),
+        ),
+        Index(
+            "ux_Queues_queue_name_unique_reference",
+            "queue_name",
+            "unique_reference",
+            unique=True,
+            sqlite_where=text("unique_reference IS NOT NULL"),
+            postgresql_where=text("unique_reference IS NOT NULL"),
+            mssql_where=text("unique_reference IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -47,9 +80,37 @@ class QueueElement(Base):
     end_date: Mapped[datetime | None] = mapped_column()
     message: Mapped[str | None] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(100))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    not_before: Mapped[datetime | None] = mapped_column()
+    deadline: Mapped[datetime | None] = mapped_column()
+    unique_reference: Mapped[str | None] = mapped_column(String(100))
 
     def __repr__(self) -> str:
         return (
             f"QueueElement(id={self.id}, queue_name={self.queue_name!r}, "
             f"reference={self.reference!r}, status={self.status.name})"
+        )
+
+
+class QueueSettings(Base):
+    """openorch's per-queue settings (a queue itself still exists by name only, as in the
+    original). A queue without a row here has the defaults: one attempt, no retry delay,
+    references not unique, no default deadline.
+    """
+
+    __tablename__ = "Queue_Settings"
+
+    queue_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    retry_delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    unique_references: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_deadline_seconds: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(String(1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"QueueSettings(queue_name={self.queue_name!r}, max_attempts={self.max_attempts}, "
+            f"retry_delay_seconds={self.retry_delay_seconds}, "
+            f"unique_references={self.unique_references})"
         )

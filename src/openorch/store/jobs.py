@@ -12,6 +12,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.queues import release_job_elements
 
 _JOBS = table_of(Job)
 _TRIGGERS = table_of(Trigger)
@@ -62,13 +63,16 @@ class JobStore(StoreCore):
         """
         key = v.check_uuid("job_id", job_id)
         new_status = v.check_enum(JobStatus, "status", status)
+        moment = datetime.now()
         values: dict[str, object] = {"status": new_status}
-        values["end_time"] = None if new_status == JobStatus.RUNNING else datetime.now()
+        values["end_time"] = None if new_status == JobStatus.RUNNING else moment
 
         def work(session: Session) -> None:
             result = session.execute(update(_JOBS).where(_JOBS.c.id == key).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise ValueError(f"No job with id {key} exists.")
+            if new_status != JobStatus.RUNNING:
+                release_job_elements(session.connection(), key, new_status, moment)
 
         self._write(work)
 
@@ -81,12 +85,17 @@ class JobStore(StoreCore):
         new_status = v.check_enum(JobStatus, "status", status)
 
         def work(session: Session) -> bool:
+            moment = datetime.now()
             result = session.execute(
                 update(_JOBS)
                 .where(_JOBS.c.id == key, _JOBS.c.status == JobStatus.RUNNING)
-                .values(status=new_status, end_time=datetime.now())
+                .values(status=new_status, end_time=moment)
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            # Its elements still IN_PROGRESS are released in the same transaction.
+            release_job_elements(session.connection(), key, new_status, moment)
+            return True
 
         return self._write(work)
 
@@ -201,6 +210,13 @@ class JobStore(StoreCore):
                 )
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     continue
+                release_job_elements(
+                    session.connection(),
+                    job.id,
+                    JobStatus.FAILED,
+                    moment,
+                    f"reaped: Scheduler '{job.scheduler_name}' stopped sending heartbeats",
+                )
                 if job.trigger_id is not None:
                     session.execute(
                         update(_TRIGGERS)
