@@ -107,8 +107,9 @@ def test_retry_of_the_element_in_hand(store: Store) -> None:
 
 
 def test_not_before_defers_and_claim_takes_the_oldest_claimable(store: Store) -> None:
-    later = store.create_queue_element("q", "deferred", not_before=datetime.now() + timedelta(hours=1))
-    soon = store.create_queue_element("q", "soon", not_before=datetime.now() - timedelta(seconds=1))
+    hour, second = timedelta(hours=1), timedelta(seconds=1)
+    later = store.create_queue_element("q", "deferred", not_before=datetime.now() + hour)
+    soon = store.create_queue_element("q", "soon", not_before=datetime.now() - second)
     plain = store.create_queue_element("q", "plain")
     assert later.not_before is not None
     order = [store.get_next_queue_element("q"), store.get_next_queue_element("q")]
@@ -122,7 +123,8 @@ def test_deadlines_default_from_settings_and_overdue_views(store: Store) -> None
     store.set_queue_settings("q", default_deadline_seconds=3600, description="invoices")
     on_time = store.create_queue_element("q", "a")
     assert on_time.deadline is not None
-    assert abs((on_time.deadline - on_time.created_date) - timedelta(hours=1)) < timedelta(seconds=1)
+    after_creation = on_time.deadline - on_time.created_date
+    assert abs(after_creation - timedelta(hours=1)) < timedelta(seconds=1)
     late = store.create_queue_element("q", "b", deadline=datetime.now() - timedelta(minutes=1))
     result = store.bulk_create_queue_elements("q", ["c", "d"], [None, None])
     assert result.created == 2
