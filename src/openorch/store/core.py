@@ -53,6 +53,8 @@ class StoreCore:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
+        #: What `Store.open` found worth telling the user (revision, key); empty otherwise.
+        self.open_warnings: list[str] = []
 
     @property
     def dialect(self) -> str:
@@ -89,15 +91,14 @@ class StoreCore:
             connection.execute(text("SELECT 1"))
 
     def current_revision(self) -> str | None:
-        """The Alembic revision the database is at (None: no `alembic_version` table)."""
-        from sqlalchemy import inspect
+        """The Alembic revision the database is at (None: not versioned).
 
-        schema = "dbo" if self.dialect == "mssql" else None
-        with self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version", schema=schema):
-                return None
-            table = "dbo.alembic_version" if schema else "alembic_version"
-            return connection.execute(text(f"SELECT version_num FROM {table}")).scalar()
+        Read by Alembic itself (`openorch.migrate.current_revision`), the one way every
+        program and the upgrade command read it.
+        """
+        from openorch import migrate
+
+        return migrate.current_revision(self.engine)
 
     def check_database_revision(self) -> bool:
         """True when the database is at the revision this version expects."""

@@ -160,7 +160,7 @@ def driver_missing_message(url: URL, error: BaseException) -> str:
         )
     else:
         hint = "install the database driver named in the connection string"
-    return f"The database driver for {backend} is not installed ({error}): {hint}."
+    return f"The database driver is not installed for {backend} ({error}): {hint}."
 
 
 def _configure_sqlite(engine: Engine) -> None:
