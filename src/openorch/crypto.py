@@ -109,3 +109,14 @@ class Cipher:
                 "The encryption key does not match: this credential was encrypted with "
                 "another key (or its stored value is damaged)."
             ) from error
+
+
+def describe_encrypted_password(token: str) -> str:
+    """'{n} encrypted bytes. {lo}-{hi} decrypted bytes.' for a Fernet token of length n.
+
+    What screens show instead of a password: Fernet pads to 16-byte blocks, so the
+    token's length gives the password's length within 16 bytes and nothing more.
+    """
+    length = len(token)
+    low = int(((length - 100) / 20) * 16)
+    return f"{length} encrypted bytes. {low}-{low + 15} decrypted bytes."

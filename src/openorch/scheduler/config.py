@@ -7,7 +7,7 @@ from their own inputs (flags and environment, or the Settings tab).
 import argparse
 import platform
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openorch import config as app_config
@@ -42,7 +42,7 @@ def _default_log_dir() -> Path:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """Everything one Scheduler is configured with (immutable; use `with_changes`).
+    """Everything one Scheduler is configured with (immutable).
 
     Raises (on construction):
         ValueError: a number is out of range or the name is empty.
@@ -78,10 +78,6 @@ class SchedulerSettings:
             raise ValueError("keep_logs must be at least 1.")
         object.__setattr__(self, "clone_dir", Path(self.clone_dir))
         object.__setattr__(self, "log_dir", Path(self.log_dir))
-
-    def with_changes(self, **changes: object) -> "SchedulerSettings":
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 #: Exit code for a configuration the Scheduler cannot start with (both UIs use it).

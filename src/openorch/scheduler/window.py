@@ -74,7 +74,7 @@ class SchedulerWindow:
         self.tabs.add(self.settings_tab, text="Settings")
         self._build_run_tab()
         self._build_settings_tab(conn, key, name or default_name(), exclusive)
-        self.tabs.select(self.settings_tab)
+        self.tabs.select(self.settings_tab)  # type: ignore[no-untyped-call]  # typeshed gap
         self.root.after(DRAIN_MS, self._drain)
 
     # --- layout ---------------------------------------------------------------------
