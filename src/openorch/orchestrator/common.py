@@ -24,6 +24,9 @@ P = ParamSpec("P")
 
 log = logging.getLogger("openorch.orchestrator")
 
+#: The filter choice that means "no filter" (status, level, process selects).
+ALL = "All"
+
 #: Format of every datetime the Orchestrator shows (dd-mm-YYYY HH:MM:SS).
 DATETIME_FORMAT = "%d-%m-%Y %H:%M:%S"
 
