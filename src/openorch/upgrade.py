@@ -42,11 +42,12 @@ def run_upgrade(conn: str, *, new: bool = False, yes: bool = False, ask: Ask = i
 
 
 def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> int:
-    before = migrate.current_revision(engine)
+    found = migrate.revisions(engine)
+    before = found.current
     chain = migrate.revision_chain()
     print(f"Database: {mask(conn)}")
     print(f"Revision before: {before or 'none'}")
-    if before == HEAD_REVISION:
+    if found.openorch == HEAD_REVISION:
         print(f"Already at the newest revision ({HEAD_REVISION}); nothing to do.")
         return 0
     if before is not None and before not in chain:
@@ -95,5 +96,7 @@ def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> in
     if stamp_first is not None:
         migrate.stamp(engine, stamp_first)
     migrate.upgrade(engine)
-    print(f"Revision after: {migrate.current_revision(engine)}")
+    after = migrate.revisions(engine)
+    print(f"Revision after: {after.current}")
+    print(f"OpenOrchestrator's revision (alembic_version): {after.original}")
     return 0

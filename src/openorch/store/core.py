@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openorch.crypto import Cipher
 from openorch.store.engine import IMMEDIATE, build_engine
+from openorch.store.revision import Revisions, read_revisions
 
 T = TypeVar("T")
 
-#: Newest Alembic revision this version of openorch writes and expects.
+#: Newest revision of openorch's own migration chain (version table `openorch_version`,
+#: see store/revision.py) this version writes and expects. Bump it with every migration.
 HEAD_REVISION = "a3f1c0de0001"
 
 #: The original OpenOrchestrator 3.0.0's newest revision.
@@ -90,19 +92,18 @@ class StoreCore:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def revisions(self) -> Revisions:
+        """What both version tables hold (the original's and openorch's chain)."""
+        with self.engine.connect() as connection:
+            return read_revisions(connection)
+
     def current_revision(self) -> str | None:
-        """The Alembic revision the database is at (None: not versioned).
-
-        Read by Alembic itself (`openorch.migrate.current_revision`), the one way every
-        program and the upgrade command read it.
-        """
-        from openorch import migrate
-
-        return migrate.current_revision(self.engine)
+        """The revision to show: openorch's chain's, else the original's (None: neither)."""
+        return self.revisions().current
 
     def check_database_revision(self) -> bool:
-        """True when the database is at the revision this version expects."""
-        return self.current_revision() == HEAD_REVISION
+        """True when openorch's chain is at the revision this version expects."""
+        return self.revisions().openorch == HEAD_REVISION
 
     def _read(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a read transaction and return its (detached) result."""
