@@ -1,4 +1,5 @@
-"""`OrchestratorConnection`, method by method, against SDK.md, on SQLite and PostgreSQL."""
+"""`OrchestratorConnection`, method by method, against the SDK reference (docs/sdk.md),
+on SQLite and PostgreSQL."""
 
 import sys
 import time

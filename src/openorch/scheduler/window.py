@@ -4,7 +4,7 @@ The engine runs in a background thread beside the Tk main loop. It never touches
 widget: its lines go through a queue that the main loop drains every 100 ms, and the
 window only calls the engine's thread-safe controls (`pause`, `resume`, `stop`).
 
-Tabs (SCHEDULER.md): Settings (opens first; connection string, key, Connect/Disconnect,
+Tabs: Settings (opens first; connection string, key, Connect/Disconnect,
 scheduler name, exclusive mode; locked while connected) and Run (one Run/Pause button
 and a read-only text area of at most 1000 lines, newest at the bottom).
 """
