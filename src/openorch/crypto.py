@@ -114,8 +114,9 @@ class Cipher:
 def describe_encrypted_password(token: str) -> str:
     """'{n} encrypted bytes. {lo}-{hi} decrypted bytes.' for a Fernet token of length n.
 
-    What screens show instead of a password: Fernet pads to 16-byte blocks, so the
-    token's length gives the password's length within 16 bytes and nothing more.
+    What screens show instead of a password: an estimate of its length from the token's
+    (OpenOrchestrator's formula, kept word for word; close for short passwords, rough for
+    long ones), never anything about its content.
     """
     length = len(token)
     low = int(((length - 100) / 20) * 16)
