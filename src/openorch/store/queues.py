@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, exc, func, or_, sele
 from sqlalchemy.orm import Session
 
 from openorch.database import JobStatus, QueueElement, QueueSettings, QueueStatus
-from openorch.database.base import format_datetime, table_of
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
@@ -434,7 +434,7 @@ class QueueStore(StoreCore):
         locking = claim_statement(queue_name, reference, now)
 
         def work(session: Session) -> QueueElement | None:
-            element = session.scalars(locking).first()
+            element: QueueElement | None = session.scalars(locking).first()
             if element is None:
                 return None
             element.status = QueueStatus.IN_PROGRESS
@@ -649,6 +649,11 @@ class QueueStore(StoreCore):
         self._write(work)
 
 
+def _stamp(moment: datetime | None) -> str:
+    """A moment as stored messages show it (sortable, unambiguous)."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def element_filters(
     queue_name: str,
     reference: str | None = None,
@@ -762,7 +767,7 @@ def _end_attempt(
     if used < attempt.max_attempts:
         status = QueueStatus.NEW
         not_before = now + attempt.retry_delay if attempt.retry_delay else None
-        when = f", not before {format_datetime(not_before)}" if not_before else ""
+        when = f", not before {_stamp(not_before)}" if not_before else ""
         outcome = f"back to NEW for attempt {used + 1} of {attempt.max_attempts}{when}."
         values.update(status=status, not_before=not_before, end_date=None)
     else:
@@ -954,7 +959,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                     status=QueueStatus.NEW,
                     not_before=None,
                     end_date=None,
-                    message=f"Set back to NEW by an admin on {format_datetime(now)}.",
+                    message=f"Set back to NEW by an admin on {_stamp(now)}.",
                 )
             )
         else:
@@ -964,7 +969,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                 .values(
                     status=QueueStatus.ABANDONED,
                     end_date=now,
-                    message=f"Abandoned by an admin on {format_datetime(now)}.",
+                    message=f"Abandoned by an admin on {_stamp(now)}.",
                 )
             )
         return self._write_core(lambda connection: int(connection.execute(statement).rowcount))

@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
-from openorch.orchestrator.common import cut, fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
@@ -22,8 +22,6 @@ from openorch.orchestrator.widgets import (
     status_color,
 )
 from openorch.store.queues import describe_duration
-
-ALL = "All"
 
 #: The "in progress longer than" filter's choices.
 IN_PROGRESS_LONGER = {
