@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+from openorch.masking import for_terminal
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.store import mask
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -52,13 +52,15 @@ def run_headless(settings: SchedulerSettings, *, local_note: str | None = None) 
     try:
         store, warnings = open_store(settings.conn_string, settings.crypto_key)
     except ConnectError as error:
-        print(f"openorch scheduler: cannot start: {error}", file=sys.stderr, flush=True)
+        print(f"openorch scheduler: cannot start: {for_terminal(error)}", file=sys.stderr,
+              flush=True)
         return EXIT_CONFIG
     for warning in warnings:
-        print(f"Warning: {warning}", file=sys.stderr, flush=True)
-    print(f"Database: {mask(settings.conn_string)}" + (f" ({local_note})" if local_note else ""))
+        print(f"Warning: {for_terminal(warning)}", file=sys.stderr, flush=True)
+    print(f"Database: {for_terminal(settings.conn_string)}"
+          + (f" ({local_note})" if local_note else ""))
     print(
-        f"Scheduler name: {settings.name}; "
+        f"Scheduler name: {for_terminal(settings.name)}; "
         + ("exclusive mode (only whitelisted triggers); " if settings.exclusive else "")
         + f"interpreter: {settings.python}; grace period: {settings.grace_period:g} s; "
         f"heartbeat timeout: {settings.heartbeat_timeout:g} s",

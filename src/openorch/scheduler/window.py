@@ -20,9 +20,10 @@ from tkinter import messagebox, ttk
 from tkinter.scrolledtext import ScrolledText
 
 from openorch import config as app_config
+from openorch.masking import for_terminal, mask
 from openorch.scheduler.config import SchedulerSettings, default_name
 from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.store import Store, mask
+from openorch.store import Store
 
 #: Lines the text area keeps; older ones scroll away.
 MAX_LINES = 1000
@@ -117,8 +118,8 @@ class SchedulerWindow:
     # --- output ---------------------------------------------------------------------
 
     def write(self, line: str) -> None:
-        """Queue a line for the text area (safe from any thread)."""
-        self.lines.put(line)
+        """Queue a line for the text area (safe from any thread), masked and escaped."""
+        self.lines.put(for_terminal(line))
 
     def _drain(self) -> None:
         self.flush_output()
