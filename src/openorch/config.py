@@ -3,12 +3,16 @@ environment variables the original uses, then zero-configuration local mode.
 
 Local mode keeps a SQLite file and a key file in the per-user data folder
 (`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), creating and
-upgrading the database on first use and the key once, readable only by the user.
+upgrading the database on first use and the key once. The folder is 0700 and the
+database (with its -wal and -shm files) and key file 0600 on POSIX: together they
+decrypt every credential.
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from openorch.private_files import make_private, private_dir, touch_private
 
 ENV_CONN = "OpenOrchestratorConnString"
 ENV_KEY = "OpenOrchestratorKey"
@@ -39,8 +43,7 @@ def local_key(folder: Path | None = None) -> str:
     """Read local mode's key, creating it once with permissions for this user only."""
     from openorch.crypto import generate_key
 
-    folder = folder or data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(folder or data_dir())
     path = folder / "openorch.key"
     if not path.exists():
         key = generate_key().decode()
@@ -51,14 +54,19 @@ def local_key(folder: Path | None = None) -> str:
             return path.read_text(encoding="ascii").strip()
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(key + "\n")
+    make_private(path)  # an older openorch may have left it readable by others
     return path.read_text(encoding="ascii").strip()
 
 
 def local_settings(folder: Path | None = None, *, prepare: bool = True) -> ConnectionSettings:
     """Local mode: the SQLite file and key in the per-user folder, upgraded to head."""
-    folder = folder or data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(folder or data_dir())
     database_path = folder / "openorch.db"
+    # Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files
+    # the database's mode. Files an older openorch left 0644 are tightened too.
+    touch_private(database_path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        make_private(database_path.with_name(database_path.name + suffix))
     conn_string = f"sqlite:///{database_path}"
     key = local_key(folder)
     if prepare:

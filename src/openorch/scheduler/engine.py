@@ -33,6 +33,7 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.masking import for_terminal
+from openorch.private_files import private_dir
 from openorch.scheduler import launcher
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
@@ -274,6 +275,11 @@ class SchedulerEngine:
         one poll is reported and the loop goes on.
         """
         self._state = RunState.RUNNING
+        for folder in (self.settings.clone_dir, self.settings.log_dir):
+            try:
+                private_dir(folder)  # clones and job output: owner-only (0700)
+            except OSError as error:
+                self.say(f"Cannot prepare {folder}: {error}")
         self.say(
             f"Scheduler '{self.settings.name}' started"
             + (" (paused)" if self._paused else "")
