@@ -6,6 +6,7 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from openorch.store.conn_policy import check_page_connection_string
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
@@ -30,6 +31,7 @@ __all__ = [
     "ORIGINAL_HEAD_REVISION",
     "Store",
     "build_engine",
+    "check_page_connection_string",
     "describe_connection_error",
     "mask",
     "parse_url",
