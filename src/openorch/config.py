@@ -27,6 +27,8 @@ class ConnectionSettings:
     crypto_key: str
     local: bool = False
     database_path: Path | None = None
+    #: Where the key came from, in words for the admin ("the environment variable ...").
+    key_source: str = ""
 
 
 def data_dir() -> Path:
@@ -78,7 +80,8 @@ def local_settings(folder: Path | None = None, *, prepare: bool = True) -> Conne
             migrate.ensure_current(engine)
         finally:
             engine.dispose()
-    return ConnectionSettings(conn_string, key, local=True, database_path=database_path)
+    return ConnectionSettings(conn_string, key, local=True, database_path=database_path,
+                              key_source=f"the key file {folder / 'openorch.key'}")
 
 
 def resolve(
@@ -90,11 +93,12 @@ def resolve(
     string without a key (or the reverse) is not completed from local mode: that would
     pair a server with the wrong key.
     """
+    key_source = "the --key option" if key else f"the environment variable {ENV_KEY}"
     conn = conn or os.environ.get(ENV_CONN) or None
     key = key or os.environ.get(ENV_KEY) or None
     if conn or key:
         if conn and key:
-            return ConnectionSettings(conn, key)
+            return ConnectionSettings(conn, key, key_source=key_source)
         missing = (
             "encryption key (--key or OpenOrchestratorKey)"
             if conn

@@ -27,6 +27,8 @@ class ConnectResult:
 
     revision: str | None
     warnings: list[str] = field(default_factory=list)
+    #: Whether the key decrypts the database's credentials (None: none to try it on).
+    key_matches: bool | None = None
 
     @property
     def revision_ok(self) -> bool:
@@ -91,7 +93,9 @@ class Connection:
             credentials = store.get_credentials()
             if credentials:
                 store.cipher.decrypt(credentials[0].password)
+                result.key_matches = True
         except ValueError:
+            result.key_matches = False
             result.warnings.append(
                 "The encryption key does not match the credentials in this database: "
                 "processes will not be able to read them with this key."

@@ -6,6 +6,7 @@ import pytest
 from nicegui.testing.user import User
 
 from openorch.config import ENV_CONN, ENV_KEY
+from openorch.store import Store
 from support.ui import one
 
 
@@ -15,7 +16,9 @@ async def test_page_opens_on_settings_prefilled_from_environment(user: User, orc
     assert one(user, "tab_panels").value == "Settings"
     assert one(user, "header_tabs").value == "Settings"
     assert one(user, "settings_conn_input").value == orch_env
-    assert one(user, "settings_key_input").value == crypto_key
+    # The key never reaches the page: the input is empty, a label says where it is from.
+    assert one(user, "settings_key_input").value == ""
+    assert "the environment variable OpenOrchestratorKey" in one(user, "settings_key_label").text
     assert one(user, "settings_disconnect_button").enabled is False
     for name in ("triggers", "logs", "jobs", "constants", "schedulers", "queues", "settings"):
         one(user, f"tab_{name}")
@@ -32,6 +35,34 @@ async def test_connect_locks_inputs_and_disconnect_unlocks(connected: User) -> N
     await user.should_see("Disconnected.")
     assert one(user, "settings_conn_input").enabled is True
     assert one(user, "settings_connect_button").enabled is True
+
+
+async def test_connected_says_whether_the_key_matches(connected: User, db: Store) -> None:
+    label = one(connected, "settings_key_label").text
+    assert "environment variable OpenOrchestratorKey" in label and "no credentials" in label
+
+
+async def test_a_typed_key_is_write_only(user: User, crypto_key: str, db: Store) -> None:
+    db.create_credential("mail", "robot", "secret")
+    await user.open("/")
+    user.find(marker="settings_key_input").clear().type(crypto_key)
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("Connected!")
+    assert one(user, "settings_key_input").value == ""
+    label = one(user, "settings_key_label").text
+    assert "typed on this page" in label and "it matches" in label
+    assert crypto_key not in label
+
+
+async def test_a_wrong_typed_key_is_reported_as_not_matching(user: User, db: Store) -> None:
+    from openorch.crypto import generate_key
+
+    db.create_credential("mail", "robot", "secret")
+    await user.open("/")
+    user.find(marker="settings_key_input").clear().type(generate_key().decode())
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("Connected!")
+    assert "does NOT match" in one(user, "settings_key_label").text
 
 
 async def test_invalid_key_is_refused(user: User) -> None:
