@@ -1,5 +1,10 @@
-"""Settings tab: pre-filled connect, bad key, bad connection strings, local mode."""
+"""Settings tab: pre-filled connect, bad key, bad connection strings, local mode, what a
+connection string typed into the page may not do."""
 
+import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +12,7 @@ from nicegui.testing.user import User
 
 from openorch.config import ENV_CONN, ENV_KEY
 from openorch.store import Store
+from support.probe import build_marker_library, client_certificate, ssl_yes_server
 from support.ui import one
 
 
@@ -154,3 +160,67 @@ async def test_key_that_does_not_match_the_credentials_warns(user: User, orch_en
     await user.open("/")
     user.find(marker="settings_connect_button").click()
     await user.should_see("The encryption key does not match")
+
+
+#: Connects with a libpq connection URI and ignores the (expected) failure.
+_CONNECT = (
+    "import psycopg, sys\ntry:\n    psycopg.connect(sys.argv[1])\nexcept Exception:\n    pass"
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="builds a shared library with gcc")
+async def test_the_sslkey_probe_loads_nothing_from_the_page(
+        user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    library = build_marker_library(tmp_path)
+    certificate = client_certificate(tmp_path)
+    marker = tmp_path / "loaded-by-the-orchestrator.txt"
+    with ssl_yes_server() as port:
+        probe = (f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslmode=require"
+                 f"&sslcert={certificate}&sslkey={library}:key&connect_timeout=3")
+        # Control: handed straight to the driver, the string does load the library (the
+        # probe is real; this is what the page allowed before it was checked).
+        control = tmp_path / "loaded-by-the-control.txt"
+        subprocess.run([sys.executable, "-c", _CONNECT, probe.replace("+psycopg", "")],
+                       env={**os.environ, "OPENORCH_PROBE_MARKER": str(control)},
+                       timeout=60, check=True)
+        assert control.read_text() == "loaded\n"
+
+        monkeypatch.setenv("OPENORCH_PROBE_MARKER", str(marker))
+        await user.open("/")
+        for conn in (probe, probe.replace("sslkey=", "SSLKEY="),
+                     f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslkey={library}:k"):
+            user.find(marker="settings_conn_input").clear().type(conn)
+            user.find(marker="settings_connect_button").click()
+            await user.should_see("not accepted from this page")
+            await user.should_see("environment")
+        await asyncio.sleep(1.0)  # a load would have written the marker by now
+    assert not marker.exists()
+    assert one(user, "settings_connect_button").enabled is True
+    assert "Not connected" in one(user, "settings_status_label").text
+
+
+async def test_a_sqlite_path_from_the_page_is_never_created(user: User, tmp_path: Path) -> None:
+    target = tmp_path / "folder" / "made-by-the-page.db"
+    target.parent.mkdir()
+    await user.open("/")
+    user.find(marker="settings_conn_input").clear().type(f"sqlite:///{target}")
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("does not exist")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+@pytest.mark.postgres
+async def test_the_configured_connection_string_is_shown_masked_and_still_used(
+        user: User, monkeypatch: pytest.MonkeyPatch, pg_db_url: str) -> None:
+    import sqlalchemy as sa
+
+    # The throwaway server trusts every login, so the password is accepted and ignored.
+    with_password = sa.make_url(pg_db_url).set(password="conn-secret-pw").render_as_string(
+        hide_password=False)
+    monkeypatch.setenv(ENV_CONN, with_password)
+    await user.open("/")
+    shown = one(user, "settings_conn_input").value
+    assert "conn-secret-pw" not in shown and ":***@" in shown
+    user.find(marker="settings_connect_button").click()
+    await user.should_see("Connected!")  # the server used its own, unmasked string
+    assert "conn-secret-pw" not in one(user, "settings_status_label").text
