@@ -2,17 +2,18 @@
 environment variables the original uses, then zero-configuration local mode.
 
 Local mode keeps a SQLite file and a key file in the per-user data folder
-(`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), creating and
-upgrading the database on first use and the key once. The folder is 0700 and the
+(`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), the key created
+once. This module only says *where*; the programs create or upgrade local mode's
+database when they open it (`Store.open(..., create=True)`). The folder is 0700 and the
 database (with its -wal and -shm files) and key file 0600 on POSIX: together they
 decrypt every credential.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from openorch.private_files import make_private, private_dir, touch_private
+from openorch.private_files import make_private, private_dir
 
 ENV_CONN = "OpenOrchestratorConnString"
 ENV_KEY = "OpenOrchestratorKey"
@@ -28,7 +29,7 @@ class ConnectionSettings:
     local: bool = False
     database_path: Path | None = None
     #: Where the key came from, in words for the admin ("the environment variable ...").
-    key_source: str = ""
+    key_source: str = field(default="", compare=False)
 
 
 def data_dir() -> Path:
@@ -60,28 +61,23 @@ def local_key(folder: Path | None = None) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def local_settings(folder: Path | None = None, *, prepare: bool = True) -> ConnectionSettings:
-    """Local mode: the SQLite file and key in the per-user folder, upgraded to head."""
-    folder = private_dir(folder or data_dir())
-    database_path = folder / "openorch.db"
-    # Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files
-    # the database's mode. Files an older openorch left 0644 are tightened too.
-    touch_private(database_path)
-    for suffix in ("-wal", "-shm", "-journal"):
-        make_private(database_path.with_name(database_path.name + suffix))
-    conn_string = f"sqlite:///{database_path}"
-    key = local_key(folder)
-    if prepare:
-        from openorch import migrate
-        from openorch.store import build_engine
+def local_database_path(folder: Path | None = None) -> Path:
+    """Where local mode's SQLite file is (it may not exist yet)."""
+    return (folder or data_dir()) / "openorch.db"
 
-        engine = build_engine(conn_string)
-        try:
-            migrate.ensure_current(engine)
-        finally:
-            engine.dispose()
-    return ConnectionSettings(conn_string, key, local=True, database_path=database_path,
-                              key_source=f"the key file {folder / 'openorch.key'}")
+
+def local_settings(folder: Path | None = None) -> ConnectionSettings:
+    """Local mode: the SQLite file and the key in the per-user folder (key made once).
+
+    The database itself is created by whoever opens it with `Store.open(..., create=True)`.
+    """
+    folder = private_dir(folder or data_dir())
+    database_path = local_database_path(folder)
+    key = local_key(folder)
+    return ConnectionSettings(
+        f"sqlite:///{database_path}", key, local=True, database_path=database_path,
+        key_source=f"the key file {folder / 'openorch.key'}",
+    )
 
 
 def resolve(
