@@ -249,8 +249,11 @@ def test_local_mode_files_are_owner_only(server: Server) -> None:
     cookie = sign_in(server)
     assert request(server.port, "/", headers={"Cookie": cookie}).status == 200
     database = server.home / "openorch.db"
-    # Hold a connection open so SQLite's -wal and -shm files exist while they are looked at.
-    store = Store(f"sqlite:///{database}", crypto_key=local_key(server))
+    # The page load made the folder and the key; the database is made by the first program
+    # that opens local mode (the page's automatic Connect, or a Scheduler) through
+    # Store.open(create=True), as here. A connection held open keeps SQLite's -wal and
+    # -shm files in place while they are looked at.
+    store = Store.open(f"sqlite:///{database}", local_key(server), create=True)
     try:
         store.create_constant("probe", "value")
         with store.engine.connect():
