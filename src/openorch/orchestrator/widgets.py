@@ -127,13 +127,15 @@ MAX_ROWS_PER_PAGE = 200
 
 
 def _whole(value: Any, default: int) -> int:
-    """A pagination number from the browser as an int (`default` when it is none)."""
+    """A pagination number from the browser as a positive int (`default` when it is none,
+    not a number, or below 1: Quasar's 0 means "all rows", which is never served)."""
     if value is None or value == "" or isinstance(value, bool):
         return default
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         return default
+    return number if number >= 1 else default
 
 
 @dataclass
@@ -203,9 +205,9 @@ class ServerTable:
         for key in ("page", "rowsPerPage", "sortBy", "descending"):
             if key in wanted:
                 pagination[key] = wanted[key]
-        pagination["rowsPerPage"] = min(max(_whole(pagination.get("rowsPerPage"), 50), 1),
+        pagination["rowsPerPage"] = min(_whole(pagination.get("rowsPerPage"), 50),
                                         MAX_ROWS_PER_PAGE)
-        pagination["page"] = max(_whole(pagination.get("page"), 1), 1)
+        pagination["page"] = _whole(pagination.get("page"), 1)
         self.table.pagination = pagination
         await self.refresh()
 
@@ -217,8 +219,8 @@ class ServerTable:
         """The page the table shows now, as data-layer paging values (the page size the
         browser asked for capped at MAX_ROWS_PER_PAGE, the page number at 1 or more)."""
         pagination = self.table.pagination
-        per_page = min(max(_whole(pagination.get("rowsPerPage"), 50), 1), MAX_ROWS_PER_PAGE)
-        page = max(_whole(pagination.get("page"), 1), 1)
+        per_page = min(_whole(pagination.get("rowsPerPage"), 50), MAX_ROWS_PER_PAGE)
+        page = _whole(pagination.get("page"), 1)
         return Page(
             offset=(page - 1) * per_page,
             limit=per_page,

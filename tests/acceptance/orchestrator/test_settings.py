@@ -91,7 +91,7 @@ async def test_generate_key_fills_the_input(user: User, crypto_key: str) -> None
     [
         ("this is not a url", "Malformed connection string"),
         ("postgresql+nosuchdriver://u:p@127.0.0.1:1/db", "Unknown database dialect"),
-        ("postgresql+psycopg://u:secret@127.0.0.1:1/db", "unreachable"),
+        ("postgresql+psycopg://u:notified-pw@127.0.0.1:1/db", "unreachable"),
     ],
 )
 async def test_bad_connection_string_says_why(user: User, conn: str, words: str) -> None:
@@ -100,6 +100,8 @@ async def test_bad_connection_string_says_why(user: User, conn: str, words: str)
     user.find(marker="settings_connect_button").click()
     await user.should_see(words)
     assert one(user, "settings_connect_button").enabled is True
+    # A notification names the server but never the password.
+    assert not any("notified-pw" in message for message in user.notify.messages)
 
 
 async def test_database_without_tables_says_run_upgrade(user: User, tmp_path: Path) -> None:
