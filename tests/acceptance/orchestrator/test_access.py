@@ -63,13 +63,14 @@ def admin_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def start_server(folder: Path, *args: str, env: dict[str, str] | None = None,
-                 wait_for: str = "Orchestrator running on") -> Server:
+                 wait_for: str = "Orchestrator running on", show: bool = False) -> Server:
     port = free_port()
     output = folder / f"orchestrator-{port}.txt"
     home = folder / "home"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "openorch", "o", "-d", "-p", str(port), *args],
+            [sys.executable, "-m", "openorch", "o", *([] if show else ["-d"]), "-p", str(port),
+             *args],
             cwd=folder, env=env or admin_env(home), stdout=sink, stderr=subprocess.STDOUT,
         )
     server = Server(process, port, output, home)
@@ -289,3 +290,50 @@ def test_a_network_address_needs_a_token_the_admin_set(tmp_path: Path) -> None:
         assert reply.status == 303 and "Set-Cookie" in reply.headers
     finally:
         stop(opened)
+
+
+#: A stand-in browser (webbrowser runs $BROWSER): records its command line, and what the
+#: file it was asked to open holds, with that file's mode.
+FAKE_BROWSER = """
+import json, os, stat, sys
+from urllib.parse import urlsplit, unquote
+target = sys.argv[1]
+record = {"argv": sys.argv[1:]}
+if target.startswith("file://"):
+    path = unquote(urlsplit(target).path)
+    record["content"] = open(path).read()
+    record["mode"] = stat.S_IMODE(os.stat(path).st_mode)
+    record["path"] = path
+with open(os.environ["FAKE_BROWSER_RECORD"], "w") as handle:
+    json.dump(record, handle)
+"""
+
+
+@pytest.mark.slow
+def test_the_browser_is_opened_signed_in_without_the_token_on_a_command_line(
+        tmp_path: Path) -> None:
+    import json
+
+    script = tmp_path / "fake_browser.py"
+    script.write_text(FAKE_BROWSER)
+    record = tmp_path / "browser.json"
+    env = admin_env(tmp_path / "home", BROWSER=f"{sys.executable} {script} %s",
+                    FAKE_BROWSER_RECORD=str(record), DISPLAY="")
+    server = start_server(tmp_path, env=env, show=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not record.exists():
+            assert server.process.poll() is None and time.monotonic() < deadline, server.text()
+            time.sleep(0.1)
+        time.sleep(0.2)  # let the stand-in finish writing
+        opened = json.loads(record.read_text())
+        # Other users can read a browser's command line: it holds only a file's address.
+        assert server.token and not any(server.token in arg for arg in opened["argv"])
+        assert opened["argv"][0].startswith("file://"), opened
+        # That file, readable only by this user, sends the browser to the token address.
+        assert opened["mode"] == 0o600
+        assert f"http://127.0.0.1:{server.port}/?token={server.token}" in opened["content"]
+        assert "http-equiv=\"refresh\"" in opened["content"]
+    finally:
+        stop(server)
+    assert not Path(opened["path"]).exists()  # removed when the server stopped
