@@ -29,6 +29,9 @@ _SECRET_KEYS = (
     r"|client_secret|sslpassword"
 )
 
+#: Every secret key above contains one of these (a quick test before the expressions).
+_KEY_WORDS = ("pass", "pwd", "secret", "token", "api_key", "apikey")
+
 # scheme://userinfo@ — userinfo runs to the last '@' before the path; it may not hold
 # '/', '?', '#' or whitespace (those would be encoded in a real URL).
 _USERINFO = re.compile(
@@ -84,12 +87,17 @@ def mask(text: object) -> str:
         value = text.render_as_string(hide_password=True)
     else:
         value = text if isinstance(text, str) else str(text)
-    if "@" in value:
+    # Cheap substring tests first: most text (every log row passes here) has no secret,
+    # and then no regular expression runs at all.
+    if "@" in value and "://" in value:
         value = _USERINFO.sub(_hide_userinfo, value)
-    if "=" in value:
-        value = _PLAIN_PAIR.sub(_hide_value, value)
-    if "%" in value:
-        value = _ENCODED_PAIR.sub(_hide_value, value)
+    if "=" in value or "%" in value:
+        lowered = value.lower()
+        if any(word in lowered for word in _KEY_WORDS):
+            if "=" in value:
+                value = _PLAIN_PAIR.sub(_hide_value, value)
+            if "%3d" in lowered:
+                value = _ENCODED_PAIR.sub(_hide_value, value)
     return value
 
 
