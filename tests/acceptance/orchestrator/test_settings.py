@@ -98,7 +98,7 @@ async def test_bad_connection_string_says_why(user: User, conn: str, words: str)
     await user.open("/")
     user.find(marker="settings_conn_input").clear().type(conn)
     user.find(marker="settings_connect_button").click()
-    await user.should_see(words)
+    await user.should_see(words, retries=100)  # the first psycopg import takes a while
     assert one(user, "settings_connect_button").enabled is True
     # A notification names the server but never the password.
     assert not any("notified-pw" in message for message in user.notify.messages)
@@ -122,7 +122,7 @@ async def test_local_mode_connects_by_itself(user: User, monkeypatch: pytest.Mon
     monkeypatch.delenv(ENV_CONN)
     monkeypatch.delenv(ENV_KEY)
     await user.open("/")
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=100)  # creating the database takes a while
     label = one(user, "settings_local_label")
     assert "Local mode" in label.text and str(tmp_path / "home") in label.text
     assert (tmp_path / "home" / "openorch.db").exists()
