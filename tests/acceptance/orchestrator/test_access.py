@@ -337,3 +337,70 @@ def test_the_browser_is_opened_signed_in_without_the_token_on_a_command_line(
     finally:
         stop(server)
     assert not Path(opened["path"]).exists()  # removed when the server stopped
+
+
+#: Run as another local user: try to read local mode's files and to fetch the page.
+AS_OTHER_USER = """
+import http.client, json, os, sys
+home, port = sys.argv[1], int(sys.argv[2])
+found = {}
+try:
+    found["folder"] = os.listdir(home)
+except OSError as error:
+    found["folder"] = type(error).__name__
+for name in ("openorch.key", "openorch.db", "openorch.db-wal", "openorch.db-shm"):
+    try:
+        with open(os.path.join(home, name), "rb") as handle:
+            found[name] = handle.read().decode("latin-1")
+    except OSError as error:
+        found[name] = type(error).__name__
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+connection.request("GET", "/", headers={"Accept": "text/html"})
+response = connection.getresponse()
+found["http"] = [response.status, response.read().decode(errors="replace")]
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0
+                    or not Path("/usr/sbin/runuser").exists()
+                    or not Path("/usr/bin/python3").exists(),
+                    reason="acting as another local user needs root and runuser")
+def test_another_local_user_gets_neither_the_key_nor_the_data(tmp_path: Path) -> None:
+    import json
+    import shutil
+    import tempfile
+
+    from openorch.store import Store
+
+    # A folder others may enter, as a home folder often is: only the modes openorch sets
+    # stand between the other user and the files.
+    shared = Path(tempfile.mkdtemp(prefix="openorch-shared-"))
+    shared.chmod(0o755)
+    server = start_server(shared, env=admin_env(shared / "home"))
+    try:
+        cookie = sign_in(server)
+        assert request(server.port, "/", headers={"Cookie": cookie}).status == 200
+        key = local_key(server)
+        store = Store.open(f"sqlite:///{server.home / 'openorch.db'}", key, create=True)
+        try:
+            store.create_credential("mail", "robot", "credential-pw-for-nobody")
+            with store.engine.connect():  # -wal and -shm exist meanwhile
+                probe = subprocess.run(
+                    ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c",
+                     AS_OTHER_USER, str(server.home), str(server.port)],
+                    capture_output=True, text=True, timeout=60, cwd="/",
+                )
+        finally:
+            store.close()
+        assert probe.returncode == 0, probe.stderr
+        seen = json.loads(probe.stdout)
+        assert seen["folder"] == "PermissionError", seen
+        for name in ("openorch.key", "openorch.db", "openorch.db-wal", "openorch.db-shm"):
+            assert seen[name] == "PermissionError", (name, seen[name][:100])
+        status, body = seen["http"]
+        assert status == 401 and key not in body and "client_id" not in body
+    finally:
+        stop(server)
+        shutil.rmtree(shared, ignore_errors=True)
