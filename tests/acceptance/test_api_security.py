@@ -1,0 +1,196 @@
+"""The HTTP API's guard rails, on one real `openorch api` server: tokens (missing,
+unknown, revoked, expired, under-scoped) are refused and write nothing, the OpenAPI
+schema validates, and fuzzed bodies get a 4xx (never a 500) and change nothing."""
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+from openorch.database import ApiScope, TriggerStatus
+from openorch.store import Store
+from support.api_server import ApiServer
+
+
+class Server:
+    """The server, a store on its database, a trigger, and tokens of every kind."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        self.store = Store(url)
+        self.trigger_id = self.store.create_single_trigger(
+            "api target", "proc", datetime.now() + timedelta(days=1), "x.py", None, False, False
+        )
+        self.tokens: dict[str, str] = {}
+        for name, scopes in {
+            "all": list(ApiScope),
+            "reader": [ApiScope.READ],
+            "runner": [ApiScope.RUN],
+            "queue-writer": [ApiScope.QUEUE_WRITE],
+            "revoked": list(ApiScope),
+        }.items():
+            token, secret = self.store.create_api_token(name, scopes)
+            self.tokens[name] = secret
+            if name == "revoked":
+                self.store.revoke_api_token(token.id)
+        self.api = ApiServer(folder, url)
+        self.fuzzer = self.api.client(self.tokens["all"])
+
+    def snapshot(self) -> tuple[int, ...]:
+        """Counts of everything the API can write."""
+        return (
+            len(self.store.get_run_requests(limit=10_000)),
+            self.store.get_api_audit()[1],
+            sum(sum(counts.values()) for counts in self.store.get_queue_count().values()),
+            len(self.store.get_jobs()),
+        )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from support.databases import migrated
+
+    folder = tmp_path_factory.mktemp("api-security")
+    running = Server(folder, migrated(f"sqlite:///{folder / 'api.db'}"))
+    yield running
+    running.fuzzer.close()
+    running.api.stop()
+    running.store.close()
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "path", "code"),
+    [
+        (None, "GET", "/jobs", 401),
+        ("oot_not-a-real-token", "GET", "/jobs", 401),
+        ("not even prefixed", "GET", "/triggers", 401),
+        ("revoked", "GET", "/jobs", 401),
+        ("revoked", "POST", "/triggers/api target/runs", 401),
+        ("reader", "POST", "/triggers/api target/runs", 403),
+        ("reader", "POST", "/queues/q/elements", 403),
+        ("runner", "GET", "/jobs", 403),
+        ("runner", "POST", "/queues/q/elements/bulk", 403),
+        ("queue-writer", "POST", "/triggers/api target/runs", 403),
+        ("queue-writer", "GET", "/queues/q", 403),
+    ],
+)
+def test_refused_tokens_write_nothing(
+    server: Server, token: str | None, method: str, path: str, code: int
+) -> None:
+    before = server.snapshot()
+    secret = server.tokens.get(token, token) if token else None
+    body: dict[str, Any] = {"elements": [{"reference": "r"}]} if path.endswith("bulk") else {}
+    with server.api.client(secret) as client:
+        answer = client.request(method, path, json=body)
+    assert answer.status_code == code, answer.text
+    assert answer.json()["detail"]
+    assert server.snapshot() == before
+
+
+def test_expired_token_is_refused(server: Server) -> None:
+    _token, secret = server.store.create_api_token(
+        f"brief-{uuid.uuid4().hex[:6]}", ["READ"], datetime.now() + timedelta(seconds=1.5)
+    )
+    with server.api.client(secret) as client:
+        assert client.get("/jobs").status_code == 200
+        time.sleep(1.6)
+        refused = client.get("/jobs")
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]
+
+
+def test_scoped_tokens_do_their_part_and_are_audited(server: Server) -> None:
+    with server.api.client(server.tokens["queue-writer"]) as client:
+        added = client.post("/queues/api-q/elements", json={"reference": "A-1", "data": {"x": 1}})
+    assert added.status_code == 201 and added.json()["created_by"] == "api:queue-writer"
+    element_id = added.json()["id"]
+    with server.api.client(server.tokens["reader"]) as client:
+        assert client.get(f"/queues/api-q/elements/{element_id}").json()["data"] == '{"x":1}'
+        assert client.get("/queues/other/elements/" + element_id).status_code == 404
+        by_ref = client.get("/queues/api-q/elements", params={"reference": "A-1"}).json()
+        assert [item["id"] for item in by_ref] == [element_id]
+        assert client.get("/queues/api-q").json()["counts"]["NEW"] == 1
+        triggers = client.get("/triggers").json()
+        assert "process_path" not in triggers[0] and "process_args" not in triggers[0]
+        assert client.get("/schedulers").status_code == 200
+    entries, _total = server.store.get_api_audit()
+    assert entries[0].token_name == "queue-writer" and element_id in (entries[0].detail or "")
+    for secret in server.tokens.values():
+        assert secret not in server.api.text()
+
+
+def test_health_needs_no_token(server: Server) -> None:
+    answer = httpx.get(f"{server.api.base}/api/v1/health")
+    body = answer.json()
+    assert answer.status_code == 200 and body["database"]["reachable"] is True
+    assert body["database"]["revision"] == body["database"]["expected_revision"]
+
+
+def test_openapi_schema_validates_and_docs_are_served(server: Server) -> None:
+    spec = httpx.get(f"{server.api.base}/api/openapi.json").json()
+    validate(spec)
+    assert "/api/v1/triggers/{trigger}/runs" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    docs = httpx.get(f"{server.api.base}/api/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_oversized_and_malformed_bodies_get_4xx(server: Server) -> None:
+    before = server.snapshot()
+    with server.api.client(server.tokens["all"]) as client:
+        huge = client.post("/queues/q/elements", content=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+                           headers={"content-type": "application/json"})
+        assert huge.status_code == 413 and "too large" in huge.json()["detail"]
+        for raw in (b"{", b"[" * 100_000, b'{"reference": "\\ud800"}', b'{"data": NaN}',
+                    b'{"reference": "nul\\u0000"}', b"\xff\xfe", b'{"data": 1e999}'):
+            answer = client.post("/queues/q/elements", content=raw,
+                                 headers={"content-type": "application/json"})
+            assert 400 <= answer.status_code < 500, (raw[:20], answer.text)
+        assert client.post("/triggers/api target/runs", content=b"x",
+                           headers={"content-type": "text/plain"}).status_code in (415, 422)
+    assert server.snapshot() == before
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(
+    ["reference", "data", "created_by", "elements", "process_args", "correlation_id", "x"]
+)
+BODIES = JSON | st.dictionaries(FIELDS, JSON, max_size=4)
+TARGETS = st.sampled_from(
+    [
+        "/queues/fuzz/elements",
+        "/queues/fuzz/elements/bulk",
+        "/triggers/api target/runs",
+        "/triggers/{missing}/runs",
+        "/queues/" + "q" * 101 + "/elements",
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(target=TARGETS, body=BODIES)
+def test_fuzzed_bodies_never_500_and_rejected_ones_change_nothing(
+    server: Server, target: str, body: Any
+) -> None:
+    path = target.replace("{missing}", str(uuid.uuid4()))
+    before = server.snapshot()
+    server.store.set_trigger_status(server.trigger_id, TriggerStatus.IDLE)
+    answer = server.fuzzer.post(path, json=body)
+    assert answer.status_code < 500, (path, body, answer.text)
+    if answer.status_code >= 400:
+        assert isinstance(answer.json()["detail"], str) and answer.json()["detail"]
+        assert server.snapshot() == before, (path, body, answer.text)
+    else:  # accepted: the write is the one asked for, and it is audited
+        assert server.snapshot() != before
+        assert server.store.get_api_audit()[1] == before[1] + 1
