@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--conn", help="connection string (default: environment or local mode)"
     )
     orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
+    orchestrator.add_argument(
+        "--api",
+        action="store_true",
+        help="also serve the HTTP API at /api/v1 (on the database of --conn, the "
+        "environment or local mode)",
+    )
     orchestrator.set_defaults(handler=_run_orchestrator)
 
     scheduler = commands.add_parser(

@@ -158,7 +158,11 @@ def test_oversized_and_malformed_bodies_get_4xx(server: Server) -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
@@ -194,3 +198,50 @@ def test_fuzzed_bodies_never_500_and_rejected_ones_change_nothing(
     else:  # accepted: the write is the one asked for, and it is audited
         assert server.snapshot() != before
         assert server.store.get_api_audit()[1] == before[1] + 1
+
+
+def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_key: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from support.api_server import free_port
+    from support.databases import migrated
+
+    url = migrated(f"sqlite:///{tmp_path / 'o.db'}")
+    store = Store(url)
+    _token, secret = store.create_api_token("o-api", ["READ"])
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "NICEGUI", "OpenOrchestrator"))  # NiceGUI: not a test
+    }
+    env["OPENORCH_HOME"] = str(tmp_path / "home")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openorch", "o", "--api", "-d", "--port", str(port),
+         "--conn", url, "--key", crypto_key],
+        env=env, stdout=(tmp_path / "o.txt").open("wb"), stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/api/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    (tmp_path / "o.txt").read_text(errors="replace"))
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["database"]["reachable"]
+        assert httpx.get(f"{base}/api/v1/jobs").status_code == 401
+        jobs = httpx.get(f"{base}/api/v1/jobs", headers={"Authorization": f"Bearer {secret}"})
+        assert jobs.status_code == 200 and jobs.json()["total"] == 0
+        validate(httpx.get(f"{base}/api/openapi.json").json())
+        assert httpx.get(f"{base}/").status_code == 200  # the Orchestrator still answers
+    finally:
+        process.terminate()
+        process.wait(20)
+        store.close()

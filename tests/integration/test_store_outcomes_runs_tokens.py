@@ -67,7 +67,7 @@ def test_run_request_begins_once_with_its_arguments(store: Store) -> None:
     trigger_id = _trigger(store, scheduled=True)
     request = store.request_run(trigger_id, "crm", "override", "case-42")
     assert request.correlation_id == "case-42"
-    ((pending, trigger),) = store.get_pending_run_requests()
+    ((pending, _joined),) = store.get_pending_run_requests()
     assert pending.id == request.id and pending.process_args == "override"
     job = store.begin_run_request(request.id, "RPA01")
     assert job is not None and job.correlation_id == "case-42"
@@ -125,7 +125,7 @@ def test_tokens_are_stored_as_hashes_and_refused_when_revoked_or_expired(store: 
     assert store.authenticate_api_token(secret + "x") is None
     assert store.authenticate_api_token("nope") is None
     later = datetime.now() + timedelta(hours=1)
-    short, short_secret = store.create_api_token("short", ["QUEUE_WRITE"], later)
+    _short, short_secret = store.create_api_token("short", ["QUEUE_WRITE"], later)
     assert store.authenticate_api_token(short_secret) is not None
     assert store.authenticate_api_token(short_secret, now=later + timedelta(seconds=1)) is None
     store.revoke_api_token(token.id)

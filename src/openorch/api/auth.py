@@ -6,6 +6,7 @@ RUN (start runs), QUEUE_WRITE (add queue elements). The secret is never logged.
 """
 
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,7 +28,7 @@ def require(scope: ApiScope) -> Callable[..., ApiToken]:
 
     def check(
         request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         if credentials is None:
             raise HTTPException(

@@ -4,6 +4,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from openorch.api.schemas import ElementOut, JobOut, LogOut, RunOut, SchedulerOut, TriggerOut
 from openorch.database import (
     Job,
     Log,
@@ -16,8 +17,6 @@ from openorch.database import (
     Trigger,
 )
 from openorch.store.outcomes import decode_outcome_data
-
-from openorch.api.schemas import ElementOut, JobOut, LogOut, RunOut, SchedulerOut, TriggerOut
 
 
 def job_out(job: Job, logs: tuple[Log, ...] | None = None) -> JobOut:

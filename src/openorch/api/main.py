@@ -17,7 +17,7 @@ from openorch.store import Store, describe_connection_error, mask
 DEFAULT_PORT = 8321
 
 
-def _connection_string(conn: str | None) -> str:
+def connection_string(conn: str | None) -> str:
     """--conn, then the environment, then local mode's database (the key is not needed)."""
     conn = conn or os.environ.get(ENV_CONN) or None
     return conn or local_settings().conn_string
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from openorch.api.app import create_app
     from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 
-    conn = _connection_string(getattr(args, "conn", None))
+    conn = connection_string(getattr(args, "conn", None))
     store = Store(conn)  # no key: credentials stay unreadable here
     try:
         revision = store.current_revision()

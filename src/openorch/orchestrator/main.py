@@ -60,9 +60,29 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
+def mount_api(conn: str | None) -> None:
+    """Serve the HTTP API inside this server at /api (`openorch o --api`).
+
+    The API gets its own data layer, without the encryption key, on the database the
+    command line, the environment or local mode names (browser tabs may connect
+    elsewhere; the API does not follow them).
+    """
+    from nicegui import app
+
+    from openorch.api import create_app
+    from openorch.api.main import connection_string
+    from openorch.store import Store
+
+    store = Store(connection_string(conn))
+    app.mount("/api", create_app(store, mounted=True))
+    app.on_shutdown(store.close)
+
+
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True) -> None:
+          port: int | None = None, show: bool = True, api: bool = False) -> None:
     """Run the server until it is stopped (Ctrl-C)."""
+    if api:
+        mount_api(conn)
     ui.run(
         build_root(conn, key),
         host=host,
@@ -75,13 +95,14 @@ def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key]`."""
+    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]`."""
     start(
         getattr(args, "conn", None),
         getattr(args, "key", None),
         host=getattr(args, "host", None) or "127.0.0.1",
         port=getattr(args, "port", None),
         show=not getattr(args, "dont_show", False),
+        api=bool(getattr(args, "api", False)),
     )
     return 0
 

@@ -7,7 +7,16 @@ from typing import Literal, overload
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import Job, JobOutcome, JobStatus, Log, LogLevel, Scheduler, Trigger, TriggerStatus
+from openorch.database import (
+    Job,
+    JobOutcome,
+    JobStatus,
+    Log,
+    LogLevel,
+    Scheduler,
+    Trigger,
+    TriggerStatus,
+)
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v

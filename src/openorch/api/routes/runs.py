@@ -84,7 +84,7 @@ def run_trigger(
     trigger that is paused, failed or done must be enabled in the Orchestrator first.
     """
     store = get_store(request)
-    body = body or RunBody()
+    body = body or RunBody(process_args=None, correlation_id=None)
     found = find_trigger(store, trigger)
     run = store.request_run(found.id, token.name, body.process_args, body.correlation_id)
     prefix = request.app.state.prefix
