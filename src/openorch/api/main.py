@@ -11,16 +11,31 @@ import os
 import sys
 
 from openorch.config import ENV_CONN, local_settings
-from openorch.store import Store, describe_connection_error, mask
+from openorch.store import ConnectError, Store, mask
 
 #: The port `openorch api` listens on unless told otherwise.
 DEFAULT_PORT = 8321
 
 
-def connection_string(conn: str | None) -> str:
-    """--conn, then the environment, then local mode's database (the key is not needed)."""
+def connection_string(conn: str | None) -> tuple[str, bool]:
+    """--conn, then the environment, then local mode's database (the key is not needed).
+
+    Returns the string and whether it is local mode's.
+    """
     conn = conn or os.environ.get(ENV_CONN) or None
-    return conn or local_settings().conn_string
+    if conn:
+        return conn, False
+    return local_settings().conn_string, True
+
+
+def open_api_store(conn: str | None) -> Store:
+    """The API's data layer: no key; local mode's database created when missing.
+
+    Raises:
+        ConnectError: unreachable, no tables, bad connection string (the message says).
+    """
+    string, local = connection_string(conn)
+    return Store.open(string, None, create=local)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,27 +45,20 @@ def run(args: argparse.Namespace) -> int:
     from openorch.api.app import create_app
     from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 
-    conn = connection_string(getattr(args, "conn", None))
-    store = Store(conn)  # no key: credentials stay unreadable here
     try:
-        revision = store.current_revision()
-    except Exception as error:
-        print(f"Cannot reach the database: {describe_connection_error(error, conn)}",
-              file=sys.stderr)
-        store.close()
+        store = open_api_store(getattr(args, "conn", None))
+    except ConnectError as error:
+        print(f"Cannot start the API: {error}", file=sys.stderr)
         return 1
-    if revision is None:
-        print(f"The database {mask(conn)} has no openorch tables yet: run "
-              "`openorch upgrade CONN --new` first.", file=sys.stderr)
-        store.close()
-        return 1
+    for warning in store.open_warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
     timeout = getattr(args, "heartbeat_timeout", None) or DEFAULT_HEARTBEAT_TIMEOUT
     app = create_app(store, heartbeat_timeout=timeout)
     host = getattr(args, "host", None) or "127.0.0.1"
     port = getattr(args, "port", None) or DEFAULT_PORT
     logging.getLogger("openorch.api").setLevel(logging.INFO)
     print(f"openorch API on http://{host}:{port}/api/v1 (docs: /api/docs), database "
-          f"{mask(conn)}.", flush=True)
+          f"{mask(store.engine.url)}.", flush=True)
     try:
         uvicorn.run(
             app,

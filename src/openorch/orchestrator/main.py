@@ -70,10 +70,9 @@ def mount_api(conn: str | None) -> None:
     from nicegui import app
 
     from openorch.api import create_app
-    from openorch.api.main import connection_string
-    from openorch.store import Store
+    from openorch.api.main import open_api_store
 
-    store = Store(connection_string(conn))
+    store = open_api_store(conn)
     app.mount("/api", create_app(store, mounted=True))
     app.on_shutdown(store.close)
 
