@@ -96,7 +96,11 @@ def test_run_over_http_reports_back_by_correlation_id(
     (never,) = client.get("/runs", params={"correlation_id": "never"}).json()
     assert never["state"] == "PENDING" and never["job"] is None
     assert store.get_trigger(elsewhere).process_status is TriggerStatus.IDLE
+    cancelled = client.delete(f"/runs/{never['id']}")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED"
+    again = client.delete(f"/runs/{run['id']}")  # started: too late to cancel
+    assert again.status_code == 422 and "only a PENDING run" in again.json()["detail"]
     audit, total = store.get_api_audit()
-    assert total == 3 and {entry.token_name for entry in audit} == {"crm"}
+    assert total == 4 and {entry.token_name for entry in audit} == {"crm"}
     assert secret not in api.text()
     store.close()

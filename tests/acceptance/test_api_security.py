@@ -152,6 +152,15 @@ def test_oversized_and_malformed_bodies_get_4xx(server: Server) -> None:
             answer = client.post("/queues/q/elements", content=raw,
                                  headers={"content-type": "application/json"})
             assert 400 <= answer.status_code < 500, (raw[:20], answer.text)
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while received
+            yield b'{"data": "'
+            for _ in range(80):
+                yield b"x" * 65536
+            yield b'"}'
+
+        streamed = client.post("/queues/q/elements", content=chunks(),
+                               headers={"content-type": "application/json"})
+        assert streamed.status_code == 413, streamed.text
         assert client.post("/triggers/api target/runs", content=b"x",
                            headers={"content-type": "text/plain"}).status_code in (415, 422)
     assert server.snapshot() == before
@@ -245,3 +254,27 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
         process.terminate()
         process.wait(20)
         store.close()
+
+
+QUERY_VALUES = st.text(max_size=12) | st.integers(-(2**40), 2**40).map(str)
+QUERIES = st.dictionaries(
+    st.sampled_from(["status", "outcome", "offset", "limit", "correlation_id", "reference",
+                     "process_name", "log_limit"]),
+    QUERY_VALUES,
+    max_size=4,
+)
+READ_PATHS = st.sampled_from(
+    ["/jobs", "/runs", "/queues/fuzz/elements", "/jobs/{missing}", "/runs/{missing}",
+     "/triggers/{missing}", "/queues/fuzz", "/jobs/not-a-uuid"]
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(path=READ_PATHS, query=QUERIES)
+def test_fuzzed_queries_get_an_answer_never_a_500(
+    server: Server, path: str, query: dict[str, str]
+) -> None:
+    answer = server.fuzzer.get(path.replace("{missing}", str(uuid.uuid4())), params=query)
+    assert answer.status_code in (200, 404, 422), (path, query, answer.text)
+    if answer.status_code != 200:
+        assert isinstance(answer.json()["detail"], str) and answer.json()["detail"]

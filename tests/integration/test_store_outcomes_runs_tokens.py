@@ -81,6 +81,17 @@ def test_run_request_begins_once_with_its_arguments(store: Store) -> None:
     assert total == 1 and audit.token_name == "crm" and "case-42" in (audit.detail or "")
 
 
+def test_pending_run_can_be_cancelled_once(store: Store) -> None:
+    request = store.request_run(_trigger(store), "crm")
+    assert store.cancel_run_request(request.id, "ops").status is RunRequestStatus.CANCELLED
+    assert store.begin_run_request(request.id, "RPA01") is None
+    with pytest.raises(ValueError, match="only a PENDING run"):
+        store.cancel_run_request(request.id, "ops")
+    with pytest.raises(ValueError, match="No run"):
+        store.cancel_run_request(uuid.uuid4(), "ops")
+    assert [entry.action for entry in store.get_api_audit()[0]] == ["cancel run", "run trigger"]
+
+
 def test_run_request_waits_while_its_trigger_runs(store: Store) -> None:
     trigger_id = _trigger(store)
     store.set_trigger_status(trigger_id, TriggerStatus.RUNNING)

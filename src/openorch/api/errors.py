@@ -82,28 +82,37 @@ class BodyLimit:
                     await self._refuse(send)
                     return
         received = 0
-        started = False
+        exceeded = False
+        answered = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
+        async def guarded_send(message: Message) -> None:
+            # Once the body is too large, whatever the app answers (FastAPI turns the
+            # aborted read into a 400) is replaced by the 413.
+            nonlocal answered
+            if exceeded:
+                if not answered:
+                    answered = True
+                    await self._refuse(send)
+                return
+            answered = True
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracking_send)
+            await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await self._refuse(send)
+            pass
+        if exceeded and not answered:
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         body = (

@@ -176,6 +176,39 @@ class RunRequestStore(StoreCore):
         except _NotBegun:
             return None
 
+    def cancel_run_request(self, request_id: uuid.UUID | str, cancelled_by: str) -> RunRequest:
+        """Cancel a run no Scheduler has started yet (and record who did, for the audit).
+
+        Raises:
+            ValueError: bad id, no such run, or a run that already started or was cancelled.
+        """
+        key = v.check_uuid("run_id", request_id)
+        v.check_text(ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by")
+        moment = datetime.now()
+
+        def work(session: Session) -> RunRequest:
+            result = session.execute(
+                update(_REQUESTS)
+                .where(_REQUESTS.c.id == key, _REQUESTS.c.status == RunRequestStatus.PENDING)
+                .values(status=RunRequestStatus.CANCELLED, message=f"cancelled by {cancelled_by}")
+            )
+            request = session.get(RunRequest, key)
+            if request is None:
+                raise ValueError(f"No run with id {key} exists.")
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise ValueError(
+                    f"Run {key} is {request.status.name}: only a PENDING run can be cancelled."
+                )
+            session.add(
+                ApiAuditEntry(
+                    id=new_id(), time=moment, token_name=cancelled_by, action="cancel run",
+                    detail=f"run {key}, correlation id {request.correlation_id}",
+                )
+            )
+            return request
+
+        return self._write(work)
+
     def get_run_request(self, request_id: uuid.UUID | str) -> RunRequest:
         """The request with this id.
 

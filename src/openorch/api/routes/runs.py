@@ -92,6 +92,17 @@ def run_trigger(
     return run_out(run, None, prefix)
 
 
+@router.delete("/runs/{run_id}", response_model=RunOut, responses=_ERRORS, tags=["runs"])
+def cancel_run(
+    run_id: uuid.UUID,
+    request: Request,
+    token: Annotated[ApiToken, Depends(require(ApiScope.RUN))],
+) -> RunOut:
+    """Cancel a run that no Scheduler has started yet (422 once it has started)."""
+    run = get_store(request).cancel_run_request(run_id, token.name)
+    return run_out(run, None, request.app.state.prefix)
+
+
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_ERRORS, tags=["runs"])
 def read_run(
     run_id: uuid.UUID,
