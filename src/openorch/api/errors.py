@@ -4,6 +4,7 @@ unreachable database, and a bare 500 (details only in the server's output) for b
 Also the request size limit, enforced before a body is read into memory.
 """
 
+import contextlib
 import logging
 
 from fastapi import FastAPI, Request, status
@@ -107,10 +108,8 @@ class BodyLimit:
             answered = True
             await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):
             await self.app(scope, counted_receive, guarded_send)
-        except _TooLarge:
-            pass
         if exceeded and not answered:
             await self._refuse(send)
 
