@@ -278,3 +278,28 @@ def test_fuzzed_queries_get_an_answer_never_a_500(
     assert answer.status_code in (200, 404, 422), (path, query, answer.text)
     if answer.status_code != 200:
         assert isinstance(answer.json()["detail"], str) and answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("conn", "expected"),
+    [
+        ("postgresql+psycopg://robot:pw-s3cret@127.0.0.1:1/rpa", "Cannot start the API"),
+        ("sqlite:///{folder}/empty.db", "no openorch tables"),
+        ("not a url", "Cannot start the API"),
+    ],
+)
+def test_api_refuses_a_bad_database_clearly(tmp_path: Path, conn: str, expected: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
+    env["OPENORCH_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-m", "openorch", "api", "--conn", conn.format(folder=tmp_path),
+         "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and expected in output, output
+    assert "Traceback" not in output and "pw-s3cret" not in output
