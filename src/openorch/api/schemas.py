@@ -197,3 +197,14 @@ class ErrorOut(BaseModel):
     """Every error answer: a message saying what to fix."""
 
     detail: str
+
+
+#: The error answers every authenticated endpoint may give, for the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing, unknown, revoked or expired token"},
+    403: {"model": ErrorOut, "description": "The token lacks the scope"},
+    404: {"model": ErrorOut, "description": "No such object"},
+    413: {"model": ErrorOut, "description": "The body is over the size limit"},
+    422: {"model": ErrorOut, "description": "Bad input; nothing was written"},
+    503: {"model": ErrorOut, "description": "The database is not reachable"},
+}

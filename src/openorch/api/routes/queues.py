@@ -7,12 +7,19 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from openorch.api.auth import get_store, require
 from openorch.api.convert import element_data, element_out
-from openorch.api.routes.runs import _ERRORS
-from openorch.api.schemas import MAX_PAGE, BulkBody, BulkOut, ElementBody, ElementOut, QueueCounts
+from openorch.api.schemas import (
+    ERROR_RESPONSES,
+    MAX_PAGE,
+    BulkBody,
+    BulkOut,
+    ElementBody,
+    ElementOut,
+    QueueCounts,
+)
 from openorch.database import ApiScope, ApiToken, QueueStatus
 from openorch.store import Store
 
-router = APIRouter(tags=["queues"])
+router = APIRouter(tags=["queues"], responses=ERROR_RESPONSES)
 
 QueueName = Annotated[str, Path(min_length=1, max_length=100)]
 
@@ -31,7 +38,6 @@ def _counts(store: Store, queue_name: str) -> QueueCounts:
     "/queues/{queue_name}/elements",
     status_code=status.HTTP_201_CREATED,
     response_model=ElementOut,
-    responses=_ERRORS,
 )
 def add_element(
     queue_name: QueueName,
@@ -56,7 +62,6 @@ def add_element(
     "/queues/{queue_name}/elements/bulk",
     status_code=status.HTTP_201_CREATED,
     response_model=BulkOut,
-    responses=_ERRORS,
 )
 def add_elements(
     queue_name: QueueName,
@@ -77,7 +82,7 @@ def add_elements(
     return BulkOut(queue_name=queue_name, created=len(references))
 
 
-@router.get("/queues", response_model=list[QueueCounts], responses=_ERRORS)
+@router.get("/queues", response_model=list[QueueCounts])
 def list_queues(
     request: Request, _token: Annotated[ApiToken, Depends(require(ApiScope.READ))]
 ) -> list[QueueCounts]:
@@ -86,7 +91,7 @@ def list_queues(
     return [_counts(store, name) for name in sorted(store.get_queue_count())]
 
 
-@router.get("/queues/{queue_name}", response_model=QueueCounts, responses=_ERRORS)
+@router.get("/queues/{queue_name}", response_model=QueueCounts)
 def read_queue(
     queue_name: QueueName,
     request: Request,
@@ -96,7 +101,7 @@ def read_queue(
     return _counts(get_store(request), queue_name)
 
 
-@router.get("/queues/{queue_name}/elements", response_model=list[ElementOut], responses=_ERRORS)
+@router.get("/queues/{queue_name}/elements", response_model=list[ElementOut])
 def list_elements(
     queue_name: QueueName,
     request: Request,
@@ -114,7 +119,7 @@ def list_elements(
 
 
 @router.get(
-    "/queues/{queue_name}/elements/{element_id}", response_model=ElementOut, responses=_ERRORS
+    "/queues/{queue_name}/elements/{element_id}", response_model=ElementOut
 )
 def read_element(
     queue_name: QueueName,

@@ -3,22 +3,26 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from openorch.api.auth import get_store, require
 from openorch.api.convert import job_out, run_out, trigger_out
-from openorch.api.schemas import MAX_PAGE, ErrorOut, JobOut, JobPage, RunBody, RunOut, TriggerOut
+from openorch.api.schemas import (
+    ERROR_RESPONSES,
+    MAX_PAGE,
+    JobOut,
+    JobPage,
+    RunBody,
+    RunOut,
+    TriggerOut,
+)
 from openorch.database import ApiScope, ApiToken, Trigger
 from openorch.store import Store
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorOut, "description": "Missing, unknown, revoked or expired token"},
-    403: {"model": ErrorOut, "description": "The token lacks the scope"},
-    404: {"model": ErrorOut, "description": "No such object"},
-    422: {"model": ErrorOut, "description": "Bad input; nothing was written"},
-}
+#: A trigger named in a path: its id or its exact name.
+TriggerRef = Annotated[str, Path(min_length=1, max_length=100, description="id or exact name")]
 
 
 def find_trigger(store: Store, reference: str) -> Trigger:
@@ -37,13 +41,11 @@ def find_trigger(store: Store, reference: str) -> Trigger:
     if not matches:
         raise ValueError(f"No trigger with id or name {reference!r} exists.")
     if len(matches) > 1:
-        raise ValueError(
-            f"{len(matches)} triggers are named {reference!r}: use the trigger's id."
-        )
+        raise ValueError(f"{len(matches)} triggers are named {reference!r}: use the trigger's id.")
     return matches[0]
 
 
-@router.get("/triggers", response_model=list[TriggerOut], responses=_ERRORS, tags=["triggers"])
+@router.get("/triggers", response_model=list[TriggerOut], tags=["triggers"])
 def list_triggers(
     request: Request, _token: Annotated[ApiToken, Depends(require(ApiScope.READ))]
 ) -> list[TriggerOut]:
@@ -51,11 +53,9 @@ def list_triggers(
     return [trigger_out(trigger) for trigger in get_store(request).get_all_triggers()]
 
 
-@router.get(
-    "/triggers/{trigger}", response_model=TriggerOut, responses=_ERRORS, tags=["triggers"]
-)
+@router.get("/triggers/{trigger}", response_model=TriggerOut, tags=["triggers"])
 def read_trigger(
-    trigger: str,
+    trigger: TriggerRef,
     request: Request,
     _token: Annotated[ApiToken, Depends(require(ApiScope.READ))],
 ) -> TriggerOut:
@@ -67,11 +67,10 @@ def read_trigger(
     "/triggers/{trigger}/runs",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunOut,
-    responses=_ERRORS,
     tags=["runs"],
 )
 def run_trigger(
-    trigger: str,
+    trigger: TriggerRef,
     request: Request,
     response: Response,
     token: Annotated[ApiToken, Depends(require(ApiScope.RUN))],
@@ -92,7 +91,7 @@ def run_trigger(
     return run_out(run, None, prefix)
 
 
-@router.delete("/runs/{run_id}", response_model=RunOut, responses=_ERRORS, tags=["runs"])
+@router.delete("/runs/{run_id}", response_model=RunOut, tags=["runs"])
 def cancel_run(
     run_id: uuid.UUID,
     request: Request,
@@ -103,7 +102,7 @@ def cancel_run(
     return run_out(run, None, request.app.state.prefix)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses=_ERRORS, tags=["runs"])
+@router.get("/runs/{run_id}", response_model=RunOut, tags=["runs"])
 def read_run(
     run_id: uuid.UUID,
     request: Request,
@@ -116,7 +115,7 @@ def read_run(
     return run_out(run, job, request.app.state.prefix)
 
 
-@router.get("/runs", response_model=list[RunOut], responses=_ERRORS, tags=["runs"])
+@router.get("/runs", response_model=list[RunOut], tags=["runs"])
 def list_runs(
     request: Request,
     _token: Annotated[ApiToken, Depends(require(ApiScope.READ))],
@@ -133,7 +132,7 @@ def list_runs(
     return result
 
 
-@router.get("/jobs", response_model=JobPage, responses=_ERRORS, tags=["jobs"])
+@router.get("/jobs", response_model=JobPage, tags=["jobs"])
 def list_jobs(
     request: Request,
     _token: Annotated[ApiToken, Depends(require(ApiScope.READ))],
@@ -159,7 +158,7 @@ def list_jobs(
     return JobPage(items=[job_out(job) for job in jobs], total=total, offset=offset, limit=limit)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=_ERRORS, tags=["jobs"])
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
 def read_job(
     job_id: uuid.UUID,
     request: Request,

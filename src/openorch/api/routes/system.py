@@ -8,15 +8,16 @@ from fastapi.responses import JSONResponse
 
 from openorch.api.auth import get_store, require
 from openorch.api.convert import scheduler_out
-from openorch.api.routes.runs import _ERRORS
-from openorch.api.schemas import DatabaseHealth, HealthOut, SchedulerOut
+from openorch.api.schemas import ERROR_RESPONSES, DatabaseHealth, HealthOut, SchedulerOut
 from openorch.database import ApiScope, ApiToken
 from openorch.store import HEAD_REVISION, describe_connection_error
 
 router = APIRouter()
 
 
-@router.get("/schedulers", response_model=list[SchedulerOut], responses=_ERRORS, tags=["system"])
+@router.get(
+    "/schedulers", response_model=list[SchedulerOut], responses=ERROR_RESPONSES, tags=["system"]
+)
 def list_schedulers(
     request: Request, _token: Annotated[ApiToken, Depends(require(ApiScope.READ))]
 ) -> list[SchedulerOut]:
