@@ -95,12 +95,13 @@ def test_refused_tokens_write_nothing(
 
 
 def test_expired_token_is_refused(server: Server) -> None:
+    expiry = datetime.now() + timedelta(seconds=3)
     _token, secret = server.store.create_api_token(
-        f"brief-{uuid.uuid4().hex[:6]}", ["READ"], datetime.now() + timedelta(seconds=1.5)
+        f"brief-{uuid.uuid4().hex[:6]}", ["READ"], expiry
     )
     with server.api.client(secret) as client:
         assert client.get("/jobs").status_code == 200
-        time.sleep(1.6)
+        time.sleep(max(0.0, (expiry - datetime.now()).total_seconds()) + 0.1)
         refused = client.get("/jobs")
     assert refused.status_code == 401 and "expired" in refused.json()["detail"]
 
