@@ -7,12 +7,13 @@ the environment, as it does for an admin who sets `OpenOrchestratorConnString`.
 
 import argparse
 import socket
+import sys
 
 from nicegui import ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.store import describe_connection_error
+from openorch.store import ConnectError, describe_connection_error
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -95,14 +96,18 @@ def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]`."""
-    start(
-        getattr(args, "conn", None),
-        getattr(args, "key", None),
-        host=getattr(args, "host", None) or "127.0.0.1",
-        port=getattr(args, "port", None),
-        show=not getattr(args, "dont_show", False),
-        api=bool(getattr(args, "api", False)),
-    )
+    try:
+        start(
+            getattr(args, "conn", None),
+            getattr(args, "key", None),
+            host=getattr(args, "host", None) or "127.0.0.1",
+            port=getattr(args, "port", None),
+            show=not getattr(args, "dont_show", False),
+            api=bool(getattr(args, "api", False)),
+        )
+    except ConnectError as error:  # only --api opens the database at start
+        print(f"Cannot serve the API: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
