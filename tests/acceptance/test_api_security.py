@@ -2,6 +2,7 @@
 unknown, revoked, expired, under-scoped) are refused and write nothing, the OpenAPI
 schema validates, and fuzzed bodies get a 4xx (never a 500) and change nothing."""
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -137,6 +138,9 @@ def test_openapi_schema_validates_and_docs_are_served(server: Server) -> None:
     spec = httpx.get(f"{server.api.base}/api/openapi.json").json()
     validate(spec)
     assert "/api/v1/triggers/{trigger}/runs" in spec["paths"]
+    # Credentials (and constants) are not readable through the API at all.
+    assert not [path for path in spec["paths"] if "credential" in path or "constant" in path]
+    assert "password" not in json.dumps(spec).lower()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     docs = httpx.get(f"{server.api.base}/api/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
