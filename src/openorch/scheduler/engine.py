@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import exc
 
 from openorch.database import (
+    Job,
     JobStatus,
     LogLevel,
     RunRequest,
@@ -487,22 +488,10 @@ class SchedulerEngine:
             if begun is None:
                 return False
             job = begun
-        elif not self.store.begin_trigger(trigger.id):
-            return False
-        try:
-            if request is None:
-                job = store.start_job(trigger.process_name, self.settings.name, trigger.id)
-        except DATABASE_ERRORS:
-            # Claimed but never started: give it back rather than leave it RUNNING.
-            self._outcomes.append(
-                Outcome(
-                    f"'{trigger.trigger_name}' could not start (database error)",
-                    [lambda: store.change_trigger_status(
-                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
-                    )],
-                )
-            )
-            raise
+        else:
+            if not store.begin_trigger(trigger.id):
+                return False
+            job = self._start_job(trigger)
         via = "" if request is None else (
             f", run {request.id} requested by '{request.requested_by}'"
         )
@@ -529,6 +518,24 @@ class SchedulerEngine:
             launched=launched,
         )
         return True
+
+    def _start_job(self, trigger: Trigger) -> Job:
+        """Record the job of a trigger just claimed. On a database error the trigger is
+        given back (rather than left RUNNING) once the database answers, and the error
+        re-raised."""
+        store = self.store
+        try:
+            return store.start_job(trigger.process_name, self.settings.name, trigger.id)
+        except DATABASE_ERRORS:
+            self._outcomes.append(
+                Outcome(
+                    f"'{trigger.trigger_name}' could not start (database error)",
+                    [lambda: store.change_trigger_status(
+                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
+                    )],
+                )
+            )
+            raise
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.
