@@ -95,6 +95,14 @@ class AccessSettings:
     host: str = "127.0.0.1"
     allowed_hosts: tuple[str, ...] = ()
     hostnames: frozenset[str] = field(default_factory=frozenset)
+    #: Path prefixes served by an app with its own authentication (the HTTP API's bearer
+    #: tokens, `openorch o --api`): passed through without the page's checks.
+    own_auth_prefixes: tuple[str, ...] = ()
+
+    def has_own_auth(self, path: str) -> bool:
+        """True for a path under one of `own_auth_prefixes`."""
+        return any(path == prefix or path.startswith(prefix + "/")
+                   for prefix in self.own_auth_prefixes)
 
     @property
     def cookie_name(self) -> str:
@@ -223,7 +231,8 @@ def read_admin_token(token_file: str | Path | None = None) -> str | None:
 
 
 def make_settings(port: int, host: str = "127.0.0.1", *, token_file: str | Path | None = None,
-                  allowed_hosts: tuple[str, ...] = ()) -> AccessSettings:
+                  allowed_hosts: tuple[str, ...] = (),
+                  own_auth_prefixes: tuple[str, ...] = ()) -> AccessSettings:
     """The access settings a server starts with.
 
     Raises:
@@ -251,6 +260,7 @@ def make_settings(port: int, host: str = "127.0.0.1", *, token_file: str | Path 
         host=host,
         allowed_hosts=tuple(allowed_hosts),
         hostnames=frozenset(hostnames),
+        own_auth_prefixes=tuple(own_auth_prefixes),
     )
 
 
@@ -290,6 +300,12 @@ class AccessGate:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)  # lifespan
+            return
+        if kind == "http" and self.settings.has_own_auth(scope.get("path", "")):
+            # The HTTP API checks its own bearer tokens (and a script's Host header may be
+            # any name that reaches this machine); it keeps its own page policy (its docs
+            # page loads Swagger UI), but may not be framed either.
+            await self.app(scope, receive, _with_headers(send, None))
             return
         headers = _headers(scope)
         host = headers.get("host", "")
@@ -402,16 +418,18 @@ def _without_token(scope: Scope) -> str:
     return path + (f"?{urlencode(kept)}" if kept else "")
 
 
-def _with_headers(send: Send, csp: str) -> Send:
-    """`send` that adds the security headers to an HTTP response."""
+def _with_headers(send: Send, csp: str | None) -> Send:
+    """`send` that adds the security headers (and `csp`, unless None) to an HTTP
+    response."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
+            replaced = {b"x-frame-options", *([b"content-security-policy"] if csp else [])}
             headers = [(name, value) for name, value in message.get("headers", [])
-                       if name.lower() not in {b"x-frame-options",
-                                               b"content-security-policy"}]
+                       if name.lower() not in replaced]
             headers.extend(COMMON_HEADERS)
-            headers.append((b"content-security-policy", csp.encode("latin-1")))
+            if csp is not None:
+                headers.append((b"content-security-policy", csp.encode("latin-1")))
             message = {**message, "headers": headers}
         await send(message)
 

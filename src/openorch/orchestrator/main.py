@@ -22,7 +22,7 @@ from openorch.orchestrator.access import (
 )
 from openorch.orchestrator.frame import OrchestratorPage
 from openorch.private_files import private_dir, write_private
-from openorch.store import describe_connection_error
+from openorch.store import ConnectError, describe_connection_error
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,17 +71,38 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
+def mount_api(conn: str | None) -> None:
+    """Serve the HTTP API inside this server at /api (`openorch o --api`).
+
+    The API gets its own data layer, without the encryption key, on the database the
+    command line, the environment or local mode names (browser tabs may connect
+    elsewhere; the API does not follow them).
+    """
+    from nicegui import app
+
+    from openorch.api import create_app
+    from openorch.api.main import open_api_store
+
+    store = open_api_store(conn)
+    app.mount("/api", create_app(store, mounted=True))
+    app.on_shutdown(store.close)
+
+
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True, token_file: str | None = None,
-          allowed_hosts: tuple[str, ...] = ()) -> None:
+          port: int | None = None, show: bool = True, api: bool = False,
+          token_file: str | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
     """Run the server until it is stopped (Ctrl-C).
 
     Raises:
         AccessError: `host` reaches other machines and the admin set no token, or the
             admin's token is unusable (nothing is started).
+        ConnectError: `api` and the API's database cannot be opened.
     """
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
-    settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts)
+    settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts,
+                             own_auth_prefixes=("/api",) if api else ())
+    if api:
+        mount_api(conn)
     install(app, settings)
     app.on_startup(lambda: announce(settings, show=show))
     app.on_shutdown(forget_redirect_file)
@@ -151,7 +172,7 @@ def forget_redirect_file() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key]
+    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]
     [--token-file FILE] [--allow-host NAME]`."""
     try:
         start(
@@ -160,12 +181,16 @@ def run(args: argparse.Namespace) -> int:
             host=getattr(args, "host", None) or "127.0.0.1",
             port=getattr(args, "port", None),
             show=not getattr(args, "dont_show", False),
+            api=bool(getattr(args, "api", False)),
             token_file=getattr(args, "token_file", None),
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
         )
     except AccessError as error:
         print(f"openorch o: {error}", file=sys.stderr, flush=True)
         return 2
+    except ConnectError as error:  # only --api opens the database at start
+        print(f"Cannot serve the API: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
