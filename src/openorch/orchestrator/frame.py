@@ -7,8 +7,10 @@ from typing import Protocol
 from nicegui import Client, events, ui
 
 from openorch.config import ConnectionSettings
+from openorch.masking import mask
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
@@ -18,7 +20,9 @@ from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in order.
-TAB_NAMES = ("Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Settings")
+TAB_NAMES = (
+    "Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "API", "Settings"
+)
 
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
 AUTO_REFRESH_SECONDS = 10.0
@@ -86,13 +90,15 @@ class OrchestratorPage:
                 self.tab_objects["Schedulers"] = SchedulersTab(self.connection)
             with ui.tab_panel("Queues"):
                 self.tab_objects["Queues"] = QueuesTab(self.connection)
+            with ui.tab_panel("API"):
+                self.tab_objects["API"] = ApiTab(self.connection)
             with ui.tab_panel("Settings"):
                 self.settings = SettingsTab(self.connection, defaults, self.refresh)
         ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
         self.timer = ui.timer(AUTO_REFRESH_SECONDS, guarded(self.auto_refresh))
         if startup_error:
-            ui.timer(0.05, lambda: ui.notify(startup_error, type="negative", multi_line=True,
+            ui.timer(0.05, lambda: ui.notify(mask(startup_error), type="negative", multi_line=True,
                                               close_button=True), once=True)
         elif defaults is not None and defaults.local:
             # Local mode: nothing to type, so connect straight away.
