@@ -35,7 +35,7 @@ from openorch.store.queues import claim_update_statement  # noqa: E402
 
 QUEUES = table_of(QueueElement)
 NEW_INDEXES = (
-    "ix_Queues_job_id_status",
+    "ix_Queues_job_id",
     "ix_Queues_status_deadline",
     "ux_Queues_queue_name_unique_reference",
 )
@@ -60,16 +60,14 @@ def previous_claim() -> Any:
 
 
 def ab_claim(store: Store, batches: int = 20, size: int = 50) -> dict[str, float]:
-    statements = {
-        "before": previous_claim(),
-        "now": claim_update_statement(False, by_rowid=store.dialect == "sqlite"),
-    }
+    now = claim_update_statement(False, by_rowid=store.dialect == "sqlite")
+    statements = {"before": (previous_claim(), None), "now_bound": (now, uuid.uuid4()),
+                  "now_unbound": (now, None)}
     engine = store._single_engine  # the engine the store's claim runs on
-    job = uuid.uuid4()
     times: dict[str, list[float]] = {name: [] for name in statements}
     for batch in range(batches):
         order = list(statements.items())
-        for name, statement in order if batch % 2 == 0 else order[::-1]:
+        for name, (statement, job) in order if batch % 2 == 0 else order[::-1]:
             started = time.perf_counter()
             for _ in range(size):
                 parameters = {"claim_queue": "big", "claim_now": datetime.now(), "claim_job": job}

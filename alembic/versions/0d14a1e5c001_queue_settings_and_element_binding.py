@@ -6,8 +6,9 @@ Revises: 0d16a1e5c001
 Additive only, so the original OpenOrchestrator keeps working on the database (it never
 reads or writes the new columns, so its claims ignore not-before and record no job):
 - Queues.job_id, attempts, not_before, deadline, unique_reference (all nullable);
-- a filtered index on Queues(job_id, status) for the rows that have a job, so ending a
-  job finds its elements without a scan and bulk inserts (job_id NULL) never touch it;
+- a filtered index on Queues(job_id) for the rows that have a job, so ending a job finds
+  its elements without a scan, bulk inserts (job_id NULL) never touch it, and a status
+  change of a claimed element does not have to update it;
 - a filtered index on Queues(status, deadline) for the rows with a deadline (overdue
   counts without a scan);
 - a filtered unique index on Queues(queue_name, unique_reference) for the rows that have
@@ -51,9 +52,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("deadline", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("unique_reference", sa.String(100), nullable=True))
     op.create_index(
-        "ix_Queues_job_id_status",
+        "ix_Queues_job_id",
         "Queues",
-        ["job_id", "status"],
+        ["job_id"],
         **_where("job_id IS NOT NULL"),
     )
     op.create_index(
@@ -74,7 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ux_Queues_queue_name_unique_reference", table_name="Queues")
     op.drop_index("ix_Queues_status_deadline", table_name="Queues")
-    op.drop_index("ix_Queues_job_id_status", table_name="Queues")
+    op.drop_index("ix_Queues_job_id", table_name="Queues")
     with op.batch_alter_table("Queues") as batch:
         for column in reversed(NEW_COLUMNS):
             batch.drop_column(column)

@@ -42,9 +42,8 @@ class QueueElement(Base):
         Index("ix_Queues_queue_name_created_date", "queue_name", "created_date"),
         Index("ix_Queues_queue_name_reference", "queue_name", "reference"),
         Index(
-            "ix_Queues_job_id_status",
+            "ix_Queues_job_id",
             "job_id",
-            "status",
             sqlite_where=text("job_id IS NOT NULL"),
             postgresql_where=text("job_id IS NOT NULL"),
             mssql_where=text("job_id IS NOT NULL"),

@@ -822,7 +822,7 @@ def release_job_elements(
     transaction (the one that ends the job): back to NEW after the queue's retry delay
     while its queue allows another attempt, otherwise ABANDONED. Each gets a message
     naming the job and how it ended (`reason` adds why, e.g. "reaped: ..."). Returns how
-    many elements were released. Served by the (job_id, status) index.
+    many elements were released. Served by the (job_id) index.
     """
     why = f"Job {job_id} ended {job_status.name}" + (f" ({reason})" if reason else "") + ":"
     released = 0
