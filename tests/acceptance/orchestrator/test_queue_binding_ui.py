@@ -137,7 +137,8 @@ async def test_element_popup_shows_binding_and_releases_unbound(
     assert not has(user, "queue_element_popup_release_button")  # its job will release it
     link_click = user.find(marker="queue_element_popup_job_link")
     link_click.click()
-    await user.should_see(f"Logs of job {job.id}")  # type: ignore[attr-defined]
+    await user.should_see(f"Job {job.id}")  # type: ignore[attr-defined]
+    assert has(user, "job_logs_table")
     user.find(marker="job_logs_popup_close_button").click()
     user.find(marker="queue_element_popup_close_button").click()
     await until(lambda: not has(user, "queue_element_popup"))

@@ -151,7 +151,7 @@ class QueueElementPopup:
 
         assert self.element is not None and self.element.job_id is not None
         job = await off_loop(self.connection.store.get_job, self.element.job_id)
-        return JobLogsPopup(self.connection, job_row(job))
+        return JobLogsPopup(self.connection, job_row(job), job)
 
     async def release(self) -> None:
         """Release an element stuck IN_PROGRESS without a job, after asking."""
