@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import Float, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -38,6 +38,12 @@ class Job(Base):
         enum_column_type(JobStatus), default=JobStatus.RUNNING
     )
     trigger_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: The Scheduler run that owns this job (NULL: the original, or started by hand).
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: The process the run started, recognisable later by pid and start time (seconds
+    #: since the epoch, as psutil reports it): a reused pid has another start time.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    process_started: Mapped[float | None] = mapped_column(Float)
 
     def __repr__(self) -> str:
         return f"Job(id={self.id}, process_name={self.process_name!r}, status={self.status.name})"

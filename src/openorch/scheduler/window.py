@@ -21,7 +21,7 @@ from tkinter.scrolledtext import ScrolledText
 
 from openorch import config as app_config
 from openorch.scheduler.config import SchedulerSettings, default_name
-from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
+from openorch.scheduler.engine import ConnectError, RunState, SchedulerEngine, open_store
 from openorch.store import Store, mask
 
 #: Lines the text area keeps; older ones scroll away.
@@ -79,6 +79,9 @@ class SchedulerWindow:
             self.run_tab, text="Run", style="Big.TButton", command=self.toggle_run
         )
         self.run_button.pack(fill="x")
+        self.state_var = tk.StringVar(value="State: not connected")
+        self.state_label = ttk.Label(self.run_tab, textvariable=self.state_var)
+        self.state_label.pack(anchor="w", pady=(4, 0))
         self.text = ScrolledText(self.run_tab, height=20, wrap="word", state="disabled")
         self.text.pack(fill="both", expand=True, pady=(8, 0))
 
@@ -199,7 +202,7 @@ class SchedulerWindow:
         if engine is None:
             self.write("Not connected: connect on the Settings tab first.")
             return
-        if engine.paused:
+        if engine.state is RunState.PAUSED:
             engine.resume()
         else:
             engine.pause()
@@ -242,8 +245,11 @@ class SchedulerWindow:
         self.disconnect_button.configure(state="normal" if locked else "disabled")
 
     def _refresh_run_button(self) -> None:
-        running = self.engine is not None and not self.engine.paused
-        self.run_button.configure(text="Pause" if running else "Run")
+        """The button and the state line follow the engine's one state value."""
+        state = self.engine.state if self.engine is not None else None
+        self.run_button.configure(text="Pause" if state is RunState.RUNNING else "Run")
+        self.state_var.set(f"State: {state.value}" if state is not None else
+                           "State: not connected")
 
 
 def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
