@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from openorch import config as app_config
+
 # Seconds without a heartbeat after which a Scheduler counts as dead: the data layer's,
 # which judges liveness. Heartbeats have their own thread, so a slow poll (a long git
 # clone) never looks like a death.
