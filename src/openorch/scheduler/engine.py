@@ -366,10 +366,10 @@ class SchedulerEngine:
             # Not registered (yet): watch processes, but claim no work.
             self._watch_jobs(False)
             return
-        self._watch_jobs(database_ok)
+        database_ok = self._watch_jobs(database_ok)
         if database_ok:
             database_ok = self._report_outcomes()
-        if database_ok:
+        if database_ok and self._reap_due():
             database_ok = self._database(self._reap_dead_schedulers, "reaping dead Schedulers")
         if database_ok and not self._paused and not self._stopping:
             self._database(self._start_work, "looking for triggers")
@@ -499,23 +499,31 @@ class SchedulerEngine:
         )
         self._lost = None
 
-    def _reap_dead_schedulers(self) -> None:
-        timeout = self.settings.heartbeat_timeout
+    def _reap_due(self) -> bool:
+        """Reap once per heartbeat interval (a few small queries), not every poll."""
         now = time.monotonic()
-        if now - self._last_reap < min(30.0, timeout / 4):
-            return
+        if now - self._last_reap < heartbeat_interval(self.settings.heartbeat_timeout):
+            return False
         self._last_reap = now
+        return True
+
+    def _reap_dead_schedulers(self) -> None:
+        """Fail the jobs of Schedulers silent past their own declared timeout (this one's
+        for rows that declare none)."""
+        timeout = self.settings.heartbeat_timeout
         for job in self.store.fail_jobs_of_dead_schedulers(timedelta(seconds=timeout)):
             self.say(
-                f"Scheduler '{job.scheduler_name}' is silent for over {timeout:g} s: its job "
-                f"{job.id} ({job.process_name}) was marked FAILED."
+                f"Scheduler '{job.scheduler_name}' is silent past its heartbeat timeout: its "
+                f"job {job.id} ({job.process_name}) was marked FAILED."
             )
 
     # --- watching -------------------------------------------------------------------
 
-    def _watch_jobs(self, database_ok: bool) -> None:
+    def _watch_jobs(self, database_ok: bool) -> bool:
+        """Report ended processes, kill those asked to die; False when the database
+        failed (or was not to be used)."""
         if not self._jobs:
-            return
+            return database_ok
         statuses: dict[uuid.UUID, TriggerStatus] = {}
         if database_ok:
             ids = [job.trigger_id for job in self._jobs.values()]
@@ -523,7 +531,7 @@ class SchedulerEngine:
             def read() -> None:
                 statuses.update(self.store.get_trigger_statuses(ids))
 
-            self._database(read, "reading trigger statuses")
+            database_ok = self._database(read, "reading trigger statuses")
         kill_all = self._stopping and self._past_deadline()
         for job in list(self._jobs.values()):
             code = job.launched.popen.poll()
@@ -533,6 +541,7 @@ class SchedulerEngine:
                 self._kill(job, "the trigger was set to KILLING")
             elif kill_all:
                 self._kill(job, "the Scheduler was stopping and its grace period ran out")
+        return database_ok
 
     def _kill(self, job: RunningJob, why: str) -> None:
         kill_tree(job.pid)
