@@ -144,6 +144,8 @@ class SchedulerEngine:
         self._run_id: uuid.UUID | None = None
         self._heartbeat_thread: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
+        #: Set to send a heartbeat now (the state changed), not at the next interval.
+        self._heartbeat_now = threading.Event()
         #: Set by the heartbeat thread when this run no longer owns its name.
         self._lost: HeartbeatResult | None = None
         #: True once another run took the name: this one never registers again.
@@ -184,12 +186,14 @@ class SchedulerEngine:
         """Stop taking new work; running processes are still watched and reported."""
         if not self._paused:
             self._paused = True
+            self._heartbeat_now.set()
             self._notify("Paused: no new work is taken; running processes are still watched.")
 
     def resume(self) -> None:
         """Take new work again (at once, not at the next poll)."""
         if self._paused:
             self._paused = False
+            self._heartbeat_now.set()
             self._notify("Running: polling for triggers.")
 
     def stop(self, grace_period: float | None = None) -> None:
@@ -203,6 +207,7 @@ class SchedulerEngine:
             deadline = time.monotonic() + grace
             first = not self._stopping
             self._stopping = True
+            self._heartbeat_now.set()
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
         count = len(self._jobs)
@@ -255,6 +260,7 @@ class SchedulerEngine:
             + f"; polling every {self.settings.poll_interval:g} s."
         )
         self._heartbeat_stop.clear()
+        self._heartbeat_now.clear()
         self._heartbeat_thread = threading.Thread(
             target=self._heartbeat_loop, name="scheduler-heartbeat", daemon=True
         )
@@ -276,6 +282,7 @@ class SchedulerEngine:
                 self._flush_notes()
         finally:
             self._heartbeat_stop.set()
+            self._heartbeat_now.set()
             self._heartbeat_thread.join(30)
             self._heartbeat_thread = None
             for lost in self._outcomes:
@@ -412,7 +419,11 @@ class SchedulerEngine:
         """The heartbeat thread: independent of clones, launches and kills in the loop."""
         interval = heartbeat_interval(self.settings.heartbeat_timeout)
         failing = False
-        while not self._heartbeat_stop.wait(interval):
+        while True:
+            self._heartbeat_now.wait(interval)
+            self._heartbeat_now.clear()
+            if self._heartbeat_stop.is_set():
+                return
             try:
                 self._send_heartbeat()
             except DATABASE_ERRORS as error:

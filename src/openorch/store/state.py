@@ -349,15 +349,32 @@ def end_job(
 
 
 def _job_ended(connection: Connection, job_id: uuid.UUID, status: JobStatus) -> None:
-    """Same-transaction work when a job ends, whoever ends it (Scheduler, reaper, restart
-    cleanup). The place for more: releasing the job's IN_PROGRESS queue elements goes
-    here, so it commits or rolls back with the job's end."""
+    """THE hook for same-transaction work when a job ends, whoever ends it: the
+    Scheduler's outcome, launch failures, kills, the reaper, the restart cleanup, and the
+    original's `set_job_status` when it ends a RUNNING job. It runs only when the job
+    really ended in this transaction (never for a second, late report), after the trigger
+    moved and the log line was written; whatever it does commits or rolls back with them.
+
+    To add work, call it here with `connection`, e.g. releasing the job's IN_PROGRESS
+    queue elements: `release_job_elements(connection, job_id, status)` from
+    store/queues.py.
+    """
 
 
 def force_job_status(connection: Connection, job_id: uuid.UUID, status: JobStatus) -> bool:
     """The original OpenOrchestrator's unconditional `set_job_status` (leaving RUNNING
     stamps `end_time`), kept for scripts written against it. False: no such job."""
     end_time = None if status is JobStatus.RUNNING else datetime.now()
+    if status in JOB_TRANSITIONS[JobStatus.RUNNING]:
+        # Ending a RUNNING job this way still does the same-transaction work of an end.
+        ended = connection.execute(
+            update(_JOBS)
+            .where(_JOBS.c.id == job_id, _JOBS.c.status == JobStatus.RUNNING)
+            .values(status=status, end_time=end_time)
+        )
+        if ended.rowcount == 1:
+            _job_ended(connection, job_id, status)
+            return True
     result = connection.execute(
         update(_JOBS).where(_JOBS.c.id == job_id).values(status=status, end_time=end_time)
     )
