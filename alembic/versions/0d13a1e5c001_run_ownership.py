@@ -1,7 +1,7 @@
 """openorch: run ownership and liveness (Scheduler runs, job processes, failure choice).
 
 Revision ID: 0d13a1e5c001
-Revises: a3f1c0de0001
+Revises: 0d16a1e5c001
 
 Additive only (nullable columns the original OpenOrchestrator never reads or writes):
 - Schedulers.run_id / run_started: the run that owns the name now (a fresh id per start);
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0d13a1e5c001"
-down_revision: str | None = "a3f1c0de0001"
+down_revision: str | None = "0d16a1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

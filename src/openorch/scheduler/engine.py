@@ -31,7 +31,14 @@ from pathlib import Path
 
 from sqlalchemy import exc
 
-from openorch.database import JobStatus, LogLevel, SingleTrigger, Trigger, TriggerStatus
+from openorch.database import (
+    JobStatus,
+    LogLevel,
+    RunRequest,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+)
 from openorch.scheduler import launcher
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
@@ -520,15 +527,19 @@ class SchedulerEngine:
         self.say(f"Killed '{job.trigger_name}' (job {job.job_id}): {why}.")
         self._end(job)
         message = f"The Scheduler killed this process and its children: {why}."
-        self._record(f"'{job.trigger_name}' was killed (job {job.job_id})",
-                     job.job_id, JobStatus.KILLED, message, LogLevel.INFO)
+        self._end_job(f"'{job.trigger_name}' was killed (job {job.job_id})",
+                      job.job_id, JobStatus.KILLED, message, LogLevel.INFO)
 
     def _finish(self, job: RunningJob, code: int) -> None:
         self._end(job)
+        store = self.store
         seconds = time.monotonic() - job.started_at
         if code == 0:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
-            self._record(f"'{job.trigger_name}' finished", job.job_id, JobStatus.DONE)
+            # The job is DONE, or FAILED if the process reported a failure; the trigger
+            # follows the exit code (a reported failure is the run's, not the trigger's).
+            self._record(f"'{job.trigger_name}' finished",
+                         lambda: store.end_job_after_exit(job.job_id, 0))
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
@@ -538,20 +549,23 @@ class SchedulerEngine:
         else:
             message += " It wrote no error output."
         self._record(f"'{job.trigger_name}' failed with exit code {code}",
-                     job.job_id, JobStatus.FAILED, message)
+                     lambda: store.end_job_after_exit(job.job_id, code, message))
 
-    def _record(self, description: str, job_id: uuid.UUID, status: JobStatus,
-                message: str | None = None, level: LogLevel = LogLevel.ERROR) -> None:
-        """Queue a job's end (job, trigger, log: one transaction) for the database.
+    def _record(self, description: str, record: Callable[[], object]) -> None:
+        """Queue a job's end (job, trigger, log: one transaction through the data layer's
+        state machine) for the database; replayed until it has reached it.
 
         The state machine moves the trigger (Single → DONE; Scheduled/Queue: PAUSING →
         PAUSED, RUNNING → IDLE; after a failure FAILED unless the trigger keeps running;
         KILLING → KILLED) and does nothing when the job had already ended elsewhere.
         """
+        self._outcomes.append(Outcome(description, record))
+
+    def _end_job(self, description: str, job_id: uuid.UUID, status: JobStatus,
+                 message: str | None = None, level: LogLevel = LogLevel.ERROR) -> None:
+        """`_record` of an end whose status is known (a kill, a launch failure)."""
         store = self.store
-        self._outcomes.append(
-            Outcome(description, lambda: store.end_job(job_id, status, message, level))
-        )
+        self._record(description, lambda: store.end_job(job_id, status, message, level))
 
     def _end(self, job: RunningJob) -> None:
         """Forget a job locally: close its files, remove its clone."""
@@ -575,7 +589,16 @@ class SchedulerEngine:
         now = datetime.now()
         blocking_running = any(job.is_blocking for job in self._jobs.values())
         if not blocking_running:
-            candidates: list[Trigger] = [
+            # A run requested over the HTTP API is its trigger, "due now", with the
+            # request's arguments: the same selection rules decide whether it starts.
+            requested: dict[int, RunRequest] = {}
+            candidates: list[Trigger] = []
+            for request, trigger in self.store.get_pending_run_requests():
+                if request.process_args is not None:
+                    trigger.process_args = request.process_args  # detached: this run only
+                requested[id(trigger)] = request
+                candidates.append(trigger)
+            candidates += [
                 *self.store.get_pending_single_triggers(now),
                 *self.store.get_pending_scheduled_triggers(now),
                 *self.store.get_pending_queue_triggers(),
@@ -586,7 +609,7 @@ class SchedulerEngine:
                 self.settings.exclusive,
                 running=len(self._jobs),
                 blocking_running=False,
-                begin=self._begin_and_launch,
+                begin=lambda trigger: self._begin_and_launch(trigger, requested.get(id(trigger))),
             )
         next_run = self.store.get_next_run_time(datetime.now())
         if next_run is not None:
@@ -594,13 +617,20 @@ class SchedulerEngine:
             seconds = (next_run - datetime.now()).total_seconds() + 0.01
             self._next_due = time.monotonic() + max(0.0, seconds)
 
-    def _begin_and_launch(self, trigger: Trigger) -> bool:
-        """Claim a trigger and create its job (one transaction), then start its process.
-        True if it runs now."""
-        job = self.store.begin_trigger_run(trigger.id, self.settings.name, self._run_id)
+    def _begin_and_launch(self, trigger: Trigger, request: RunRequest | None = None) -> bool:
+        """Claim a trigger (or a run requested for it) and create its job owned by this
+        run, in one transaction; then start its process. True if it runs now."""
+        store = self.store
+        if request is not None:
+            job = store.begin_run_request(request.id, self.settings.name, self._run_id)
+        else:
+            job = store.begin_trigger_run(trigger.id, self.settings.name, self._run_id)
         if job is None:
             return False
-        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}.")
+        via = "" if request is None else (
+            f", run {request.id} requested by '{request.requested_by}'"
+        )
+        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}{via}.")
         try:
             launched = self._launch(trigger, job.id)
         except LaunchError as error:
@@ -664,6 +694,6 @@ class SchedulerEngine:
     def _launch_failed(self, trigger: Trigger, job_id: uuid.UUID, reason: str) -> None:
         self.say(f"Could not launch '{trigger.trigger_name}': {reason}.")
         message = f"The Scheduler couldn't launch the process: {reason}."
-        self._record(f"'{trigger.trigger_name}' could not be launched", job_id,
-                     JobStatus.FAILED, message)
+        self._end_job(f"'{trigger.trigger_name}' could not be launched", job_id,
+                      JobStatus.FAILED, message)
         self._report_outcomes()

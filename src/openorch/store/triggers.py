@@ -32,6 +32,16 @@ _SCHEDULERS = table_of(Scheduler)
 _JOB_COLUMNS = tuple(column.name for column in _JOBS.columns)
 
 
+def claim_trigger(session: Session, key: uuid.UUID, moment: datetime) -> bool:
+    """Inside a write transaction: the state machine's BEGIN (IDLE → RUNNING, `last_run`
+    stamped, a scheduled trigger's `next_run` moved to its next cron time). False when
+    it was not IDLE.
+
+    The one "begin" every path shares (a due trigger, a run requested over HTTP).
+    """
+    return state.begin_trigger(session.connection(), key, moment)
+
+
 class TriggerStore(StoreCore):
     """Everything the programs do to triggers."""
 
