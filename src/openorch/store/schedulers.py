@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, exc, insert, select, update
 from sqlalchemy.orm import Session
@@ -89,6 +90,13 @@ def _offset_seconds(before: datetime, after: datetime, database_now: datetime) -
 
 class SchedulerStore(StoreCore):
     """The Schedulers table: who is alive, which run owns each name, what it started."""
+
+    #: The clock offset each heartbeat measured, per Scheduler name, written by the next.
+    _clock_offsets: dict[str, float]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock_offsets = {}
 
     def get_schedulers(self) -> tuple[Scheduler, ...]:
         """Every Scheduler that ever sent a heartbeat, sorted by machine name."""
@@ -178,6 +186,7 @@ class SchedulerStore(StoreCore):
             before = datetime.now()
             moment = state.database_now(connection)
             after = datetime.now()
+            self._clock_offsets[name] = _offset_seconds(before, after, moment)
             return {
                 "last_update": moment,
                 "run_id": run_id,
@@ -225,26 +234,31 @@ class SchedulerStore(StoreCore):
         name = v.check_text(Scheduler, "machine_name", machine_name) or ""
 
         def work(connection: Connection) -> HeartbeatResult:
+            # One statement: the database's clock goes in and comes back (RETURNING), so
+            # the offset measured now is written with the next heartbeat.
+            clock = state.database_now_expression(connection)
             before = datetime.now()
-            moment = state.database_now(connection)
-            after = datetime.now()
-            result = connection.execute(
+            row = connection.execute(
                 update(_SCHEDULERS)
                 .where(_SCHEDULERS.c.machine_name == name, _SCHEDULERS.c.run_id == run_id)
                 .values(
-                    last_update=moment,
-                    clock_offset=_offset_seconds(before, after, moment),
+                    last_update=before if clock is None else clock,
+                    clock_offset=self._clock_offsets.get(name),
                     engine_state=engine_state[:20],
                 )
-            )
-            if result.rowcount == 1:
+                .returning(_SCHEDULERS.c.last_update)
+            ).first()
+            after = datetime.now()
+            if row is not None:
+                moment = row[0].replace(tzinfo=None) if clock is not None else before
+                self._clock_offsets[name] = _offset_seconds(before, after, moment)
                 return HeartbeatResult.ALIVE
             owner = connection.execute(
                 select(_SCHEDULERS.c.run_id).where(_SCHEDULERS.c.machine_name == name)
             ).scalar()
             return HeartbeatResult.REAPED if owner is None else HeartbeatResult.SUPERSEDED
 
-        return self._write_core(work)
+        return self._write_single(work)
 
     def set_engine_state(self, machine_name: str, run_id: uuid.UUID, engine_state: str) -> None:
         """Record the run's state (e.g. 'stopped' as it leaves), if it still owns the name."""

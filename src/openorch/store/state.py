@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, DateTime, func, insert, select, text, update
 
 from openorch.database import (
     Job,
@@ -150,6 +150,17 @@ def flavour_of(trigger_type: TriggerType | None, keep_running: bool | None) -> F
     if trigger_type is TriggerType.SINGLE:
         return Flavour.ONCE
     return Flavour.RECURRING_KEEP if keep_running else Flavour.RECURRING
+
+
+def database_now_expression(connection: Connection) -> ColumnElement[datetime] | None:
+    """The database's clock as SQL, to write within a statement (None on SQLite, whose
+    clock is the calling machine's: write `datetime.now()` there)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return func.localtimestamp(type_=DateTime())
+    if dialect == "mssql":
+        return func.sysdatetime(type_=DateTime())
+    return None
 
 
 def database_now(connection: Connection) -> datetime:
