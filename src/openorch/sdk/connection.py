@@ -30,6 +30,7 @@ from openorch.database import (
 from openorch.database.ids import new_id
 from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.state import TransitionRefused
 
 T = TypeVar("T")
 
@@ -528,7 +529,9 @@ class OrchestratorConnection:
 
     def pause_my_trigger(self) -> None:
         """Set the trigger that started this process to PAUSING: it will not run again
-        until an admin enables it (the Scheduler makes it PAUSED when this run ends).
+        until an admin enables it (the Scheduler makes it PAUSED when this run ends). A
+        trigger that is not running becomes PAUSED; one being killed stays KILLING (an
+        INFO log says so).
 
         A process started by hand (no trigger id) has nothing to pause; an INFO log says
         so instead of failing the run.
@@ -543,4 +546,8 @@ class OrchestratorConnection:
             )
             return
         trigger_id = self.trigger_id
-        self._patiently(lambda: self._store.set_trigger_status(trigger_id, TriggerStatus.PAUSING))
+        try:
+            self._patiently(lambda: self._store.pause_trigger_from_process(trigger_id))
+        except TransitionRefused as refusal:
+            # Being killed already: the kill wins, and the run is not failed for asking.
+            self.log_info(f"pause_my_trigger(): {refusal}")
