@@ -150,8 +150,9 @@ def test_killed_scheduler_is_reaped_and_its_element_released(
     store.set_queue_settings("reaped", max_attempts=2)
     store.create_queue_element("reaped", "r1")
     trigger_id, pidfile = _queue_trigger(store, tmp_path, "reaped")
+    # A Scheduler's own declared timeout decides when it counts as dead.
     doomed = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
-                      "--name", "doomed")
+                      "--name", "doomed", "--heartbeat-timeout", "2")
     headless.append(doomed)
     wait_for(lambda: _claimed(pidfile) is not None, 30, "the process to claim", headless)
     claimed = _claimed(pidfile)
@@ -231,4 +232,35 @@ def test_start_date_of_a_claim_is_recent(db_url: str) -> None:
     claimed = store.get_next_queue_element("clock")
     assert claimed is not None and claimed.start_date is not None
     assert abs((datetime.now() - claimed.start_date).total_seconds()) < 5
+    store.close()
+
+
+def test_killed_scheduler_restarted_under_its_name_releases_the_element(
+    db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    orphans: list[int],
+) -> None:
+    store = Store(db_url, crypto_key=crypto_key)
+    store.create_queue_element("restarted", "r1")
+    _trigger_id, pidfile = _queue_trigger(store, tmp_path, "restarted")
+    first = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
+                     "--name", "robot-1")
+    headless.append(first)
+    wait_for(lambda: _claimed(pidfile) is not None, 30, "the process to claim", headless)
+    claimed = _claimed(pidfile)
+    assert claimed is not None
+    orphans.append(claimed[0])
+    element_id = claimed[1]
+    first.process.kill()  # SIGKILL: its process lives on as an orphan
+    first.process.wait()
+    assert store.get_queue_element(element_id).status is QueueStatus.IN_PROGRESS
+
+    second = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
+                      "--name", "robot-1")
+    headless.append(second)
+    wait_for(lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
+             30, "the restart to release the element", headless)
+    element = store.get_queue_element(element_id)
+    assert element.status is QueueStatus.ABANDONED and element.attempts == 1
+    assert f"Job {element.job_id} ended FAILED" in (element.message or "")
+    assert "restarted" in (element.message or "")
     store.close()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import exc, insert
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
@@ -67,6 +67,29 @@ def insert_elements(
         extra["deadline"] = deadline
     columns = _COLUMNS + (("unique_reference",) if unique else ()) + tuple(extra)
     bind = session.get_bind()
+    driver_integrity = bind.dialect.loaded_dbapi.IntegrityError
+    try:
+        _insert(session, bind, columns, queue_name, references, data, created_by,
+                created_date, unique, extra)
+    except driver_integrity as error:
+        # COPY and the raw executemany bypass SQLAlchemy: report a duplicate the way
+        # every other statement does, so callers catch one exception class.
+        raise exc.IntegrityError(f'bulk insert into "Queues" ({", ".join(columns)})',
+                                 None, error) from error
+
+
+def _insert(
+    session: Session,
+    bind: Any,
+    columns: tuple[str, ...],
+    queue_name: str,
+    references: Sequence[str | None],
+    data: Sequence[str | None],
+    created_by: str | None,
+    created_date: datetime,
+    unique: bool,
+    extra: dict[str, datetime],
+) -> None:
     if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
         rows = _text_rows(queue_name, references, data, created_by, created_date, unique, extra)
         with (
