@@ -12,6 +12,7 @@ from pathlib import Path
 
 from openorch.crypto import Cipher
 from openorch.store import HEAD_REVISION, Store, describe_connection_error, mask
+from openorch.store.errors import KeyMismatch
 
 
 class NotConnectedError(ValueError):
@@ -91,7 +92,7 @@ class Connection:
             credentials = store.get_credentials()
             if credentials:
                 store.cipher.decrypt(credentials[0].password)
-        except ValueError:
+        except KeyMismatch:
             result.warnings.append(
                 "The encryption key does not match the credentials in this database: "
                 "processes will not be able to read them with this key."

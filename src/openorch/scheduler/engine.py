@@ -38,9 +38,13 @@ from openorch.scheduler.launcher import Launched, LaunchError
 from openorch.scheduler.process_tree import kill_tree
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import HEAD_REVISION, Store, describe_connection_error, mask
+from openorch.store.errors import StoreError
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)
+
+# StoreError (NotFound, Duplicate: SQLAlchemy errors too, for the original's `except`
+# clauses) is caught before DATABASE_ERRORS wherever an outage is handled.
 
 #: While the database is down, repeat the "unreachable" message this often (seconds).
 OUTAGE_REPEAT = 60.0
@@ -328,6 +332,8 @@ class SchedulerEngine:
         """Run a step that talks to the database; turn an outage into a message."""
         try:
             work()
+        except StoreError:  # refused input or a missing row is no outage
+            raise
         except DATABASE_ERRORS as error:
             self._outage(error, doing)
             return False
@@ -515,6 +521,8 @@ class SchedulerEngine:
         store = self.store
         try:
             job = store.start_job(trigger.process_name, self.settings.name, trigger.id)
+        except StoreError:
+            raise
         except DATABASE_ERRORS:
             # Claimed but never started: give it back rather than leave it RUNNING.
             self._outcomes.append(
@@ -529,6 +537,8 @@ class SchedulerEngine:
         self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}.")
         try:
             store.start_trigger_from_machine(self.settings.name, trigger.trigger_name)
+        except StoreError:
+            raise
         except DATABASE_ERRORS as error:
             self._outage(error, "recording the latest trigger")
         try:

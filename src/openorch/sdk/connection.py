@@ -24,6 +24,7 @@ from openorch.database import (
 )
 from openorch.store import Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.engine import connection_problem
 
 #: The arguments after the script, as the Scheduler passes them (the last two optional).
 ARGUMENTS = (
@@ -47,11 +48,11 @@ def _ping_patiently(store: Store, connection_string: str, patience: float) -> No
             store.ping()
             return
         except Exception as error:
-            message = describe_connection_error(error, connection_string)
-            if not message.startswith("The database server is unreachable"):
+            if connection_problem(error) != "unreachable":
                 raise
             if time.monotonic() + delay > deadline:
                 raise
+            message = describe_connection_error(error, connection_string)
             if not warned:
                 print(
                     f"openorch: {message}; retrying for up to {patience:g} s.",

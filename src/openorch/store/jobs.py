@@ -12,6 +12,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _JOBS = table_of(Job)
 _TRIGGERS = table_of(Trigger)
@@ -68,7 +69,7 @@ class JobStore(StoreCore):
         def work(session: Session) -> None:
             result = session.execute(update(_JOBS).where(_JOBS.c.id == key).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No job with id {key} exists.")
+                raise NotFound(f"No job with id {key} exists.")
 
         self._write(work)
 
@@ -99,7 +100,7 @@ class JobStore(StoreCore):
         key = v.check_uuid("job_id", job_id)
         job = self._read(lambda session: session.get(Job, key))
         if job is None:
-            raise ValueError(f"No job with id {key} exists.")
+            raise NotFound(f"No job with id {key} exists.")
         return job
 
     @overload
@@ -151,7 +152,7 @@ class JobStore(StoreCore):
         v.check_int("offset", offset, minimum=0)
         column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_JOB_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()

@@ -12,6 +12,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput
 
 #: Longest log message stored; longer ones keep their head and tail.
 MAX_LOG_LENGTH = 8000
@@ -141,7 +142,7 @@ class LogStore(StoreCore):
             filters.append(Log.job_id == v.check_uuid("job_id", job_id))
         column = _LOG_ORDER_COLUMNS.get(order_by or "log_time")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_LOG_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()

@@ -14,6 +14,7 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _QUEUES = table_of(QueueElement)
 
@@ -108,11 +109,11 @@ def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
         if value is None:
             continue
         if not isinstance(value, str):
-            raise ValueError(
+            raise BadInput(
                 f"{field}[{index}] must be a string or None, not {type(value).__name__}."
             )
         if len(value) > limit:
-            raise ValueError(
+            raise BadInput(
                 f"{field}[{index}] is too long: {len(value)} characters, the limit is {limit}."
             )
         v.check_storable(f"{field}[{index}]", value)
@@ -166,13 +167,13 @@ class QueueStore(StoreCore):
         v.check_text(QueueElement, "queue_name", queue_name)
         v.check_text(QueueElement, "created_by", created_by, required=False)
         if isinstance(references, str) or isinstance(data, str):
-            raise ValueError("references and data must be sequences, not single strings.")
+            raise BadInput("references and data must be sequences, not single strings.")
         references = list(references)
         data = list(data)
         if not references or not data:
-            raise ValueError("references and data must not be empty.")
+            raise BadInput("references and data must not be empty.")
         if len(references) != len(data):
-            raise ValueError(
+            raise BadInput(
                 f"references and data must have the same length; got {len(references)} "
                 f"and {len(data)}."
             )
@@ -235,7 +236,7 @@ class QueueStore(StoreCore):
         key = v.check_uuid("element_id", element_id)
         element = self._read(lambda session: session.get(QueueElement, key))
         if element is None:
-            raise ValueError(f"No queue element with id {key} exists.")
+            raise NotFound(f"No queue element with id {key} exists.")
         return element
 
     @overload
@@ -308,7 +309,7 @@ class QueueStore(StoreCore):
             filters.append(QueueElement.created_date <= v.check_datetime("to_date", to_date))
         if search_term:
             if not isinstance(search_term, str):
-                raise ValueError(f"search_term must be a string, not {type(search_term).__name__}.")
+                raise BadInput(f"search_term must be a string, not {type(search_term).__name__}.")
             v.check_storable("search_term", search_term)
             filters.append(
                 or_(
@@ -319,7 +320,7 @@ class QueueStore(StoreCore):
             )
         column = _QUEUE_ORDER_COLUMNS.get(order_by or "created_date")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_QUEUE_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
@@ -421,7 +422,7 @@ class QueueStore(StoreCore):
                 found = connection.execute(select(_QUEUES.c.id).where(_QUEUES.c.id == key))
                 missing = found.first() is None
             if missing:
-                raise ValueError(f"No queue element with id {key} exists.")
+                raise NotFound(f"No queue element with id {key} exists.")
 
         self._write_single(work)  # one statement either way
 
@@ -436,6 +437,6 @@ class QueueStore(StoreCore):
         def work(session: Session) -> None:
             result = session.execute(delete(_QUEUES).where(_QUEUES.c.id == key))
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No queue element with id {key} exists.")
+                raise NotFound(f"No queue element with id {key} exists.")
 
         self._write(work)

@@ -21,6 +21,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import NotFound
 
 _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
@@ -188,7 +189,7 @@ class TriggerStore(StoreCore):
         key = v.check_uuid("trigger_id", trigger_id)
         trigger = self._read(lambda session: session.get(Trigger, key))
         if trigger is None:
-            raise ValueError(f"No trigger with id {key} exists.")
+            raise NotFound(f"No trigger with id {key} exists.")
         return trigger
 
     def get_all_triggers(self) -> tuple[Trigger, ...]:
@@ -272,7 +273,7 @@ class TriggerStore(StoreCore):
 
         def work(session: Session) -> None:
             if session.get(Trigger, key) is None:
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
             session.merge(trigger)
 
         self._write(work)
@@ -317,7 +318,7 @@ class TriggerStore(StoreCore):
         def work(session: Session) -> None:
             trigger = session.get(Trigger, key)
             if trigger is None:
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
             session.delete(trigger)
 
         self._write(work)
@@ -336,7 +337,7 @@ class TriggerStore(StoreCore):
                 update(_TRIGGERS).where(_TRIGGERS.c.id == key).values(process_status=new_status)
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
 
         self._write(work)
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from openorch.database import Constant, Credential
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, Duplicate, NotFound
 
 
 def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
@@ -32,7 +33,7 @@ class ValueStore(StoreCore):
         name = _lookup_name(Constant, name)
         constant = self._read(lambda session: session.get(Constant, name))
         if constant is None:
-            raise ValueError(f"No constant named {name!r} exists.")
+            raise NotFound(f"No constant named {name!r} exists.")
         return constant
 
     def get_constants(self) -> tuple[Constant, ...]:
@@ -55,7 +56,7 @@ class ValueStore(StoreCore):
 
         def work(session: Session) -> Constant:
             if session.get(Constant, constant.name) is not None:
-                raise ValueError(f"A constant named {constant.name!r} already exists.")
+                raise Duplicate(f"A constant named {constant.name!r} already exists.")
             session.add(constant)
             return constant
 
@@ -73,7 +74,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             constant = session.get(Constant, name)
             if constant is None:
-                raise ValueError(f"No constant named {name!r} exists.")
+                raise NotFound(f"No constant named {name!r} exists.")
             constant.value = value
             constant.changed_at = datetime.now()
 
@@ -90,7 +91,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             constant = session.get(Constant, name)
             if constant is None:
-                raise ValueError(f"No constant named {name!r} exists.")
+                raise NotFound(f"No constant named {name!r} exists.")
             session.delete(constant)
 
         self._write(work)
@@ -106,7 +107,7 @@ class ValueStore(StoreCore):
         name = _lookup_name(Credential, name)
         credential = self._read(lambda session: session.get(Credential, name))
         if credential is None:
-            raise ValueError(f"No credential named {name!r} exists.")
+            raise NotFound(f"No credential named {name!r} exists.")
         if decrypt_password:
             credential.password = self.cipher.decrypt(credential.password)
         return credential
@@ -119,12 +120,12 @@ class ValueStore(StoreCore):
 
     def _encrypt(self, password: object) -> str:
         if not isinstance(password, str):
-            raise ValueError(f"password must be a string, not {type(password).__name__}.")
+            raise BadInput(f"password must be a string, not {type(password).__name__}.")
         v.check_storable("password", password)
         token = self.cipher.encrypt(password)
         limit = v.column_length(Credential, "password")
         if len(token) > limit:
-            raise ValueError(
+            raise BadInput(
                 f"password is too long: it is {len(token)} characters once encrypted, the "
                 f"limit is {limit} (about {int((limit - 100) / 20 * 16)} characters of password)."
             )
@@ -145,7 +146,7 @@ class ValueStore(StoreCore):
 
         def work(session: Session) -> Credential:
             if session.get(Credential, credential.name) is not None:
-                raise ValueError(f"A credential named {credential.name!r} already exists.")
+                raise Duplicate(f"A credential named {credential.name!r} already exists.")
             session.add(credential)
             return credential
 
@@ -164,7 +165,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             credential = session.get(Credential, name)
             if credential is None:
-                raise ValueError(f"No credential named {name!r} exists.")
+                raise NotFound(f"No credential named {name!r} exists.")
             credential.username = username
             credential.password = token
             credential.changed_at = datetime.now()
@@ -182,7 +183,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             credential = session.get(Credential, name)
             if credential is None:
-                raise ValueError(f"No credential named {name!r} exists.")
+                raise NotFound(f"No credential named {name!r} exists.")
             session.delete(credential)
 
         self._write(work)
