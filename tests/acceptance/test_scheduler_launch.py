@@ -192,7 +192,7 @@ def _trigger(kind: type[Trigger], name: str, priority: int = 0, minutes_ago: int
              blocking: bool = False, whitelist: list[str] | None = None) -> Trigger:
     trigger = kind(id=uuid.uuid4(), trigger_name=name, priority=priority,
                    is_blocking=blocking, process_status=TriggerStatus.IDLE)
-    trigger.scheduler_whitelist = None if whitelist is None else str(whitelist).replace("'", '"')
+    trigger.scheduler_whitelist = whitelist
     if kind is not QueueTrigger:
         trigger.next_run = datetime.now() - timedelta(minutes=minutes_ago)  # type: ignore[attr-defined]
     return trigger

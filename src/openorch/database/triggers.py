@@ -1,7 +1,6 @@
 """Triggers: what to run, and when. Joined-table inheritance over `Triggers`."""
 
 import enum
-import json
 import uuid
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.types import StringList, parse_names
 
 
 class TriggerStatus(enum.Enum):
@@ -50,7 +50,9 @@ class Trigger(Base):
     is_git_repo: Mapped[bool] = mapped_column()
     git_branch: Mapped[str | None] = mapped_column(String(100))
     is_blocking: Mapped[bool] = mapped_column()
-    scheduler_whitelist: Mapped[str | None] = mapped_column(String(250))
+    #: Scheduler names as a list (JSON text in the column, as in the original); None or
+    #: [] mean any Scheduler.
+    scheduler_whitelist: Mapped[list[str] | None] = mapped_column(StringList(250))
     priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     type: Mapped[TriggerType] = mapped_column(enum_column_type(TriggerType))
 
@@ -58,20 +60,11 @@ class Trigger(Base):
 
     @property
     def whitelist(self) -> list[str]:
-        """The scheduler whitelist as a list of names (empty when none is set).
-
-        Tolerates rows written by hand: a bare name or a comma list is read as names.
-        """
-        raw = (self.scheduler_whitelist or "").strip()
-        if not raw:
-            return []
-        try:
-            parsed = json.loads(raw)
-        except json.JSONDecodeError:
-            return [name.strip() for name in raw.split(",") if name.strip()]
-        if isinstance(parsed, list):
-            return [str(name) for name in parsed if str(name).strip()]
-        return [str(parsed)]
+        """The scheduler whitelist as a list of names (empty when none is set)."""
+        value = self.scheduler_whitelist
+        if isinstance(value, str):  # assigned as text on an object not yet saved
+            return parse_names(value)
+        return [str(name) for name in value or [] if str(name).strip()]
 
     def __repr__(self) -> str:
         return (

@@ -23,6 +23,12 @@ _LOG_ORDER_COLUMNS = {
     "process_name": Log.process_name,
     "log_message": Log.log_message,
     "job_id": Log.job_id,
+    "id": Log.id,
+    # The original's keys (its Logs tab sends its column titles, normalised by order_key).
+    "level": Log.log_level,
+    "message": Log.log_message,
+    "short_job_id": Log.job_id,
+    "full_job_id": Log.job_id,
 }
 
 
@@ -80,7 +86,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         process_name: str | None = ...,
@@ -95,7 +101,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         process_name: str | None = ...,
@@ -110,7 +116,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = 0,
-        limit: int = 100,
+        limit: int | None = 100,
         from_date: datetime | None = None,
         to_date: datetime | None = None,
         process_name: str | None = None,
@@ -128,7 +134,7 @@ class LogStore(StoreCore):
             ValueError: bad paging values, level, job id or order column.
         """
         v.check_int("offset", offset, minimum=0)
-        v.check_int("limit", limit, minimum=0)
+        page_size = v.check_limit(limit)
         filters = []
         if from_date is not None:
             filters.append(Log.log_time >= v.check_datetime("from_date", from_date))
@@ -140,13 +146,13 @@ class LogStore(StoreCore):
             filters.append(Log.log_level == v.check_enum(LogLevel, "log_level", log_level))
         if job_id:
             filters.append(Log.job_id == v.check_uuid("job_id", job_id))
-        column = _LOG_ORDER_COLUMNS.get(order_by or "log_time")
+        column = _LOG_ORDER_COLUMNS.get(v.order_key(order_by) or "log_time")
         if column is None:
             raise BadInput(
                 f"order_by must be one of {', '.join(_LOG_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
-        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(limit)
+        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(page_size)
 
         def work(session: Session) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:
             logs = tuple(session.scalars(page))

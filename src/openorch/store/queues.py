@@ -31,6 +31,7 @@ _QUEUE_ORDER_COLUMNS = {
     "end_date": QueueElement.end_date,
     "created_by": QueueElement.created_by,
     "id": QueueElement.id,
+    "queue_name": QueueElement.queue_name,
 }
 
 _ENDING_STATUSES = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
@@ -91,6 +92,14 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _as_texts(values: Sequence[Any]) -> list[Any]:
+    """A bulk column as a list, numbers turned into their text (`v.as_text`)."""
+    items = list(values)
+    if all(type(value) is str or value is None for value in items):
+        return items
+    return [v.as_text(value) for value in items]
 
 
 def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
@@ -164,12 +173,12 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: empty or unequal sequences, or any invalid item (named by index).
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
-        v.check_text(QueueElement, "created_by", created_by, required=False)
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
+        created_by = v.check_text(QueueElement, "created_by", created_by, required=False)
         if isinstance(references, str) or isinstance(data, str):
             raise BadInput("references and data must be sequences, not single strings.")
-        references = list(references)
-        data = list(data)
+        references = _as_texts(references)
+        data = _as_texts(data)
         if not references or not data:
             raise BadInput("references and data must not be empty.")
         if len(references) != len(data):
@@ -197,8 +206,8 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: bad queue name or reference.
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
-        v.check_text(QueueElement, "reference", reference, required=False)
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
+        reference = v.check_text(QueueElement, "reference", reference, required=False)
         if not set_status:
             peek = oldest_new_statement(queue_name, reference)
             return self._read(lambda session: session.scalars(peek).first())
@@ -248,7 +257,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         search_term: str | None = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
@@ -264,7 +273,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         search_term: str | None = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
@@ -280,7 +289,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = None,
         to_date: datetime | None = None,
         offset: int = 0,
-        limit: int = 100,
+        limit: int | None = 100,
         search_term: str | None = None,
         order_by: str | None = None,
         order_desc: bool = False,
@@ -294,12 +303,12 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: bad status, paging values or order column.
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         v.check_int("offset", offset, minimum=0)
-        v.check_int("limit", limit, minimum=0)
+        page_size = v.check_limit(limit)
         filters: list[Any] = [QueueElement.queue_name == queue_name]
         if reference is not None:
-            v.check_text(QueueElement, "reference", reference, required=False)
+            reference = v.check_text(QueueElement, "reference", reference, required=False)
             filters.append(QueueElement.reference == reference)
         if status is not None and status != "":
             filters.append(QueueElement.status == v.check_enum(QueueStatus, "status", status))
@@ -318,13 +327,19 @@ class QueueStore(StoreCore):
                     QueueElement.message.contains(search_term, autoescape=True),
                 )
             )
-        column = _QUEUE_ORDER_COLUMNS.get(order_by or "created_date")
+        column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
         if column is None:
             raise BadInput(
                 f"order_by must be one of {', '.join(_QUEUE_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
-        page = select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(limit)
+        page = (
+            select(QueueElement)
+            .where(*filters)
+            .order_by(ordering)
+            .offset(offset)
+            .limit(page_size)
+        )
 
         def work(
             session: Session,

@@ -294,7 +294,7 @@ class TriggerStore(StoreCore):
             trigger.is_git_repo,
             trigger.is_blocking,
             trigger.priority,
-            trigger.whitelist,
+            None if trigger.scheduler_whitelist is None else trigger.whitelist,
             trigger.git_branch,
         )
         if isinstance(trigger, SingleTrigger):

@@ -26,6 +26,15 @@ def column_length(model: type[DeclarativeBase], field: str) -> int:
     return length
 
 
+def as_text(value: Any) -> Any:
+    """A number where text is expected becomes its text (`1254` -> `'1254'`), as the
+    original's database drivers stored it; anything else is returned unchanged for the
+    caller's type check (a bool stays a bool and is refused: its text differs by driver)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def check_text(
     model: type[DeclarativeBase],
     field: str,
@@ -35,12 +44,14 @@ def check_text(
     label: str | None = None,
 ) -> str | None:
     """Check a string for a column: type, emptiness, length, and characters a database
-    cannot store (NUL, lone surrogates). Returns the value unchanged."""
+    cannot store (NUL, lone surrogates). Returns the value to store: unchanged, or a
+    number's text (see `as_text`)."""
     name = label or field
     if value is None:
         if required:
             raise BadInput(f"{name} is required.")
         return None
+    value = as_text(value)
     if not isinstance(value, str):
         raise BadInput(f"{name} must be a string, not {type(value).__name__}.")
     if required and not value.strip():
@@ -96,6 +107,24 @@ def check_enum(enum_class: type[E], field: str, value: Any) -> E:
                 return member
     choices = ", ".join(member.name for member in enum_class)
     raise BadInput(f"{field} must be one of {choices}; got {value!r}.")
+
+
+def check_limit(value: Any) -> int | None:
+    """A page size: None or 0 mean "no limit" (as in the original), else at least 1."""
+    if value is None:
+        return None
+    return check_int("limit", value, minimum=0) or None
+
+
+def order_key(value: str | None) -> str | None:
+    """Normalise a sort key the way the original's tables send it: `'Log Time'` ->
+    `'log_time'`; None, `''` and `'none'` mean the default order (None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"order_by must be a string, not {type(value).__name__}.")
+    key = value.strip().lower().replace(" ", "_")
+    return None if key in ("", "none") else key
 
 
 def check_int(field: str, value: Any, *, minimum: int | None = None) -> int:
@@ -161,25 +190,26 @@ def next_cron_time(cron_expr: str, after: datetime) -> datetime:
     return result
 
 
-def check_names(field: str, values: Iterable[Any] | None, max_json_length: int) -> str | None:
-    """A whitelist of scheduler names, returned as the JSON text the column stores."""
+def check_names(field: str, values: Iterable[Any] | None, max_json_length: int) -> list[str] | None:
+    """A whitelist of scheduler names (stripped, without duplicates or blanks), checked
+    to fit the column as JSON. None stays None and an empty list stays empty, as in the
+    original; a single string is one name."""
     if values is None:
         return None
     if isinstance(values, str):
         values = [values] if values.strip() else []
     names: list[str] = []
     for value in values:
+        value = as_text(value)
         if not isinstance(value, str):
             raise BadInput(f"{field} must hold strings, not {type(value).__name__}.")
         check_storable(field, value)
         if value.strip() and value.strip() not in names:
             names.append(value.strip())
-    if not names:
-        return None
     encoded = json.dumps(names)
     if len(encoded) > max_json_length:
         raise BadInput(
             f"{field} is too long: {len(encoded)} characters as JSON, "
             f"the limit is {max_json_length}."
         )
-    return encoded
+    return names
