@@ -146,7 +146,7 @@ def test_change_trigger_status_is_conditional(store: Store) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"trigger_name": ""}, "trigger_name must not be empty"),
+        ({"trigger_name": None}, "trigger_name is required"),
         ({"trigger_name": "x" * 101}, "trigger_name is too long: 101 characters, the limit is 100"),
         ({"process_path": "p" * 251}, "process_path is too long"),
         ({"process_args": "a" * 1001}, "process_args is too long"),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.rows import shown
 from openorch.database.types import StringList, parse_names
 
 
@@ -65,6 +66,23 @@ class Trigger(Base):
         if isinstance(value, str):  # assigned as text on an object not yet saved
             return parse_names(value)
         return [str(name) for name in value or [] if str(name).strip()]
+
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this trigger (its Triggers table)."""
+        return {
+            "Trigger Name": self.trigger_name,
+            "Type": self.type.value,
+            "Status": self.process_status.value,
+            "Process Name": self.process_name,
+            "Last Run": shown(self.last_run, "Never"),
+            "ID": str(self.id),
+            "Priority": str(self.priority),
+            "Next Run": self._next_run_shown(),
+        }
+
+    def _next_run_shown(self) -> str:
+        next_run = getattr(self, "next_run", None)
+        return "N/A" if next_run is None else shown(next_run)
 
     def __repr__(self) -> str:
         return (

@@ -36,13 +36,14 @@ _LOG_COLUMNS = ("id", "log_time", "log_level", "process_name", "log_message", "j
 _LOG_INSERT = insert(table_of(Log))
 
 
-def truncate_message(message: str) -> str:
-    """Cut a message over 8000 characters to its first 4000 and last 4000 characters."""
-    if len(message) <= MAX_LOG_LENGTH:
+def truncate_message(message: str, max_length: int = MAX_LOG_LENGTH) -> str:
+    """Cut a message over `max_length` characters (8000) to its first and last halves,
+    as the original's `truncate_message` does."""
+    if len(message) <= max_length:
         return message
-    head = -(-MAX_LOG_LENGTH // 2)
-    tail = MAX_LOG_LENGTH // 2
-    return message[:head] + message[-tail:]
+    head = -(-max_length // 2)
+    tail = max_length // 2
+    return message[:head] + (message[-tail:] if tail else "")
 
 
 def clean_message(message: object) -> str:

@@ -42,10 +42,14 @@ def check_text(
     *,
     required: bool = True,
     label: str | None = None,
+    nonblank: bool = False,
 ) -> str | None:
-    """Check a string for a column: type, emptiness, length, and characters a database
-    cannot store (NUL, lone surrogates). Returns the value to store: unchanged, or a
-    number's text (see `as_text`)."""
+    """Check a string for a column: type, presence (`required`: not None), length, and
+    characters a database cannot store (NUL, lone surrogates). Returns the value to store:
+    unchanged, or a number's text (see `as_text`).
+
+    Blank text is stored as given, as the original stored it; forms that want a real
+    value pass `nonblank=True`."""
     name = label or field
     if value is None:
         if required:
@@ -54,7 +58,7 @@ def check_text(
     value = as_text(value)
     if not isinstance(value, str):
         raise BadInput(f"{name} must be a string, not {type(value).__name__}.")
-    if required and not value.strip():
+    if nonblank and not value.strip():
         raise BadInput(f"{name} must not be empty.")
     limit = column_length(model, field)
     if len(value) > limit:
