@@ -6,6 +6,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base
+from openorch.crypto import describe_encrypted_password
 from openorch.database.rows import shown
 
 
@@ -44,11 +45,6 @@ class Credential(Base):
     password: Mapped[str] = mapped_column(String(1000))
     changed_at: Mapped[datetime] = mapped_column(default=datetime.now, onupdate=datetime.now)
 
-    @property
-    def password_description(self) -> str:
-        """Describe the encrypted password without revealing it (what tables show)."""
-        return describe_encrypted_password(self.password)
-
     def to_row_dict(self) -> dict[str, str]:
         """The original's row for this credential (its Credentials table)."""
         return {
@@ -64,10 +60,3 @@ class Credential(Base):
 
     def __repr__(self) -> str:
         return f"Credential(name={self.name!r}, username={self.username!r})"
-
-
-def describe_encrypted_password(token: str) -> str:
-    """'{n} encrypted bytes. {lo}-{hi} decrypted bytes.' for a Fernet token of length n."""
-    length = len(token)
-    low = int(((length - 100) / 20) * 16)
-    return f"{length} encrypted bytes. {low}-{low + 15} decrypted bytes."

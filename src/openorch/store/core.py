@@ -56,6 +56,8 @@ class StoreCore:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
+        #: What `Store.open` found worth telling the user (revision, key); empty otherwise.
+        self.open_warnings: list[str] = []
 
     @property
     def dialect(self) -> str:

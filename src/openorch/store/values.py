@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from openorch.database import Constant, Credential
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, Duplicate, NotFound
+from openorch.store.errors import BadInput, Duplicate, KeyMismatch, NotFound
 
 
 def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
@@ -117,6 +117,22 @@ class ValueStore(StoreCore):
         return self._read(
             lambda session: tuple(session.scalars(select(Credential).order_by(Credential.name)))
         )
+
+    def key_matches(self) -> bool:
+        """True when the key decrypts a stored credential, or there are none to try.
+
+        Checked when a program opens the database, so an admin hears about a wrong key
+        at Connect instead of from a failing robot at night.
+        """
+        with self._reads() as session:
+            token = session.scalars(select(Credential.password).limit(1)).first()
+        if token is None:
+            return True
+        try:
+            self.cipher.decrypt(token)
+        except KeyMismatch:
+            return False
+        return True
 
     def _encrypt(self, password: object) -> str:
         if not isinstance(password, str):
