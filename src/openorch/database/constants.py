@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openorch.database.base import Base
 from openorch.crypto import describe_encrypted_password
+from openorch.database.base import Base
 from openorch.database.rows import shown
 
 
