@@ -132,7 +132,7 @@ def _run(
             f"{script.name} {' '.join(args)} failed under {python}:\n"
             f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
         )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{") or line == "null"]
+    lines = [line for line in result.stdout.splitlines() if line[:1] in ("{", "[")]
     return json.loads(lines[-1]) if lines else None
 
 
