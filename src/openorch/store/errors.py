@@ -103,5 +103,6 @@ else:
             stored token is damaged). Also a `cryptography.fernet.InvalidToken`."""
 
         KeyMismatch.__module__ = __name__
+        KeyMismatch.__qualname__ = "KeyMismatch"
         globals()["KeyMismatch"] = KeyMismatch
         return KeyMismatch

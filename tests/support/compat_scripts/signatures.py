@@ -50,13 +50,16 @@ def main() -> None:
             found[f"{label}.{name}"] = describe(function)
             if function.__module__ == module.__name__:  # type: ignore[attr-defined]
                 own.append(f"{label}.{name}")
-    for name, member in vars(OrchestratorConnection).items():
+    for name in dir(OrchestratorConnection):
         if name.startswith("_") and name != "__init__":
             continue
+        member = inspect.getattr_static(OrchestratorConnection, name)
         if isinstance(member, classmethod):
             found[f"OrchestratorConnection.{name}"] = describe(member.__func__)
         elif inspect.isfunction(member):
             found[f"OrchestratorConnection.{name}"] = describe(member)
+        else:
+            continue
         own.append(f"OrchestratorConnection.{name}")
     for model in (Constant, Credential, Job, Log, QueueElement, Scheduler, SingleTrigger,
                   ScheduledTrigger, QueueTrigger):
