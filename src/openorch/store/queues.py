@@ -97,9 +97,12 @@ def _encodable(text: str) -> bool:
 def _as_texts(values: Sequence[Any]) -> list[Any]:
     """A bulk column as a list, numbers turned into their text (`v.as_text`)."""
     items = list(values)
-    if all(type(value) is str or value is None for value in items):
+    if set(map(type, items)) <= _PLAIN:  # one C-level pass: the usual case costs ~2 ms/100k
         return items
     return [v.as_text(value) for value in items]
+
+
+_PLAIN = {str, type(None)}
 
 
 def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
