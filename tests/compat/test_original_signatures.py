@@ -48,6 +48,21 @@ def test_signatures_match_the_originals(original: OriginalVenv) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_name_the_original_offers_is_importable(original: OriginalVenv) -> None:
+    """Every class, function, enum and module the original's SDK modules offer (its own,
+    not what it imported from SQLAlchemy or the standard library) is there in openorch's
+    module of the same name."""
+    theirs = run_original(original, "signatures.py")["surface"]
+    ours = run_openorch("signatures.py")["surface"]
+    missing = {
+        module: sorted(set(names["own"]) - set(ours[module]["all"]))
+        for module, names in theirs.items()
+    }
+    assert not any(missing.values()), missing
+    assert "QueueStatus" in theirs["OpenOrchestrator.orchestrator_connection.connection"]["own"]
+    assert "truncate_message" in theirs["OpenOrchestrator.database.db_util"]["own"]
+
+
 def test_the_drift_rule_catches_what_breaks_callers() -> None:
     original = [["self", "POSITIONAL_OR_KEYWORD", None, False],
                 ["queue_name", "POSITIONAL_OR_KEYWORD", None, False],

@@ -350,6 +350,18 @@ def calls(url: str, key: str) -> None:
     step("oc pause_my_trigger", oc.pause_my_trigger)
     step("oc is_trigger_pausing after", oc.is_trigger_pausing)
     step("oc repr", lambda: repr(oc).startswith("OrchestratorConnection"))
+
+    def from_args() -> Any:
+        saved = sys.argv
+        sys.argv = ["script.py", "From args", url, key, "a b", trigger_text, job_id]
+        try:
+            made = OrchestratorConnection.create_connection_from_args()
+        finally:
+            sys.argv = saved
+        return (made.process_name, made.process_arguments, made.trigger_id == trigger_text,
+                made.job_id == job_id, type(made).__name__)
+
+    step("oc create_connection_from_args", from_args)
     db_util.disconnect()
     step("db_util after disconnect", lambda: db_util.get_constants())
     print(json.dumps(results))

@@ -7,8 +7,10 @@ One JSON object: {"own": [names defined by the package itself, not imported into
 Defaults are compared by `repr`, annotations are not (openorch's are wider on purpose).
 """
 
+import importlib
 import inspect
 import json
+import types
 
 from OpenOrchestrator.common import crypto_util
 from OpenOrchestrator.database import db_util
@@ -67,7 +69,44 @@ def main() -> None:
             if hasattr(model, name):
                 found[f"{model.__name__}.{name}"] = describe(getattr(model, name))
                 own.append(f"{model.__name__}.{name}")
-    print(json.dumps({"own": sorted(own), "signatures": found}, sort_keys=True))
+    print(json.dumps({"own": sorted(own), "signatures": found, "surface": surface()},
+                     sort_keys=True))
+
+
+#: The modules scripts and tools import (the original's GUI apps are not offered).
+MODULES = (
+    "OpenOrchestrator.common.crypto_util",
+    "OpenOrchestrator.common.datetime_util",
+    "OpenOrchestrator.database.base",
+    "OpenOrchestrator.database.constants",
+    "OpenOrchestrator.database.data_types.string_list",
+    "OpenOrchestrator.database.db_util",
+    "OpenOrchestrator.database.jobs",
+    "OpenOrchestrator.database.logs",
+    "OpenOrchestrator.database.queues",
+    "OpenOrchestrator.database.schedulers",
+    "OpenOrchestrator.database.triggers",
+    "OpenOrchestrator.database.truncated_string",
+    "OpenOrchestrator.orchestrator_connection.connection",
+)
+
+
+def surface() -> dict[str, dict[str, list[str]]]:
+    """Per module: every public name ("all") and those whose value comes from the package
+    itself ("own": classes, functions, its modules), not from SQLAlchemy or the stdlib."""
+    found = {}
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        names = [name for name in vars(module) if not name.startswith("_")]
+        own = []
+        for name in names:
+            value = getattr(module, name)
+            origin = value.__name__ if isinstance(value, types.ModuleType) else getattr(
+                value, "__module__", "") or ""
+            if origin.startswith("OpenOrchestrator"):
+                own.append(name)
+        found[module_name] = {"all": sorted(names), "own": sorted(own)}
+    return found
 
 
 if __name__ == "__main__":
