@@ -403,3 +403,15 @@ def test_cli_bad_connection_is_one_line_and_exit_2(tmp_path: Path, conn: str, wo
     assert len(lines) == 1, result.stderr
     assert words in lines[0] and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_opening_an_old_layout_database_says_to_upgrade(sqlite_empty_url: str) -> None:
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE openorch_version"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
+    engine.dispose()
+    store = Store.open(sqlite_empty_url)
+    assert any("openorch upgrade" in w and "openorch_version" in w for w in store.open_warnings)
+    store.close()

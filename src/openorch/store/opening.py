@@ -80,7 +80,13 @@ def open_store(
             f"The database {label} has no openorch tables yet. Create them with: "
             f'openorch upgrade "{label}" --new'
         )
-    if revision is not None and found.openorch != HEAD_REVISION:
+    if found.old_layout:
+        store.open_warnings.append(
+            "openorch's revision is still in alembic_version, so machines on the original "
+            "OpenOrchestrator warn that the version does not match: run "
+            f'openorch upgrade "{label}" to move it to openorch_version.'
+        )
+    elif revision is not None and found.openorch != HEAD_REVISION:
         store.open_warnings.append(
             f"The database is at revision {revision}, this version of openorch expects "
             f'{HEAD_REVISION}: some screens may fail until you run openorch upgrade "{label}".'
