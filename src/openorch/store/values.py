@@ -1,14 +1,19 @@
 """Constants and credentials."""
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openorch.database import Constant, Credential
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, KeyMismatch, NotFound
+
+T = TypeVar("T")
 
 
 def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
@@ -21,6 +26,16 @@ def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
 
 class ValueStore(StoreCore):
     """Named constants and encrypted credentials."""
+
+    def _write_new(self, work: Callable[[Session], T], duplicate: str) -> T:
+        """`_write` for an insert by name: another program inserting the same name between
+        our check and our commit is a `Duplicate` too, not a driver error."""
+        try:
+            return self._write(work)
+        except IntegrityError as error:
+            if isinstance(error, Duplicate):
+                raise
+            raise Duplicate(duplicate) from error
 
     # --- constants ----------------------------------------------------------------
 
@@ -60,7 +75,7 @@ class ValueStore(StoreCore):
             session.add(constant)
             return constant
 
-        return self._write(work)
+        return self._write_new(work, f"A constant named {constant.name!r} already exists.")
 
     def update_constant(self, name: str, new_value: str) -> None:
         """Give a constant a new value and stamp `changed_at`.
@@ -166,7 +181,7 @@ class ValueStore(StoreCore):
             session.add(credential)
             return credential
 
-        return self._write(work)
+        return self._write_new(work, f"A credential named {credential.name!r} already exists.")
 
     def update_credential(self, name: str, new_username: str, new_password: str) -> None:
         """Replace a credential's username and password.
