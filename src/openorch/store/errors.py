@@ -16,7 +16,9 @@ case, so `except` clauses written for either keep catching:
   `NoKey` (a `NotConnected`: encrypting or decrypting without a key) too.
 
 Code decides by class, never by message text. `KeyMismatch` is built on first use, so
-importing the data layer does not import `cryptography` (SDK start-up time).
+importing the data layer does not import `cryptography` (SDK start-up time): modules
+loaded by processes refer to it as `errors.KeyMismatch` inside functions, never
+`from openorch.store.errors import KeyMismatch` at the top.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openorch.database import Constant, Credential
+from openorch.store import errors
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, Duplicate, KeyMismatch, NotFound
+from openorch.store.errors import BadInput, Duplicate, NotFound
 
 T = TypeVar("T")
 
@@ -145,7 +146,7 @@ class ValueStore(StoreCore):
             return True
         try:
             self.cipher.decrypt(token)
-        except KeyMismatch:
+        except errors.KeyMismatch:  # built on first use: no cryptography at import
             return False
         return True
 
