@@ -16,6 +16,7 @@ from openorch.database import Job, JobOutcome, JobStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _JOBS = table_of(Job)
 
@@ -45,12 +46,12 @@ def encode_outcome_data(data: Any) -> str | None:
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as error:
-        raise ValueError(
+        raise BadInput(
             f"data must be JSON-serialisable (dict, list, str, int, float, bool, None): {error}."
         ) from error
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_OUTCOME_DATA_BYTES:
-        raise ValueError(
+        raise BadInput(
             f"data is too large: {size} bytes as JSON, the limit is {MAX_OUTCOME_DATA_BYTES}."
         )
     v.check_storable("data", text)
@@ -91,7 +92,7 @@ class OutcomeStore(StoreCore):
         def work(connection: Connection) -> None:
             result = connection.execute(update(_JOBS).where(_JOBS.c.id == key).values(**values))
             if result.rowcount == 0:
-                raise ValueError(f"No job with id {key} exists.")
+                raise NotFound(f"No job with id {key} exists.")
 
         self._write_single(work)
 
