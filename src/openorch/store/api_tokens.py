@@ -63,7 +63,7 @@ class ApiTokenStore(StoreCore):
         Raises:
             ValueError: empty or taken name, no or unknown scopes, expiry in the past.
         """
-        text = v.check_text(ApiToken, "name", name)
+        text = v.check_text(ApiToken, "name", name, nonblank=True)
         assert text is not None
         found = check_scopes(scopes)
         expiry = v.check_datetime("expires_at", expires_at, required=False)

@@ -80,7 +80,7 @@ class OutcomeStore(StoreCore):
         """
         key = v.check_uuid("job_id", job_id)
         kind = v.check_enum(JobOutcome, "outcome", outcome)
-        text = v.check_text(Job, "outcome_message", message, label="message")
+        text = v.check_text(Job, "outcome_message", message, label="message", nonblank=True)
         encoded = encode_outcome_data(data)
         values = {
             "outcome": kind,

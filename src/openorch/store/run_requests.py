@@ -71,7 +71,9 @@ class RunRequestStore(StoreCore):
         """
         key = v.check_uuid("trigger_id", trigger_id)
         v.check_text(Trigger, "process_args", process_args, required=False)
-        v.check_text(ApiAuditEntry, "token_name", requested_by, label="requested_by")
+        v.check_text(
+            ApiAuditEntry, "token_name", requested_by, label="requested_by", nonblank=True
+        )
         request = RunRequest(
             id=new_id(),
             trigger_id=key,
@@ -135,7 +137,7 @@ class RunRequestStore(StoreCore):
         the trigger is no longer IDLE (the request then stays PENDING for later).
         """
         key = v.check_uuid("request_id", request_id)
-        v.check_text(Job, "scheduler_name", scheduler_name)
+        v.check_text(Job, "scheduler_name", scheduler_name, nonblank=True)
         moment = now or datetime.now()
 
         class _NotBegun(Exception):
@@ -184,7 +186,9 @@ class RunRequestStore(StoreCore):
             ValueError: bad id, no such run, or a run that already started or was cancelled.
         """
         key = v.check_uuid("run_id", request_id)
-        v.check_text(ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by")
+        v.check_text(
+            ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by", nonblank=True
+        )
         moment = datetime.now()
 
         def work(session: Session) -> RunRequest:
