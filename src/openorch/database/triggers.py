@@ -55,6 +55,9 @@ class Trigger(Base):
     #: [] mean any Scheduler.
     scheduler_whitelist: Mapped[list[str] | None] = mapped_column(StringList(250))
     priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: After a failure, a Scheduled or Queue trigger goes back to IDLE instead of staying
+    #: FAILED. NULL (every row the original writes) means False: stop, as 3.0.0 does.
+    keep_running_after_failure: Mapped[bool | None] = mapped_column()
     type: Mapped[TriggerType] = mapped_column(enum_column_type(TriggerType))
 
     __mapper_args__ = {"polymorphic_on": "type"}
@@ -83,6 +86,11 @@ class Trigger(Base):
     def _next_run_shown(self) -> str:
         next_run = getattr(self, "next_run", None)
         return "N/A" if next_run is None else shown(next_run)
+
+    @property
+    def keeps_running_after_failure(self) -> bool:
+        """The after-a-failure choice with NULL read as "stop"."""
+        return bool(self.keep_running_after_failure)
 
     def __repr__(self) -> str:
         return (

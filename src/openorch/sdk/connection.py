@@ -28,6 +28,7 @@ from openorch.sdk.delegation import documented_by
 from openorch.store import Store, describe_connection_error
 from openorch.store import validation as v
 from openorch.store.engine import connection_problem
+from openorch.store.state import TransitionRefused
 
 #: The arguments after the script, as the Scheduler passes them (the last two optional).
 ARGUMENTS = (
@@ -286,13 +287,13 @@ class OrchestratorConnection:
         self._report(JobOutcome.FAILED, message, data)
 
     def _report(self, outcome: JobOutcome, message: str, data: Any) -> None:
-        if self.job_id is None:
+        if self._job_key is None:
             name = "report_completion" if outcome is JobOutcome.COMPLETED else "report_failure"
             raise RuntimeError(
                 f"{name}() needs a job: this process was started without a job id (by "
                 "hand?). Outcomes are recorded only for runs a Scheduler started."
             )
-        self._store.report_job_outcome(self.job_id, outcome, message, data)
+        self._store.report_job_outcome(self._job_key, outcome, message, data)
 
     # --- the trigger that started this process ------------------------------------
 
@@ -312,7 +313,9 @@ class OrchestratorConnection:
 
     def pause_my_trigger(self) -> None:
         """Set the trigger that started this process to PAUSING: it will not run again
-        until an admin enables it (the Scheduler makes it PAUSED when this run ends).
+        until an admin enables it (the Scheduler makes it PAUSED when this run ends). A
+        trigger that is not running becomes PAUSED; one being killed stays KILLING (an
+        INFO log says so).
 
         A process started by hand (no trigger id) has nothing to pause; an INFO log says
         so instead of failing the run.
@@ -326,4 +329,8 @@ class OrchestratorConnection:
                 "trigger id, so there is no trigger to pause."
             )
             return
-        self._store.set_trigger_status(self._trigger_key, TriggerStatus.PAUSING)
+        try:
+            self._store.pause_trigger_from_process(self._trigger_key)
+        except TransitionRefused as refusal:
+            # Being killed already: the kill wins, and the run is not failed for asking.
+            self.log_info(f"pause_my_trigger(): {refusal}")
