@@ -17,7 +17,7 @@ REFUSED = 'connection failed: connection to server at "127.0.0.1", port 5432 fai
 
 def _conn(job: bool = True, patience: float = 60.0) -> OrchestratorConnection:
     oc = OrchestratorConnection.__new__(OrchestratorConnection)
-    oc.job_id = uuid.uuid4() if job else None
+    oc._job_key = uuid.uuid4() if job else None
     oc._store = SimpleNamespace(dialect="postgresql")  # type: ignore[assignment]
     oc.outage_patience = patience
     return oc

@@ -28,8 +28,10 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.database.ids import new_id
+from openorch.sdk.delegation import documented_by
 from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.engine import connection_problem
 from openorch.store.state import TransitionRefused
 
 T = TypeVar("T")
@@ -56,11 +58,11 @@ def _ping_patiently(store: Store, connection_string: str, patience: float) -> No
             store.ping()
             return
         except Exception as error:
-            message = describe_connection_error(error, connection_string)
-            if not message.startswith("The database server is unreachable"):
+            if connection_problem(error) != "unreachable":
                 raise
             if time.monotonic() + delay > deadline:
                 raise
+            message = describe_connection_error(error, connection_string)
             if not warned:
                 print(
                     f"openorch: {message}; retrying for up to {patience:g} s.",
@@ -127,15 +129,19 @@ class OrchestratorConnection:
         Cipher(crypto_key)
         self.process_name: str = process_name
         self.process_arguments: str = process_arguments or ""
-        self.trigger_id: uuid.UUID | None = v.check_optional_uuid("trigger_id", trigger_id)
-        self.job_id: uuid.UUID | None = v.check_optional_uuid("job_id", job_id)
+        self._trigger_key = v.check_optional_uuid("trigger_id", trigger_id)
+        self._job_key = v.check_optional_uuid("job_id", job_id)
+        #: The ids as UUIDs (None when not given). The `OpenOrchestrator` package's
+        #: subclass keeps the strings it was given instead, as the original did.
+        self.trigger_id: uuid.UUID | str | None = self._trigger_key
+        self.job_id: uuid.UUID | str | None = self._job_key
         #: For how long calls wait out a database outage (a process started by a Scheduler).
         self.outage_patience: float = OUTAGE_PATIENCE_SECONDS
         self._store = Store(connection_string, crypto_key=crypto_key)
         # Started by a Scheduler (a job id), the database answered moments ago: an
         # unreachable server is most likely a short outage, so wait for it a while
         # rather than fail the job. Started by hand, say what is wrong at once.
-        patience = STARTUP_PATIENCE_SECONDS if self.job_id is not None else 0.0
+        patience = STARTUP_PATIENCE_SECONDS if self._job_key is not None else 0.0
         try:
             _ping_patiently(self._store, connection_string, patience)
         except Exception as error:
@@ -192,11 +198,13 @@ class OrchestratorConnection:
     def __repr__(self) -> str:
         return f"OrchestratorConnection(process_name={self.process_name!r}, job_id={self.job_id})"
 
+    # --- logs ---------------------------------------------------------------------
+
     # --- riding through an outage --------------------------------------------------
 
     def _patiently(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
         """Run `work`; in a process started by a Scheduler, wait out a database outage of
-        up to OUTAGE_PATIENCE_SECONDS, retrying.
+        up to `outage_patience` seconds, retrying.
 
         `repeatable` work may run twice without harm (reads, setting a status, a claim:
         an element claimed by an attempt whose answer was lost stays bound to this job
@@ -204,7 +212,7 @@ class OrchestratorConnection:
         never reached, so nothing can have been written. Started by hand (no job id),
         errors are raised at once.
         """
-        if self.job_id is None or self._store.dialect == "sqlite":
+        if self._job_key is None or self._store.dialect == "sqlite":
             return work()
         deadline = time.monotonic() + self.outage_patience
         delay = 0.5
@@ -228,34 +236,29 @@ class OrchestratorConnection:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    # --- logs ---------------------------------------------------------------------
+    # --- logs -------------------------------------------------------------------------
+
+    def _log(self, level: LogLevel, message: str) -> None:
+        self._patiently(
+            lambda: self._store.create_log(self.process_name, level, self._job_key, message)
+        )
 
     def log_trace(self, message: str) -> None:
         """Write a TRACE log row for this process (and job, when known)."""
-        self._patiently(
-            lambda: self._store.create_log(self.process_name, LogLevel.TRACE, self.job_id, message)
-        )
+        self._log(LogLevel.TRACE, message)
 
     def log_info(self, message: str) -> None:
         """Write an INFO log row for this process (and job, when known)."""
-        self._patiently(
-            lambda: self._store.create_log(self.process_name, LogLevel.INFO, self.job_id, message)
-        )
+        self._log(LogLevel.INFO, message)
 
     def log_error(self, message: str) -> None:
         """Write an ERROR log row for this process (and job, when known)."""
-        self._patiently(
-            lambda: self._store.create_log(self.process_name, LogLevel.ERROR, self.job_id, message)
-        )
+        self._log(LogLevel.ERROR, message)
 
     # --- constants and credentials ------------------------------------------------
 
+    @documented_by(Store.get_constant)
     def get_constant(self, constant_name: str) -> Constant:
-        """The constant called `constant_name`.
-
-        Raises:
-            ValueError: no such constant.
-        """
         return self._patiently(lambda: self._store.get_constant(constant_name))
 
     def get_credential(self, credential_name: str) -> Credential:
@@ -268,28 +271,21 @@ class OrchestratorConnection:
             lambda: self._store.get_credential(credential_name, decrypt_password=True)
         )
 
+    @documented_by(Store.update_constant)
     def update_constant(self, constant_name: str, new_value: str) -> None:
-        """Give a constant a new value.
-
-        Raises:
-            ValueError: no such constant, or the value is too long.
-        """
         self._patiently(lambda: self._store.update_constant(constant_name, new_value))
 
+    @documented_by(Store.update_credential)
     def update_credential(
         self, credential_name: str, new_username: str, new_password: str
     ) -> None:
-        """Replace a credential's username and password (encrypted with this key).
-
-        Raises:
-            ValueError: no such credential, or a value is too long.
-        """
         self._patiently(
             lambda: self._store.update_credential(credential_name, new_username, new_password)
         )
 
     # --- queues -------------------------------------------------------------------
 
+    @documented_by(Store.create_queue_element)
     def create_queue_element(
         self,
         queue_name: str,
@@ -300,17 +296,6 @@ class OrchestratorConnection:
         not_before: datetime | None = None,
         deadline: datetime | None = None,
     ) -> QueueElement:
-        """Add a NEW element to a queue.
-
-        `not_before` defers it: no one claims it before then. `deadline` says when it
-        must be done (default: the queue's default deadline, if it has one); the
-        Orchestrator shows elements past it as overdue.
-
-        Raises:
-            DuplicateReferenceError: (a ValueError) the queue has unique references and
-                this reference exists already.
-            ValueError: a field is too long or of the wrong type.
-        """
         element_id = new_id()  # the same id on a retry, so it is created once
         return self._patiently(
             lambda: self._store.create_queue_element(
@@ -319,6 +304,7 @@ class OrchestratorConnection:
             )
         )
 
+    @documented_by(Store.bulk_create_queue_elements)
     def bulk_create_queue_elements(
         self,
         queue_name: str,
@@ -330,17 +316,6 @@ class OrchestratorConnection:
         not_before: datetime | None = None,
         deadline: datetime | None = None,
     ) -> BulkCreated:
-        """Add one NEW element per (reference, data) pair, all or nothing.
-
-        On a queue with unique references, references that exist already (or repeat in
-        the call) fail the whole call, naming them; with `skip_duplicates` they are
-        skipped and the result's `skipped` lists them. `not_before` and `deadline` apply
-        to every element.
-
-        Raises:
-            DuplicateReferenceError: (a ValueError) duplicates, without `skip_duplicates`.
-            ValueError: empty or unequal sequences, or any invalid item.
-        """
         return self._patiently(
             lambda: self._store.bulk_create_queue_elements(
                 queue_name, references, data, created_by,
@@ -350,18 +325,14 @@ class OrchestratorConnection:
             repeatable=skip_duplicates,
         )
 
+    @documented_by(Store.get_next_queue_element)
     def get_next_queue_element(
         self, queue_name: str, reference: str | None = None, set_status: bool = True
     ) -> QueueElement | None:
-        """Claim the oldest claimable element (NEW and not deferred): IN_PROGRESS,
-        start_date now, bound to this process's job when a Scheduler started it (so the
-        job's end releases it if the process does not finish it). None when empty.
-
-        No two callers anywhere ever get the same element.
-        """
+        # Bound to this process's job, when a Scheduler started it (see docs/sdk.md).
         return self._patiently(
             lambda: self._store.get_next_queue_element(
-                queue_name, reference, set_status, job_id=self.job_id
+                queue_name, reference, set_status, job_id=self._job_key
             )
         )
 
@@ -383,16 +354,10 @@ class OrchestratorConnection:
             )
         )
 
+    @documented_by(Store.set_queue_element_status)
     def set_queue_element_status(
         self, element_id: uuid.UUID | str, status: QueueStatus | str, message: str | None = None
     ) -> None:
-        """Set an element's status (and message), as in the original: DONE, FAILED and
-        ABANDONED stamp end_date, and FAILED is final (use `retry_queue_element` to ask
-        for another attempt).
-
-        Raises:
-            ValueError: bad id or status, or no such element.
-        """
         self._patiently(lambda: self._store.set_queue_element_status(element_id, status, message))
 
     def retry_queue_element(
@@ -453,12 +418,8 @@ class OrchestratorConnection:
             )
         )
 
+    @documented_by(Store.delete_queue_element)
     def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
-        """Delete an element.
-
-        Raises:
-            ValueError: bad id, or no such element.
-        """
         tried = False
 
         def attempt() -> None:
@@ -502,13 +463,13 @@ class OrchestratorConnection:
         self._report(JobOutcome.FAILED, message, data)
 
     def _report(self, outcome: JobOutcome, message: str, data: Any) -> None:
-        if self.job_id is None:
+        if self._job_key is None:
             name = "report_completion" if outcome is JobOutcome.COMPLETED else "report_failure"
             raise RuntimeError(
                 f"{name}() needs a job: this process was started without a job id (by "
                 "hand?). Outcomes are recorded only for runs a Scheduler started."
             )
-        self._store.report_job_outcome(self.job_id, outcome, message, data)
+        self._store.report_job_outcome(self._job_key, outcome, message, data)
 
     # --- the trigger that started this process ------------------------------------
 
@@ -521,9 +482,9 @@ class OrchestratorConnection:
         Raises:
             ValueError: the trigger no longer exists.
         """
-        if self.trigger_id is None:
+        if self._trigger_key is None:
             return False
-        trigger_id = self.trigger_id
+        trigger_id = self._trigger_key
         trigger = self._patiently(lambda: self._store.get_trigger(trigger_id))
         return trigger.process_status in (TriggerStatus.PAUSING, TriggerStatus.PAUSED)
 
@@ -539,13 +500,13 @@ class OrchestratorConnection:
         Raises:
             ValueError: the trigger no longer exists.
         """
-        if self.trigger_id is None:
+        if self._trigger_key is None:
             self.log_info(
                 "pause_my_trigger() was called, but this process was started without a "
                 "trigger id, so there is no trigger to pause."
             )
             return
-        trigger_id = self.trigger_id
+        trigger_id = self._trigger_key
         try:
             self._patiently(lambda: self._store.pause_trigger_from_process(trigger_id))
         except TransitionRefused as refusal:

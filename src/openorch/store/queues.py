@@ -26,6 +26,7 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 
 _QUEUES = table_of(QueueElement)
@@ -47,6 +48,7 @@ _QUEUE_ORDER_COLUMNS = {
     "attempts": QueueElement.attempts,
     "not_before": QueueElement.not_before,
     "deadline": QueueElement.deadline,
+    "queue_name": QueueElement.queue_name,
 }
 
 _ENDING_STATUSES = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
@@ -148,6 +150,17 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def _as_texts(values: Sequence[Any]) -> list[Any]:
+    """A bulk column as a list, numbers turned into their text (`v.as_text`)."""
+    items = list(values)
+    if set(map(type, items)) <= _PLAIN:  # one C-level pass: the usual case costs ~2 ms/100k
+        return items
+    return [v.as_text(value) for value in items]
+
+
+_PLAIN = {str, type(None)}
+
+
 def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
     """Check every item of a bulk column in a few passes over C-level builtins; only on
     failure walk the items one by one to name the first bad index."""
@@ -164,11 +177,11 @@ def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
         if value is None:
             continue
         if not isinstance(value, str):
-            raise ValueError(
+            raise BadInput(
                 f"{field}[{index}] must be a string or None, not {type(value).__name__}."
             )
         if len(value) > limit:
-            raise ValueError(
+            raise BadInput(
                 f"{field}[{index}] is too long: {len(value)} characters, the limit is {limit}."
             )
         v.check_storable(f"{field}[{index}]", value)
@@ -362,16 +375,16 @@ class QueueStore(StoreCore):
             DuplicateReferenceError: (a ValueError) duplicates, without `skip_duplicates`.
             ValueError: empty or unequal sequences, or any invalid item (named by index).
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
-        v.check_text(QueueElement, "created_by", created_by, required=False)
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
+        created_by = v.check_text(QueueElement, "created_by", created_by, required=False)
         if isinstance(references, str) or isinstance(data, str):
-            raise ValueError("references and data must be sequences, not single strings.")
-        references = list(references)
-        data = list(data)
+            raise BadInput("references and data must be sequences, not single strings.")
+        references = _as_texts(references)
+        data = _as_texts(data)
         if not references or not data:
-            raise ValueError("references and data must not be empty.")
+            raise BadInput("references and data must not be empty.")
         if len(references) != len(data):
-            raise ValueError(
+            raise BadInput(
                 f"references and data must have the same length; got {len(references)} "
                 f"and {len(data)}."
             )
@@ -430,8 +443,8 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: bad queue name, reference or job id.
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
-        v.check_text(QueueElement, "reference", reference, required=False)
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
+        reference = v.check_text(QueueElement, "reference", reference, required=False)
         job = v.check_optional_uuid("job_id", job_id)
         now = datetime.now()
         if not set_status:
@@ -473,7 +486,7 @@ class QueueStore(StoreCore):
         key = v.check_uuid("element_id", element_id)
         element = self._read(lambda session: session.get(QueueElement, key))
         if element is None:
-            raise ValueError(f"No queue element with id {key} exists.")
+            raise NotFound(f"No queue element with id {key} exists.")
         return element
 
     @overload
@@ -485,7 +498,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         search_term: str | None = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
@@ -503,7 +516,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         search_term: str | None = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
@@ -521,7 +534,7 @@ class QueueStore(StoreCore):
         from_date: datetime | None = None,
         to_date: datetime | None = None,
         offset: int = 0,
-        limit: int = 100,
+        limit: int | None = 100,
         search_term: str | None = None,
         order_by: str | None = None,
         order_desc: bool = False,
@@ -539,19 +552,26 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: bad status, paging values or order column.
         """
+        queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         v.check_int("offset", offset, minimum=0)
-        v.check_int("limit", limit, minimum=0)
+        page_size = v.check_limit(limit)
         filters = element_filters(
             queue_name, reference, status, from_date, to_date, search_term, overdue,
             in_progress_longer_than, datetime.now(),
         )
-        column = _QUEUE_ORDER_COLUMNS.get(order_by or "created_date")
+        column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_QUEUE_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
-        page = select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(limit)
+        page = (
+            select(QueueElement)
+            .where(*filters)
+            .order_by(ordering)
+            .offset(offset)
+            .limit(page_size)
+        )
 
         def work(
             session: Session,
@@ -649,7 +669,7 @@ class QueueStore(StoreCore):
                 found = connection.execute(select(_QUEUES.c.id).where(_QUEUES.c.id == key))
                 missing = found.first() is None
             if missing:
-                raise ValueError(f"No queue element with id {key} exists.")
+                raise NotFound(f"No queue element with id {key} exists.")
 
         self._write_single(work)  # one statement either way
 
@@ -664,7 +684,7 @@ class QueueStore(StoreCore):
         def work(session: Session) -> None:
             result = session.execute(delete(_QUEUES).where(_QUEUES.c.id == key))
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No queue element with id {key} exists.")
+                raise NotFound(f"No queue element with id {key} exists.")
 
         self._write(work)
 
@@ -692,10 +712,10 @@ def element_filters(
         ValueError: a bad filter value.
     """
     moment = now or datetime.now()
-    v.check_text(QueueElement, "queue_name", queue_name)
+    queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
     filters: list[Any] = [_QUEUES.c.queue_name == queue_name]
     if reference is not None:
-        v.check_text(QueueElement, "reference", reference, required=False)
+        reference = v.check_text(QueueElement, "reference", reference, required=False)
         filters.append(_QUEUES.c.reference == reference)
     if status is not None and status != "":
         filters.append(_QUEUES.c.status == v.check_enum(QueueStatus, "status", status))
@@ -705,7 +725,7 @@ def element_filters(
         filters.append(_QUEUES.c.created_date <= v.check_datetime("to_date", to_date))
     if search_term:
         if not isinstance(search_term, str):
-            raise ValueError(f"search_term must be a string, not {type(search_term).__name__}.")
+            raise BadInput(f"search_term must be a string, not {type(search_term).__name__}.")
         v.check_storable("search_term", search_term)
         filters.append(
             or_(
