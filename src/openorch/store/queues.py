@@ -26,7 +26,7 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, NotFound
+from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 
 _QUEUES = table_of(QueueElement)
@@ -196,8 +196,9 @@ class BulkCreated:
     skipped: tuple[str, ...] = ()
 
 
-class DuplicateReferenceError(ValueError):
-    """An element with this reference already exists in a queue with unique references."""
+class DuplicateReferenceError(Duplicate):
+    """An element with this reference already exists in a queue with unique references
+    (a `Duplicate`, so a `ValueError` and an `IntegrityError` too). Nothing was created."""
 
     def __init__(self, queue_name: str, references: Sequence[str]) -> None:
         self.queue_name = queue_name
@@ -419,7 +420,7 @@ class QueueStore(StoreCore):
                 return self._write(work)
             except exc.IntegrityError as error:
                 # Another process added one of these references since the check: check again.
-                if not _duplicate_reference(error):
+                if isinstance(error, DuplicateReferenceError) or not _duplicate_reference(error):
                     raise
         raise ValueError(
             f"Queue {queue_name!r}: other processes kept adding the same references; "
@@ -866,12 +867,12 @@ def retry_element(
     """
     found = _attempts(connection, _QUEUES.c.id == element_id)
     if not found:
-        raise ValueError(_not_in_progress(connection, element_id, "retried"))
+        raise _not_in_progress(connection, element_id, "retried")
     status = _end_attempt(
         connection, found[0], now, QueueStatus.FAILED, (message or "Retry requested.").strip()
     )
     if status is None:
-        raise ValueError(_not_in_progress(connection, element_id, "retried"))
+        raise _not_in_progress(connection, element_id, "retried")
     return status
 
 
@@ -885,24 +886,28 @@ def release_element(connection: Connection, element_id: uuid.UUID, now: datetime
     """
     found = _attempts(connection, _QUEUES.c.id == element_id)
     if not found:
-        raise ValueError(_not_in_progress(connection, element_id, "released"))
+        raise _not_in_progress(connection, element_id, "released")
     attempt = found[0]
     held = describe_duration(now - attempt.start_date) if attempt.start_date else "an unknown time"
     holder = f"job {attempt.job_id}" if attempt.job_id else "no recorded job"
     why = f"Released by an admin after {held} IN_PROGRESS ({holder}):"
     status = _end_attempt(connection, attempt, now, QueueStatus.ABANDONED, why)
     if status is None:
-        raise ValueError(_not_in_progress(connection, element_id, "released"))
+        raise _not_in_progress(connection, element_id, "released")
     return status
 
 
-def _not_in_progress(connection: Connection, element_id: uuid.UUID, verb: str) -> str:
+def _not_in_progress(connection: Connection, element_id: uuid.UUID, verb: str) -> StoreError:
+    """The error for an element that cannot be retried or released: missing, or not
+    IN_PROGRESS (saying what it is)."""
     status = connection.execute(
         select(_QUEUES.c.status).where(_QUEUES.c.id == element_id)
     ).scalar()
     if status is None:
-        return f"No queue element with id {element_id} exists."
-    return f"Queue element {element_id} is {status.name}, not IN_PROGRESS, so it cannot be {verb}."
+        return NotFound(f"No queue element with id {element_id} exists.")
+    return BadInput(
+        f"Queue element {element_id} is {status.name}, not IN_PROGRESS, so it cannot be {verb}."
+    )
 
 
 def describe_duration(duration: timedelta) -> str:
