@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Uuid, text
+from sqlalchemy import Boolean, Index, Integer, String, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -35,6 +35,9 @@ class QueueElement(Base):
     reference again for queues with unique references. A filtered unique index over
     (queue_name, unique_reference) makes "one element per reference" race-safe on SQLite,
     PostgreSQL and SQL Server alike, and costs nothing for queues that do not ask for it.
+    Those filtered indexes are declared in `filtered_indexes.py` and attached only where a
+    schema is created or compared: their per-dialect options would otherwise load
+    SQLAlchemy's PostgreSQL and SQL Server dialects into every SDK process.
     """
 
     __tablename__ = "Queues"
@@ -42,30 +45,6 @@ class QueueElement(Base):
         Index("ix_Queues_queue_name_status_created_date", "queue_name", "status", "created_date"),
         Index("ix_Queues_queue_name_created_date", "queue_name", "created_date"),
         Index("ix_Queues_queue_name_reference", "queue_name", "reference"),
-        Index(
-            "ix_Queues_job_id",
-            "job_id",
-            sqlite_where=text("job_id IS NOT NULL"),
-            postgresql_where=text("job_id IS NOT NULL"),
-            mssql_where=text("job_id IS NOT NULL"),
-        ),
-        Index(
-            "ix_Queues_status_deadline",
-            "status",
-            "deadline",
-            sqlite_where=text("deadline IS NOT NULL"),
-            postgresql_where=text("deadline IS NOT NULL"),
-            mssql_where=text("deadline IS NOT NULL"),
-        ),
-        Index(
-            "ux_Queues_queue_name_unique_reference",
-            "queue_name",
-            "unique_reference",
-            unique=True,
-            sqlite_where=text("unique_reference IS NOT NULL"),
-            postgresql_where=text("unique_reference IS NOT NULL"),
-            mssql_where=text("unique_reference IS NOT NULL"),
-        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -106,6 +85,16 @@ class QueueElement(Base):
             f"QueueElement(id={self.id}, queue_name={self.queue_name!r}, "
             f"reference={self.reference!r}, status={self.status.name})"
         )
+
+
+def _attach_filtered_indexes(*_args: object, **_kwargs: object) -> None:
+    from openorch.database.filtered_indexes import attach_filtered_indexes
+
+    attach_filtered_indexes()
+
+
+# create_all (the compatibility package's tools and tests) gets them just in time.
+event.listen(QueueElement.__table__, "before_create", _attach_filtered_indexes)
 
 
 class QueueSettings(Base):
