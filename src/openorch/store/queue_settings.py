@@ -73,9 +73,10 @@ class QueueSettingsStore(StoreCore):
         Raises:
             ValueError: bad queue name.
         """
-        v.check_text(QueueElement, "queue_name", queue_name)
+        name = v.check_text(QueueElement, "queue_name", queue_name)
+        assert name is not None
         with self.engine.connect() as connection:
-            return read_settings(connection, queue_name)
+            return read_settings(connection, name)
 
     def get_all_queue_settings(self) -> dict[str, QueueSettings]:
         """Every configured queue's settings, by queue name."""
@@ -109,7 +110,7 @@ class QueueSettingsStore(StoreCore):
         Raises:
             ValueError: a bad value, or existing duplicate references (named).
         """
-        v.check_text(QueueSettings, "queue_name", queue_name)
+        queue_name = v.check_text(QueueSettings, "queue_name", queue_name)  # type: ignore[assignment]
         values: dict[str, Any] = {
             "max_attempts": v.check_int("max_attempts", max_attempts, minimum=1),
             "retry_delay_seconds": _check_seconds(

@@ -332,9 +332,9 @@ class QueueStore(StoreCore):
         )
 
         def work(session: Session) -> QueueElement:
-            settings = read_settings(session.connection(), queue_name)
+            settings = read_settings(session.connection(), element.queue_name)
             if settings.unique_references:
-                element.unique_reference = reference
+                element.unique_reference = element.reference
             default_deadline = deadline_of(settings)
             if element.deadline is None and default_deadline is not None:
                 element.deadline = now + default_deadline
