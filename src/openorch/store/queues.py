@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, exc, func, or_, sele
 from sqlalchemy.orm import Session
 
 from openorch.database import JobStatus, QueueElement, QueueSettings, QueueStatus
-from openorch.database.base import format_datetime, table_of
+from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
@@ -49,6 +49,11 @@ BULK_ACTION_STATUSES: dict[str, tuple[QueueStatus, ...]] = {
     "abandon": (QueueStatus.NEW, QueueStatus.IN_PROGRESS),
     "delete": tuple(QueueStatus),
 }
+
+
+def format_datetime(value: datetime) -> str:
+    """A time in the messages the data layer writes: dd-mm-YYYY HH:MM:SS, as screens show it."""
+    return value.strftime("%d-%m-%Y %H:%M:%S")
 
 
 def _claimable(now: Any) -> Any:
@@ -434,7 +439,7 @@ class QueueStore(StoreCore):
         locking = claim_statement(queue_name, reference, now)
 
         def work(session: Session) -> QueueElement | None:
-            element = session.scalars(locking).first()
+            element: QueueElement | None = session.scalars(locking).first()
             if element is None:
                 return None
             element.status = QueueStatus.IN_PROGRESS
