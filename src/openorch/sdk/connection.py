@@ -226,6 +226,12 @@ class OrchestratorConnection:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    def call(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run `work` (calls on `self.store`) riding out a short database outage the way
+        this connection's own calls do; see `_patiently` for what `repeatable` means.
+        For SDK helpers built on the data layer (openorch.sdk.pipeline)."""
+        return self._patiently(work, repeatable=repeatable)
+
     # --- logs ---------------------------------------------------------------------
 
     def log_trace(self, message: str) -> None:

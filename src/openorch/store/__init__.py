@@ -11,6 +11,7 @@ from openorch.store.engine import build_engine, describe_connection_error, mask,
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
+from openorch.store.pipelines import LostElementError, PipelineProgress, PipelineStore
 from openorch.store.queues import (
     BulkCreated,
     DuplicateReferenceError,
@@ -23,7 +24,9 @@ from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 
-class Store(TriggerStore, LogStore, JobStore, ValueStore, QueueAdminStore, SchedulerStore):
+class Store(
+    TriggerStore, LogStore, JobStore, ValueStore, QueueAdminStore, PipelineStore, SchedulerStore
+):
     """Every database operation openorch has, over one engine.
 
     Example:
@@ -44,6 +47,8 @@ __all__ = [
     "BulkCreated",
     "ConnectError",
     "DuplicateReferenceError",
+    "LostElementError",
+    "PipelineProgress",
     "QueueOverview",
     "Store",
     "build_engine",
