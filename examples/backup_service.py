@@ -19,6 +19,7 @@ With --port 0 it picks a free port; --url-file writes the URL it listens on to a
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -124,7 +125,7 @@ def handler_for(storage: Storage) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": "not found"})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the example's output stays readable."""
 
     return Handler
@@ -144,10 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         args.url_file.write_text(url)
     print(f"Fake storage service on {url} (transfers take {args.transfer_seconds:g} s).",
           flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

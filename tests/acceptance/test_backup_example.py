@@ -10,6 +10,7 @@ After each kill the Scheduler ends the job FAILED (which releases the element fo
 attempt) and the test, as an admin would, sets the FAILED trigger back to IDLE.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -139,10 +140,8 @@ def test_backup_example_killed_at_random_points_ends_all_done_without_rerunning_
                 kills += 1
             except ProcessLookupError:
                 pass
-            try:
+            with contextlib.suppress(psutil.TimeoutExpired):
                 child.wait(5)
-            except psutil.TimeoutExpired:
-                pass
     finally:
         scheduler.kill()
 

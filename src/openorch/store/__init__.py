@@ -11,7 +11,12 @@ from openorch.store.engine import build_engine, describe_connection_error, mask,
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
-from openorch.store.pipelines import LostElementError, PipelineProgress, PipelineStore
+from openorch.store.pipelines import (
+    LostElementError,
+    PipelineProgress,
+    PipelineStore,
+    PipelineView,
+)
 from openorch.store.queues import (
     BulkCreated,
     DuplicateReferenceError,
@@ -49,6 +54,7 @@ __all__ = [
     "DuplicateReferenceError",
     "LostElementError",
     "PipelineProgress",
+    "PipelineView",
     "QueueOverview",
     "Store",
     "build_engine",

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session
 
 from openorch.database import PipelineRun, PipelineStepRun, QueueElement, QueueStatus
 from openorch.database.base import table_of
@@ -56,6 +57,14 @@ class PipelineProgress:
     job_id: uuid.UUID | None
     #: The steps that finished before (in the order they finished), from the history.
     finished_steps: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    """What the element popup shows: the progress row and the history, oldest first."""
+
+    run: PipelineRun
+    history: tuple[PipelineStepRun, ...]
 
 
 def _message(text: str) -> str:
@@ -381,6 +390,28 @@ class PipelineStore(StoreCore):
         self._write_core(work)
 
     # --- reading, for the Orchestrator and tests ------------------------------------
+
+    def get_pipeline_view(self, element_id: uuid.UUID | str) -> "PipelineView | None":
+        """The element's progress and step history in one read (the element popup), or
+        None when no pipeline ever ran it.
+
+        Raises:
+            ValueError: bad id.
+        """
+        key = v.check_uuid("element_id", element_id)
+        statement = (
+            select(PipelineStepRun)
+            .where(PipelineStepRun.element_id == key)
+            .order_by(PipelineStepRun.started_date, PipelineStepRun.id)
+        )
+
+        def work(session: Session) -> PipelineView | None:
+            run = session.get(PipelineRun, key)
+            if run is None:
+                return None
+            return PipelineView(run, tuple(session.scalars(statement)))
+
+        return self._read(work)
 
     def get_pipeline_run(self, element_id: uuid.UUID | str) -> PipelineRun | None:
         """The element's pipeline progress, or None when no pipeline ever ran it.

@@ -7,7 +7,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
@@ -83,6 +83,13 @@ class QueueDialog:
                               label="Status", on_change=on_filter).classes("w-40"),
                     "queue_dialog_status_select",
                 )
+                # Shown for queues run by a pipeline (openorch.sdk.pipeline) only.
+                self.step_select = tid(
+                    ui.select([ALL], value=ALL, label="Pipeline step", on_change=on_filter)
+                    .classes("w-40"),
+                    "queue_dialog_step_select",
+                )
+                self.step_select.visible = False
                 self.from_input = DatetimeInput("From", "queue_dialog_from", on_change=on_filter)
                 self.to_input = DatetimeInput("To", "queue_dialog_to", on_change=on_filter)
                 self.dense_switch = tid(ui.switch("Dense", on_change=self._dense_changed),
@@ -106,6 +113,7 @@ class QueueDialog:
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of elements (runs in a worker thread)."""
         status = self.status_select.value
+        step = self.step_select.value
         elements, total = self.connection.store.get_queue_elements(
             self.queue_name,
             status=None if status in (None, ALL) else str(status),
@@ -117,11 +125,19 @@ class QueueDialog:
             order_by=page.sort_by or "created_date",
             order_desc=page.descending,
             include_count=True,
+            pipeline_step=None if step in (None, ALL) else str(step),
         )
         return [element_row(element) for element in elements], total
 
     async def refresh(self) -> None:
-        """Fetch the current page again."""
+        """Fetch the current page again (and the pipeline steps the filter offers)."""
+        steps = await off_loop(self.connection.store.get_pipeline_steps, self.queue_name)
+        chosen = self.step_select.value
+        options = [ALL, *steps]
+        if chosen not in options:
+            options.append(chosen)  # keep the admin's choice even if no element is there now
+        self.step_select.set_options(options, value=chosen)
+        self.step_select.visible = len(options) > 1
         await self.server.refresh()
 
     async def filter_changed(self) -> None:
@@ -142,10 +158,10 @@ class QueueDialog:
 
     async def open_element(self, row: dict[str, Any]) -> QueueElementPopup:
         """Open the clicked element, read fresh from the database."""
-        from openorch.orchestrator.common import off_loop
-
         element = await off_loop(self.connection.store.get_queue_element, row["id"])
-        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh)
+        pipeline = await off_loop(self.connection.store.get_pipeline_view, element.id)
+        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh,
+                                 pipeline)
 
     def new_element(self) -> QueueElementPopup:
         """Open an empty element popup that adds to this queue."""
