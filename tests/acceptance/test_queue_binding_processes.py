@@ -9,6 +9,7 @@
 - several processes add the same references at the same moment: exactly one wins each.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -47,10 +48,8 @@ def orphans() -> Iterator[list[int]]:
     pids: list[int] = []
     yield pids
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str,

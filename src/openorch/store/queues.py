@@ -660,6 +660,11 @@ class QueueStore(StoreCore):
         self._write(work)
 
 
+def _stamp(moment: datetime | None) -> str:
+    """A moment as stored messages show it (sortable, unambiguous)."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def element_filters(
     queue_name: str,
     reference: str | None = None,
@@ -781,7 +786,7 @@ def _end_attempt(
     if used < attempt.max_attempts:
         status = QueueStatus.NEW
         not_before = now + attempt.retry_delay if attempt.retry_delay else None
-        when = f", not before {format_datetime(not_before)}" if not_before else ""
+        when = f", not before {_stamp(not_before)}" if not_before else ""
         outcome = f"back to NEW for attempt {used + 1} of {attempt.max_attempts}{when}."
         values.update(status=status, not_before=not_before, end_date=None)
     else:
@@ -973,7 +978,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                     status=QueueStatus.NEW,
                     not_before=None,
                     end_date=None,
-                    message=f"Set back to NEW by an admin on {format_datetime(now)}.",
+                    message=f"Set back to NEW by an admin on {_stamp(now)}.",
                 )
             )
         else:
@@ -983,7 +988,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                 .values(
                     status=QueueStatus.ABANDONED,
                     end_date=now,
-                    message=f"Abandoned by an admin on {format_datetime(now)}.",
+                    message=f"Abandoned by an admin on {_stamp(now)}.",
                 )
             )
 

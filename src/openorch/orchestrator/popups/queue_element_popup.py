@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from nicegui import ui
@@ -11,6 +12,7 @@ from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.store import PipelineView
+from openorch.store.queues import describe_duration
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left"}
@@ -88,6 +90,25 @@ class QueueElementPopup:
                     ):
                         ui.label(label).classes("text-bold")
                         tid(ui.label(fmt(value)), f"queue_element_popup_{name}_date")
+                    for label, value, name in (
+                        ("Not Before", element.not_before, "not_before"),
+                        ("Deadline", element.deadline, "deadline"),
+                    ):
+                        ui.label(label).classes("text-bold")
+                        tid(ui.label(fmt(value)), f"queue_element_popup_{name}")
+                    ui.label("Attempts").classes("text-bold")
+                    tid(ui.label(str(element.attempts or 0)), "queue_element_popup_attempts")
+                    ui.label("Job").classes("text-bold")
+                    if element.job_id is not None:
+                        tid(ui.button(str(element.job_id), on_click=guarded(self.open_job))
+                            .props("flat dense no-caps").classes("q-pa-none"),
+                            "queue_element_popup_job_link").tooltip("Open the job's logs")
+                    else:
+                        tid(ui.label("none recorded"), "queue_element_popup_job_link")
+                    if element.status is QueueStatus.IN_PROGRESS and element.start_date:
+                        ui.label("In Progress For").classes("text-bold")
+                        tid(ui.label(describe_duration(datetime.now() - element.start_date)),
+                            "queue_element_popup_in_progress_for")
                     ui.label("ID").classes("text-bold")
                     tid(ui.label(str(element.id)), "queue_element_popup_id")
                 if pipeline is not None:
@@ -101,6 +122,13 @@ class QueueElementPopup:
                 if element is not None:
                     tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
                         "queue_element_popup_delete_button")
+                if element is not None and element.status is QueueStatus.IN_PROGRESS \
+                        and element.job_id is None:
+                    # Claimed by the original (no job recorded): nothing releases it but
+                    # an admin.
+                    tid(ui.button("Release", color="warning", on_click=guarded(self.release)),
+                        "queue_element_popup_release_button").tooltip(
+                        "Back to NEW if the queue allows another attempt, else ABANDONED")
                 tid(ui.button("Close", on_click=self.dialog.close),
                     "queue_element_popup_close_button")
         forget_on_close(self.dialog)
@@ -130,6 +158,30 @@ class QueueElementPopup:
                 created_by=created_by,
             )
             ui.notify("Queue element saved.", type="positive")
+        self.dialog.close()
+        await self.on_change()
+
+    async def open_job(self) -> object:
+        """Open the logs of the job that claimed this element."""
+        from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+        from openorch.orchestrator.tabs.jobs import job_row
+
+        assert self.element is not None and self.element.job_id is not None
+        job = await off_loop(self.connection.store.get_job, self.element.job_id)
+        return JobLogsPopup(self.connection, job_row(job))
+
+    async def release(self) -> None:
+        """Release an element stuck IN_PROGRESS without a job, after asking."""
+        if self.element is None:
+            return
+        label = self.element.reference or str(self.element.id)
+        if not await question_popup(
+            f"Release queue element '{label}'? It goes back to NEW if its queue allows "
+            "another attempt, otherwise it becomes ABANDONED.", "Release", yes_color="warning",
+        ):
+            return
+        status = await off_loop(self.connection.store.release_queue_element, self.element.id)
+        ui.notify(f"Queue element released: now {status.name}.", type="positive")
         self.dialog.close()
         await self.on_change()
 
