@@ -89,6 +89,18 @@ def dump_state(state: Any) -> str:
     return text
 
 
+def element_lock_statement(element_id: uuid.UUID) -> Any:
+    """SELECT of an element's status and job that locks its row until the transaction
+    ends (FOR UPDATE; UPDLOCK/ROWLOCK hints on SQL Server, which ignores FOR UPDATE), so
+    a release or a claim of the element waits for the save that checks ownership."""
+    return (
+        select(_QUEUES.c.status, _QUEUES.c.job_id)
+        .where(_QUEUES.c.id == element_id)
+        .with_for_update()
+        .with_hint(_QUEUES, _MSSQL_LOCK_HINT, "mssql")
+    )
+
+
 def _own(
     connection: Connection, element_id: uuid.UUID, job_id: uuid.UUID | None,
     token: uuid.UUID | None,
@@ -98,12 +110,7 @@ def _own(
     Raises:
         LostElementError: it does not (the message says what happened to it).
     """
-    row = connection.execute(
-        select(_QUEUES.c.status, _QUEUES.c.job_id)
-        .where(_QUEUES.c.id == element_id)
-        .with_for_update()
-        .with_hint(_QUEUES, _MSSQL_LOCK_HINT, "mssql")
-    ).first()
+    row = connection.execute(element_lock_statement(element_id)).first()
     if row is None:
         raise LostElementError(f"Queue element {element_id} no longer exists.")
     if row.status is not QueueStatus.IN_PROGRESS:
