@@ -5,9 +5,9 @@ Revises: 0d14a1e5c001
 
 Additive only: two new tables the original OpenOrchestrator never reads, so it keeps
 working on the database and sees pipeline elements as ordinary queue elements.
-- Pipeline_Runs: one row per element run by a pipeline (current step, JSON state, whether
-  the step waits to be continued, since when, and the fencing token of the run holding it),
-  indexed on the current step for the queue dialog's filter;
+- Pipeline_Runs: one row per element run by a pipeline (its queue, current step, JSON
+  state, whether the step waits to be continued, since when, and the fencing token of the
+  run holding it), indexed on (queue_name, step) for the queue dialog's step filter;
 - Pipeline_Step_History: one row per run of a step's part (start/finish, job, outcome),
   indexed on (element_id, started_date) for the element popup.
 Separate tables rather than columns of Queues: see src/openorch/database/pipelines.py.
@@ -28,6 +28,7 @@ def upgrade() -> None:
     op.create_table(
         "Pipeline_Runs",
         sa.Column("element_id", sa.Uuid(), primary_key=True),
+        sa.Column("queue_name", sa.String(100), nullable=False),
         sa.Column("pipeline", sa.String(100), nullable=False),
         sa.Column("step", sa.String(100), nullable=True),
         sa.Column("state", sa.Text(), nullable=False),
@@ -36,7 +37,7 @@ def upgrade() -> None:
         sa.Column("token", sa.Uuid(), nullable=True),
         sa.Column("updated_date", sa.DateTime(), nullable=False),
     )
-    op.create_index("ix_Pipeline_Runs_step", "Pipeline_Runs", ["step"])
+    op.create_index("ix_Pipeline_Runs_queue_name_step", "Pipeline_Runs", ["queue_name", "step"])
     op.create_table(
         "Pipeline_Step_History",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -62,5 +63,5 @@ def downgrade() -> None:
         "ix_Pipeline_Step_History_element_id_started_date", table_name="Pipeline_Step_History"
     )
     op.drop_table("Pipeline_Step_History")
-    op.drop_index("ix_Pipeline_Runs_step", table_name="Pipeline_Runs")
+    op.drop_index("ix_Pipeline_Runs_queue_name_step", table_name="Pipeline_Runs")
     op.drop_table("Pipeline_Runs")

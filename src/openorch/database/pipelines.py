@@ -28,6 +28,8 @@ from openorch.database.ids import new_id
 class PipelineRun(Base):
     """One element's pipeline progress (table `Pipeline_Runs`, one row per element).
 
+    `queue_name` repeats the element's queue so the queue dialog's step filter and its
+    list of steps read only this table's (queue_name, step) index, never every row.
     `step` is the first step that has not finished (None once every step has), `state`
     the JSON saved after the last finished step (or by the last wait). `continuing` says
     the current step's start part already ran and asked to wait, so the next run calls its
@@ -37,9 +39,10 @@ class PipelineRun(Base):
     """
 
     __tablename__ = "Pipeline_Runs"
-    __table_args__ = (Index("ix_Pipeline_Runs_step", "step"),)
+    __table_args__ = (Index("ix_Pipeline_Runs_queue_name_step", "queue_name", "step"),)
 
     element_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    queue_name: Mapped[str] = mapped_column(String(100))
     pipeline: Mapped[str] = mapped_column(String(100))
     step: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(Text)

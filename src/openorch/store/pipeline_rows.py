@@ -13,9 +13,12 @@ _RUNS = table_of(PipelineRun)
 _HISTORY = table_of(PipelineStepRun)
 
 
-def step_filter(step: str) -> Any:
-    """WHERE term: the element's pipeline currently stands at `step` (for element_filters)."""
-    return _QUEUES.c.id.in_(select(_RUNS.c.element_id).where(_RUNS.c.step == step))
+def step_filter(queue_name: str, step: str) -> Any:
+    """WHERE term: the element's pipeline currently stands at `step` (for element_filters);
+    the subquery reads the (queue_name, step) index."""
+    return _QUEUES.c.id.in_(
+        select(_RUNS.c.element_id).where(_RUNS.c.queue_name == queue_name, _RUNS.c.step == step)
+    )
 
 
 def delete_progress(connection: Connection, element_ids: Any) -> None:

@@ -94,7 +94,7 @@ def element_lock_statement(element_id: uuid.UUID) -> Any:
     ends (FOR UPDATE; UPDLOCK/ROWLOCK hints on SQL Server, which ignores FOR UPDATE), so
     a release or a claim of the element waits for the save that checks ownership."""
     return (
-        select(_QUEUES.c.status, _QUEUES.c.job_id)
+        select(_QUEUES.c.status, _QUEUES.c.job_id, _QUEUES.c.queue_name)
         .where(_QUEUES.c.id == element_id)
         .with_for_update()
         .with_hint(_QUEUES, _MSSQL_LOCK_HINT, "mssql")
@@ -104,8 +104,9 @@ def element_lock_statement(element_id: uuid.UUID) -> Any:
 def _own(
     connection: Connection, element_id: uuid.UUID, job_id: uuid.UUID | None,
     token: uuid.UUID | None,
-) -> None:
+) -> str:
     """Lock the element's queue row (and progress row) and check this run owns it.
+    Returns the element's queue name.
 
     Raises:
         LostElementError: it does not (the message says what happened to it).
@@ -124,7 +125,7 @@ def _own(
             f"job {job_id}."
         )
     if token is None:
-        return
+        return str(row.queue_name)
     held = connection.execute(
         select(_RUNS.c.token)
         .where(_RUNS.c.element_id == element_id)
@@ -135,6 +136,7 @@ def _own(
         raise LostElementError(
             f"Queue element {element_id} was taken over by another run of its pipeline."
         )
+    return str(row.queue_name)
 
 
 def _close_history(
@@ -174,7 +176,7 @@ class PipelineStore(StoreCore):
         now = datetime.now()
 
         def work(connection: Connection) -> PipelineProgress:
-            _own(connection, key, job, None)
+            queue_name = _own(connection, key, job, None)
             row = connection.execute(
                 select(_RUNS)
                 .where(_RUNS.c.element_id == key)
@@ -184,7 +186,8 @@ class PipelineStore(StoreCore):
             if row is None:
                 connection.execute(
                     _RUNS.insert().values(
-                        element_id=key, pipeline=pipeline, step=first_step, state="{}",
+                        element_id=key, queue_name=queue_name, pipeline=pipeline,
+                        step=first_step, state="{}",
                         continuing=False, wait_started=None, token=token, updated_date=now,
                     )
                 )
@@ -445,7 +448,8 @@ class PipelineStore(StoreCore):
 
     def get_pipeline_steps(self, queue_name: str) -> tuple[str, ...]:
         """The current steps the queue's pipeline elements stand at (for a filter list),
-        sorted; elements whose pipeline finished have none.
+        sorted; elements whose pipeline finished have none. Read from the
+        (queue_name, step) index alone.
 
         Raises:
             ValueError: bad queue name.
@@ -454,12 +458,7 @@ class PipelineStore(StoreCore):
         statement = (
             select(_RUNS.c.step)
             .distinct()
-            .where(
-                _RUNS.c.step.is_not(None),
-                _RUNS.c.element_id.in_(
-                    select(_QUEUES.c.id).where(_QUEUES.c.queue_name == queue_name)
-                ),
-            )
+            .where(_RUNS.c.queue_name == queue_name, _RUNS.c.step.is_not(None))
             .order_by(_RUNS.c.step)
         )
         return self._read(lambda session: tuple(session.scalars(statement)))

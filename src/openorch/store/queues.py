@@ -722,7 +722,7 @@ def element_filters(
                 f"pipeline_step must be a string, not {type(pipeline_step).__name__}."
             )
         v.check_storable("pipeline_step", pipeline_step)
-        filters.append(step_filter(pipeline_step))
+        filters.append(step_filter(queue_name, pipeline_step))
     return filters
 
 
