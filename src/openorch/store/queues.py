@@ -722,7 +722,10 @@ def element_filters(
                 f"pipeline_step must be a string, not {type(pipeline_step).__name__}."
             )
         v.check_storable("pipeline_step", pipeline_step)
-        filters.append(step_filter(queue_name, pipeline_step))
+        # The step filter names the queue itself (Pipeline_Runs.queue_name): without the
+        # plain queue term, planners drive from its small (queue_name, step) index
+        # instead of walking the whole queue testing each element.
+        filters[0] = step_filter(queue_name, pipeline_step)
     return filters
 
 
