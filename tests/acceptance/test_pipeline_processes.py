@@ -7,9 +7,12 @@
   keeps polling the queue the whole time;
 - an always-failing step ends the element FAILED after the queue's attempts, the step
   named in its message;
-- two processes working one queue never run steps of the same element at the same time.
+- two processes working one queue never run steps of the same element at the same time;
+- a Scheduler SIGKILLed while its process is in step 2: another Scheduler reaps the job
+  and resumes the element at step 2; the orphaned process can save nothing.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -22,10 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
-from openorch.database import JobStatus, QueueStatus
+from openorch.database import JobStatus, QueueStatus, TriggerStatus
 from openorch.store import Store
+from support.headless import Headless
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 
@@ -190,4 +195,73 @@ def test_two_processes_never_run_steps_of_one_element_at_the_same_time(
         assert store.get_queue_element(element_id).status is QueueStatus.DONE
     pids = {line["pid"] for lines in by_element.values() for line in lines}
     assert pids == {worker.pid for worker in workers}, "both processes should have worked"
+    store.close()
+
+
+def test_scheduler_death_resumes_elsewhere_and_the_orphan_can_save_nothing(
+    db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    """A Scheduler is SIGKILLed while its process is inside step 2. Another Scheduler
+    reaps the job (the element goes back to NEW), and its run resumes at step 2 with
+    step 1's state. The orphan the dead Scheduler left, woken afterwards, finishes its
+    step's code but cannot save it, nor start step 3."""
+    store = Store(db_url, crypto_key=crypto_key)
+    store.set_queue_settings("q", max_attempts=2)
+    element = store.create_queue_element("q", "r1")
+    journal, marker, wake = tmp_path / "journal.jsonl", tmp_path / "hang", tmp_path / "wake"
+    args = {"queue": "q", "journal": str(journal), "hang_marker": str(marker),
+            "wake_file": str(wake)}
+    trigger = store.create_queue_trigger("t-three", "three", "q", str(SCRIPT),
+                                         json.dumps(args), False, False, 1)
+    started: list[Headless] = []
+    orphan = 0
+    try:
+        doomed = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
+                          "--name", "doomed")
+        started.append(doomed)
+        _wait_for(marker.exists, 30, "the process to hang in step 2")
+        orphan = int(marker.read_text())
+        doomed.process.kill()
+        doomed.process.wait()
+        reaper = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
+                          "--name", "reaper", "--heartbeat-timeout", "2")
+        started.append(reaper)
+        _wait_for(lambda: store.get_queue_element(element.id).status is QueueStatus.NEW, 30,
+                  "the reaper to release the element")
+        store.set_trigger_status(trigger, TriggerStatus.IDLE)  # the admin, after the failure
+        _wait_for(lambda: store.get_queue_element(element.id).status is QueueStatus.DONE, 30,
+                  "the reaper's run to finish the element")
+        history = store.get_pipeline_history(element.id)
+        saved_state = store.get_pipeline_run(element.id).state  # type: ignore[union-attr]
+        wake.touch()
+        _wait_for(lambda: not psutil.pid_exists(orphan)
+                  or psutil.Process(orphan).status() == psutil.STATUS_ZOMBIE, 30,
+                  "the orphan to give up")
+    finally:
+        for one in started:
+            one.kill()
+        if orphan:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGKILL)
+    doomed_job, reaper_job = history[0].job_id, history[2].job_id
+    assert doomed_job != reaper_job
+    assert [(row.step, row.outcome, row.job_id) for row in history] == [
+        ("first", "done", doomed_job), ("second", "interrupted", doomed_job),
+        ("second", "done", reaper_job), ("third", "done", reaper_job)]
+    lines = _journal(journal)
+    resumed = [line for line in lines if line["pid"] != orphan and line["event"] == "start"]
+    assert [(line["step"], line["state"]) for line in resumed] == [
+        ("second", {"done": ["first"]}), ("third", {"done": ["first", "second"]})]
+    # The orphan ran its step's code to the end, and got no further.
+    assert [(line["step"], line["event"]) for line in lines if line["pid"] == orphan] == [
+        ("first", "start"), ("first", "end"), ("second", "start"), ("second", "end")]
+    # It was told why: its save found the element no longer its own.
+    refusals = [log.log_message for log in store.get_logs(job_id=doomed_job, log_level="ERROR")]
+    assert any("Pipeline 'three', step 'second'" in text and "DONE now" in text
+               for text in refusals), refusals
+    # Nothing the orphan tried after waking was written.
+    assert [(row.id, row.outcome) for row in store.get_pipeline_history(element.id)] == [
+        (row.id, row.outcome) for row in history]
+    assert store.get_pipeline_run(element.id).state == saved_state  # type: ignore[union-attr]
+    assert store.get_queue_element(element.id).status is QueueStatus.DONE
     store.close()

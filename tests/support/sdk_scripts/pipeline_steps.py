@@ -5,7 +5,7 @@ Started like any SDK process; `process_args` is a JSON object:
 - journal: a file each step part appends one JSON line to when it starts and ends
   ({"pid", "element", "step", "part", "event", "t", "state"}), flushed at once;
 - hang_marker: when given and the file does not exist, step "second" creates it and
-  sleeps (to be killed mid-step); later runs go through;
+  sleeps (to be killed mid-step) until `wake_file` exists; later runs go through;
 - fail_step: this step always raises RuntimeError("boom in <step>");
 - wait_seconds: step "second" starts with wait(wait_seconds) and its continue part ends it;
 - step_sleep: seconds each part sleeps between its start and end lines;
@@ -45,7 +45,10 @@ def main() -> None:
             marker = args.get("hang_marker")
             if step == "second" and marker and not Path(marker).exists():
                 Path(marker).write_text(str(os.getpid()))
-                time.sleep(600)
+                wake = args.get("wake_file")
+                deadline = time.monotonic() + 600
+                while time.monotonic() < deadline and not (wake and Path(wake).exists()):
+                    time.sleep(0.1)
             result: Wait | None = None
             if step == "second" and name == "start" and args.get("wait_seconds"):
                 result = wait(float(args["wait_seconds"]))
