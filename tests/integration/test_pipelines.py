@@ -243,3 +243,20 @@ def test_queue_views_filter_by_current_step_and_deletes_take_the_progress(
     store.delete_queue_element(done[0].id)
     assert store.get_pipeline_run(done[0].id) is None
     assert store.get_pipeline_history(done[0].id) == ()
+
+
+def test_run_stops_after_max_elements_and_when_its_trigger_is_pausing(
+    store: Store, db_url: str, crypto_key: str
+) -> None:
+    from openorch.database import TriggerStatus
+
+    store.bulk_create_queue_elements("p", ["a", "b", "c"], [None] * 3)
+    trigger = store.create_queue_trigger("t", "pipeline", "p", "x.py", None, False, False, 1)
+    job = store.start_job("pipeline", "machine", trigger).id
+    pipeline = Pipeline("demo", [Step("only", lambda _i, _s: None)])
+    with OrchestratorConnection("pipeline", db_url, crypto_key, "", trigger, job) as oc:
+        assert pipeline.run(oc, "p", max_elements=1).done == 1
+        store.set_trigger_status(trigger, TriggerStatus.PAUSING)
+        assert pipeline.run(oc, "p").handled == 0
+        assert pipeline.run(oc, "p", stop_when_paused=False).done == 2
+    assert all(element.status is QueueStatus.DONE for element in store.get_queue_elements("p"))
