@@ -260,3 +260,18 @@ def test_run_stops_after_max_elements_and_when_its_trigger_is_pausing(
         assert pipeline.run(oc, "p").handled == 0
         assert pipeline.run(oc, "p", stop_when_paused=False).done == 2
     assert all(element.status is QueueStatus.DONE for element in store.get_queue_elements("p"))
+
+
+def test_an_element_set_back_to_new_after_every_step_finished_is_done_again_at_once(
+    store: Store, db_url: str, crypto_key: str
+) -> None:
+    element = store.create_queue_element("p", "r1")
+    calls: list[str] = []
+    pipeline = Pipeline("demo", [Step("only", lambda _i, _s: calls.append("only"))])
+    with _connect(db_url, crypto_key, store) as oc:
+        assert pipeline.run(oc, "p").done == 1
+        assert store.apply_queue_action("retry", "p", status="DONE") == 0  # DONE is final
+        store.set_queue_element_status(element.id, QueueStatus.NEW)  # an admin's edit
+        assert pipeline.run(oc, "p").done == 1
+    assert calls == ["only"]  # the finished step did not run again
+    assert store.get_queue_element(element.id).status is QueueStatus.DONE

@@ -192,10 +192,14 @@ class Pipeline:
             return self._refuse(connection, element, str(error))
         if progress.step is None:
             # Every step finished but the element was set back to NEW (by an admin).
-            connection.call(
-                lambda: store.finish_pipeline_part(progress, None, progress.state, None),
-                repeatable=False,
-            )
+            try:
+                connection.call(
+                    lambda: store.finish_pipeline_part(progress, None, progress.state, None),
+                    repeatable=False,
+                )
+            except LostElementError as error:
+                connection.log_error(f"Pipeline {self.name!r}: {error}")
+                return "lost"
             return "done"
         if progress.step not in self._index:
             return self._refuse(
