@@ -97,17 +97,18 @@ def ab_bulk(with_indexes: Store, without: Store, runs: int = 5) -> dict[str, flo
     }
 
 
-def bench(backend: str, pg_server: str | None, folder: Path) -> dict[str, Any]:
+def bench(backend: str, pg_server: str | None, folder: Path, bulk_runs: int = 5,
+          claim_batches: int = 20) -> dict[str, Any]:
     with_indexes = prepared(fresh_database(backend, pg_server, folder))
     without = prepared(fresh_database(backend, pg_server, folder))
     with without.engine.begin() as connection:
         for name in NEW_INDEXES:
             connection.execute(text(f'DROP INDEX "{name}"'))
-    out: dict[str, Any] = ab_bulk(with_indexes, without)
+    out: dict[str, Any] = ab_bulk(with_indexes, without, bulk_runs)
     without.close()
     claims = prepared(fresh_database(backend, pg_server, folder))
     populate_queue(claims.engine, "big", 1_000_000)
-    out.update(ab_claim(claims))
+    out.update(ab_claim(claims, claim_batches))
     claims.close()
     with_indexes.close()
     return out
@@ -116,6 +117,8 @@ def bench(backend: str, pg_server: str | None, folder: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--bulk-runs", type=int, default=5)
+    parser.add_argument("--claim-batches", type=int, default=20)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="openorch-qab-"))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -133,7 +136,8 @@ def main() -> None:
             pg_server = cluster.server_url
         for backend in backends:
             print(f"[queue a/b] {backend}", file=sys.stderr)
-            report[backend] = bench(backend, pg_server, folder)
+            report[backend] = bench(backend, pg_server, folder, args.bulk_runs,
+                                    args.claim_batches)
     finally:
         if cluster is not None:
             cluster.stop()

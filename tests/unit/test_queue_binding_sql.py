@@ -52,3 +52,11 @@ def test_durations_read_like_a_person_wrote_them() -> None:
     assert describe_duration(timedelta(hours=3, minutes=5)) == "3 h 5 min"
     assert describe_duration(timedelta(days=2, hours=4)) == "2 d 4 h"
     assert describe_duration(timedelta(seconds=-5)) == "0 s"
+
+
+def test_release_reads_settings_with_an_outer_join_on_sql_server() -> None:
+    from openorch.store.queues import _attempts_statement
+
+    sql = _mssql(_attempts_statement())
+    assert "LEFT OUTER JOIN [Queue_Settings] ON [Queue_Settings].queue_name = " \
+        "[Queues].queue_name" in sql
