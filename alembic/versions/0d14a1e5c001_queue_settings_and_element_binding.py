@@ -1,7 +1,7 @@
 """openorch: queue settings, and elements bound to the job that claimed them.
 
 Revision ID: 0d14a1e5c001
-Revises: a3f1c0de0001
+Revises: 0d16a1e5c001 (relinked after 0d16a1e5c001 when main gained it; first written after a3f1c0de0001)
 
 Additive only, so the original OpenOrchestrator keeps working on the database (it never
 reads or writes the new columns, so its claims ignore not-before and record no job):
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0d14a1e5c001"
-down_revision: str | None = "a3f1c0de0001"
+down_revision: str | None = "0d16a1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

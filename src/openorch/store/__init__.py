@@ -6,11 +6,13 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
+from openorch.store.outcomes import OutcomeStore
 from openorch.store.pipelines import (
     LostElementError,
     PipelineProgress,
@@ -24,13 +26,23 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
+from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 
 class Store(
-    TriggerStore, LogStore, JobStore, ValueStore, QueueAdminStore, PipelineStore, SchedulerStore
+    TriggerStore,
+    LogStore,
+    JobStore,
+    OutcomeStore,
+    ValueStore,
+    QueueAdminStore,
+    PipelineStore,
+    SchedulerStore,
+    RunRequestStore,
+    ApiTokenStore,
 ):
     """Every database operation openorch has, over one engine.
 
