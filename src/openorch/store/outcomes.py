@@ -16,6 +16,7 @@ from openorch.database import Job, JobOutcome, JobStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.queues import release_job_elements
 
 _JOBS = table_of(Job)
 
@@ -99,18 +100,25 @@ class OutcomeStore(StoreCore):
         """End a RUNNING job by its process's exit code and reported outcome.
 
         Returns the status set, or None when the job had already ended (a reaper or a
-        late duplicate report got there first).
+        late duplicate report got there first). Elements the job still holds IN_PROGRESS
+        are released in the same transaction (see `release_job_elements`).
         """
         key = v.check_uuid("job_id", job_id)
 
         def work(connection: Connection) -> JobStatus | None:
             outcome = connection.scalar(select(_JOBS.c.outcome).where(_JOBS.c.id == key))
             status = job_status_after_exit(exit_code, outcome)
+            moment = datetime.now()
             result = connection.execute(
                 update(_JOBS)
                 .where(_JOBS.c.id == key, _JOBS.c.status == JobStatus.RUNNING)
-                .values(status=status, end_time=datetime.now())
+                .values(status=status, end_time=moment)
             )
-            return status if result.rowcount == 1 else None
+            if result.rowcount != 1:
+                return None
+            # Queue elements the process still held go back to NEW (or are abandoned) in
+            # the transaction that ends the job, as every other way of ending a job does.
+            release_job_elements(connection, key, status, moment, f"exit code {exit_code}")
+            return status
 
         return self._write_core(work)
