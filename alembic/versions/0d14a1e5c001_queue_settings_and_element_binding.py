@@ -1,7 +1,7 @@
 """openorch: queue settings, and elements bound to the job that claimed them.
 
 Revision ID: 0d14a1e5c001
-Revises: 0d16a1e5c001 (relinked after 0d16a1e5c001 when main gained it; first written after a3f1c0de0001)
+Revises: 0d16a1e5c001
 
 Additive only, so the original OpenOrchestrator keeps working on the database (it never
 reads or writes the new columns, so its claims ignore not-before and record no job):

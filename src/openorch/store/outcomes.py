@@ -116,8 +116,7 @@ class OutcomeStore(StoreCore):
             )
             if result.rowcount != 1:
                 return None
-            # Queue elements the process still held go back to NEW (or are abandoned) in
-            # the transaction that ends the job, as every other way of ending a job does.
+            # Its queue elements still IN_PROGRESS are released in the same transaction.
             release_job_elements(connection, key, status, moment, f"exit code {exit_code}")
             return status
 

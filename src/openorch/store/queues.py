@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, and_, bindparam, delete, exc, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exc,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from openorch.database import JobStatus, QueueElement, QueueSettings, QueueStatus
@@ -96,15 +107,20 @@ def claim_statement(
     )
 
 
-def claim_update_statement(with_reference: bool) -> Any:
+def claim_update_statement(with_reference: bool, by_rowid: bool = False) -> Any:
     """One statement that picks, locks and marks the element and returns it:
     UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
     (PostgreSQL and SQLite; one round trip per claim). Parameters: claim_queue, claim_now,
     claim_job (the claiming job, or None) and, `with_reference`, claim_reference. Built
     once: building it per call cost more than running it.
+
+    `by_rowid` (SQLite) picks and updates by the table's rowid, which the index entry
+    holds, instead of the UUID key: one B-tree search less per claim, which pays for
+    reading `not_before`.
     """
+    key = literal_column("rowid") if by_rowid else _QUEUES.c.id
     target = (
-        select(_QUEUES.c.id)
+        select(key)
         .where(_QUEUES.c.queue_name == bindparam("claim_queue"))
         .where(_claimable(bindparam("claim_now")))
     )
@@ -113,7 +129,7 @@ def claim_update_statement(with_reference: bool) -> Any:
     target = target.order_by(_QUEUES.c.created_date).limit(1).with_for_update(skip_locked=True)
     return (
         update(_QUEUES)
-        .where(_QUEUES.c.id == target.scalar_subquery())
+        .where(key == target.scalar_subquery())
         .values(
             status=QueueStatus.IN_PROGRESS,
             start_date=bindparam("claim_now"),
@@ -123,7 +139,11 @@ def claim_update_statement(with_reference: bool) -> Any:
     )
 
 
-_CLAIM = {False: claim_update_statement(False), True: claim_update_statement(True)}
+_CLAIM = {
+    (with_reference, by_rowid): claim_update_statement(with_reference, by_rowid)
+    for with_reference in (False, True)
+    for by_rowid in (False, True)
+}
 
 
 def _encodable(text: str) -> bool:
@@ -430,7 +450,7 @@ class QueueStore(StoreCore):
                 "claim_now": now,
                 "claim_job": job,
             }
-            claim = _CLAIM[reference is not None]
+            claim = _CLAIM[reference is not None, self.dialect == "sqlite"]
 
             def claim_one(connection: Connection) -> QueueElement | None:
                 row = connection.execute(claim, parameters).first()
