@@ -198,8 +198,6 @@ class OrchestratorConnection:
     def __repr__(self) -> str:
         return f"OrchestratorConnection(process_name={self.process_name!r}, job_id={self.job_id})"
 
-    # --- logs ---------------------------------------------------------------------
-
     # --- riding through an outage --------------------------------------------------
 
     def _patiently(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
@@ -235,6 +233,12 @@ class OrchestratorConnection:
                     warned = True
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def call(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run `work` (calls on `self.store`) riding out a short database outage the way
+        this connection's own calls do; see `_patiently` for what `repeatable` means.
+        For SDK helpers built on the data layer (openorch.sdk.pipeline)."""
+        return self._patiently(work, repeatable=repeatable)
 
     # --- logs -------------------------------------------------------------------------
 

@@ -14,6 +14,12 @@ from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
+from openorch.store.pipelines import (
+    LostElementError,
+    PipelineProgress,
+    PipelineStore,
+    PipelineView,
+)
 from openorch.store.queues import (
     BulkCreated,
     DuplicateReferenceError,
@@ -34,6 +40,7 @@ class Store(
     OutcomeStore,
     ValueStore,
     QueueAdminStore,
+    PipelineStore,
     SchedulerStore,
     RunRequestStore,
     ApiTokenStore,
@@ -58,6 +65,9 @@ __all__ = [
     "BulkCreated",
     "ConnectError",
     "DuplicateReferenceError",
+    "LostElementError",
+    "PipelineProgress",
+    "PipelineView",
     "QueueOverview",
     "Store",
     "build_engine",

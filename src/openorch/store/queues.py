@@ -27,6 +27,7 @@ from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
+from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 
 _QUEUES = table_of(QueueElement)
@@ -62,6 +63,11 @@ BULK_ACTION_STATUSES: dict[str, tuple[QueueStatus, ...]] = {
     "abandon": (QueueStatus.NEW, QueueStatus.IN_PROGRESS),
     "delete": tuple(QueueStatus),
 }
+
+
+def format_datetime(value: datetime) -> str:
+    """A time in the messages the data layer writes: dd-mm-YYYY HH:MM:SS, as screens show it."""
+    return value.strftime("%d-%m-%Y %H:%M:%S")
 
 
 def _claimable(now: Any) -> Any:
@@ -506,6 +512,7 @@ class QueueStore(StoreCore):
         include_count: Literal[False] = ...,
         overdue: bool = ...,
         in_progress_longer_than: timedelta | None = ...,
+        pipeline_step: str | None = ...,
     ) -> tuple[QueueElement, ...]: ...
 
     @overload
@@ -525,6 +532,7 @@ class QueueStore(StoreCore):
         include_count: Literal[True],
         overdue: bool = ...,
         in_progress_longer_than: timedelta | None = ...,
+        pipeline_step: str | None = ...,
     ) -> tuple[tuple[QueueElement, ...], int]: ...
 
     def get_queue_elements(
@@ -542,12 +550,14 @@ class QueueStore(StoreCore):
         include_count: bool = False,
         overdue: bool = False,
         in_progress_longer_than: timedelta | None = None,
+        pipeline_step: str | None = None,
     ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
         """A page of a queue's elements, by created_date ascending unless told otherwise.
 
         `search_term` matches a reference prefix or a substring of data or message.
         `overdue` keeps NEW and IN_PROGRESS elements past their deadline;
-        `in_progress_longer_than` keeps elements IN_PROGRESS for longer than that.
+        `in_progress_longer_than` keeps elements IN_PROGRESS for longer than that;
+        `pipeline_step` keeps elements whose pipeline stands at that step.
         With `include_count` returns `(elements, total matching)`.
 
         Raises:
@@ -558,7 +568,7 @@ class QueueStore(StoreCore):
         page_size = v.check_limit(limit)
         filters = element_filters(
             queue_name, reference, status, from_date, to_date, search_term, overdue,
-            in_progress_longer_than, datetime.now(),
+            in_progress_longer_than, datetime.now(), pipeline_step,
         )
         column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
         if column is None:
@@ -686,6 +696,7 @@ class QueueStore(StoreCore):
             result = session.execute(delete(_QUEUES).where(_QUEUES.c.id == key))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"No queue element with id {key} exists.")
+            delete_progress(session.connection(), [key])
 
         self._write(work)
 
@@ -705,6 +716,7 @@ def element_filters(
     overdue: bool = False,
     in_progress_longer_than: timedelta | None = None,
     now: datetime | None = None,
+    pipeline_step: str | None = None,
 ) -> list[Any]:
     """The WHERE terms of a filtered view of one queue (the queue dialog's filters), shared
     by paging, counting and the bulk actions so they always agree on "the filtered ones".
@@ -745,6 +757,16 @@ def element_filters(
             raise ValueError("in_progress_longer_than must be a duration (timedelta) of 0 or more.")
         filters.append(_QUEUES.c.status == QueueStatus.IN_PROGRESS)
         filters.append(_QUEUES.c.start_date < moment - in_progress_longer_than)
+    if pipeline_step is not None and pipeline_step != "":
+        if not isinstance(pipeline_step, str):
+            raise ValueError(
+                f"pipeline_step must be a string, not {type(pipeline_step).__name__}."
+            )
+        v.check_storable("pipeline_step", pipeline_step)
+        # The step filter names the queue itself (Pipeline_Runs.queue_name): without the
+        # plain queue term, planners drive from its small (queue_name, step) index
+        # instead of walking the whole queue testing each element.
+        filters[0] = step_filter(queue_name, pipeline_step)
     return filters
 
 
@@ -939,7 +961,7 @@ class QueueOverview:
 
 _FILTER_NAMES = frozenset(
     ("reference", "status", "from_date", "to_date", "search_term", "overdue",
-     "in_progress_longer_than")
+     "in_progress_longer_than", "pipeline_step")
 )
 
 
@@ -1017,7 +1039,15 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                     message=f"Abandoned by an admin on {_stamp(now)}.",
                 )
             )
-        return self._write_core(lambda connection: int(connection.execute(statement).rowcount))
+
+        def work(connection: Connection) -> int:
+            count = int(connection.execute(statement).rowcount)
+            if action == "delete" and count:
+                # The deleted elements' pipeline progress goes with them.
+                delete_orphaned_progress(connection)
+            return count
+
+        return self._write_core(work)
 
     @staticmethod
     def _action_conditions(action: str, queue_name: str, filters: dict[str, Any]) -> list[Any]:

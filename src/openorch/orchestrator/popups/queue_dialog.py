@@ -122,6 +122,13 @@ class QueueDialog:
                               label="Status", on_change=on_filter).classes("w-40"),
                     "queue_dialog_status_select",
                 )
+                # Shown for queues run by a pipeline (openorch.sdk.pipeline) only.
+                self.step_select = tid(
+                    ui.select([ALL], value=ALL, label="Pipeline step", on_change=on_filter)
+                    .classes("w-40"),
+                    "queue_dialog_step_select",
+                )
+                self.step_select.visible = False
                 self.from_input = DatetimeInput("From", "queue_dialog_from", on_change=on_filter)
                 self.to_input = DatetimeInput("To", "queue_dialog_to", on_change=on_filter)
                 self.overdue_switch = tid(ui.switch("Overdue", on_change=on_filter),
@@ -161,6 +168,7 @@ class QueueDialog:
         """The dialog's filters as the data layer takes them: the table pages them and the
         bulk actions apply to exactly the elements they select."""
         status = self.status_select.value
+        step = self.step_select.value
         return {
             "status": None if status in (None, ALL) else QueueStatus(status).name,
             "from_date": self.from_input.get_datetime(),
@@ -168,6 +176,7 @@ class QueueDialog:
             "search_term": (self.search_input.value or "").strip() or None,
             "overdue": bool(self.overdue_switch.value),
             "in_progress_longer_than": IN_PROGRESS_LONGER.get(self.longer_select.value),
+            "pipeline_step": None if step in (None, ALL) else str(step),
         }
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -211,7 +220,14 @@ class QueueDialog:
         return popup
 
     async def refresh(self) -> None:
-        """Fetch the current page again."""
+        """Fetch the current page again (and the pipeline steps the filter offers)."""
+        steps = await off_loop(self.connection.store.get_pipeline_steps, self.queue_name)
+        chosen = self.step_select.value
+        options = [ALL, *steps]
+        if chosen not in options:
+            options.append(chosen)  # keep the admin's choice even if no element is there now
+        self.step_select.set_options(options, value=chosen)
+        self.step_select.visible = len(options) > 1
         await self.server.refresh()
 
     async def filter_changed(self) -> None:
@@ -233,7 +249,9 @@ class QueueDialog:
     async def open_element(self, row: dict[str, Any]) -> QueueElementPopup:
         """Open the clicked element, read fresh from the database."""
         element = await off_loop(self.connection.store.get_queue_element, row["id"])
-        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh)
+        pipeline = await off_loop(self.connection.store.get_pipeline_view, element.id)
+        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh,
+                                 pipeline)
 
     def new_element(self) -> QueueElementPopup:
         """Open an empty element popup that adds to this queue."""

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from nicegui import ui
 
@@ -10,7 +11,21 @@ from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.store import PipelineView
 from openorch.store.queues import describe_duration
+
+HISTORY_COLUMNS: list[dict[str, Any]] = [
+    {"name": name, "label": label, "field": name, "align": "left"}
+    for name, label in (
+        ("step", "Step"),
+        ("part", "Part"),
+        ("started", "Started"),
+        ("finished", "Finished"),
+        ("outcome", "Outcome"),
+        ("job", "Job"),
+        ("message", "Message"),
+    )
+]
 
 
 def pretty_data(data: str | None) -> str:
@@ -29,7 +44,8 @@ class QueueElementPopup:
     Test ids start with `queue_element_popup_`."""
 
     def __init__(self, connection: Connection, queue_name: str, element: QueueElement | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
+                 on_change: Callable[[], Awaitable[None]],
+                 pipeline: PipelineView | None = None) -> None:
         self.connection = connection
         self.queue_name = queue_name
         self.element = element
@@ -96,6 +112,8 @@ class QueueElementPopup:
                             "queue_element_popup_in_progress_for")
                     ui.label("ID").classes("text-bold")
                     tid(ui.label(str(element.id)), "queue_element_popup_id")
+                if pipeline is not None:
+                    pipeline_section(pipeline)
             else:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
@@ -180,3 +198,47 @@ class QueueElementPopup:
         ui.notify("Queue element deleted.", type="positive")
         self.dialog.close()
         await self.on_change()
+
+
+def history_row(index: int, row: Any) -> dict[str, Any]:
+    """One line of the step history table."""
+    return {
+        "id": index,
+        "step": row.step,
+        "part": row.part,
+        "started": fmt(row.started_date),
+        "finished": fmt(row.finished_date),
+        "outcome": row.outcome or "running",
+        "job": str(row.job_id) if row.job_id else "",
+        "message": row.message or "",
+    }
+
+
+def pipeline_section(view: PipelineView) -> None:
+    """The pipeline that runs the element: its current step, state and step history.
+    Read-only: the pipeline's runs write it."""
+    run = view.run
+    if run.step is None:
+        where = "finished (every step done)"
+    elif run.continuing:
+        since = f" since {fmt(run.wait_started)}" if run.wait_started else ""
+        where = f"{run.step} (waiting to be continued{since})"
+    else:
+        where = run.step
+    with tid(ui.column().classes("w-full gap-1"), "queue_element_popup_pipeline"):
+        ui.separator()
+        with ui.grid(columns=2).classes("gap-x-4"):
+            ui.label("Pipeline").classes("text-bold")
+            tid(ui.label(run.pipeline), "queue_element_popup_pipeline_name")
+            ui.label("Current step").classes("text-bold")
+            tid(ui.label(where), "queue_element_popup_pipeline_step")
+            ui.label("Updated").classes("text-bold")
+            ui.label(fmt(run.updated_date))
+        ui.label("State").classes("text-bold")
+        tid(ui.code(pretty_data(run.state), language="json").classes("w-full"),
+            "queue_element_popup_pipeline_state")
+        ui.label("Step history").classes("text-bold")
+        tid(ui.table(columns=HISTORY_COLUMNS,
+                     rows=[history_row(index, row) for index, row in enumerate(view.history)],
+                     row_key="id").props("dense flat").classes("w-full"),
+            "queue_element_popup_pipeline_history")
