@@ -16,6 +16,7 @@ URL, because secrets arrive embedded in such text:
 an escape sequence would otherwise recolour, move or rewrite the admin's terminal.
 """
 
+import functools
 import re
 
 from sqlalchemy.engine import URL
@@ -34,23 +35,21 @@ _KEY_WORDS = ("pass", "pwd", "secret", "token", "api_key", "apikey")
 
 # scheme://userinfo@ — userinfo runs to the last '@' before the path; it may not hold
 # '/', '?', '#' or whitespace (those would be encoded in a real URL).
-_USERINFO = re.compile(
+_USERINFO = (
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/?#\s@]*(?:@[^/?#\s@]*)*)@"
 )
 
 # key=value, with the value braced ({...}, ODBC), quoted, or up to a separator.
-_PLAIN_PAIR = re.compile(
+_PLAIN_PAIR = (
     rf"(?P<key>\b(?:{_SECRET_KEYS}))(?P<eq>\s*=\s*)"
-    r"(?P<value>\{(?:[^}]|\}\})*\}|'[^']*'|\"[^\"]*\"|[^&;\s'\"]+)",
-    re.IGNORECASE,
+    r"(?P<value>\{(?:[^}]|\}\})*\}|'[^']*'|\"[^\"]*\"|[^&;\s'\"]+)"
 )
 
 # The same, URL-encoded once (odbc_connect=DRIVER%3D...%3BPWD%3Dsecret%3B).
-_ENCODED_PAIR = re.compile(
+_ENCODED_PAIR = (
     r"(?P<key>(?:(?<=%3B)|(?<=%3b)|(?<=%26)|(?<![A-Za-z0-9_]))"
     rf"(?:{_SECRET_KEYS}))(?P<eq>%3D)"
-    r"(?P<value>(?:%7B.*?%7D)|(?:(?!%3B)[^&\s'\"])+)",
-    re.IGNORECASE,
+    r"(?P<value>(?:%7B.*?%7D)|(?:(?!%3B)[^&\s'\"])+)"
 )
 
 #: Schemes where a bare user name (no password) is a secret: HTTP tokens (GitHub,
@@ -58,7 +57,14 @@ _ENCODED_PAIR = re.compile(
 _TOKEN_USER_SCHEMES = ("http://", "https://")
 
 # Characters a terminal acts on: C0 controls, DEL, C1 controls.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS = r"[\x00-\x1f\x7f-\x9f]"
+
+
+@functools.cache
+def _compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """`pattern` compiled on first use: compiling all of them at import cost every SDK
+    process start, and most text never reaches an expression (see the substring tests in `mask`)."""
+    return re.compile(pattern, flags)
 
 
 def _hide_userinfo(match: re.Match[str]) -> str:
@@ -90,14 +96,14 @@ def mask(text: object) -> str:
     # Cheap substring tests first: most text (every log row passes here) has no secret,
     # and then no regular expression runs at all.
     if "@" in value and "://" in value:
-        value = _USERINFO.sub(_hide_userinfo, value)
+        value = _compiled(_USERINFO).sub(_hide_userinfo, value)
     if "=" in value or "%" in value:
         lowered = value.lower()
         if any(word in lowered for word in _KEY_WORDS):
             if "=" in value:
-                value = _PLAIN_PAIR.sub(_hide_value, value)
+                value = _compiled(_PLAIN_PAIR, re.IGNORECASE).sub(_hide_value, value)
             if "%3d" in lowered:
-                value = _ENCODED_PAIR.sub(_hide_value, value)
+                value = _compiled(_ENCODED_PAIR, re.IGNORECASE).sub(_hide_value, value)
     return value
 
 
@@ -105,9 +111,9 @@ def escape_controls(text: object) -> str:
     """`text` with control characters written as escapes (`\\x1b`, `\\n`), so what is
     printed to a terminal is exactly what the reader sees."""
     value = text if isinstance(text, str) else str(text)
-    if not _CONTROLS.search(value):
+    if not _compiled(_CONTROLS).search(value):
         return value
-    return _CONTROLS.sub(lambda match: repr(match.group(0))[1:-1], value)
+    return _compiled(_CONTROLS).sub(lambda match: repr(match.group(0))[1:-1], value)
 
 
 def for_terminal(text: object) -> str:

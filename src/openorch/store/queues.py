@@ -1,5 +1,6 @@
 """Queue element operations, including the atomic claim of the next element."""
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,11 +142,11 @@ def claim_update_statement(with_reference: bool, by_rowid: bool = False) -> Any:
     )
 
 
-_CLAIM = {
-    (with_reference, by_rowid): claim_update_statement(with_reference, by_rowid)
-    for with_reference in (False, True)
-    for by_rowid in (False, True)
-}
+@functools.cache
+def _claim(with_reference: bool, by_rowid: bool) -> Any:
+    """The claim UPDATE for this shape, built on first use and kept (building the four
+    at import cost every SDK process start, most of which never claim)."""
+    return claim_update_statement(with_reference, by_rowid)
 
 
 def _encodable(text: str) -> bool:
@@ -464,7 +465,7 @@ class QueueStore(StoreCore):
                 "claim_now": now,
                 "claim_job": job,
             }
-            claim = _CLAIM[reference is not None, self.dialect == "sqlite"]
+            claim = _claim(reference is not None, self.dialect == "sqlite")
 
             def claim_one(connection: Connection) -> QueueElement | None:
                 row = connection.execute(claim, parameters).first()
@@ -773,16 +774,31 @@ def element_filters(
 # --- releasing and retrying (data-layer functions over an open Core connection) ------
 
 
-@dataclass(frozen=True)
 class _Attempt:
-    """An IN_PROGRESS element about to end an attempt, with its queue's settings."""
+    """An IN_PROGRESS element about to end an attempt, with its queue's settings.
 
-    id: uuid.UUID
-    attempts: int
-    max_attempts: int
-    retry_delay: timedelta
-    start_date: datetime | None
-    job_id: uuid.UUID | None
+    A plain class, not a dataclass: this module is on every SDK process's import path, and
+    a frozen dataclass costs a few million instructions to build (it compiles its methods).
+    """
+
+    __slots__ = ("attempts", "id", "job_id", "max_attempts", "retry_delay", "start_date")
+
+    def __init__(
+        self,
+        *,
+        id: uuid.UUID,
+        attempts: int,
+        max_attempts: int,
+        retry_delay: timedelta,
+        start_date: datetime | None,
+        job_id: uuid.UUID | None,
+    ) -> None:
+        self.id = id
+        self.attempts = attempts
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.start_date = start_date
+        self.job_id = job_id
 
 
 def _attempts_statement() -> Any:
