@@ -1,6 +1,14 @@
 """The ORM models: the tables every openorch program (and the original OpenOrchestrator)
 shares. The schema is a contract (see docs/database.md); never rename or narrow a column."""
 
+from openorch.database.alerts import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRecipients,
+    AlertRule,
+    WatchdogLease,
+)
 from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobStatus
@@ -17,6 +25,11 @@ from openorch.database.triggers import (
 )
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertRecipients",
+    "AlertRule",
     "Base",
     "Constant",
     "Credential",
@@ -33,4 +46,5 @@ __all__ = [
     "Trigger",
     "TriggerStatus",
     "TriggerType",
+    "WatchdogLease",
 ]

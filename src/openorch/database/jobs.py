@@ -27,6 +27,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_Jobs_start_time", "start_time"),
         Index("ix_Jobs_status", "status"),
+        # The watchdog reads the jobs that ended badly since its last look.
+        Index("ix_Jobs_status_end_time", "status", "end_time"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -6,6 +6,8 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from openorch.store.alert_findings import AlertFindingStore
+from openorch.store.alerts import AlertStore
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
@@ -16,7 +18,16 @@ from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 
-class Store(TriggerStore, LogStore, JobStore, ValueStore, QueueStore, SchedulerStore):
+class Store(
+    TriggerStore,
+    LogStore,
+    JobStore,
+    ValueStore,
+    QueueStore,
+    SchedulerStore,
+    AlertStore,
+    AlertFindingStore,
+):
     """Every database operation openorch has, over one engine.
 
     Example:
