@@ -22,6 +22,9 @@ DEFAULT_HEARTBEAT_TIMEOUT = 120.0
 #: Seconds a stopping Scheduler waits for running processes before killing them.
 DEFAULT_GRACE_PERIOD = 60.0
 
+#: Seconds between two evaluations of the alert rules by the fleet's watchdog.
+DEFAULT_WATCHDOG_INTERVAL = 30.0
+
 #: How many jobs' stdout/stderr files the logs folder keeps.
 DEFAULT_KEEP_LOGS = 200
 
@@ -58,6 +61,8 @@ class SchedulerSettings:
     grace_period: float = DEFAULT_GRACE_PERIOD
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     keep_logs: int = DEFAULT_KEEP_LOGS
+    watchdog: bool = True
+    watchdog_interval: float = DEFAULT_WATCHDOG_INTERVAL
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -73,6 +78,8 @@ class SchedulerSettings:
                 "The heartbeat timeout must be at least three poll intervals, or live "
                 "Schedulers would be taken for dead."
             )
+        if not 1 <= self.watchdog_interval <= 3600:
+            raise ValueError("The watchdog interval must be between 1 and 3600 seconds.")
         if self.keep_logs < 1:
             raise ValueError("keep_logs must be at least 1.")
         object.__setattr__(self, "clone_dir", Path(self.clone_dir))

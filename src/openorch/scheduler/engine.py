@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import exc
 
+from openorch.alerts.watchdog import Watchdog
 from openorch.crypto import Cipher
 from openorch.database import (
     JobStatus,
@@ -270,6 +271,7 @@ class SchedulerEngine:
         one poll is reported and the loop goes on.
         """
         self._state = RunState.RUNNING
+        watchdog = self._start_watchdog()
         self.say(
             f"Scheduler '{self.settings.name}' started"
             + (" (paused)" if self._paused else "")
@@ -291,10 +293,23 @@ class SchedulerEngine:
                 self._wake.wait(self._sleep_time())
                 self._flush_notes()
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             for lost in self._outcomes:
                 self.say(f"Could not record in the database: {lost.description}")
             self._state = RunState.STOPPED
             self.say("Scheduler stopped.")
+
+    def _start_watchdog(self) -> Watchdog | None:
+        """Start this Scheduler's share of the fleet's watchdog (it evaluates the alert
+        rules only while it holds the lease)."""
+        if not self.settings.watchdog:
+            return None
+        watchdog = Watchdog(
+            self.store, self.settings.name, self.notify, interval=self.settings.watchdog_interval
+        )
+        watchdog.start()
+        return watchdog
 
     def _past_deadline(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline

@@ -9,6 +9,7 @@ from openorch.scheduler.config import (
     DEFAULT_GRACE_PERIOD,
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_WATCHDOG_INTERVAL,
     SchedulerSettings,
     default_name,
 )
@@ -28,6 +29,8 @@ def settings_from_args(args: argparse.Namespace, conn: str, key: str) -> Schedul
         "poll_interval": _given(args, "poll_interval", DEFAULT_POLL_INTERVAL),
         "grace_period": _given(args, "grace_period", DEFAULT_GRACE_PERIOD),
         "heartbeat_timeout": _given(args, "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT),
+        "watchdog": not getattr(args, "no_watchdog", False),
+        "watchdog_interval": _given(args, "watchdog_interval", DEFAULT_WATCHDOG_INTERVAL),
     }
     if getattr(args, "python", None):
         changes["python"] = args.python

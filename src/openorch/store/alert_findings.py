@@ -8,6 +8,7 @@ seek per queue), never a whole table.
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -108,7 +109,8 @@ class AlertFindingStore(StoreCore):
                     .order_by(Log.log_time)
                 )
                 for job_id, message in logs:
-                    by_id[job_id].errors.append(message)
+                    if job_id in by_id:
+                        by_id[job_id].errors.append(message)
             return ended
 
         return self._read(work)
@@ -117,7 +119,7 @@ class AlertFindingStore(StoreCore):
         """Single and scheduled triggers due before `cutoff` that have not started since,
         whatever their status (paused and failed ones too)."""
 
-        def overdue(model: type[SingleTrigger] | type[ScheduledTrigger]) -> list[OverdueTrigger]:
+        def overdue(model: Any) -> list[OverdueTrigger]:
             def work(session: Session) -> list[OverdueTrigger]:
                 rows = session.scalars(
                     select(model).where(
@@ -192,7 +194,7 @@ class AlertFindingStore(StoreCore):
         index seek per queue)."""
         if not queue_names:
             return {}
-        parts = [
+        parts: list[Any] = [
             select(
                 literal_column(f"'{index}'").label("position"),
                 func.min(QueueElement.created_date).label("oldest"),
@@ -204,8 +206,9 @@ class AlertFindingStore(StoreCore):
             found: dict[str, datetime] = {}
             for start in range(0, len(parts), 50):
                 chunk = parts[start : start + 50]
-                statement = chunk[0] if len(chunk) == 1 else union_all(*chunk)
-                for position, oldest in session.execute(statement):
+                statement: Any = chunk[0] if len(chunk) == 1 else union_all(*chunk)
+                rows: Any = session.execute(statement)
+                for position, oldest in rows:
                     if oldest is not None:
                         found[queue_names[int(position)]] = oldest
             return found

@@ -569,7 +569,9 @@ class AlertStore(StoreCore):
             f"process:{process_name}:{new_id()}",
             subject_text,
             f"Process '{process_name}'{where} raised this alert:\n\n{text}",
-            recipients=merge_addresses(rule.recipients, self.recipients_for("trigger", trigger_name)),
+            recipients=merge_addresses(
+                rule.recipients, self.recipients_for("trigger", trigger_name)
+            ),
             event=True,
             attachment=bytes(attachment) if attachment is not None else None,
             attachment_name=attachment_name if attachment is not None else None,

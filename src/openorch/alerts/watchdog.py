@@ -1,0 +1,301 @@
+"""The fleet's one watchdog, run by every Scheduler in a thread of its own.
+
+Every few seconds each Scheduler's watchdog tries to take or renew the lease row (in
+the database's clock). Only the holder evaluates the rules (every `interval` seconds)
+and sends the queued messages; when it dies its lease runs out and another Scheduler's
+watchdog takes over at its next tick. Sending happens in this thread, so a slow SMTP
+server never delays the Scheduler's polls.
+"""
+
+import contextlib
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import exc
+
+from openorch.alerts.channels import SendError, send
+from openorch.alerts.messages import Message, summary_message
+from openorch.alerts.rules import CONDITION_RULES, JOB_RULES, Finding, classify_job, job_finding
+from openorch.database import Alert, AlertChannel, AlertDelivery, AlertRule, JobStatus
+from openorch.database.alerts import RULE_KINDS
+from openorch.store import Store
+from openorch.store.alerts import merge_addresses
+
+#: Seconds between evaluations of the rules.
+DEFAULT_INTERVAL = 30.0
+
+#: More new alerts than this for one channel in one pass are sent as one summary.
+FLOOD_LIMIT = 10
+
+#: A message not sent after this long is given up (its row says so).
+GIVE_UP_AFTER = timedelta(hours=24)
+
+#: How far back the job rules look when a watchdog starts (or takes over).
+JOB_LOOKBACK = timedelta(hours=24)
+
+#: Seconds a claimed message stays reserved for the sender that claimed it.
+CLAIM_SECONDS = 120.0
+
+#: While the database is unreachable, repeat the watchdog's complaint this often (s).
+OUTAGE_REPEAT = 60.0
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next try after `attempts` failed ones: base, 2·base, 4·base, …
+    up to `cap`."""
+    return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+class Watchdog:
+    """Lease, evaluate, send. `tick()` does one round; `start()` runs it in a thread.
+
+    `interval` is the time between evaluations; the lease lasts 1.5 intervals and is
+    renewed every tick, so a dead holder is replaced within about 1.5 intervals plus
+    a tick (under a minute with the 30 s default).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        output: Callable[[str], None],
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        retry_base: float = 10.0,
+        retry_cap: float = 600.0,
+        lease_seconds: float | None = None,
+    ) -> None:
+        self.store = store
+        self.holder = f"{name} (pid {os.getpid()}, {uuid.uuid4().hex[:8]})"[:200]
+        self.name = name
+        self._output = output
+        self.interval = interval
+        self.lease_seconds = lease_seconds or interval * 1.5
+        self.tick_seconds = max(0.5, min(5.0, interval / 4))
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.is_holder = False
+        self._last_evaluation = float("-inf")
+        self._job_watermark: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._outage_said = float("-inf")
+
+    # --- the thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run `tick()` in a daemon thread until `stop()`."""
+        self._thread = threading.Thread(target=self._run, name="openorch-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and hand the lease back, so another Scheduler takes over now."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.is_holder:
+            # On a database error the lease simply runs out by itself.
+            with contextlib.suppress(exc.SQLAlchemyError, OSError):
+                self.store.release_watchdog_lease(self.holder)
+            self.is_holder = False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except (exc.SQLAlchemyError, OSError) as error:
+                now = time.monotonic()
+                if now - self._outage_said >= OUTAGE_REPEAT:
+                    self._outage_said = now
+                    self._say(f"database error, alerts wait: {type(error).__name__}")
+            except Exception:
+                self._say("unexpected error (it goes on):\n" + traceback.format_exc().rstrip())
+            self._stop.wait(self.tick_seconds)
+
+    def _say(self, line: str) -> None:
+        self._output(f"Watchdog: {line}")
+
+    # --- one round --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Take or renew the lease; when held, evaluate (if due) and send what is due."""
+        held = self.store.acquire_watchdog_lease(self.holder, self.lease_seconds)
+        if held and not self.is_holder:
+            self._say("this Scheduler now evaluates the alert rules for the fleet.")
+            self._last_evaluation = float("-inf")
+            self._job_watermark = None
+        elif not held and self.is_holder:
+            self._say("another Scheduler took over the alert rules.")
+        self.is_holder = held
+        if not held:
+            return
+        if time.monotonic() - self._last_evaluation >= self.interval:
+            self._last_evaluation = time.monotonic()
+            self.evaluate()
+        self.deliver()
+
+    def evaluate(self) -> None:
+        """Run every enabled rule once."""
+        now = self.store.database_now()
+        rules = {rule.kind: rule for rule in self.store.get_alert_rules() if rule.enabled}
+        self._evaluate_jobs(rules, now)
+        for kind, find in CONDITION_RULES.items():
+            rule = rules.get(kind)
+            if rule is not None:
+                self._evaluate_condition(rule, find(self.store, rule, now), now)
+
+    def _evaluate_jobs(self, rules: dict[str, AlertRule], now: datetime) -> None:
+        enabled = [rules[kind] for kind in JOB_RULES if kind in rules]
+        if not enabled:
+            self._job_watermark = None
+            return
+        if self._job_watermark is None:
+            starts = [rule.enabled_at for rule in enabled if rule.enabled_at is not None]
+            self._job_watermark = max([now - JOB_LOOKBACK, *starts]) if starts else now - (
+                JOB_LOOKBACK
+            )
+        statuses = (JobStatus.FAILED, JobStatus.KILLED)
+        for job in self.store.get_badly_ended_jobs(self._job_watermark, statuses, JOB_RULES):
+            kind, code, tail = classify_job(job)
+            rule = rules.get(kind)
+            if rule is None or (rule.enabled_at is not None and job.end_time is not None
+                                and job.end_time < rule.enabled_at):
+                continue
+            self._open(rule, job_finding(job, kind, code, tail), event=True)
+            if job.end_time is not None and job.end_time > self._job_watermark:
+                # Equal end times are read again next time; their alerts exist by then.
+                self._job_watermark = job.end_time
+
+    def _evaluate_condition(self, rule: AlertRule, findings: list[Finding], now: datetime) -> None:
+        current = {finding.subject for finding in findings}
+        for finding in findings:
+            self._open(rule, finding, event=False)
+        for alert in self.store.get_open_alerts(rule.kind):
+            if alert.subject not in current:
+                if self.store.close_alert(alert.id, notify=rule.notify_recovered):
+                    self._say(f"recovered: {alert.title}")
+            elif (
+                rule.reminder_minutes
+                and alert.reminded_at is None
+                and alert.opened_at <= now - timedelta(minutes=rule.reminder_minutes)
+                and self.store.remind_alert(alert.id)
+            ):
+                self._say(f"reminder queued: {alert.title}")
+
+    def _open(self, rule: AlertRule, finding: Finding, *, event: bool) -> None:
+        extra = self.store.recipients_for(*finding.scope) if finding.scope else None
+        alert = self.store.open_alert(
+            rule.kind,
+            finding.subject,
+            finding.title,
+            finding.text,
+            recipients=merge_addresses(rule.recipients, extra),
+            event=event,
+        )
+        if alert is not None:
+            self._say(f"alert opened: {alert.title}")
+
+    # --- sending ------------------------------------------------------------------------
+
+    def deliver(self) -> int:
+        """Send every message whose time has come; returns how many were sent."""
+        claimed = self.store.claim_due_deliveries(500, CLAIM_SECONDS)
+        if not claimed:
+            return 0
+        now = self.store.database_now()
+        channels: dict[str, AlertChannel | None] = {}
+        by_channel: dict[str, list[tuple[AlertDelivery, Alert]]] = {}
+        for delivery, alert in claimed:
+            by_channel.setdefault(delivery.channel_name, []).append((delivery, alert))
+        sent = 0
+        for channel_name, items in by_channel.items():
+            if channel_name not in channels:
+                try:
+                    channels[channel_name] = self.store.get_alert_channel(channel_name)
+                except ValueError:
+                    channels[channel_name] = None
+            channel = channels[channel_name]
+            if channel is None or not channel.enabled:
+                for delivery, _alert in items:
+                    self.store.finish_delivery(
+                        delivery.id, state="failed", error="The channel was deleted or disabled."
+                    )
+                continue
+            opened = [item for item in items if item[0].message == "opened"]
+            if len(opened) > FLOOD_LIMIT:
+                sent += self._send_summary(channel, opened, now)
+                items = [item for item in items if item[0].message != "opened"]
+            for delivery, alert in items:
+                sent += self._send_one(channel, delivery, alert, now)
+                self._renew_if_needed()
+        return sent
+
+    def _send_one(
+        self, channel: AlertChannel, delivery: AlertDelivery, alert: Alert, now: datetime
+    ) -> int:
+        message = Message(
+            message=delivery.message,
+            rule=alert.rule,
+            title=alert.title,
+            text=alert.body,
+            opened_at=alert.opened_at,
+            alert_id=str(alert.id),
+            attachment=alert.attachment,
+            attachment_name=alert.attachment_name,
+        )
+        try:
+            send(self.store, channel, message, alert.recipients)
+        except SendError as error:
+            self._failed([delivery], channel, str(error), now)
+            return 0
+        self.store.finish_delivery(delivery.id, state="sent")
+        self._say(f"sent '{message.subject}' via {channel.name}.")
+        return 1
+
+    def _send_summary(
+        self, channel: AlertChannel, items: list[tuple[AlertDelivery, Alert]], now: datetime
+    ) -> int:
+        messages = [
+            Message(message="opened", rule=alert.rule, title=alert.title, text=alert.body)
+            for _delivery, alert in items
+        ]
+        recipients = merge_addresses(*(alert.recipients for _delivery, alert in items))
+        summary = summary_message(messages)
+        try:
+            send(self.store, channel, summary, recipients)
+        except SendError as error:
+            self._failed([delivery for delivery, _alert in items], channel, str(error), now)
+            return 0
+        for delivery, _alert in items:
+            self.store.finish_delivery(delivery.id, state="summarised")
+        self._say(f"sent '{summary.subject}' via {channel.name}.")
+        return 1
+
+    def _failed(
+        self, deliveries: list[AlertDelivery], channel: AlertChannel, error: str, now: datetime
+    ) -> None:
+        for delivery in deliveries:
+            attempts = delivery.attempts + 1
+            if now - delivery.created_at > GIVE_UP_AFTER:
+                self.store.finish_delivery(delivery.id, state="failed", error=error)
+                continue
+            wait = backoff(attempts, self.retry_base, self.retry_cap)
+            self.store.finish_delivery(delivery.id, state="pending", error=error, retry_in=wait)
+        self._say(
+            f"could not send via {channel.name} ({len(deliveries)} message(s)); next try in "
+            f"{backoff(deliveries[0].attempts + 1, self.retry_base, self.retry_cap):g} s: {error}"
+        )
+
+    def _renew_if_needed(self) -> None:
+        """Slow sends must not let the lease lapse under the sender."""
+        self.store.acquire_watchdog_lease(self.holder, self.lease_seconds)
+
+
+def rule_labels() -> dict[str, str]:
+    """Rule kind → the label the Alerts tab shows."""
+    return {kind: catalogue.label for kind, catalogue in RULE_KINDS.items()}
