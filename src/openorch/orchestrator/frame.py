@@ -9,6 +9,7 @@ from nicegui import Client, events, ui
 from openorch.config import ConnectionSettings
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
@@ -18,7 +19,9 @@ from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in order.
-TAB_NAMES = ("Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Settings")
+TAB_NAMES = (
+    "Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Alerts", "Settings"
+)
 
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
 AUTO_REFRESH_SECONDS = 10.0
@@ -86,6 +89,8 @@ class OrchestratorPage:
                 self.tab_objects["Schedulers"] = SchedulersTab(self.connection)
             with ui.tab_panel("Queues"):
                 self.tab_objects["Queues"] = QueuesTab(self.connection)
+            with ui.tab_panel("Alerts"):
+                self.tab_objects["Alerts"] = AlertsTab(self.connection)
             with ui.tab_panel("Settings"):
                 self.settings = SettingsTab(self.connection, defaults, self.refresh)
         ui.add_body_html(_PAGE_SCRIPT)
