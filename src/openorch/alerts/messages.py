@@ -16,6 +16,11 @@ PREFIX = "[openorch]"
 _WORDS = {"opened": "", "reminder": "Still: ", "recovered": "Recovered: ", "test": "Test: "}
 
 
+def format_datetime(value: datetime | None, empty: str = "") -> str:
+    """A datetime as openorch shows it everywhere (dd-mm-YYYY HH:MM:SS)."""
+    return empty if value is None else value.strftime("%d-%m-%Y %H:%M:%S")
+
+
 @dataclass
 class Message:
     """One notification about an alert (or a summary of several, or a test)."""
@@ -39,7 +44,7 @@ class Message:
         """The body with a footer saying when it opened and which rule fired."""
         footer = [f"Rule: {self.rule}"]
         if self.opened_at is not None:
-            footer.append(f"Opened: {self.opened_at:%d-%m-%Y %H:%M:%S}")
+            footer.append(f"Opened: {format_datetime(self.opened_at)}")
         if self.attachment_name and self.attachment is not None:
             footer.append(f"Attachment: {self.attachment_name} ({len(self.attachment)} bytes)")
         return f"{self.text}\n\n" + "\n".join(footer)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from openorch.alerts.messages import format_datetime
 from openorch.database import AlertRule, JobStatus
-from openorch.database.base import format_datetime
 from openorch.store import Store
 from openorch.store.alert_findings import EndedJob
 
