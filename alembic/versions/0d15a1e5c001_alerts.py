@@ -1,4 +1,5 @@
-"""openorch alerts: channels, rules, recipients, alerts, deliveries, the watchdog lease.
+"""openorch alerts: channels, rules, recipients, alerts, deliveries, the watchdog
+lease and the Schedulers' clock offsets.
 
 Revision ID: 0d15a1e5c001
 Revises: a3f1c0de0001
@@ -111,6 +112,12 @@ def upgrade() -> None:
         sa.Column("acquired_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
     )
+    op.create_table(
+        "Watchdog_Clocks",
+        sa.Column("machine_name", sa.String(100), primary_key=True),
+        sa.Column("offset_seconds", sa.Float(), nullable=False),
+        sa.Column("measured_at", sa.DateTime(), nullable=False),
+    )
     for name, (table, columns) in INDEXES.items():
         op.create_index(name, table, columns)
 
@@ -118,6 +125,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
-    for table in ("Watchdog_Leases", "Alert_Deliveries", "Alerts", "Alert_Recipients",
+    for table in ("Watchdog_Clocks", "Watchdog_Leases", "Alert_Deliveries", "Alerts", "Alert_Recipients",
                   "Alert_Rules", "Alert_Channels"):
         op.drop_table(table)

@@ -9,6 +9,7 @@
 """
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -209,4 +210,26 @@ def test_smtp_down_for_a_minute_the_alert_arrives_afterwards_once(
     mail = next(d for d in store.get_alert_deliveries(alert.id) if d.channel_name == "mail")
     assert mail.state == "sent" and mail.attempts >= 3
     assert_no_secret(fleet, store)
+    store.close()
+
+
+def test_a_scheduler_with_its_clock_five_minutes_ahead_is_reported(
+    pg_db_url: str, crypto_key: str, tmp_path: Path, smtp: SmtpSink, hook: WebhookSink,
+    fleet: dict[str, Headless],
+) -> None:
+    """libfaketime moves one Scheduler's clock; the database server's clock judges it."""
+    if shutil.which("faketime") is None:
+        pytest.skip("faketime (libfaketime) is not installed")
+    store = Store(pg_db_url, crypto_key=crypto_key)
+    configure(store, smtp, hook)
+    store.save_alert_rule("scheduler_clock", enabled=True, threshold=120)
+    home = tmp_path / "skewed"
+    home.mkdir()
+    fleet["skewed"] = Headless(home, pg_db_url, crypto_key, "--name", "skewed",
+                               "--watchdog-interval", "2", wrapper=["faketime", "-f", "+300s"])
+    wait_for(lambda: len(smtp.messages) >= 1, 60, "the clock alert", fleet)
+    time.sleep(5)
+    assert subjects(smtp) == ["[openorch] Scheduler 'skewed': clock is off"]
+    assert "s ahead of the database server's" in smtp.messages[0].get_content()
+    assert len(hook.bodies) == 1
     store.close()

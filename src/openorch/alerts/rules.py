@@ -21,6 +21,9 @@ JOB_RULES = ("job_failed", "job_killed", "job_orphaned")
 #: Lines of a failed process's error output an alert quotes.
 TAIL_LINES = 20
 
+#: Clock offsets measured longer ago than this are ignored (that Scheduler stopped).
+CLOCK_FRESH = timedelta(minutes=5)
+
 #: What the Scheduler's reaper writes about a job whose Scheduler stopped (jobs.py).
 _ORPHANED = "stopped sending heartbeats"
 _EXIT_CODE = re.compile(r"exited with code (-?\d+)")
@@ -143,21 +146,25 @@ def scheduler_silent(store: Store, rule: AlertRule, now: datetime) -> list[Findi
 
 
 def scheduler_clock(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
-    """Schedulers whose heartbeat is stamped more than `threshold` seconds ahead of the
-    database's clock (a clock far behind shows as a silent Scheduler)."""
+    """Schedulers whose clock is more than `threshold` seconds from the database
+    server's, as their watchdog threads measured it in the last few minutes."""
     seconds = rule.threshold or 120
-    return [
-        Finding(
-            f"scheduler:{scheduler.machine_name}",
-            f"Scheduler '{scheduler.machine_name}': clock is off",
-            f"Scheduler '{scheduler.machine_name}' stamps its heartbeat "
-            f"{format_datetime(scheduler.last_update)} while the database's clock says "
-            f"{format_datetime(now)}: its clock is about "
-            f"{int((scheduler.last_update - now).total_seconds())} s ahead (the limit is "
-            f"{seconds} s). Triggers it starts run at the wrong time; fix its time sync.",
+    findings = []
+    for clock in store.get_clock_offsets(CLOCK_FRESH):
+        if abs(clock.offset_seconds) <= seconds:
+            continue
+        way = "ahead of" if clock.offset_seconds > 0 else "behind"
+        findings.append(
+            Finding(
+                f"scheduler:{clock.machine_name}",
+                f"Scheduler '{clock.machine_name}': clock is off",
+                f"The clock of Scheduler '{clock.machine_name}' is "
+                f"{abs(clock.offset_seconds):.0f} s {way} the database server's (the limit "
+                f"is {seconds} s). Triggers it starts run at the wrong time and its "
+                "heartbeats mislead the others; fix the machine's time synchronisation.",
+            )
         )
-        for scheduler in store.get_schedulers_heard_after(now + timedelta(seconds=seconds))
-    ]
+    return findings
 
 
 def queue_backlog(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:

@@ -7,6 +7,7 @@ from openorch.database.alerts import (
     AlertDelivery,
     AlertRecipients,
     AlertRule,
+    WatchdogClock,
     WatchdogLease,
 )
 from openorch.database.base import Base
@@ -46,5 +47,6 @@ __all__ = [
     "Trigger",
     "TriggerStatus",
     "TriggerType",
+    "WatchdogClock",
     "WatchdogLease",
 ]

@@ -161,14 +161,6 @@ class AlertFindingStore(StoreCore):
             )
         )
 
-    def get_schedulers_heard_after(self, moment: datetime) -> list[Scheduler]:
-        """Schedulers whose last heartbeat is stamped after `moment` (a clock ahead)."""
-        return self._read(
-            lambda session: list(
-                session.scalars(select(Scheduler).where(Scheduler.last_update > moment))
-            )
-        )
-
     def get_queue_names(self) -> list[str]:
         """Every queue name, read by skipping through the queue-name index (one seek per
         queue, not one row per element) where the database supports it."""

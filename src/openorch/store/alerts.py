@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from openorch.database import (
     AlertRule,
     Credential,
     Trigger,
+    WatchdogClock,
     WatchdogLease,
 )
 from openorch.database.alerts import (
@@ -97,21 +98,18 @@ class AlertStore(StoreCore):
     # --- the database's clock ---------------------------------------------------------
 
     def database_now(self) -> datetime:
-        """The current local time as the database server sees it (naive).
+        """The database server's clock, as a naive time in this machine's time zone (the
+        zone robots write their times in), for comparing with stored times.
 
-        Leases compare against this, never against a robot's clock, so a Scheduler whose
-        clock is off can neither steal a live lease nor keep a dead one. SQLite has no
-        server: its clock is this machine's.
+        Rules and leases read this, never a robot's clock alone, so a Scheduler whose
+        clock is off can neither steal a live lease nor misjudge what is overdue. SQLite
+        has no server: its clock is this machine's.
         """
-        if self.dialect == "postgresql":
-            statement = select(func.localtimestamp())
-        elif self.dialect == "mssql":
-            statement = select(func.sysdatetime())
-        else:
-            return datetime.now()
-        value = self._read(lambda session: session.scalar(statement))
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=None)
+        return self._read(self._now_in)
+
+    def database_utc_now(self) -> datetime:
+        """The database server's clock in UTC (naive): for measuring a machine's offset."""
+        return self._read(self._utc_now)
 
     # --- the watchdog lease -------------------------------------------------------------
 
@@ -124,7 +122,8 @@ class AlertStore(StoreCore):
         holder = v.check_text(WatchdogLease, "holder", holder) or ""
 
         def work(session: Session) -> bool:
-            now = self._now_in(session)
+            # UTC from the server: Schedulers in other time zones compare alike.
+            now = self._utc_now(session)
             expires = now + timedelta(seconds=seconds)
             result = session.execute(
                 update(_LEASES)
@@ -162,15 +161,54 @@ class AlertStore(StoreCore):
         """The current lease row (None when no Scheduler ever held it)."""
         return self._read(lambda session: session.get(WatchdogLease, WATCHDOG_LEASE))
 
-    def _now_in(self, session: Session) -> datetime:
+    def record_clock_offset(self, machine_name: str, offset_seconds: float) -> None:
+        """Store how far `machine_name`'s clock is from the database server's."""
+        name = v.check_text(WatchdogClock, "machine_name", machine_name) or ""
+
+        def work(session: Session) -> None:
+            measured = self._utc_now(session)
+            row = session.get(WatchdogClock, name)
+            if row is None:
+                row = WatchdogClock(machine_name=name)
+                session.add(row)
+            row.offset_seconds = float(offset_seconds)
+            row.measured_at = measured
+
+        try:
+            self._write(work)
+        except exc.IntegrityError:
+            self._write(work)  # the same name inserted at the same moment: now an update
+
+    def get_clock_offsets(self, within: timedelta) -> tuple[WatchdogClock, ...]:
+        """The clock offsets measured within `within` of now (older ones are stale: that
+        Scheduler stopped, which the silence rule reports)."""
+
+        def work(session: Session) -> tuple[WatchdogClock, ...]:
+            cutoff = self._utc_now(session) - within
+            return tuple(
+                session.scalars(
+                    select(WatchdogClock)
+                    .where(WatchdogClock.measured_at >= cutoff)
+                    .order_by(WatchdogClock.machine_name)
+                )
+            )
+
+        return self._read(work)
+
+    def _utc_now(self, session: Session) -> datetime:
+        """The database server's clock in UTC (naive), inside `session`'s transaction."""
         if self.dialect == "postgresql":
-            value = session.scalar(select(func.localtimestamp()))
+            value = session.scalar(select(func.timezone("UTC", func.now())))
         elif self.dialect == "mssql":
-            value = session.scalar(select(func.sysdatetime()))
+            value = session.scalar(select(func.sysutcdatetime()))
         else:
-            return datetime.now()
+            return datetime.now(UTC).replace(tzinfo=None)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=None)
+
+    def _now_in(self, session: Session) -> datetime:
+        """`_utc_now` in this machine's local zone (naive), like every stored time."""
+        return _utc_to_local(self._utc_now(session))
 
     # --- channels -----------------------------------------------------------------------
 
@@ -506,8 +544,9 @@ class AlertStore(StoreCore):
             )
             session.add(alert)
             targets = self._channels_of(session, rule) if channels is None else channels
+            utc_now = self._utc_now(session)
             for channel in unique(targets):
-                session.add(_delivery(alert.id, channel, "opened", now))
+                session.add(_delivery(alert.id, channel, "opened", now, utc_now))
             session.flush()
             return alert
 
@@ -604,8 +643,9 @@ class AlertStore(StoreCore):
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
             if notify:
+                utc_now = self._utc_now(session)
                 for channel in self._opened_channels(session, alert_id):
-                    session.add(_delivery(alert_id, channel, "recovered", now))
+                    session.add(_delivery(alert_id, channel, "recovered", now, utc_now))
             return True
 
         return self._write(work)
@@ -626,8 +666,9 @@ class AlertStore(StoreCore):
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            utc_now = self._utc_now(session)
             for channel in self._opened_channels(session, alert_id):
-                session.add(_delivery(alert_id, channel, "reminder", now))
+                session.add(_delivery(alert_id, channel, "reminder", now, utc_now))
             return True
 
         return self._write(work)
@@ -697,9 +738,10 @@ class AlertStore(StoreCore):
         return self._read(work)
 
     def get_alert_deliveries(self, alert_id: uuid.UUID | str) -> tuple[AlertDelivery, ...]:
-        """The messages about one alert, oldest first."""
+        """The messages about one alert, oldest first; `next_attempt_at` converted from
+        UTC to local time, like every other time shown."""
         key = v.check_uuid("alert_id", alert_id)
-        return self._read(
+        deliveries = self._read(
             lambda session: tuple(
                 session.scalars(
                     select(AlertDelivery)
@@ -708,6 +750,9 @@ class AlertStore(StoreCore):
                 )
             )
         )
+        for delivery in deliveries:
+            delivery.next_attempt_at = _utc_to_local(delivery.next_attempt_at)
+        return deliveries
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -718,7 +763,7 @@ class AlertStore(StoreCore):
         conditional UPDATE (a claim left by a Scheduler that died runs out)."""
 
         def work(session: Session) -> list[tuple[AlertDelivery, Alert]]:
-            now = self._now_in(session)
+            now = self._utc_now(session)
             rows = session.execute(
                 select(AlertDelivery, Alert)
                 .join(Alert, Alert.id == AlertDelivery.alert_id)
@@ -762,6 +807,7 @@ class AlertStore(StoreCore):
 
         def work(session: Session) -> None:
             now = self._now_in(session)
+            utc_now = self._utc_now(session)
             delivery = session.get(AlertDelivery, delivery_id)
             if delivery is None:
                 return
@@ -772,7 +818,7 @@ class AlertStore(StoreCore):
             if state in ("sent", "summarised"):
                 delivery.sent_at = now
             elif state == "pending":
-                delivery.next_attempt_at = now + timedelta(seconds=retry_in or 0)
+                delivery.next_attempt_at = utc_now + timedelta(seconds=retry_in or 0)
             values: dict[str, Any] = {"attempts": _ALERTS.c.attempts + 1}
             session.execute(
                 update(_ALERTS).where(_ALERTS.c.id == delivery.alert_id).values(**values)
@@ -785,6 +831,10 @@ class AlertStore(StoreCore):
                 )
 
         self._write(work)
+
+
+def _utc_to_local(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
 
 def _check_kind(kind: str) -> None:
@@ -806,7 +856,10 @@ def _default_rule(kind: str) -> AlertRule:
     )
 
 
-def _delivery(alert_id: uuid.UUID, channel: str, message: str, now: datetime) -> AlertDelivery:
+def _delivery(alert_id: uuid.UUID, channel: str, message: str, now: datetime,
+              utc_now: datetime) -> AlertDelivery:
+    """A pending message; `next_attempt_at` and `claimed_until` are in UTC (compared by
+    every Scheduler, whatever its zone), `created_at` and `sent_at` in local time."""
     return AlertDelivery(
         id=new_id(),
         alert_id=alert_id,
@@ -815,7 +868,7 @@ def _delivery(alert_id: uuid.UUID, channel: str, message: str, now: datetime) ->
         state="pending",
         attempts=0,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=utc_now,
     )
 
 

@@ -117,13 +117,13 @@ class AlertsTab:
         """Load everything again (the history: the page shown)."""
         store = self.connection.store
         lease = await off_loop(store.get_watchdog_lease)
-        now = await off_loop(store.database_now)
+        now = await off_loop(store.database_utc_now)
         if lease is None:
             self.lease_label.text = ("Watchdog: no Scheduler has evaluated the rules yet "
                                      "(start one).")
         elif lease.expires_at < now:
-            self.lease_label.text = (f"Watchdog: nobody holds the lease now (last: "
-                                     f"{lease.holder}, until {fmt(lease.expires_at)}).")
+            self.lease_label.text = (f"Watchdog: nobody holds the lease now (the last holder, "
+                                     f"{lease.holder}, stopped renewing it).")
         else:
             self.lease_label.text = f"Watchdog: {lease.holder} evaluates the rules."
         channels = await off_loop(store.get_alert_channels)
