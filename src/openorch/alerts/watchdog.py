@@ -24,6 +24,7 @@ from openorch.alerts.rules import CONDITION_RULES, JOB_RULES, Finding, classify_
 from openorch.database import Alert, AlertChannel, AlertDelivery, AlertRule, JobStatus
 from openorch.database.alerts import RULE_KINDS
 from openorch.store import Store
+from openorch.store.alert_findings import JOB_BATCH
 from openorch.store.alerts import merge_addresses
 
 #: Seconds between evaluations of the rules.
@@ -37,6 +38,9 @@ GIVE_UP_AFTER = timedelta(hours=24)
 
 #: How far back the job rules look when a watchdog starts (or takes over).
 JOB_LOOKBACK = timedelta(hours=24)
+
+#: How far back each evaluation reads ended jobs again (robots' clocks differ a little).
+JOB_MARGIN = timedelta(minutes=10)
 
 #: Seconds a claimed message stays reserved for the sender that claimed it.
 CLAIM_SECONDS = 120.0
@@ -178,16 +182,22 @@ class Watchdog:
                 JOB_LOOKBACK
             )
         statuses = (JobStatus.FAILED, JobStatus.KILLED)
-        for job in self.store.get_badly_ended_jobs(self._job_watermark, statuses, JOB_RULES):
+        jobs = self.store.get_badly_ended_jobs(self._job_watermark, statuses, JOB_RULES)
+        for job in jobs:
             kind, code, tail = classify_job(job)
             rule = rules.get(kind)
             if rule is None or (rule.enabled_at is not None and job.end_time is not None
                                 and job.end_time < rule.enabled_at):
                 continue
             self._open(rule, job_finding(job, kind, code, tail), event=True)
-            if job.end_time is not None and job.end_time > self._job_watermark:
-                # Equal end times are read again next time; their alerts exist by then.
-                self._job_watermark = job.end_time
+        ends = [job.end_time for job in jobs if job.end_time is not None]
+        if ends:
+            # A full batch: go on after it. Otherwise keep a margin, so a job a robot
+            # with a slow clock ends "in the past" is still read; what was read twice
+            # already has its alert and is skipped by the query.
+            full = len(jobs) >= JOB_BATCH
+            later = max(ends) if full else max(ends) - JOB_MARGIN
+            self._job_watermark = max(self._job_watermark, later)
 
     def _evaluate_condition(self, rule: AlertRule, findings: list[Finding], now: datetime) -> None:
         current = {finding.subject for finding in findings}
@@ -256,11 +266,14 @@ class Watchdog:
     def _send_one(
         self, channel: AlertChannel, delivery: AlertDelivery, alert: Alert, now: datetime
     ) -> int:
+        text = alert.body
+        if delivery.message == "recovered":
+            text = f"This has cleared. What was reported:\n\n{alert.body}"
         message = Message(
             message=delivery.message,
             rule=alert.rule,
             title=alert.title,
-            text=alert.body,
+            text=text,
             opened_at=alert.opened_at,
             alert_id=str(alert.id),
             attachment=alert.attachment,
