@@ -5,6 +5,7 @@ tests call `tick()` themselves, so they decide when a round happens."""
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from openorch.sdk import OrchestratorConnection
 from openorch.store import Store
 from support.dump import as_text, dump_tables
 from support.receivers import SmtpSink, WebhookSink
+from support.tls import make_certificate, server_context
 
 PASSWORD = "pa55-Very-Secret-Smtp"
 
@@ -334,3 +336,31 @@ def test_lease_goes_to_one_holder_and_passes_on_expiry(store: Store) -> None:
     assert store.acquire_watchdog_lease("a", 60)
     lease = store.get_watchdog_lease()
     assert lease is not None and lease.holder == "a"
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_smtp_over_starttls_and_tls_verifies_the_certificate(
+    sqlite_db_url: str, crypto_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    security: str,
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    sink = SmtpSink(login=("robot@example.com", PASSWORD), tls=security,
+                    context=server_context(cert, key)).start()
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    try:
+        store.create_credential("login", "robot@example.com", PASSWORD)
+        store.save_alert_channel(
+            "mail", "email", smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security=security,
+            credential_name="login", sender="o@example.com", recipients="team@example.com",
+        )
+        # Not trusted yet: the certificate check refuses the server.
+        with pytest.raises(SendError, match="CERTIFICATE_VERIFY_FAILED"):
+            send_test(store, "mail")
+        assert sink.logins == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        send_test(store, "mail")
+        assert sink.wait_for(1)[0]["Subject"] == "[openorch] Test: channel 'mail' works"
+        assert sink.logins == [("robot@example.com", PASSWORD)]
+    finally:
+        sink.stop()
+        store.close()

@@ -6,6 +6,7 @@ import email.policy
 import http.server
 import json
 import socket
+import ssl
 import threading
 import time
 from email.message import EmailMessage
@@ -26,8 +27,19 @@ class SmtpSink:
     """An SMTP server that keeps every message; with `login` it offers AUTH, accepts only
     that username and password, and records every login it saw."""
 
-    def __init__(self, login: tuple[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        login: tuple[str, str] | None = None,
+        port: int | None = None,
+        *,
+        tls: str | None = None,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`tls`: None (plain), 'starttls' (required before AUTH and mail) or 'tls'
+        (implicit TLS from the first byte), with the server `context`."""
         self.port = port or free_port()
+        self._tls = tls
+        self._context = context
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[tuple[str, str]] = []
@@ -56,8 +68,12 @@ class SmtpSink:
         if self._login is not None:
             options = {
                 "authenticator": self._authenticate,
-                "auth_require_tls": False,
+                "auth_require_tls": self._tls == "starttls",
             }
+        if self._tls == "starttls":
+            options.update(tls_context=self._context, require_starttls=True)
+        elif self._tls == "tls":
+            options.update(ssl_context=self._context)
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
         return self
