@@ -200,10 +200,17 @@ class Watchdog:
             self._job_watermark = max(self._job_watermark, later)
 
     def _evaluate_condition(self, rule: AlertRule, findings: list[Finding], now: datetime) -> None:
+        """Open what is new, mark what still holds as seen (one statement), close what
+        cleared, remind once. Steady state: two queries, whatever the number of alerts."""
         current = {finding.subject for finding in findings}
+        still_open = {alert.subject: alert for alert in self.store.get_open_alerts(rule.kind)}
         for finding in findings:
-            self._open(rule, finding, event=False)
-        for alert in self.store.get_open_alerts(rule.kind):
+            if finding.subject not in still_open:
+                self._open(rule, finding, event=False)
+        self.store.touch_alerts(
+            [alert.id for subject, alert in still_open.items() if subject in current]
+        )
+        for alert in still_open.values():
             if alert.subject not in current:
                 if self.store.close_alert(alert.id, notify=rule.notify_recovered):
                     self._say(f"recovered: {alert.title}")

@@ -629,6 +629,21 @@ class AlertStore(StoreCore):
             )
         )
 
+    def touch_alerts(self, alert_ids: Sequence[uuid.UUID]) -> None:
+        """Record that these open alerts' conditions still hold (one statement)."""
+        if not alert_ids:
+            return
+
+        def work(session: Session) -> None:
+            now = self._now_in(session)
+            for start in range(0, len(alert_ids), 500):
+                chunk = list(alert_ids[start : start + 500])
+                session.execute(
+                    update(_ALERTS).where(_ALERTS.c.id.in_(chunk)).values(last_seen_at=now)
+                )
+
+        self._write(work)
+
     def close_alert(self, alert_id: uuid.UUID, notify: bool) -> bool:
         """Close an open alert (its condition cleared); with `notify` queue a 'recovered'
         message to each channel its opening message went to. False when already closed."""
