@@ -49,7 +49,7 @@ def fill(engine: Engine) -> None:
         return base.replace("2025-01-01 00:00:00", start.strftime("%Y-%m-%d %H:%M:%S"))
 
     status = "CASE WHEN n % 100 = 0 THEN 'FAILED' WHEN n % 100 = 1 THEN 'KILLED' ELSE 'DONE' END"
-    step = f"(n * {seconds // JOBS})"
+    step = f"(n * {seconds / JOBS:.6f})"
     jobs = (
         'INSERT INTO "Jobs" (id, process_name, scheduler_name, start_time, end_time, status, '
         f"trigger_id) SELECT {_uuid_sql(dialect)}, 'process_' || (n % 50), 'robot_' || (n % 20), "
@@ -61,7 +61,7 @@ def fill(engine: Engine) -> None:
             "CASE WHEN n % 100 = 0 THEN 'NEW' WHEN n % 100 = 1 THEN 'FAILED' "
             "WHEN n % 100 = 2 THEN 'ABANDONED' ELSE 'DONE' END"
         )
-        qstep = f"(n * {seconds // ELEMENTS_PER_QUEUE})"
+        qstep = f"(n * {seconds / ELEMENTS_PER_QUEUE:.6f})"
         elements.append(
             'INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, '
             f"end_date, created_by) SELECT {_uuid_sql(dialect)}, 'queue_{queue}', {qstatus}, "

@@ -209,12 +209,17 @@ class AlertFindingStore(StoreCore):
 
     def get_recent_queue_failures(self, since: datetime) -> dict[str, int]:
         """Per queue, the elements that became FAILED or ABANDONED since `since`."""
+        recent: Any = QueueElement.end_date >= since
+        if self.dialect == "sqlite":
+            # SQLite's planner otherwise prefers a skip scan of (queue_name, status, …)
+            # that reads every failed element ever (300x slower at a million elements).
+            recent = func.likelihood(recent, literal_column("0.001"))
         statement = (
             select(QueueElement.queue_name, func.count())
             .where(
                 and_(
                     QueueElement.status.in_([QueueStatus.FAILED, QueueStatus.ABANDONED]),
-                    QueueElement.end_date >= since,
+                    recent,
                 )
             )
             .group_by(QueueElement.queue_name)
