@@ -22,8 +22,7 @@ from openorch.alerts.channels import SendError, send
 from openorch.alerts.messages import Message, summary_message
 from openorch.alerts.rules import CONDITION_RULES, JOB_RULES, Finding, classify_job, job_finding
 from openorch.database import Alert, AlertChannel, AlertDelivery, AlertRule, JobStatus
-from openorch.database.alerts import RULE_KINDS
-from openorch.store import Store
+from openorch.store import Store, describe_connection_error
 from openorch.store.alert_findings import JOB_BATCH
 from openorch.store.alerts import merge_addresses
 
@@ -120,7 +119,7 @@ class Watchdog:
                 now = time.monotonic()
                 if now - self._outage_said >= OUTAGE_REPEAT:
                     self._outage_said = now
-                    self._say(f"database error, alerts wait: {type(error).__name__}")
+                    self._say(_database_problem(error))
             except Exception:
                 self._say("unexpected error (it goes on):\n" + traceback.format_exc().rstrip())
             self._stop.wait(self.tick_seconds)
@@ -334,6 +333,10 @@ class Watchdog:
         self.store.acquire_watchdog_lease(self.holder, self.lease_seconds)
 
 
-def rule_labels() -> dict[str, str]:
-    """Rule kind → the label the Alerts tab shows."""
-    return {kind: catalogue.label for kind, catalogue in RULE_KINDS.items()}
+def _database_problem(error: BaseException) -> str:
+    """Why alerts wait: tables missing (an old database) or the database unreachable."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    if "no such table" in text or "does not exist" in text or "invalid object name" in text:
+        return ("the database has no alert tables yet: run `openorch upgrade` on it; "
+                "alerts are off until then.")
+    return f"alerts wait for the database: {describe_connection_error(error)}"
