@@ -364,3 +364,25 @@ def test_smtp_over_starttls_and_tls_verifies_the_certificate(
     finally:
         sink.stop()
         store.close()
+
+
+def test_a_database_without_alert_tables_is_named_not_crashed(sqlite_empty_url: str) -> None:
+    from openorch import migrate
+    from openorch.store import build_engine
+
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine, "a3f1c0de0001")  # before the alerts revision
+    lines: list[str] = []
+    watchdog = Watchdog(Store(engine), "old", lines.append, interval=1.0)
+    watchdog.start()
+    deadline = datetime.now() + timedelta(seconds=10)
+    while not lines and datetime.now() < deadline:
+        import time
+
+        time.sleep(0.05)
+    watchdog.stop()
+    engine.dispose()
+    assert lines == [
+        "Watchdog: the database has no alert tables yet: run `openorch upgrade` on it; "
+        "alerts are off until then."
+    ]
