@@ -99,6 +99,22 @@ async def test_channels_test_rules_and_history(
     rule = db.get_alert_rule("trigger_overdue")
     assert rule.threshold == 5 and rule.channels == '["mail"]'
 
+    # Recipients for one queue; a bad address is refused, nothing stored.
+    await click_and_wait(user, "alerts_new_recipients_button", "recipients_popup_save_button")
+    set_value(user, "recipients_popup_scope_select", "queue")
+    user.find(marker="recipients_popup_name_input").type("orders")
+    user.find(marker="recipients_popup_recipients_input").type("not-an-address")
+    user.find(marker="recipients_popup_save_button").click()
+    await user.should_see("recipients: 'not-an-address' is not an email address.")
+    assert db.get_alert_recipients() == ()
+    user.find(marker="recipients_popup_recipients_input").clear().type("orders@example.com")
+    user.find(marker="recipients_popup_save_button").click()
+    await until(lambda: table_rows(user, "alerts_recipients_table"))
+    (entry,) = table_rows(user, "alerts_recipients_table")
+    assert (entry["scope"], entry["name"], entry["recipients"]) == (
+        "queue", "orders", "orders@example.com"
+    )
+
     # History: an alert with its messages.
     db.save_alert_rule("job_failed", enabled=True)
     job = db.start_job("p", "robot-1")
