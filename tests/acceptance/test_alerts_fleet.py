@@ -2,8 +2,9 @@
 (aiosmtpd, with a login) and a real webhook receiver.
 
 - three Schedulers and a failing process: exactly one email and one webhook call;
-- the watchdog's Scheduler SIGKILLed: another takes over within a minute, an overdue
-  trigger and the dead Scheduler are each reported once, and each "recovered" once;
+- the watchdog's Scheduler SIGKILLed: another takes over within a minute; an overdue
+  trigger, the dead Scheduler and a failing process are each reported once per channel,
+  and each "recovered" once when fixed;
 - the SMTP server down for a minute: the alert arrives afterwards, once;
 - the SMTP password appears in no Scheduler output and not in clear in the database.
 """
@@ -133,6 +134,7 @@ def test_watchdog_killed_another_takes_over_and_reports_once(
     configure(store, smtp, hook)
     store.save_alert_rule("trigger_overdue", enabled=True, threshold=1)
     store.save_alert_rule("scheduler_silent", enabled=True, threshold=1)
+    store.save_alert_rule("job_failed", enabled=True)
     long_ago = datetime.now() - timedelta(minutes=30)
     first = store.create_single_trigger(
         "month end", "p", long_ago, "/nowhere.py", None, False, True
@@ -169,19 +171,27 @@ def test_watchdog_killed_another_takes_over_and_reports_once(
     ])
     assert len(hook.bodies) == 3
 
-    # Fixed: the trigger's time moved on and the Scheduler is back → one "recovered" each.
+    # A failing process under the new watchdog: one message per channel.
+    failing = single_due(store, script("fail.py"), name="after takeover")
+    wait_for(lambda: len(smtp.messages) >= 4, 60, "the failed-job alert", fleet)
+
+    # Fixed: the trigger's time moved on, the Scheduler is back, the failed trigger is
+    # disabled by the admin → one "recovered" each.
     moved = store.get_trigger(first)
     moved.next_run = datetime.now() + timedelta(days=1)  # type: ignore[attr-defined]
     store.update_trigger(moved)
+    store.set_trigger_status(failing, "PAUSED")
     start(fleet, holder, pg_db_url, crypto_key, tmp_path, "--watchdog-interval", "10")
-    wait_for(lambda: len(smtp.messages) >= 5, 60, "two recovered notices", fleet)
+    wait_for(lambda: len(smtp.messages) >= 7, 60, "three recovered notices", fleet)
     time.sleep(12)
     recovered = [s for s in subjects(smtp) if "Recovered" in s]
     assert recovered == [
+        "[openorch] Recovered: Job of trigger 'after takeover' failed (exit code 1)",
         f"[openorch] Recovered: Scheduler '{holder}' is silent",
         "[openorch] Recovered: Trigger 'month end' is overdue",
     ]
-    assert len(smtp.messages) == 5 and len(hook.bodies) == 5
+    assert "[openorch] Job of trigger 'after takeover' failed (exit code 1)" in subjects(smtp)
+    assert len(smtp.messages) == 7 and len(hook.bodies) == 7
     assert_no_secret({k: v for k, v in fleet.items() if k != holder}, store)
     store.close()
 

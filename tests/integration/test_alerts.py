@@ -61,6 +61,7 @@ def failed_job(store: Store, trigger: str = "nightly invoices", code: int = 3) -
         f"The process exited with code {code}. The end of its error output:\n"
         "Traceback (most recent call last):\nKeyError: 'customer'",
     )
+    store.set_trigger_status(trigger_id, "FAILED")
     store.end_job(job.id, JobStatus.FAILED)
     return job.id
 
@@ -101,7 +102,21 @@ def test_failed_job_gives_one_email_and_one_webhook_call(
     assert hook.bodies[0]["rule"] == "job_failed" and hook.bodies[0]["event"] == "opened"
     assert hook.paths == ["/hook/SECRET-TOKEN"]
     (alert,) = store.get_alerts()
-    assert alert.sent_at is not None and alert.closed_at is not None and alert.attempts == 2
+    assert alert.sent_at is not None and alert.closed_at is None and alert.attempts == 2
+
+    # The admin resets the trigger: one "recovered" per channel, and nothing more.
+    store.set_trigger_status(store.get_job(job_id).trigger_id, "IDLE")
+    for _round in range(3):
+        first.tick()
+        second.tick()
+    mails = smtp.wait_for(2)
+    assert mails[1]["Subject"] == (
+        "[openorch] Recovered: Job of trigger 'nightly invoices' failed (exit code 3)"
+    )
+    assert hook.wait_for(2)[1]["event"] == "recovered"
+    assert len(smtp.messages) == 2 and len(hook.bodies) == 2
+    (alert,) = store.get_alerts()
+    assert alert.closed_at is not None
     # Secrets: not in the database in clear, not in the watchdog's output.
     stored = as_text(dump_tables(store.engine))
     assert PASSWORD not in stored and "SECRET-TOKEN" not in stored

@@ -7,6 +7,7 @@ for anything else (a chat bridge, a ticket system, a script).
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy as email_policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -66,7 +67,9 @@ def summary_message(messages: list[Message]) -> Message:
 
 def email_message(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
     """The message as an email, with its attachment when it has one."""
-    email = EmailMessage()
+    # Long subjects stay on one line (RFC 5322 allows 998): some receivers keep the
+    # space a folded "Subject:" line starts with.
+    email = EmailMessage(policy=email_policy.SMTP.clone(max_line_length=998))
     email["Subject"] = message.subject
     email["From"] = sender
     email["To"] = ", ".join(recipients)

@@ -21,7 +21,14 @@ from sqlalchemy import exc
 from openorch.alerts.channels import SendError, send
 from openorch.alerts.messages import Message, summary_message
 from openorch.alerts.rules import CONDITION_RULES, JOB_RULES, Finding, classify_job, job_finding
-from openorch.database import Alert, AlertChannel, AlertDelivery, AlertRule, JobStatus
+from openorch.database import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+    JobStatus,
+    TriggerStatus,
+)
 from openorch.store import Store, describe_connection_error
 from openorch.store.alert_findings import JOB_BATCH
 from openorch.store.alerts import merge_addresses
@@ -165,6 +172,7 @@ class Watchdog:
         now = self.store.database_now()
         rules = {rule.kind: rule for rule in self.store.get_alert_rules() if rule.enabled}
         self._evaluate_jobs(rules, now)
+        self._close_job_alerts(rules, now)
         for kind, find in CONDITION_RULES.items():
             rule = rules.get(kind)
             if rule is not None:
@@ -188,7 +196,8 @@ class Watchdog:
             if rule is None or (rule.enabled_at is not None and job.end_time is not None
                                 and job.end_time < rule.enabled_at):
                 continue
-            self._open(rule, job_finding(job, kind, code, tail), event=True)
+            # With a trigger, the alert stays open while that trigger is stopped.
+            self._open(rule, job_finding(job, kind, code, tail), event=job.trigger_id is None)
         ends = [job.end_time for job in jobs if job.end_time is not None]
         if ends:
             # A full batch: go on after it. Otherwise keep a margin, so a job a robot
@@ -197,6 +206,28 @@ class Watchdog:
             full = len(jobs) >= JOB_BATCH
             later = max(ends) if full else max(ends) - JOB_MARGIN
             self._job_watermark = max(self._job_watermark, later)
+
+    def _close_job_alerts(self, rules: dict[str, AlertRule], now: datetime) -> None:
+        """A job alert recovers once its trigger is no longer FAILED or KILLED (reset,
+        paused or deleted); until then it may remind once."""
+        for kind in JOB_RULES:
+            rule = rules.get(kind)
+            if rule is None:
+                continue
+            alerts = self.store.get_open_alerts(kind)
+            if not alerts:
+                continue
+            ids = {alert.id: _job_id(alert.subject) for alert in alerts}
+            statuses = self.store.get_job_trigger_statuses(
+                [job_id for job_id in ids.values() if job_id is not None]
+            )
+            stopped = (TriggerStatus.FAILED, TriggerStatus.KILLED)
+            findings = [
+                Finding(alert.subject, alert.title, alert.body)
+                for alert in alerts
+                if (job_id := ids[alert.id]) is not None and statuses.get(job_id) in stopped
+            ]
+            self._evaluate_condition(rule, findings, now)
 
     def _evaluate_condition(self, rule: AlertRule, findings: list[Finding], now: datetime) -> None:
         """Open what is new, mark what still holds as seen (one statement), close what
@@ -331,6 +362,14 @@ class Watchdog:
     def _renew_if_needed(self) -> None:
         """Slow sends must not let the lease lapse under the sender."""
         self.store.acquire_watchdog_lease(self.holder, self.lease_seconds)
+
+
+def _job_id(subject: str) -> uuid.UUID | None:
+    """The job a job alert is about (its subject is the job's id)."""
+    try:
+        return uuid.UUID(subject)
+    except ValueError:
+        return None
 
 
 def _database_problem(error: BaseException) -> str:

@@ -183,9 +183,11 @@ class RuleKind:
 
 #: Every rule an admin can switch on, in the order the Alerts tab lists them.
 RULE_KINDS: dict[str, RuleKind] = {
-    "job_failed": RuleKind("A job failed", condition=False),
-    "job_killed": RuleKind("A job was killed", condition=False),
-    "job_orphaned": RuleKind("A job's Scheduler died under it", condition=False),
+    # The job rules open one alert per job; it stays open while the job's trigger is
+    # FAILED or KILLED (stopped) and recovers when someone resets the trigger.
+    "job_failed": RuleKind("A job failed", condition=True),
+    "job_killed": RuleKind("A job was killed", condition=True),
+    "job_orphaned": RuleKind("A job's Scheduler died under it", condition=True),
     "trigger_stopped": RuleKind("A trigger stopped after a failure", condition=True),
     "trigger_overdue": RuleKind(
         "A trigger is overdue", condition=True, unit="minutes late", default_threshold=15

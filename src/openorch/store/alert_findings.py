@@ -115,6 +115,27 @@ class AlertFindingStore(StoreCore):
 
         return self._read(work)
 
+    def get_job_trigger_statuses(
+        self, job_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, TriggerStatus | None]:
+        """For each job, its trigger's status now (None: no trigger, or deleted)."""
+        if not job_ids:
+            return {}
+
+        def work(session: Session) -> dict[uuid.UUID, TriggerStatus | None]:
+            found: dict[uuid.UUID, TriggerStatus | None] = dict.fromkeys(job_ids)
+            for start in range(0, len(job_ids), 500):
+                rows = session.execute(
+                    select(Job.id, Trigger.process_status)
+                    .outerjoin(Trigger, Trigger.id == Job.trigger_id)
+                    .where(Job.id.in_(job_ids[start : start + 500]))
+                )
+                for job_id, status in rows:
+                    found[job_id] = status
+            return found
+
+        return self._read(work)
+
     def get_overdue_triggers(self, cutoff: datetime) -> list[OverdueTrigger]:
         """Single and scheduled triggers due before `cutoff` that have not started since,
         whatever their status (paused and failed ones too)."""
