@@ -23,7 +23,7 @@ from openorch.store import Store
 from support.dump import as_text, dump_tables
 from support.headless import Headless
 from support.processes.harness import script, single_due
-from support.receivers import SmtpSink, WebhookSink
+from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals"),
@@ -31,21 +31,9 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-PASSWORD = "Fleet-Smtp-Pa55word"
+USERNAME, PASSWORD = SMTP_LOGIN
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink(login=("alerts@example.com", PASSWORD)).start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
 
 
 @pytest.fixture
@@ -77,7 +65,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 
 
 def configure(store: Store, smtp: SmtpSink, hook: WebhookSink) -> None:
-    store.create_credential("mail login", "alerts@example.com", PASSWORD)
+    store.create_credential("mail login", USERNAME, PASSWORD)
     store.save_alert_channel(
         "mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
         credential_name="mail login", sender="openorch@example.com",
@@ -121,7 +109,7 @@ def test_three_schedulers_and_a_failing_process_send_one_email_and_one_webhook_c
     assert "THE LAST LINE OF STDERR" in card["body"][1]["text"]
     text = smtp.messages[0].get_content()
     assert "THE LAST LINE OF STDERR" in text and "Machine (Scheduler): s" in text
-    assert smtp.logins == [("alerts@example.com", PASSWORD)]
+    assert smtp.logins == [(USERNAME, PASSWORD)]
     assert_no_secret(fleet, store)
     store.close()
 

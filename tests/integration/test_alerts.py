@@ -3,7 +3,6 @@ an http.server webhook. Two `Watchdog`s share one database as two Schedulers wou
 tests call `tick()` themselves, so they decide when a round happens."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,29 +16,17 @@ from openorch.database.base import table_of
 from openorch.sdk import OrchestratorConnection
 from openorch.store import Store
 from support.dump import as_text, dump_tables
-from support.receivers import SmtpSink, WebhookSink
+from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 from support.tls import make_certificate, server_context
 
-PASSWORD = "pa55-Very-Secret-Smtp"
+USERNAME, PASSWORD = SMTP_LOGIN
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink(login=("robot@example.com", PASSWORD)).start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
 
 
 def configure(store: Store, smtp: SmtpSink, hook: WebhookSink, body_format: str = "plain") -> None:
     """An email channel logging in with a credential, and a webhook channel."""
-    store.create_credential("smtp login", "robot@example.com", PASSWORD)
+    store.create_credential("smtp login", USERNAME, PASSWORD)
     store.save_alert_channel(
         "mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
         credential_name="smtp login", sender="openorch@example.com",
@@ -98,7 +85,7 @@ def test_failed_job_gives_one_email_and_one_webhook_call(
     assert sorted(smtp.envelopes[0][1]) == [
         "invoices-owner@example.com", "ops@example.com", "team@example.com"
     ]
-    assert smtp.logins == [("robot@example.com", PASSWORD)]
+    assert smtp.logins == [(USERNAME, PASSWORD)]
     assert hook.bodies[0]["rule"] == "job_failed" and hook.bodies[0]["event"] == "opened"
     assert hook.paths == ["/hook/SECRET-TOKEN"]
     (alert,) = store.get_alerts()
@@ -359,11 +346,11 @@ def test_smtp_over_starttls_and_tls_verifies_the_certificate(
     security: str,
 ) -> None:
     cert, key = make_certificate(tmp_path)
-    sink = SmtpSink(login=("robot@example.com", PASSWORD), tls=security,
+    sink = SmtpSink(login=(USERNAME, PASSWORD), tls=security,
                     context=server_context(cert, key)).start()
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     try:
-        store.create_credential("login", "robot@example.com", PASSWORD)
+        store.create_credential("login", USERNAME, PASSWORD)
         store.save_alert_channel(
             "mail", "email", smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security=security,
             credential_name="login", sender="o@example.com", recipients="team@example.com",
@@ -375,7 +362,7 @@ def test_smtp_over_starttls_and_tls_verifies_the_certificate(
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         send_test(store, "mail")
         assert sink.wait_for(1)[0]["Subject"] == "[openorch] Test: channel 'mail' works"
-        assert sink.logins == [("robot@example.com", PASSWORD)]
+        assert sink.logins == [(USERNAME, PASSWORD)]
     finally:
         sink.stop()
         store.close()

@@ -15,6 +15,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+#: The SMTP login the `smtp` fixture accepts; tests check this password never leaks.
+SMTP_LOGIN = ("robot@example.com", "pa55-Very-Secret-Smtp")
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""

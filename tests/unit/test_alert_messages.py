@@ -9,8 +9,8 @@ from openorch.alerts.messages import Message, email_message, summary_message, we
 from openorch.alerts.rules import classify_job, job_finding
 from openorch.alerts.watchdog import backoff
 from openorch.database import JobStatus
+from openorch.store.alert_config import check_addresses, mask_url, merge_addresses
 from openorch.store.alert_findings import EndedJob
-from openorch.store.alerts import check_addresses, mask_url, merge_addresses
 
 
 def ended(status: JobStatus, *errors: str) -> EndedJob:

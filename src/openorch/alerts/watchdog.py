@@ -30,8 +30,8 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.store import Store, describe_connection_error
+from openorch.store.alert_config import merge_addresses
 from openorch.store.alert_findings import JOB_BATCH
-from openorch.store.alerts import merge_addresses
 
 #: Seconds between evaluations of the rules.
 DEFAULT_INTERVAL = 30.0

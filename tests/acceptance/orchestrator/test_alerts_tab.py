@@ -2,33 +2,19 @@
 rules, recipients and the history; the SMTP password and the webhook URL never reach
 the page."""
 
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
 from nicegui import ui
 from nicegui.testing.user import User
 
 from openorch.database import JobStatus, LogLevel
 from openorch.store import Store
-from support.receivers import SmtpSink, WebhookSink
+from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 from support.ui import click_and_wait, click_row, has, one, set_value, show_tab, table_rows, until
 
-PASSWORD = "Tab-Smtp-Pa55word"
+USERNAME, PASSWORD = SMTP_LOGIN
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink(login=("robot@example.com", PASSWORD)).start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
-    yield sink
-    sink.close()
 
 
 def page_text(user: User) -> str:
@@ -45,7 +31,7 @@ async def test_channels_test_rules_and_history(
     connected: User, db: Store, smtp: SmtpSink, hook: WebhookSink
 ) -> None:
     user = connected
-    db.create_credential("smtp", "robot@example.com", PASSWORD)
+    db.create_credential("smtp", USERNAME, PASSWORD)
     await show_tab(user, "Alerts")
 
     await click_and_wait(user, "alerts_new_email_button", "channel_popup_save_button")
