@@ -338,6 +338,11 @@ def test_lease_goes_to_one_holder_and_passes_on_expiry(store: Store) -> None:
     assert store.acquire_watchdog_lease("a", 60)
     lease = store.get_watchdog_lease()
     assert lease is not None and lease.holder == "a"
+    time.sleep(0.05)
+    assert store.acquire_watchdog_lease("a", 60)  # renewal keeps when "a" took it
+    renewed = store.get_watchdog_lease()
+    assert renewed is not None and renewed.acquired_at == lease.acquired_at
+    assert renewed.expires_at > lease.expires_at
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

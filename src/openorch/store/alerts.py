@@ -53,22 +53,44 @@ class AlertStore(AlertConfigStore):
     def acquire_watchdog_lease(self, holder: str, seconds: float) -> bool:
         """Take or renew the watchdog lease for `seconds`; True when `holder` has it now.
 
-        One conditional UPDATE (still mine, or expired) decides between contenders; the
-        first ever call inserts the row.
+        A live lease of another holder is seen by a read, so the Schedulers that only
+        wait never write. Taking over or renewing is one conditional UPDATE (still mine,
+        or expired), which decides between contenders; the first ever call inserts the row.
         """
         holder = v.check_text(WatchdogLease, "holder", holder) or ""
+
+        def current(session: Session, now: datetime) -> tuple[bool, datetime | None]:
+            row = session.execute(
+                select(_LEASES.c.holder, _LEASES.c.expires_at, _LEASES.c.acquired_at).where(
+                    _LEASES.c.name == WATCHDOG_LEASE
+                )
+            ).first()
+            if row is None:
+                return True, None
+            if row.holder != holder and row.expires_at >= now:
+                return False, None
+            return True, row.acquired_at if row.holder == holder else now
+
+        def peek(session: Session) -> bool:
+            return current(session, self._utc_now(session))[0]
+
+        if not self._read(peek):
+            return False
 
         def work(session: Session) -> bool:
             # UTC from the server: Schedulers in other time zones compare alike.
             now = self._utc_now(session)
             expires = now + timedelta(seconds=seconds)
+            possible, acquired = current(session, now)
+            if not possible:
+                return False
             result = session.execute(
                 update(_LEASES)
                 .where(
                     _LEASES.c.name == WATCHDOG_LEASE,
                     or_(_LEASES.c.holder == holder, _LEASES.c.expires_at < now),
                 )
-                .values(holder=holder, expires_at=expires)
+                .values(holder=holder, expires_at=expires, acquired_at=acquired or now)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 return True
