@@ -1,4 +1,5 @@
-"""The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `upgrade` (migrations).
+"""The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `api` (HTTP API),
+`upgrade` (migrations).
 
 Each program is imported only when its command runs, so `openorch upgrade` and the SDK
 never load NiceGUI or Tk.
@@ -41,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--conn", help="connection string (default: environment or local mode)"
     )
     orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
+    orchestrator.add_argument(
+        "--api",
+        action="store_true",
+        help="also serve the HTTP API at /api/v1 (on the database of --conn, the "
+        "environment or local mode)",
+    )
     orchestrator.set_defaults(handler=_run_orchestrator)
 
     scheduler = commands.add_parser(
@@ -95,6 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     upgrade.set_defaults(handler=_run_upgrade)
 
+    api = commands.add_parser("api", help="serve the HTTP API (FastAPI; docs at /api/docs)")
+    api.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; to open it to a network, put a "
+        "TLS-terminating reverse proxy in front, see docs/api.md)",
+    )
+    api.add_argument("-p", "--port", type=int, default=None, help="port (default 8321)")
+    api.add_argument("--conn", help="connection string (default: environment or local mode)")
+    api.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        help="seconds of silence after which a Scheduler is shown as not alive (default 120)",
+    )
+    api.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",
+    )
+    api.set_defaults(handler=_run_api)
+
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
     return parser
@@ -108,6 +137,12 @@ def _run_orchestrator(args: argparse.Namespace) -> int:
 
 def _run_scheduler(args: argparse.Namespace) -> int:
     from openorch.scheduler.main import run
+
+    return run(args)
+
+
+def _run_api(args: argparse.Namespace) -> int:
+    from openorch.api.main import run
 
     return run(args)
 

@@ -8,14 +8,15 @@ from datetime import datetime
 from openorch.alerts.messages import Message, email_message, summary_message, webhook_body
 from openorch.alerts.rules import classify_job, job_finding
 from openorch.alerts.watchdog import backoff
-from openorch.database import JobStatus
+from openorch.database import JobStatus, TriggerStatus
 from openorch.store.alert_config import check_addresses, mask_url, merge_addresses
 from openorch.store.alert_findings import EndedJob
 
 
 def ended(status: JobStatus, *errors: str) -> EndedJob:
     return EndedJob(uuid.uuid4(), "invoices", "RPA01", status, datetime(2026, 1, 1, 7),
-                    datetime(2026, 1, 1, 7, 5), None, "nightly", list(errors))
+                    datetime(2026, 1, 1, 7, 5), None, "nightly",
+                    trigger_status=TriggerStatus.FAILED, errors=list(errors))
 
 
 def test_classify_failed_killed_and_orphaned_jobs() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from openorch.alerts.messages import format_datetime
-from openorch.database import AlertRule, JobStatus
+from openorch.database import AlertRule, JobStatus, TriggerStatus
 from openorch.store import Store
 from openorch.store.alert_findings import EndedJob
 
@@ -72,6 +72,8 @@ def job_finding(job: EndedJob, kind: str, code: int | None, tail: str) -> Findin
     if kind == "job_failed":
         title = f"Job of {who} failed" + (f" (exit code {code})" if code is not None else "")
         facts.append(f"Exit code: {code if code is not None else 'unknown'}")
+        if job.outcome_message:
+            facts.append(f"The process reported: {job.outcome_message}")
         facts.append("")
         facts.append(
             f"Last lines of its error output:\n{tail}" if tail.strip()
@@ -86,7 +88,7 @@ def job_finding(job: EndedJob, kind: str, code: int | None, tail: str) -> Findin
             "The Scheduler stopped sending heartbeats while the job ran; the job and its "
             "trigger were marked FAILED. Check that machine, then re-enable the trigger."
         )
-    if job.trigger_name and kind != "job_killed":
+    if job.trigger_status is TriggerStatus.FAILED:
         facts.append("")
         facts.append("The trigger is now FAILED and will not run again until it is reset.")
     scope = ("trigger", job.trigger_name) if job.trigger_name else None

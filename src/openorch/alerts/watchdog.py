@@ -196,8 +196,11 @@ class Watchdog:
             if rule is None or (rule.enabled_at is not None and job.end_time is not None
                                 and job.end_time < rule.enabled_at):
                 continue
-            # With a trigger, the alert stays open while that trigger is stopped.
-            self._open(rule, job_finding(job, kind, code, tail), event=job.trigger_id is None)
+            # While the job's trigger is stopped the alert stays open (and recovers when
+            # the trigger is reset); otherwise (no trigger, or a failure the process
+            # reported while its trigger goes on) it is closed at once.
+            stopped = job.trigger_status in (TriggerStatus.FAILED, TriggerStatus.KILLED)
+            self._open(rule, job_finding(job, kind, code, tail), event=not stopped)
         ends = [job.end_time for job in jobs if job.end_time is not None]
         if ends:
             # A full batch: go on after it. Otherwise keep a margin, so a job a robot

@@ -10,9 +10,10 @@ from openorch.database.alerts import (
     WatchdogClock,
     WatchdogLease,
 )
+from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
 from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
-from openorch.database.jobs import Job, JobStatus
+from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
 from openorch.database.queues import QueueElement, QueueStatus
 from openorch.database.schedulers import Scheduler
@@ -31,16 +32,22 @@ __all__ = [
     "AlertDelivery",
     "AlertRecipients",
     "AlertRule",
+    "ApiAuditEntry",
+    "ApiScope",
+    "ApiToken",
     "Base",
     "Constant",
     "Credential",
     "Job",
+    "JobOutcome",
     "JobStatus",
     "Log",
     "LogLevel",
     "QueueElement",
     "QueueStatus",
     "QueueTrigger",
+    "RunRequest",
+    "RunRequestStatus",
     "ScheduledTrigger",
     "Scheduler",
     "SingleTrigger",

@@ -10,6 +10,7 @@ from openorch.config import ConnectionSettings
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.alerts import AlertsTab
+from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
@@ -20,7 +21,7 @@ from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in order.
 TAB_NAMES = (
-    "Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "Alerts", "Settings"
+    "Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "API", "Alerts", "Settings"
 )
 
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
@@ -89,6 +90,8 @@ class OrchestratorPage:
                 self.tab_objects["Schedulers"] = SchedulersTab(self.connection)
             with ui.tab_panel("Queues"):
                 self.tab_objects["Queues"] = QueuesTab(self.connection)
+            with ui.tab_panel("API"):
+                self.tab_objects["API"] = ApiTab(self.connection)
             with ui.tab_panel("Alerts"):
                 self.tab_objects["Alerts"] = AlertsTab(self.connection)
             with ui.tab_panel("Settings"):

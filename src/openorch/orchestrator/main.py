@@ -7,12 +7,13 @@ the environment, as it does for an admin who sets `OpenOrchestratorConnString`.
 
 import argparse
 import socket
+import sys
 
 from nicegui import ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.store import describe_connection_error
+from openorch.store import ConnectError, describe_connection_error
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -60,9 +61,28 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
+def mount_api(conn: str | None) -> None:
+    """Serve the HTTP API inside this server at /api (`openorch o --api`).
+
+    The API gets its own data layer, without the encryption key, on the database the
+    command line, the environment or local mode names (browser tabs may connect
+    elsewhere; the API does not follow them).
+    """
+    from nicegui import app
+
+    from openorch.api import create_app
+    from openorch.api.main import open_api_store
+
+    store = open_api_store(conn)
+    app.mount("/api", create_app(store, mounted=True))
+    app.on_shutdown(store.close)
+
+
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True) -> None:
+          port: int | None = None, show: bool = True, api: bool = False) -> None:
     """Run the server until it is stopped (Ctrl-C)."""
+    if api:
+        mount_api(conn)
     ui.run(
         build_root(conn, key),
         host=host,
@@ -75,14 +95,19 @@ def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key]`."""
-    start(
-        getattr(args, "conn", None),
-        getattr(args, "key", None),
-        host=getattr(args, "host", None) or "127.0.0.1",
-        port=getattr(args, "port", None),
-        show=not getattr(args, "dont_show", False),
-    )
+    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]`."""
+    try:
+        start(
+            getattr(args, "conn", None),
+            getattr(args, "key", None),
+            host=getattr(args, "host", None) or "127.0.0.1",
+            port=getattr(args, "port", None),
+            show=not getattr(args, "dont_show", False),
+            api=bool(getattr(args, "api", False)),
+        )
+    except ConnectError as error:  # only --api opens the database at start
+        print(f"Cannot serve the API: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

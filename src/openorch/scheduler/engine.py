@@ -26,8 +26,10 @@ from sqlalchemy import exc
 
 from openorch.alerts.watchdog import Watchdog
 from openorch.database import (
+    Job,
     JobStatus,
     LogLevel,
+    RunRequest,
     SingleTrigger,
     Trigger,
     TriggerStatus,
@@ -390,9 +392,11 @@ class SchedulerEngine:
         seconds = time.monotonic() - job.started_at
         if code == 0:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
+            # The job is DONE, or FAILED if the process reported a failure; the trigger
+            # follows the exit code (a reported failure is the run's, not the trigger's).
             steps: list[Callable[[], object]] = [
                 lambda: self._trigger_after_success(job),
-                lambda: store.end_job(job.job_id, JobStatus.DONE),
+                lambda: store.end_job_after_exit(job.job_id, 0),
             ]
             self._outcomes.append(Outcome(f"'{job.trigger_name}' finished", steps))
             return
@@ -413,7 +417,7 @@ class SchedulerEngine:
                         [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING],
                         TriggerStatus.FAILED,
                     ),
-                    lambda: store.end_job(job.job_id, JobStatus.FAILED),
+                    lambda: store.end_job_after_exit(job.job_id, code),
                 ],
             )
         )
@@ -461,7 +465,16 @@ class SchedulerEngine:
         now = datetime.now()
         blocking_running = any(job.is_blocking for job in self._jobs.values())
         if not blocking_running:
-            candidates: list[Trigger] = [
+            # A run requested over the HTTP API is its trigger, "due now", with the
+            # request's arguments: the same selection rules decide whether it starts.
+            requested: dict[int, RunRequest] = {}
+            candidates: list[Trigger] = []
+            for request, trigger in self.store.get_pending_run_requests():
+                if request.process_args is not None:
+                    trigger.process_args = request.process_args  # detached: this run only
+                requested[id(trigger)] = request
+                candidates.append(trigger)
+            candidates += [
                 *self.store.get_pending_single_triggers(now),
                 *self.store.get_pending_scheduled_triggers(now),
                 *self.store.get_pending_queue_triggers(),
@@ -472,7 +485,7 @@ class SchedulerEngine:
                 self.settings.exclusive,
                 running=len(self._jobs),
                 blocking_running=False,
-                begin=self._begin_and_launch,
+                begin=lambda trigger: self._begin_and_launch(trigger, requested.get(id(trigger))),
             )
         next_run = self.store.get_next_run_time(datetime.now())
         if next_run is not None:
@@ -480,25 +493,24 @@ class SchedulerEngine:
             seconds = (next_run - datetime.now()).total_seconds() + 0.01
             self._next_due = time.monotonic() + max(0.0, seconds)
 
-    def _begin_and_launch(self, trigger: Trigger) -> bool:
-        """Claim a trigger; on success start its job and process. True if it runs now."""
-        if not self.store.begin_trigger(trigger.id):
-            return False
+    def _begin_and_launch(self, trigger: Trigger, request: RunRequest | None = None) -> bool:
+        """Claim a trigger (or a run requested for it); on success start its job and
+        process. True if it runs now."""
         store = self.store
-        try:
-            job = store.start_job(trigger.process_name, self.settings.name, trigger.id)
-        except DATABASE_ERRORS:
-            # Claimed but never started: give it back rather than leave it RUNNING.
-            self._outcomes.append(
-                Outcome(
-                    f"'{trigger.trigger_name}' could not start (database error)",
-                    [lambda: store.change_trigger_status(
-                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
-                    )],
-                )
-            )
-            raise
-        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}.")
+        if request is not None:
+            # Request, trigger and job are claimed and created in one transaction.
+            begun = store.begin_run_request(request.id, self.settings.name)
+            if begun is None:
+                return False
+            job = begun
+        else:
+            if not store.begin_trigger(trigger.id):
+                return False
+            job = self._start_job(trigger)
+        via = "" if request is None else (
+            f", run {request.id} requested by '{request.requested_by}'"
+        )
+        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}{via}.")
         try:
             store.start_trigger_from_machine(self.settings.name, trigger.trigger_name)
         except DATABASE_ERRORS as error:
@@ -521,6 +533,24 @@ class SchedulerEngine:
             launched=launched,
         )
         return True
+
+    def _start_job(self, trigger: Trigger) -> Job:
+        """Record the job of a trigger just claimed. On a database error the trigger is
+        given back (rather than left RUNNING) once the database answers, and the error
+        re-raised."""
+        store = self.store
+        try:
+            return store.start_job(trigger.process_name, self.settings.name, trigger.id)
+        except DATABASE_ERRORS:
+            self._outcomes.append(
+                Outcome(
+                    f"'{trigger.trigger_name}' could not start (database error)",
+                    [lambda: store.change_trigger_status(
+                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
+                    )],
+                )
+            )
+            raise
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.

@@ -8,12 +8,15 @@ that names the field) before writing anything.
 
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
+from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
+from openorch.store.outcomes import OutcomeStore
 from openorch.store.queues import QueueStore
+from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
@@ -23,9 +26,12 @@ class Store(
     TriggerStore,
     LogStore,
     JobStore,
+    OutcomeStore,
     ValueStore,
     QueueStore,
     SchedulerStore,
+    RunRequestStore,
+    ApiTokenStore,
     AlertStore,
     AlertFindingStore,
 ):

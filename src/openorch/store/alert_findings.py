@@ -45,6 +45,10 @@ class EndedJob:
     end_time: datetime | None
     trigger_id: uuid.UUID | None
     trigger_name: str | None
+    #: The trigger's status now (None: no trigger, or deleted).
+    trigger_status: TriggerStatus | None = None
+    #: What the process reported about its run (SDK report_failure), if anything.
+    outcome_message: str | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,7 +75,7 @@ class AlertFindingStore(StoreCore):
 
         def work(session: Session) -> list[EndedJob]:
             rows = session.execute(
-                select(Job, Trigger.trigger_name)
+                select(Job, Trigger.trigger_name, Trigger.process_status)
                 .outerjoin(Trigger, Trigger.id == Job.trigger_id)
                 .where(Job.status.in_(statuses), Job.end_time >= since)
                 .order_by(Job.end_time)
@@ -79,7 +83,7 @@ class AlertFindingStore(StoreCore):
             ).all()
             if not rows:
                 return []
-            subjects = [str(job.id) for job, _name in rows]
+            subjects = [str(row[0].id) for row in rows]
             alerted = set(
                 session.scalars(
                     select(Alert.subject).where(
@@ -97,8 +101,10 @@ class AlertFindingStore(StoreCore):
                     end_time=job.end_time,
                     trigger_id=job.trigger_id,
                     trigger_name=name,
+                    trigger_status=status,
+                    outcome_message=job.outcome_message,
                 )
-                for job, name in rows
+                for job, name, status in rows
                 if str(job.id) not in alerted
             ]
             if ended:

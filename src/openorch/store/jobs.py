@@ -7,7 +7,16 @@ from typing import Literal, overload
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import Job, JobStatus, Log, LogLevel, Scheduler, Trigger, TriggerStatus
+from openorch.database import (
+    Job,
+    JobOutcome,
+    JobStatus,
+    Log,
+    LogLevel,
+    Scheduler,
+    Trigger,
+    TriggerStatus,
+)
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
@@ -112,6 +121,8 @@ class JobStore(StoreCore):
         include_count: Literal[False] = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
+        outcome: JobOutcome | str | None = ...,
+        correlation_id: str | None = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
@@ -125,6 +136,8 @@ class JobStore(StoreCore):
         include_count: Literal[True],
         order_by: str | None = ...,
         order_desc: bool = ...,
+        outcome: JobOutcome | str | None = ...,
+        correlation_id: str | None = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -136,18 +149,29 @@ class JobStore(StoreCore):
         include_count: bool = False,
         order_by: str | None = None,
         order_desc: bool = True,
+        outcome: JobOutcome | str | None = None,
+        correlation_id: str | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
         filtered and paged.
 
+        `outcome` is a reported outcome (COMPLETED, FAILED) or NONE for jobs whose
+        process reported nothing.
+
         Raises:
-            ValueError: bad status, paging values or order column.
+            ValueError: bad status, outcome, paging values or order column.
         """
         filters = []
         if status:
             filters.append(Job.status == v.check_enum(JobStatus, "status", status))
         if process_name:
             filters.append(Job.process_name == process_name)
+        if outcome in ("NONE", "None"):
+            filters.append(Job.outcome.is_(None))
+        elif outcome:
+            filters.append(Job.outcome == v.check_enum(JobOutcome, "outcome", outcome))
+        if correlation_id is not None:
+            filters.append(Job.correlation_id == correlation_id)
         v.check_int("offset", offset, minimum=0)
         column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
         if column is None:
