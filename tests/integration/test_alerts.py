@@ -393,3 +393,29 @@ def test_a_database_without_alert_tables_is_named_not_crashed(sqlite_empty_url: 
         "Watchdog: the database has no alert tables yet: run `openorch upgrade` on it; "
         "alerts are off until then."
     ]
+
+
+def test_a_failure_the_process_reported_is_sent_once_and_not_recovered(
+    store: Store, smtp: SmtpSink, hook: WebhookSink
+) -> None:
+    """Exit 0 after report_failure: the job is FAILED, its trigger goes on (IDLE), so the
+    alert is closed at once: one message, no "recovered" right after."""
+    configure(store, smtp, hook)
+    store.save_alert_rule("job_failed", enabled=True)
+    trigger_id = store.create_single_trigger(
+        "portal", "portal", datetime.now(), "/robots/portal.py", None, False, True
+    )
+    job = store.start_job("portal", "robot-3", trigger_id)
+    store.report_job_outcome(job.id, "FAILED", "3 of 40 invoices were rejected")
+    store.end_job_after_exit(job.id, 0)
+    assert store.get_job(job.id).status is JobStatus.FAILED
+    (watchdog,) = watchdogs(store, [], 1)
+    for _round in range(3):
+        watchdog.tick()
+    (mail,) = smtp.wait_for(1)
+    assert mail["Subject"] == "[openorch] Job of trigger 'portal' failed"
+    assert "The process reported: 3 of 40 invoices were rejected" in mail.get_content()
+    assert "will not run again" not in mail.get_content()
+    assert len(smtp.messages) == 1 and len(hook.bodies) == 1
+    (alert,) = store.get_alerts()
+    assert alert.closed_at is not None
