@@ -51,6 +51,9 @@ JOB_MARGIN = timedelta(minutes=10)
 #: Seconds a claimed message stays reserved for the sender that claimed it.
 CLAIM_SECONDS = 120.0
 
+#: After this many "alert opened" lines in one evaluation, the rest is one count line.
+QUIET_AFTER = 10
+
 #: Seconds between two measurements of this machine's clock against the database's.
 CLOCK_EVERY = 60.0
 
@@ -99,6 +102,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._outage_said = float("-inf")
         self._last_clock = float("-inf")
+        self._opened = 0
 
     # --- the thread ---------------------------------------------------------------------
 
@@ -170,6 +174,7 @@ class Watchdog:
     def evaluate(self) -> None:
         """Run every enabled rule once."""
         now = self.store.database_now()
+        self._opened = 0
         rules = {rule.kind: rule for rule in self.store.get_alert_rules() if rule.enabled}
         self._evaluate_jobs(rules, now)
         self._close_job_alerts(rules, now)
@@ -177,6 +182,8 @@ class Watchdog:
             rule = rules.get(kind)
             if rule is not None:
                 self._evaluate_condition(rule, find(self.store, rule, now), now)
+        if self._opened > QUIET_AFTER:
+            self._say(f"… and {self._opened - QUIET_AFTER} more alerts opened (Alerts tab).")
 
     def _evaluate_jobs(self, rules: dict[str, AlertRule], now: datetime) -> None:
         enabled = [rules[kind] for kind in JOB_RULES if kind in rules]
@@ -266,7 +273,9 @@ class Watchdog:
             event=event,
         )
         if alert is not None:
-            self._say(f"alert opened: {alert.title}")
+            self._opened += 1
+            if self._opened <= QUIET_AFTER:
+                self._say(f"alert opened: {alert.title}")
 
     # --- sending ------------------------------------------------------------------------
 
