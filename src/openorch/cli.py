@@ -35,8 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     orchestrator.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; the app has no login, so only "
-        "widen this behind a proxy that authenticates)",
+        help="address to listen on (default 127.0.0.1). Any other address needs a token "
+        "set by you (OPENORCH_ORCHESTRATOR_TOKEN or --token-file); see docs/security.md",
+    )
+    orchestrator.add_argument(
+        "--token-file",
+        help="file holding the login token (default: OPENORCH_ORCHESTRATOR_TOKEN, else a "
+        "random token made at start and printed with the address)",
+    )
+    orchestrator.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME[:PORT]",
+        help="another name browsers use to reach the server, e.g. a reverse proxy's "
+        "public name (repeatable); other Host headers and Origins are refused",
     )
     orchestrator.add_argument(
         "--conn", help="connection string (default: environment or local mode)"

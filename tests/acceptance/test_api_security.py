@@ -254,7 +254,11 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
         jobs = httpx.get(f"{base}/api/v1/jobs", headers={"Authorization": f"Bearer {secret}"})
         assert jobs.status_code == 200 and jobs.json()["total"] == 0
         validate(httpx.get(f"{base}/api/openapi.json").json())
-        assert httpx.get(f"{base}/").status_code == 200  # the Orchestrator still answers
+        # The Orchestrator still answers, with its login page: its token is not the API's.
+        page = httpx.get(f"{base}/", headers={"Accept": "text/html"})
+        assert page.status_code == 401 and "needs its token" in page.text
+        assert httpx.get(f"{base}/", headers={"Authorization": f"Bearer {secret}"}
+                         ).status_code == 401
     finally:
         process.terminate()
         process.wait(20)

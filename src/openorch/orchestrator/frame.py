@@ -7,6 +7,7 @@ from typing import Protocol
 from nicegui import Client, events, ui
 
 from openorch.config import ConnectionSettings
+from openorch.masking import mask
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.alerts import AlertsTab
@@ -100,7 +101,7 @@ class OrchestratorPage:
         ui.on("openorch_focus", self._on_focus)
         self.timer = ui.timer(AUTO_REFRESH_SECONDS, guarded(self.auto_refresh))
         if startup_error:
-            ui.timer(0.05, lambda: ui.notify(startup_error, type="negative", multi_line=True,
+            ui.timer(0.05, lambda: ui.notify(mask(startup_error), type="negative", multi_line=True,
                                               close_button=True), once=True)
         elif defaults is not None and defaults.local:
             # Local mode: nothing to type, so connect straight away.

@@ -8,11 +8,20 @@ the environment, as it does for an admin who sets `OpenOrchestratorConnString`.
 import argparse
 import socket
 import sys
+from pathlib import Path
 
-from nicegui import ui
+from nicegui import app, ui
 
-from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
+from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, resolve
+from openorch.orchestrator.access import (
+    WILDCARD_HOSTS,
+    AccessError,
+    AccessSettings,
+    install,
+    make_settings,
+)
 from openorch.orchestrator.frame import OrchestratorPage
+from openorch.private_files import private_dir, write_private
 from openorch.store import ConnectError, describe_connection_error
 
 
@@ -37,7 +46,8 @@ def page_defaults(
         return resolve(conn, key), None
     except ValueError as error:  # a connection string without a key, or the reverse
         partial = ConnectionSettings(
-            conn or os.environ.get(ENV_CONN, ""), key or os.environ.get(ENV_KEY, "")
+            conn or os.environ.get(ENV_CONN, ""), key or os.environ.get(ENV_KEY, ""),
+            key_source="the --key option" if key else f"the environment variable {ENV_KEY}",
         )
         return partial, str(error)
     except Exception as error:  # local mode could not create its folder or database
@@ -79,23 +89,91 @@ def mount_api(conn: str | None) -> None:
 
 
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True, api: bool = False) -> None:
-    """Run the server until it is stopped (Ctrl-C)."""
+          port: int | None = None, show: bool = True, api: bool = False,
+          token_file: str | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
+    """Run the server until it is stopped (Ctrl-C).
+
+    Raises:
+        AccessError: `host` reaches other machines and the admin set no token, or the
+            admin's token is unusable (nothing is started).
+        ConnectError: `api` and the API's database cannot be opened.
+    """
+    port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
+    settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts,
+                             own_auth_prefixes=("/api",) if api else ())
     if api:
         mount_api(conn)
+    install(app, settings)
+    app.on_startup(lambda: announce(settings, show=show))
+    app.on_shutdown(forget_redirect_file)
     ui.run(
         build_root(conn, key),
         host=host,
-        port=port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1"),
+        port=port,
         title="Orchestrator",
         favicon="🤖",
-        show=show,
+        show=False,  # opened by `announce`, with the token, once the server is up
+        show_welcome_message=False,  # `announce` prints the address with the token
         reload=False,
     )
 
 
+def announce(settings: AccessSettings, *, show: bool) -> None:
+    """Print where the Orchestrator is and, unless `-d`, open it in the browser."""
+    print(f"Orchestrator running on {settings.address}", flush=True)
+    if settings.admin_set:
+        print("Log in with the token you set (OPENORCH_ORCHESTRATOR_TOKEN or --token-file).",
+              flush=True)
+    else:
+        print("Open this address (it holds the token; keep it to yourself):\n"
+              f"    {settings.login_url}", flush=True)
+    if show:
+        open_browser(settings)
+
+
+_REDIRECT_FILES: list[Path] = []
+
+
+def open_browser(settings: AccessSettings) -> None:
+    """Open the signed-in address in the browser without putting the token on a command
+    line other users can read: the browser opens a redirect file only this user can
+    read (what Jupyter does)."""
+    import threading
+    import webbrowser
+
+    page = redirect_page(settings.login_url)
+    try:
+        folder = private_dir(data_dir() / "orchestrator")
+        path = write_private(folder / f"open-{settings.port}.html", page)
+        _REDIRECT_FILES.append(path)
+        target = path.as_uri()
+    except OSError:
+        target = settings.address  # the login page asks for the token instead
+    threading.Thread(target=webbrowser.open, args=(target,), daemon=True).start()
+
+
+def redirect_page(url: str) -> str:
+    """A page that sends the browser to `url` at once."""
+    import html
+
+    escaped = html.escape(url, quote=True)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={escaped}">'
+        f'<title>Orchestrator</title></head><body><a href="{escaped}">Open the Orchestrator</a>'
+        "</body></html>\n"
+    )
+
+
+def forget_redirect_file() -> None:
+    """Delete the redirect files when the server stops."""
+    while _REDIRECT_FILES:
+        _REDIRECT_FILES.pop().unlink(missing_ok=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]`."""
+    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]
+    [--token-file FILE] [--allow-host NAME]`."""
     try:
         start(
             getattr(args, "conn", None),
@@ -104,7 +182,12 @@ def run(args: argparse.Namespace) -> int:
             port=getattr(args, "port", None),
             show=not getattr(args, "dont_show", False),
             api=bool(getattr(args, "api", False)),
+            token_file=getattr(args, "token_file", None),
+            allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
         )
+    except AccessError as error:
+        print(f"openorch o: {error}", file=sys.stderr, flush=True)
+        return 2
     except ConnectError as error:  # only --api opens the database at start
         print(f"Cannot serve the API: {error}", file=sys.stderr)
         return 1

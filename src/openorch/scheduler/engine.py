@@ -34,6 +34,8 @@ from openorch.database import (
     Trigger,
     TriggerStatus,
 )
+from openorch.masking import for_terminal
+from openorch.private_files import private_dir
 from openorch.scheduler import launcher
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
@@ -112,7 +114,10 @@ class SchedulerEngine:
         self.settings = settings
         self._owns_store = store is None
         self.store = store or Store(settings.conn_string, crypto_key=settings.crypto_key)
-        self._output = output or (lambda line: print(line, flush=True))
+        show = output or (lambda line: print(line, flush=True))
+        # Every line is masked (git URLs with tokens, connection strings) and its control
+        # characters escaped (a trigger name must not drive the admin's terminal).
+        self._output: Callable[[str], None] = lambda line: show(for_terminal(line))
         # Re-entrant: a second signal can arrive while the first handler holds it.
         self._lock = threading.RLock()
         # Lines from other threads and signal handlers, printed by the loop's thread:
@@ -230,6 +235,11 @@ class SchedulerEngine:
         one poll is reported and the loop goes on.
         """
         self._state = RunState.RUNNING
+        for folder in (self.settings.clone_dir, self.settings.log_dir):
+            try:
+                private_dir(folder)  # clones and job output: owner-only (0700)
+            except OSError as error:
+                self.say(f"Cannot prepare {folder}: {error}")
         watchdog = self._start_watchdog()
         self.say(
             f"Scheduler '{self.settings.name}' started"
@@ -244,8 +254,9 @@ class SchedulerEngine:
                 try:
                     self.poll()
                 except Exception:
-                    self.say("Unexpected error in a poll (the Scheduler goes on):\n"
-                             + traceback.format_exc().rstrip())
+                    self.say("Unexpected error in a poll (the Scheduler goes on):")
+                    for line in traceback.format_exc().rstrip().splitlines():
+                        self.say("    " + line)
                 finished = self._stopping and not self._jobs
                 if finished and (not self._outcomes or self._past_deadline()):
                     break

@@ -6,11 +6,13 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.conn_policy import check_page_connection_string
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
+from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
@@ -55,6 +57,7 @@ __all__ = [
     "ConnectError",
     "Store",
     "build_engine",
+    "check_page_connection_string",
     "describe_connection_error",
     "mask",
     "parse_url",

@@ -4,6 +4,7 @@ docs/orchestrator.md shows."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -84,16 +85,7 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + log_path.read_text()) from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
+        yield printed_address(process, log_path, port)
     finally:
         process.terminate()
         try:
@@ -101,6 +93,23 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def printed_address(process: subprocess.Popen[bytes], log_path: Path, port: int) -> str:
+    """The address with the token that `openorch o` prints once it listens, read from
+    its output as an admin reads it from the terminal."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = re.search(rf"http://127\.0\.0\.1:{port}/\?token=\S+", log_path.read_text())
+        if found:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return found.group(0)
+            except OSError:
+                pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("server did not start:\n" + log_path.read_text())
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -119,6 +128,7 @@ def browser() -> Iterator[object]:
                  "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
                  "--window-size=1400,900"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver
@@ -150,9 +160,11 @@ def test_connect_create_scheduled_trigger_and_screenshot(server: str, browser: o
         IMAGES.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(IMAGES / name))
 
-    driver.get(server)
+    driver.get(server)  # the printed address: signs in and drops the token from the URL
     by_id("settings_connect_button").click()  # type: ignore[attr-defined]
     see("Connected!")
+    assert "token=" not in driver.current_url
+    assert driver.get_cookies() and all(c["httpOnly"] for c in driver.get_cookies())
     shot("settings.png")
 
     by_id("tab_triggers").click()  # type: ignore[attr-defined]
@@ -191,3 +203,9 @@ def test_connect_create_scheduled_trigger_and_screenshot(server: str, browser: o
     queues.find_element(By.XPATH, ".//td[contains(., 'invoices')]").click()  # type: ignore[attr-defined]
     see("INV-39")
     shot("queue_dialog.png")
+
+    # Under the Content-Security-Policy the app works with a clean console: no script,
+    # style, font, image or websocket was refused.
+    problems = [entry for entry in driver.get_log("browser")  # type: ignore[attr-defined]
+                if entry["level"] in ("SEVERE", "WARNING")]
+    assert not problems, problems
