@@ -1,8 +1,8 @@
 """openorch alerts: channels, rules, recipients, alerts, deliveries, the watchdog
-lease and the Schedulers' clock offsets.
+lease.
 
 Revision ID: 0d15a1e5c001
-Revises: 0d16a1e5c001
+Revises: 0d13a1e5c001
 
 Additive only (new tables and two indexes), so the original OpenOrchestrator keeps
 working on the database.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0d15a1e5c001"
-down_revision: str | None = "0d16a1e5c001"
+down_revision: str | None = "0d13a1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -112,12 +112,6 @@ def upgrade() -> None:
         sa.Column("acquired_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
     )
-    op.create_table(
-        "Watchdog_Clocks",
-        sa.Column("machine_name", sa.String(100), primary_key=True),
-        sa.Column("offset_seconds", sa.Float(), nullable=False),
-        sa.Column("measured_at", sa.DateTime(), nullable=False),
-    )
     for name, (table, columns) in INDEXES.items():
         op.create_index(name, table, columns)
 
@@ -125,6 +119,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
-    for table in ("Watchdog_Clocks", "Watchdog_Leases", "Alert_Deliveries", "Alerts", "Alert_Recipients",
+    for table in ("Watchdog_Leases", "Alert_Deliveries", "Alerts", "Alert_Recipients",
                   "Alert_Rules", "Alert_Channels"):
         op.drop_table(table)

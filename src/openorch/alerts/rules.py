@@ -21,9 +21,6 @@ JOB_RULES = ("job_failed", "job_killed", "job_orphaned")
 #: Lines of a failed process's error output an alert quotes.
 TAIL_LINES = 20
 
-#: Clock offsets measured longer ago than this are ignored (that Scheduler stopped).
-CLOCK_FRESH = timedelta(minutes=5)
-
 #: What the Scheduler's reaper writes about a job whose Scheduler stopped (jobs.py).
 _ORPHANED = "stopped sending heartbeats"
 _EXIT_CODE = re.compile(r"exited with code (-?\d+)")
@@ -132,38 +129,48 @@ def trigger_overdue(store: Store, rule: AlertRule, now: datetime) -> list[Findin
 
 
 def scheduler_silent(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
-    """Schedulers without a heartbeat for more than `threshold` minutes."""
+    """Schedulers without a heartbeat (database clock) for more than `threshold` minutes."""
     minutes = rule.threshold or 5
-    return [
-        Finding(
-            f"scheduler:{scheduler.machine_name}",
-            f"Scheduler '{scheduler.machine_name}' is silent",
-            f"Scheduler '{scheduler.machine_name}' sent no heartbeat since "
-            f"{format_datetime(scheduler.last_update)} (the limit is {minutes} minutes): it "
-            "stopped, its machine is down or cannot reach the database, or its clock is "
-            "behind.",
+    findings = []
+    for health in store.get_scheduler_health():
+        if health.silent_for is None or health.silent_for <= minutes * 60:
+            continue
+        scheduler = health.scheduler
+        state = scheduler.engine_state
+        why = (
+            "it was stopped" if state == "stopped"
+            else "it stopped, its machine is down or it cannot reach the database"
         )
-        for scheduler in store.get_schedulers_heard_before(now - timedelta(minutes=minutes))
-    ]
+        findings.append(
+            Finding(
+                f"scheduler:{scheduler.machine_name}",
+                f"Scheduler '{scheduler.machine_name}' is silent",
+                f"Scheduler '{scheduler.machine_name}' sent no heartbeat since "
+                f"{format_datetime(scheduler.last_update)} (the limit is {minutes} minutes): "
+                f"{why}. Triggers whitelisted to it only will not run.",
+            )
+        )
+    return findings
 
 
 def scheduler_clock(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
-    """Schedulers whose clock is more than `threshold` seconds from the database
-    server's, as their watchdog threads measured it in the last few minutes."""
+    """Live Schedulers whose clock is more than `threshold` seconds from the database
+    server's, as their heartbeats measure it."""
     seconds = rule.threshold or 120
     findings = []
-    for clock in store.get_clock_offsets(CLOCK_FRESH):
-        if abs(clock.offset_seconds) <= seconds:
+    for health in store.get_scheduler_health():
+        offset = health.scheduler.clock_offset
+        if not health.alive or offset is None or abs(offset) <= seconds:
             continue
-        way = "ahead of" if clock.offset_seconds > 0 else "behind"
+        name = health.scheduler.machine_name
+        way = "ahead of" if offset > 0 else "behind"
         findings.append(
             Finding(
-                f"scheduler:{clock.machine_name}",
-                f"Scheduler '{clock.machine_name}': clock is off",
-                f"The clock of Scheduler '{clock.machine_name}' is "
-                f"{abs(clock.offset_seconds):.0f} s {way} the database server's (the limit "
-                f"is {seconds} s). Triggers it starts run at the wrong time and its "
-                "heartbeats mislead the others; fix the machine's time synchronisation.",
+                f"scheduler:{name}",
+                f"Scheduler '{name}': clock is off",
+                f"The clock of Scheduler '{name}' is {abs(offset):.0f} s {way} the database "
+                f"server's (the limit is {seconds} s). Processes it starts see the wrong "
+                "time; fix the machine's time synchronisation.",
             )
         )
     return findings

@@ -14,7 +14,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exc
 
@@ -53,9 +53,6 @@ CLAIM_SECONDS = 120.0
 
 #: After this many "alert opened" lines in one evaluation, the rest is one count line.
 QUIET_AFTER = 10
-
-#: Seconds between two measurements of this machine's clock against the database's.
-CLOCK_EVERY = 60.0
 
 #: While the database is unreachable, repeat the watchdog's complaint this often (s).
 OUTAGE_REPEAT = 60.0
@@ -101,7 +98,6 @@ class Watchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outage_said = float("-inf")
-        self._last_clock = float("-inf")
         self._opened = 0
 
     # --- the thread ---------------------------------------------------------------------
@@ -141,11 +137,7 @@ class Watchdog:
     # --- one round --------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Measure this machine's clock (once a minute); take or renew the lease; when
-        held, evaluate (if due) and send what is due."""
-        if time.monotonic() - self._last_clock >= CLOCK_EVERY:
-            self._last_clock = time.monotonic()
-            self.measure_clock()
+        """Take or renew the lease; when held, evaluate (if due) and send what is due."""
         held = self.store.acquire_watchdog_lease(self.holder, self.lease_seconds)
         if held and not self.is_holder:
             self._say("this Scheduler now evaluates the alert rules for the fleet.")
@@ -160,16 +152,6 @@ class Watchdog:
             self._last_evaluation = time.monotonic()
             self.evaluate()
         self.deliver()
-
-    def measure_clock(self) -> float:
-        """Compare this machine's clock with the database server's and record it (for
-        the clock rule); returns the offset in seconds (positive: this machine ahead)."""
-        before = time.time()
-        server = self.store.database_utc_now().replace(tzinfo=UTC).timestamp()
-        after = time.time()
-        offset = (before + after) / 2 - server
-        self.store.record_clock_offset(self.name, round(offset, 1))
-        return offset
 
     def evaluate(self) -> None:
         """Run every enabled rule once."""

@@ -7,7 +7,6 @@ from openorch.database.alerts import (
     AlertDelivery,
     AlertRecipients,
     AlertRule,
-    WatchdogClock,
     WatchdogLease,
 )
 from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
@@ -54,6 +53,5 @@ __all__ = [
     "Trigger",
     "TriggerStatus",
     "TriggerType",
-    "WatchdogClock",
     "WatchdogLease",
 ]

@@ -9,7 +9,7 @@ delivery row with a unique key, so several Schedulers can never send one twice.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base
@@ -145,17 +145,6 @@ class WatchdogLease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
-
-
-class WatchdogClock(Base):
-    """How far each Scheduler's clock is from the database server's, measured by its
-    watchdog thread about once a minute (seconds; positive: the machine is ahead)."""
-
-    __tablename__ = "Watchdog_Clocks"
-
-    machine_name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    offset_seconds: Mapped[float] = mapped_column(Float)
-    measured_at: Mapped[datetime] = mapped_column()
 
 
 class RuleKind:

@@ -9,11 +9,11 @@ in `Credentials`).
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, exc, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from openorch.database import (
@@ -21,7 +21,6 @@ from openorch.database import (
     AlertRecipients,
     AlertRule,
     Credential,
-    WatchdogClock,
 )
 from openorch.database.alerts import (
     CHANNEL_KINDS,
@@ -31,6 +30,7 @@ from openorch.database.alerts import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
+from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -81,17 +81,16 @@ class AlertConfigStore(StoreCore):
     # --- the database's clock -----------------------------------------------------
 
     def database_now(self) -> datetime:
-        """The database server's clock, as a naive time in this machine's time zone (the
-        zone robots write their times in), for comparing with stored times.
+        """The database's clock (as heartbeats are stamped), for the rules' comparisons.
 
-        Rules and leases read this, never a robot's clock alone, so a Scheduler whose
-        clock is off can neither steal a live lease nor misjudge what is overdue. SQLite
-        has no server: its clock is this machine's.
+        Rules read this, never a robot's clock, so a Scheduler whose clock is off cannot
+        misjudge what is overdue. SQLite has no server: its clock is this machine's.
         """
         return self._read(self._now_in)
 
     def database_utc_now(self) -> datetime:
-        """The database server's clock in UTC (naive): for measuring a machine's offset."""
+        """The database server's clock in UTC (naive): leases and retry times use it, so
+        Schedulers agree whatever their time zone."""
         return self._read(self._utc_now)
 
     def _utc_now(self, session: Session) -> datetime:
@@ -106,42 +105,9 @@ class AlertConfigStore(StoreCore):
         return value.replace(tzinfo=None)
 
     def _now_in(self, session: Session) -> datetime:
-        """`_utc_now` in this machine's local zone (naive), like every stored time."""
-        return utc_to_local(self._utc_now(session))
-
-    def record_clock_offset(self, machine_name: str, offset_seconds: float) -> None:
-        """Store how far `machine_name`'s clock is from the database server's."""
-        name = v.check_text(WatchdogClock, "machine_name", machine_name) or ""
-
-        def work(session: Session) -> None:
-            measured = self._utc_now(session)
-            row = session.get(WatchdogClock, name)
-            if row is None:
-                row = WatchdogClock(machine_name=name)
-                session.add(row)
-            row.offset_seconds = float(offset_seconds)
-            row.measured_at = measured
-
-        try:
-            self._write(work)
-        except exc.IntegrityError:
-            self._write(work)  # the same name inserted at the same moment: now an update
-
-    def get_clock_offsets(self, within: timedelta) -> tuple[WatchdogClock, ...]:
-        """The clock offsets measured within `within` of now (older ones are stale: that
-        Scheduler stopped, which the silence rule reports)."""
-
-        def work(session: Session) -> tuple[WatchdogClock, ...]:
-            cutoff = self._utc_now(session) - within
-            return tuple(
-                session.scalars(
-                    select(WatchdogClock)
-                    .where(WatchdogClock.measured_at >= cutoff)
-                    .order_by(WatchdogClock.machine_name)
-                )
-            )
-
-        return self._read(work)
+        """The database's clock as heartbeats and reaping read it (`state.database_now`),
+        inside `session`'s transaction."""
+        return state.database_now(session.connection())
 
     # --- channels -----------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from openorch.database import (
     QueueElement,
     QueueStatus,
     ScheduledTrigger,
-    Scheduler,
     SingleTrigger,
     Trigger,
     TriggerStatus,
@@ -177,14 +176,6 @@ class AlertFindingStore(StoreCore):
                 session.scalars(
                     select(Trigger).where(Trigger.process_status == TriggerStatus.FAILED)
                 )
-            )
-        )
-
-    def get_schedulers_heard_before(self, cutoff: datetime) -> list[Scheduler]:
-        """Schedulers whose last heartbeat is older than `cutoff`."""
-        return self._read(
-            lambda session: list(
-                session.scalars(select(Scheduler).where(Scheduler.last_update < cutoff))
             )
         )
 
