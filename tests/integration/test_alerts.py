@@ -315,6 +315,9 @@ def test_bad_channel_input_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="not an email address"):
         store.save_alert_channel("m", "email", smtp_host="h", smtp_port=25,
                                  smtp_security="tls", sender="a@b.c", recipients="bob")
+    with pytest.raises(ValueError, match="name must not be empty"):
+        store.save_alert_channel("  ", "webhook", webhook_url="https://x.org/h",
+                                 webhook_format="plain")
     with pytest.raises(ValueError, match="http"):
         store.save_alert_channel("w", "webhook", webhook_url="ftp://x/y", webhook_format="plain")
     with pytest.raises(ValueError, match="threshold"):

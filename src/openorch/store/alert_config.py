@@ -170,7 +170,7 @@ class AlertConfigStore(StoreCore):
         Raises:
             ValueError: a field is missing or wrong (nothing is written).
         """
-        name = v.check_text(AlertChannel, "name", name) or ""
+        name = v.check_text(AlertChannel, "name", name, nonblank=True) or ""
         if kind not in CHANNEL_KINDS:
             raise ValueError(f"kind must be one of {', '.join(CHANNEL_KINDS)}; got {kind!r}.")
         values: dict[str, Any] = {
@@ -185,7 +185,9 @@ class AlertConfigStore(StoreCore):
             "webhook_format": None,
         }
         if kind == "email":
-            values["smtp_host"] = v.check_text(AlertChannel, "smtp_host", smtp_host, label="host")
+            values["smtp_host"] = v.check_text(
+                AlertChannel, "smtp_host", smtp_host, label="host", nonblank=True
+            )
             values["smtp_port"] = v.check_int("port", smtp_port, minimum=1)
             if values["smtp_port"] > 65535:
                 raise ValueError("port must be at most 65535.")
@@ -361,7 +363,7 @@ class AlertConfigStore(StoreCore):
         """
         if scope not in ("trigger", "queue"):
             raise ValueError(f"scope must be 'trigger' or 'queue'; got {scope!r}.")
-        name = v.check_text(AlertRecipients, "name", name) or ""
+        name = v.check_text(AlertRecipients, "name", name, nonblank=True) or ""
         addresses = check_addresses("recipients", recipients)
         table = table_of(AlertRecipients)
 

@@ -57,7 +57,7 @@ class AlertStore(AlertConfigStore):
         wait never write. Taking over or renewing is one conditional UPDATE (still mine,
         or expired), which decides between contenders; the first ever call inserts the row.
         """
-        holder = v.check_text(WatchdogLease, "holder", holder) or ""
+        holder = v.check_text(WatchdogLease, "holder", holder, nonblank=True) or ""
 
         def current(session: Session, now: datetime) -> tuple[bool, datetime | None]:
             row = session.execute(
@@ -208,7 +208,9 @@ class AlertStore(AlertConfigStore):
         Raises:
             ValueError: empty subject or text, or an attachment over the size limit.
         """
-        subject_text = v.check_text(Alert, "title", subject, label="subject") or ""
+        subject_text = (
+            v.check_text(Alert, "title", subject, label="subject", nonblank=True) or ""
+        )
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text must not be empty.")
         v.check_storable("text", text)
