@@ -10,7 +10,6 @@ from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
-from openorch.store.conn_policy import check_page_connection_string
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
@@ -57,7 +56,6 @@ __all__ = [
     "ConnectError",
     "Store",
     "build_engine",
-    "check_page_connection_string",
     "describe_connection_error",
     "mask",
     "parse_url",
