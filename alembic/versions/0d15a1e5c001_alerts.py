@@ -2,7 +2,7 @@
 lease.
 
 Revision ID: 0d15a1e5c001
-Revises: 0d13a1e5c001
+Revises: 0d17a1e5c001
 
 Additive only (new tables and two indexes), so the original OpenOrchestrator keeps
 working on the database.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0d15a1e5c001"
-down_revision: str | None = "0d13a1e5c001"
+down_revision: str | None = "0d17a1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
