@@ -422,3 +422,29 @@ def test_a_failure_the_process_reported_is_sent_once_and_not_recovered(
     assert len(smtp.messages) == 1 and len(hook.bodies) == 1
     (alert,) = store.get_alerts()
     assert alert.closed_at is not None
+
+
+def test_queue_elements_past_their_deadline(
+    store: Store, smtp: SmtpSink, hook: WebhookSink
+) -> None:
+    configure(store, smtp, hook)
+    store.save_alert_rule("queue_deadline", enabled=True, threshold=2)
+    late = datetime.now() - timedelta(minutes=5)
+    for index in range(2):
+        store.create_queue_element("invoices", f"late {index}", deadline=late)
+    store.create_queue_element("invoices", "in time", deadline=datetime.now() + timedelta(days=1))
+    store.create_queue_element("payments", "one late", deadline=late)  # under the threshold
+    (watchdog,) = watchdogs(store, [], 1)
+    watchdog.tick()
+    (mail,) = smtp.wait_for(1)
+    assert mail["Subject"] == "[openorch] Queue 'invoices': 2 elements passed their deadline"
+    # Done: the condition clears, one "recovered".
+    for element in store.get_queue_elements("invoices"):
+        store.set_queue_element_status(element.id, QueueStatus.DONE)
+    watchdog.tick()
+    watchdog.tick()
+    mails = smtp.wait_for(2)
+    assert mails[1]["Subject"] == (
+        "[openorch] Recovered: Queue 'invoices': 2 elements passed their deadline"
+    )
+    assert len(smtp.messages) == 2 and len(hook.bodies) == 2

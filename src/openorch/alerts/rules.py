@@ -195,6 +195,23 @@ def queue_backlog(store: Store, rule: AlertRule, now: datetime) -> list[Finding]
     ]
 
 
+def queue_deadline(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
+    """Queues with at least `threshold` NEW or IN_PROGRESS elements past their deadline."""
+    limit = rule.threshold or 1
+    return [
+        Finding(
+            f"queue:{name}",
+            f"Queue '{name}': {count} elements passed their deadline",
+            f"{count} elements of queue '{name}' are not done and passed their deadline "
+            f"(the earliest was due at {format_datetime(earliest)}). Is its queue trigger "
+            "running, and fast enough?",
+            ("queue", name),
+        )
+        for name, (count, earliest) in sorted(store.get_queues_past_deadline(now).items())
+        if count >= limit
+    ]
+
+
 def queue_failures(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
     """Queues where more than `threshold` elements failed or were abandoned in the last
     hour."""
@@ -220,5 +237,6 @@ CONDITION_RULES: dict[str, Callable[[Store, AlertRule, datetime], list[Finding]]
     "scheduler_silent": scheduler_silent,
     "scheduler_clock": scheduler_clock,
     "queue_backlog": queue_backlog,
+    "queue_deadline": queue_deadline,
     "queue_failures": queue_failures,
 }

@@ -192,6 +192,10 @@ RULE_KINDS: dict[str, RuleKind] = {
         "A queue's oldest NEW element is old", condition=True, unit="minutes old",
         default_threshold=60,
     ),
+    "queue_deadline": RuleKind(
+        "Queue elements passed their deadline", condition=True,
+        unit="elements past their deadline (at least)", default_threshold=1,
+    ),
     "queue_failures": RuleKind(
         "Many queue elements failed in the last hour", condition=True,
         unit="elements failed or abandoned per hour", default_threshold=10,

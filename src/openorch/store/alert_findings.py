@@ -225,6 +225,27 @@ class AlertFindingStore(StoreCore):
 
         return self._read(work)
 
+    def get_queues_past_deadline(
+        self, now: datetime
+    ) -> dict[str, tuple[int, datetime | None]]:
+        """Per queue, the NEW or IN_PROGRESS elements whose deadline is before `now`:
+        their number and the earliest deadline (an index range on (status, deadline))."""
+        statement = (
+            select(QueueElement.queue_name, func.count(), func.min(QueueElement.deadline))
+            .where(
+                QueueElement.status.in_([QueueStatus.NEW, QueueStatus.IN_PROGRESS]),
+                QueueElement.deadline.is_not(None),
+                QueueElement.deadline < now,
+            )
+            .group_by(QueueElement.queue_name)
+        )
+        return self._read(
+            lambda session: {
+                str(name): (int(count), earliest)
+                for name, count, earliest in session.execute(statement)
+            }
+        )
+
     def get_recent_queue_failures(self, since: datetime) -> dict[str, int]:
         """Per queue, the elements that became FAILED or ABANDONED since `since`."""
         recent: Any = QueueElement.end_date >= since
