@@ -27,6 +27,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_Jobs_start_time", "start_time"),
         Index("ix_Jobs_status", "status"),
+        # The Overview's jobs per day, status and failing process read only this index.
+        Index("ix_Jobs_start_time_status_process_name", "start_time", "status", "process_name"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

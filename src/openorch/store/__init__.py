@@ -10,13 +10,16 @@ from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
+from openorch.store.overview import OverviewStore
 from openorch.store.queues import QueueStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 
-class Store(TriggerStore, LogStore, JobStore, ValueStore, QueueStore, SchedulerStore):
+class Store(
+    TriggerStore, LogStore, JobStore, ValueStore, QueueStore, SchedulerStore, OverviewStore
+):
     """Every database operation openorch has, over one engine.
 
     Example:

@@ -14,7 +14,7 @@ from openorch.store.engine import IMMEDIATE, build_engine
 T = TypeVar("T")
 
 #: Newest Alembic revision this version of openorch writes and expects.
-HEAD_REVISION = "a3f1c0de0001"
+HEAD_REVISION = "0d18a1e5c001"
 
 #: The original OpenOrchestrator 3.0.0's newest revision.
 ORIGINAL_HEAD_REVISION = "1c87ed320c78"

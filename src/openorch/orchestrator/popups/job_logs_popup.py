@@ -23,6 +23,7 @@ class JobLogsPopup:
                 f"{job.get('process_name', '')} on {job.get('scheduler_name', '')}, "
                 f"started {job.get('start_time', '')}, {job.get('status', '')}"
             )
-            self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table")
+            self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table",
+                                  "Logs", job_button=False)
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)

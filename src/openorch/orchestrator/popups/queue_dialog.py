@@ -100,6 +100,7 @@ class QueueDialog:
                         for column in COLUMNS
                     }
             self.server = ServerTable(COLUMNS, self.fetch, "queue_dialog_table",
+                                      title=f"Elements of {queue_name}",
                                       rows_per_page=50, sort_by="created_date", descending=True,
                                       on_row_click=self.open_element)
             status_badge_slot(self.server.table, "status")

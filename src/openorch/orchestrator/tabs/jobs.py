@@ -57,7 +57,8 @@ class JobsTab:
                 .classes("w-56"),
                 "jobs_process_select",
             )
-        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", rows_per_page=50,
+        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", title="Jobs",
+                                  rows_per_page=50,
                                   sort_by="start_time", descending=True,
                                   on_row_click=self.open_job)
         status_badge_slot(self.server.table, "status")

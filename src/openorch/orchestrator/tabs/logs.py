@@ -68,12 +68,13 @@ class LogTable:
     """Logs paged and sorted by the database; a click opens the whole entry."""
 
     def __init__(self, connection: Connection, get_filter: Callable[[], LogFilter],
-                 test_id: str) -> None:
+                 test_id: str, title: str | None = None, *, job_button: bool = True) -> None:
         self.connection = connection
         self.get_filter = get_filter
-        self.server = ServerTable(COLUMNS, self.fetch, test_id, rows_per_page=50,
+        popup_connection = connection if job_button else None
+        self.server = ServerTable(COLUMNS, self.fetch, test_id, title=title, rows_per_page=50,
                                   sort_by="log_time", descending=True,
-                                  on_row_click=log_popup)
+                                  on_row_click=lambda row: log_popup(row, popup_connection))
         status_badge_slot(self.server.table, "log_level")
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -114,7 +115,7 @@ class LogsTab:
                           on_change=on_filter).classes("w-36"),
                 "logs_level_select",
             )
-        self.table = LogTable(connection, self.current_filter, "logs_table")
+        self.table = LogTable(connection, self.current_filter, "logs_table", "Logs")
 
     def current_filter(self) -> LogFilter:
         """The filters as entered (bad dates raise ValueError with the field's name)."""

@@ -8,6 +8,8 @@ from openorch.database import QueueStatus
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.queue_dialog import QueueDialog
+from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
+from openorch.orchestrator.widgets import paged, quiet_no_data
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "queue_name", "label": "Queue Name", "field": "queue_name", "align": "left",
@@ -34,11 +36,15 @@ class QueuesTab:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        tid(ui.button("New Queue", icon="add", on_click=guarded(self.new_queue)),
+            "queue_new_button")
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50}).classes("w-full"),
+                     pagination={"rowsPerPage": 50}, title="Queues").classes("w-full"),
             "queues_table",
         )
+        paged(self.table)
+        quiet_no_data(self.table, "No queues yet: New Queue adds one with its first element.")
         self.table.on("row-click", guarded(lambda e: self.open_queue(e.args[1]["queue_name"])))
 
     async def refresh(self) -> None:
@@ -50,6 +56,10 @@ class QueuesTab:
             self.table.update()
         finally:
             self.table.props(remove="loading")
+
+    def new_queue(self) -> QueueElementPopup:
+        """Ask for a queue name and its first element (a queue exists by its elements)."""
+        return QueueElementPopup(self.connection, None, None, self.refresh)
 
     async def open_queue(self, queue_name: str) -> QueueDialog:
         """Open the full-screen element dialog of a queue."""
