@@ -45,6 +45,7 @@ class JobsTab:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
             self.status_select = tid(
@@ -75,9 +76,23 @@ class JobsTab:
         )
         return [job_row(job) for job in jobs], total
 
+    def apply_filter(self, status: str | None = None, process_name: str | None = None) -> None:
+        """Set the filters (from an Overview link); the tab change refreshes once."""
+        self.applying = True
+        try:
+            self.status_select.value = status or ALL
+            process = process_name or ALL
+            options = list(self.process_select.options)
+            if process not in options:
+                options.append(process)
+            self.process_select.set_options(options, value=process)
+            self.server.first_page()
+        finally:
+            self.applying = False
+
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected:
+        if self.connection.connected and not self.applying:
             self.server.first_page()
             await self.server.refresh()
 

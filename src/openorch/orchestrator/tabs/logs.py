@@ -101,6 +101,7 @@ class LogsTab:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
             self.from_input = DatetimeInput("From", "logs_from", on_change=on_filter)
@@ -128,9 +129,26 @@ class LogsTab:
             log_level=None if level in (None, ALL) else str(level),
         )
 
+    def apply_filter(self, level: str | None = None, from_date: datetime | None = None,
+                     process_name: str | None = None) -> None:
+        """Set the filters (from an Overview link); the tab change refreshes once."""
+        self.applying = True
+        try:
+            self.level_select.value = level or ALL
+            self.from_input.set_datetime(from_date)
+            self.to_input.set_datetime(None)
+            process = process_name or ALL
+            options = list(self.process_select.options)
+            if process not in options:
+                options.append(process)
+            self.process_select.set_options(options, value=process)
+            self.table.server.first_page()
+        finally:
+            self.applying = False
+
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected:
+        if self.connection.connected and not self.applying:
             await self.table.refresh(first_page=True)
 
     async def refresh(self) -> None:

@@ -61,8 +61,8 @@ class QueuesTab:
         """Ask for a queue name and its first element (a queue exists by its elements)."""
         return QueueElementPopup(self.connection, None, None, self.refresh)
 
-    async def open_queue(self, queue_name: str) -> QueueDialog:
-        """Open the full-screen element dialog of a queue."""
-        dialog = QueueDialog(self.connection, queue_name, on_close=self.refresh)
+    async def open_queue(self, queue_name: str, status: str | None = None) -> QueueDialog:
+        """Open the full-screen element dialog of a queue (filtered to `status`)."""
+        dialog = QueueDialog(self.connection, queue_name, on_close=self.refresh, status=status)
         await dialog.refresh()
         return dialog

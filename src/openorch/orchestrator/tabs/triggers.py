@@ -92,12 +92,16 @@ class TriggersTab:
             tid(ui.button("New Queue Trigger", icon="add",
                           on_click=guarded(lambda: self.open_new(TriggerType.QUEUE))),
                 "trigger_new_queue_button")
+        self.search_input = tid(
+            ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
+        )
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
                      pagination={"rowsPerPage": 50, "sortBy": None},
                      title="Triggers").classes("w-full"),
             "trigger_table",
         )
+        self.table.bind_filter_from(self.search_input, "value")
         paged(self.table)
         quiet_no_data(self.table, "No triggers yet: create one with the buttons above.")
         status_badge_slot(self.table, "status")
