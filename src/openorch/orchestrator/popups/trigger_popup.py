@@ -7,7 +7,7 @@ Scheduler changing one trigger at once cannot overwrite each other.
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nicegui import ui
 
@@ -26,6 +26,10 @@ from openorch.orchestrator.widgets import DatetimeInput
 from openorch.store import validation as v
 
 CRON_HELP_URL = "https://crontab.guru/"
+
+#: A trigger time at most this far in the past means "now" (the time input holds minutes
+#: only, and the minute may pass while the admin types): no "create anyway?" question.
+NOW_TOLERANCE = timedelta(minutes=5)
 
 #: Every status except RUNNING: Disable pauses these outright.
 _NOT_RUNNING = tuple(status for status in TriggerStatus if status != TriggerStatus.RUNNING)
@@ -61,7 +65,16 @@ class TriggerPopup:
                 ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"
             ):
                 ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
-            self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time", allow_empty=False)
+            with ui.row().classes("items-center gap-2"):
+                self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time",
+                                                allow_empty=False)
+                self.now_button = tid(
+                    ui.button("Run now", icon="play_arrow", on_click=self._set_now)
+                    .props("flat no-caps"),
+                    "trigger_popup_now_button",
+                )
+                self.now_button.tooltip("Set the time to now: the trigger runs as soon as a "
+                                        "Scheduler polls")
             self.queue_input = self._input("Queue Name", "queue")
             self.batch_input = tid(
                 ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f")
@@ -103,6 +116,8 @@ class TriggerPopup:
         forget_on_close(self.dialog)
         self._show_fields_of_kind()
         self._fill()
+        if trigger is None and trigger_type == TriggerType.SINGLE:
+            self._set_now()  # the usual single trigger: run it now
 
     @staticmethod
     def _input(label: str, name: str) -> ui.input:
@@ -114,6 +129,10 @@ class TriggerPopup:
         self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
+        self.now_button.visible = kind == TriggerType.SINGLE
+
+    def _set_now(self) -> None:
+        self.time_input.set_datetime(datetime.now())
 
     def _fill(self) -> None:
         trigger = self.trigger
@@ -179,7 +198,8 @@ class TriggerPopup:
             v.check_cron(cron)
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
-            if next_run is not None and next_run < datetime.now() and not await question_popup(
+            if next_run is not None and next_run < datetime.now() - NOW_TOLERANCE \
+                    and not await question_popup(
                 "The selected time is in the past. Create the trigger anyway?",
                 "Create", "Cancel",
             ):
