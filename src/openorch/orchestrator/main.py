@@ -12,7 +12,7 @@ from nicegui import ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.store import describe_connection_error
+from openorch.store import describe_connection_error, mask
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -60,13 +60,45 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
+def startup_lines(conn: str | None, key: str | None, url: str) -> list[str]:
+    """What `openorch o` says before serving: where the connection comes from and the
+    address to open. Resolving here creates local mode's database and key at start, not
+    when a browser first loads the page. Never prints the key itself."""
+    try:
+        settings = resolve(conn, key)
+    except ValueError as error:
+        lines = [f"Connection: {error} Fill in the Settings tab."]
+    except Exception as error:  # local mode could not create its folder or database
+        lines = ["Local mode is not available: " + describe_connection_error(error)]
+    else:
+        if settings is not None and settings.local:
+            folder = settings.database_path.parent if settings.database_path else None
+            lines = [
+                "Local mode: nothing is configured (no --conn/--key, no "
+                f"{ENV_CONN}/{ENV_KEY}), so the Orchestrator uses",
+                f"  database: {settings.database_path}",
+                f"  key file: {folder / 'openorch.key' if folder else '?'}",
+                "  Run `openorch s --headless` in another terminal to run its triggers.",
+            ]
+        elif settings is not None:
+            source = "the command line" if conn or key else "the environment"
+            lines = [f"Database from {source}: {mask(settings.conn_string)}"]
+        else:
+            lines = []
+    return [*lines, f"Open the Orchestrator at {url}"]
+
+
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
           port: int | None = None, show: bool = True) -> None:
     """Run the server until it is stopped (Ctrl-C)."""
+    port = port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1")
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    for line in startup_lines(conn, key, f"http://{shown_host}:{port}/"):
+        print(line, flush=True)
     ui.run(
         build_root(conn, key),
         host=host,
-        port=port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1"),
+        port=port,
         title="Orchestrator",
         favicon="🤖",
         show=show,

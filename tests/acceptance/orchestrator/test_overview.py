@@ -52,7 +52,8 @@ async def test_overview_figures(connected: User, db: Store) -> None:
     attention = {row["trigger_name"]: row["problem"]
                  for row in table_rows(user, "overview_attention_table")}
     assert attention == {"broken": "Failed", "late": "Overdue"}
-    series = {serie["name"]: serie["data"] for serie in one(user, "overview_chart").options["series"]}
+    chart = one(user, "overview_chart")
+    series = {serie["name"]: serie["data"] for serie in chart.options["series"]}
     assert series["Failed"][-1] == 3 and series["Done"][-1] == 1 and len(series["Done"]) == 7
 
 

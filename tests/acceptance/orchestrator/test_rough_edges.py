@@ -94,11 +94,11 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
             if isinstance(element, ui.tab)]
     assert [tab._props["name"] for tab in tabs] == [
         "Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants", "Settings"]
-    assert not one(user, "tab_panels").value == "Overview"
-    assert not [tab for tab in tabs if tab._props["name"] == "Overview"][0].visible
+    assert one(user, "tab_panels").value != "Overview"
+    assert not next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     user.find(marker="settings_connect_button").click()
     await user.should_see("Connected!")
-    assert [tab for tab in tabs if tab._props["name"] == "Overview"][0].visible
+    assert next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     titles = {marker: one(user, marker).props.get("title") for marker in (
         "trigger_table", "queues_table", "schedulers_table", "jobs_table", "logs_table",
         "constants_table", "credentials_table")}
@@ -110,7 +110,7 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
     assert "no-data" in one(user, "jobs_table").slots
     user.find(marker="settings_disconnect_button").click()
     await user.should_see("Disconnected.")
-    assert not [tab for tab in tabs if tab._props["name"] == "Overview"][0].visible
+    assert not next(tab for tab in tabs if tab._props["name"] == "Overview").visible
 
 
 async def test_local_mode_opens_on_overview_and_banner_follows_the_database(
