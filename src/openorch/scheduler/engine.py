@@ -118,6 +118,9 @@ class RunningJob:
     is_single: bool
     launched: Launched
     started_at: float = field(default_factory=time.monotonic)
+    #: When the process ended, set by its watcher thread the moment it exits: the job's
+    #: end time is then the process's, not that of the poll that noticed it.
+    ended_at: datetime | None = None
 
     @property
     def pid(self) -> int:
@@ -162,6 +165,8 @@ class SchedulerEngine:
         self._paused = paused
         self._stopping = False
         self._deadline: float | None = None
+        # Why processes still running at the deadline are killed (said in their log).
+        self._kill_reason = "the Scheduler was stopping and its grace period ran out"
         self._state = RunState.STOPPED
         self._jobs: dict[uuid.UUID, RunningJob] = {}
         self._outcomes: list[Outcome] = []
@@ -226,6 +231,12 @@ class SchedulerEngine:
             self._stopping = True
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
+                self._kill_reason = (
+                    "the Scheduler was told to stop at once (a second stop signal, or its "
+                    "window was closed)"
+                    if grace == 0
+                    else f"the Scheduler was stopping and its grace period of {grace:g} s ran out"
+                )
         count = len(self._jobs)
         if first and count:
             self._notify(
@@ -385,7 +396,7 @@ class SchedulerEngine:
             elif statuses.get(job.trigger_id) is TriggerStatus.KILLING:
                 self._kill(job, "the trigger was set to KILLING")
             elif kill_all:
-                self._kill(job, "the Scheduler was stopping and its grace period ran out")
+                self._kill(job, self._kill_reason)
 
     def _kill(self, job: RunningJob, why: str) -> None:
         kill_tree(job.pid)
@@ -395,6 +406,7 @@ class SchedulerEngine:
             self.say(f"Process {job.pid} did not die within {KILL_WAIT:g} s of being killed.")
         self.say(f"Killed '{job.trigger_name}' (job {job.job_id}): {why}.")
         self._end(job)
+        ended_at = job.ended_at or datetime.now()
         store = self.store
         message = f"The Scheduler killed this process and its children: {why}."
         self._outcomes.append(
@@ -407,20 +419,21 @@ class SchedulerEngine:
                         [TriggerStatus.KILLING, TriggerStatus.RUNNING, TriggerStatus.PAUSING],
                         TriggerStatus.KILLED,
                     ),
-                    lambda: store.end_job(job.job_id, JobStatus.KILLED),
+                    lambda: store.end_job(job.job_id, JobStatus.KILLED, end_time=ended_at),
                 ],
             )
         )
 
     def _finish(self, job: RunningJob, code: int) -> None:
         self._end(job)
+        ended_at = job.ended_at or datetime.now()
         store = self.store
         seconds = time.monotonic() - job.started_at
         if code == 0:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
             steps: list[Callable[[], object]] = [
                 lambda: self._trigger_after_success(job),
-                lambda: store.end_job(job.job_id, JobStatus.DONE),
+                lambda: store.end_job(job.job_id, JobStatus.DONE, end_time=ended_at),
             ]
             self._outcomes.append(Outcome(f"'{job.trigger_name}' finished", steps))
             return
@@ -441,7 +454,7 @@ class SchedulerEngine:
                         [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING],
                         TriggerStatus.FAILED,
                     ),
-                    lambda: store.end_job(job.job_id, JobStatus.FAILED),
+                    lambda: store.end_job(job.job_id, JobStatus.FAILED, end_time=ended_at),
                 ],
             )
         )
@@ -539,7 +552,7 @@ class SchedulerEngine:
         except Exception as error:  # a bug must not leave the trigger RUNNING forever
             self._launch_failed(trigger, job.id, f"unexpected {type(error).__name__}: {error}")
             return False
-        self._jobs[job.id] = RunningJob(
+        running = RunningJob(
             job_id=job.id,
             trigger_id=trigger.id,
             trigger_name=trigger.trigger_name,
@@ -548,7 +561,22 @@ class SchedulerEngine:
             is_single=isinstance(trigger, SingleTrigger),
             launched=launched,
         )
+        self._jobs[job.id] = running
+        self._watch_exit(running)
         return True
+
+    def _watch_exit(self, job: RunningJob) -> None:
+        """Note the moment the process exits and wake the loop to report it at once."""
+
+        def wait() -> None:
+            try:
+                job.launched.popen.wait()
+            except Exception:  # the loop's own poll() still notices the exit
+                return
+            job.ended_at = datetime.now()
+            self._wake.set()
+
+        threading.Thread(target=wait, name=f"job-{job.job_id}", daemon=True).start()
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.

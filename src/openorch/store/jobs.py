@@ -72,19 +72,23 @@ class JobStore(StoreCore):
 
         self._write(work)
 
-    def end_job(self, job_id: uuid.UUID | str, status: JobStatus | str) -> bool:
+    def end_job(self, job_id: uuid.UUID | str, status: JobStatus | str,
+                end_time: datetime | None = None) -> bool:
         """End a RUNNING job with `status`; False when it had already ended.
 
+        `end_time` is when the process ended (default: now); a Scheduler that reports
+        after an outage or at its next poll passes the moment it saw the process exit.
         Conditional, so a Scheduler reporting late and a reaper cannot both end it.
         """
         key = v.check_uuid("job_id", job_id)
         new_status = v.check_enum(JobStatus, "status", status)
+        ended = end_time or datetime.now()
 
         def work(session: Session) -> bool:
             result = session.execute(
                 update(_JOBS)
                 .where(_JOBS.c.id == key, _JOBS.c.status == JobStatus.RUNNING)
-                .values(status=new_status, end_time=datetime.now())
+                .values(status=new_status, end_time=ended)
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
