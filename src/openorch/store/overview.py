@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from openorch.database import (
@@ -76,6 +76,20 @@ def _day(dialect: str, column: Any) -> Any:
     return cast(column, Date)
 
 
+def _recent(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A "since" condition, marked as selecting few rows.
+
+    Without histograms SQLite guesses that a range keeps a quarter of the table, and then
+    prefers walking a status index in GROUP BY order over the million rows to reading the
+    small time window: `likelihood()` tells it a recent window is a small part of a long
+    history (measured: 2.7 s → 9 ms on a million queue elements). PostgreSQL's statistics
+    need no hint.
+    """
+    if dialect == "sqlite":
+        return func.likelihood(condition, literal_column("0.01"))  # type: ignore[no-any-return]
+    return condition
+
+
 def _as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -107,7 +121,7 @@ class OverviewStore(StoreCore):
             }
             rows = session.execute(
                 select(day, Job.status, func.count())
-                .where(Job.start_time >= week_ago)
+                .where(_recent(dialect, Job.start_time >= week_ago))
                 .group_by(day, Job.status)
             ).all()
             for raw_day, status, count in rows:
@@ -118,7 +132,7 @@ class OverviewStore(StoreCore):
             figures.jobs_per_day = sorted(per_day.items())
             for status, count in session.execute(
                 select(Job.status, func.count())
-                .where(Job.start_time >= day_ago)
+                .where(_recent(dialect, Job.start_time >= day_ago))
                 .group_by(Job.status)
             ).all():
                 figures.jobs_24h[status] = int(count)
@@ -126,7 +140,8 @@ class OverviewStore(StoreCore):
                 (str(name), int(count))
                 for name, count in session.execute(
                     select(Job.process_name, func.count().label("failures"))
-                    .where(Job.start_time >= week_ago, Job.status == JobStatus.FAILED)
+                    .where(_recent(dialect, Job.start_time >= week_ago),
+                           Job.status == JobStatus.FAILED)
                     .group_by(Job.process_name)
                     .order_by(func.count().desc(), Job.process_name)
                     .limit(failures_limit)
@@ -134,20 +149,25 @@ class OverviewStore(StoreCore):
             ]
             figures.errors_24h = int(session.execute(
                 select(func.count()).select_from(Log)
-                .where(Log.log_level == LogLevel.ERROR, Log.log_time >= day_ago)
+                .where(Log.log_level == LogLevel.ERROR,
+                       _recent(dialect, Log.log_time >= day_ago))
             ).scalar_one())
-            figures.queues = _queue_figures(session, day_ago)
+            figures.queues = _queue_figures(session, dialect, day_ago)
             figures.schedulers = list(session.scalars(
                 select(Scheduler).order_by(Scheduler.machine_name)
             ).all())
-            figures.running = [
-                RunningJobFigures(str(job_id), process, scheduler, start)
-                for job_id, process, scheduler, start in session.execute(
-                    select(Job.id, Job.process_name, Job.scheduler_name, Job.start_time)
-                    .where(Job.status == JobStatus.RUNNING)
-                    .order_by(Job.start_time)
-                ).all()
-            ]
+            # Sorted here: an ORDER BY start_time makes SQLite walk the start_time index
+            # over every job instead of reading the few RUNNING ones.
+            figures.running = sorted(
+                (
+                    RunningJobFigures(str(job_id), process, scheduler, start)
+                    for job_id, process, scheduler, start in session.execute(
+                        select(Job.id, Job.process_name, Job.scheduler_name, Job.start_time)
+                        .where(Job.status == JobStatus.RUNNING)
+                    ).all()
+                ),
+                key=lambda job: job.start_time,
+            )
             figures.triggers = list(session.scalars(
                 select(Trigger).order_by(Trigger.trigger_name)
             ).all())
@@ -156,7 +176,7 @@ class OverviewStore(StoreCore):
         return self._read(work)
 
 
-def _queue_figures(session: Session, day_ago: datetime) -> list[QueueFigures]:
+def _queue_figures(session: Session, dialect: str, day_ago: datetime) -> list[QueueFigures]:
     """Backlog (NEW, IN_PROGRESS), oldest NEW and the last 24 h's DONE/FAILED per queue.
 
     Only queues with a backlog or recent activity appear: listing every queue name would
@@ -182,7 +202,7 @@ def _queue_figures(session: Session, day_ago: datetime) -> list[QueueFigures]:
     for name, status, count in session.execute(
         select(QueueElement.queue_name, QueueElement.status, func.count())
         .where(QueueElement.status.in_([QueueStatus.DONE, QueueStatus.FAILED]),
-               QueueElement.end_date >= day_ago)
+               _recent(dialect, QueueElement.end_date >= day_ago))
         .group_by(QueueElement.status, QueueElement.queue_name)
     ).all():
         figures = get(str(name))

@@ -57,8 +57,8 @@ def chart_options(figures: OverviewFigures) -> dict[str, Any]:
     days = [day.strftime("%a %d-%m") for day, _ in figures.jobs_per_day]
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [status.value for status, _ in CHART_STATUSES]},
-        "grid": {"left": 40, "right": 16, "top": 36, "bottom": 24},
+        "legend": {"top": 0, "data": [status.value for status, _ in CHART_STATUSES]},
+        "grid": {"left": 40, "right": 16, "top": 40, "bottom": 24},
         "xAxis": {"type": "category", "data": days},
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
@@ -159,7 +159,7 @@ class OverviewTab:
                 ui.label("Errors logged, last 24 hours").classes("text-subtitle1 text-bold")
                 self._link("overview_errors_24h", "Errors", "negative", self._errors_clicked)
         with ui.row().classes("w-full items-start gap-4 no-wrap"):
-            with ui.card().classes("flex-grow"):
+            with ui.card().style("flex: 3; min-width: 0"):
                 ui.label("Jobs started per day, by outcome").classes("text-subtitle1 text-bold")
                 self.chart = tid(
                     ui.echart({"xAxis": {"type": "category", "data": []},
@@ -168,13 +168,15 @@ class OverviewTab:
                     .classes("w-full h-64"),
                     "overview_chart",
                 )
-            self.failures_table = self._table(
-                "overview_failures_table", "Failures by process, last 7 days",
-                _columns(("process_name", "Process"), ("failures", "Failed jobs")),
-                "No failed jobs in the last 7 days.",
-                lambda row: self.navigate("Jobs", status=JobStatus.FAILED.value,
-                                          process_name=row["process_name"]),
-            )
+            with ui.element("div").style("flex: 2; min-width: 0"):
+                self.failures_table = self._table(
+                    "overview_failures_table", "Failures by process, last 7 days",
+                    _columns(("process_name", "Process"), ("failures", "Failed jobs")),
+                    "No failed jobs in the last 7 days.",
+                    lambda row: self.navigate("Jobs", status=JobStatus.FAILED.value,
+                                              process_name=row["process_name"]),
+                )
+                self.failures_table.props("hide-pagination")
         self.queues_table = self._table(
             "overview_queues_table", "Queues",
             _columns(("queue_name", "Queue"), ("new", "Backlog (New)"),
