@@ -1,8 +1,20 @@
-"""Alembic environment for openorch.
+"""Alembic environment for openorch, shared by its two migration chains.
 
-Used both by `openorch upgrade` (which hands over an open connection through
-`config.attributes["connection"]`) and by the `alembic` command run from the repository
-root with alembic.ini (which gives `sqlalchemy.url`).
+- `original/`: copies of OpenOrchestrator 3.0.0's migrations, recorded in `alembic_version`
+  (frozen: never add a file here, so the original's `check_database_revision()` stays True).
+- `versions/`: openorch's own migrations, recorded in `openorch_version`.
+
+HOW TO ADD A MIGRATION: put it in `versions/` with `down_revision` set to openorch's current
+head (`HEAD_REVISION` in src/openorch/store/core.py) and bump `HEAD_REVISION` to the new id.
+Additive only (new tables, nullable columns, indexes): the original must keep working on
+the database. `alembic revision -m "..."` from the repository root does this (alembic.ini's
+default section is openorch's chain). Details in docs/database.md.
+
+Used both by `openorch upgrade` (openorch.migrate, which hands over an open connection
+through `config.attributes["connection"]` and picks the chain with the `version_locations`
+and `version_table` options) and by the `alembic` command run from the repository root with
+alembic.ini (`alembic upgrade head` for openorch's chain, `alembic -n original upgrade head`
+for the original's, which must come first on a new database).
 """
 
 from alembic import context
@@ -13,6 +25,13 @@ from openorch.store.engine import build_engine
 
 config = context.config
 target_metadata = Base.metadata
+#: Which chain this run records: `alembic_version` (original) or `openorch_version`.
+version_table = config.get_main_option("version_table") or "openorch_version"
+
+
+def _not_a_version_table(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate ignores both chains' version tables (the other chain's is no model)."""
+    return not (type_ == "table" and name in ("alembic_version", "openorch_version"))
 
 
 def _configure(connection: Connection) -> None:
@@ -21,9 +40,11 @@ def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        version_table=version_table,
         version_table_schema=schema,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_not_a_version_table,
     )
 
 
@@ -34,7 +55,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = build_engine(config.get_main_option("sqlalchemy.url") or "")
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    engine = build_engine(url or config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as new_connection:
         _configure(new_connection)
         with context.begin_transaction():
@@ -48,6 +70,7 @@ def run_migrations_offline() -> None:
         url=url,
         target_metadata=target_metadata,
         literal_binds=True,
+        version_table=version_table,
         version_table_schema="dbo" if url.startswith("mssql") else None,
     )
     with context.begin_transaction():

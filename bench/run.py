@@ -1,7 +1,7 @@
 """openorch benchmarks: `python bench/run.py [--backend sqlite|postgresql|both] [--pg-url URL]`.
 
-Measures the hot paths QUALITY.md names on SQLite and PostgreSQL and prints JSON. Each
-figure is the median of several runs, printed beside its floor: the same work done with
+Measures the hot paths docs/benchmarks.md lists, on SQLite and PostgreSQL, and prints JSON.
+Each figure is the median of several runs, printed beside its floor: the same work done with
 hand-written SQL on the same database in the same run. Without --pg-url a throwaway
 PostgreSQL cluster is started (as the tests do) and removed afterwards.
 """

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     resolved = config.resolve(args.conn, args.key)
     assert resolved is not None
-    store = Store(resolved.conn_string, crypto_key=resolved.crypto_key)
+    store = Store.open(resolved.conn_string, resolved.crypto_key, create=resolved.local)
     names = {constant.name for constant in store.get_constants()}
     if "example_api_url" not in names:
         store.create_constant("example_api_url", "https://erp.example.com/api")

@@ -1,7 +1,7 @@
 """openorch 1: read-path indexes, and Jobs.trigger_id.
 
 Revision ID: a3f1c0de0001
-Revises: 1c87ed320c78
+Revises: (base of openorch's chain; needs the original's chain at 1c87ed320c78)
 
 Additive only, so the original OpenOrchestrator keeps working on the database:
 - indexes that keep the Logs and Queues views fast at a million rows and let the
@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a3f1c0de0001"
-down_revision: str | None = "1c87ed320c78"
+# The first of openorch's own chain (version table openorch_version); it runs after the
+# original's chain reached 1c87ed320c78 (openorch.migrate.upgrade orders the two).
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,9 @@
 environment variables the original uses, then zero-configuration local mode.
 
 Local mode keeps a SQLite file and a key file in the per-user data folder
-(`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), creating and
-upgrading the database on first use and the key once, readable only by the user.
+(`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), the key created
+once, readable only by the user. This module only says *where*; the programs create or
+upgrade local mode's database when they open it (`Store.open(..., create=True)`).
 """
 
 import os
@@ -54,23 +55,23 @@ def local_key(folder: Path | None = None) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def local_settings(folder: Path | None = None, *, prepare: bool = True) -> ConnectionSettings:
-    """Local mode: the SQLite file and key in the per-user folder, upgraded to head."""
+def local_database_path(folder: Path | None = None) -> Path:
+    """Where local mode's SQLite file is (it may not exist yet)."""
+    return (folder or data_dir()) / "openorch.db"
+
+
+def local_settings(folder: Path | None = None) -> ConnectionSettings:
+    """Local mode: the SQLite file and the key in the per-user folder (key made once).
+
+    The database itself is created by whoever opens it with `Store.open(..., create=True)`.
+    """
     folder = folder or data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    database_path = folder / "openorch.db"
-    conn_string = f"sqlite:///{database_path}"
+    database_path = local_database_path(folder)
     key = local_key(folder)
-    if prepare:
-        from openorch import migrate
-        from openorch.store import build_engine
-
-        engine = build_engine(conn_string)
-        try:
-            migrate.ensure_current(engine)
-        finally:
-            engine.dispose()
-    return ConnectionSettings(conn_string, key, local=True, database_path=database_path)
+    return ConnectionSettings(
+        f"sqlite:///{database_path}", key, local=True, database_path=database_path
+    )
 
 
 def resolve(

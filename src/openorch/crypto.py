@@ -109,3 +109,15 @@ class Cipher:
                 "The encryption key does not match: this credential was encrypted with "
                 "another key (or its stored value is damaged)."
             ) from error
+
+
+def describe_encrypted_password(token: str) -> str:
+    """'{n} encrypted bytes. {lo}-{hi} decrypted bytes.' for a Fernet token of length n.
+
+    What screens show instead of a password: an estimate of its length from the token's
+    (OpenOrchestrator's formula, kept word for word; close for short passwords, rough for
+    long ones), never anything about its content.
+    """
+    length = len(token)
+    low = int(((length - 100) / 20) * 16)
+    return f"{length} encrypted bytes. {low}-{low + 15} decrypted bytes."

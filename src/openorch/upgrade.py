@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from openorch import migrate
-from openorch.store import HEAD_REVISION, build_engine, describe_connection_error, mask
+from openorch.store import HEAD_REVISION, ConnectError, Store, mask
 
 Ask = Callable[[str], str]
 
@@ -20,20 +20,14 @@ def _error(message: str) -> None:
     print(f"openorch upgrade: error: {message}", file=sys.stderr)
 
 
-def _connect(conn: str) -> Engine:
-    engine = build_engine(conn)
-    with engine.connect():
-        pass
-    return engine
-
-
 def run_upgrade(conn: str, *, new: bool = False, yes: bool = False, ask: Ask = input) -> int:
     """Bring the database at `conn` to openorch's newest revision. Returns the exit code."""
     try:
-        engine = _connect(conn)
-    except (ValueError, SQLAlchemyError, OSError, ImportError) as error:
-        _error(describe_connection_error(error, None).replace("\n", " "))
+        store = Store.open(conn, need_tables=False)
+    except ConnectError as error:
+        _error(str(error).replace("\n", " "))
         return 2
+    engine = store.engine
     try:
         return _upgrade(engine, conn, new=new, yes=yes, ask=ask)
     except (SQLAlchemyError, RuntimeError) as error:
@@ -44,15 +38,16 @@ def run_upgrade(conn: str, *, new: bool = False, yes: bool = False, ask: Ask = i
         _error("no answer given; nothing was changed.")
         return 1
     finally:
-        engine.dispose()
+        store.close()
 
 
 def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> int:
-    before = migrate.current_revision(engine)
+    found = migrate.revisions(engine)
+    before = found.current
     chain = migrate.revision_chain()
     print(f"Database: {mask(conn)}")
     print(f"Revision before: {before or 'none'}")
-    if before == HEAD_REVISION:
+    if found.openorch == HEAD_REVISION:
         print(f"Already at the newest revision ({HEAD_REVISION}); nothing to do.")
         return 0
     if before is not None and before not in chain:
@@ -101,5 +96,7 @@ def _upgrade(engine: Engine, conn: str, *, new: bool, yes: bool, ask: Ask) -> in
     if stamp_first is not None:
         migrate.stamp(engine, stamp_first)
     migrate.upgrade(engine)
-    print(f"Revision after: {migrate.current_revision(engine)}")
+    after = migrate.revisions(engine)
+    print(f"Revision after: {after.current}")
+    print(f"OpenOrchestrator's revision (alembic_version): {after.original}")
     return 0

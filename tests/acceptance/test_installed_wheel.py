@@ -4,6 +4,7 @@ any folder: the migrations ship inside it and nothing depends on this checkout."
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A venv holding the openorch wheel; dependencies come from the system site."""
+    """A venv holding the openorch wheel; its dependencies come from the environment
+    running the tests (a contributor's virtualenv, CI's), not the base interpreter.
+
+    A `.pth` file lists this environment's site-packages folders as plain paths: they
+    follow the new venv's own site-packages (so the wheel's openorch wins), and a plain
+    path line does not run the `.pth` files inside them, so the editable checkout that
+    this environment may hold stays invisible.
+    """
     work = tmp_path_factory.mktemp("wheel")
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
@@ -28,8 +36,14 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert build.returncode == 0, build.stderr
     (wheel,) = work.glob("openorch-*.whl")
     environment = work / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(environment)
     python = environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(inner, "openorch-test-dependencies.pth").write_text("\n".join(sorted(outer)) + "\n")
     install = subprocess.run(
         [
             sys.executable,

@@ -20,7 +20,7 @@ from openorch.database import JobStatus, LogLevel, QueueStatus, TriggerStatus
 from openorch.store import Store
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "support" / "sdk_scripts"
-#: Spaces, quotes and unicode must reach the process unchanged (QUALITY.md).
+#: Spaces, quotes and unicode must reach the process unchanged.
 QUEUE = 'rpa queue "quoted" ü€'
 
 

@@ -1,4 +1,4 @@
-"""The `OpenOrchestrator` compatibility package: every name SDK.md lists, re-exported
+"""The `OpenOrchestrator` compatibility package: every name the SDK reference lists, re-exported
 (not reimplemented), `crypto_util` token compatibility with the original, `db_util` over
 its default connection, and `python -m OpenOrchestrator`."""
 

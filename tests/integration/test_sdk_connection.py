@@ -1,4 +1,5 @@
-"""`OrchestratorConnection`, method by method, against SDK.md, on SQLite and PostgreSQL."""
+"""`OrchestratorConnection`, method by method, against the SDK reference (docs/sdk.md),
+on SQLite and PostgreSQL."""
 
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from openorch import OrchestratorConnection
-from openorch.crypto import generate_key
+from openorch.crypto import describe_encrypted_password, generate_key
 from openorch.database import (
     Constant,
     Credential,
@@ -192,7 +193,7 @@ def test_credential_description_hides_the_password(conn: OrchestratorConnection)
     token = conn.store.get_credential("mail", decrypt_password=False).password
     n = len(token)
     low = int(((n - 100) / 20) * 16)
-    described = conn.store.get_credentials()[0].password_description
+    described = describe_encrypted_password(conn.store.get_credentials()[0].password)
     assert described == f"{n} encrypted bytes. {low}-{low + 15} decrypted bytes."
     assert low <= 30 <= low + 15
 

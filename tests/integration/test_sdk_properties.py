@@ -33,7 +33,7 @@ FAST = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-#: Lengths at and around every column limit in SCHEMA.md.
+#: Lengths at and around every column limit of the schema (openorch.database).
 LENGTHS = [0, 1, 99, 100, 101, 249, 250, 251, 999, 1000, 1001, 1999, 2000, 2001, 8000, 8001]
 TRICKY = [
     "", " ", "\t\n", "\x00", "a\x00b", "\ud800", "x\udfffy", "\u202eevil", "e\u0301", "ﬀ",

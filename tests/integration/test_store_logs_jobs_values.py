@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography.fernet import Fernet
 
+from openorch.crypto import describe_encrypted_password
 from openorch.database import JobStatus, LogLevel, TriggerStatus
 from openorch.store import Store
 
@@ -119,7 +120,7 @@ def test_credentials_are_encrypted_and_compatible(store: Store, crypto_key: str)
     # A token the original would decrypt: plain Fernet under the same key.
     assert Fernet(crypto_key.encode()).decrypt(raw.password.encode()).decode() == "s3cr3t ✓"
     assert store.get_credential("sap").password == "s3cr3t ✓"
-    assert raw.password_description.endswith("decrypted bytes.")
+    assert describe_encrypted_password(raw.password).endswith("decrypted bytes.")
     assert crypto_key not in repr(store.get_credentials())
 
     store.update_credential("sap", "robot2", "new")

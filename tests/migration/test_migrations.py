@@ -32,7 +32,15 @@ def test_empty_to_head_matches_the_models(empty_url: str) -> None:
     engine = build_engine(empty_url)
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, kind, _parents: not (
+                    kind == "table" and name in ("alembic_version", "openorch_version")
+                ),
+            },
+        )
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
@@ -276,16 +284,89 @@ def test_downgrade_of_openorch_revision_returns_to_the_original(sqlite_empty_url
     with engine.begin() as connection:
         config = migrate.alembic_config()
         config.attributes["connection"] = connection
-        command.downgrade(config, ORIGINAL_HEAD_REVISION)
+        command.downgrade(config, "base")
     assert migrate.current_revision(engine) == ORIGINAL_HEAD_REVISION
+    assert migrate.revisions(engine).openorch is None
     assert "trigger_id" not in {c["name"] for c in sa.inspect(engine).get_columns("Jobs")}
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == HEAD_REVISION
     engine.dispose()
 
 
+def _original_check_database_revision(engine: sa.Engine) -> bool:
+    """The original 3.0.0's `db_util.check_database_revision()`, statement for statement."""
+    with engine.connect() as connection:
+        version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return version == "1c87ed320c78"
+
+
+def test_head_keeps_the_originals_revision_in_alembic_version(empty_url: str) -> None:
+    engine = build_engine(empty_url)
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        ours = connection.execute(sa.text("SELECT version_num FROM openorch_version")).all()
+    assert [tuple(row) for row in rows] == [(ORIGINAL_HEAD_REVISION,)]
+    assert [tuple(row) for row in ours] == [(HEAD_REVISION,)]
+    assert _original_check_database_revision(engine)
+    store = Store(engine)
+    assert store.check_database_revision() and store.current_revision() == HEAD_REVISION
+    engine.dispose()
+
+
+def test_database_from_before_the_split_moves_over(empty_url: str) -> None:
+    """openorch used to write its revision into alembic_version; upgrade moves it."""
+    engine = build_engine(empty_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE openorch_version"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
+    found = migrate.revisions(engine)
+    assert found.old_layout and found.current == "a3f1c0de0001"
+    assert not Store(engine).check_database_revision()
+    assert not _original_check_database_revision(engine)
+    assert run_upgrade(empty_url, yes=True) == 0
+    found = migrate.revisions(engine)
+    assert (found.original, found.openorch, found.old_layout) == (
+        ORIGINAL_HEAD_REVISION,
+        HEAD_REVISION,
+        False,
+    )
+    assert _original_check_database_revision(engine)
+    # Jobs.trigger_id (a3f1c0de0001's column) was not added twice; the schema is intact.
+    assert "trigger_id" in {c["name"] for c in sa.inspect(engine).get_columns("Jobs")}
+    engine.dispose()
+
+
+def test_local_mode_moves_an_old_layout_database(sqlite_empty_url: str) -> None:
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE openorch_version"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
+    assert migrate.ensure_current(engine) is True
+    assert migrate.ensure_current(engine) is False
+    assert migrate.revisions(engine).openorch == HEAD_REVISION
+    assert _original_check_database_revision(engine)
+    engine.dispose()
+
+
+def test_openorch_chain_is_its_own_line_after_the_originals() -> None:
+    """A new openorch migration chains after openorch's head, never after the original's."""
+    from alembic.script import ScriptDirectory
+
+    ours = ScriptDirectory.from_config(migrate.alembic_config(migrate.OPENORCH))
+    theirs = ScriptDirectory.from_config(migrate.alembic_config(migrate.ORIGINAL))
+    assert ours.get_heads() == [HEAD_REVISION]
+    assert theirs.get_heads() == [ORIGINAL_HEAD_REVISION]
+    assert [s.revision for s in theirs.walk_revisions()][::-1] == ORIGINAL_CHAIN
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": ""}
+    # Only the package under test on the path (not tests/, so nothing shadows it).
+    import openorch
+
+    env = {**os.environ, "PYTHONPATH": str(Path(openorch.__file__).resolve().parents[1])}
     return subprocess.run(
         [sys.executable, "-m", "openorch", *args],
         cwd=cwd,

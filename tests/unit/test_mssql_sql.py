@@ -12,17 +12,20 @@ from openorch import migrate
 
 
 def mssql_upgrade_sql() -> str:
-    config = migrate.alembic_config()
-    config.set_main_option("sqlalchemy.url", "mssql+pyodbc://")
+    """Both chains, in the order `openorch upgrade` runs them."""
     buffer = io.StringIO()
-    config.output_buffer = buffer
-    command.upgrade(config, "head", sql=True)
+    for chain in (migrate.ORIGINAL, migrate.OPENORCH):
+        config = migrate.alembic_config(chain)
+        config.set_main_option("sqlalchemy.url", "mssql+pyodbc://")
+        config.output_buffer = buffer
+        command.upgrade(config, "head", sql=True)
     return buffer.getvalue()
 
 
 def test_migrations_compile_for_sql_server() -> None:
     sql = mssql_upgrade_sql()
     assert "CREATE TABLE dbo.alembic_version" in sql
+    assert "CREATE TABLE dbo.openorch_version" in sql
     assert "CREATE TABLE [Triggers]" in sql
     assert "process_status VARCHAR(7) NOT NULL" in sql  # enum names in plain VARCHAR
     assert "status VARCHAR(11) NOT NULL" in sql

@@ -1,7 +1,6 @@
 """The declarative base and the column helpers the models share."""
 
 import enum
-from datetime import datetime
 
 from sqlalchemy import Enum, Table
 from sqlalchemy.orm import DeclarativeBase
@@ -31,10 +30,3 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
-
-
-def format_datetime(value: datetime | None, empty: str = "") -> str:
-    """Format a datetime the way every openorch screen shows it: dd-mm-YYYY HH:MM:SS."""
-    if value is None:
-        return empty
-    return value.strftime("%d-%m-%Y %H:%M:%S")

@@ -35,17 +35,5 @@ class Credential(Base):
     password: Mapped[str] = mapped_column(String(1000))
     changed_at: Mapped[datetime] = mapped_column(default=datetime.now, onupdate=datetime.now)
 
-    @property
-    def password_description(self) -> str:
-        """Describe the encrypted password without revealing it (what tables show)."""
-        return describe_encrypted_password(self.password)
-
     def __repr__(self) -> str:
         return f"Credential(name={self.name!r}, username={self.username!r})"
-
-
-def describe_encrypted_password(token: str) -> str:
-    """'{n} encrypted bytes. {lo}-{hi} decrypted bytes.' for a Fernet token of length n."""
-    length = len(token)
-    low = int(((length - 100) / 20) * 16)
-    return f"{length} encrypted bytes. {low}-{low + 15} decrypted bytes."

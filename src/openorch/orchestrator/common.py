@@ -16,7 +16,6 @@ from typing import Any, ParamSpec, TypeVar
 from nicegui import app, run, ui
 from sqlalchemy.exc import SQLAlchemyError
 
-from openorch.database.base import format_datetime
 from openorch.store import describe_connection_error
 
 E = TypeVar("E", bound=ui.element)
@@ -24,6 +23,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 log = logging.getLogger("openorch.orchestrator")
+
+#: The filter choice that means "no filter" (status, level, process selects).
+ALL = "All"
 
 #: Format of every datetime the Orchestrator shows (dd-mm-YYYY HH:MM:SS).
 DATETIME_FORMAT = "%d-%m-%Y %H:%M:%S"
@@ -38,8 +40,8 @@ def tid(element: E, test_id: str) -> E:
 
 
 def fmt(value: datetime | None, empty: str = "") -> str:
-    """A datetime as every table shows it (dd-mm-YYYY HH:MM:SS)."""
-    return format_datetime(value, empty)
+    """A datetime as every table shows it (dd-mm-YYYY HH:MM:SS); `empty` for None."""
+    return empty if value is None else value.strftime(DATETIME_FORMAT)
 
 
 def describe_error(error: BaseException) -> str:

@@ -6,12 +6,10 @@ is disposed when the tab goes away. Tabs ask `connection.store` for the data lay
 get a clear "not connected" error otherwise.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openorch.crypto import Cipher
-from openorch.store import HEAD_REVISION, Store, describe_connection_error, mask
+from openorch.store import HEAD_REVISION, Store
 
 
 class NotConnectedError(ValueError):
@@ -41,7 +39,6 @@ class Connection:
     _store: Store | None = None
     conn_string: str = ""
     local_path: Path | None = None
-    listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def connected(self) -> bool:
@@ -60,49 +57,21 @@ class Connection:
         return self._store
 
     def connect(self, conn_string: str, key: str, local_path: Path | None = None) -> ConnectResult:
-        """Open the database, check the key and the schema; blocking (call off the loop).
+        """Open the database through the data layer's one entry (`Store.open`); blocking.
+
+        Local mode (`local_path` given) creates or upgrades its database first.
 
         Raises:
-            ValueError: invalid key ("Invalid AES key"), malformed string, driver missing,
-                server unreachable, login refused, or no openorch tables — each worded so
-                the admin knows what to do.
+            ValueError: invalid key, malformed string, driver missing, server unreachable,
+                login refused, or no openorch tables, each worded so the admin knows what
+                to do (a `ConnectError`).
         """
-        Cipher(key)  # "Invalid AES key: ..." before touching the database
-        try:
-            store = Store(conn_string, crypto_key=key)
-        except ValueError:
-            raise
-        except Exception as error:
-            raise ValueError(describe_connection_error(error, conn_string)) from error
-        try:
-            store.ping()
-            revision = store.current_revision()
-        except Exception as error:
-            store.close()
-            raise ValueError(describe_connection_error(error, conn_string)) from error
-        if revision is None:
-            store.close()
-            raise ValueError(
-                f"The database {mask(conn_string)} has no openorch tables. Create them with: "
-                f"openorch upgrade \"{mask(conn_string)}\""
-            )
-        result = ConnectResult(revision)
-        try:
-            credentials = store.get_credentials()
-            if credentials:
-                store.cipher.decrypt(credentials[0].password)
-        except ValueError:
-            result.warnings.append(
-                "The encryption key does not match the credentials in this database: "
-                "processes will not be able to read them with this key."
-            )
-        except Exception:  # an old schema may lack columns; the revision warning covers it
-            pass
+        store = Store.open(conn_string, key, create=local_path is not None)
+        result = ConnectResult(store.current_revision(), list(store.open_warnings))
         self.disconnect()
         self._store = store
         self.conn_string = conn_string
         self.local_path = local_path
-        self._notify()
         return result
 
     def disconnect(self) -> None:
@@ -110,8 +79,3 @@ class Connection:
         store, self._store = self._store, None
         if store is not None:
             store.close()
-            self._notify()
-
-    def _notify(self) -> None:
-        for listener in list(self.listeners):
-            listener()

@@ -12,7 +12,7 @@ from nicegui import ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.store import describe_connection_error, mask
+from openorch.store import Store, describe_connection_error, mask
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -73,6 +73,13 @@ def startup_lines(conn: str | None, key: str | None, url: str) -> list[str]:
     else:
         if settings is not None and settings.local:
             folder = settings.database_path.parent if settings.database_path else None
+            try:  # created (or upgraded) now, not when a browser first loads the page
+                Store.open(settings.conn_string, settings.crypto_key, create=True).close()
+            except Exception as error:
+                return [
+                    "Local mode is not available: " + describe_connection_error(error),
+                    f"Open the Orchestrator at {url}",
+                ]
             lines = [
                 "Local mode: nothing is configured (no --conn/--key, no "
                 f"{ENV_CONN}/{ENV_KEY}), so the Orchestrator uses",

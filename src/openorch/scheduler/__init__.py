@@ -5,6 +5,6 @@ the Tk window (`openorch s`) both drive it. Importing this package does not impo
 """
 
 from openorch.scheduler.config import SchedulerSettings
-from openorch.scheduler.engine import ConnectError, RunState, SchedulerEngine, open_store
+from openorch.scheduler.engine import RunState, SchedulerEngine
 
-__all__ = ["ConnectError", "RunState", "SchedulerEngine", "SchedulerSettings", "open_store"]
+__all__ = ["RunState", "SchedulerEngine", "SchedulerSettings"]

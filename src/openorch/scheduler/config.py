@@ -4,9 +4,10 @@ Kept apart from the engine so the headless CLI and the Tk window build the same 
 from their own inputs (flags and environment, or the Settings tab).
 """
 
+import argparse
 import platform
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openorch import config as app_config
@@ -41,7 +42,7 @@ def _default_log_dir() -> Path:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """Everything one Scheduler is configured with (immutable; use `with_changes`).
+    """Everything one Scheduler is configured with (immutable).
 
     Raises (on construction):
         ValueError: a number is out of range or the name is empty.
@@ -78,6 +79,31 @@ class SchedulerSettings:
         object.__setattr__(self, "clone_dir", Path(self.clone_dir))
         object.__setattr__(self, "log_dir", Path(self.log_dir))
 
-    def with_changes(self, **changes: object) -> "SchedulerSettings":
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+
+#: Exit code for a configuration the Scheduler cannot start with (both UIs use it).
+EXIT_CONFIG = 2
+
+
+def settings_from_args(args: argparse.Namespace, conn: str, key: str) -> SchedulerSettings:
+    """Scheduler settings from the `openorch s` flags (defaults where a flag is absent).
+
+    Raises:
+        ValueError: a value is out of range.
+    """
+    changes: dict[str, object] = {
+        "name": getattr(args, "name", None) or default_name(),
+        "exclusive": bool(getattr(args, "exclusive", False)),
+        "poll_interval": _given(args, "poll_interval", DEFAULT_POLL_INTERVAL),
+        "grace_period": _given(args, "grace_period", DEFAULT_GRACE_PERIOD),
+        "heartbeat_timeout": _given(args, "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT),
+    }
+    if getattr(args, "python", None):
+        changes["python"] = args.python
+    if getattr(args, "clone_dir", None):
+        changes["clone_dir"] = args.clone_dir
+    return SchedulerSettings(conn_string=conn, crypto_key=key, **changes)  # type: ignore[arg-type]
+
+
+def _given(args: argparse.Namespace, name: str, default: float) -> float:
+    value = getattr(args, name, None)
+    return default if value is None else float(value)

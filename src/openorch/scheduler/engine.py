@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sqlalchemy import exc
 
-from openorch.crypto import Cipher
 from openorch.database import (
     JobStatus,
     LogLevel,
@@ -37,7 +36,7 @@ from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
 from openorch.scheduler.process_tree import kill_tree
 from openorch.scheduler.selection import select_and_begin
-from openorch.store import HEAD_REVISION, Store, describe_connection_error, mask
+from openorch.store import Store, describe_connection_error
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)
@@ -62,48 +61,6 @@ class RunState(enum.Enum):
     RUNNING = "running"
     PAUSED = "paused"
     STOPPING = "stopping"
-
-
-class ConnectError(Exception):
-    """Connecting failed; the message says why, fit for an admin."""
-
-
-def open_store(conn_string: str, crypto_key: str) -> tuple[Store, list[str]]:
-    """Check the key, connect, and check the tables and their revision.
-
-    Returns the store and warnings to show (a revision other than this version's is a
-    warning, not a refusal).
-
-    Raises:
-        ConnectError: bad key, malformed string, driver missing, server unreachable,
-            login refused, or no tables yet.
-    """
-    try:
-        Cipher(crypto_key)
-    except ValueError as error:
-        raise ConnectError(str(error)) from error
-    try:
-        store = Store(conn_string, crypto_key=crypto_key)
-    except ValueError as error:
-        raise ConnectError(str(error)) from error
-    try:
-        revision = store.current_revision()
-    except Exception as error:
-        store.close()
-        raise ConnectError(describe_connection_error(error, conn_string)) from error
-    if revision is None:
-        store.close()
-        raise ConnectError(
-            f"The database {mask(conn_string)} has no openorch tables yet: run "
-            "`openorch upgrade CONN --new` first."
-        )
-    warnings = []
-    if revision != HEAD_REVISION:
-        warnings.append(
-            f"The database is at revision {revision}, this Scheduler expects "
-            f"{HEAD_REVISION}: run `openorch upgrade` if something fails."
-        )
-    return store, warnings
 
 
 @dataclass

@@ -12,12 +12,11 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from openorch.scheduler.config import SchedulerSettings
-from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.store import mask
+from openorch.scheduler.config import EXIT_CONFIG, SchedulerSettings
+from openorch.scheduler.engine import SchedulerEngine
+from openorch.store import ConnectError, Store, mask
 
 EXIT_OK = 0
-EXIT_CONFIG = 2
 
 
 @contextlib.contextmanager
@@ -44,17 +43,20 @@ def stop_signals(on_signal: Callable[[int], None]) -> Iterator[None]:
             signal.signal(number, old)
 
 
-def run_headless(settings: SchedulerSettings, *, local_note: str | None = None) -> int:
+def run_headless(
+    settings: SchedulerSettings, *, local_note: str | None = None, create: bool = False
+) -> int:
     """Connect, run the engine until a signal stops it, and return the exit code.
 
-    Returns 2 (with a message on stderr) when the connection cannot be made.
+    `create` (local mode) creates or upgrades the database first. Returns 2 (with a
+    message on stderr) when the connection cannot be made.
     """
     try:
-        store, warnings = open_store(settings.conn_string, settings.crypto_key)
+        store = Store.open(settings.conn_string, settings.crypto_key, create=create)
     except ConnectError as error:
         print(f"openorch scheduler: cannot start: {error}", file=sys.stderr, flush=True)
         return EXIT_CONFIG
-    for warning in warnings:
+    for warning in store.open_warnings:
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
     print(f"Database: {mask(settings.conn_string)}" + (f" ({local_note})" if local_note else ""))
     print(

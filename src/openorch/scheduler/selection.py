@@ -1,6 +1,6 @@
 """Which pending triggers this Scheduler starts, in which order (pure, no database).
 
-Kept apart from the engine so the rules of SCHEDULER.md ("Start work") can be read and
+Kept apart from the engine so the rules for starting work (docs/scheduler.md) can be read and
 tested on their own: priority, type order, whitelist, exclusive mode, blocking.
 """
 

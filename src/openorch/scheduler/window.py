@@ -4,7 +4,7 @@ The engine runs in a background thread beside the Tk main loop. It never touches
 widget: its lines go through a queue that the main loop drains every 100 ms, and the
 window only calls the engine's thread-safe controls (`pause`, `resume`, `stop`).
 
-Tabs (SCHEDULER.md): Settings (opens first; connection string, key, Connect/Disconnect,
+Tabs: Settings (opens first; connection string, key, Connect/Disconnect,
 scheduler name, exclusive mode; locked while connected) and Run (one Run/Pause button
 and a read-only text area of at most 1000 lines, newest at the bottom).
 """
@@ -20,9 +20,14 @@ from tkinter import messagebox, ttk
 from tkinter.scrolledtext import ScrolledText
 
 from openorch import config as app_config
-from openorch.scheduler.config import SchedulerSettings, default_name
-from openorch.scheduler.engine import ConnectError, SchedulerEngine, open_store
-from openorch.store import Store, mask
+from openorch.scheduler.config import (
+    EXIT_CONFIG,
+    SchedulerSettings,
+    default_name,
+    settings_from_args,
+)
+from openorch.scheduler.engine import SchedulerEngine
+from openorch.store import ConnectError, Store, mask
 
 #: Lines the text area keeps; older ones scroll away.
 MAX_LINES = 1000
@@ -49,6 +54,8 @@ class SchedulerWindow:
     ) -> None:
         self.root = root
         self.options = dict(options or {})
+        #: Local mode's database, created on Connect when it is the one typed in.
+        self.local_conn_string = f"sqlite:///{app_config.local_database_path()}"
         self.engine: SchedulerEngine | None = None
         self.store: Store | None = None
         self.thread: threading.Thread | None = None
@@ -67,7 +74,7 @@ class SchedulerWindow:
         self.tabs.add(self.settings_tab, text="Settings")
         self._build_run_tab()
         self._build_settings_tab(conn, key, name or default_name(), exclusive)
-        self.tabs.select(self.settings_tab)
+        self.tabs.select(self.settings_tab)  # type: ignore[no-untyped-call]  # typeshed gap
         self.root.after(DRAIN_MS, self._drain)
 
     # --- layout ---------------------------------------------------------------------
@@ -162,12 +169,16 @@ class SchedulerWindow:
                 exclusive=self.exclusive_var.get(),
                 **self.options,  # type: ignore[arg-type]
             )
-            store, warnings = open_store(settings.conn_string, settings.crypto_key)
+            store = Store.open(
+                settings.conn_string,
+                settings.crypto_key,
+                create=settings.conn_string == self.local_conn_string,
+            )
         except (ConnectError, ValueError) as error:
             self.status_var.set(f"Not connected: {error}")
             self.write(f"Could not connect: {error}")
             return
-        for warning in warnings:
+        for warning in store.open_warnings:
             self.write(f"Warning: {warning}")
         self.store = store
         self.engine = SchedulerEngine(settings, store, self.write, paused=True)
@@ -263,8 +274,6 @@ def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
 
 def run_window(args: argparse.Namespace) -> int:
     """Open the window and run the Tk main loop; returns the exit code."""
-    from openorch.scheduler.main import EXIT_CONFIG, settings_from_args
-
     try:
         root = tk.Tk()
     except tk.TclError as error:

@@ -10,6 +10,7 @@ from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
+from openorch.store.opening import ConnectError, open_store
 from openorch.store.overview import OverviewStore
 from openorch.store.queues import QueueStore
 from openorch.store.schedulers import SchedulerStore
@@ -25,12 +26,19 @@ class Store(
     Example:
         >>> store = Store("sqlite:///orchestrator.db", crypto_key=key)
         >>> store.create_constant("greeting", "hello")
+
+    Programs open it with `Store.open(...)`, which also checks the key, the tables and
+    the revision; the plain constructor is for code that has already done that (tests,
+    benchmarks, the SDK inside a process its Scheduler started).
     """
+
+    open = staticmethod(open_store)
 
 
 __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
+    "ConnectError",
     "Store",
     "build_engine",
     "describe_connection_error",

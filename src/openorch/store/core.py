@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openorch.crypto import Cipher
 from openorch.store.engine import IMMEDIATE, build_engine
+from openorch.store.revision import Revisions, read_revisions
 
 T = TypeVar("T")
 
-#: Newest Alembic revision this version of openorch writes and expects.
+#: Newest revision of openorch's own migration chain (version table `openorch_version`,
+#: see store/revision.py) this version writes and expects. Bump it with every migration.
 HEAD_REVISION = "0d18a1e5c001"
 
 #: The original OpenOrchestrator 3.0.0's newest revision.
@@ -53,6 +55,8 @@ class StoreCore:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
+        #: What `Store.open` found worth telling the user (revision, key); empty otherwise.
+        self.open_warnings: list[str] = []
 
     @property
     def dialect(self) -> str:
@@ -88,20 +92,18 @@ class StoreCore:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def current_revision(self) -> str | None:
-        """The Alembic revision the database is at (None: no `alembic_version` table)."""
-        from sqlalchemy import inspect
-
-        schema = "dbo" if self.dialect == "mssql" else None
+    def revisions(self) -> Revisions:
+        """What both version tables hold (the original's and openorch's chain)."""
         with self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version", schema=schema):
-                return None
-            table = "dbo.alembic_version" if schema else "alembic_version"
-            return connection.execute(text(f"SELECT version_num FROM {table}")).scalar()
+            return read_revisions(connection)
+
+    def current_revision(self) -> str | None:
+        """The revision to show: openorch's chain's, else the original's (None: neither)."""
+        return self.revisions().current
 
     def check_database_revision(self) -> bool:
-        """True when the database is at the revision this version expects."""
-        return self.current_revision() == HEAD_REVISION
+        """True when openorch's chain is at the revision this version expects."""
+        return self.revisions().openorch == HEAD_REVISION
 
     def _read(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a read transaction and return its (detached) result."""

@@ -152,7 +152,7 @@ def driver_missing_message(url: URL, error: BaseException) -> str:
     """Explain which package or system library a dialect needs."""
     backend = url.get_backend_name()
     if backend == "postgresql":
-        hint = "install the PostgreSQL extra: pip install 'openorch[postgresql]'"
+        hint = "install psycopg 3: pip install 'psycopg[binary]>=3.1' (openorch's postgresql extra)"
     elif backend == "mssql":
         hint = (
             "pyodbc needs an ODBC driver manager and Microsoft's 'ODBC Driver 18 for SQL "
@@ -160,7 +160,7 @@ def driver_missing_message(url: URL, error: BaseException) -> str:
         )
     else:
         hint = "install the database driver named in the connection string"
-    return f"The database driver for {backend} is not installed ({error}): {hint}."
+    return f"The database driver is not installed for {backend} ({error}): {hint}."
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -217,7 +217,7 @@ class QueueStore(StoreCore):
         locking = claim_statement(queue_name, reference)
 
         def work(session: Session) -> QueueElement | None:
-            element = session.scalars(locking).first()
+            element: QueueElement | None = session.scalars(locking).first()
             if element is None:
                 return None
             element.status = QueueStatus.IN_PROGRESS

@@ -125,7 +125,7 @@ def check_datetime(field: str, value: Any, *, required: bool = True) -> datetime
     if not isinstance(value, datetime):
         raise ValueError(f"{field} must be a datetime, not {type(value).__name__}.")
     if value.tzinfo is not None:
-        value = value.astimezone().replace(tzinfo=None)
+        return value.astimezone().replace(tzinfo=None)
     return value
 
 

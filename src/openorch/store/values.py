@@ -117,6 +117,22 @@ class ValueStore(StoreCore):
             lambda session: tuple(session.scalars(select(Credential).order_by(Credential.name)))
         )
 
+    def key_matches(self) -> bool:
+        """True when the key decrypts a stored credential, or there are none to try.
+
+        Checked when a program opens the database, so an admin hears about a wrong key
+        at Connect instead of from a failing robot at night.
+        """
+        with self._reads() as session:
+            token = session.scalars(select(Credential.password).limit(1)).first()
+        if token is None:
+            return True
+        try:
+            self.cipher.decrypt(token)
+        except ValueError:
+            return False
+        return True
+
     def _encrypt(self, password: object) -> str:
         if not isinstance(password, str):
             raise ValueError(f"password must be a string, not {type(password).__name__}.")

@@ -1,5 +1,5 @@
 """Server time to render the Triggers tab with 1,000 triggers and the first page of a
-1,000,000-element queue (QUALITY.md: target ≤ 200 ms). Printed, not asserted tightly:
+1,000,000-element queue (target ≤ 200 ms, docs/benchmarks.md). Printed, not asserted tightly:
 these are measurements, and a shared CI machine is noisy; the bound below only catches a
 regression to "loads everything"."""
 

@@ -103,8 +103,8 @@ async def test_unexpected_revision_warns_in_a_dialog(user: User, orch_env: str) 
     from openorch.store import build_engine
 
     engine = build_engine(orch_env)
-    with engine.begin() as connection:  # test setup: pretend an older database
-        connection.execute(text("UPDATE alembic_version SET version_num = 'b67b7649b282'"))
+    with engine.begin() as connection:  # test setup: pretend a database openorch never upgraded
+        connection.execute(text("DELETE FROM openorch_version"))
     engine.dispose()
     await user.open("/")
     user.find(marker="settings_connect_button").click()

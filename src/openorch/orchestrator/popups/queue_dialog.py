@@ -7,7 +7,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
-from openorch.orchestrator.common import cut, fmt, guarded, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
@@ -18,8 +18,6 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
-
-ALL = "All"
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left", "sortable": True,

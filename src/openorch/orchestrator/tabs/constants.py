@@ -4,6 +4,7 @@ from typing import Any
 
 from nicegui import ui
 
+from openorch.crypto import describe_encrypted_password
 from openorch.database import Constant, Credential
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
@@ -36,7 +37,7 @@ def constant_row(constant: Constant) -> dict[str, Any]:
 def credential_row(credential: Credential) -> dict[str, Any]:
     """One row of the Credentials table: the password only as its length description."""
     return {"id": credential.name, "name": credential.name, "username": credential.username,
-            "password": credential.password_description,
+            "password": describe_encrypted_password(credential.password),
             "changed_at": fmt(credential.changed_at)}
 
 

@@ -6,12 +6,10 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import Job, JobStatus
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import ALL, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
 from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
-
-ALL = "All"
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "label": "ID", "field": "id", "align": "left"},

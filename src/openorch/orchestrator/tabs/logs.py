@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import Log, LogLevel
-from openorch.orchestrator.common import cut, fmt, guarded, off_loop, short_id, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, short_id, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import (
@@ -21,8 +21,6 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
-
-ALL = "All"
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "log_time", "label": "Log Time", "field": "log_time", "align": "left",

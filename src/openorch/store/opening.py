@@ -1,0 +1,92 @@
+"""Opening a database: the one way every program connects.
+
+The Orchestrator's Connect button, the Scheduler (headless and window), local mode and
+`openorch upgrade` all go through `open_store` (exposed as `Store.open`), so "check the
+key, connect, check the tables and the revision" is written once, with one set of
+messages that say what to do next.
+"""
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+
+from openorch.crypto import Cipher
+from openorch.store.engine import describe_connection_error, mask
+
+if TYPE_CHECKING:
+    from openorch.store import Store
+
+
+class ConnectError(ValueError):
+    """The database could not be opened; the message says why and what to do next."""
+
+
+def open_store(
+    database: str | URL | Engine,
+    crypto_key: str | bytes | None = None,
+    *,
+    create: bool = False,
+    need_tables: bool = True,
+) -> "Store":
+    """Check the key, connect, and check the tables and their revision.
+
+    Args:
+        database: a connection string (or URL, or an Engine the caller keeps).
+        crypto_key: the Fernet key for credentials; None opens without one (upgrade).
+        create: create the tables, or upgrade a versioned database that is behind, before
+            checking them (local mode, which promises a working database with nothing
+            typed). An unversioned database with tables is never touched: that needs a
+            person to say whether it is new or legacy (`openorch upgrade`).
+        need_tables: refuse a database without openorch's tables (False for `upgrade`).
+
+    Returns:
+        An open store; `store.open_warnings` lists what the caller should show (a
+        revision other than this version's, a key that does not decrypt the credentials).
+
+    Raises:
+        ConnectError: bad key, malformed string, driver missing, server unreachable,
+            login refused, or no tables yet.
+    """
+    from openorch import migrate
+    from openorch.store import HEAD_REVISION, Store
+
+    if crypto_key is not None:
+        try:
+            Cipher(crypto_key)  # "Invalid AES key: ..." before touching the database
+        except ValueError as error:
+            raise ConnectError(str(error)) from error
+    label = mask(database.url if isinstance(database, Engine) else database)
+    try:
+        store = Store(database, crypto_key=crypto_key)
+    except ValueError as error:
+        raise ConnectError(str(error)) from error
+    except Exception as error:  # a driver that cannot be imported, a bad dialect
+        raise ConnectError(describe_connection_error(error, str(label))) from error
+    try:
+        store.ping()
+        if create:
+            migrate.ensure_current(store.engine)
+        revision = store.current_revision()
+    except Exception as error:
+        store.close()
+        if isinstance(error, RuntimeError) and create:  # tables without a revision
+            raise ConnectError(str(error)) from error
+        raise ConnectError(describe_connection_error(error, str(label))) from error
+    if revision is None and need_tables:
+        store.close()
+        raise ConnectError(
+            f"The database {label} has no openorch tables yet. Create them with: "
+            f'openorch upgrade "{label}" --new'
+        )
+    if revision is not None and revision != HEAD_REVISION:
+        store.open_warnings.append(
+            f"The database is at revision {revision}, this version of openorch expects "
+            f'{HEAD_REVISION}: some screens may fail until you run openorch upgrade "{label}".'
+        )
+    if crypto_key is not None and revision is not None and not store.key_matches():
+        store.open_warnings.append(
+            "The encryption key does not match the credentials in this database: "
+            "processes will not be able to read them with this key."
+        )
+    return store
