@@ -86,7 +86,7 @@ def _recent(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]
     need no hint.
     """
     if dialect == "sqlite":
-        return func.likelihood(condition, literal_column("0.01"))  # type: ignore[no-any-return]
+        return func.likelihood(condition, literal_column("0.01"))
     return condition
 
 
