@@ -82,6 +82,7 @@ READ_PATHS: dict[str, Callable[[Store], object]] = {
     "queue page by status": lambda s: s.get_queue_elements("big", status="FAILED", limit=100),
     "peek next element": lambda s: s.get_next_queue_element("big", set_status=False),
     "pending queue triggers": lambda s: s.get_pending_queue_triggers(),
+    "overview figures": lambda s: s.get_overview(),
 }
 
 
