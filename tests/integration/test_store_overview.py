@@ -59,3 +59,13 @@ def test_overview_figures(store: Store) -> None:
     assert [job.job_id for job in figures.running] == [str(running.id)]
     assert [scheduler.machine_name for scheduler in figures.schedulers] == ["robot-2"]
     assert [trigger.trigger_name for trigger in figures.triggers] == ["failing"]
+
+
+def test_jobs_started_from(store: Store) -> None:
+    """The Jobs tab's "Started from" filter (where the Overview's 24 h figures lead)."""
+    now = datetime.now()
+    old = store.start_job("p", "robot-1")
+    backdate_job(store, old.id, now - timedelta(days=2))
+    new = store.start_job("p", "robot-1")
+    jobs, total = store.get_jobs(started_from=now - timedelta(hours=24), include_count=True)
+    assert total == 1 and [job.id for job in jobs] == [new.id]

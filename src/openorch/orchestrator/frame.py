@@ -147,7 +147,7 @@ class OrchestratorPage:
                        from_date: datetime | None = None, search: str | None = None) -> None:
         """Show `tab` filtered to what an Overview figure counts."""
         if tab == "Jobs":
-            self.jobs.apply_filter(status, process_name)
+            self.jobs.apply_filter(status, process_name, from_date)
         elif tab == "Logs":
             self.logs.apply_filter(level, from_date, process_name)
         elif tab == "Triggers":

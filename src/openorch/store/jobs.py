@@ -116,6 +116,8 @@ class JobStore(StoreCore):
         include_count: Literal[False] = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
+        *,
+        started_from: datetime | None = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
@@ -129,6 +131,7 @@ class JobStore(StoreCore):
         include_count: Literal[True],
         order_by: str | None = ...,
         order_desc: bool = ...,
+        started_from: datetime | None = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -140,9 +143,11 @@ class JobStore(StoreCore):
         include_count: bool = False,
         order_by: str | None = None,
         order_desc: bool = True,
+        *,
+        started_from: datetime | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
-        filtered and paged.
+        filtered (status, process, started at or after `started_from`) and paged.
 
         Raises:
             ValueError: bad status, paging values or order column.
@@ -152,6 +157,8 @@ class JobStore(StoreCore):
             filters.append(Job.status == v.check_enum(JobStatus, "status", status))
         if process_name:
             filters.append(Job.process_name == process_name)
+        if started_from is not None:
+            filters.append(Job.start_time >= started_from)
         v.check_int("offset", offset, minimum=0)
         column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
         if column is None:

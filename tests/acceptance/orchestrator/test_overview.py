@@ -67,6 +67,9 @@ async def test_figures_lead_to_the_filtered_tab(connected: User, db: Store) -> N
     await until(lambda: len(table_rows(user, "jobs_table")) == 2)
     assert one(user, "jobs_status_select").value == "Failed"
     assert one(user, "jobs_process_select").value == "invoices"
+    # Only the window the figure counted: from 7 days before the figures were read.
+    week_ago = (datetime.now() - timedelta(days=7)).strftime("%d-%m-%Y")
+    assert one(user, "jobs_from_date").value == week_ago
 
     await open_overview(user)
     user.find(marker="overview_errors_24h").click()

@@ -1,6 +1,7 @@
 """Jobs: process runs, newest first, paged on the server, filtered by status and process;
 a click shows that job's logs."""
 
+from datetime import datetime
 from typing import Any
 
 from nicegui import ui
@@ -9,7 +10,13 @@ from openorch.database import Job, JobStatus
 from openorch.orchestrator.common import ALL, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
+from openorch.orchestrator.widgets import (
+    DatetimeInput,
+    Page,
+    ServerTable,
+    status_badge_slot,
+    status_color,
+)
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
@@ -56,6 +63,7 @@ class JobsTab:
                 .classes("w-56"),
                 "jobs_process_select",
             )
+            self.from_input = DatetimeInput("Started from", "jobs_from", on_change=on_filter)
         self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", title="Jobs",
                                   rows_per_page=50,
                                   sort_by="start_time", descending=True,
@@ -69,16 +77,19 @@ class JobsTab:
         jobs, total = self.connection.store.get_jobs(
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
+            started_from=self.from_input.get_datetime(),
             offset=page.offset, limit=page.limit, include_count=True,
             order_by=page.sort_by or "start_time", order_desc=page.descending,
         )
         return [job_row(job) for job in jobs], total
 
-    def apply_filter(self, status: str | None = None, process_name: str | None = None) -> None:
+    def apply_filter(self, status: str | None = None, process_name: str | None = None,
+                     started_from: datetime | None = None) -> None:
         """Set the filters (from an Overview link); the tab change refreshes once."""
         self.applying = True
         try:
             self.status_select.value = status or ALL
+            self.from_input.set_datetime(started_from)
             process = process_name or ALL
             options = list(self.process_select.options)
             if process not in options:

@@ -154,7 +154,7 @@ class OverviewTab:
                         for status in JobStatus:
                             self._link(f"overview_jobs_{period}_{status.name.lower()}",
                                        status.value, status_color(status.value),
-                                       self._jobs_link(status))
+                                       self._jobs_link(status, period))
             with tid(ui.card(), "overview_errors_card").classes("min-w-48"):
                 ui.label("Errors logged, last 24 hours").classes("text-subtitle1 text-bold")
                 self._link("overview_errors_24h", "Errors", "negative", self._errors_clicked)
@@ -174,7 +174,8 @@ class OverviewTab:
                     _columns(("process_name", "Process"), ("failures", "Failed jobs")),
                     "No failed jobs in the last 7 days.",
                     lambda row: self.navigate("Jobs", status=JobStatus.FAILED.value,
-                                              process_name=row["process_name"]),
+                                              process_name=row["process_name"],
+                                              from_date=self._since("7d")),
                 )
                 self.failures_table.props("hide-pagination")
         self.queues_table = self._table(
@@ -229,18 +230,22 @@ class OverviewTab:
         table.on("row-click", lambda e: click(e.args[1]))
         return table
 
-    def _jobs_link(self, status: JobStatus) -> Callable[[], Awaitable[None]]:
+    def _since(self, period: str) -> datetime:
+        """The start of a window ("24h" or "7d") the figures were read for."""
+        now = self.figures.now if self.figures else datetime.now()
+        return now - (timedelta(hours=24) if period == "24h" else timedelta(days=7))
+
+    def _jobs_link(self, status: JobStatus, period: str) -> Callable[[], Awaitable[None]]:
         async def open_jobs() -> None:
-            await self.navigate("Jobs", status=status.value)
+            await self.navigate("Jobs", status=status.value, from_date=self._since(period))
 
         return open_jobs
 
     async def _errors_clicked(self) -> None:
-        since = (self.figures.now if self.figures else datetime.now()) - timedelta(hours=24)
-        await self.navigate("Logs", level="Error", from_date=since)
+        await self.navigate("Logs", level="Error", from_date=self._since("24h"))
 
     async def _bar_clicked(self, event: events.EChartPointClickEventArguments) -> None:
-        await self.navigate("Jobs", status=str(event.series_name))
+        await self.navigate("Jobs", status=str(event.series_name), from_date=self._since("7d"))
 
     async def refresh(self) -> None:
         """Read every figure again and show it."""
