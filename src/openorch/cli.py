@@ -1,4 +1,5 @@
-"""The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `upgrade` (migrations).
+"""The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `api` (HTTP API),
+`upgrade` (migrations).
 
 Each program is imported only when its command runs, so `openorch upgrade` and the SDK
 never load NiceGUI or Tk.
@@ -34,13 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
     orchestrator.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; the app has no login, so only "
-        "widen this behind a proxy that authenticates)",
+        help="address to listen on (default 127.0.0.1). Any other address needs a token "
+        "set by you (OPENORCH_ORCHESTRATOR_TOKEN or --token-file); see docs/security.md",
+    )
+    orchestrator.add_argument(
+        "--token-file",
+        help="file holding the login token (default: OPENORCH_ORCHESTRATOR_TOKEN, else a "
+        "random token made at start and printed with the address)",
+    )
+    orchestrator.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME[:PORT]",
+        help="another name browsers use to reach the server, e.g. a reverse proxy's "
+        "public name (repeatable); other Host headers and Origins are refused",
     )
     orchestrator.add_argument(
         "--conn", help="connection string (default: environment or local mode)"
     )
     orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
+    orchestrator.add_argument(
+        "--api",
+        action="store_true",
+        help="also serve the HTTP API at /api/v1 (on the database of --conn, the "
+        "environment or local mode)",
+    )
     orchestrator.set_defaults(handler=_run_orchestrator)
 
     scheduler = commands.add_parser(
@@ -84,6 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     upgrade.set_defaults(handler=_run_upgrade)
 
+    api = commands.add_parser("api", help="serve the HTTP API (FastAPI; docs at /api/docs)")
+    api.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; to open it to a network, put a "
+        "TLS-terminating reverse proxy in front, see docs/api.md)",
+    )
+    api.add_argument("-p", "--port", type=int, default=None, help="port (default 8321)")
+    api.add_argument("--conn", help="connection string (default: environment or local mode)")
+    api.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        help="seconds of silence after which a Scheduler is shown as not alive (default 120)",
+    )
+    api.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",
+    )
+    api.set_defaults(handler=_run_api)
+
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
     return parser
@@ -97,6 +138,12 @@ def _run_orchestrator(args: argparse.Namespace) -> int:
 
 def _run_scheduler(args: argparse.Namespace) -> int:
     from openorch.scheduler.main import run
+
+    return run(args)
+
+
+def _run_api(args: argparse.Namespace) -> int:
+    from openorch.api.main import run
 
     return run(args)
 

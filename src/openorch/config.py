@@ -3,13 +3,17 @@ environment variables the original uses, then zero-configuration local mode.
 
 Local mode keeps a SQLite file and a key file in the per-user data folder
 (`platformdirs.user_data_dir("openorch")`, or `OPENORCH_HOME` when set), the key created
-once, readable only by the user. This module only says *where*; the programs create or
-upgrade local mode's database when they open it (`Store.open(..., create=True)`).
+once. This module only says *where*; the programs create or upgrade local mode's
+database when they open it (`Store.open(..., create=True)`). The folder is 0700 and the
+database (with its -wal and -shm files) and key file 0600 on POSIX: together they
+decrypt every credential.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from openorch.private_files import make_private, private_dir
 
 ENV_CONN = "OpenOrchestratorConnString"
 ENV_KEY = "OpenOrchestratorKey"
@@ -24,6 +28,8 @@ class ConnectionSettings:
     crypto_key: str
     local: bool = False
     database_path: Path | None = None
+    #: Where the key came from, in words for the admin ("the environment variable ...").
+    key_source: str = field(default="", compare=False)
 
 
 def data_dir() -> Path:
@@ -40,8 +46,7 @@ def local_key(folder: Path | None = None) -> str:
     """Read local mode's key, creating it once with permissions for this user only."""
     from openorch.crypto import generate_key
 
-    folder = folder or data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(folder or data_dir())
     path = folder / "openorch.key"
     if not path.exists():
         key = generate_key().decode()
@@ -52,6 +57,7 @@ def local_key(folder: Path | None = None) -> str:
             return path.read_text(encoding="ascii").strip()
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(key + "\n")
+    make_private(path)  # an older openorch may have left it readable by others
     return path.read_text(encoding="ascii").strip()
 
 
@@ -65,12 +71,12 @@ def local_settings(folder: Path | None = None) -> ConnectionSettings:
 
     The database itself is created by whoever opens it with `Store.open(..., create=True)`.
     """
-    folder = folder or data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(folder or data_dir())
     database_path = local_database_path(folder)
     key = local_key(folder)
     return ConnectionSettings(
-        f"sqlite:///{database_path}", key, local=True, database_path=database_path
+        f"sqlite:///{database_path}", key, local=True, database_path=database_path,
+        key_source=f"the key file {folder / 'openorch.key'}",
     )
 
 
@@ -83,11 +89,12 @@ def resolve(
     string without a key (or the reverse) is not completed from local mode: that would
     pair a server with the wrong key.
     """
+    key_source = "the --key option" if key else f"the environment variable {ENV_KEY}"
     conn = conn or os.environ.get(ENV_CONN) or None
     key = key or os.environ.get(ENV_KEY) or None
     if conn or key:
         if conn and key:
-            return ConnectionSettings(conn, key)
+            return ConnectionSettings(conn, key, key_source=key_source)
         missing = (
             "encryption key (--key or OpenOrchestratorKey)"
             if conn

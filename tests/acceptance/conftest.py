@@ -20,6 +20,7 @@ from nicegui.testing.user_simulation import user_simulation
 import openorch.orchestrator.main as orchestrator_main
 from openorch.config import ENV_CONN, ENV_HOME, ENV_KEY
 from openorch.store import Store
+from support.ui import sign_in
 
 MAIN_FILE = Path(orchestrator_main.__file__)
 
@@ -45,8 +46,10 @@ def orch_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_db_url: str
 
 @pytest.fixture
 async def user(orch_env: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
-    """A simulated user of the Orchestrator; fails the test on any ERROR log."""
+    """A simulated user of the Orchestrator, signed in with the token as an admin's
+    browser is; fails the test on any ERROR log."""
     async with user_simulation(main_file=MAIN_FILE) as simulated:
+        await sign_in(simulated)
         yield simulated
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     assert not errors, f"unexpected ERROR logs: {[r.getMessage() for r in errors]}"

@@ -2,6 +2,7 @@
 any folder: the migrations ship inside it and nothing depends on this checkout."""
 
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -171,14 +172,21 @@ def test_newcomer_first_hour_in_local_mode(installed_venv: Path, tmp_path: Path)
     try:
         deadline = time.monotonic() + 60
         page = ""
+        # A browser with cookies opening the address (with the token) that `openorch o`
+        # printed, as a newcomer does.
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         while time.monotonic() < deadline:
+            printed = re.search(rf"http://127\.0\.0\.1:{port}/\?token=\S+",
+                                (logs / "o.txt").read_text())
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-                    page = answer.read().decode()
-                    break
+                if printed:
+                    with browser.open(printed.group(0), timeout=2) as answer:
+                        page = answer.read().decode()
+                        break
             except OSError:
-                time.sleep(0.3)
-        assert page, (logs / "o.txt").read_text()
+                pass
+            time.sleep(0.3)
+        assert "client_id" in page, (logs / "o.txt").read_text()
         setup = subprocess.run(
             [str(python), str(ROOT / "examples" / "setup_example.py")],
             cwd=tmp_path,

@@ -76,6 +76,37 @@ def test_begin_trigger_is_won_once_across_processes(db_url: str, tmp_path: Path)
     store.close()
 
 
+@pytest.mark.slow
+def test_requested_runs_and_due_triggers_begin_each_trigger_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Processes race to begin run requests (as Schedulers do for API runs) and, for half
+    the triggers, the trigger itself as due: every trigger is begun exactly once, by a
+    request or by its schedule, and every job belongs to a request that was won."""
+    store = Store(db_url)
+    due = datetime.now() - timedelta(seconds=1)
+    items: list[str] = []
+    requests: dict[str, str] = {}
+    for number in range(40):
+        trigger_id = store.create_single_trigger(
+            f"t{number:03}", "p", due, "p.py", "", False, False
+        )
+        request = store.request_run(trigger_id, "racer", None, f"case-{number}")
+        requests[f"r:{request.id}"] = str(trigger_id)
+        items.append(f"r:{request.id}")
+        if number % 2:
+            items.append(f"t:{trigger_id}")
+    orders = [items, items[::-1], items[1:] + items[:1]]
+    won = run_workers([["begin-mixed", db_url, *orders[n % 3]] for n in range(6)], tmp_path)
+    begun_triggers = [requests.get(item, item.removeprefix("t:")) for item in won]
+    assert sorted(begun_triggers) == sorted(requests.values())  # each once, none missed
+    request_wins = [item for item in won if item.startswith("r:")]
+    jobs = store.get_jobs()
+    assert len(jobs) == len(request_wins) >= 20  # the even half can only start by request
+    assert len({job.correlation_id for job in jobs}) == len(jobs)
+    store.close()
+
+
 def test_claim_sql_locks_and_skips_on_postgresql_and_sql_server() -> None:
     pg_sql = str(claim_statement("q").compile(dialect=postgresql.dialect()))
     assert "FOR UPDATE SKIP LOCKED" in pg_sql

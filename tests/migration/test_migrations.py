@@ -317,7 +317,7 @@ def test_head_keeps_the_originals_revision_in_alembic_version(empty_url: str) ->
 def test_database_from_before_the_split_moves_over(empty_url: str) -> None:
     """openorch used to write its revision into alembic_version; upgrade moves it."""
     engine = build_engine(empty_url)
-    migrate.upgrade(engine, "a3f1c0de0001")  # the schema that layout had
+    migrate.upgrade(engine, "a3f1c0de0001")  # the last revision of the old layout
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE openorch_version"))
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
@@ -340,7 +340,7 @@ def test_database_from_before_the_split_moves_over(empty_url: str) -> None:
 
 def test_local_mode_moves_an_old_layout_database(sqlite_empty_url: str) -> None:
     engine = build_engine(sqlite_empty_url)
-    migrate.upgrade(engine, "a3f1c0de0001")  # the schema that layout had
+    migrate.upgrade(engine, "a3f1c0de0001")  # the last revision of the old layout
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE openorch_version"))
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))

@@ -2,8 +2,9 @@
 
 `python -m support.race claim URL START_FILE QUEUE` claims until the queue is empty and
 prints one claimed id per line; `begin URL START_FILE ID...` tries to begin each trigger
-and prints the ones it won. Workers wait for a start file so they all begin at once.
-Errors go to stderr and the exit code.
+and prints the ones it won; `begin-mixed URL START_FILE r:ID|t:ID...` begins run requests
+(r:) and triggers (t:) in the order given and prints those it won. Workers wait for a
+start file so they all begin at once. Errors go to stderr and the exit code.
 """
 
 import sys
@@ -43,11 +44,31 @@ def begin(url: str, start_file: str, trigger_ids: list[str]) -> None:
     store.close()
 
 
+def begin_mixed(url: str, start_file: str, items: list[str]) -> None:
+    store = Store(url)
+    store.ping()
+    _wait_for(start_file)
+    won = []
+    for item in items:
+        kind, key = item.split(":", 1)
+        begun = (
+            store.begin_run_request(key, "racer") is not None
+            if kind == "r"
+            else store.begin_trigger(key)
+        )
+        if begun:
+            won.append(item)
+    sys.stdout.write("\n".join(won) + ("\n" if won else ""))
+    store.close()
+
+
 if __name__ == "__main__":
     command, url, start, *rest = sys.argv[1:]
     if command == "claim":
         claim(url, rest[0], start)
     elif command == "begin":
         begin(url, start, rest)
+    elif command == "begin-mixed":
+        begin_mixed(url, start, rest)
     else:
         raise SystemExit(f"unknown command {command}")

@@ -3,9 +3,25 @@
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from nicegui import ui
 from nicegui.testing.user import User
+
+from openorch.orchestrator import access
+
+
+async def sign_in(user: User) -> None:
+    """Visit the address `openorch o` prints (with the token), as an admin's browser
+    does: the server answers with the session cookie, which the simulated browser keeps
+    for every later request. The Host header is the printed address's, as a browser's is
+    (the simulation's own `http://test` is no name this server answers to)."""
+    address = urlsplit(access.current().login_url)
+    user.http_client.headers["Host"] = address.netloc
+    response = await user.http_client.get(f"{address.path}?{address.query}")
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/", response.headers
+    assert access.current().cookie_name in user.http_client.cookies
 
 
 async def until(check: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -23,6 +23,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "openorch.scheduler": ("openorch.orchestrator", "nicegui"),
     # The SDK is imported by every RPA process: no UI, no Scheduler.
     "openorch.sdk": ("openorch.orchestrator", "openorch.scheduler", "nicegui", "tkinter"),
+    # The HTTP API is a UI too: data through the data layer only, no other UI's code.
+    "openorch.api": ("openorch.orchestrator", "nicegui", "tkinter", "sqlalchemy.orm",
+                     "sqlalchemy.sql"),
     # The Orchestrator's UI talks to the database only through the data layer.
     "openorch.orchestrator": ("openorch.scheduler", "tkinter", "sqlalchemy.orm",
                               "sqlalchemy.sql"),
@@ -72,7 +75,7 @@ def test_layer_rules(path: Path) -> None:
                     continue
                 if imported == prefix or imported.startswith(prefix + "."):
                     broken.append(f"line {line}: imports {imported}")
-        ui_sql = module.startswith("openorch.orchestrator") and (
+        ui_sql = module.startswith(("openorch.orchestrator", "openorch.api")) and (
             imported == "sqlalchemy" or imported.startswith("sqlalchemy.")
         )
         if ui_sql and imported not in UI_SQLALCHEMY_ALLOWED and not set(names) <= {"exc"}:

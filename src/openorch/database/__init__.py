@@ -1,9 +1,10 @@
 """The ORM models: the tables every openorch program (and the original OpenOrchestrator)
 shares. The schema is a contract (see docs/database.md); never rename or narrow a column."""
 
+from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
 from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
-from openorch.database.jobs import Job, JobStatus
+from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
 from openorch.database.queues import QueueElement, QueueStatus
 from openorch.database.schedulers import Scheduler
@@ -17,16 +18,22 @@ from openorch.database.triggers import (
 )
 
 __all__ = [
+    "ApiAuditEntry",
+    "ApiScope",
+    "ApiToken",
     "Base",
     "Constant",
     "Credential",
     "Job",
+    "JobOutcome",
     "JobStatus",
     "Log",
     "LogLevel",
     "QueueElement",
     "QueueStatus",
     "QueueTrigger",
+    "RunRequest",
+    "RunRequestStatus",
     "ScheduledTrigger",
     "Scheduler",
     "SingleTrigger",

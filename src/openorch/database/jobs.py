@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -20,8 +20,16 @@ class JobStatus(enum.Enum):
     KILLED = "Killed"
 
 
+class JobOutcome(enum.Enum):
+    """What a process reported about its run (`report_completion`/`report_failure`)."""
+
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
 class Job(Base):
-    """A process run. `trigger_id` is openorch's addition (NULL in rows the original wrote)."""
+    """A process run. `trigger_id`, the outcome columns and `correlation_id` are
+    openorch's additions (NULL in rows the original wrote, and ignored by it)."""
 
     __tablename__ = "Jobs"
     __table_args__ = (
@@ -29,6 +37,7 @@ class Job(Base):
         Index("ix_Jobs_status", "status"),
         # The Overview's jobs per day, status and failing process read only this index.
         Index("ix_Jobs_start_time_status_process_name", "start_time", "status", "process_name"),
+        Index("ix_Jobs_correlation_id", "correlation_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -40,6 +49,11 @@ class Job(Base):
         enum_column_type(JobStatus), default=JobStatus.RUNNING
     )
     trigger_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    outcome: Mapped[JobOutcome | None] = mapped_column(enum_column_type(JobOutcome))
+    outcome_message: Mapped[str | None] = mapped_column(String(2000))
+    outcome_data: Mapped[str | None] = mapped_column(Text)
+    outcome_time: Mapped[datetime | None] = mapped_column()
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
 
     def __repr__(self) -> str:
         return f"Job(id={self.id}, process_name={self.process_name!r}, status={self.status.name})"

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from nicegui import app, run, ui
 from sqlalchemy.exc import SQLAlchemyError
 
+from openorch.masking import mask
 from openorch.store import describe_connection_error
 
 E = TypeVar("E", bound=ui.element)
@@ -45,12 +46,13 @@ def fmt(value: datetime | None, empty: str = "") -> str:
 
 
 def describe_error(error: BaseException) -> str:
-    """A message an admin can act on, for an error raised by the data layer."""
+    """A message an admin can act on, for an error raised by the data layer, with any
+    password or token in it masked (errors quote connection strings and URLs)."""
     if isinstance(error, ValueError):
-        return str(error)
+        return mask(str(error))
     if isinstance(error, SQLAlchemyError | OSError):
         return "Database error: " + describe_connection_error(error)
-    return f"Unexpected error ({type(error).__name__}): {error}"
+    return mask(f"Unexpected error ({type(error).__name__}): {error}")
 
 
 def notify_error(error: BaseException) -> None:

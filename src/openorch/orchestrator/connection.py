@@ -25,6 +25,8 @@ class ConnectResult:
 
     revision: str | None
     warnings: list[str] = field(default_factory=list)
+    #: Whether the key decrypts the database's credentials (None: none to try it on).
+    key_matches: bool | None = None
 
     @property
     def revision_ok(self) -> bool:
@@ -68,6 +70,11 @@ class Connection:
         """
         store = Store.open(conn_string, key, create=local_path is not None)
         result = ConnectResult(store.current_revision(), list(store.open_warnings))
+        try:
+            if store.get_credentials():
+                result.key_matches = store.key_matches()
+        except Exception:  # an old schema may lack columns; the revision warning covers it
+            result.key_matches = None
         self.disconnect()
         self._store = store
         self.conn_string = conn_string

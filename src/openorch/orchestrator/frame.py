@@ -9,8 +9,10 @@ from typing import Any, Protocol
 from nicegui import Client, events, ui
 
 from openorch.config import ConnectionSettings
+from openorch.masking import mask
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
@@ -21,9 +23,9 @@ from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in the original Orchestrator's order; Overview (shown only while
-#: connected) comes first.
+#: connected) comes first; openorch's API tab sits before Settings.
 TAB_NAMES = ("Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants",
-             "Settings")
+             "API", "Settings")
 
 #: The tab a page shows once connected.
 FIRST_TAB = "Overview"
@@ -104,6 +106,8 @@ class OrchestratorPage:
                 self.tab_objects["Logs"] = self.logs
             with ui.tab_panel("Constants"):
                 self.tab_objects["Constants"] = ConstantsTab(self.connection)
+            with ui.tab_panel("API"):
+                self.tab_objects["API"] = ApiTab(self.connection)
             with ui.tab_panel("Settings"):
                 self.settings = SettingsTab(self.connection, defaults, self.connected,
                                             self.disconnected)
@@ -114,7 +118,7 @@ class OrchestratorPage:
         self.starting = False
         ui.timer(0, self._restore_dark, once=True)
         if startup_error:
-            ui.timer(0.05, lambda: ui.notify(startup_error, type="negative", multi_line=True,
+            ui.timer(0.05, lambda: ui.notify(mask(startup_error), type="negative", multi_line=True,
                                               close_button=True), once=True)
         elif defaults is not None and defaults.local:
             # Local mode: nothing to type, so connect straight away and open the first

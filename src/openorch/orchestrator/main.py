@@ -7,12 +7,22 @@ the environment, as it does for an admin who sets `OpenOrchestratorConnString`.
 
 import argparse
 import socket
+import sys
+from pathlib import Path
 
-from nicegui import ui
+from nicegui import app, ui
 
-from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, resolve
+from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, resolve
+from openorch.orchestrator.access import (
+    WILDCARD_HOSTS,
+    AccessError,
+    AccessSettings,
+    install,
+    make_settings,
+)
 from openorch.orchestrator.frame import OrchestratorPage
-from openorch.store import Store, describe_connection_error, mask
+from openorch.private_files import private_dir, write_private
+from openorch.store import ConnectError, Store, describe_connection_error, mask
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -36,7 +46,8 @@ def page_defaults(
         return resolve(conn, key), None
     except ValueError as error:  # a connection string without a key, or the reverse
         partial = ConnectionSettings(
-            conn or os.environ.get(ENV_CONN, ""), key or os.environ.get(ENV_KEY, "")
+            conn or os.environ.get(ENV_CONN, ""), key or os.environ.get(ENV_KEY, ""),
+            key_source="the --key option" if key else f"the environment variable {ENV_KEY}",
         )
         return partial, str(error)
     except Exception as error:  # local mode could not create its folder or database
@@ -60,68 +71,157 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
-def startup_lines(conn: str | None, key: str | None, url: str) -> list[str]:
-    """What `openorch o` says before serving: where the connection comes from and the
-    address to open. Resolving here creates local mode's database and key at start, not
-    when a browser first loads the page. Never prints the key itself."""
+def startup_lines(conn: str | None, key: str | None) -> list[str]:
+    """What `openorch o` says first: where its connection comes from. In local mode the
+    database is created (or upgraded) here, at start, not when a browser first loads
+    the page. Never prints the key or a password."""
     try:
         settings = resolve(conn, key)
     except ValueError as error:
-        lines = [f"Connection: {error} Fill in the Settings tab."]
-    except Exception as error:  # local mode could not create its folder or database
-        lines = ["Local mode is not available: " + describe_connection_error(error)]
-    else:
-        if settings is not None and settings.local:
-            folder = settings.database_path.parent if settings.database_path else None
-            try:  # created (or upgraded) now, not when a browser first loads the page
-                Store.open(settings.conn_string, settings.crypto_key, create=True).close()
-            except Exception as error:
-                return [
-                    "Local mode is not available: " + describe_connection_error(error),
-                    f"Open the Orchestrator at {url}",
-                ]
-            lines = [
-                "Local mode: nothing is configured (no --conn/--key, no "
-                f"{ENV_CONN}/{ENV_KEY}), so the Orchestrator uses",
-                f"  database: {settings.database_path}",
-                f"  key file: {folder / 'openorch.key' if folder else '?'}",
-                "  Run `openorch s --headless` in another terminal to run its triggers.",
-            ]
-        elif settings is not None:
-            source = "the command line" if conn or key else "the environment"
-            lines = [f"Database from {source}: {mask(settings.conn_string)}"]
-        else:
-            lines = []
-    return [*lines, f"Open the Orchestrator at {url}"]
+        return [f"Connection: {error} Fill in the Settings tab."]
+    except Exception as error:  # local mode could not create its folder
+        return ["Local mode is not available: " + describe_connection_error(error)]
+    if settings is None:
+        return []
+    if not settings.local:
+        source = "the command line" if conn or key else "the environment"
+        return [f"Database from {source}: {mask(settings.conn_string)}"]
+    folder = settings.database_path.parent if settings.database_path else None
+    try:
+        Store.open(settings.conn_string, settings.crypto_key, create=True).close()
+    except Exception as error:
+        return ["Local mode is not available: " + describe_connection_error(error)]
+    return [
+        "Local mode: nothing is configured (no --conn/--key, no "
+        f"{ENV_CONN}/{ENV_KEY}), so the Orchestrator uses",
+        f"  database: {settings.database_path}",
+        f"  key file: {folder / 'openorch.key' if folder else '?'}",
+        "  Run `openorch s --headless` in another terminal to run its triggers.",
+    ]
+
+
+def mount_api(conn: str | None) -> None:
+    """Serve the HTTP API inside this server at /api (`openorch o --api`).
+
+    The API gets its own data layer, without the encryption key, on the database the
+    command line, the environment or local mode names (browser tabs may connect
+    elsewhere; the API does not follow them).
+    """
+    from nicegui import app
+
+    from openorch.api import create_app
+    from openorch.api.main import open_api_store
+
+    store = open_api_store(conn)
+    app.mount("/api", create_app(store, mounted=True))
+    app.on_shutdown(store.close)
 
 
 def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True) -> None:
-    """Run the server until it is stopped (Ctrl-C)."""
-    port = port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1")
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    for line in startup_lines(conn, key, f"http://{shown_host}:{port}/"):
+          port: int | None = None, show: bool = True, api: bool = False,
+          token_file: str | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
+    """Run the server until it is stopped (Ctrl-C).
+
+    Raises:
+        AccessError: `host` reaches other machines and the admin set no token, or the
+            admin's token is unusable (nothing is started).
+        ConnectError: `api` and the API's database cannot be opened.
+    """
+    port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
+    settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts,
+                             own_auth_prefixes=("/api",) if api else ())
+    for line in startup_lines(conn, key):
         print(line, flush=True)
+    if api:
+        mount_api(conn)
+    install(app, settings)
+    app.on_startup(lambda: announce(settings, show=show))
+    app.on_shutdown(forget_redirect_file)
     ui.run(
         build_root(conn, key),
         host=host,
         port=port,
         title="Orchestrator",
         favicon="🤖",
-        show=show,
+        show=False,  # opened by `announce`, with the token, once the server is up
+        show_welcome_message=False,  # `announce` prints the address with the token
         reload=False,
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key]`."""
-    start(
-        getattr(args, "conn", None),
-        getattr(args, "key", None),
-        host=getattr(args, "host", None) or "127.0.0.1",
-        port=getattr(args, "port", None),
-        show=not getattr(args, "dont_show", False),
+def announce(settings: AccessSettings, *, show: bool) -> None:
+    """Print where the Orchestrator is and, unless `-d`, open it in the browser."""
+    print(f"Orchestrator running on {settings.address}", flush=True)
+    if settings.admin_set:
+        print("Log in with the token you set (OPENORCH_ORCHESTRATOR_TOKEN or --token-file).",
+              flush=True)
+    else:
+        print("Open this address (it holds the token; keep it to yourself):\n"
+              f"    {settings.login_url}", flush=True)
+    if show:
+        open_browser(settings)
+
+
+_REDIRECT_FILES: list[Path] = []
+
+
+def open_browser(settings: AccessSettings) -> None:
+    """Open the signed-in address in the browser without putting the token on a command
+    line other users can read: the browser opens a redirect file only this user can
+    read (what Jupyter does)."""
+    import threading
+    import webbrowser
+
+    page = redirect_page(settings.login_url)
+    try:
+        folder = private_dir(data_dir() / "orchestrator")
+        path = write_private(folder / f"open-{settings.port}.html", page)
+        _REDIRECT_FILES.append(path)
+        target = path.as_uri()
+    except OSError:
+        target = settings.address  # the login page asks for the token instead
+    threading.Thread(target=webbrowser.open, args=(target,), daemon=True).start()
+
+
+def redirect_page(url: str) -> str:
+    """A page that sends the browser to `url` at once."""
+    import html
+
+    escaped = html.escape(url, quote=True)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={escaped}">'
+        f'<title>Orchestrator</title></head><body><a href="{escaped}">Open the Orchestrator</a>'
+        "</body></html>\n"
     )
+
+
+def forget_redirect_file() -> None:
+    """Delete the redirect files when the server stops."""
+    while _REDIRECT_FILES:
+        _REDIRECT_FILES.pop().unlink(missing_ok=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `openorch o [-p PORT] [-d] [--host HOST] [--conn] [--key] [--api]
+    [--token-file FILE] [--allow-host NAME]`."""
+    try:
+        start(
+            getattr(args, "conn", None),
+            getattr(args, "key", None),
+            host=getattr(args, "host", None) or "127.0.0.1",
+            port=getattr(args, "port", None),
+            show=not getattr(args, "dont_show", False),
+            api=bool(getattr(args, "api", False)),
+            token_file=getattr(args, "token_file", None),
+            allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
+        )
+    except AccessError as error:
+        print(f"openorch o: {error}", file=sys.stderr, flush=True)
+        return 2
+    except ConnectError as error:  # only --api opens the database at start
+        print(f"Cannot serve the API: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -138,6 +138,23 @@ class DatetimeInput:
         raise ValueError(f"{self.label}: {time_text!r} is not a time in the form HH:MM.")
 
 
+#: Largest page a table fetches, whatever a browser asks for (it names the page size
+#: in its request event, and a hand-made event could ask for a million rows).
+MAX_ROWS_PER_PAGE = 200
+
+
+def _whole(value: Any, default: int) -> int:
+    """A pagination number from the browser as a positive int (`default` when it is none,
+    not a number, or below 1: Quasar's 0 means "all rows", which is never served)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if number >= 1 else default
+
+
 @dataclass
 class Page:
     """What a `ServerTable` asks its owner for: one page, one sort."""
@@ -220,6 +237,9 @@ class ServerTable:
         for key in ("page", "rowsPerPage", "sortBy", "descending"):
             if key in wanted:
                 pagination[key] = wanted[key]
+        pagination["rowsPerPage"] = min(_whole(pagination.get("rowsPerPage"), 50),
+                                        MAX_ROWS_PER_PAGE)
+        pagination["page"] = _whole(pagination.get("page"), 1)
         self.table.pagination = pagination
         await self.refresh()
 
@@ -228,10 +248,11 @@ class ServerTable:
         self.table.pagination = {**self.table.pagination, "page": 1}
 
     def current_page(self) -> Page:
-        """The page the table shows now, as data-layer paging values."""
+        """The page the table shows now, as data-layer paging values (the page size the
+        browser asked for capped at MAX_ROWS_PER_PAGE, the page number at 1 or more)."""
         pagination = self.table.pagination
-        per_page = int(pagination.get("rowsPerPage") or 50)
-        page = max(int(pagination.get("page") or 1), 1)
+        per_page = min(_whole(pagination.get("rowsPerPage"), 50), MAX_ROWS_PER_PAGE)
+        page = _whole(pagination.get("page"), 1)
         return Page(
             offset=(page - 1) * per_page,
             limit=per_page,

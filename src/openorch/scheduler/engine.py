@@ -25,12 +25,16 @@ from pathlib import Path
 from sqlalchemy import exc
 
 from openorch.database import (
+    Job,
     JobStatus,
     LogLevel,
+    RunRequest,
     SingleTrigger,
     Trigger,
     TriggerStatus,
 )
+from openorch.masking import for_terminal
+from openorch.private_files import private_dir
 from openorch.scheduler import launcher
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
@@ -112,7 +116,10 @@ class SchedulerEngine:
         self.settings = settings
         self._owns_store = store is None
         self.store = store or Store(settings.conn_string, crypto_key=settings.crypto_key)
-        self._output = output or (lambda line: print(line, flush=True))
+        show = output or (lambda line: print(line, flush=True))
+        # Every line is masked (git URLs with tokens, connection strings) and its control
+        # characters escaped (a trigger name must not drive the admin's terminal).
+        self._output: Callable[[str], None] = lambda line: show(for_terminal(line))
         # Re-entrant: a second signal can arrive while the first handler holds it.
         self._lock = threading.RLock()
         # Lines from other threads and signal handlers, printed by the loop's thread:
@@ -238,6 +245,11 @@ class SchedulerEngine:
         one poll is reported and the loop goes on.
         """
         self._state = RunState.RUNNING
+        for folder in (self.settings.clone_dir, self.settings.log_dir):
+            try:
+                private_dir(folder)  # clones and job output: owner-only (0700)
+            except OSError as error:
+                self.say(f"Cannot prepare {folder}: {error}")
         self.say(
             f"Scheduler '{self.settings.name}' started"
             + (" (paused)" if self._paused else "")
@@ -251,8 +263,9 @@ class SchedulerEngine:
                 try:
                     self.poll()
                 except Exception:
-                    self.say("Unexpected error in a poll (the Scheduler goes on):\n"
-                             + traceback.format_exc().rstrip())
+                    self.say("Unexpected error in a poll (the Scheduler goes on):")
+                    for line in traceback.format_exc().rstrip().splitlines():
+                        self.say("    " + line)
                 finished = self._stopping and not self._jobs
                 if finished and (not self._outcomes or self._past_deadline()):
                     break
@@ -388,9 +401,11 @@ class SchedulerEngine:
         seconds = time.monotonic() - job.started_at
         if code == 0:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
+            # The job is DONE, or FAILED if the process reported a failure; the trigger
+            # follows the exit code (a reported failure is the run's, not the trigger's).
             steps: list[Callable[[], object]] = [
                 lambda: self._trigger_after_success(job),
-                lambda: store.end_job(job.job_id, JobStatus.DONE, end_time=ended_at),
+                lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at),
             ]
             self._outcomes.append(Outcome(f"'{job.trigger_name}' finished", steps))
             return
@@ -411,7 +426,7 @@ class SchedulerEngine:
                         [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING],
                         TriggerStatus.FAILED,
                     ),
-                    lambda: store.end_job(job.job_id, JobStatus.FAILED, end_time=ended_at),
+                    lambda: store.end_job_after_exit(job.job_id, code, end_time=ended_at),
                 ],
             )
         )
@@ -459,7 +474,16 @@ class SchedulerEngine:
         now = datetime.now()
         blocking_running = any(job.is_blocking for job in self._jobs.values())
         if not blocking_running:
-            candidates: list[Trigger] = [
+            # A run requested over the HTTP API is its trigger, "due now", with the
+            # request's arguments: the same selection rules decide whether it starts.
+            requested: dict[int, RunRequest] = {}
+            candidates: list[Trigger] = []
+            for request, trigger in self.store.get_pending_run_requests():
+                if request.process_args is not None:
+                    trigger.process_args = request.process_args  # detached: this run only
+                requested[id(trigger)] = request
+                candidates.append(trigger)
+            candidates += [
                 *self.store.get_pending_single_triggers(now),
                 *self.store.get_pending_scheduled_triggers(now),
                 *self.store.get_pending_queue_triggers(),
@@ -470,7 +494,7 @@ class SchedulerEngine:
                 self.settings.exclusive,
                 running=len(self._jobs),
                 blocking_running=False,
-                begin=self._begin_and_launch,
+                begin=lambda trigger: self._begin_and_launch(trigger, requested.get(id(trigger))),
             )
         next_run = self.store.get_next_run_time(datetime.now())
         if next_run is not None:
@@ -478,25 +502,24 @@ class SchedulerEngine:
             seconds = (next_run - datetime.now()).total_seconds() + 0.01
             self._next_due = time.monotonic() + max(0.0, seconds)
 
-    def _begin_and_launch(self, trigger: Trigger) -> bool:
-        """Claim a trigger; on success start its job and process. True if it runs now."""
-        if not self.store.begin_trigger(trigger.id):
-            return False
+    def _begin_and_launch(self, trigger: Trigger, request: RunRequest | None = None) -> bool:
+        """Claim a trigger (or a run requested for it); on success start its job and
+        process. True if it runs now."""
         store = self.store
-        try:
-            job = store.start_job(trigger.process_name, self.settings.name, trigger.id)
-        except DATABASE_ERRORS:
-            # Claimed but never started: give it back rather than leave it RUNNING.
-            self._outcomes.append(
-                Outcome(
-                    f"'{trigger.trigger_name}' could not start (database error)",
-                    [lambda: store.change_trigger_status(
-                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
-                    )],
-                )
-            )
-            raise
-        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}.")
+        if request is not None:
+            # Request, trigger and job are claimed and created in one transaction.
+            begun = store.begin_run_request(request.id, self.settings.name)
+            if begun is None:
+                return False
+            job = begun
+        else:
+            if not store.begin_trigger(trigger.id):
+                return False
+            job = self._start_job(trigger)
+        via = "" if request is None else (
+            f", run {request.id} requested by '{request.requested_by}'"
+        )
+        self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}{via}.")
         try:
             store.start_trigger_from_machine(self.settings.name, trigger.trigger_name)
         except DATABASE_ERRORS as error:
@@ -534,6 +557,24 @@ class SchedulerEngine:
             self._wake.set()
 
         threading.Thread(target=wait, name=f"job-{job.job_id}", daemon=True).start()
+
+    def _start_job(self, trigger: Trigger) -> Job:
+        """Record the job of a trigger just claimed. On a database error the trigger is
+        given back (rather than left RUNNING) once the database answers, and the error
+        re-raised."""
+        store = self.store
+        try:
+            return store.start_job(trigger.process_name, self.settings.name, trigger.id)
+        except DATABASE_ERRORS:
+            self._outcomes.append(
+                Outcome(
+                    f"'{trigger.trigger_name}' could not start (database error)",
+                    [lambda: store.change_trigger_status(
+                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
+                    )],
+                )
+            )
+            raise
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.

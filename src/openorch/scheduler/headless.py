@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+from openorch.masking import for_terminal
 from openorch.scheduler.config import EXIT_CONFIG, SchedulerSettings
 from openorch.scheduler.engine import SchedulerEngine
-from openorch.store import ConnectError, Store, mask
+from openorch.store import ConnectError, Store
 
 EXIT_OK = 0
 
@@ -54,13 +55,15 @@ def run_headless(
     try:
         store = Store.open(settings.conn_string, settings.crypto_key, create=create)
     except ConnectError as error:
-        print(f"openorch scheduler: cannot start: {error}", file=sys.stderr, flush=True)
+        print(f"openorch scheduler: cannot start: {for_terminal(error)}", file=sys.stderr,
+              flush=True)
         return EXIT_CONFIG
     for warning in store.open_warnings:
-        print(f"Warning: {warning}", file=sys.stderr, flush=True)
-    print(f"Database: {mask(settings.conn_string)}" + (f" ({local_note})" if local_note else ""))
+        print(f"Warning: {for_terminal(warning)}", file=sys.stderr, flush=True)
+    print(f"Database: {for_terminal(settings.conn_string)}"
+          + (f" ({local_note})" if local_note else ""))
     print(
-        f"Scheduler name: {settings.name}; "
+        f"Scheduler name: {for_terminal(settings.name)}; "
         + ("exclusive mode (only whitelisted triggers); " if settings.exclusive else "")
         + f"interpreter: {settings.python}; grace period: {settings.grace_period:g} s; "
         f"heartbeat timeout: {settings.heartbeat_timeout:g} s",

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from openorch.private_files import open_private, private_dir
+
 #: Transports a trigger's git URL may use. Notably not `ext::` (runs a command) and not
 #: plain `http` (credentials and code in clear text).
 ALLOWED_GIT_SCHEMES = frozenset({"https", "ssh", "git", "file"})
@@ -156,7 +158,7 @@ def clone_repository(url: str, branch: str | None, destination: Path) -> Path:
     options: dict[str, Any] = {"depth": 1}
     if branch is not None and branch.strip():
         options["branch"] = branch.strip()
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(destination.parent)  # the clones folder: owner-only (0700)
     # Never wait for a password prompt nobody will answer.
     environment = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
     # A stalled transfer must end: the clone runs inside a poll, and a Scheduler silent
@@ -207,9 +209,10 @@ def start_process(argv: list[str], cwd: Path, stdout_path: Path, stderr_path: Pa
     Raises:
         LaunchError: the interpreter or folder is missing, or the OS refused.
     """
-    stdout_path.parent.mkdir(parents=True, exist_ok=True)
-    out = stdout_path.open("wb")
-    err = stderr_path.open("wb")
+    private_dir(stdout_path.parent)
+    # Owner-only: a robot's output may hold what it read from a credential.
+    out = open_private(stdout_path)
+    err = open_private(stderr_path)
     extra: dict[str, Any] = {}
     if os.name == "nt":
         extra["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]

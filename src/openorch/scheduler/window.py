@@ -20,6 +20,7 @@ from tkinter import messagebox, ttk
 from tkinter.scrolledtext import ScrolledText
 
 from openorch import config as app_config
+from openorch.masking import for_terminal
 from openorch.scheduler.config import (
     EXIT_CONFIG,
     SchedulerSettings,
@@ -124,8 +125,8 @@ class SchedulerWindow:
     # --- output ---------------------------------------------------------------------
 
     def write(self, line: str) -> None:
-        """Queue a line for the text area (safe from any thread)."""
-        self.lines.put(line)
+        """Queue a line for the text area (safe from any thread), masked and escaped."""
+        self.lines.put(for_terminal(line))
 
     def _drain(self) -> None:
         self.flush_output()

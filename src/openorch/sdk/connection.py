@@ -11,11 +11,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from openorch.crypto import Cipher
 from openorch.database import (
     Constant,
     Credential,
+    JobOutcome,
     Log,
     LogLevel,
     QueueElement,
@@ -280,6 +282,42 @@ class OrchestratorConnection:
             ValueError: bad id, or no such element.
         """
         self._store.delete_queue_element(element_id)
+
+    # --- how the run went ------------------------------------------------------------
+
+    def report_completion(self, message: str, data: Any = None) -> None:
+        """Say that this run did its work, with a message and optional JSON data
+        (at most 64 KiB as JSON), shown on the job and readable over the HTTP API.
+
+        The last report of a run wins. The job is DONE if the process then exits 0.
+
+        Raises:
+            RuntimeError: this process was not started by a Scheduler (no job id).
+            ValueError: an empty or too long message, or data that is not
+                JSON-serialisable or too large.
+        """
+        self._report(JobOutcome.COMPLETED, message, data)
+
+    def report_failure(self, message: str, data: Any = None) -> None:
+        """Say that this run failed, with a message and optional JSON data.
+
+        The job becomes FAILED when the process ends, even if it exits 0; a later
+        `report_completion` in the same run replaces this report.
+
+        Raises:
+            RuntimeError: this process was not started by a Scheduler (no job id).
+            ValueError: an empty or too long message, or bad or too large data.
+        """
+        self._report(JobOutcome.FAILED, message, data)
+
+    def _report(self, outcome: JobOutcome, message: str, data: Any) -> None:
+        if self.job_id is None:
+            name = "report_completion" if outcome is JobOutcome.COMPLETED else "report_failure"
+            raise RuntimeError(
+                f"{name}() needs a job: this process was started without a job id (by "
+                "hand?). Outcomes are recorded only for runs a Scheduler started."
+            )
+        self._store.report_job_outcome(self.job_id, outcome, message, data)
 
     # --- the trigger that started this process ------------------------------------
 

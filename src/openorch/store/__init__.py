@@ -6,20 +6,34 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from openorch.masking import mask
+from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.conn_policy import check_page_connection_string
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.engine import build_engine, describe_connection_error, mask, parse_url
+from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
+from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
 from openorch.store.queues import QueueStore
+from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 
 class Store(
-    TriggerStore, LogStore, JobStore, ValueStore, QueueStore, SchedulerStore, OverviewStore
+    TriggerStore,
+    LogStore,
+    JobStore,
+    OutcomeStore,
+    ValueStore,
+    QueueStore,
+    SchedulerStore,
+    RunRequestStore,
+    ApiTokenStore,
+    OverviewStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -41,6 +55,7 @@ __all__ = [
     "ConnectError",
     "Store",
     "build_engine",
+    "check_page_connection_string",
     "describe_connection_error",
     "mask",
     "parse_url",

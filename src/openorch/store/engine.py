@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from openorch.masking import mask
+
 #: How long SQLite waits for another writer inside one statement, in seconds.
 SQLITE_BUSY_TIMEOUT = 30.0
 
@@ -43,15 +45,6 @@ def parse_url(conn_string: str | URL) -> URL:
             "such as sqlite:///orchestrator.db, postgresql+psycopg://user:pass@host/db or "
             "mssql+pyodbc://user:pass@server/db?driver=ODBC+Driver+18+for+SQL+Server."
         ) from error
-
-
-def mask(conn_string: str | URL) -> str:
-    """The connection string with its password hidden, fit to print."""
-    try:
-        url = conn_string if isinstance(conn_string, URL) else make_url(str(conn_string))
-    except exc.ArgumentError:
-        return str(conn_string) if "@" not in str(conn_string) else "<connection string>"
-    return url.render_as_string(hide_password=True)
 
 
 #: Driver connect arguments that bound how long a dead or silent server can hold a caller.
@@ -187,7 +180,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def describe_connection_error(error: BaseException, conn_string: str | URL | None = None) -> str:
-    """One sentence an admin can act on, for any error met while connecting."""
+    """One sentence an admin can act on, for any error met while connecting (masked:
+    drivers echo connection parameters in their errors)."""
+    return mask(_describe_connection_error(error, conn_string))
+
+
+def _describe_connection_error(error: BaseException, conn_string: str | URL | None) -> str:
     where = f" ({mask(conn_string)})" if conn_string is not None else ""
     if isinstance(error, ValueError):
         return str(error)

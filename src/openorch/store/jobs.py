@@ -7,7 +7,16 @@ from typing import Literal, overload
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import Job, JobStatus, Log, LogLevel, Scheduler, Trigger, TriggerStatus
+from openorch.database import (
+    Job,
+    JobOutcome,
+    JobStatus,
+    Log,
+    LogLevel,
+    Scheduler,
+    Trigger,
+    TriggerStatus,
+)
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
@@ -116,7 +125,8 @@ class JobStore(StoreCore):
         include_count: Literal[False] = ...,
         order_by: str | None = ...,
         order_desc: bool = ...,
-        *,
+        outcome: JobOutcome | str | None = ...,
+        correlation_id: str | None = ...,
         started_from: datetime | None = ...,
     ) -> tuple[Job, ...]: ...
 
@@ -131,6 +141,8 @@ class JobStore(StoreCore):
         include_count: Literal[True],
         order_by: str | None = ...,
         order_desc: bool = ...,
+        outcome: JobOutcome | str | None = ...,
+        correlation_id: str | None = ...,
         started_from: datetime | None = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
@@ -143,20 +155,30 @@ class JobStore(StoreCore):
         include_count: bool = False,
         order_by: str | None = None,
         order_desc: bool = True,
-        *,
+        outcome: JobOutcome | str | None = None,
+        correlation_id: str | None = None,
         started_from: datetime | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
         filtered (status, process, started at or after `started_from`) and paged.
 
+        `outcome` is a reported outcome (COMPLETED, FAILED) or NONE for jobs whose
+        process reported nothing.
+
         Raises:
-            ValueError: bad status, paging values or order column.
+            ValueError: bad status, outcome, paging values or order column.
         """
         filters = []
         if status:
             filters.append(Job.status == v.check_enum(JobStatus, "status", status))
         if process_name:
             filters.append(Job.process_name == process_name)
+        if outcome in ("NONE", "None"):
+            filters.append(Job.outcome.is_(None))
+        elif outcome:
+            filters.append(Job.outcome == v.check_enum(JobOutcome, "outcome", outcome))
+        if correlation_id is not None:
+            filters.append(Job.correlation_id == correlation_id)
         if started_from is not None:
             filters.append(Job.start_time >= started_from)
         v.check_int("offset", offset, minimum=0)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from openorch.database import Log, LogLevel
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
+from openorch.masking import mask
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -39,11 +40,13 @@ def truncate_message(message: str) -> str:
 
 
 def clean_message(message: object) -> str:
-    """Make any message storable: a log line must never be lost to a bad character."""
+    """Make any message storable and showable: a log line must never be lost to a bad
+    character, and a secret in it is masked."""
     text_value = message if isinstance(message, str) else str(message)
     text_value = text_value.replace("\x00", "\ufffd")
     text_value = text_value.encode("utf-8", errors="replace").decode("utf-8")
-    return truncate_message(text_value)
+    # Passwords and tokens in URLs and connection strings never reach the Logs table.
+    return truncate_message(mask(text_value))
 
 
 class LogStore(StoreCore):

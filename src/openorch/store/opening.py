@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from openorch.crypto import Cipher
-from openorch.store.engine import describe_connection_error, mask
+from openorch.masking import mask
+from openorch.store.engine import describe_connection_error
 
 if TYPE_CHECKING:
     from openorch.store import Store
@@ -57,6 +58,8 @@ def open_store(
         except ValueError as error:
             raise ConnectError(str(error)) from error
     label = mask(database.url if isinstance(database, Engine) else database)
+    if create and not isinstance(database, Engine):
+        _prepare_private_sqlite(database)
     try:
         store = Store(database, crypto_key=crypto_key)
     except ValueError as error:
@@ -90,3 +93,26 @@ def open_store(
             "processes will not be able to read them with this key."
         )
     return store
+
+
+def _prepare_private_sqlite(database: str | URL) -> None:
+    """Local mode's SQLite file: created owner-only (0600) before SQLite opens it, since
+    SQLite gives its -wal and -shm files the database's mode; files an older openorch
+    left 0644 are tightened. Database and key file together decrypt every credential."""
+    from pathlib import Path
+
+    from openorch.private_files import make_private, touch_private
+    from openorch.store.engine import parse_url
+
+    try:
+        url = parse_url(database)
+    except ValueError:
+        return  # Store() below says what is wrong with it
+    if (url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:")
+            or url.database.startswith("file:")):
+        return
+    path = Path(url.database)
+    if path.parent.is_dir():
+        touch_private(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            make_private(path.with_name(path.name + suffix))

@@ -26,6 +26,29 @@ _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
 
 
+def claim_trigger(session: Session, key: uuid.UUID, moment: datetime) -> bool:
+    """Inside a write transaction: IDLE → RUNNING, `last_run` stamped, a scheduled
+    trigger's `next_run` moved to its next cron time. False when it was not IDLE.
+
+    The one "begin" every path shares (a due trigger, a run requested over HTTP).
+    """
+    result = session.execute(
+        update(_TRIGGERS)
+        .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status == TriggerStatus.IDLE)
+        .values(process_status=TriggerStatus.RUNNING, last_run=moment)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    cron_expr = session.scalar(select(_SCHEDULED.c.cron_expr).where(_SCHEDULED.c.id == key))
+    if cron_expr is not None:
+        session.execute(
+            update(_SCHEDULED)
+            .where(_SCHEDULED.c.id == key)
+            .values(next_run=v.next_cron_time(cron_expr, moment))
+        )
+    return True
+
+
 class TriggerStore(StoreCore):
     """Everything the programs do to triggers."""
 
@@ -375,25 +398,7 @@ class TriggerStore(StoreCore):
         """
         key = v.check_uuid("trigger_id", trigger_id)
         moment = now or datetime.now()
-
-        def work(session: Session) -> bool:
-            result = session.execute(
-                update(_TRIGGERS)
-                .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status == TriggerStatus.IDLE)
-                .values(process_status=TriggerStatus.RUNNING, last_run=moment)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return False
-            cron_expr = session.scalar(select(_SCHEDULED.c.cron_expr).where(_SCHEDULED.c.id == key))
-            if cron_expr is not None:
-                session.execute(
-                    update(_SCHEDULED)
-                    .where(_SCHEDULED.c.id == key)
-                    .values(next_run=v.next_cron_time(cron_expr, moment))
-                )
-            return True
-
-        return self._write(work)
+        return self._write(lambda session: claim_trigger(session, key, moment))
 
     def begin_single_trigger(self, trigger_id: uuid.UUID | str) -> bool:
         """`begin_trigger` for a single trigger (the original's name)."""

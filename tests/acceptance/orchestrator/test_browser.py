@@ -5,6 +5,7 @@ screenshots docs/orchestrator.md shows, and fail on any browser console error.""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -100,16 +101,7 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + log_path.read_text()) from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
+        yield printed_address(process, log_path, port)
     finally:
         process.terminate()
         try:
@@ -117,6 +109,23 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def printed_address(process: subprocess.Popen[bytes], log_path: Path, port: int) -> str:
+    """The address with the token that `openorch o` prints once it listens, read from
+    its output as an admin reads it from the terminal."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = re.search(rf"http://127\.0\.0\.1:{port}/\?token=\S+", log_path.read_text())
+        if found:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return found.group(0)
+            except OSError:
+                pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("server did not start:\n" + log_path.read_text())
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -210,9 +219,11 @@ class Page:
         self.driver.save_screenshot(str(IMAGES / f"{name}{'_dark' if dark else ''}.png"))
         self.driver.execute_script("document.getElementById('openorch-shot').remove();")
 
-    def console_errors(self) -> list[str]:
+    def console_problems(self) -> list[str]:
+        """Console errors and warnings: under the Content-Security-Policy a refused
+        script, style, font, image or websocket shows up here."""
         return [entry["message"] for entry in self.driver.get_log("browser")  # type: ignore[attr-defined]
-                if entry["level"] == "SEVERE"]
+                if entry["level"] in ("SEVERE", "WARNING")]
 
 
 @pytest.mark.slow
@@ -221,9 +232,11 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
 
     page = Page(browser)
     driver = page.driver
-    driver.get(server)
+    driver.get(server)  # the printed address: signs in and drops the token from the URL
     page.by_id("settings_connect_button").click()
     page.see("Connected!")
+    assert "token=" not in driver.current_url
+    assert driver.get_cookies() and all(c["httpOnly"] for c in driver.get_cookies())
 
     # --- paging from the first render, rows-per-page choices, badges (light mode) ---
     page.tab("Logs")
@@ -273,8 +286,8 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
     page.by_id("settings_connect_button")
     page.wait.until(lambda d: "body--dark" in d.find_element(
         By.TAG_NAME, "body").get_attribute("class"))
-    errors = page.console_errors()
-    assert not errors, errors
+    problems = page.console_problems()
+    assert not problems, problems
 
 
 def walk(page: Page, dark: bool) -> None:

@@ -33,13 +33,14 @@ def test_first_run_says_local_mode_paths_and_address(tmp_path: Path) -> None:
             if not line:
                 break
             lines.append(line.rstrip())
-            if line.startswith("Open the Orchestrator at"):
+            if "?token=" in line:  # the address to open, the last thing it says
                 break
         output = "\n".join(lines)
         assert "Local mode" in output, output
         assert f"database: {home / 'openorch.db'}" in output
         assert f"key file: {home / 'openorch.key'}" in output
-        assert f"Open the Orchestrator at http://127.0.0.1:{port}/" in output
+        assert f"Orchestrator running on http://127.0.0.1:{port}/" in output
+        assert f"http://127.0.0.1:{port}/?token=" in output
         # Created at start, before any page load; the key's value is never printed.
         assert (home / "openorch.db").stat().st_size > 0
         key = (home / "openorch.key").read_text().strip()

@@ -8,6 +8,7 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from openorch.database import JobStatus, LogLevel
+from openorch.orchestrator.widgets import MAX_ROWS_PER_PAGE
 from openorch.store import Store
 from support.ui import click_row, has, one, set_value, show_tab, table_rows, until
 
@@ -62,6 +63,46 @@ async def test_logs_page_on_the_server_and_filter(connected: User, db: Store) ->
     await until(lambda: one(user, "logs_table").pagination["rowsNumber"] == 121)
     set_value(user, "logs_to_date", "31-02-2024")
     await user.should_see("is not a date in the form dd-mm-yyyy")
+
+
+async def test_the_server_caps_the_page_size_a_browser_asks_for(connected: User,
+                                                                 db: Store) -> None:
+    user = connected
+    job = db.start_job("bulk", "robot-1")
+    for index in range(260):
+        db.create_log("bulk", LogLevel.INFO, job.id, f"row {index}")
+    await show_tab(user, "Logs")
+    await until(lambda: table_rows(user, "logs_table"))
+    # A hand-made request event may name any page size (0 is Quasar's "all rows").
+    for asked, served in ((1_000_000, MAX_ROWS_PER_PAGE), ("all", 50), (10**12, 200),
+                          (-5, 50), (300, 200), (0, 50)):
+        user.find(marker="logs_table").trigger(
+            "request", {"pagination": {"page": 1, "rowsPerPage": asked, "sortBy": "log_time",
+                                       "descending": True}})
+        await until(lambda served=served: (  # type: ignore[misc]
+            one(user, "logs_table").pagination["rowsPerPage"] == served
+            and len(table_rows(user, "logs_table")) == served))
+    assert one(user, "logs_table").pagination["rowsNumber"] == 260
+
+
+async def test_secrets_in_log_messages_are_masked_in_the_logs_tab(connected: User,
+                                                                   db: Store) -> None:
+    user = connected
+    secret = "hunter2-in-a-log"
+    for message in (f"cloning https://robot:{secret}@git.example/rpa.git failed",
+                    f"connecting to postgresql+psycopg://robot@db/rpa?password={secret}",
+                    f"mssql+pyodbc:///?odbc_connect=DRIVER%3D%7Bx%7D%3BPWD%3D{secret}%3B",
+                    f"DRIVER={{x}};UID=robot;PWD={secret};"):
+        db.create_log("masking", LogLevel.ERROR, None, message)
+    await show_tab(user, "Logs")
+    await until(lambda: len(table_rows(user, "logs_table")) == 4)
+    for row in table_rows(user, "logs_table"):
+        assert secret not in row["log_message_full"] and "***" in row["log_message_full"]
+        click_row(user, "logs_table", row)
+        await until(lambda: has(user, "log_popup_message"))
+        assert secret not in one(user, "log_popup_message").text
+        user.find(marker="log_popup_close_button").click()
+        await until(lambda: not has(user, "log_popup_message"))
 
 
 async def test_log_popup_shows_the_message_as_text(connected: User, db: Store) -> None:

@@ -134,3 +134,29 @@ async def test_edit_delete_and_add_an_element(connected: User, db: Store) -> Non
     await until(lambda: next(row for row in table_rows(user, "queues_table")
                              if row["queue_name"] == "invoices")["done"] == 0
                 and sum(row["new"] for row in table_rows(user, "queues_table")) == 130)
+
+
+async def test_a_deeply_nested_json_element_opens_saves_and_deletes(connected: User,
+                                                                    db: Store) -> None:
+    user = connected
+    deep = "[" * 999 + "]" * 999  # fits the 2000-character column; json.loads: RecursionError
+    element = db.create_queue_element("deep", "deep-1", deep)
+    await show_tab(user, "Queues")
+    await until(lambda: table_rows(user, "queues_table"))
+    click_row(user, "queues_table", table_rows(user, "queues_table")[0])
+    await until(lambda: has(user, "queue_dialog_table") and table_rows(user, "queue_dialog_table"))
+    click_row(user, "queue_dialog_table", table_rows(user, "queue_dialog_table")[0])
+    await until(lambda: has(user, "queue_element_popup_save_button"))
+    assert one(user, "queue_element_popup_data_input").value == deep  # shown as it is
+    user.find(marker="queue_element_popup_message_input").type("looked at")
+    user.find(marker="queue_element_popup_save_button").click()
+    await until(lambda: db.get_queue_element(element.id).message == "looked at")
+    assert db.get_queue_element(element.id).data == deep
+
+    click_row(user, "queue_dialog_table", table_rows(user, "queue_dialog_table")[0])
+    await until(lambda: has(user, "queue_element_popup_delete_button"))
+    user.find(marker="queue_element_popup_delete_button").click()
+    await user.should_see("Delete queue element 'deep-1'?")
+    user.find(marker="question_popup_yes_button").click()
+    await until(lambda: one(user, "queue_dialog_table").pagination["rowsNumber"] == 0)
+    assert not db.get_queue_elements("deep")

@@ -1,29 +1,74 @@
-"""The logs of one job, in a large dialog (paged on the server like the Logs tab)."""
+"""One job in a large dialog: what its process reported (message and data, the data
+pretty-printed), its duration and correlation id, and its logs (paged on the server
+like the Logs tab)."""
 
+import json
 from typing import Any
 
 from nicegui import ui
 
-from openorch.orchestrator.common import tid
+from openorch.database import Job
+from openorch.orchestrator.common import fmt, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
-class JobLogsPopup:
-    """Every log line written under one job id."""
+def pretty_data(text: str | None) -> str:
+    """Outcome data as indented JSON (the stored text if it is somehow not JSON)."""
+    if text is None:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        return text
 
-    def __init__(self, connection: Connection, job: dict[str, Any]) -> None:
+
+class JobLogsPopup:
+    """A job's outcome and every log line written under its id."""
+
+    def __init__(self, connection: Connection, job: dict[str, Any], full: Job | None = None
+                 ) -> None:
+        from openorch.orchestrator.tabs.jobs import duration_text
         from openorch.orchestrator.tabs.logs import LogFilter, LogTable
 
         job_id = str(job["id"])
         with tid(ui.dialog(value=True), "job_logs_popup") as self.dialog, \
                 ui.card().classes("w-full max-w-6xl"):
-            ui.label(f"Logs of job {job_id}").classes("text-xl")
+            ui.label(f"Job {job_id}").classes("text-xl")
             ui.label(
                 f"{job.get('process_name', '')} on {job.get('scheduler_name', '')}, "
                 f"started {job.get('start_time', '')}, {job.get('status', '')}"
             )
+            if full is not None:
+                self._outcome(full, duration_text(full))
+            ui.label("Logs").classes("text-lg")
             self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table",
-                                  "Logs", job_button=False)
+                                  job_button=False)
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)
+
+    @staticmethod
+    def _outcome(job: Job, duration: str) -> None:
+        with ui.grid(columns=2).classes("gap-x-6 gap-y-1"):
+            ui.label("Ended")
+            tid(ui.label(fmt(job.end_time, "still running")), "job_end_time")
+            ui.label("Duration")
+            tid(ui.label(duration or "still running"), "job_duration")
+            ui.label("Correlation ID")
+            tid(ui.label(job.correlation_id or "none"), "job_correlation_id")
+            ui.label("Outcome")
+            reported = (
+                f"{job.outcome.value} at {fmt(job.outcome_time)}"
+                if job.outcome is not None
+                else "nothing reported"
+            )
+            tid(ui.label(reported), "job_outcome")
+        if job.outcome_message:
+            tid(ui.label(job.outcome_message).classes("whitespace-pre-wrap"),
+                "job_outcome_message")
+        if job.outcome_data is not None:
+            # A label (text, never markdown or HTML): the data is the process's, not ours.
+            tid(ui.label(pretty_data(job.outcome_data))
+                .classes("w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 p-2 "
+                         "max-h-96 overflow-auto"),
+                "job_outcome_data")

@@ -56,6 +56,6 @@ async def open_job_logs(connection: Connection, job_id: str) -> Any:
     from openorch.orchestrator.tabs.jobs import job_row
 
     job = await off_loop(connection.store.get_job, job_id)
-    popup = JobLogsPopup(connection, job_row(job))
+    popup = JobLogsPopup(connection, job_row(job), job)
     await popup.table.refresh()
     return popup

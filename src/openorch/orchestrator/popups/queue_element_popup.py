@@ -15,12 +15,13 @@ CREATED_BY_UI = "Orchestrator UI"
 
 
 def pretty_data(data: str | None) -> str:
-    """Data indented when it is JSON, unchanged otherwise."""
+    """Data indented when it is JSON, unchanged otherwise (also when it is nested too
+    deeply to parse or print: the element must still open, to be edited or deleted)."""
     if not data:
         return ""
     try:
         return json.dumps(json.loads(data), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return data
 
 

@@ -1,13 +1,14 @@
-"""Jobs: process runs, newest first, paged on the server, filtered by status and process;
-a click shows that job's logs."""
+"""Jobs: process runs, newest first, paged on the server, filtered by status, process and
+reported outcome; a click shows the job: its outcome message and data, duration,
+correlation id and logs."""
 
 from datetime import datetime
 from typing import Any
 
 from nicegui import ui
 
-from openorch.database import Job, JobStatus
-from openorch.orchestrator.common import ALL, fmt, guarded, off_loop, tid
+from openorch.database import Job, JobOutcome, JobStatus
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
 from openorch.orchestrator.widgets import (
@@ -29,7 +30,24 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "end_time", "label": "End Time", "field": "end_time", "align": "left",
      "sortable": True},
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+    {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
+    {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
+    {"name": "outcome_message", "label": "Outcome Message", "field": "outcome_message",
+     "align": "left"},
+    {"name": "correlation_id", "label": "Correlation ID", "field": "correlation_id",
+     "align": "left"},
 ]
+
+#: The outcome filter's choices: a reported outcome, or none reported.
+NO_OUTCOME = "None reported"
+
+
+def duration_text(job: Job) -> str:
+    """How long the run took (h:mm:ss), empty while it runs."""
+    if job.end_time is None:
+        return ""
+    seconds = max(0, int((job.end_time - job.start_time).total_seconds()))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def job_row(job: Job) -> dict[str, Any]:
@@ -42,6 +60,11 @@ def job_row(job: Job) -> dict[str, Any]:
         "end_time": fmt(job.end_time),
         "status": job.status.value,
         "status_color": status_color(job.status.value),
+        "duration": duration_text(job),
+        "outcome": job.outcome.value if job.outcome is not None else "",
+        "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
+        "outcome_message": cut(job.outcome_message, 80),
+        "correlation_id": job.correlation_id or "",
     }
 
 
@@ -63,23 +86,37 @@ class JobsTab:
                 .classes("w-56"),
                 "jobs_process_select",
             )
+            self.outcome_select = tid(
+                ui.select([ALL] + [outcome.value for outcome in JobOutcome] + [NO_OUTCOME],
+                          value=ALL, label="Outcome", on_change=on_filter).classes("w-44"),
+                "jobs_outcome_select",
+            )
             self.from_input = DatetimeInput("Started from", "jobs_from", on_change=on_filter)
         self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", title="Jobs",
                                   rows_per_page=50,
                                   sort_by="start_time", descending=True,
                                   on_row_click=self.open_job)
         status_badge_slot(self.server.table, "status")
+        self.server.table.add_slot("body-cell-outcome", """
+            <q-td :props="props">
+                <q-badge v-if="props.value" :color="props.row.outcome_color"
+                         :label="props.value" />
+            </q-td>
+        """)
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of jobs (runs in a worker thread)."""
         status = self.status_select.value
         process = self.process_select.value
+        outcome = self.outcome_select.value
         jobs, total = self.connection.store.get_jobs(
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
             started_from=self.from_input.get_datetime(),
             offset=page.offset, limit=page.limit, include_count=True,
             order_by=page.sort_by or "start_time", order_desc=page.descending,
+            outcome=None if outcome in (None, ALL) else "NONE" if outcome == NO_OUTCOME
+            else str(outcome),
         )
         return [job_row(job) for job in jobs], total
 
@@ -89,6 +126,7 @@ class JobsTab:
         self.applying = True
         try:
             self.status_select.value = status or ALL
+            self.outcome_select.value = ALL
             self.from_input.set_datetime(started_from)
             process = process_name or ALL
             options = list(self.process_select.options)
@@ -115,7 +153,8 @@ class JobsTab:
         await self.server.refresh()
 
     async def open_job(self, row: dict[str, Any]) -> JobLogsPopup:
-        """Show the clicked job's logs."""
-        popup = JobLogsPopup(self.connection, row)
+        """Show the clicked job: outcome, data, duration, correlation id and logs."""
+        job = await off_loop(self.connection.store.get_job, row["id"])
+        popup = JobLogsPopup(self.connection, row, job)
         await popup.table.refresh()
         return popup

@@ -11,6 +11,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import Log, LogLevel
+from openorch.masking import mask
 from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, short_id, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.log_popup import log_popup
@@ -37,15 +38,17 @@ COLUMNS: list[dict[str, Any]] = [
 
 def log_row(log: Log) -> dict[str, Any]:
     """One table row: the message cut to 100 characters, the job id shortened; the full
-    values ride along for the popup."""
+    values ride along for the popup. Masked again on the way out: rows written before
+    openorch masked log messages may still hold a password."""
+    message = mask(log.log_message or "")
     return {
         "id": str(log.id),
         "log_time": fmt(log.log_time),
         "log_level": log.log_level.value,
         "log_level_color": status_color(log.log_level.value),
         "process_name": log.process_name,
-        "log_message": cut(log.log_message, 100),
-        "log_message_full": log.log_message,
+        "log_message": cut(message, 100),
+        "log_message_full": message,
         "job_id": short_id(log.job_id),
         "job_id_full": str(log.job_id) if log.job_id else "",
     }

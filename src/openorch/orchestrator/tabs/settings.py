@@ -1,4 +1,11 @@
-"""Settings: connection string, key, Connect / Disconnect, Generate Key, local mode."""
+"""Settings: connection string, key, Connect / Disconnect, Generate Key, local mode.
+
+The configured connection string and key (command line, environment or local mode)
+stay on the server: the page shows the connection string masked and says where the key
+comes from and whether it matches the database, never its value. A key typed here is
+write-only (the input is emptied once connected). A connection string other than the
+configured one is checked by `check_page_connection_string` before anything connects.
+"""
 
 from collections.abc import Awaitable, Callable
 
@@ -9,7 +16,7 @@ from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.store import HEAD_REVISION
+from openorch.store import HEAD_REVISION, check_page_connection_string, mask
 
 
 class SettingsTab:
@@ -23,6 +30,10 @@ class SettingsTab:
         self.defaults = defaults
         self.on_connected = on_connected
         self.on_disconnected = on_disconnected
+        self.configured_conn = defaults.conn_string if defaults else ""
+        self.configured_key = defaults.crypto_key if defaults else ""
+        self.key_source = (defaults.key_source or "the configuration") if defaults else ""
+        self.key_note = ""
         with ui.column().classes("w-full max-w-3xl gap-2"):
             # Dark text on a light blue panel: readable in light and dark mode alike.
             self.local_label = tid(
@@ -30,20 +41,21 @@ class SettingsTab:
                 "settings_local_label",
             )
             self.conn_input = tid(
-                ui.input("Connection String", value=defaults.conn_string if defaults else "")
+                ui.input("Connection String", value=mask(self.configured_conn))
                 .classes("w-full"),
                 "settings_conn_input",
             )
             self.key_input = tid(
                 ui.input(
-                    "Encryption Key",
-                    value=defaults.crypto_key if defaults else "",
+                    "Encryption Key (leave empty to use the configured key)",
+                    value="",
                     password=True,
                     password_toggle_button=True,
                     validation={"Invalid AES key": lambda value: not value or validate_key(value)},
-                ).classes("w-full"),
+                ).classes("w-full").props('autocomplete="off"'),
                 "settings_key_input",
             )
+            self.key_label = tid(ui.label(""), "settings_key_label")
             with ui.row():
                 self.connect_button = tid(
                     ui.button("Connect", on_click=guarded(self.connect)), "settings_connect_button"
@@ -76,21 +88,38 @@ class SettingsTab:
         on_local = (
             self.connection.local_path is not None
             if connected
-            else (self.conn_input.value or "").strip() == getattr(self.defaults, "conn_string", "")
+            else bool(self.configured_conn)
+            and (self.conn_input.value or "").strip() == mask(self.configured_conn)
         )
         self.local_label.visible = bool(self.local_label.text) and on_local
         self.status_label.text = (
-            f"Connected to {self.connection.store.engine.url.render_as_string(hide_password=True)}."
+            f"Connected to {mask(self.connection.store.engine.url)}."
             if connected else "Not connected."
         )
+        if self.key_note:
+            self.key_label.text = self.key_note
+        elif self.configured_key:
+            self.key_label.text = f"Key: from {self.key_source} (not shown)."
+        else:
+            self.key_label.text = "Key: none configured; type one above."
 
     async def connect(self) -> None:
         """Connect with the entered values; say why when that fails."""
-        conn_string = (self.conn_input.value or "").strip()
-        key = (self.key_input.value or "").strip()
-        if not validate_key(key):
+        typed_conn = (self.conn_input.value or "").strip()
+        typed_key = (self.key_input.value or "").strip()
+        if typed_key and not validate_key(typed_key):
             ui.notify("Invalid AES key", type="negative")
             return
+        key = typed_key or self.configured_key
+        if not key:
+            ui.notify("No encryption key: type one (or set OpenOrchestratorKey and restart).",
+                      type="negative")
+            return
+        if self.configured_conn and typed_conn == mask(self.configured_conn):
+            conn_string = self.configured_conn  # the admin's own: any parameter is fine
+        else:
+            conn_string = typed_conn
+            await off_loop(check_page_connection_string, conn_string)
         local_path = (
             self.defaults.database_path
             if self.defaults and self.defaults.local and conn_string == self.defaults.conn_string
@@ -101,6 +130,14 @@ class SettingsTab:
             result = await off_loop(self.connection.connect, conn_string, key, local_path)
         finally:
             self.connect_button.props(remove="loading")
+        self.key_input.value = ""  # write-only: a typed key is not kept on the page
+        source = "typed on this page" if typed_key else f"from {self.key_source}"
+        match = {
+            True: "it matches the credentials in this database",
+            False: "it does NOT match the credentials in this database",
+            None: "no credentials in this database to check it against",
+        }[result.key_matches]
+        self.key_note = f"Key: {source} (not shown); {match}."
         self._show_state()
         ui.notify("Connected!", type="positive")
         for warning in result.warnings:
@@ -118,6 +155,7 @@ class SettingsTab:
     async def disconnect(self) -> None:
         """Close the connection and unlock the inputs."""
         self.connection.disconnect()
+        self.key_note = ""
         self._show_state()
         ui.notify("Disconnected.", type="info")
         if self.on_disconnected is not None:

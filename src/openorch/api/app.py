@@ -1,0 +1,51 @@
+"""Building the FastAPI application around a `Store`."""
+
+from fastapi import FastAPI
+
+from openorch import __version__
+from openorch.api.errors import MAX_BODY_BYTES, BodyLimit, install_error_handlers
+from openorch.api.routes import queues, runs, system
+from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
+from openorch.store import Store
+
+#: Every path of this version of the API starts here.
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """Start runs of openorch triggers, follow them to their outcome, add queue
+elements and read the orchestrator's state.
+
+Authenticate with `Authorization: Bearer <token>`; tokens are created (and revoked) in the
+Orchestrator's API tab, with the scopes READ, RUN and QUEUE_WRITE. Every write is recorded
+there too. See docs/api.md for curl examples."""
+
+
+def create_app(
+    store: Store,
+    *,
+    mounted: bool = False,
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The API over `store` (the caller keeps ownership of the store).
+
+    `mounted=True` builds it to be mounted at `/api` inside another application (the
+    Orchestrator's), so the public paths are the same either way: `/api/v1/...`,
+    `/api/docs`, `/api/openapi.json`.
+    """
+    base = "" if mounted else "/api"
+    app = FastAPI(
+        title="openorch API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=f"{base}/docs",
+        redoc_url=None,
+        openapi_url=f"{base}/openapi.json",
+    )
+    app.state.store = store
+    app.state.prefix = API_PREFIX
+    app.state.heartbeat_timeout = heartbeat_timeout
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    for router in (runs.router, queues.router, system.router):
+        app.include_router(router, prefix=f"{base}/v1")
+    return app

@@ -1,0 +1,116 @@
+"""Text fit to show: secrets masked, control characters escaped.
+
+`mask` is the one masking function of openorch. Every message, log row, notification
+and line of Scheduler output that may carry a connection string or a URL goes through
+it, so a password never reaches a screen, a terminal or the Logs table. It works on
+any text (a whole sentence, an error from a driver or from git), not only on a parsed
+URL, because secrets arrive embedded in such text:
+
+- `scheme://user:password@host` (SQLAlchemy URLs, git and HTTP URLs) -> `user:***@`;
+- `https://token@host` (a git token given as the user name) -> `***@`;
+- `password=`, `pwd=`, `passwd=`, `token=`, `secret=` ... in query strings and ODBC
+  connection strings (`PWD={...}` braces included), plain or URL-encoded (as inside
+  `odbc_connect=`) -> `password=***`.
+
+`escape_controls` makes a name safe to print to a terminal: a trigger name holding
+an escape sequence would otherwise recolour, move or rewrite the admin's terminal.
+"""
+
+import re
+
+from sqlalchemy.engine import URL
+
+#: What replaces a secret.
+HIDDEN = "***"
+
+#: Keys whose value is a secret, in query strings and ODBC connection strings.
+_SECRET_KEYS = (
+    r"password|passwd|pwd|pass|secret|token|access_token|auth_token|api_key|apikey"
+    r"|client_secret|sslpassword"
+)
+
+#: Every secret key above contains one of these (a quick test before the expressions).
+_KEY_WORDS = ("pass", "pwd", "secret", "token", "api_key", "apikey")
+
+# scheme://userinfo@ — userinfo runs to the last '@' before the path; it may not hold
+# '/', '?', '#' or whitespace (those would be encoded in a real URL).
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/?#\s@]*(?:@[^/?#\s@]*)*)@"
+)
+
+# key=value, with the value braced ({...}, ODBC), quoted, or up to a separator.
+_PLAIN_PAIR = re.compile(
+    rf"(?P<key>\b(?:{_SECRET_KEYS}))(?P<eq>\s*=\s*)"
+    r"(?P<value>\{(?:[^}]|\}\})*\}|'[^']*'|\"[^\"]*\"|[^&;\s'\"]+)",
+    re.IGNORECASE,
+)
+
+# The same, URL-encoded once (odbc_connect=DRIVER%3D...%3BPWD%3Dsecret%3B).
+_ENCODED_PAIR = re.compile(
+    r"(?P<key>(?:(?<=%3B)|(?<=%3b)|(?<=%26)|(?<![A-Za-z0-9_]))"
+    rf"(?:{_SECRET_KEYS}))(?P<eq>%3D)"
+    r"(?P<value>(?:%7B.*?%7D)|(?:(?!%3B)[^&\s'\"])+)",
+    re.IGNORECASE,
+)
+
+#: Schemes where a bare user name (no password) is a secret: HTTP tokens (GitHub,
+#: GitLab) travel as `https://<token>@host`. For ssh and git the user name ("git") is not.
+_TOKEN_USER_SCHEMES = ("http://", "https://")
+
+# Characters a terminal acts on: C0 controls, DEL, C1 controls.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _hide_userinfo(match: re.Match[str]) -> str:
+    scheme, info = match.group("scheme"), match.group("info")
+    if not info:
+        return match.group(0)
+    user, colon, _password = info.partition(":")
+    if colon:
+        return f"{scheme}{user}:{HIDDEN}@"
+    if scheme.lower() in _TOKEN_USER_SCHEMES:
+        return f"{scheme}{HIDDEN}@"
+    return match.group(0)
+
+
+def _hide_value(match: re.Match[str]) -> str:
+    return f"{match.group('key')}{match.group('eq')}{HIDDEN}"
+
+
+def mask(text: object) -> str:
+    """`text` with every password, token and secret parameter replaced by `***`.
+
+    Accepts a SQLAlchemy `URL` (rendered with its password hidden first) or anything
+    else (turned into a string). Idempotent: masking masked text changes nothing.
+    """
+    if isinstance(text, URL):
+        value = text.render_as_string(hide_password=True)
+    else:
+        value = text if isinstance(text, str) else str(text)
+    # Cheap substring tests first: most text (every log row passes here) has no secret,
+    # and then no regular expression runs at all.
+    if "@" in value and "://" in value:
+        value = _USERINFO.sub(_hide_userinfo, value)
+    if "=" in value or "%" in value:
+        lowered = value.lower()
+        if any(word in lowered for word in _KEY_WORDS):
+            if "=" in value:
+                value = _PLAIN_PAIR.sub(_hide_value, value)
+            if "%3d" in lowered:
+                value = _ENCODED_PAIR.sub(_hide_value, value)
+    return value
+
+
+def escape_controls(text: object) -> str:
+    """`text` with control characters written as escapes (`\\x1b`, `\\n`), so what is
+    printed to a terminal is exactly what the reader sees."""
+    value = text if isinstance(text, str) else str(text)
+    if not _CONTROLS.search(value):
+        return value
+    return _CONTROLS.sub(lambda match: repr(match.group(0))[1:-1], value)
+
+
+def for_terminal(text: object) -> str:
+    """One line fit for a terminal or an output window: masked, every control character
+    (newlines too) escaped, so a name can neither drive the terminal nor forge a line."""
+    return escape_controls(mask(text))

@@ -1,0 +1,492 @@
+"""Who may use the Orchestrator: a secret token, the Host header and the Origin.
+
+Listening on 127.0.0.1 keeps the network out, not the machine's other users (any of
+them can open a loopback port) nor a hostile website in the admin's own browser (DNS
+rebinding: evil.example resolving to 127.0.0.1; or framing the page). So every request
+and websocket connection must show the token, the way Jupyter does it:
+
+- the token is random (made at start) unless the admin sets one
+  (`OPENORCH_ORCHESTRATOR_TOKEN` or `openorch o --token-file FILE`);
+- `openorch o` opens the browser on `/?token=...` through a redirect file only this
+  user can read, and prints that address; the first visit trades the token for a
+  cookie (HttpOnly: no script reads it; SameSite=Strict: no other site sends it) and
+  redirects to the same page without the token in the address bar;
+- without the cookie a browser gets a login page asking for the token — never the app
+  (its scripts, its websocket, its data); anything else gets 401, a websocket 403;
+- the Host header must name this server (an IP address, localhost, the `--host`
+  name or an `--allow-host` name): a rebinding domain is refused even with the token;
+- a request with an Origin (every websocket, every cross-site fetch) must come from the
+  page's own origin;
+- every response forbids framing (X-Frame-Options, CSP frame-ancestors) and carries a
+  Content-Security-Policy NiceGUI works under.
+
+`AccessGate` is a plain ASGI middleware, so it sees websocket handshakes as well as
+HTTP requests (the socket.io endpoint is mounted inside the same app).
+"""
+
+import asyncio
+import hashlib
+import hmac
+import html
+import ipaddress
+import os
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+#: Environment variable with the admin's token (read at start).
+ENV_TOKEN = "OPENORCH_ORCHESTRATOR_TOKEN"
+#: Shortest token an admin may set: it is all that guards a server others can reach.
+MIN_TOKEN_LENGTH = 16
+#: Addresses that keep the server on this machine.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Listen addresses meaning "every interface".
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+#: Seconds a wrong token waits before the answer (guessing stays slow).
+WRONG_TOKEN_DELAY = 1.0
+
+#: Content-Security-Policy of the app's pages. NiceGUI renders inline scripts and Vue
+#: compiles templates at run time ('unsafe-inline', 'unsafe-eval'); everything else is
+#: this server's own, and no other site may frame the page.
+APP_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; media-src 'self' data: blob:; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+#: The login page needs nothing but its own inline style and its form.
+LOGIN_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+#: Headers every response carries.
+COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class AccessError(ValueError):
+    """The server must not start with these settings; the message says why."""
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """The token and the names this server answers to.
+
+    `admin_set` is False for a token made at start (only printed to a terminal), which
+    is never enough for a server other machines can reach.
+    """
+
+    token: str
+    admin_set: bool
+    port: int
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    hostnames: frozenset[str] = field(default_factory=frozenset)
+    #: Path prefixes served by an app with its own authentication (the HTTP API's bearer
+    #: tokens, `openorch o --api`): passed through without the page's checks.
+    own_auth_prefixes: tuple[str, ...] = ()
+
+    def has_own_auth(self, path: str) -> bool:
+        """True for a path under one of `own_auth_prefixes`."""
+        return any(path == prefix or path.startswith(prefix + "/")
+                   for prefix in self.own_auth_prefixes)
+
+    @property
+    def cookie_name(self) -> str:
+        """Per port: cookies do not tell ports apart, two servers must not share one."""
+        return f"openorch-orchestrator-{self.port}"
+
+    @property
+    def cookie_value(self) -> str:
+        """What the cookie holds: derived from the token, not the token itself."""
+        return hmac.new(self.token.encode(), b"openorch orchestrator cookie",
+                        hashlib.sha256).hexdigest()
+
+    @property
+    def browser_host(self) -> str:
+        """The address a local browser uses to reach the server."""
+        if self.host in WILDCARD_HOSTS or self.host in LOOPBACK_HOSTS:
+            return "127.0.0.1"
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def address(self) -> str:
+        """The server's address without the token."""
+        return f"http://{self.browser_host}:{self.port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The address with the token: opening it signs the browser in."""
+        return f"{self.address}?{urlencode({'token': self.token})}"
+
+    def token_matches(self, candidate: str | None) -> bool:
+        """Constant-time comparison with the token."""
+        return candidate is not None and hmac.compare_digest(
+            candidate.encode("utf-8", "replace"), self.token.encode("utf-8")
+        )
+
+    def cookie_matches(self, candidate: str | None) -> bool:
+        """Constant-time comparison with the expected cookie."""
+        return candidate is not None and hmac.compare_digest(
+            candidate.encode("utf-8", "replace"), self.cookie_value.encode()
+        )
+
+    def host_allowed(self, host_header: str) -> bool:
+        """True when the Host header names this server, not a domain an attacker owns.
+
+        An IP address is always fine (DNS rebinding needs a name); names must be
+        localhost, the `--host` name, an `--allow-host` name or (listening on every
+        interface) this machine's own names.
+        """
+        host = _hostname(host_header)
+        if not host:
+            return False
+        if _is_ip(host) or host == "localhost":
+            return True
+        names = {self.host.lower(), *self.hostnames}
+        names.update(_hostname(allowed) for allowed in self.allowed_hosts)
+        return host in names
+
+    def origin_allowed(self, origin: str, host_header: str) -> bool:
+        """True when `origin` is the page's own: the same host and port as the request
+        (or an `--allow-host` name, when a proxy rewrites the Host header)."""
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False
+        netloc = parts.netloc.lower()
+        if netloc == host_header.lower():
+            return True
+        default = {"http": ":80", "https": ":443"}[parts.scheme]
+        for allowed in self.allowed_hosts:
+            allowed = allowed.lower()
+            if netloc in (allowed, allowed + default) or netloc + default == allowed:
+                return True
+        return False
+
+
+def _hostname(host_header: str) -> str:
+    """The host part of a Host header or `name[:port]`, lower case, no brackets."""
+    value = host_header.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else ""
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback(host: str) -> bool:
+    """True when listening on `host` keeps the server on this machine."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_admin_token(token_file: str | Path | None = None) -> str | None:
+    """The admin's token: from `token_file`, else the environment, else None.
+
+    Raises:
+        AccessError: the file cannot be read, or the token is too short.
+    """
+    token: str | None
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise AccessError(f"Cannot read the token file {token_file}: {error}") from error
+        where = f"the token file {token_file}"
+    else:
+        token = (os.environ.get(ENV_TOKEN) or "").strip() or None
+        where = f"the environment variable {ENV_TOKEN}"
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise AccessError(
+            f"The token in {where} is shorter than {MIN_TOKEN_LENGTH} characters; make "
+            "a long random one, e.g. with: python -c \"import secrets; "
+            "print(secrets.token_urlsafe(32))\""
+        )
+    return token
+
+
+def make_settings(port: int, host: str = "127.0.0.1", *, token_file: str | Path | None = None,
+                  allowed_hosts: tuple[str, ...] = (),
+                  own_auth_prefixes: tuple[str, ...] = ()) -> AccessSettings:
+    """The access settings a server starts with.
+
+    Raises:
+        AccessError: `host` reaches beyond this machine and the admin set no token (a
+            token made at start would guard a network server with a secret only printed
+            to a terminal), or the admin's token is unusable.
+    """
+    admin_token = read_admin_token(token_file)
+    if not is_loopback(host) and admin_token is None:
+        raise AccessError(
+            f"Refusing to listen on {host}: that opens the Orchestrator, an admin app that "
+            "reads and changes everything in the database, to other machines. Set a long "
+            f"random token first ({ENV_TOKEN}=... or --token-file FILE) and preferably put "
+            "a TLS reverse proxy in front (see docs/security.md)."
+        )
+    hostnames: set[str] = set()
+    if host in WILDCARD_HOSTS:
+        import socket
+
+        hostnames = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return AccessSettings(
+        token=admin_token or secrets.token_urlsafe(32),
+        admin_set=admin_token is not None,
+        port=port,
+        host=host,
+        allowed_hosts=tuple(allowed_hosts),
+        hostnames=frozenset(hostnames),
+        own_auth_prefixes=tuple(own_auth_prefixes),
+    )
+
+
+# --- the ASGI middleware -------------------------------------------------------------
+
+#: The settings of the server running in this process (read by the test fixtures, which
+#: sign in through `login_url` as a browser would).
+_CURRENT: AccessSettings | None = None
+
+
+def current() -> AccessSettings:
+    """The settings the running server was started with.
+
+    Raises:
+        RuntimeError: no server was started in this process.
+    """
+    if _CURRENT is None:
+        raise RuntimeError("No Orchestrator server was started in this process.")
+    return _CURRENT
+
+
+def install(app: Any, settings: AccessSettings) -> None:
+    """Put the gate in front of `app` (a FastAPI/Starlette app, before it starts)."""
+    global _CURRENT
+    app.add_middleware(AccessGate, settings=settings)
+    _CURRENT = settings
+
+
+class AccessGate:
+    """ASGI middleware: Host, Origin and token checks, security headers, login page."""
+
+    def __init__(self, app: ASGIApp, settings: AccessSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan
+            return
+        if kind == "http" and self.settings.has_own_auth(scope.get("path", "")):
+            # The HTTP API checks its own bearer tokens (and a script's Host header may be
+            # any name that reaches this machine); it keeps its own page policy (its docs
+            # page loads Swagger UI), but may not be framed either.
+            await self.app(scope, receive, _with_headers(send, None))
+            return
+        headers = _headers(scope)
+        host = headers.get("host", "")
+        if not self.settings.host_allowed(host):
+            await self._refuse(scope, receive, send, 400,
+                               "This server does not answer to that Host name.")
+            return
+        origin = headers.get("origin")
+        if origin is not None and not self.settings.origin_allowed(origin, host):
+            await self._refuse(scope, receive, send, 403, "Cross-origin request refused.")
+            return
+        path = scope.get("path", "")
+        if kind == "http" and path == "/login":
+            await self._login(scope, receive, send)
+            return
+        if self.settings.cookie_matches(_cookies(headers).get(self.settings.cookie_name)):
+            await self.app(scope, receive, _with_headers(send, APP_CSP))
+            return
+        token = _query(scope).get("token")
+        if kind == "http" and scope.get("method") in ("GET", "HEAD") and token is not None:
+            if self.settings.token_matches(token):
+                await self._sign_in(scope, send, _without_token(scope))
+                return
+            await asyncio.sleep(WRONG_TOKEN_DELAY)
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if "text/html" in headers.get("accept", "") and scope.get("method") == "GET":
+            await _send_html(send, 401, login_page(wrong=token is not None))
+            return
+        await _send_text(send, 401, "The Orchestrator needs its token: open the address "
+                                    "`openorch o` printed, or log in at /login.")
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "POST":
+            await _send_html(send, 200, login_page())
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > 4096:
+                await _send_text(send, 413, "Too large.")
+                return
+            if not message.get("more_body"):
+                break
+        token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
+        if self.settings.token_matches(token):
+            await self._sign_in(scope, send, "/")
+            return
+        await asyncio.sleep(WRONG_TOKEN_DELAY)
+        await _send_html(send, 401, login_page(wrong=True))
+
+    async def _sign_in(self, scope: Scope, send: Send, location: str) -> None:
+        """Trade the token for the cookie and send the browser on without the token."""
+        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        cookie = (f"{self.settings.cookie_name}={self.settings.cookie_value}; Path=/; "
+                  f"HttpOnly; SameSite=Strict{secure}")
+        await send({
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"set-cookie", cookie.encode("latin-1")),
+                (b"cache-control", b"no-store"),
+                (b"content-length", b"0"),
+                *COMMON_HEADERS,
+            ],
+        })
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
+                      text: str) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await _send_text(send, status, text)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Request headers, lower-case names; the first of repeated ones."""
+    found: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
+
+
+def _cookies(headers: dict[str, str]) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name:
+            cookies.setdefault(name, value)
+    return cookies
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return {name: values[0] for name, values in parse_qs(query).items()}
+
+
+def _without_token(scope: Scope) -> str:
+    """The request's path and query, minus the token (where the sign-in redirects)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    kept = [(name, value) for name, values in parse_qs(query, keep_blank_values=True).items()
+            if name != "token" for value in values]
+    path = scope.get("path", "/") or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        path = "/"  # never an open redirect
+    return path + (f"?{urlencode(kept)}" if kept else "")
+
+
+def _with_headers(send: Send, csp: str | None) -> Send:
+    """`send` that adds the security headers (and `csp`, unless None) to an HTTP
+    response."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            replaced = {b"x-frame-options", *([b"content-security-policy"] if csp else [])}
+            headers = [(name, value) for name, value in message.get("headers", [])
+                       if name.lower() not in replaced]
+            headers.extend(COMMON_HEADERS)
+            if csp is not None:
+                headers.append((b"content-security-policy", csp.encode("latin-1")))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
+async def _send_text(send: Send, status: int, text: str) -> None:
+    await _send(send, status, text.encode(), b"text/plain; charset=utf-8", LOGIN_CSP)
+
+
+async def _send_html(send: Send, status: int, page: str) -> None:
+    await _send(send, status, page.encode(), b"text/html; charset=utf-8", LOGIN_CSP)
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: bytes, csp: str) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-security-policy", csp.encode("latin-1")),
+            *COMMON_HEADERS,
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def login_page(*, wrong: bool = False) -> str:
+    """The page a browser without the cookie gets: a form for the token, nothing else."""
+    problem = (
+        '<p class="wrong">That token is not right.</p>' if wrong else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Orchestrator: log in</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto;
+       padding: 0 1rem; color: #222; }}
+input {{ width: 100%; padding: .5rem; font-size: 1rem; box-sizing: border-box; }}
+button {{ margin-top: .75rem; padding: .5rem 1.5rem; font-size: 1rem; }}
+.wrong {{ color: #b00020; }}
+code {{ background: #eee; padding: 0 .2rem; }}
+</style></head>
+<body>
+<h1>Orchestrator</h1>
+<p>This Orchestrator needs its token. Open the address <code>openorch o</code> printed
+(it holds the token), or paste the token here.</p>
+{problem}
+<form method="post" action="/login">
+<label for="token">Token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" autofocus>
+<button type="submit">Log in</button>
+</form>
+<p><small>The token is the one set in {html.escape(ENV_TOKEN)} or --token-file, or
+the one printed at start.</small></p>
+</body></html>
+"""
