@@ -93,7 +93,8 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
     tabs = [element for element in one(user, "header_tabs").descendants()
             if isinstance(element, ui.tab)]
     assert [tab._props["name"] for tab in tabs] == [
-        "Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants", "Settings"]
+        "Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants", "API",
+        "Settings"]
     assert one(user, "tab_panels").value != "Overview"
     assert not next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     user.find(marker="settings_connect_button").click()
