@@ -40,7 +40,10 @@ AUTO_REFRESH_SECONDS = 10.0
 # before leaving the page so a half-filled form is not lost by accident.
 _PAGE_SCRIPT = """
 <script>
-  const openorchFocus = () => emitEvent('openorch_focus', document.hasFocus());
+  // A focus change can come before NiceGUI has defined emitEvent (while reloading).
+  const openorchFocus = () => {
+    if (typeof emitEvent === 'function') emitEvent('openorch_focus', document.hasFocus());
+  };
   window.addEventListener('focus', openorchFocus);
   window.addEventListener('blur', openorchFocus);
   window.addEventListener('beforeunload', (event) => {
