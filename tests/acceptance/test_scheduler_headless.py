@@ -162,8 +162,10 @@ def test_a_scheduler_killed_by_sigkill_is_reaped_by_another(
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     pid_file = tmp_path / "pids.txt"
     trigger_id = single_due(store, script("sleeper.py"), str(pid_file))
+    # The dead Scheduler's own declared timeout decides, whoever reaps it.
     doomed = Headless(
-        tmp_path, sqlite_db_url, crypto_key, "--name", "doomed", "--poll-interval", "0.3"
+        tmp_path, sqlite_db_url, crypto_key, "--name", "doomed", "--poll-interval", "0.3",
+        "--heartbeat-timeout", "1",
     )
     headless.append(doomed)
     parent, _child = _pids(pid_file)
@@ -174,7 +176,7 @@ def test_a_scheduler_killed_by_sigkill_is_reaped_by_another(
 
         lines: list[str] = []
         survivor = make_engine(sqlite_db_url, crypto_key, store, tmp_path, lines,
-                               name="survivor", heartbeat_timeout=1.0)
+                               name="survivor")
         (job,) = jobs_of(store, trigger_id)
         poll_until(survivor, lambda: store.get_job(job.id).status is not JobStatus.RUNNING)
 

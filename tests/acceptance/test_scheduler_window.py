@@ -100,8 +100,12 @@ def test_the_window_connects_runs_pauses_and_asks_before_closing(
 
         trigger_id = single_due(store, script("ok.py"), "from the window")
         assert window.run_button.cget("text") == "Run"
+        _pump(root, lambda: window.state_var.get() == "State: paused")
         window.run_button.invoke()
         assert window.run_button.cget("text") == "Pause"
+        assert window.state_var.get() == "State: running"
+        # The same state value reaches the Schedulers table through the heartbeat.
+        _pump(root, lambda: any(row.engine_state == "running" for row in store.get_schedulers()))
         _pump(root, lambda: trigger_status(store, trigger_id) is TriggerStatus.DONE)
         _pump(root, lambda: "finished (exit 0" in window.output_text())
         assert jobs_of(store, trigger_id)[0].scheduler_name == "tk-scheduler"

@@ -42,7 +42,8 @@ def test_original_script_with_six_arguments(db_url: str, crypto_key: str, store:
         "nightly", "Invoice robot", datetime.now(), str(SCRIPTS / "rpa_process.py"),
         "", False, False, 0,
     )
-    job = store.start_job("Invoice robot", "RPA01", trigger_id)
+    job = store.begin_trigger_run(trigger_id, "RPA01", None)  # as a Scheduler begins it
+    assert job is not None
     process_args = json.dumps({"queue": QUEUE, "count": 25}, ensure_ascii=False)
 
     result = _run(

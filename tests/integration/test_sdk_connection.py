@@ -315,6 +315,7 @@ def test_delete_queue_element(conn: OrchestratorConnection) -> None:
 
 def test_pausing_my_trigger(db_url: str, crypto_key: str, store: Store) -> None:
     trigger_id = store.create_queue_trigger("t", "Robot", "q", "robot.py", "", False, False, 1)
+    assert store.begin_trigger(trigger_id)  # the process runs: its trigger is RUNNING
     with OrchestratorConnection("Robot", db_url, crypto_key, "", trigger_id) as connection:
         assert connection.is_trigger_pausing() is False
         connection.pause_my_trigger()

@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, Uuid
+from sqlalchemy import Float, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -49,6 +49,12 @@ class Job(Base):
         enum_column_type(JobStatus), default=JobStatus.RUNNING
     )
     trigger_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: The Scheduler run that owns this job (NULL: the original, or started by hand).
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: The process the run started, recognisable later by pid and start time (seconds
+    #: since the epoch, as psutil reports it): a reused pid has another start time.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    process_started: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[JobOutcome | None] = mapped_column(enum_column_type(JobOutcome))
     outcome_message: Mapped[str | None] = mapped_column(String(2000))
     outcome_data: Mapped[str | None] = mapped_column(Text)

@@ -1,15 +1,20 @@
 """Schedulers: one row per worker machine, kept fresh by its heartbeat."""
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Float, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base
 
 
 class Scheduler(Base):
-    """A worker machine and the last trigger it started."""
+    """A worker (one name), the run that owns it now, and the last trigger it started.
+
+    `last_update` is written with the database's clock by openorch (the original writes
+    its own clock).
+    """
 
     __tablename__ = "Schedulers"
 
@@ -17,6 +22,17 @@ class Scheduler(Base):
     last_update: Mapped[datetime] = mapped_column()
     latest_trigger: Mapped[str | None] = mapped_column(String(100))
     latest_trigger_time: Mapped[datetime | None] = mapped_column()
+    # openorch's additions (NULL in rows the original wrote; it never reads them):
+    #: The run that owns this name now; a fresh id each time a Scheduler starts.
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: When that run registered, by the database's clock.
+    run_started: Mapped[datetime | None] = mapped_column()
+    #: Seconds of silence after which this run counts as dead (its own setting).
+    heartbeat_timeout: Mapped[float | None] = mapped_column(Float)
+    #: The robot's clock minus the database's, in seconds, as last measured.
+    clock_offset: Mapped[float | None] = mapped_column(Float)
+    #: running, paused, stopping or stopped (`openorch.store.schedulers.EngineState`).
+    engine_state: Mapped[str | None] = mapped_column(String(20))
 
     def __repr__(self) -> str:
         return f"Scheduler({self.machine_name!r}, last_update={self.last_update})"

@@ -52,6 +52,9 @@ class Trigger(Base):
     is_blocking: Mapped[bool] = mapped_column()
     scheduler_whitelist: Mapped[str | None] = mapped_column(String(250))
     priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: After a failure, a Scheduled or Queue trigger goes back to IDLE instead of staying
+    #: FAILED. NULL (every row the original writes) means False: stop, as 3.0.0 does.
+    keep_running_after_failure: Mapped[bool | None] = mapped_column()
     type: Mapped[TriggerType] = mapped_column(enum_column_type(TriggerType))
 
     __mapper_args__ = {"polymorphic_on": "type"}
@@ -72,6 +75,11 @@ class Trigger(Base):
         if isinstance(parsed, list):
             return [str(name) for name in parsed if str(name).strip()]
         return [str(parsed)]
+
+    @property
+    def keeps_running_after_failure(self) -> bool:
+        """The after-a-failure choice with NULL read as "stop"."""
+        return bool(self.keep_running_after_failure)
 
     def __repr__(self) -> str:
         return (

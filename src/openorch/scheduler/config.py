@@ -12,13 +12,15 @@ from pathlib import Path
 
 from openorch import config as app_config
 
+# Seconds without a heartbeat after which a Scheduler counts as dead: the data layer's,
+# which judges liveness. Heartbeats have their own thread, so a slow poll (a long git
+# clone) never looks like a death.
+from openorch.store.schedulers import DEFAULT_HEARTBEAT_TIMEOUT as DEFAULT_HEARTBEAT_TIMEOUT
+
 #: Seconds between polls. The original polls every 6 s; 2 s keeps the dispatch latency
 #: (due time → process running) around a second while costing ~6 small queries a poll.
 DEFAULT_POLL_INTERVAL = 2.0
 
-#: Seconds without a heartbeat after which a Scheduler counts as dead. Far above the
-#: poll interval, so a slow poll (a long git clone) never looks like a death.
-DEFAULT_HEARTBEAT_TIMEOUT = 120.0
 
 #: Seconds a stopping Scheduler waits for running processes before killing them.
 DEFAULT_GRACE_PERIOD = 60.0

@@ -5,12 +5,19 @@ control methods (`pause`, `resume`, `stop`) are safe to call from another thread
 Tk main loop, a signal handler). Only the thread inside `run()` (or a test calling
 `poll()`) touches processes and the database.
 
-A database outage never loses an outcome: every outcome is a list of steps (log,
-trigger status, job status) kept in memory and replayed, in order, until each step has
-reached the database.
+A database outage never loses an outcome: every outcome (job, trigger and log line, one
+transaction through the data layer's state machine) is kept in memory and replayed until
+it has reached the database.
+
+Each run registers under the Scheduler's name with a fresh run id, ends what an earlier
+run under that name left RUNNING, and sends heartbeats from its own thread, so a slow
+clone or kill never makes it look dead. A run that learns from a heartbeat that it was
+declared dead stops its processes and registers again; one whose name another run took
+stops.
 """
 
 import collections
+import contextlib
 import enum
 import subprocess
 import threading
@@ -25,7 +32,6 @@ from pathlib import Path
 from sqlalchemy import exc
 
 from openorch.database import (
-    Job,
     JobStatus,
     LogLevel,
     RunRequest,
@@ -38,9 +44,10 @@ from openorch.private_files import private_dir
 from openorch.scheduler import launcher
 from openorch.scheduler.config import SchedulerSettings
 from openorch.scheduler.launcher import Launched, LaunchError
-from openorch.scheduler.process_tree import kill_tree
+from openorch.scheduler.process_tree import kill_recognised, kill_tree, start_time
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import Store, describe_connection_error
+from openorch.store.schedulers import HeartbeatResult, LeftoverJob
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)
@@ -57,9 +64,21 @@ KILL_WAIT = 10.0
 #: Shortest sleep between polls, so a trigger due "now" cannot make the loop spin.
 MIN_WAIT = 0.02
 
+#: Heartbeats per heartbeat timeout: several may be lost before the run counts as dead.
+HEARTBEATS_PER_TIMEOUT = 12
+
+#: Longest pause between two heartbeats (seconds).
+MAX_HEARTBEAT_INTERVAL = 10.0
+
+
+def heartbeat_interval(heartbeat_timeout: float) -> float:
+    """Seconds between heartbeats for a timeout: a twelfth of it, at most 10 s."""
+    return max(0.05, min(MAX_HEARTBEAT_INTERVAL, heartbeat_timeout / HEARTBEATS_PER_TIMEOUT))
+
 
 class RunState(enum.Enum):
-    """Where the engine stands; shown by both UIs."""
+    """Where the engine stands: the one value the Tk window, the headless output and the
+    Orchestrator's Schedulers tab (through the heartbeat) all show."""
 
     STOPPED = "stopped"
     RUNNING = "running"
@@ -91,10 +110,10 @@ class RunningJob:
 
 @dataclass
 class Outcome:
-    """What must reach the database about one job; steps are dropped as they succeed."""
+    """What must reach the database about one job: one call, replayed until it has."""
 
     description: str
-    steps: list[Callable[[], object]]
+    record: Callable[[], object]
 
 
 class SchedulerEngine:
@@ -138,6 +157,16 @@ class SchedulerEngine:
         self._last_outage_message = 0.0
         self._last_reap = float("-inf")
         self._next_due: float | None = None
+        #: This run's id; None until registered (and again after losing the name).
+        self._run_id: uuid.UUID | None = None
+        self._heartbeat_thread: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+        #: Set to send a heartbeat now (the state changed), not at the next interval.
+        self._heartbeat_now = threading.Event()
+        #: Set by the heartbeat thread when this run no longer owns its name.
+        self._lost: HeartbeatResult | None = None
+        #: True once another run took the name: this one never registers again.
+        self._retired = False
 
     # --- control, from any thread -------------------------------------------------
 
@@ -151,9 +180,9 @@ class SchedulerEngine:
         return RunState.PAUSED if self._paused else RunState.RUNNING
 
     @property
-    def paused(self) -> bool:
-        """True while the engine takes no new work."""
-        return self._paused
+    def run_id(self) -> uuid.UUID | None:
+        """The id this run registered with (None before it has)."""
+        return self._run_id
 
     @property
     def running_jobs(self) -> list[RunningJob]:
@@ -174,12 +203,14 @@ class SchedulerEngine:
         """Stop taking new work; running processes are still watched and reported."""
         if not self._paused:
             self._paused = True
+            self._heartbeat_now.set()
             self._notify("Paused: no new work is taken; running processes are still watched.")
 
     def resume(self) -> None:
         """Take new work again (at once, not at the next poll)."""
         if self._paused:
             self._paused = False
+            self._heartbeat_now.set()
             self._notify("Running: polling for triggers.")
 
     def stop(self, grace_period: float | None = None) -> None:
@@ -193,6 +224,7 @@ class SchedulerEngine:
             deadline = time.monotonic() + grace
             first = not self._stopping
             self._stopping = True
+            self._heartbeat_now.set()
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
                 self._kill_reason = (
@@ -255,6 +287,12 @@ class SchedulerEngine:
             + (" (paused)" if self._paused else "")
             + f"; polling every {self.settings.poll_interval:g} s."
         )
+        self._heartbeat_stop.clear()
+        self._heartbeat_now.clear()
+        self._heartbeat_thread = threading.Thread(
+            target=self._heartbeat_loop, name="scheduler-heartbeat", daemon=True
+        )
+        self._heartbeat_thread.start()
         try:
             while True:
                 # Cleared before the poll, so a stop() or resume() during it still wakes
@@ -272,9 +310,18 @@ class SchedulerEngine:
                 self._wake.wait(self._sleep_time())
                 self._flush_notes()
         finally:
+            self._heartbeat_stop.set()
+            self._heartbeat_now.set()
+            self._heartbeat_thread.join(30)
+            self._heartbeat_thread = None
             for lost in self._outcomes:
                 self.say(f"Could not record in the database: {lost.description}")
             self._state = RunState.STOPPED
+            if self._run_id is not None:
+                # On a database error the row keeps its last state; nothing else depends on it.
+                with contextlib.suppress(*DATABASE_ERRORS):
+                    self.store.set_engine_state(self.settings.name, self._run_id,
+                                                RunState.STOPPED.value)
             self.say("Scheduler stopped.")
 
     def _past_deadline(self) -> bool:
@@ -293,14 +340,29 @@ class SchedulerEngine:
     # --- one poll -------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Heartbeat, watch running jobs, report outcomes, reap the dead, start work."""
+        """Register (once), watch running jobs, report outcomes, reap the dead, start work.
+
+        Heartbeats come from their own thread while `run()` runs; a caller that drives
+        `poll()` by hand (tests) gets one heartbeat per poll instead.
+        """
         self._flush_notes()
         self._next_due = None
-        database_ok = self._database(self._heartbeat, "sending the heartbeat")
-        self._watch_jobs(database_ok)
+        if self._lost is not None:
+            self._handle_lost_name()
+        if self._run_id is None and not self._retired:
+            database_ok = self._database(self._register, "registering this run")
+        elif self._heartbeat_thread is None:
+            database_ok = self._database(self._send_heartbeat, "sending the heartbeat")
+        else:
+            database_ok = True
+        if self._run_id is None or self._lost is not None:
+            # Not registered (yet): watch processes, but claim no work.
+            self._watch_jobs(False)
+            return
+        database_ok = self._watch_jobs(database_ok)
         if database_ok:
             database_ok = self._report_outcomes()
-        if database_ok:
+        if database_ok and self._reap_due():
             database_ok = self._database(self._reap_dead_schedulers, "reaping dead Schedulers")
         if database_ok and not self._paused and not self._stopping:
             self._database(self._start_work, "looking for triggers")
@@ -330,26 +392,135 @@ class SchedulerEngine:
                 f"outcomes will be recorded later. {describe_connection_error(error)}"
             )
 
-    def _heartbeat(self) -> None:
-        self.store.send_ping_from_scheduler(self.settings.name)
+    # --- the run: registration, heartbeats, losing the name ------------------------
+
+    def _register(self) -> None:
+        """Own the name with a fresh run id; end what earlier runs left RUNNING."""
+        run_id = uuid.uuid4()
+        leftovers = self.store.register_run(
+            self.settings.name, run_id, self.settings.heartbeat_timeout, self.state.value
+        )
+        with self._lock:
+            self._run_id = run_id
+            self._lost = None
+        self.say(f"Registered as run {run_id} of '{self.settings.name}'.")
+        if leftovers:
+            self._end_leftovers(leftovers)
+
+    def _end_leftovers(self, leftovers: tuple[LeftoverJob, ...]) -> None:
+        """Kill what is left of the process trees an earlier run started (only processes
+        recognisable by pid and start time), then fail their jobs."""
+        messages: dict[uuid.UUID, str] = {}
+        for job in leftovers:
+            if job.pid is not None and job.process_started is not None:
+                killed = kill_recognised(job.pid, job.process_started)
+                fate = (
+                    f"its process tree (pid {job.pid}, {killed} process(es)) was killed"
+                    if killed
+                    else f"its process (pid {job.pid}) had already ended"
+                )
+            else:
+                fate = "it had not started a process yet"
+            messages[job.job_id] = (
+                f"The Scheduler '{self.settings.name}' restarted while this job ran (the run "
+                f"that started it is gone); {fate}. The job was marked FAILED and its trigger "
+                "treated as after any failure."
+            )
+            self.say(
+                f"Restarted: job {job.job_id} ({job.process_name}) of an earlier run was still "
+                f"RUNNING; {fate}; marking it FAILED."
+            )
+        self.store.end_leftover_jobs(messages)
+
+    def _send_heartbeat(self) -> None:
+        """One heartbeat; a lost name is handed to the loop's thread."""
+        run_id = self._run_id
+        if run_id is None:
+            return
+        result = self.store.heartbeat(self.settings.name, run_id, self.state.value)
+        if result is not HeartbeatResult.ALIVE:
+            with self._lock:
+                if self._run_id == run_id and self._lost is None:
+                    self._lost = result
+            self._wake.set()
+
+    def _heartbeat_loop(self) -> None:
+        """The heartbeat thread: independent of clones, launches and kills in the loop."""
+        interval = heartbeat_interval(self.settings.heartbeat_timeout)
+        failing = False
+        while True:
+            self._heartbeat_now.wait(interval)
+            self._heartbeat_now.clear()
+            if self._heartbeat_stop.is_set():
+                return
+            try:
+                self._send_heartbeat()
+            except DATABASE_ERRORS as error:
+                if not failing:
+                    self._notify(f"Heartbeat not recorded: {describe_connection_error(error)}")
+                failing = True
+            except Exception as error:  # the thread must outlive any surprise
+                self._notify(f"Heartbeat failed: {type(error).__name__}: {error}")
+            else:
+                failing = False
+
+    def _handle_lost_name(self) -> None:
+        """This run was declared dead (or another took its name): stop its processes,
+        record nothing over what the other decided, then register again or stop."""
+        lost = self._lost
+        count = len(self._jobs)
+        for job in list(self._jobs.values()):
+            kill_tree(job.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                job.launched.popen.wait(KILL_WAIT)
+            self._end(job)
+        dropped = len(self._outcomes)
+        self._outcomes.clear()
+        with self._lock:
+            self._run_id = None
+        if lost is HeartbeatResult.SUPERSEDED:
+            self.say(
+                f"Another Scheduler registered under the name '{self.settings.name}': this "
+                f"one stopped its {count} process(es) and stops (each Scheduler needs its own "
+                "name)."
+            )
+            self._lost = None
+            self._retired = True
+            self.stop(0)
+            return
+        self.say(
+            f"This Scheduler was declared dead by another (no heartbeat reached the database "
+            f"within {self.settings.heartbeat_timeout:g} s) and its jobs were marked FAILED: "
+            f"it stopped its {count} process(es), dropped {dropped} unrecorded outcome(s), "
+            "and registers again as a new run."
+        )
+        self._lost = None
+
+    def _reap_due(self) -> bool:
+        """Reap once per heartbeat interval (a few small queries), not every poll."""
+        now = time.monotonic()
+        if now - self._last_reap < heartbeat_interval(self.settings.heartbeat_timeout):
+            return False
+        self._last_reap = now
+        return True
 
     def _reap_dead_schedulers(self) -> None:
+        """Fail the jobs of Schedulers silent past their own declared timeout (this one's
+        for rows that declare none)."""
         timeout = self.settings.heartbeat_timeout
-        now = time.monotonic()
-        if now - self._last_reap < min(30.0, timeout / 4):
-            return
-        self._last_reap = now
         for job in self.store.fail_jobs_of_dead_schedulers(timedelta(seconds=timeout)):
             self.say(
-                f"Scheduler '{job.scheduler_name}' is silent for over {timeout:g} s: its job "
-                f"{job.id} ({job.process_name}) was marked FAILED."
+                f"Scheduler '{job.scheduler_name}' is silent past its heartbeat timeout: its "
+                f"job {job.id} ({job.process_name}) was marked FAILED."
             )
 
     # --- watching -------------------------------------------------------------------
 
-    def _watch_jobs(self, database_ok: bool) -> None:
+    def _watch_jobs(self, database_ok: bool) -> bool:
+        """Report ended processes, kill those asked to die; False when the database
+        failed (or was not to be used)."""
         if not self._jobs:
-            return
+            return database_ok
         statuses: dict[uuid.UUID, TriggerStatus] = {}
         if database_ok:
             ids = [job.trigger_id for job in self._jobs.values()]
@@ -357,7 +528,7 @@ class SchedulerEngine:
             def read() -> None:
                 statuses.update(self.store.get_trigger_statuses(ids))
 
-            self._database(read, "reading trigger statuses")
+            database_ok = self._database(read, "reading trigger statuses")
         kill_all = self._stopping and self._past_deadline()
         for job in list(self._jobs.values()):
             code = job.launched.popen.poll()
@@ -367,6 +538,7 @@ class SchedulerEngine:
                 self._kill(job, "the trigger was set to KILLING")
             elif kill_all:
                 self._kill(job, self._kill_reason)
+        return database_ok
 
     def _kill(self, job: RunningJob, why: str) -> None:
         kill_tree(job.pid)
@@ -376,23 +548,10 @@ class SchedulerEngine:
             self.say(f"Process {job.pid} did not die within {KILL_WAIT:g} s of being killed.")
         self.say(f"Killed '{job.trigger_name}' (job {job.job_id}): {why}.")
         self._end(job)
-        ended_at = job.ended_at or datetime.now()
-        store = self.store
         message = f"The Scheduler killed this process and its children: {why}."
-        self._outcomes.append(
-            Outcome(
-                f"'{job.trigger_name}' was killed (job {job.job_id})",
-                [
-                    lambda: store.create_log(job.process_name, LogLevel.INFO, job.job_id, message),
-                    lambda: store.change_trigger_status(
-                        job.trigger_id,
-                        [TriggerStatus.KILLING, TriggerStatus.RUNNING, TriggerStatus.PAUSING],
-                        TriggerStatus.KILLED,
-                    ),
-                    lambda: store.end_job(job.job_id, JobStatus.KILLED, end_time=ended_at),
-                ],
-            )
-        )
+        self._end_job(f"'{job.trigger_name}' was killed (job {job.job_id})",
+                      job.job_id, JobStatus.KILLED, message, LogLevel.INFO,
+                      end_time=job.ended_at or datetime.now())
 
     def _finish(self, job: RunningJob, code: int) -> None:
         self._end(job)
@@ -403,11 +562,8 @@ class SchedulerEngine:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
             # The job is DONE, or FAILED if the process reported a failure; the trigger
             # follows the exit code (a reported failure is the run's, not the trigger's).
-            steps: list[Callable[[], object]] = [
-                lambda: self._trigger_after_success(job),
-                lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at),
-            ]
-            self._outcomes.append(Outcome(f"'{job.trigger_name}' finished", steps))
+            self._record(f"'{job.trigger_name}' finished",
+                         lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at))
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
@@ -416,38 +572,27 @@ class SchedulerEngine:
             message += f" The end of its error output:\n{tail}"
         else:
             message += " It wrote no error output."
-        self._outcomes.append(
-            Outcome(
-                f"'{job.trigger_name}' failed with exit code {code}",
-                [
-                    lambda: store.create_log(job.process_name, LogLevel.ERROR, job.job_id, message),
-                    lambda: store.change_trigger_status(
-                        job.trigger_id,
-                        [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING],
-                        TriggerStatus.FAILED,
-                    ),
-                    lambda: store.end_job_after_exit(job.job_id, code, end_time=ended_at),
-                ],
-            )
-        )
+        self._record(f"'{job.trigger_name}' failed with exit code {code}",
+                     lambda: store.end_job_after_exit(job.job_id, code, message,
+                                                      end_time=ended_at))
 
-    def _trigger_after_success(self, job: RunningJob) -> None:
-        """Exit 0: Single → DONE; Scheduled/Queue: PAUSING → PAUSED, RUNNING → IDLE.
+    def _record(self, description: str, record: Callable[[], object]) -> None:
+        """Queue a job's end (job, trigger, log: one transaction through the data layer's
+        state machine) for the database; replayed until it has reached it.
 
-        A trigger set to KILLING whose process ended by itself first becomes KILLED: the
-        admin asked for it to stop, and a trigger must not stay KILLING forever.
+        The state machine moves the trigger (Single → DONE; Scheduled/Queue: PAUSING →
+        PAUSED, RUNNING → IDLE; after a failure FAILED unless the trigger keeps running;
+        KILLING → KILLED) and does nothing when the job had already ended elsewhere.
         """
-        change = self.store.change_trigger_status
-        if job.is_single:
-            done = change(
-                job.trigger_id, [TriggerStatus.RUNNING, TriggerStatus.PAUSING], TriggerStatus.DONE
-            )
-        else:
-            done = change(job.trigger_id, [TriggerStatus.PAUSING], TriggerStatus.PAUSED) or change(
-                job.trigger_id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
-            )
-        if not done:
-            change(job.trigger_id, [TriggerStatus.KILLING], TriggerStatus.KILLED)
+        self._outcomes.append(Outcome(description, record))
+
+    def _end_job(self, description: str, job_id: uuid.UUID, status: JobStatus,
+                 message: str | None = None, level: LogLevel = LogLevel.ERROR,
+                 end_time: datetime | None = None) -> None:
+        """`_record` of an end whose status is known (a kill, a launch failure)."""
+        store = self.store
+        self._record(description,
+                     lambda: store.end_job(job_id, status, message, level, end_time=end_time))
 
     def _end(self, job: RunningJob) -> None:
         """Forget a job locally: close its files, remove its clone."""
@@ -458,13 +603,10 @@ class SchedulerEngine:
             self.say(f"Could not remove {job.launched.clone_path}: {error}")
 
     def _report_outcomes(self) -> bool:
-        """Replay pending outcome steps in order; False when the database failed."""
+        """Record pending outcomes in order; False when the database failed."""
         while self._outcomes:
-            outcome = self._outcomes[0]
-            while outcome.steps:
-                if not self._database(outcome.steps[0], "recording an outcome"):
-                    return False
-                outcome.steps.pop(0)
+            if not self._database(self._outcomes[0].record, "recording an outcome"):
+                return False
             self._outcomes.pop(0)
         return True
 
@@ -503,27 +645,19 @@ class SchedulerEngine:
             self._next_due = time.monotonic() + max(0.0, seconds)
 
     def _begin_and_launch(self, trigger: Trigger, request: RunRequest | None = None) -> bool:
-        """Claim a trigger (or a run requested for it); on success start its job and
-        process. True if it runs now."""
+        """Claim a trigger (or a run requested for it) and create its job owned by this
+        run, in one transaction; then start its process. True if it runs now."""
         store = self.store
         if request is not None:
-            # Request, trigger and job are claimed and created in one transaction.
-            begun = store.begin_run_request(request.id, self.settings.name)
-            if begun is None:
-                return False
-            job = begun
+            job = store.begin_run_request(request.id, self.settings.name, self._run_id)
         else:
-            if not store.begin_trigger(trigger.id):
-                return False
-            job = self._start_job(trigger)
+            job = store.begin_trigger_run(trigger.id, self.settings.name, self._run_id)
+        if job is None:
+            return False
         via = "" if request is None else (
             f", run {request.id} requested by '{request.requested_by}'"
         )
         self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}{via}.")
-        try:
-            store.start_trigger_from_machine(self.settings.name, trigger.trigger_name)
-        except DATABASE_ERRORS as error:
-            self._outage(error, "recording the latest trigger")
         try:
             launched = self._launch(trigger, job.id)
         except LaunchError as error:
@@ -532,6 +666,11 @@ class SchedulerEngine:
         except Exception as error:  # a bug must not leave the trigger RUNNING forever
             self._launch_failed(trigger, job.id, f"unexpected {type(error).__name__}: {error}")
             return False
+        pid = launched.popen.pid
+        try:
+            self.store.record_job_process(job.id, pid, start_time(pid))
+        except DATABASE_ERRORS as error:
+            self._outage(error, "recording the process of a job")
         running = RunningJob(
             job_id=job.id,
             trigger_id=trigger.id,
@@ -557,24 +696,6 @@ class SchedulerEngine:
             self._wake.set()
 
         threading.Thread(target=wait, name=f"job-{job.job_id}", daemon=True).start()
-
-    def _start_job(self, trigger: Trigger) -> Job:
-        """Record the job of a trigger just claimed. On a database error the trigger is
-        given back (rather than left RUNNING) once the database answers, and the error
-        re-raised."""
-        store = self.store
-        try:
-            return store.start_job(trigger.process_name, self.settings.name, trigger.id)
-        except DATABASE_ERRORS:
-            self._outcomes.append(
-                Outcome(
-                    f"'{trigger.trigger_name}' could not start (database error)",
-                    [lambda: store.change_trigger_status(
-                        trigger.id, [TriggerStatus.RUNNING], TriggerStatus.IDLE
-                    )],
-                )
-            )
-            raise
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.
@@ -614,20 +735,7 @@ class SchedulerEngine:
 
     def _launch_failed(self, trigger: Trigger, job_id: uuid.UUID, reason: str) -> None:
         self.say(f"Could not launch '{trigger.trigger_name}': {reason}.")
-        store = self.store
         message = f"The Scheduler couldn't launch the process: {reason}."
-        self._outcomes.append(
-            Outcome(
-                f"'{trigger.trigger_name}' could not be launched",
-                [
-                    lambda: store.create_log(trigger.process_name, LogLevel.ERROR, job_id, message),
-                    lambda: store.change_trigger_status(
-                        trigger.id,
-                        [TriggerStatus.RUNNING, TriggerStatus.PAUSING, TriggerStatus.KILLING],
-                        TriggerStatus.FAILED,
-                    ),
-                    lambda: store.end_job(job_id, JobStatus.FAILED),
-                ],
-            )
-        )
+        self._end_job(f"'{trigger.trigger_name}' could not be launched", job_id,
+                      JobStatus.FAILED, message)
         self._report_outcomes()

@@ -46,3 +46,68 @@ def _kill_session(pid: int) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+#: Two start times of one process differ by less than this (psutil reads clock ticks);
+#: a reused pid has a later start time.
+START_TIME_TOLERANCE = 1.0
+
+
+def start_time(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch, psutil's reading); None when
+    it is gone or hidden."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def recognised_processes(pid: int, started: float) -> list[psutil.Process]:
+    """What is left of the process tree an earlier run started as `pid` at `started`.
+
+    Only processes that can be recognised: `pid` itself when its start time matches (a
+    reused pid does not), its descendants, and on POSIX the members of the process group
+    it led that started no earlier than it (children re-parented after it died).
+    """
+    family: dict[int, psutil.Process] = {}
+    try:
+        root = psutil.Process(pid)
+        if abs(root.create_time() - started) <= START_TIME_TOLERANCE and _alive(root):
+            family[root.pid] = root
+            for child in root.children(recursive=True):
+                family[child.pid] = child
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        pass
+    if os.name == "posix":
+        for process in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if (
+                    process.pid not in family
+                    and os.getpgid(process.pid) == pid
+                    and process.create_time() >= started - START_TIME_TOLERANCE
+                    and _alive(process)
+                ):
+                    family[process.pid] = process
+    return [process for process in family.values() if process.pid != os.getpid()]
+
+
+def kill_recognised(pid: int, started: float, terminate_wait: float = TERMINATE_WAIT) -> int:
+    """Terminate, then kill, what `recognised_processes` finds; returns how many there
+    were. Never touches a process it cannot recognise."""
+    family = recognised_processes(pid, started)
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            process.terminate()
+    _gone, alive = psutil.wait_procs(family, timeout=terminate_wait)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            process.kill()
+    psutil.wait_procs(alive, timeout=terminate_wait)
+    return len(family)

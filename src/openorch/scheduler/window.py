@@ -27,7 +27,7 @@ from openorch.scheduler.config import (
     default_name,
     settings_from_args,
 )
-from openorch.scheduler.engine import SchedulerEngine
+from openorch.scheduler.engine import RunState, SchedulerEngine
 from openorch.store import ConnectError, Store, mask
 
 #: Lines the text area keeps; older ones scroll away.
@@ -87,6 +87,9 @@ class SchedulerWindow:
             self.run_tab, text="Run", style="Big.TButton", command=self.toggle_run
         )
         self.run_button.pack(fill="x")
+        self.state_var = tk.StringVar(value="State: not connected")
+        self.state_label = ttk.Label(self.run_tab, textvariable=self.state_var)
+        self.state_label.pack(anchor="w", pady=(4, 0))
         self.text = ScrolledText(self.run_tab, height=20, wrap="word", state="disabled")
         self.text.pack(fill="both", expand=True, pady=(8, 0))
 
@@ -211,7 +214,7 @@ class SchedulerWindow:
         if engine is None:
             self.write("Not connected: connect on the Settings tab first.")
             return
-        if engine.paused:
+        if engine.state is RunState.PAUSED:
             engine.resume()
         else:
             engine.pause()
@@ -254,8 +257,11 @@ class SchedulerWindow:
         self.disconnect_button.configure(state="normal" if locked else "disabled")
 
     def _refresh_run_button(self) -> None:
-        running = self.engine is not None and not self.engine.paused
-        self.run_button.configure(text="Pause" if running else "Run")
+        """The button and the state line follow the engine's one state value."""
+        state = self.engine.state if self.engine is not None else None
+        self.run_button.configure(text="Pause" if state is RunState.RUNNING else "Run")
+        self.state_var.set(f"State: {state.value}" if state is not None else
+                           "State: not connected")
 
 
 def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:

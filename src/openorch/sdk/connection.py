@@ -26,6 +26,7 @@ from openorch.database import (
 )
 from openorch.store import Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.state import TransitionRefused
 
 #: The arguments after the script, as the Scheduler passes them (the last two optional).
 ARGUMENTS = (
@@ -337,7 +338,9 @@ class OrchestratorConnection:
 
     def pause_my_trigger(self) -> None:
         """Set the trigger that started this process to PAUSING: it will not run again
-        until an admin enables it (the Scheduler makes it PAUSED when this run ends).
+        until an admin enables it (the Scheduler makes it PAUSED when this run ends). A
+        trigger that is not running becomes PAUSED; one being killed stays KILLING (an
+        INFO log says so).
 
         A process started by hand (no trigger id) has nothing to pause; an INFO log says
         so instead of failing the run.
@@ -351,4 +354,8 @@ class OrchestratorConnection:
                 "trigger id, so there is no trigger to pause."
             )
             return
-        self._store.set_trigger_status(self.trigger_id, TriggerStatus.PAUSING)
+        try:
+            self._store.pause_trigger_from_process(self.trigger_id)
+        except TransitionRefused as refusal:
+            # Being killed already: the kill wins, and the run is not failed for asking.
+            self.log_info(f"pause_my_trigger(): {refusal}")

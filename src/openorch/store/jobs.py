@@ -1,29 +1,20 @@
-"""Job operations, and reaping the jobs of Schedulers that died."""
+"""Job operations: starting, ending (through the state machine), listing."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import (
-    Job,
-    JobOutcome,
-    JobStatus,
-    Log,
-    LogLevel,
-    Scheduler,
-    Trigger,
-    TriggerStatus,
-)
+from openorch.database import Job, JobOutcome, JobStatus, LogLevel
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
+from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
 _JOBS = table_of(Job)
-_TRIGGERS = table_of(Trigger)
 
 _JOB_ORDER_COLUMNS = {
     "start_time": Job.start_time,
@@ -64,44 +55,66 @@ class JobStore(StoreCore):
         return self._write(work)
 
     def set_job_status(self, job_id: uuid.UUID | str, status: JobStatus | str) -> None:
-        """Set a job's status; leaving RUNNING stamps `end_time`.
+        """Set a job's status unconditionally; leaving RUNNING stamps `end_time`. The
+        original OpenOrchestrator's API, kept for scripts; openorch's programs use `end_job`.
 
         Raises:
             ValueError: bad id or status, or no such job.
         """
         key = v.check_uuid("job_id", job_id)
         new_status = v.check_enum(JobStatus, "status", status)
-        values: dict[str, object] = {"status": new_status}
-        values["end_time"] = None if new_status == JobStatus.RUNNING else datetime.now()
 
-        def work(session: Session) -> None:
-            result = session.execute(update(_JOBS).where(_JOBS.c.id == key).values(**values))
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+        def work(connection: Connection) -> None:
+            if not state.force_job_status(connection, key, new_status):
                 raise ValueError(f"No job with id {key} exists.")
 
-        self._write(work)
+        self._write_core(work)
 
-    def end_job(self, job_id: uuid.UUID | str, status: JobStatus | str,
-                end_time: datetime | None = None) -> bool:
-        """End a RUNNING job with `status`; False when it had already ended.
+    def end_job(
+        self,
+        job_id: uuid.UUID | str,
+        status: JobStatus | str,
+        message: str | None = None,
+        level: LogLevel | str = LogLevel.ERROR,
+        end_time: datetime | None = None,
+    ) -> bool:
+        """End a RUNNING job with `status` in one transaction; False when it had already
+        ended. Its trigger moves as the state machine says for that outcome, and
+        `message` (when given) becomes a log line of the job at `level`. `end_time` is
+        when the process ended (default: now): a Scheduler passes the moment it saw the
+        process exit, not the moment it reports.
 
-        `end_time` is when the process ended (default: now); a Scheduler that reports
-        after an outage or at its next poll passes the moment it saw the process exit.
         Conditional, so a Scheduler reporting late and a reaper cannot both end it.
+
+        Raises:
+            ValueError: bad id, or a status that is not DONE, FAILED or KILLED.
         """
         key = v.check_uuid("job_id", job_id)
         new_status = v.check_enum(JobStatus, "status", status)
-        ended = end_time or datetime.now()
+        log_level = v.check_enum(LogLevel, "level", level)
+        return self._write_core(
+            lambda connection: state.end_job(connection, key, new_status, message,
+                                             level=log_level, when=end_time)
+        )
 
-        def work(session: Session) -> bool:
-            result = session.execute(
+    def record_job_process(
+        self, job_id: uuid.UUID | str, pid: int, process_started: float | None
+    ) -> None:
+        """Record the process a job runs as: its pid and start time (seconds since the
+        epoch), what recognises it after a restart even if the pid was reused.
+
+        Raises:
+            ValueError: bad id or pid.
+        """
+        key = v.check_uuid("job_id", job_id)
+        number = v.check_int("pid", pid, minimum=0)
+        self._write_single(
+            lambda connection: connection.execute(
                 update(_JOBS)
-                .where(_JOBS.c.id == key, _JOBS.c.status == JobStatus.RUNNING)
-                .values(status=new_status, end_time=ended)
+                .where(_JOBS.c.id == key)
+                .values(pid=number, process_started=process_started)
             )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-        return self._write(work)
+        )
 
     def get_job(self, job_id: uuid.UUID | str) -> Job:
         """The job with this id.
@@ -160,7 +173,8 @@ class JobStore(StoreCore):
         started_from: datetime | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
-        filtered (status, process, started at or after `started_from`) and paged.
+        filtered (status, process, outcome, correlation id, started at or after
+        `started_from`) and paged.
 
         `outcome` is a reported outcome (COMPLETED, FAILED) or NONE for jobs whose
         process reported nothing.
@@ -205,68 +219,3 @@ class JobStore(StoreCore):
         """Every distinct process name among the jobs, sorted (the Jobs tab's filter)."""
         statement = select(Job.process_name).distinct().order_by(Job.process_name)
         return self._read(lambda session: tuple(session.scalars(statement)))
-
-    def fail_jobs_of_dead_schedulers(
-        self, timeout: timedelta, now: datetime | None = None
-    ) -> tuple[Job, ...]:
-        """Mark FAILED the RUNNING jobs of every Scheduler silent for longer than `timeout`.
-
-        Their triggers (when known) that are still RUNNING, PAUSING or KILLING become
-        FAILED, and an ERROR log per job says why. Safe when several Schedulers reap at
-        once: each job is ended by one conditional update. Returns the jobs ended here.
-        """
-        moment = now or datetime.now()
-        cutoff = moment - timeout
-
-        def work(session: Session) -> tuple[Job, ...]:
-            dead = select(Scheduler.machine_name).where(Scheduler.last_update < cutoff)
-            candidates = tuple(
-                session.scalars(
-                    select(Job).where(Job.status == JobStatus.RUNNING, Job.scheduler_name.in_(dead))
-                )
-            )
-            ended: list[Job] = []
-            for job in candidates:
-                result = session.execute(
-                    update(_JOBS)
-                    .where(_JOBS.c.id == job.id, _JOBS.c.status == JobStatus.RUNNING)
-                    .values(status=JobStatus.FAILED, end_time=moment)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                if job.trigger_id is not None:
-                    session.execute(
-                        update(_TRIGGERS)
-                        .where(
-                            _TRIGGERS.c.id == job.trigger_id,
-                            _TRIGGERS.c.process_status.in_(
-                                [
-                                    TriggerStatus.RUNNING,
-                                    TriggerStatus.PAUSING,
-                                    TriggerStatus.KILLING,
-                                ]
-                            ),
-                        )
-                        .values(process_status=TriggerStatus.FAILED)
-                    )
-                session.add(
-                    Log(
-                        id=new_id(),
-                        log_time=moment,
-                        log_level=LogLevel.ERROR,
-                        process_name=job.process_name,
-                        job_id=job.id,
-                        log_message=(
-                            f"Scheduler '{job.scheduler_name}' stopped sending heartbeats "
-                            f"(none for over {int(timeout.total_seconds())} s) while this job "
-                            "ran; the job and its trigger were marked FAILED. Check that "
-                            "machine, then re-enable the trigger."
-                        ),
-                    )
-                )
-                job.status = JobStatus.FAILED
-                job.end_time = moment
-                ended.append(job)
-            return tuple(ended)
-
-        return self._write(work)

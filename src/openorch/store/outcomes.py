@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from openorch.database import Job, JobOutcome, JobStatus
+from openorch.database import Job, JobOutcome, JobStatus, LogLevel
 from openorch.database.base import table_of
+from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
@@ -95,24 +96,34 @@ class OutcomeStore(StoreCore):
 
         self._write_single(work)
 
-    def end_job_after_exit(self, job_id: uuid.UUID | str, exit_code: int,
-                           end_time: datetime | None = None) -> JobStatus | None:
-        """End a RUNNING job by its process's exit code and reported outcome; `end_time`
-        is when the process exited (default: now).
+    def end_job_after_exit(
+        self,
+        job_id: uuid.UUID | str,
+        exit_code: int,
+        message: str | None = None,
+        level: LogLevel | str = LogLevel.ERROR,
+        end_time: datetime | None = None,
+    ) -> JobStatus | None:
+        """End a RUNNING job by its process's exit code and reported outcome, in one
+        transaction through the state machine (`state.end_job`): the job's status by
+        `job_status_after_exit`, its trigger by the exit code (a reported failure is the
+        run's, not the trigger's), `message` as a log line at `level`; `end_time` is
+        when the process exited (default: now).
 
         Returns the status set, or None when the job had already ended (a reaper or a
         late duplicate report got there first).
         """
         key = v.check_uuid("job_id", job_id)
+        log_level = v.check_enum(LogLevel, "level", level)
+        event = state.TriggerEvent.SUCCEEDED if exit_code == 0 else state.TriggerEvent.FAILED
 
         def work(connection: Connection) -> JobStatus | None:
             outcome = connection.scalar(select(_JOBS.c.outcome).where(_JOBS.c.id == key))
             status = job_status_after_exit(exit_code, outcome)
-            result = connection.execute(
-                update(_JOBS)
-                .where(_JOBS.c.id == key, _JOBS.c.status == JobStatus.RUNNING)
-                .values(status=status, end_time=end_time or datetime.now())
+            ended = state.end_job(
+                connection, key, status, message, level=log_level, trigger_event=event,
+                when=end_time,
             )
-            return status if result.rowcount == 1 else None
+            return status if ended else None
 
         return self._write_core(work)

@@ -21,10 +21,10 @@ from openorch.database import (
     LogLevel,
     QueueElement,
     QueueStatus,
-    Scheduler,
     Trigger,
 )
 from openorch.store.core import StoreCore
+from openorch.store.schedulers import SchedulerHealth, scheduler_health
 
 
 @dataclass
@@ -64,7 +64,8 @@ class OverviewFigures:
     #: ERROR log lines of the last 24 hours.
     errors_24h: int = 0
     queues: list[QueueFigures] = field(default_factory=list)
-    schedulers: list[Scheduler] = field(default_factory=list)
+    #: Every Scheduler judged by the data layer's one liveness rule.
+    schedulers: list[SchedulerHealth] = field(default_factory=list)
     running: list[RunningJobFigures] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
 
@@ -153,9 +154,7 @@ class OverviewStore(StoreCore):
                        _recent(dialect, Log.log_time >= day_ago))
             ).scalar_one())
             figures.queues = _queue_figures(session, dialect, day_ago)
-            figures.schedulers = list(session.scalars(
-                select(Scheduler).order_by(Scheduler.machine_name)
-            ).all())
+            figures.schedulers = list(scheduler_health(session))
             # Sorted here: an ORDER BY start_time makes SQLite walk the start_time index
             # over every job instead of reading the few RUNNING ones.
             figures.running = sorted(

@@ -18,6 +18,7 @@ from openorch.database import (
     JobStatus,
     RunRequest,
     RunRequestStatus,
+    Scheduler,
     Trigger,
     TriggerStatus,
 )
@@ -28,6 +29,7 @@ from openorch.store.core import StoreCore
 from openorch.store.triggers import claim_trigger
 
 _REQUESTS = table_of(RunRequest)
+_SCHEDULERS = table_of(Scheduler)
 
 #: Trigger states from which a requested run will (eventually) start: IDLE now, or
 #: once the run in progress ends. Any other state needs an admin first.
@@ -126,9 +128,15 @@ class RunRequestStore(StoreCore):
         return self._read(work)
 
     def begin_run_request(
-        self, request_id: uuid.UUID | str, scheduler_name: str, now: datetime | None = None
+        self,
+        request_id: uuid.UUID | str,
+        scheduler_name: str,
+        run_id: uuid.UUID | None = None,
+        now: datetime | None = None,
     ) -> Job | None:
-        """Claim a request and its trigger and create the job, all or nothing.
+        """Claim a request and its trigger and create the job (owned by the Scheduler's
+        run `run_id`), all or nothing; the trigger is begun by the state machine's BEGIN,
+        as every due trigger is.
 
         Returns the RUNNING job, or None when another Scheduler claimed the request or
         the trigger is no longer IDLE (the request then stays PENDING for later).
@@ -162,8 +170,14 @@ class RunRequestStore(StoreCore):
                 status=JobStatus.RUNNING,
                 trigger_id=trigger.id,
                 correlation_id=request.correlation_id,
+                run_id=run_id,
             )
             session.add(job)
+            session.execute(
+                update(_SCHEDULERS)
+                .where(_SCHEDULERS.c.machine_name == scheduler_name)
+                .values(latest_trigger=trigger.trigger_name[:100], latest_trigger_time=moment)
+            )
             session.execute(
                 update(_REQUESTS)
                 .where(_REQUESTS.c.id == key)

@@ -5,48 +5,41 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import (
+    Job,
+    JobStatus,
     QueueElement,
     QueueStatus,
     QueueTrigger,
     ScheduledTrigger,
+    Scheduler,
     SingleTrigger,
     Trigger,
     TriggerStatus,
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
+from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
 _TRIGGERS = table_of(Trigger)
-_SCHEDULED = table_of(ScheduledTrigger)
+_JOBS = table_of(Job)
+_SCHEDULERS = table_of(Scheduler)
+_JOB_COLUMNS = tuple(column.name for column in _JOBS.columns)
 
 
 def claim_trigger(session: Session, key: uuid.UUID, moment: datetime) -> bool:
-    """Inside a write transaction: IDLE → RUNNING, `last_run` stamped, a scheduled
-    trigger's `next_run` moved to its next cron time. False when it was not IDLE.
+    """Inside a write transaction: the state machine's BEGIN (IDLE → RUNNING, `last_run`
+    stamped, a scheduled trigger's `next_run` moved to its next cron time). False when
+    it was not IDLE.
 
     The one "begin" every path shares (a due trigger, a run requested over HTTP).
     """
-    result = session.execute(
-        update(_TRIGGERS)
-        .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status == TriggerStatus.IDLE)
-        .values(process_status=TriggerStatus.RUNNING, last_run=moment)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    cron_expr = session.scalar(select(_SCHEDULED.c.cron_expr).where(_SCHEDULED.c.id == key))
-    if cron_expr is not None:
-        session.execute(
-            update(_SCHEDULED)
-            .where(_SCHEDULED.c.id == key)
-            .values(next_run=v.next_cron_time(cron_expr, moment))
-        )
-    return True
+    return state.begin_trigger(session.connection(), key, moment)
 
 
 class TriggerStore(StoreCore):
@@ -66,6 +59,7 @@ class TriggerStore(StoreCore):
         priority: int = 0,
         scheduler_whitelist: Sequence[str] | None = None,
         git_branch: str | None = None,
+        keep_running_after_failure: bool | None = None,
     ) -> uuid.UUID:
         """Create a trigger that runs once at `next_run`. Returns its id.
 
@@ -84,6 +78,7 @@ class TriggerStore(StoreCore):
             priority,
             scheduler_whitelist,
             git_branch,
+            keep_running_after_failure,
         )
         return self._add(trigger)
 
@@ -100,6 +95,7 @@ class TriggerStore(StoreCore):
         priority: int = 0,
         scheduler_whitelist: Sequence[str] | None = None,
         git_branch: str | None = None,
+        keep_running_after_failure: bool | None = None,
     ) -> uuid.UUID:
         """Create a trigger that runs at every time `cron_expr` names, first at `next_run`.
 
@@ -122,6 +118,7 @@ class TriggerStore(StoreCore):
             priority,
             scheduler_whitelist,
             git_branch,
+            keep_running_after_failure,
         )
         return self._add(trigger)
 
@@ -138,6 +135,7 @@ class TriggerStore(StoreCore):
         priority: int = 0,
         scheduler_whitelist: Sequence[str] | None = None,
         git_branch: str | None = None,
+        keep_running_after_failure: bool | None = None,
     ) -> uuid.UUID:
         """Create a trigger that runs when `queue_name` holds `min_batch_size` NEW elements.
 
@@ -159,6 +157,7 @@ class TriggerStore(StoreCore):
             priority,
             scheduler_whitelist,
             git_branch,
+            keep_running_after_failure,
         )
         return self._add(trigger)
 
@@ -174,6 +173,7 @@ class TriggerStore(StoreCore):
         priority: Any,
         scheduler_whitelist: Any,
         git_branch: Any,
+        keep_running_after_failure: Any = None,
     ) -> None:
         trigger.trigger_name = v.check_text(Trigger, "trigger_name", trigger_name)  # type: ignore[assignment]
         trigger.process_name = v.check_text(Trigger, "process_name", process_name)  # type: ignore[assignment]
@@ -189,6 +189,13 @@ class TriggerStore(StoreCore):
         )
         branch = v.check_text(Trigger, "git_branch", git_branch, required=False)
         trigger.git_branch = branch if branch and branch.strip() else None
+        keep = (
+            None
+            if keep_running_after_failure is None
+            else v.check_bool("keep_running_after_failure", keep_running_after_failure)
+        )
+        # A Single trigger runs once: there is nothing to keep running.
+        trigger.keep_running_after_failure = None if isinstance(trigger, SingleTrigger) else keep
 
     def _add(self, trigger: Trigger) -> uuid.UUID:
         trigger.id = new_id()
@@ -285,7 +292,10 @@ class TriggerStore(StoreCore):
     # --- change -------------------------------------------------------------------
 
     def update_trigger(self, trigger: Trigger) -> None:
-        """Save every field of a (detached) trigger object.
+        """Save the fields of a (detached) trigger object, except its status.
+
+        The status changes only through the state machine (`enable_trigger`, ...): an
+        object read before a Scheduler began the trigger must not set it back.
 
         Raises:
             ValueError: a field is invalid, or the trigger no longer exists.
@@ -294,8 +304,11 @@ class TriggerStore(StoreCore):
         key = v.check_uuid("trigger_id", trigger.id)
 
         def work(session: Session) -> None:
-            if session.get(Trigger, key) is None:
+            current = session.get(Trigger, key)
+            if current is None:
                 raise ValueError(f"No trigger with id {key} exists.")
+            trigger.process_status = current.process_status
+            trigger.last_run = current.last_run
             session.merge(trigger)
 
         self._write(work)
@@ -318,6 +331,7 @@ class TriggerStore(StoreCore):
             trigger.priority,
             trigger.whitelist,
             trigger.git_branch,
+            trigger.keep_running_after_failure,
         )
         if isinstance(trigger, SingleTrigger):
             v.check_datetime("next_run", trigger.next_run)
@@ -346,7 +360,8 @@ class TriggerStore(StoreCore):
         self._write(work)
 
     def set_trigger_status(self, trigger_id: uuid.UUID | str, status: TriggerStatus | str) -> None:
-        """Set a trigger's status unconditionally.
+        """Set a trigger's status unconditionally: the original OpenOrchestrator's API,
+        kept for scripts written against it. openorch's programs use the events below.
 
         Raises:
             ValueError: bad id or status, or no such trigger.
@@ -354,14 +369,11 @@ class TriggerStore(StoreCore):
         key = v.check_uuid("trigger_id", trigger_id)
         new_status = v.check_enum(TriggerStatus, "status", status)
 
-        def work(session: Session) -> None:
-            result = session.execute(
-                update(_TRIGGERS).where(_TRIGGERS.c.id == key).values(process_status=new_status)
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+        def work(connection: Connection) -> None:
+            if not state.force_trigger_status(connection, key, new_status):
                 raise ValueError(f"No trigger with id {key} exists.")
 
-        self._write(work)
+        self._write_core(work)
 
     def change_trigger_status(
         self,
@@ -372,20 +384,64 @@ class TriggerStore(StoreCore):
         """Set a trigger's status only if it is one of `expected`; True when it changed.
 
         One conditional UPDATE, so a Scheduler and an admin changing the same trigger at
-        once cannot overwrite each other's decision.
+        once cannot overwrite each other's decision. Only moves the state machine allows.
+
+        Raises:
+            ValueError: bad id or status, or a move no event allows.
         """
         key = v.check_uuid("trigger_id", trigger_id)
         new_status = v.check_enum(TriggerStatus, "status", status)
+        sources = [v.check_enum(TriggerStatus, "expected", item) for item in expected]
+        return self._write_core(
+            lambda connection: state.move_trigger(connection, key, sources, new_status)
+        )
 
-        def work(session: Session) -> bool:
-            result = session.execute(
-                update(_TRIGGERS)
-                .where(_TRIGGERS.c.id == key, _TRIGGERS.c.process_status.in_(list(expected)))
-                .values(process_status=new_status)
-            )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    # --- what admins and processes ask (refusals are errors with a message) ---------
 
-        return self._write(work)
+    def enable_trigger(self, trigger_id: uuid.UUID | str) -> TriggerStatus:
+        """Enable: IDLE, ready to run when due (a PAUSING one keeps RUNNING).
+
+        Raises:
+            TransitionRefused: the trigger is RUNNING or KILLING.
+            ValueError: bad id, or no such trigger.
+        """
+        return self._trigger_event(trigger_id, state.TriggerEvent.ENABLE)
+
+    def disable_trigger(self, trigger_id: uuid.UUID | str) -> TriggerStatus:
+        """Disable: a running trigger becomes PAUSING (PAUSED when its run ends), any
+        other PAUSED.
+
+        Raises:
+            TransitionRefused: the trigger is being killed.
+            ValueError: bad id, or no such trigger.
+        """
+        return self._trigger_event(trigger_id, state.TriggerEvent.DISABLE)
+
+    def kill_trigger(self, trigger_id: uuid.UUID | str) -> TriggerStatus:
+        """Kill: KILLING, so the Scheduler running it kills the whole process tree.
+
+        Raises:
+            TransitionRefused: the trigger is not running.
+            ValueError: bad id, or no such trigger.
+        """
+        return self._trigger_event(trigger_id, state.TriggerEvent.KILL)
+
+    def pause_trigger_from_process(self, trigger_id: uuid.UUID | str) -> TriggerStatus:
+        """The SDK's pause_my_trigger: like Disable, asked by the running process.
+
+        Raises:
+            TransitionRefused: the trigger is being killed.
+            ValueError: bad id, or no such trigger.
+        """
+        return self._trigger_event(trigger_id, state.TriggerEvent.PAUSE_SELF)
+
+    def _trigger_event(
+        self, trigger_id: uuid.UUID | str, event: state.TriggerEvent
+    ) -> TriggerStatus:
+        key = v.check_uuid("trigger_id", trigger_id)
+        return self._write_core(
+            lambda connection: state.require_trigger_change(connection, key, event)
+        )
 
     # --- begin (atomic) -----------------------------------------------------------
 
@@ -394,11 +450,67 @@ class TriggerStore(StoreCore):
 
         A scheduled trigger's `next_run` becomes the next cron time after now in the
         same transaction (missed runs are not caught up). Returns False when another
-        Scheduler (or an admin) changed the trigger first.
+        Scheduler (or an admin) changed the trigger first. Creates no job: Schedulers use
+        `begin_trigger_run`; this is the original's API.
         """
         key = v.check_uuid("trigger_id", trigger_id)
         moment = now or datetime.now()
-        return self._write(lambda session: claim_trigger(session, key, moment))
+        return self._write_core(lambda connection: state.begin_trigger(connection, key, moment))
+
+    def begin_trigger_run(
+        self,
+        trigger_id: uuid.UUID | str,
+        scheduler_name: str,
+        run_id: uuid.UUID | None,
+        now: datetime | None = None,
+    ) -> Job | None:
+        """Begin a trigger and create its RUNNING job owned by `run_id`, in ONE transaction.
+
+        Also records the trigger as the Scheduler's latest. A crash can leave either
+        nothing or both (a RUNNING trigger always has its job, which the run's restart or
+        the reaper ends). None when someone else began or changed the trigger first.
+        Every way of starting a trigger (poll, "run now") goes through here.
+
+        Raises:
+            ValueError: bad id or name.
+        """
+        key = v.check_uuid("trigger_id", trigger_id)
+        name = v.check_text(Job, "scheduler_name", scheduler_name)
+        moment = now or datetime.now()
+
+        def work(connection: Connection) -> Job | None:
+            if not state.begin_trigger(connection, key, moment):
+                return None
+            trigger_name, process_name = connection.execute(
+                select(_TRIGGERS.c.trigger_name, _TRIGGERS.c.process_name).where(
+                    _TRIGGERS.c.id == key
+                )
+            ).one()
+            job = Job(
+                id=new_id(),
+                process_name=process_name,
+                scheduler_name=name,
+                start_time=moment,
+                end_time=None,
+                status=JobStatus.RUNNING,
+                trigger_id=key,
+                run_id=run_id,
+                pid=None,
+                process_started=None,
+            )
+            connection.execute(
+                insert(_JOBS).values(
+                    {column: getattr(job, column) for column in _JOB_COLUMNS}
+                )
+            )
+            connection.execute(
+                update(_SCHEDULERS)
+                .where(_SCHEDULERS.c.machine_name == name)
+                .values(latest_trigger=trigger_name[:100], latest_trigger_time=moment)
+            )
+            return job
+
+        return self._write_core(work)
 
     def begin_single_trigger(self, trigger_id: uuid.UUID | str) -> bool:
         """`begin_trigger` for a single trigger (the original's name)."""

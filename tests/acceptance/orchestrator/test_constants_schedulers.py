@@ -114,6 +114,37 @@ async def test_schedulers_table_marks_silent_ones(connected: User, db: Store) ->
     assert rows["silent"]["latest_trigger"] == "None yet"
 
 
+async def test_schedulers_table_shows_state_and_clock_offsets(connected: User,
+                                                              db: Store) -> None:
+    """The tab judges liveness by the data layer's rule (each run's own timeout, the
+    database's clock) and shows clock offsets over 30 s."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from openorch.database import Scheduler
+
+    user = connected
+    db.register_run("behind", uuid.uuid4(), 30, "paused")
+    db.register_run("close", uuid.uuid4(), 30, "running")
+    db.register_run("quiet", uuid.uuid4(), 30, "running")
+    with db.engine.begin() as connection:  # test setup, not UI code
+        connection.execute(update(Scheduler).where(Scheduler.machine_name == "behind")
+                           .values(clock_offset=-299.6))
+        connection.execute(update(Scheduler).where(Scheduler.machine_name == "close")
+                           .values(clock_offset=20.0))
+        # Silent for 40 s: dead by its own 30 s timeout (the old 1-minute rule said alive).
+        connection.execute(update(Scheduler).where(Scheduler.machine_name == "quiet")
+                           .values(last_update=datetime.now() - timedelta(seconds=40)))
+    await show_tab(user, "Schedulers")
+    await until(lambda: len(table_rows(user, "schedulers_table")) == 3)
+    rows = {row["machine_name"]: row for row in table_rows(user, "schedulers_table")}
+    assert rows["behind"]["clock"] == "5 min 0 s behind the database"
+    assert rows["behind"]["state"] == "paused" and rows["behind"]["stale"] is False
+    assert rows["close"]["clock"] == ""
+    assert rows["quiet"]["stale"] is True and rows["quiet"]["state"] == "not responding"
+
+
 async def test_refresh_button_and_auto_refresh(connected: User, db: Store) -> None:
     user = connected
     await show_tab(user, "Constants")

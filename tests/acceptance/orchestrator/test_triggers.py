@@ -190,3 +190,30 @@ async def test_edit_enable_disable_kill_delete(connected: User, db: Store,
     await until(lambda: db.get_all_triggers() == ())
     await until(lambda: table_rows(user, "trigger_table") == [])
 
+
+
+async def test_enable_on_a_running_trigger_is_refused(connected: User, db: Store) -> None:
+    user = connected
+    trigger_id = db.create_scheduled_trigger(
+        "nightly", "robot", "0 3 * * *", datetime.now() + timedelta(hours=1), "robot.py",
+        None, False, False,
+    )
+    assert db.begin_trigger_run(trigger_id, "robot-1", None) is not None  # a Scheduler runs it
+    await open_trigger(user, str(trigger_id))
+    user.find(marker="trigger_popup_enable_button").click()
+    await user.should_see("Enable refused: the trigger is Running")
+    assert db.get_trigger(trigger_id).process_status == TriggerStatus.RUNNING
+    assert has(user, "trigger_popup_save_button")  # the popup stays open
+
+
+async def test_after_a_failure_choice_is_saved_and_shown(connected: User, db: Store) -> None:
+    user = connected
+    trigger_id = db.create_queue_trigger("q", "robot", "inbox", "robot.py", None, False, False, 1)
+    await open_trigger(user, str(trigger_id))
+    select = one(user, "trigger_popup_after_failure_select")
+    assert select.visible and select.value is False  # NULL reads as "stop", as 3.0.0 does
+    select.value = True
+    user.find(marker="trigger_popup_save_button").click()
+    await until(lambda: db.get_trigger(trigger_id).keep_running_after_failure is True)
+    await open_trigger(user, str(trigger_id))
+    assert one(user, "trigger_popup_after_failure_select").value is True

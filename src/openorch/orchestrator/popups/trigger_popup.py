@@ -2,10 +2,13 @@
 
 A new-trigger popup is persistent (a stray click outside must not lose a half-filled
 form); an existing trigger's popup adds Enable, Disable, Kill (only while running) and
-Delete. Status changes are conditional updates in the data layer, so an admin and a
-Scheduler changing one trigger at once cannot overwrite each other.
+Delete. Status changes go through the data layer's state machine (conditional updates),
+so an admin and a Scheduler changing one trigger at once cannot overwrite each other, and
+a change the trigger's status does not allow (Enable while it runs) is refused with a
+message.
 """
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -24,6 +27,7 @@ from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput
 from openorch.store import validation as v
+from openorch.store.state import TransitionRefused
 
 CRON_HELP_URL = "https://crontab.guru/"
 
@@ -31,8 +35,11 @@ CRON_HELP_URL = "https://crontab.guru/"
 #: only, and the minute may pass while the admin types): no "create anyway?" question.
 NOW_TOLERANCE = timedelta(minutes=5)
 
-#: Every status except RUNNING: Disable pauses these outright.
-_NOT_RUNNING = tuple(status for status in TriggerStatus if status != TriggerStatus.RUNNING)
+#: The "after a failure" choice: stored value → what the admin reads.
+AFTER_FAILURE_OPTIONS = {
+    False: "Stop: stay Failed until enabled (default)",
+    True: "Keep running: run again when next due",
+}
 
 
 def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | None:
@@ -88,6 +95,11 @@ class TriggerPopup:
             self.args_input = self._input("Process Arguments", "args")
             self.blocking_check = tid(ui.checkbox("Is process blocking?", value=True),
                                       "trigger_popup_blocking_check")
+            self.after_failure_select = tid(
+                ui.select(AFTER_FAILURE_OPTIONS, value=False, label="After a failure")
+                .classes("w-full"),
+                "trigger_popup_after_failure_select",
+            )
             self.priority_input = tid(
                 ui.number("Priority", value=0, precision=0, format="%.0f").classes("w-full"),
                 "trigger_popup_priority_input",
@@ -103,7 +115,7 @@ class TriggerPopup:
                         "trigger_popup_enable_button")
                     tid(ui.button("Disable", on_click=guarded(self.disable)),
                         "trigger_popup_disable_button")
-                    if trigger.process_status == TriggerStatus.RUNNING:
+                    if trigger.process_status in (TriggerStatus.RUNNING, TriggerStatus.PAUSING):
                         tid(ui.button("Kill", color="negative", on_click=guarded(self.kill)),
                             "trigger_popup_kill_button")
                     tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
@@ -130,6 +142,8 @@ class TriggerPopup:
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
         self.now_button.visible = kind == TriggerType.SINGLE
+        # A Single trigger runs once: after a failure there is nothing to keep running.
+        self.after_failure_select.visible = kind != TriggerType.SINGLE
 
     def _set_now(self) -> None:
         self.time_input.set_datetime(datetime.now())
@@ -147,6 +161,7 @@ class TriggerPopup:
         self.blocking_check.value = trigger.is_blocking
         self.priority_input.value = trigger.priority
         self.whitelist_input.value = trigger.whitelist
+        self.after_failure_select.value = trigger.keeps_running_after_failure
         if isinstance(trigger, ScheduledTrigger):
             self.cron_input.value = trigger.cron_expr
         if isinstance(trigger, SingleTrigger | ScheduledTrigger):
@@ -189,6 +204,7 @@ class TriggerPopup:
         is_blocking = bool(self.blocking_check.value)
         whitelist = [str(name) for name in (self.whitelist_input.value or [])]
         kind = self.trigger_type
+        keep_running = None if kind == TriggerType.SINGLE else bool(self.after_failure_select.value)
         cron = queue = ""
         batch = 1
         next_run: datetime | None = None
@@ -215,10 +231,12 @@ class TriggerPopup:
                                is_git, is_blocking, priority, whitelist, git_branch)
             elif kind == TriggerType.SCHEDULED:
                 await off_loop(store.create_scheduled_trigger, name, process, cron, next_run,
-                               path, args, is_git, is_blocking, priority, whitelist, git_branch)
+                               path, args, is_git, is_blocking, priority, whitelist, git_branch,
+                               keep_running)
             else:
                 await off_loop(store.create_queue_trigger, name, process, queue, path, args,
-                               is_git, is_blocking, batch, priority, whitelist, git_branch)
+                               is_git, is_blocking, batch, priority, whitelist, git_branch,
+                               keep_running)
             ui.notify(f"Trigger '{name}' created.", type="positive")
         else:
             trigger = self.trigger
@@ -230,6 +248,7 @@ class TriggerPopup:
             trigger.git_branch = git_branch
             trigger.is_blocking = is_blocking
             trigger.priority = priority
+            trigger.keep_running_after_failure = keep_running
             trigger.scheduler_whitelist = v.check_names(
                 "Scheduler whitelist", whitelist, v.column_length(Trigger, "scheduler_whitelist")
             )
@@ -253,39 +272,32 @@ class TriggerPopup:
         return self.trigger
 
     async def enable(self) -> None:
-        """Enable: the trigger becomes IDLE, ready to run when due."""
-        trigger = self._require()
-        await off_loop(self.connection.store.set_trigger_status, trigger.id, TriggerStatus.IDLE)
-        ui.notify("Trigger status set to 'Idle'.", type="positive")
-        self.dialog.close()
-        await self.on_change()
+        """Enable: the trigger becomes IDLE, ready to run when due. Refused (with the
+        data layer's message) while it runs: a second Scheduler would start it again."""
+        await self._apply(self.connection.store.enable_trigger)
 
     async def disable(self) -> None:
         """Disable: a running trigger is PAUSING (it stops after this run), others PAUSED."""
-        trigger = self._require()
-        store = self.connection.store
-        if await off_loop(store.change_trigger_status, trigger.id, [TriggerStatus.RUNNING],
-                          TriggerStatus.PAUSING):
-            ui.notify("Trigger status set to 'Pausing': it pauses when the current run ends.",
-                      type="positive")
-        elif await off_loop(store.change_trigger_status, trigger.id, _NOT_RUNNING,
-                            TriggerStatus.PAUSED):
-            ui.notify("Trigger status set to 'Paused'.", type="positive")
-        else:
-            ui.notify("The trigger changed meanwhile; nothing was done. Try again.",
-                      type="warning")
-        self.dialog.close()
-        await self.on_change()
+        await self._apply(self.connection.store.disable_trigger)
 
     async def kill(self) -> None:
-        """Kill: ask the running trigger's Scheduler to stop its process."""
+        """Kill: ask the running trigger's Scheduler to stop its process tree."""
+        await self._apply(self.connection.store.kill_trigger)
+
+    async def _apply(self, change: Callable[[uuid.UUID], TriggerStatus]) -> None:
+        """Ask the state machine; a refusal is a warning and leaves the popup open."""
         trigger = self._require()
-        if await off_loop(self.connection.store.change_trigger_status, trigger.id,
-                          [TriggerStatus.RUNNING], TriggerStatus.KILLING):
-            ui.notify("Trigger status set to 'Killing': its Scheduler stops the process.",
-                      type="positive")
-        else:
-            ui.notify("The trigger is no longer running; nothing to kill.", type="warning")
+        try:
+            new_status = await off_loop(change, trigger.id)
+        except TransitionRefused as refusal:
+            ui.notify(str(refusal), type="warning")
+            return
+        hint = {
+            TriggerStatus.PAUSING: ": it pauses when the current run ends",
+            TriggerStatus.KILLING: ": its Scheduler stops the process",
+            TriggerStatus.RUNNING: ": the current run goes on, and it runs again when due",
+        }.get(new_status, "")
+        ui.notify(f"Trigger status set to '{new_status.value}'{hint}.", type="positive")
         self.dialog.close()
         await self.on_change()
 

@@ -18,7 +18,6 @@ from nicegui import events, ui
 from openorch.database import JobStatus, TriggerStatus
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
-from openorch.orchestrator.tabs.schedulers import STALE_AFTER
 from openorch.orchestrator.tabs.triggers import is_overdue
 from openorch.orchestrator.widgets import quiet_no_data, status_color
 from openorch.store.overview import OverviewFigures
@@ -96,16 +95,22 @@ def scheduler_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
     for job in figures.running:
         running.setdefault(job.scheduler_name, []).append(job.process_name)
     rows = []
-    for scheduler in figures.schedulers:
-        silent = (scheduler.last_update is None
-                  or figures.now - scheduler.last_update > STALE_AFTER)
+    for health in figures.schedulers:
+        scheduler = health.scheduler
+        if scheduler.engine_state == "stopped":
+            state, color = "Stopped", "grey-7"
+        elif health.alive:
+            state, color = "Alive", "positive"
+        else:
+            state, color = "Not responding", "negative"
         rows.append({
             "id": scheduler.machine_name,
             "machine_name": scheduler.machine_name,
-            "alive": "Silent" if silent else "Alive",
-            "alive_color": "negative" if silent else "positive",
-            "last_update": age_text(scheduler.last_update, figures.now) + " ago"
-            if scheduler.last_update else "never",
+            "alive": state,
+            "alive_color": color,
+            "last_update": age_text(figures.now - timedelta(seconds=health.silent_for),
+                                    figures.now) + " ago"
+            if health.silent_for is not None else "never",
             "running": ", ".join(running.get(scheduler.machine_name, [])) or "nothing",
         })
     return rows

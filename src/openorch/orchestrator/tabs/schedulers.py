@@ -1,22 +1,24 @@
-"""Schedulers: every worker machine and when it was last heard from."""
+"""Schedulers: every worker, whether it is alive, what it is doing, and its clock.
 
-from datetime import datetime, timedelta
+Alive or not is the data layer's one liveness rule (`store.schedulers.is_alive`, judged
+with the database's clock), the same rule every Scheduler's reaper applies.
+"""
+
 from typing import Any
 
 from nicegui import ui
 
-from openorch.database import Scheduler
 from openorch.orchestrator.common import fmt, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.widgets import quiet_no_data
-
-#: A Scheduler silent for longer than this shows its Last Connection in red.
-STALE_AFTER = timedelta(minutes=1)
+from openorch.store.schedulers import SchedulerHealth
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "machine_name", "label": "Machine Name", "field": "machine_name", "align": "left",
      "sortable": True},
+    {"name": "state", "label": "State", "field": "state", "align": "left"},
     {"name": "last_update", "label": "Last Connection", "field": "last_update", "align": "left"},
+    {"name": "clock", "label": "Clock", "field": "clock", "align": "left"},
     {"name": "latest_trigger", "label": "Latest Trigger", "field": "latest_trigger",
      "align": "left"},
     {"name": "latest_trigger_time", "label": "Latest Trigger Time",
@@ -24,13 +26,32 @@ COLUMNS: list[dict[str, Any]] = [
 ]
 
 
-def scheduler_row(scheduler: Scheduler, now: datetime) -> dict[str, Any]:
-    """One row; `stale` marks a Scheduler silent for more than a minute."""
+def describe_offset(seconds: float | None) -> str:
+    """'4 min 59 s behind the database' for an offset worth showing; '' otherwise."""
+    if seconds is None:
+        return ""
+    whole = round(abs(seconds))
+    minutes, rest = divmod(whole, 60)
+    amount = f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    return f"{amount} {'ahead of' if seconds > 0 else 'behind'} the database"
+
+
+def scheduler_row(health: SchedulerHealth) -> dict[str, Any]:
+    """One row; `stale` marks a Scheduler the liveness rule calls dead (unless it said
+    it stopped)."""
+    scheduler = health.scheduler
+    stopped = scheduler.engine_state == "stopped"
+    if stopped:
+        state = "stopped"
+    else:
+        state = (scheduler.engine_state or "running") if health.alive else "not responding"
     return {
         "id": scheduler.machine_name,
         "machine_name": scheduler.machine_name,
+        "state": state,
         "last_update": fmt(scheduler.last_update),
-        "stale": bool(scheduler.last_update is None or now - scheduler.last_update > STALE_AFTER),
+        "stale": not health.alive and not stopped,
+        "clock": describe_offset(health.notable_clock_offset),
         "latest_trigger": scheduler.latest_trigger or "None yet",
         "latest_trigger_time": fmt(scheduler.latest_trigger_time),
     }
@@ -52,11 +73,14 @@ class SchedulersTab:
                 {{ props.value }}
             </q-td>
         """)
+        self.table.add_slot("body-cell-clock", """
+            <q-td :props="props" :class="props.value ? 'text-warning text-bold' : ''">
+                {{ props.value }}
+            </q-td>
+        """)
 
     async def refresh(self) -> None:
-        """Load every Scheduler again."""
-        schedulers = await off_loop(self.connection.store.get_schedulers)
-        now = datetime.now()
-        self.table.rows = [scheduler_row(scheduler, now) for scheduler in schedulers]
+        """Load every Scheduler again, judged by the data layer's liveness rule."""
+        health = await off_loop(self.connection.store.get_scheduler_health)
+        self.table.rows = [scheduler_row(item) for item in health]
         self.table.update()
-
