@@ -57,7 +57,8 @@ def test_overview_figures(store: Store) -> None:
     assert (q1.new, q1.in_progress, q1.done_24h, q1.failed_24h) == (1, 0, 1, 1)
     assert q1.oldest_new is not None and q1.oldest_new <= now + timedelta(seconds=1)
     assert [job.job_id for job in figures.running] == [str(running.id)]
-    assert [scheduler.machine_name for scheduler in figures.schedulers] == ["robot-2"]
+    assert [(health.scheduler.machine_name, health.alive) for health in figures.schedulers] == [
+        ("robot-2", True)]
     assert [trigger.trigger_name for trigger in figures.triggers] == ["failing"]
 
 
