@@ -42,27 +42,35 @@ def validate_key(key: str | bytes | None) -> bool:
     return True
 
 
+def _bad_key(message: str) -> ValueError:
+    # Imported here: the data layer imports this module, so a module-level import of
+    # openorch.store.errors would be circular.
+    from openorch.store.errors import BadInput
+
+    return BadInput(message)
+
+
 def _key_bytes(key: object) -> bytes:
     """The key as ASCII bytes after the checks `Fernet(key)` would make.
 
     Raises:
-        ValueError: missing, mistyped or malformed key (never repeating the key).
+        BadInput: missing, mistyped or malformed key (never repeating the key).
     """
     if key is None or key == "" or key == b"":
-        raise ValueError("No encryption key was given: an AES (Fernet) key is required.")
+        raise _bad_key("No encryption key was given: an AES (Fernet) key is required.")
     if isinstance(key, str):
         try:
             key = key.strip().encode("ascii")
         except UnicodeEncodeError as error:
-            raise ValueError(_INVALID_KEY) from error
+            raise _bad_key(_INVALID_KEY) from error
     if not isinstance(key, bytes):
-        raise ValueError(f"The encryption key must be a string, not {type(key).__name__}.")
+        raise _bad_key(f"The encryption key must be a string, not {type(key).__name__}.")
     try:
         raw = base64.urlsafe_b64decode(key)
     except (binascii.Error, ValueError) as error:
-        raise ValueError(_INVALID_KEY) from error
+        raise _bad_key(_INVALID_KEY) from error
     if len(raw) != KEY_BYTES:
-        raise ValueError(_INVALID_KEY)
+        raise _bad_key(_INVALID_KEY)
     return key
 
 
@@ -95,9 +103,12 @@ class Cipher:
         """Decrypt a token made by `encrypt` (or by the original).
 
         Raises:
-            ValueError: when the token was made with another key or is damaged.
+            KeyMismatch: when the token was made with another key or is damaged (a
+                ValueError and a `cryptography.fernet.InvalidToken`).
         """
         from cryptography.fernet import InvalidToken
+
+        from openorch.store.errors import KeyMismatch
 
         try:
             if not isinstance(token, str | bytes):
@@ -105,7 +116,7 @@ class Cipher:
             data = token.encode("ascii") if isinstance(token, str) else token
             return self._fernet.decrypt(data).decode("utf-8")
         except (InvalidToken, UnicodeError, TypeError) as error:
-            raise ValueError(
+            raise KeyMismatch(
                 "The encryption key does not match: this credential was encrypted with "
                 "another key (or its stored value is damaged)."
             ) from error

@@ -1,9 +1,8 @@
-"""Launching: git clones from a real local repository, refused git input, the selection
-rules (priority, type order, whitelist, exclusive, blocking) and the output files."""
+"""Launching for real: git clones from a local repository and refused or failed clones,
+through the engine. The pure rules (git input, script paths, output files, selection)
+are in tests/unit/test_launcher_rules.py and tests/unit/test_selection.py."""
 
 import subprocess
-import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,8 @@ import pytest
 from openorch.database import (
     JobStatus,
     LogLevel,
-    QueueTrigger,
-    ScheduledTrigger,
-    SingleTrigger,
-    Trigger,
     TriggerStatus,
 )
-from openorch.scheduler import launcher
-from openorch.scheduler.launcher import LaunchError
-from openorch.scheduler.selection import order_triggers, select_and_begin
 from openorch.store import Store
 from support.processes.harness import (
     job_ended,
@@ -131,125 +123,3 @@ def test_refused_or_failed_clones_fail_the_trigger_and_inject_nothing(
     assert not marker.exists()
     assert not (tmp_path / "clones").exists() or list((tmp_path / "clones").iterdir()) == []
     store.close()
-
-
-@pytest.mark.parametrize("url", [
-    "https://github.com/org/repo.git",
-    "ssh://git@github.com/org/repo.git",
-    "git://example.com/repo.git",
-    "file:///srv/git/repo.git",
-    "git@github.com:org/repo.git",
-])
-def test_ordinary_git_urls_are_accepted(url: str) -> None:
-    launcher.check_git_source(url, "release/1.0")
-
-
-@pytest.mark.parametrize("url", [
-    "", "-oProxyCommand=x", "ext::sh", "fd::17", "http://example.com/r.git",
-    "/plain/local/path", "C:\\repos\\robot", "ftp://example.com/r.git", "git@host:\n-x",
-])
-def test_unusual_git_urls_are_refused(url: str) -> None:
-    with pytest.raises(LaunchError):
-        launcher.check_git_source(url, None)
-
-
-def test_script_path_must_be_an_existing_py_file(tmp_path: Path) -> None:
-    (tmp_path / "robot.py").write_text("")
-    (tmp_path / "notes.txt").write_text("")
-    assert launcher.check_script_path(str(tmp_path / "robot.py")).is_absolute()
-    for bad in ["", str(tmp_path / "notes.txt"), str(tmp_path / "missing.py"), str(tmp_path)]:
-        with pytest.raises(LaunchError):
-            launcher.check_script_path(bad)
-
-
-def test_prune_keeps_the_newest_jobs_and_spares_files_in_use(tmp_path: Path) -> None:
-    paths = []
-    for number in range(10):
-        out = tmp_path / f"20240101-0000{number:02d}_{uuid.uuid4()}.out.txt"
-        err = out.with_name(out.name.replace(".out.", ".err."))
-        out.write_text("o")
-        err.write_text("e")
-        paths.append((out, err))
-    oldest_out = paths[0][0]
-    removed = launcher.prune_logs(tmp_path, 3, lambda path: path == oldest_out)
-    assert removed == 13  # 7 old jobs' two files, less the one in use
-    left = sorted(path.name for path in tmp_path.iterdir())
-    assert len(left) == 7 and oldest_out.name in left
-
-
-def test_read_tail_reads_the_end_of_a_big_file(tmp_path: Path) -> None:
-    path = tmp_path / "err.txt"
-    path.write_bytes(b"a" * 5_000_000 + "the end: ünïcödé".encode())
-    assert launcher.read_tail(path, 20).endswith("the end: ünïcödé")
-    assert len(launcher.read_tail(path, 20)) == 20
-    assert launcher.read_tail(tmp_path / "missing", 20) == ""
-
-
-# --- selection rules (pure) -------------------------------------------------------
-
-
-def _trigger(kind: type[Trigger], name: str, priority: int = 0, minutes_ago: int = 1,
-             blocking: bool = False, whitelist: list[str] | None = None) -> Trigger:
-    trigger = kind(id=uuid.uuid4(), trigger_name=name, priority=priority,
-                   is_blocking=blocking, process_status=TriggerStatus.IDLE)
-    trigger.scheduler_whitelist = None if whitelist is None else str(whitelist).replace("'", '"')
-    if kind is not QueueTrigger:
-        trigger.next_run = datetime.now() - timedelta(minutes=minutes_ago)  # type: ignore[attr-defined]
-    return trigger
-
-
-def test_order_is_priority_then_single_scheduled_queue_then_oldest() -> None:
-    triggers = [
-        _trigger(QueueTrigger, "queue"),
-        _trigger(ScheduledTrigger, "scheduled"),
-        _trigger(SingleTrigger, "single-new", minutes_ago=1),
-        _trigger(SingleTrigger, "single-old", minutes_ago=5),
-        _trigger(QueueTrigger, "urgent-queue", priority=10),
-        _trigger(ScheduledTrigger, "low", priority=-1),
-    ]
-    names = [trigger.trigger_name for trigger in order_triggers(triggers)]
-    assert names == ["urgent-queue", "single-old", "single-new", "scheduled", "queue", "low"]
-
-
-def _begin_all(candidates: list[Trigger], **options: object) -> list[str]:
-    settings: dict[str, object] = {
-        "scheduler_name": "robot-1", "exclusive": False, "running": 0, "blocking_running": False
-    }
-    settings.update(options)
-    begun = select_and_begin(candidates, begin=lambda _t: True, **settings)  # type: ignore[arg-type]
-    return [trigger.trigger_name for trigger in begun]
-
-
-def test_whitelist_and_exclusive_mode() -> None:
-    triggers = [
-        _trigger(SingleTrigger, "anyone"),
-        _trigger(SingleTrigger, "mine", whitelist=["ROBOT-1 ", "robot-2"]),
-        _trigger(SingleTrigger, "theirs", whitelist=["robot-2"]),
-    ]
-    assert sorted(_begin_all(triggers)) == ["anyone", "mine"]
-    assert _begin_all(triggers, exclusive=True) == ["mine"]
-
-
-def test_blocking_rules() -> None:
-    blocking = _trigger(SingleTrigger, "blocking", priority=5, blocking=True)
-    free = _trigger(SingleTrigger, "free")
-    other = _trigger(ScheduledTrigger, "other")
-    # Idle machine: the blocking trigger (highest priority) starts alone.
-    assert _begin_all([blocking, free, other]) == ["blocking"]
-    # Busy machine: the blocking one waits, non-blocking ones start side by side.
-    assert _begin_all([blocking, free, other], running=1) == ["free", "other"]
-    # A blocking process runs: nothing starts.
-    assert _begin_all([free, other], running=1, blocking_running=True) == []
-    # Non-blocking work begun first in the same poll makes the machine busy.
-    blocking.priority = -5
-    assert _begin_all([blocking, free]) == ["free"]
-
-
-def test_a_trigger_another_scheduler_won_is_skipped() -> None:
-    won_elsewhere = _trigger(SingleTrigger, "lost", priority=5, blocking=True)
-    free = _trigger(SingleTrigger, "free")
-    begun = select_and_begin(
-        [won_elsewhere, free], "robot-1", False, 0, False,
-        begin=lambda trigger: trigger is not won_elsewhere,
-    )
-    assert begun == [free]

@@ -66,7 +66,8 @@ def test_the_original_import_paths_give_the_same_objects() -> None:
     from OpenOrchestrator.database.queues import QueueStatus as OldQueueStatus
     from OpenOrchestrator.orchestrator_connection.connection import OrchestratorConnection
 
-    assert OrchestratorConnection is openorch.OrchestratorConnection
+    # openorch's class, plus the original's string ids and default-connection side effect.
+    assert issubclass(OrchestratorConnection, openorch.OrchestratorConnection)
     assert OldQueueStatus is QueueStatus
     assert {"Triggers", "Queues", "Logs", "Constants", "Credentials", "Jobs", "Schedulers",
             "Single_Triggers", "Scheduled_Triggers", "Queue_Triggers"} <= set(
@@ -130,10 +131,11 @@ def test_crypto_util_refuses_bad_keys(crypto_util: object) -> None:
 
     for bad in ("", "short", "x" * 44, b"\xff" * 44, None, 12345):
         assert cu.validate_key(bad) is False  # type: ignore[arg-type]
+    cu.set_key("not a key")  # accepted, as in the original; refused when used
     with pytest.raises(ValueError, match="Invalid AES key"):
-        cu.set_key("not a key")
+        cu.encrypt_string("x")
     cu.set_key(None)
-    with pytest.raises(ValueError, match="No encryption key is set"):
+    with pytest.raises(RuntimeError, match="No encryption key is set"):
         cu.encrypt_string("x")
 
 
@@ -235,7 +237,7 @@ def test_db_util_end_to_end(db_util: object, db_url: str, crypto_key: str) -> No
     assert [t.id for t in du.get_queue_triggers()] == [queue]
     assert [t.id for t in du.get_pending_single_triggers()] == [single]
     assert [t.id for t in du.get_pending_scheduled_triggers()] == [scheduled]
-    assert du.get_pending_queue_triggers() == ()
+    assert du.get_pending_queue_triggers() == []  # lists, as the original returns
     assert du.begin_single_trigger(single) is True
     assert du.begin_single_trigger(single) is False
     assert du.begin_scheduled_trigger(scheduled) is True
@@ -271,9 +273,8 @@ def test_db_util_end_to_end(db_util: object, db_url: str, crypto_key: str) -> No
     du.update_queue_element(element.id, message="m", status="FAILED")
     assert du.get_queue_element(element.id).message == "m"
     du.set_queue_element_status(first.id, "DONE", "ok")
-    assert du.get_queue_count()["jobs"] == {
-        QueueStatus.NEW: 1, QueueStatus.IN_PROGRESS: 0, QueueStatus.DONE: 1,
-        QueueStatus.FAILED: 1, QueueStatus.ABANDONED: 0,
+    assert du.get_queue_count()["jobs"] == {  # only the statuses present, as the original
+        QueueStatus.NEW: 1, QueueStatus.DONE: 1, QueueStatus.FAILED: 1,
     }
     du.delete_queue_element(element.id)
     with pytest.raises(ValueError, match="No queue element"):

@@ -60,7 +60,7 @@ def test_bulk_create_is_all_or_nothing(store: Store) -> None:
     with pytest.raises(ValueError, match=r"reference\[2\] is too long"):
         store.bulk_create_queue_elements("q", ["a", "b", "c" * 101], [None, None, None])
     with pytest.raises(ValueError, match=r"data\[1\] must be a string or None"):
-        store.bulk_create_queue_elements("q", ["a", "b"], ["x", 5])  # type: ignore[list-item]
+        store.bulk_create_queue_elements("q", ["a", "b"], ["x", {"k": 5}])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="queue_name is too long"):
         store.bulk_create_queue_elements("q" * 101, ["a"], ["b"])
     assert store.get_queue_count() == {}

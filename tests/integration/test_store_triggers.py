@@ -57,7 +57,7 @@ def test_create_each_kind_and_read_back_detached(store: Store) -> None:
     assert isinstance(by_id[single], SingleTrigger)
     assert by_id[single].type == TriggerType.SINGLE
     assert by_id[single].whitelist == ["RPA01", "RPA02"]
-    assert json.loads(by_id[single].scheduler_whitelist or "") == ["RPA01", "RPA02"]
+    assert by_id[single].scheduler_whitelist == ["RPA01", "RPA02"]  # a list, as in the original
     assert by_id[single].git_branch == "dev"
     assert by_id[single].process_status == TriggerStatus.IDLE
     assert isinstance(by_id[scheduled], ScheduledTrigger)
@@ -146,12 +146,13 @@ def test_change_trigger_status_is_conditional(store: Store) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"trigger_name": ""}, "trigger_name must not be empty"),
+        ({"trigger_name": None}, "trigger_name is required"),
         ({"trigger_name": "x" * 101}, "trigger_name is too long: 101 characters, the limit is 100"),
         ({"process_path": "p" * 251}, "process_path is too long"),
         ({"process_args": "a" * 1001}, "process_args is too long"),
         ({"process_name": None}, "process_name is required"),
-        ({"process_name": 5}, "process_name must be a string"),
+        ({"process_name": ["p"]}, "process_name must be a string"),
+        ({"process_name": True}, "process_name must be a string"),
         ({"priority": "high"}, "priority must be an integer"),
         ({"priority": 2**40}, "priority is out of range"),
         ({"is_blocking": "yes"}, "is_blocking must be True or False"),

@@ -293,6 +293,10 @@ def test_downgrade_of_openorch_revision_returns_to_the_original(sqlite_empty_url
     engine.dispose()
 
 
+#: The openorch revision databases upgraded before the split hold in alembic_version.
+OLD_LAYOUT_REVISION = "a3f1c0de0001"
+
+
 def _original_check_database_revision(engine: sa.Engine) -> bool:
     """The original 3.0.0's `db_util.check_database_revision()`, statement for statement."""
     with engine.connect() as connection:
@@ -317,7 +321,7 @@ def test_head_keeps_the_originals_revision_in_alembic_version(empty_url: str) ->
 def test_database_from_before_the_split_moves_over(empty_url: str) -> None:
     """openorch used to write its revision into alembic_version; upgrade moves it."""
     engine = build_engine(empty_url)
-    migrate.upgrade(engine, "a3f1c0de0001")  # the last revision of the old layout
+    migrate.upgrade(engine, OLD_LAYOUT_REVISION)  # what an earlier openorch left
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE openorch_version"))
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
@@ -340,7 +344,7 @@ def test_database_from_before_the_split_moves_over(empty_url: str) -> None:
 
 def test_local_mode_moves_an_old_layout_database(sqlite_empty_url: str) -> None:
     engine = build_engine(sqlite_empty_url)
-    migrate.upgrade(engine, "a3f1c0de0001")  # the last revision of the old layout
+    migrate.upgrade(engine, OLD_LAYOUT_REVISION)  # what an earlier openorch left
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE openorch_version"))
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
@@ -403,3 +407,15 @@ def test_cli_bad_connection_is_one_line_and_exit_2(tmp_path: Path, conn: str, wo
     assert len(lines) == 1, result.stderr
     assert words in lines[0] and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_opening_an_old_layout_database_says_to_upgrade(sqlite_empty_url: str) -> None:
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine, OLD_LAYOUT_REVISION)  # what an earlier openorch left
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE openorch_version"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'a3f1c0de0001'"))
+    engine.dispose()
+    store = Store.open(sqlite_empty_url)
+    assert any("openorch upgrade" in w and "openorch_version" in w for w in store.open_warnings)
+    store.close()

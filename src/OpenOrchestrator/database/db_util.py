@@ -1,6 +1,33 @@
 """The original's `db_util` functions over one default connection, re-exported from
 `openorch.sdk.db_util` (which holds that connection and delegates to openorch's data
-layer)."""
+layer), with the names the original's module also offered: the model classes, the enums
+and `truncate_message`."""
 
+from typing import Any
+
+from openorch.database import (
+    Constant,
+    Credential,
+    Job,
+    JobStatus,
+    Log,
+    LogLevel,
+    QueueElement,
+    QueueStatus,
+    QueueTrigger,
+    ScheduledTrigger,
+    Scheduler,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+)
+from openorch.sdk import crypto_util
+from openorch.sdk import db_util as _implementation
 from openorch.sdk.db_util import *  # noqa: F403
 from openorch.sdk.db_util import __all__ as __all__
+from openorch.store.logs import truncate_message
+
+
+def __getattr__(name: str) -> Any:
+    # Module state (`_connection_engine`) lives in openorch.sdk.db_util.
+    return getattr(_implementation, name)

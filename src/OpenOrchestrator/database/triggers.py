@@ -1,5 +1,6 @@
 """Triggers (re-exported from openorch)."""
 
+from openorch.database.base import Base
 from openorch.database.triggers import (
     QueueTrigger,
     ScheduledTrigger,
@@ -8,6 +9,8 @@ from openorch.database.triggers import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.database.types import StringList
+from OpenOrchestrator.common import datetime_util
 
 __all__ = [
     "QueueTrigger",

@@ -14,6 +14,7 @@ from sqlalchemy import exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openorch.store import describe_connection_error
+from openorch.store.errors import NotFound
 
 log = logging.getLogger("openorch.api")
 
@@ -21,18 +22,13 @@ log = logging.getLogger("openorch.api")
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def _not_found(message: str) -> bool:
-    return message.startswith("No ") and "exists" in message
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     @app.exception_handler(ValueError)
     async def bad_value(_request: Request, error: ValueError) -> JSONResponse:
-        message = str(error)
-        code = status.HTTP_404_NOT_FOUND if _not_found(message) else 422
-        return JSONResponse({"detail": message}, status_code=code)
+        code = status.HTTP_404_NOT_FOUND if isinstance(error, NotFound) else 422
+        return JSONResponse({"detail": str(error)}, status_code=code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -5,7 +5,9 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from openorch.crypto import describe_encrypted_password
 from openorch.database.base import Base
+from openorch.database.rows import shown
 
 
 class Constant(Base):
@@ -16,6 +18,14 @@ class Constant(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(1000))
     changed_at: Mapped[datetime] = mapped_column(default=datetime.now, onupdate=datetime.now)
+
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this constant (its Constants table)."""
+        return {
+            "Constant Name": self.name,
+            "Value": self.value,
+            "Last Changed": shown(self.changed_at),
+        }
 
     def __repr__(self) -> str:
         return f"Constant(name={self.name!r}, value={self.value!r})"
@@ -34,6 +44,19 @@ class Credential(Base):
     username: Mapped[str] = mapped_column(String(250))
     password: Mapped[str] = mapped_column(String(1000))
     changed_at: Mapped[datetime] = mapped_column(default=datetime.now, onupdate=datetime.now)
+
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this credential (its Credentials table)."""
+        return {
+            "Credential Name": self.name,
+            "Username": self.username,
+            "Password": self.format_password(),
+            "Last Changed": shown(self.changed_at),
+        }
+
+    def format_password(self) -> str:
+        """The original's description of the stored (encrypted) password's size."""
+        return describe_encrypted_password(self.password)
 
     def __repr__(self) -> str:
         return f"Credential(name={self.name!r}, username={self.username!r})"

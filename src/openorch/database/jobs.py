@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.rows import shown
 
 
 class JobStatus(enum.Enum):
@@ -60,6 +61,17 @@ class Job(Base):
     outcome_data: Mapped[str | None] = mapped_column(Text)
     outcome_time: Mapped[datetime | None] = mapped_column()
     correlation_id: Mapped[str | None] = mapped_column(String(100))
+
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this job (its Jobs table)."""
+        return {
+            "ID": str(self.id),
+            "Process Name": self.process_name,
+            "Scheduler": self.scheduler_name,
+            "Start Time": shown(self.start_time),
+            "End Time": shown(self.end_time),
+            "Status": self.status.value,
+        }
 
     def __repr__(self) -> str:
         return f"Job(id={self.id}, process_name={self.process_name!r}, status={self.status.name})"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.rows import shown
 
 
 class LogLevel(enum.Enum):
@@ -36,6 +37,18 @@ class Log(Base):
     process_name: Mapped[str] = mapped_column(String(100))
     log_message: Mapped[str] = mapped_column(String(8000))
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    def to_row_dict(self) -> dict[str, object]:
+        """The original's row for this log (its Logs table)."""
+        return {
+            "Log Time": shown(self.log_time),
+            "Level": self.log_level.value,
+            "Process Name": self.process_name,
+            "Message": self.log_message,
+            "Short Job ID": str(self.job_id)[:8],
+            "Full Job ID": self.job_id,
+            "ID": str(self.id),
+        }
 
     def __repr__(self) -> str:
         return f"Log({self.log_time}, {self.log_level.name}, {self.process_name!r})"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.rows import shown
 
 
 class QueueStatus(enum.Enum):
@@ -50,6 +51,21 @@ class QueueElement(Base):
     end_date: Mapped[datetime | None] = mapped_column()
     message: Mapped[str | None] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(100))
+
+    def to_row_dict(self) -> dict[str, object]:
+        """The original's row for this element (its Queue table; id and status stay
+        objects there)."""
+        return {
+            "ID": self.id,
+            "Reference": self.reference,
+            "Status": self.status,
+            "Data": self.data,
+            "Created Date": shown(self.created_date),
+            "Start Date": shown(self.start_date),
+            "End Date": shown(self.end_date),
+            "Message": self.message,
+            "Created By": self.created_by,
+        }
 
     def __repr__(self) -> str:
         return (

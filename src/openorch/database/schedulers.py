@@ -7,6 +7,7 @@ from sqlalchemy import Float, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base
+from openorch.database.rows import shown
 
 
 class Scheduler(Base):
@@ -33,6 +34,17 @@ class Scheduler(Base):
     clock_offset: Mapped[float | None] = mapped_column(Float)
     #: running, paused, stopping or stopped (`openorch.store.schedulers.EngineState`).
     engine_state: Mapped[str | None] = mapped_column(String(20))
+
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this Scheduler (its Schedulers table)."""
+        return {
+            "Machine Name": self.machine_name,
+            "Last Connection": shown(self.last_update),
+            "Latest Trigger": self.latest_trigger if self.latest_trigger else "None yet",
+            "Latest Trigger Time": (
+                shown(self.latest_trigger_time) if self.latest_trigger_time else ""
+            ),
+        }
 
     def __repr__(self) -> str:
         return f"Scheduler({self.machine_name!r}, last_update={self.last_update})"

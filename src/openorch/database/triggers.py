@@ -1,7 +1,6 @@
 """Triggers: what to run, and when. Joined-table inheritance over `Triggers`."""
 
 import enum
-import json
 import uuid
 from datetime import datetime
 
@@ -10,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
 from openorch.database.ids import new_id
+from openorch.database.rows import shown
+from openorch.database.types import StringList, parse_names
 
 
 class TriggerStatus(enum.Enum):
@@ -50,7 +51,9 @@ class Trigger(Base):
     is_git_repo: Mapped[bool] = mapped_column()
     git_branch: Mapped[str | None] = mapped_column(String(100))
     is_blocking: Mapped[bool] = mapped_column()
-    scheduler_whitelist: Mapped[str | None] = mapped_column(String(250))
+    #: Scheduler names as a list (JSON text in the column, as in the original); None or
+    #: [] mean any Scheduler.
+    scheduler_whitelist: Mapped[list[str] | None] = mapped_column(StringList(250))
     priority: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     #: After a failure, a Scheduled or Queue trigger goes back to IDLE instead of staying
     #: FAILED. NULL (every row the original writes) means False: stop, as 3.0.0 does.
@@ -61,20 +64,28 @@ class Trigger(Base):
 
     @property
     def whitelist(self) -> list[str]:
-        """The scheduler whitelist as a list of names (empty when none is set).
+        """The scheduler whitelist as a list of names (empty when none is set)."""
+        value = self.scheduler_whitelist
+        if isinstance(value, str):  # assigned as text on an object not yet saved
+            return parse_names(value)
+        return [str(name) for name in value or [] if str(name).strip()]
 
-        Tolerates rows written by hand: a bare name or a comma list is read as names.
-        """
-        raw = (self.scheduler_whitelist or "").strip()
-        if not raw:
-            return []
-        try:
-            parsed = json.loads(raw)
-        except json.JSONDecodeError:
-            return [name.strip() for name in raw.split(",") if name.strip()]
-        if isinstance(parsed, list):
-            return [str(name) for name in parsed if str(name).strip()]
-        return [str(parsed)]
+    def to_row_dict(self) -> dict[str, str]:
+        """The original's row for this trigger (its Triggers table)."""
+        return {
+            "Trigger Name": self.trigger_name,
+            "Type": self.type.value,
+            "Status": self.process_status.value,
+            "Process Name": self.process_name,
+            "Last Run": shown(self.last_run, "Never"),
+            "ID": str(self.id),
+            "Priority": str(self.priority),
+            "Next Run": self._next_run_shown(),
+        }
+
+    def _next_run_shown(self) -> str:
+        next_run = getattr(self, "next_run", None)
+        return "N/A" if next_run is None else shown(next_run)
 
     @property
     def keeps_running_after_failure(self) -> bool:

@@ -47,10 +47,14 @@ from openorch.scheduler.launcher import Launched, LaunchError
 from openorch.scheduler.process_tree import kill_recognised, kill_tree, start_time
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import Store, describe_connection_error
+from openorch.store.errors import StoreError
 from openorch.store.schedulers import HeartbeatResult, LeftoverJob
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)
+
+# StoreError (NotFound, Duplicate: SQLAlchemy errors too, for the original's `except`
+# clauses) is caught before DATABASE_ERRORS wherever an outage is handled.
 
 #: While the database is down, repeat the "unreachable" message this often (seconds).
 OUTAGE_REPEAT = 60.0
@@ -371,6 +375,8 @@ class SchedulerEngine:
         """Run a step that talks to the database; turn an outage into a message."""
         try:
             work()
+        except StoreError:  # refused input or a missing row is no outage
+            raise
         except DATABASE_ERRORS as error:
             self._outage(error, doing)
             return False

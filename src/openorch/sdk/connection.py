@@ -24,8 +24,10 @@ from openorch.database import (
     QueueStatus,
     TriggerStatus,
 )
+from openorch.sdk.delegation import documented_by
 from openorch.store import Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.engine import connection_problem
 from openorch.store.state import TransitionRefused
 
 #: The arguments after the script, as the Scheduler passes them (the last two optional).
@@ -50,11 +52,11 @@ def _ping_patiently(store: Store, connection_string: str, patience: float) -> No
             store.ping()
             return
         except Exception as error:
-            message = describe_connection_error(error, connection_string)
-            if not message.startswith("The database server is unreachable"):
+            if connection_problem(error) != "unreachable":
                 raise
             if time.monotonic() + delay > deadline:
                 raise
+            message = describe_connection_error(error, connection_string)
             if not warned:
                 print(
                     f"openorch: {message}; retrying for up to {patience:g} s.",
@@ -98,13 +100,17 @@ class OrchestratorConnection:
         Cipher(crypto_key)
         self.process_name: str = process_name
         self.process_arguments: str = process_arguments or ""
-        self.trigger_id: uuid.UUID | None = v.check_optional_uuid("trigger_id", trigger_id)
-        self.job_id: uuid.UUID | None = v.check_optional_uuid("job_id", job_id)
+        self._trigger_key = v.check_optional_uuid("trigger_id", trigger_id)
+        self._job_key = v.check_optional_uuid("job_id", job_id)
+        #: The ids as UUIDs (None when not given). The `OpenOrchestrator` package's
+        #: subclass keeps the strings it was given instead, as the original did.
+        self.trigger_id: uuid.UUID | str | None = self._trigger_key
+        self.job_id: uuid.UUID | str | None = self._job_key
         self._store = Store(connection_string, crypto_key=crypto_key)
         # Started by a Scheduler (a job id), the database answered moments ago: an
         # unreachable server is most likely a short outage, so wait for it a while
         # rather than fail the job. Started by hand, say what is wrong at once.
-        patience = STARTUP_PATIENCE_SECONDS if self.job_id is not None else 0.0
+        patience = STARTUP_PATIENCE_SECONDS if self._job_key is not None else 0.0
         try:
             _ping_patiently(self._store, connection_string, patience)
         except Exception as error:
@@ -165,24 +171,20 @@ class OrchestratorConnection:
 
     def log_trace(self, message: str) -> None:
         """Write a TRACE log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.TRACE, self.job_id, message)
+        self._store.create_log(self.process_name, LogLevel.TRACE, self._job_key, message)
 
     def log_info(self, message: str) -> None:
         """Write an INFO log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.INFO, self.job_id, message)
+        self._store.create_log(self.process_name, LogLevel.INFO, self._job_key, message)
 
     def log_error(self, message: str) -> None:
         """Write an ERROR log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.ERROR, self.job_id, message)
+        self._store.create_log(self.process_name, LogLevel.ERROR, self._job_key, message)
 
     # --- constants and credentials ------------------------------------------------
 
+    @documented_by(Store.get_constant)
     def get_constant(self, constant_name: str) -> Constant:
-        """The constant called `constant_name`.
-
-        Raises:
-            ValueError: no such constant.
-        """
         return self._store.get_constant(constant_name)
 
     def get_credential(self, credential_name: str) -> Credential:
@@ -193,26 +195,19 @@ class OrchestratorConnection:
         """
         return self._store.get_credential(credential_name, decrypt_password=True)
 
+    @documented_by(Store.update_constant)
     def update_constant(self, constant_name: str, new_value: str) -> None:
-        """Give a constant a new value.
-
-        Raises:
-            ValueError: no such constant, or the value is too long.
-        """
         self._store.update_constant(constant_name, new_value)
 
+    @documented_by(Store.update_credential)
     def update_credential(
         self, credential_name: str, new_username: str, new_password: str
     ) -> None:
-        """Replace a credential's username and password (encrypted with this key).
-
-        Raises:
-            ValueError: no such credential, or a value is too long.
-        """
         self._store.update_credential(credential_name, new_username, new_password)
 
     # --- queues -------------------------------------------------------------------
 
+    @documented_by(Store.create_queue_element)
     def create_queue_element(
         self,
         queue_name: str,
@@ -220,13 +215,9 @@ class OrchestratorConnection:
         data: str | None = None,
         created_by: str | None = None,
     ) -> QueueElement:
-        """Add a NEW element to a queue.
-
-        Raises:
-            ValueError: a field is too long or of the wrong type.
-        """
         return self._store.create_queue_element(queue_name, reference, data, created_by)
 
+    @documented_by(Store.bulk_create_queue_elements)
     def bulk_create_queue_elements(
         self,
         queue_name: str,
@@ -234,20 +225,12 @@ class OrchestratorConnection:
         data: Sequence[str | None],
         created_by: str | None = None,
     ) -> None:
-        """Add one NEW element per (reference, data) pair, all or nothing.
-
-        Raises:
-            ValueError: empty or unequal sequences, or any invalid item.
-        """
         self._store.bulk_create_queue_elements(queue_name, references, data, created_by)
 
+    @documented_by(Store.get_next_queue_element)
     def get_next_queue_element(
         self, queue_name: str, reference: str | None = None, set_status: bool = True
     ) -> QueueElement | None:
-        """Claim the oldest NEW element (IN_PROGRESS, start_date now); None when empty.
-
-        No two callers anywhere ever get the same element.
-        """
         return self._store.get_next_queue_element(queue_name, reference, set_status)
 
     def get_queue_elements(
@@ -266,22 +249,14 @@ class OrchestratorConnection:
             to_date=to_date, offset=offset, limit=limit, order_desc=True,
         )
 
+    @documented_by(Store.set_queue_element_status)
     def set_queue_element_status(
         self, element_id: uuid.UUID | str, status: QueueStatus | str, message: str | None = None
     ) -> None:
-        """Set an element's status (and message). DONE, FAILED, ABANDONED stamp end_date.
-
-        Raises:
-            ValueError: bad id or status, or no such element.
-        """
         self._store.set_queue_element_status(element_id, status, message)
 
+    @documented_by(Store.delete_queue_element)
     def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
-        """Delete an element.
-
-        Raises:
-            ValueError: bad id, or no such element.
-        """
         self._store.delete_queue_element(element_id)
 
     # --- how the run went ------------------------------------------------------------
@@ -312,13 +287,13 @@ class OrchestratorConnection:
         self._report(JobOutcome.FAILED, message, data)
 
     def _report(self, outcome: JobOutcome, message: str, data: Any) -> None:
-        if self.job_id is None:
+        if self._job_key is None:
             name = "report_completion" if outcome is JobOutcome.COMPLETED else "report_failure"
             raise RuntimeError(
                 f"{name}() needs a job: this process was started without a job id (by "
                 "hand?). Outcomes are recorded only for runs a Scheduler started."
             )
-        self._store.report_job_outcome(self.job_id, outcome, message, data)
+        self._store.report_job_outcome(self._job_key, outcome, message, data)
 
     # --- the trigger that started this process ------------------------------------
 
@@ -331,9 +306,9 @@ class OrchestratorConnection:
         Raises:
             ValueError: the trigger no longer exists.
         """
-        if self.trigger_id is None:
+        if self._trigger_key is None:
             return False
-        trigger = self._store.get_trigger(self.trigger_id)
+        trigger = self._store.get_trigger(self._trigger_key)
         return trigger.process_status in (TriggerStatus.PAUSING, TriggerStatus.PAUSED)
 
     def pause_my_trigger(self) -> None:
@@ -348,14 +323,14 @@ class OrchestratorConnection:
         Raises:
             ValueError: the trigger no longer exists.
         """
-        if self.trigger_id is None:
+        if self._trigger_key is None:
             self.log_info(
                 "pause_my_trigger() was called, but this process was started without a "
                 "trigger id, so there is no trigger to pause."
             )
             return
         try:
-            self._store.pause_trigger_from_process(self.trigger_id)
+            self._store.pause_trigger_from_process(self._trigger_key)
         except TransitionRefused as refusal:
             # Being killed already: the kill wins, and the run is not failed for asking.
             self.log_info(f"pause_my_trigger(): {refusal}")

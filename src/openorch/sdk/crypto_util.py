@@ -8,6 +8,7 @@ Re-exported as `OpenOrchestrator.common.crypto_util`.
 """
 
 from openorch.crypto import Cipher, generate_key, validate_key
+from openorch.store.errors import BadInput, NoKey
 
 __all__ = [
     "decrypt_string",
@@ -19,20 +20,14 @@ __all__ = [
 ]
 
 _key: str | bytes | None = None
-_cipher: Cipher | None = None
 
 
 def set_key(key: str | bytes | None) -> None:
     """Make `key` the key every later call of this module (and of `db_util`) uses;
-    None forgets it.
-
-    Raises:
-        ValueError: the key is not a Fernet key (checked now, not at first use, so the
-            mistake shows where it was made).
-    """
-    global _key, _cipher
-    cipher = Cipher(key) if key is not None else None
-    _key, _cipher = key, cipher
+    None forgets it. As in the original, the key is only checked when it is used
+    (`validate_key` checks it now)."""
+    global _key
+    _key = key
 
 
 def get_key() -> str | bytes | None:
@@ -41,12 +36,12 @@ def get_key() -> str | bytes | None:
 
 
 def _current_cipher() -> Cipher:
-    if _cipher is None:
-        raise ValueError(
+    if not _key:
+        raise NoKey(
             "No encryption key is set: call crypto_util.set_key(key) before encrypting "
             "or decrypting."
         )
-    return _cipher
+    return Cipher(_key)
 
 
 def encrypt_string(data: str) -> str:
@@ -54,10 +49,11 @@ def encrypt_string(data: str) -> str:
     the original does: `Fernet(key).encrypt(data.encode()).decode()`.
 
     Raises:
-        ValueError: no key is set, or `data` is not a string.
+        NoKey: no key is set (a RuntimeError, as in the original).
+        BadInput: the key is not a Fernet key, or `data` is not a string.
     """
     if not isinstance(data, str):
-        raise ValueError(f"Only strings can be encrypted, not {type(data).__name__}.")
+        raise BadInput(f"Only strings can be encrypted, not {type(data).__name__}.")
     return _current_cipher().encrypt(data)
 
 
@@ -65,6 +61,8 @@ def decrypt_string(data: str) -> str:
     """Decrypt a Fernet token made with the current key (here or by the original).
 
     Raises:
-        ValueError: no key is set, or the key does not match the token.
+        NoKey: no key is set (a RuntimeError, as in the original).
+        KeyMismatch: the key does not match the token (a `cryptography.fernet.InvalidToken`,
+            as in the original).
     """
     return _current_cipher().decrypt(data)

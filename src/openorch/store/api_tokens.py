@@ -19,6 +19,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, Duplicate, NotFound
 
 _TOKENS = table_of(ApiToken)
 
@@ -44,7 +45,7 @@ def check_scopes(scopes: Iterable[ApiScope | str]) -> frozenset[ApiScope]:
         scopes = [scopes]
     found = frozenset(v.check_enum(ApiScope, "scopes", scope) for scope in scopes)
     if not found:
-        raise ValueError("A token needs at least one scope: READ, RUN or QUEUE_WRITE.")
+        raise BadInput("A token needs at least one scope: READ, RUN or QUEUE_WRITE.")
     return found
 
 
@@ -62,13 +63,13 @@ class ApiTokenStore(StoreCore):
         Raises:
             ValueError: empty or taken name, no or unknown scopes, expiry in the past.
         """
-        text = v.check_text(ApiToken, "name", name)
+        text = v.check_text(ApiToken, "name", name, nonblank=True)
         assert text is not None
         found = check_scopes(scopes)
         expiry = v.check_datetime("expires_at", expires_at, required=False)
         now = datetime.now()
         if expiry is not None and expiry <= now:
-            raise ValueError("expires_at must be in the future.")
+            raise BadInput("expires_at must be in the future.")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             id=new_id(),
@@ -84,7 +85,7 @@ class ApiTokenStore(StoreCore):
                 select(func.count()).select_from(ApiToken).where(ApiToken.name == token.name)
             )
             if taken:
-                raise ValueError(f"A token named '{token.name}' already exists.")
+                raise Duplicate(f"A token named '{token.name}' already exists.")
             session.add(token)
             return token
 
@@ -105,7 +106,7 @@ class ApiTokenStore(StoreCore):
                 .values(revoked_at=func.coalesce(_TOKENS.c.revoked_at, datetime.now()))
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No API token with id {key} exists.")
+                raise NotFound(f"No API token with id {key} exists.")
 
         self._write(work)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openorch.crypto import Cipher
 from openorch.store.engine import IMMEDIATE, build_engine
+from openorch.store.errors import NoKey
 from openorch.store.revision import Revisions, read_revisions
 
 T = TypeVar("T")
@@ -76,10 +77,10 @@ class StoreCore:
         """The cipher for credential passwords.
 
         Raises:
-            ValueError: when no key was given.
+            NoKey: when no key was given (a ValueError and a RuntimeError).
         """
         if self._cipher is None:
-            raise ValueError("No encryption key is set: credentials cannot be read or written.")
+            raise NoKey("No encryption key is set: credentials cannot be read or written.")
         return self._cipher
 
     def close(self) -> None:

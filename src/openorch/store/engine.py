@@ -5,7 +5,7 @@ several processes can share one file without "database is locked" reaching a cal
 """
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
@@ -179,6 +179,51 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: What `connection_problem` can answer.
+ConnectionProblem = Literal[
+    "input", "driver", "login", "sqlite_file", "no_database", "unreachable", "other"
+]
+
+
+def connection_problem(error: BaseException) -> ConnectionProblem:
+    """What kind of problem an error met while connecting is. Drivers say it only in
+    their message text, so this is the one place that reads it; callers decide by the
+    kind (an unreachable server is worth waiting for, a refused login is not)."""
+    if isinstance(error, ValueError):
+        return "input"
+    original = getattr(error, "orig", None)
+    lowered = str(original if original is not None else error).lower()
+    if (
+        isinstance(error, ImportError)
+        or "can't open lib" in lowered
+        or "data source name not found" in lowered
+    ):
+        return "driver"
+    if (
+        "password authentication failed" in lowered
+        or "login failed" in lowered
+        or ("authentication" in lowered and "failed" in lowered)
+    ):
+        return "login"
+    if "unable to open database file" in lowered:
+        return "sqlite_file"
+    if "does not exist" in lowered and "database" in lowered:
+        return "no_database"
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | OSError):
+        return "unreachable"
+    return "other"
+
+
+_PROBLEM_WORDS: dict[str, str] = {
+    "driver": "The database driver is not installed",
+    "login": "Login refused by the database server",
+    "sqlite_file": "The SQLite file cannot be opened (does its folder exist?)",
+    "no_database": "The database does not exist on the server",
+    "unreachable": "The database server is unreachable",
+    "other": "Could not use the database",
+}
+
+
 def describe_connection_error(error: BaseException, conn_string: str | URL | None = None) -> str:
     """One sentence an admin can act on, for any error met while connecting (masked:
     drivers echo connection parameters in their errors)."""
@@ -186,29 +231,11 @@ def describe_connection_error(error: BaseException, conn_string: str | URL | Non
 
 
 def _describe_connection_error(error: BaseException, conn_string: str | URL | None) -> str:
-    where = f" ({mask(conn_string)})" if conn_string is not None else ""
-    if isinstance(error, ValueError):
+    problem = connection_problem(error)
+    if problem == "input":
         return str(error)
+    where = f" ({mask(conn_string)})" if conn_string is not None else ""
     original = getattr(error, "orig", None)
     text = str(original if original is not None else error).strip().splitlines()
     detail = text[0] if text else type(error).__name__
-    lowered = " ".join(text).lower()
-    if (
-        isinstance(error, ImportError)
-        or "can't open lib" in lowered
-        or "data source name not found" in lowered
-    ):
-        return f"The database driver is not installed{where}: {detail}"
-    if (
-        "password authentication failed" in lowered
-        or "login failed" in lowered
-        or ("authentication" in lowered and "failed" in lowered)
-    ):
-        return f"Login refused by the database server{where}: {detail}"
-    if "unable to open database file" in lowered:
-        return f"The SQLite file cannot be opened (does its folder exist?){where}: {detail}"
-    if "does not exist" in lowered and "database" in lowered:
-        return f"The database does not exist on the server{where}: {detail}"
-    if isinstance(error, exc.OperationalError | exc.InterfaceError | OSError):
-        return f"The database server is unreachable{where}: {detail}"
-    return f"Could not use the database{where}: {detail}"
+    return f"{_PROBLEM_WORDS[problem]}{where}: {detail}"

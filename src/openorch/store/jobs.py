@@ -13,6 +13,7 @@ from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _JOBS = table_of(Job)
 
@@ -66,7 +67,7 @@ class JobStore(StoreCore):
 
         def work(connection: Connection) -> None:
             if not state.force_job_status(connection, key, new_status):
-                raise ValueError(f"No job with id {key} exists.")
+                raise NotFound(f"No job with id {key} exists.")
 
         self._write_core(work)
 
@@ -125,7 +126,7 @@ class JobStore(StoreCore):
         key = v.check_uuid("job_id", job_id)
         job = self._read(lambda session: session.get(Job, key))
         if job is None:
-            raise ValueError(f"No job with id {key} exists.")
+            raise NotFound(f"No job with id {key} exists.")
         return job
 
     @overload
@@ -198,7 +199,7 @@ class JobStore(StoreCore):
         v.check_int("offset", offset, minimum=0)
         column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_JOB_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()

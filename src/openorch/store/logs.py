@@ -13,6 +13,7 @@ from openorch.database.ids import new_id
 from openorch.masking import mask
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput
 
 #: Longest log message stored; longer ones keep their head and tail.
 MAX_LOG_LENGTH = 8000
@@ -23,6 +24,12 @@ _LOG_ORDER_COLUMNS = {
     "process_name": Log.process_name,
     "log_message": Log.log_message,
     "job_id": Log.job_id,
+    "id": Log.id,
+    # The original's keys (its Logs tab sends its column titles, normalised by order_key).
+    "level": Log.log_level,
+    "message": Log.log_message,
+    "short_job_id": Log.job_id,
+    "full_job_id": Log.job_id,
 }
 
 
@@ -30,13 +37,14 @@ _LOG_COLUMNS = ("id", "log_time", "log_level", "process_name", "log_message", "j
 _LOG_INSERT = insert(table_of(Log))
 
 
-def truncate_message(message: str) -> str:
-    """Cut a message over 8000 characters to its first 4000 and last 4000 characters."""
-    if len(message) <= MAX_LOG_LENGTH:
+def truncate_message(message: str, max_length: int = MAX_LOG_LENGTH) -> str:
+    """Cut a message over `max_length` characters (8000) to its first and last halves,
+    as the original's `truncate_message` does."""
+    if len(message) <= max_length:
         return message
-    head = -(-MAX_LOG_LENGTH // 2)
-    tail = MAX_LOG_LENGTH // 2
-    return message[:head] + message[-tail:]
+    head = -(-max_length // 2)
+    tail = max_length // 2
+    return message[:head] + (message[-tail:] if tail else "")
 
 
 def clean_message(message: object) -> str:
@@ -82,7 +90,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         process_name: str | None = ...,
@@ -97,7 +105,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = ...,
-        limit: int = ...,
+        limit: int | None = ...,
         from_date: datetime | None = ...,
         to_date: datetime | None = ...,
         process_name: str | None = ...,
@@ -112,7 +120,7 @@ class LogStore(StoreCore):
     def get_logs(
         self,
         offset: int = 0,
-        limit: int = 100,
+        limit: int | None = 100,
         from_date: datetime | None = None,
         to_date: datetime | None = None,
         process_name: str | None = None,
@@ -130,7 +138,7 @@ class LogStore(StoreCore):
             ValueError: bad paging values, level, job id or order column.
         """
         v.check_int("offset", offset, minimum=0)
-        v.check_int("limit", limit, minimum=0)
+        page_size = v.check_limit(limit)
         filters = []
         if from_date is not None:
             filters.append(Log.log_time >= v.check_datetime("from_date", from_date))
@@ -142,13 +150,13 @@ class LogStore(StoreCore):
             filters.append(Log.log_level == v.check_enum(LogLevel, "log_level", log_level))
         if job_id:
             filters.append(Log.job_id == v.check_uuid("job_id", job_id))
-        column = _LOG_ORDER_COLUMNS.get(order_by or "log_time")
+        column = _LOG_ORDER_COLUMNS.get(v.order_key(order_by) or "log_time")
         if column is None:
-            raise ValueError(
+            raise BadInput(
                 f"order_by must be one of {', '.join(_LOG_ORDER_COLUMNS)}; got {order_by!r}."
             )
         ordering = column.desc() if order_desc else column.asc()
-        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(limit)
+        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(page_size)
 
         def work(session: Session) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:
             logs = tuple(session.scalars(page))

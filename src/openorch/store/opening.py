@@ -70,7 +70,8 @@ def open_store(
         store.ping()
         if create:
             migrate.ensure_current(store.engine)
-        revision = store.current_revision()
+        found = store.revisions()
+        revision = found.current
     except Exception as error:
         store.close()
         if isinstance(error, RuntimeError) and create:  # tables without a revision
@@ -82,7 +83,13 @@ def open_store(
             f"The database {label} has no openorch tables yet. Create them with: "
             f'openorch upgrade "{label}" --new'
         )
-    if revision is not None and revision != HEAD_REVISION:
+    if found.old_layout:
+        store.open_warnings.append(
+            "openorch's revision is still in alembic_version, so machines on the original "
+            "OpenOrchestrator warn that the version does not match: run "
+            f'openorch upgrade "{label}" to move it to openorch_version.'
+        )
+    elif revision is not None and found.openorch != HEAD_REVISION:
         store.open_warnings.append(
             f"The database is at revision {revision}, this version of openorch expects "
             f'{HEAD_REVISION}: some screens may fail until you run openorch upgrade "{label}".'

@@ -17,6 +17,7 @@ from openorch.database.base import table_of
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _JOBS = table_of(Job)
 
@@ -46,12 +47,12 @@ def encode_outcome_data(data: Any) -> str | None:
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as error:
-        raise ValueError(
+        raise BadInput(
             f"data must be JSON-serialisable (dict, list, str, int, float, bool, None): {error}."
         ) from error
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_OUTCOME_DATA_BYTES:
-        raise ValueError(
+        raise BadInput(
             f"data is too large: {size} bytes as JSON, the limit is {MAX_OUTCOME_DATA_BYTES}."
         )
     v.check_storable("data", text)
@@ -80,7 +81,7 @@ class OutcomeStore(StoreCore):
         """
         key = v.check_uuid("job_id", job_id)
         kind = v.check_enum(JobOutcome, "outcome", outcome)
-        text = v.check_text(Job, "outcome_message", message, label="message")
+        text = v.check_text(Job, "outcome_message", message, label="message", nonblank=True)
         encoded = encode_outcome_data(data)
         values = {
             "outcome": kind,
@@ -92,7 +93,7 @@ class OutcomeStore(StoreCore):
         def work(connection: Connection) -> None:
             result = connection.execute(update(_JOBS).where(_JOBS.c.id == key).values(**values))
             if result.rowcount == 0:
-                raise ValueError(f"No job with id {key} exists.")
+                raise NotFound(f"No job with id {key} exists.")
 
         self._write_single(work)
 

@@ -26,6 +26,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 from openorch.store.triggers import claim_trigger
 
 _REQUESTS = table_of(RunRequest)
@@ -43,11 +44,11 @@ def check_correlation_id(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"correlation_id must be a string, not {type(value).__name__}.")
+        raise BadInput(f"correlation_id must be a string, not {type(value).__name__}.")
     if not 1 <= len(value) <= 100:
-        raise ValueError("correlation_id must be 1 to 100 characters long.")
+        raise BadInput("correlation_id must be 1 to 100 characters long.")
     if not set(value) <= _CORRELATION_CHARACTERS:
-        raise ValueError("correlation_id may hold only letters, digits and - _ . : / + = @ #.")
+        raise BadInput("correlation_id may hold only letters, digits and - _ . : / + = @ #.")
     return value
 
 
@@ -72,7 +73,9 @@ class RunRequestStore(StoreCore):
         """
         key = v.check_uuid("trigger_id", trigger_id)
         v.check_text(Trigger, "process_args", process_args, required=False)
-        v.check_text(ApiAuditEntry, "token_name", requested_by, label="requested_by")
+        v.check_text(
+            ApiAuditEntry, "token_name", requested_by, label="requested_by", nonblank=True
+        )
         request = RunRequest(
             id=new_id(),
             trigger_id=key,
@@ -86,9 +89,9 @@ class RunRequestStore(StoreCore):
         def work(session: Session) -> RunRequest:
             trigger = session.get(Trigger, key)
             if trigger is None:
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
             if trigger.process_status not in RUNNABLE_STATES:
-                raise ValueError(
+                raise BadInput(
                     f"Trigger '{trigger.trigger_name}' is {trigger.process_status.name}: only "
                     "an IDLE or RUNNING trigger can be run on request. Enable it first."
                 )
@@ -142,7 +145,7 @@ class RunRequestStore(StoreCore):
         the trigger is no longer IDLE (the request then stays PENDING for later).
         """
         key = v.check_uuid("request_id", request_id)
-        v.check_text(Job, "scheduler_name", scheduler_name)
+        v.check_text(Job, "scheduler_name", scheduler_name, nonblank=True)
         moment = now or datetime.now()
 
         class _NotBegun(Exception):
@@ -197,7 +200,9 @@ class RunRequestStore(StoreCore):
             ValueError: bad id, no such run, or a run that already started or was cancelled.
         """
         key = v.check_uuid("run_id", request_id)
-        v.check_text(ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by")
+        v.check_text(
+            ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by", nonblank=True
+        )
         moment = datetime.now()
 
         def work(session: Session) -> RunRequest:
@@ -208,9 +213,9 @@ class RunRequestStore(StoreCore):
             )
             request = session.get(RunRequest, key)
             if request is None:
-                raise ValueError(f"No run with id {key} exists.")
+                raise NotFound(f"No run with id {key} exists.")
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise ValueError(
+                raise BadInput(
                     f"Run {key} is {request.status.name}: only a PENDING run can be cancelled."
                 )
             session.add(
@@ -232,7 +237,7 @@ class RunRequestStore(StoreCore):
         key = v.check_uuid("run_id", request_id)
         request = self._read(lambda session: session.get(RunRequest, key))
         if request is None:
-            raise ValueError(f"No run with id {key} exists.")
+            raise NotFound(f"No run with id {key} exists.")
         return request
 
     def get_run_requests(

@@ -34,6 +34,7 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
+from openorch.store.errors import BadInput, NotFound, StoreError
 from openorch.store.logs import clean_message
 
 _TRIGGERS = table_of(Trigger)
@@ -127,7 +128,7 @@ JOB_END_EVENTS: dict[JobStatus, TriggerEvent] = {
 }
 
 
-class TransitionRefused(ValueError):
+class TransitionRefused(StoreError):
     """The trigger's status does not allow this change; the message says why."""
 
 
@@ -241,7 +242,7 @@ def require_trigger_change(
         select(_TRIGGERS.c.process_status).where(_TRIGGERS.c.id == trigger_id)
     ).scalar()
     if current is None:
-        raise ValueError(f"No trigger with id {trigger_id} exists.")
+        raise NotFound(f"No trigger with id {trigger_id} exists.")
     action = event.value.replace("_", " ").capitalize()
     raise TransitionRefused(
         f"{action} refused: the trigger is {current.value}; {REFUSALS.get(event, 'not allowed')}."
@@ -329,7 +330,7 @@ def end_job(
         ValueError: `status` is not an end status.
     """
     if status not in JOB_TRANSITIONS[JobStatus.RUNNING]:
-        raise ValueError(f"A job ends as DONE, FAILED or KILLED, not {status.name}.")
+        raise BadInput(f"A job ends as DONE, FAILED or KILLED, not {status.name}.")
     moment = when or datetime.now()
     result = connection.execute(
         update(_JOBS)

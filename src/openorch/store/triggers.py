@@ -25,6 +25,7 @@ from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import NotFound
 
 _TRIGGERS = table_of(Trigger)
 _JOBS = table_of(Job)
@@ -218,7 +219,7 @@ class TriggerStore(StoreCore):
         key = v.check_uuid("trigger_id", trigger_id)
         trigger = self._read(lambda session: session.get(Trigger, key))
         if trigger is None:
-            raise ValueError(f"No trigger with id {key} exists.")
+            raise NotFound(f"No trigger with id {key} exists.")
         return trigger
 
     def get_all_triggers(self) -> tuple[Trigger, ...]:
@@ -306,7 +307,7 @@ class TriggerStore(StoreCore):
         def work(session: Session) -> None:
             current = session.get(Trigger, key)
             if current is None:
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
             trigger.process_status = current.process_status
             trigger.last_run = current.last_run
             session.merge(trigger)
@@ -329,7 +330,7 @@ class TriggerStore(StoreCore):
             trigger.is_git_repo,
             trigger.is_blocking,
             trigger.priority,
-            trigger.whitelist,
+            None if trigger.scheduler_whitelist is None else trigger.whitelist,
             trigger.git_branch,
             trigger.keep_running_after_failure,
         )
@@ -354,7 +355,7 @@ class TriggerStore(StoreCore):
         def work(session: Session) -> None:
             trigger = session.get(Trigger, key)
             if trigger is None:
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
             session.delete(trigger)
 
         self._write(work)
@@ -371,7 +372,7 @@ class TriggerStore(StoreCore):
 
         def work(connection: Connection) -> None:
             if not state.force_trigger_status(connection, key, new_status):
-                raise ValueError(f"No trigger with id {key} exists.")
+                raise NotFound(f"No trigger with id {key} exists.")
 
         self._write_core(work)
 

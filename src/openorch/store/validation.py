@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import DeclarativeBase
 
+from openorch.store.errors import BadInput
+
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -24,6 +26,15 @@ def column_length(model: type[DeclarativeBase], field: str) -> int:
     return length
 
 
+def as_text(value: Any) -> Any:
+    """A number where text is expected becomes its text (`1254` -> `'1254'`), as the
+    original's database drivers stored it; anything else is returned unchanged for the
+    caller's type check (a bool stays a bool and is refused: its text differs by driver)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def check_text(
     model: type[DeclarativeBase],
     field: str,
@@ -31,21 +42,27 @@ def check_text(
     *,
     required: bool = True,
     label: str | None = None,
+    nonblank: bool = False,
 ) -> str | None:
-    """Check a string for a column: type, emptiness, length, and characters a database
-    cannot store (NUL, lone surrogates). Returns the value unchanged."""
+    """Check a string for a column: type, presence (`required`: not None), length, and
+    characters a database cannot store (NUL, lone surrogates). Returns the value to store:
+    unchanged, or a number's text (see `as_text`).
+
+    Blank text is stored as given, as the original stored it; forms that want a real
+    value pass `nonblank=True`."""
     name = label or field
     if value is None:
         if required:
-            raise ValueError(f"{name} is required.")
+            raise BadInput(f"{name} is required.")
         return None
+    value = as_text(value)
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string, not {type(value).__name__}.")
-    if required and not value.strip():
-        raise ValueError(f"{name} must not be empty.")
+        raise BadInput(f"{name} must be a string, not {type(value).__name__}.")
+    if nonblank and not value.strip():
+        raise BadInput(f"{name} must not be empty.")
     limit = column_length(model, field)
     if len(value) > limit:
-        raise ValueError(f"{name} is too long: {len(value)} characters, the limit is {limit}.")
+        raise BadInput(f"{name} is too long: {len(value)} characters, the limit is {limit}.")
     check_storable(name, value)
     return value
 
@@ -53,11 +70,11 @@ def check_text(
 def check_storable(name: str, value: str) -> None:
     """Refuse characters no supported database stores faithfully."""
     if "\x00" in value:
-        raise ValueError(f"{name} contains a NUL character (\\x00), which cannot be stored.")
+        raise BadInput(f"{name} contains a NUL character (\\x00), which cannot be stored.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise ValueError(
+        raise BadInput(
             f"{name} contains characters that are not valid Unicode text "
             f"(at position {error.start})."
         ) from error
@@ -72,7 +89,7 @@ def check_uuid(field: str, value: Any) -> uuid.UUID:
             return uuid.UUID(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{field} is not a valid UUID: {value!r}.")
+    raise BadInput(f"{field} is not a valid UUID: {value!r}.")
 
 
 def check_optional_uuid(field: str, value: Any) -> uuid.UUID | None:
@@ -93,17 +110,35 @@ def check_enum(enum_class: type[E], field: str, value: Any) -> E:
             if member.value == value:
                 return member
     choices = ", ".join(member.name for member in enum_class)
-    raise ValueError(f"{field} must be one of {choices}; got {value!r}.")
+    raise BadInput(f"{field} must be one of {choices}; got {value!r}.")
+
+
+def check_limit(value: Any) -> int | None:
+    """A page size: None or 0 mean "no limit" (as in the original), else at least 1."""
+    if value is None:
+        return None
+    return check_int("limit", value, minimum=0) or None
+
+
+def order_key(value: str | None) -> str | None:
+    """Normalise a sort key the way the original's tables send it: `'Log Time'` ->
+    `'log_time'`; None, `''` and `'none'` mean the default order (None)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"order_by must be a string, not {type(value).__name__}.")
+    key = value.strip().lower().replace(" ", "_")
+    return None if key in ("", "none") else key
 
 
 def check_int(field: str, value: Any, *, minimum: int | None = None) -> int:
     """An integer (not a bool) within the range a 32-bit column holds."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{field} must be an integer, not {type(value).__name__}.")
+        raise BadInput(f"{field} must be an integer, not {type(value).__name__}.")
     if not -(2**31) <= value < 2**31:
-        raise ValueError(f"{field} is out of range: {value}.")
+        raise BadInput(f"{field} is out of range: {value}.")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{field} must be at least {minimum}; got {value}.")
+        raise BadInput(f"{field} must be at least {minimum}; got {value}.")
     return value
 
 
@@ -113,17 +148,17 @@ def check_bool(field: str, value: Any) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise ValueError(f"{field} must be True or False; got {value!r}.")
+    raise BadInput(f"{field} must be True or False; got {value!r}.")
 
 
 def check_datetime(field: str, value: Any, *, required: bool = True) -> datetime | None:
     """A naive local datetime (aware ones are converted to local time)."""
     if value is None:
         if required:
-            raise ValueError(f"{field} is required.")
+            raise BadInput(f"{field} is required.")
         return None
     if not isinstance(value, datetime):
-        raise ValueError(f"{field} must be a datetime, not {type(value).__name__}.")
+        raise BadInput(f"{field} must be a datetime, not {type(value).__name__}.")
     if value.tzinfo is not None:
         return value.astimezone().replace(tzinfo=None)
     return value
@@ -132,10 +167,10 @@ def check_datetime(field: str, value: Any, *, required: bool = True) -> datetime
 def check_cron(value: Any) -> str:
     """A 5-field cron expression that croniter can step through."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("cron_expr is required: a 5-field cron expression such as '0 7 * * 1-5'.")
+        raise BadInput("cron_expr is required: a 5-field cron expression such as '0 7 * * 1-5'.")
     fields = value.split()
     if len(fields) != 5:
-        raise ValueError(
+        raise BadInput(
             f"cron_expr must have 5 fields (minute hour day month weekday); got {value!r}."
         )
     check_storable("cron_expr", value)
@@ -144,7 +179,7 @@ def check_cron(value: Any) -> str:
     try:
         croniter(value, datetime.now()).get_next(datetime)
     except Exception as error:  # croniter raises several unrelated types
-        raise ValueError(
+        raise BadInput(
             f"cron_expr is not a valid cron expression: {value!r} ({error})."
         ) from error
     return value
@@ -159,25 +194,26 @@ def next_cron_time(cron_expr: str, after: datetime) -> datetime:
     return result
 
 
-def check_names(field: str, values: Iterable[Any] | None, max_json_length: int) -> str | None:
-    """A whitelist of scheduler names, returned as the JSON text the column stores."""
+def check_names(field: str, values: Iterable[Any] | None, max_json_length: int) -> list[str] | None:
+    """A whitelist of scheduler names (stripped, without duplicates or blanks), checked
+    to fit the column as JSON. None stays None and an empty list stays empty, as in the
+    original; a single string is one name."""
     if values is None:
         return None
     if isinstance(values, str):
         values = [values] if values.strip() else []
     names: list[str] = []
     for value in values:
+        value = as_text(value)
         if not isinstance(value, str):
-            raise ValueError(f"{field} must hold strings, not {type(value).__name__}.")
+            raise BadInput(f"{field} must hold strings, not {type(value).__name__}.")
         check_storable(field, value)
         if value.strip() and value.strip() not in names:
             names.append(value.strip())
-    if not names:
-        return None
     encoded = json.dumps(names)
     if len(encoded) > max_json_length:
-        raise ValueError(
+        raise BadInput(
             f"{field} is too long: {len(encoded)} characters as JSON, "
             f"the limit is {max_json_length}."
         )
-    return encoded
+    return names

@@ -1,13 +1,20 @@
 """Constants and credentials."""
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openorch.database import Constant, Credential
+from openorch.store import errors
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, Duplicate, NotFound
+
+T = TypeVar("T")
 
 
 def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
@@ -21,6 +28,16 @@ def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
 class ValueStore(StoreCore):
     """Named constants and encrypted credentials."""
 
+    def _write_new(self, work: Callable[[Session], T], duplicate: str) -> T:
+        """`_write` for an insert by name: another program inserting the same name between
+        our check and our commit is a `Duplicate` too, not a driver error."""
+        try:
+            return self._write(work)
+        except IntegrityError as error:
+            if isinstance(error, Duplicate):
+                raise
+            raise Duplicate(duplicate) from error
+
     # --- constants ----------------------------------------------------------------
 
     def get_constant(self, name: str) -> Constant:
@@ -32,7 +49,7 @@ class ValueStore(StoreCore):
         name = _lookup_name(Constant, name)
         constant = self._read(lambda session: session.get(Constant, name))
         if constant is None:
-            raise ValueError(f"No constant named {name!r} exists.")
+            raise NotFound(f"No constant named {name!r} exists.")
         return constant
 
     def get_constants(self) -> tuple[Constant, ...]:
@@ -55,11 +72,11 @@ class ValueStore(StoreCore):
 
         def work(session: Session) -> Constant:
             if session.get(Constant, constant.name) is not None:
-                raise ValueError(f"A constant named {constant.name!r} already exists.")
+                raise Duplicate(f"A constant named {constant.name!r} already exists.")
             session.add(constant)
             return constant
 
-        return self._write(work)
+        return self._write_new(work, f"A constant named {constant.name!r} already exists.")
 
     def update_constant(self, name: str, new_value: str) -> None:
         """Give a constant a new value and stamp `changed_at`.
@@ -73,7 +90,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             constant = session.get(Constant, name)
             if constant is None:
-                raise ValueError(f"No constant named {name!r} exists.")
+                raise NotFound(f"No constant named {name!r} exists.")
             constant.value = value
             constant.changed_at = datetime.now()
 
@@ -90,7 +107,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             constant = session.get(Constant, name)
             if constant is None:
-                raise ValueError(f"No constant named {name!r} exists.")
+                raise NotFound(f"No constant named {name!r} exists.")
             session.delete(constant)
 
         self._write(work)
@@ -106,7 +123,7 @@ class ValueStore(StoreCore):
         name = _lookup_name(Credential, name)
         credential = self._read(lambda session: session.get(Credential, name))
         if credential is None:
-            raise ValueError(f"No credential named {name!r} exists.")
+            raise NotFound(f"No credential named {name!r} exists.")
         if decrypt_password:
             credential.password = self.cipher.decrypt(credential.password)
         return credential
@@ -129,18 +146,18 @@ class ValueStore(StoreCore):
             return True
         try:
             self.cipher.decrypt(token)
-        except ValueError:
+        except errors.KeyMismatch:  # built on first use: no cryptography at import
             return False
         return True
 
     def _encrypt(self, password: object) -> str:
         if not isinstance(password, str):
-            raise ValueError(f"password must be a string, not {type(password).__name__}.")
+            raise BadInput(f"password must be a string, not {type(password).__name__}.")
         v.check_storable("password", password)
         token = self.cipher.encrypt(password)
         limit = v.column_length(Credential, "password")
         if len(token) > limit:
-            raise ValueError(
+            raise BadInput(
                 f"password is too long: it is {len(token)} characters once encrypted, the "
                 f"limit is {limit} (about {int((limit - 100) / 20 * 16)} characters of password)."
             )
@@ -161,11 +178,11 @@ class ValueStore(StoreCore):
 
         def work(session: Session) -> Credential:
             if session.get(Credential, credential.name) is not None:
-                raise ValueError(f"A credential named {credential.name!r} already exists.")
+                raise Duplicate(f"A credential named {credential.name!r} already exists.")
             session.add(credential)
             return credential
 
-        return self._write(work)
+        return self._write_new(work, f"A credential named {credential.name!r} already exists.")
 
     def update_credential(self, name: str, new_username: str, new_password: str) -> None:
         """Replace a credential's username and password.
@@ -180,7 +197,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             credential = session.get(Credential, name)
             if credential is None:
-                raise ValueError(f"No credential named {name!r} exists.")
+                raise NotFound(f"No credential named {name!r} exists.")
             credential.username = username
             credential.password = token
             credential.changed_at = datetime.now()
@@ -198,7 +215,7 @@ class ValueStore(StoreCore):
         def work(session: Session) -> None:
             credential = session.get(Credential, name)
             if credential is None:
-                raise ValueError(f"No credential named {name!r} exists.")
+                raise NotFound(f"No credential named {name!r} exists.")
             session.delete(credential)
 
         self._write(work)

@@ -18,6 +18,7 @@ from openorch.api.schemas import (
 )
 from openorch.database import ApiScope, ApiToken, QueueStatus
 from openorch.store import Store
+from openorch.store.errors import NotFound
 
 router = APIRouter(tags=["queues"], responses=ERROR_RESPONSES)
 
@@ -130,5 +131,5 @@ def read_element(
     """One element by id."""
     element = get_store(request).get_queue_element(element_id)
     if element.queue_name != queue_name:
-        raise ValueError(f"No queue element with id {element_id} exists in queue {queue_name!r}.")
+        raise NotFound(f"No queue element with id {element_id} exists in queue {queue_name!r}.")
     return element_out(element)

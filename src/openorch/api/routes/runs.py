@@ -18,6 +18,7 @@ from openorch.api.schemas import (
 )
 from openorch.database import ApiScope, ApiToken, Trigger
 from openorch.store import Store
+from openorch.store.errors import BadInput, NotFound
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -39,9 +40,9 @@ def find_trigger(store: Store, reference: str) -> Trigger:
         return store.get_trigger(key)
     matches = [t for t in store.get_all_triggers() if t.trigger_name == reference]
     if not matches:
-        raise ValueError(f"No trigger with id or name {reference!r} exists.")
+        raise NotFound(f"No trigger with id or name {reference!r} exists.")
     if len(matches) > 1:
-        raise ValueError(f"{len(matches)} triggers are named {reference!r}: use the trigger's id.")
+        raise BadInput(f"{len(matches)} triggers are named {reference!r}: use the trigger's id.")
     return matches[0]
 
 

@@ -181,7 +181,9 @@ class TriggerPopup:
     def _text(self, element: ui.input, field: str, label: str, *, required: bool = True,
               model: type[Trigger] = Trigger) -> str:
         value = (element.value or "").strip() if required else (element.value or "")
-        checked = v.check_text(model, field, value, required=required, label=label)
+        checked = v.check_text(
+            model, field, value, required=required, label=label, nonblank=required
+        )
         return checked or ""
 
     def _integer(self, element: ui.number, label: str, minimum: int | None = None) -> int:

@@ -1,0 +1,1 @@
+"""The original's `OpenOrchestrator.database.data_types` package."""
