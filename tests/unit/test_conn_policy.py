@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from openorch.store import check_page_connection_string
+from openorch.store.conn_policy import check_page_connection_string
 
 PG = "postgresql+psycopg://robot:pw@db.example:5432/rpa"
 

@@ -8,7 +8,6 @@ that names the field) before writing anything.
 
 from openorch.masking import mask
 from openorch.store.api_tokens import ApiTokenStore
-from openorch.store.conn_policy import check_page_connection_string
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
@@ -55,7 +54,6 @@ __all__ = [
     "ConnectError",
     "Store",
     "build_engine",
-    "check_page_connection_string",
     "describe_connection_error",
     "mask",
     "parse_url",

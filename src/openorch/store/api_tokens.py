@@ -6,7 +6,6 @@ copy of the database gives no working token. Tokens are 256 random bits, so a pl
 """
 
 import hashlib
-import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -70,6 +69,8 @@ class ApiTokenStore(StoreCore):
         now = datetime.now()
         if expiry is not None and expiry <= now:
             raise BadInput("expires_at must be in the future.")
+        import secrets  # only when a token is made: the SDK never needs it
+
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             id=new_id(),

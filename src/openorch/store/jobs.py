@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobOutcome, JobStatus, LogLevel
@@ -13,7 +13,8 @@ from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, NotFound
+from openorch.store.errors import NotFound
+from openorch.store.paging import page_statement, read_page
 
 _JOBS = table_of(Job)
 
@@ -196,23 +197,13 @@ class JobStore(StoreCore):
             filters.append(Job.correlation_id == correlation_id)
         if started_from is not None:
             filters.append(Job.start_time >= started_from)
-        v.check_int("offset", offset, minimum=0)
-        column = _JOB_ORDER_COLUMNS.get(order_by or "start_time")
-        if column is None:
-            raise BadInput(
-                f"order_by must be one of {', '.join(_JOB_ORDER_COLUMNS)}; got {order_by!r}."
-            )
-        ordering = column.desc() if order_desc else column.asc()
-        page = select(Job).where(*filters).order_by(ordering, Job.id).offset(offset)
-        if limit is not None:
-            page = page.limit(v.check_int("limit", limit, minimum=0))
+        page = page_statement(
+            Job, filters, columns=_JOB_ORDER_COLUMNS, default="start_time", order_by=order_by,
+            order_desc=order_desc, offset=offset, limit=limit, tiebreak=Job.id,
+        )
 
         def work(session: Session) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
-            jobs = tuple(session.scalars(page))
-            if not include_count:
-                return jobs
-            total = session.scalar(select(func.count()).select_from(Job).where(*filters))
-            return jobs, int(total or 0)
+            return read_page(session, page, Job, filters, include_count)
 
         return self._read(work)
 

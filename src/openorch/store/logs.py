@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import Executable, func, insert, literal_column, select, text
+from sqlalchemy import Executable, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from openorch.database import Log, LogLevel
@@ -13,7 +13,7 @@ from openorch.database.ids import new_id
 from openorch.masking import mask
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput
+from openorch.store.paging import page_statement, read_page
 
 #: Longest log message stored; longer ones keep their head and tail.
 MAX_LOG_LENGTH = 8000
@@ -137,8 +137,6 @@ class LogStore(StoreCore):
         Raises:
             ValueError: bad paging values, level, job id or order column.
         """
-        v.check_int("offset", offset, minimum=0)
-        page_size = v.check_limit(limit)
         filters = []
         if from_date is not None:
             filters.append(Log.log_time >= v.check_datetime("from_date", from_date))
@@ -150,20 +148,13 @@ class LogStore(StoreCore):
             filters.append(Log.log_level == v.check_enum(LogLevel, "log_level", log_level))
         if job_id:
             filters.append(Log.job_id == v.check_uuid("job_id", job_id))
-        column = _LOG_ORDER_COLUMNS.get(v.order_key(order_by) or "log_time")
-        if column is None:
-            raise BadInput(
-                f"order_by must be one of {', '.join(_LOG_ORDER_COLUMNS)}; got {order_by!r}."
-            )
-        ordering = column.desc() if order_desc else column.asc()
-        page = select(Log).where(*filters).order_by(ordering).offset(offset).limit(page_size)
+        page = page_statement(
+            Log, filters, columns=_LOG_ORDER_COLUMNS, default="log_time", order_by=order_by,
+            order_desc=order_desc, offset=offset, limit=limit,
+        )
 
         def work(session: Session) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:
-            logs = tuple(session.scalars(page))
-            if not include_count:
-                return logs
-            total = session.scalar(select(func.count()).select_from(Log).where(*filters))
-            return logs, int(total or 0)
+            return read_page(session, page, Log, filters, include_count)
 
         return self._read(work)
 

@@ -15,6 +15,11 @@ from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, NotFound
 
 T = TypeVar("T")
+Named = TypeVar("Named", Constant, Credential)
+
+
+def _label(model: type[Constant] | type[Credential]) -> str:
+    return model.__name__.lower()
 
 
 def _lookup_name(model: type[Constant] | type[Credential], name: object) -> str:
@@ -38,6 +43,54 @@ class ValueStore(StoreCore):
                 raise
             raise Duplicate(duplicate) from error
 
+    # --- by name: constants and credentials share one way to get, add, change, delete ---
+
+    def _get_named(self, model: type[Named], name: object) -> Named:
+        key = _lookup_name(model, name)
+        row = self._read(lambda session: session.get(model, key))
+        if row is None:
+            raise NotFound(f"No {_label(model)} named {key!r} exists.")
+        return row
+
+    def _all_named(self, model: type[Named]) -> tuple[Named, ...]:
+        return self._read(
+            lambda session: tuple(session.scalars(select(model).order_by(model.name)))
+        )
+
+    def _add_named(self, row: Named) -> Named:
+        duplicate = f"A {_label(type(row))} named {row.name!r} already exists."
+
+        def work(session: Session) -> Named:
+            if session.get(type(row), row.name) is not None:
+                raise Duplicate(duplicate)
+            session.add(row)
+            return row
+
+        return self._write_new(work, duplicate)
+
+    def _change_named(self, model: type[Named], name: object, **values: object) -> None:
+        key = _lookup_name(model, name)
+
+        def work(session: Session) -> None:
+            row = session.get(model, key)
+            if row is None:
+                raise NotFound(f"No {_label(model)} named {key!r} exists.")
+            for field, value in {**values, "changed_at": datetime.now()}.items():
+                setattr(row, field, value)
+
+        self._write(work)
+
+    def _delete_named(self, model: type[Named], name: object) -> None:
+        key = _lookup_name(model, name)
+
+        def work(session: Session) -> None:
+            row = session.get(model, key)
+            if row is None:
+                raise NotFound(f"No {_label(model)} named {key!r} exists.")
+            session.delete(row)
+
+        self._write(work)
+
     # --- constants ----------------------------------------------------------------
 
     def get_constant(self, name: str) -> Constant:
@@ -46,17 +99,11 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such constant, or `name` is not a valid name.
         """
-        name = _lookup_name(Constant, name)
-        constant = self._read(lambda session: session.get(Constant, name))
-        if constant is None:
-            raise NotFound(f"No constant named {name!r} exists.")
-        return constant
+        return self._get_named(Constant, name)
 
     def get_constants(self) -> tuple[Constant, ...]:
         """Every constant, sorted by name."""
-        return self._read(
-            lambda session: tuple(session.scalars(select(Constant).order_by(Constant.name)))
-        )
+        return self._all_named(Constant)
 
     def create_constant(self, name: str, value: str) -> Constant:
         """Create a constant.
@@ -64,19 +111,13 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: a field is invalid, or a constant with this name exists.
         """
-        constant = Constant(
-            name=v.check_text(Constant, "name", name),
-            value=v.check_text(Constant, "value", value, required=False) or "",
-            changed_at=datetime.now(),
+        return self._add_named(
+            Constant(
+                name=v.check_text(Constant, "name", name),
+                value=v.check_text(Constant, "value", value, required=False) or "",
+                changed_at=datetime.now(),
+            )
         )
-
-        def work(session: Session) -> Constant:
-            if session.get(Constant, constant.name) is not None:
-                raise Duplicate(f"A constant named {constant.name!r} already exists.")
-            session.add(constant)
-            return constant
-
-        return self._write_new(work, f"A constant named {constant.name!r} already exists.")
 
     def update_constant(self, name: str, new_value: str) -> None:
         """Give a constant a new value and stamp `changed_at`.
@@ -84,17 +125,8 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: bad value, or no such constant.
         """
-        name = _lookup_name(Constant, name)
         value = v.check_text(Constant, "value", new_value, required=False) or ""
-
-        def work(session: Session) -> None:
-            constant = session.get(Constant, name)
-            if constant is None:
-                raise NotFound(f"No constant named {name!r} exists.")
-            constant.value = value
-            constant.changed_at = datetime.now()
-
-        self._write(work)
+        self._change_named(Constant, name, value=value)
 
     def delete_constant(self, name: str) -> None:
         """Delete a constant.
@@ -102,15 +134,7 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such constant.
         """
-        name = _lookup_name(Constant, name)
-
-        def work(session: Session) -> None:
-            constant = session.get(Constant, name)
-            if constant is None:
-                raise NotFound(f"No constant named {name!r} exists.")
-            session.delete(constant)
-
-        self._write(work)
+        self._delete_named(Constant, name)
 
     # --- credentials --------------------------------------------------------------
 
@@ -120,19 +144,14 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such credential; no key set; the key does not match.
         """
-        name = _lookup_name(Credential, name)
-        credential = self._read(lambda session: session.get(Credential, name))
-        if credential is None:
-            raise NotFound(f"No credential named {name!r} exists.")
+        credential = self._get_named(Credential, name)
         if decrypt_password:
             credential.password = self.cipher.decrypt(credential.password)
         return credential
 
     def get_credentials(self) -> tuple[Credential, ...]:
         """Every credential, sorted by name, passwords still encrypted."""
-        return self._read(
-            lambda session: tuple(session.scalars(select(Credential).order_by(Credential.name)))
-        )
+        return self._all_named(Credential)
 
     def key_matches(self) -> bool:
         """True when the key decrypts a stored credential, or there are none to try.
@@ -169,20 +188,14 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: a field is invalid, no key set, or the name exists.
         """
-        credential = Credential(
-            name=v.check_text(Credential, "name", name),
-            username=v.check_text(Credential, "username", username, required=False) or "",
-            password=self._encrypt(password),
-            changed_at=datetime.now(),
+        return self._add_named(
+            Credential(
+                name=v.check_text(Credential, "name", name),
+                username=v.check_text(Credential, "username", username, required=False) or "",
+                password=self._encrypt(password),
+                changed_at=datetime.now(),
+            )
         )
-
-        def work(session: Session) -> Credential:
-            if session.get(Credential, credential.name) is not None:
-                raise Duplicate(f"A credential named {credential.name!r} already exists.")
-            session.add(credential)
-            return credential
-
-        return self._write_new(work, f"A credential named {credential.name!r} already exists.")
 
     def update_credential(self, name: str, new_username: str, new_password: str) -> None:
         """Replace a credential's username and password.
@@ -190,19 +203,10 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: a field is invalid, no key set, or no such credential.
         """
-        name = _lookup_name(Credential, name)
+        _lookup_name(Credential, name)  # a bad name is refused before the password is used
         username = v.check_text(Credential, "username", new_username, required=False) or ""
         token = self._encrypt(new_password)
-
-        def work(session: Session) -> None:
-            credential = session.get(Credential, name)
-            if credential is None:
-                raise NotFound(f"No credential named {name!r} exists.")
-            credential.username = username
-            credential.password = token
-            credential.changed_at = datetime.now()
-
-        self._write(work)
+        self._change_named(Credential, name, username=username, password=token)
 
     def delete_credential(self, name: str) -> None:
         """Delete a credential.
@@ -210,12 +214,5 @@ class ValueStore(StoreCore):
         Raises:
             ValueError: no such credential.
         """
-        name = _lookup_name(Credential, name)
+        self._delete_named(Credential, name)
 
-        def work(session: Session) -> None:
-            credential = session.get(Credential, name)
-            if credential is None:
-                raise NotFound(f"No credential named {name!r} exists.")
-            session.delete(credential)
-
-        self._write(work)

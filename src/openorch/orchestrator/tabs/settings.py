@@ -16,7 +16,8 @@ from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.store import HEAD_REVISION, check_page_connection_string, mask
+from openorch.store import HEAD_REVISION, mask
+from openorch.store.conn_policy import check_page_connection_string
 
 
 class SettingsTab:
