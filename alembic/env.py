@@ -21,9 +21,11 @@ from alembic import context
 from sqlalchemy import Connection
 
 from openorch.database import Base
+from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.store.engine import build_engine
 
 config = context.config
+attach_filtered_indexes()
 target_metadata = Base.metadata
 #: Which chain this run records: `alembic_version` (original) or `openorch_version`.
 version_table = config.get_main_option("version_table") or "openorch_version"

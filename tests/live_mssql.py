@@ -75,3 +75,43 @@ def test_credentials_and_logs(mssql_store: Store) -> None:
     assert mssql_store.get_credential("live").password == "pässword"
     mssql_store.create_log("live", "INFO", None, "x" * 9000)
     assert len(mssql_store.get_logs(0, 1, process_name="live")[0].log_message) == 8000
+
+
+def test_unique_references_race_and_bound_release(mssql_store: Store) -> None:
+    """The filtered unique index refuses all but one of racing creators; a bound claim
+    is released when its job ends; a deferred element is skipped by the claim."""
+    from openorch.database import JobStatus
+    from openorch.store import DuplicateReferenceError
+
+    mssql_store.set_queue_settings("mssql-unique", unique_references=True, max_attempts=2)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def add() -> None:
+        barrier.wait(30)
+        try:
+            mssql_store.create_queue_element("mssql-unique", "same")
+            outcomes.append("created")
+        except DuplicateReferenceError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=add) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert Counter(outcomes) == Counter({"created": 1, "refused": 5})
+    result = mssql_store.bulk_create_queue_elements(
+        "mssql-unique", ["same", "other"], [None, None], skip_duplicates=True
+    )
+    assert (result.created, result.skipped) == (1, ("same",))
+    mssql_store.create_queue_element(
+        "mssql-unique", "later", not_before=datetime.now() + timedelta(hours=1)
+    )
+    job = mssql_store.start_job("robot", "machine")
+    claimed = [mssql_store.get_next_queue_element("mssql-unique", job_id=job.id) for _ in range(3)]
+    assert [e.reference for e in claimed if e] == ["same", "other"]
+    assert mssql_store.end_job(job.id, JobStatus.FAILED)
+    released = mssql_store.get_queue_elements("mssql-unique", status="NEW")
+    assert {e.reference for e in released} == {"same", "other", "later"}
+    assert all(e.attempts == 1 for e in released if e.reference != "later")

@@ -1,7 +1,7 @@
 """openorch: indexes for the Orchestrator's Overview page.
 
 Revision ID: 0d18a1e5c001
-Revises: 0d13a1e5c001
+Revises: 0d17a1e5c001
 
 Additive only (indexes), so the original OpenOrchestrator keeps working on the database.
 They let the Overview read jobs per day and status, the queues' backlog and oldest NEW
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0d18a1e5c001"
-down_revision: str | None = "0d13a1e5c001"
+down_revision: str | None = "0d17a1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,6 +26,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.revision import (
     OPENORCH_VERSION_TABLE,
@@ -35,6 +36,9 @@ from openorch.store.revision import (
     read_revisions,
     schema_for,
 )
+
+# The model declares them apart (SDK import time); schema work needs them.
+attach_filtered_indexes()
 
 #: The original's first revision; a database from before migrations matches it.
 LEGACY_REVISION = "b67b7649b282"

@@ -27,6 +27,8 @@ DELIBERATE = {
     "create_scheduled_trigger bad cron": "unparsable cron expression",
     "create_constant too long": "over-long text",
     "create_queue_element NUL": "NUL character",
+    "bulk_create_queue_elements (the docs' example)": "returns what it created",
+    "oc bulk_create_queue_elements": "returns what it created",
     # PostgreSQL only: the original's tables made by create_all have native ENUM types.
     "get_logs order_by level": "sorting by level",
     "get_logs order_by Level": "sorting by level",

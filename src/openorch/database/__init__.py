@@ -6,7 +6,8 @@ from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
-from openorch.database.queues import QueueElement, QueueStatus
+from openorch.database.pipelines import PipelineRun, PipelineStepRun
+from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
 from openorch.database.schedulers import Scheduler
 from openorch.database.triggers import (
     QueueTrigger,
@@ -29,7 +30,10 @@ __all__ = [
     "JobStatus",
     "Log",
     "LogLevel",
+    "PipelineRun",
+    "PipelineStepRun",
     "QueueElement",
+    "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
     "RunRequest",

@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import Boolean, Index, Integer, String, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
@@ -27,6 +27,17 @@ class QueueElement(Base):
 
     The composite indexes are openorch's: claiming the oldest NEW element, counting per
     status and paging one queue by date must not scan the whole table.
+
+    `job_id`, `attempts`, `not_before`, `deadline` and `unique_reference` are openorch's
+    additions (NULL in rows the original writes, and ignored by it): the job that claimed
+    the element (so its end releases the element), how many attempts ended without
+    success, when a deferred element may be claimed, when it must be done, and the
+    reference again for queues with unique references. A filtered unique index over
+    (queue_name, unique_reference) makes "one element per reference" race-safe on SQLite,
+    PostgreSQL and SQL Server alike, and costs nothing for queues that do not ask for it.
+    Those filtered indexes are declared in `filtered_indexes.py` and attached only where a
+    schema is created or compared: their per-dialect options would otherwise load
+    SQLAlchemy's PostgreSQL and SQL Server dialects into every SDK process.
     """
 
     __tablename__ = "Queues"
@@ -51,6 +62,11 @@ class QueueElement(Base):
     end_date: Mapped[datetime | None] = mapped_column()
     message: Mapped[str | None] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(100))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    not_before: Mapped[datetime | None] = mapped_column()
+    deadline: Mapped[datetime | None] = mapped_column()
+    unique_reference: Mapped[str | None] = mapped_column(String(100))
 
     def to_row_dict(self) -> dict[str, object]:
         """The original's row for this element (its Queue table; id and status stay
@@ -71,4 +87,37 @@ class QueueElement(Base):
         return (
             f"QueueElement(id={self.id}, queue_name={self.queue_name!r}, "
             f"reference={self.reference!r}, status={self.status.name})"
+        )
+
+
+def _attach_filtered_indexes(*_args: object, **_kwargs: object) -> None:
+    from openorch.database.filtered_indexes import attach_filtered_indexes
+
+    attach_filtered_indexes()
+
+
+# create_all (the compatibility package's tools and tests) gets them just in time.
+event.listen(QueueElement.__table__, "before_create", _attach_filtered_indexes)
+
+
+class QueueSettings(Base):
+    """openorch's per-queue settings (a queue itself still exists by name only, as in the
+    original). A queue without a row here has the defaults: one attempt, no retry delay,
+    references not unique, no default deadline.
+    """
+
+    __tablename__ = "Queue_Settings"
+
+    queue_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    retry_delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    unique_references: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_deadline_seconds: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(String(1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"QueueSettings(queue_name={self.queue_name!r}, max_attempts={self.max_attempts}, "
+            f"retry_delay_seconds={self.retry_delay_seconds}, "
+            f"unique_references={self.unique_references})"
         )

@@ -1,5 +1,25 @@
-"""The SDK RPA scripts use: `OrchestratorConnection`."""
+"""The SDK RPA scripts use: `OrchestratorConnection`, and resumable pipelines
+(`Pipeline`, `Step`, `wait`) that run a list of named steps over a queue's elements.
+
+The pipeline names are loaded on first access (PEP 562), so a process that only needs
+`OrchestratorConnection` does not pay for them at start-up.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from openorch.sdk.connection import OrchestratorConnection
 
-__all__ = ["OrchestratorConnection"]
+if TYPE_CHECKING:
+    from openorch.sdk.pipeline import Pipeline, PipelineSummary, Step, Wait, wait
+
+__all__ = ["OrchestratorConnection", "Pipeline", "PipelineSummary", "Step", "Wait", "wait"]
+
+_PIPELINE_NAMES = frozenset(("Pipeline", "PipelineSummary", "Step", "Wait", "wait"))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PIPELINE_NAMES:
+        from openorch.sdk import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'openorch.sdk' has no attribute {name!r}")

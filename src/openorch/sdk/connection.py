@@ -9,9 +9,11 @@ data layer (`openorch.store.Store`).
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import exc
 
 from openorch.crypto import Cipher
 from openorch.database import (
@@ -21,14 +23,18 @@ from openorch.database import (
     Log,
     LogLevel,
     QueueElement,
+    QueueSettings,
     QueueStatus,
     TriggerStatus,
 )
+from openorch.database.ids import new_id
 from openorch.sdk.delegation import documented_by
-from openorch.store import Store, describe_connection_error
+from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
 from openorch.store.engine import connection_problem
 from openorch.store.state import TransitionRefused
+
+T = TypeVar("T")
 
 #: The arguments after the script, as the Scheduler passes them (the last two optional).
 ARGUMENTS = (
@@ -66,6 +72,29 @@ def _ping_patiently(store: Store, connection_string: str, patience: float) -> No
                 warned = True
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+#: How long a process started by a Scheduler waits out a database outage mid-run, in seconds.
+OUTAGE_PATIENCE_SECONDS = 60.0
+
+#: Words of a driver error that mean the server was never reached, so nothing was written.
+_NEVER_REACHED = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "is the server running",
+    "timeout expired",
+    "login timeout",
+    "name or service not known",
+    "no route to host",
+)
+
+_OUTAGE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError)
+
+
+def _never_reached(error: BaseException) -> bool:
+    text = str(getattr(error, "orig", None) or error).lower()
+    return any(words in text for words in _NEVER_REACHED)
 
 
 class OrchestratorConnection:
@@ -106,6 +135,8 @@ class OrchestratorConnection:
         #: subclass keeps the strings it was given instead, as the original did.
         self.trigger_id: uuid.UUID | str | None = self._trigger_key
         self.job_id: uuid.UUID | str | None = self._job_key
+        #: For how long calls wait out a database outage (a process started by a Scheduler).
+        self.outage_patience: float = OUTAGE_PATIENCE_SECONDS
         self._store = Store(connection_string, crypto_key=crypto_key)
         # Started by a Scheduler (a job id), the database answered moments ago: an
         # unreachable server is most likely a short outage, so wait for it a while
@@ -167,25 +198,72 @@ class OrchestratorConnection:
     def __repr__(self) -> str:
         return f"OrchestratorConnection(process_name={self.process_name!r}, job_id={self.job_id})"
 
-    # --- logs ---------------------------------------------------------------------
+    # --- riding through an outage --------------------------------------------------
+
+    def _patiently(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run `work`; in a process started by a Scheduler, wait out a database outage of
+        up to `outage_patience` seconds, retrying.
+
+        `repeatable` work may run twice without harm (reads, setting a status, a claim:
+        an element claimed by an attempt whose answer was lost stays bound to this job
+        and is released when it ends). Other work is retried only when the server was
+        never reached, so nothing can have been written. Started by hand (no job id),
+        errors are raised at once.
+        """
+        if self._job_key is None or self._store.dialect == "sqlite":
+            return work()
+        deadline = time.monotonic() + self.outage_patience
+        delay = 0.5
+        warned = False
+        while True:
+            try:
+                return work()
+            except _OUTAGE_ERRORS as error:
+                if not repeatable and not _never_reached(error):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+                if not warned:
+                    print(
+                        f"openorch: {describe_connection_error(error)}; retrying for up to "
+                        f"{self.outage_patience:g} s.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    warned = True
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def call(self, work: Callable[[], T], *, repeatable: bool = True) -> T:
+        """Run `work` (calls on `self.store`) riding out a short database outage the way
+        this connection's own calls do; see `_patiently` for what `repeatable` means.
+        For SDK helpers built on the data layer (openorch.sdk.pipeline)."""
+        return self._patiently(work, repeatable=repeatable)
+
+    # --- logs -------------------------------------------------------------------------
+
+    def _log(self, level: LogLevel, message: str) -> None:
+        self._patiently(
+            lambda: self._store.create_log(self.process_name, level, self._job_key, message)
+        )
 
     def log_trace(self, message: str) -> None:
         """Write a TRACE log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.TRACE, self._job_key, message)
+        self._log(LogLevel.TRACE, message)
 
     def log_info(self, message: str) -> None:
         """Write an INFO log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.INFO, self._job_key, message)
+        self._log(LogLevel.INFO, message)
 
     def log_error(self, message: str) -> None:
         """Write an ERROR log row for this process (and job, when known)."""
-        self._store.create_log(self.process_name, LogLevel.ERROR, self._job_key, message)
+        self._log(LogLevel.ERROR, message)
 
     # --- constants and credentials ------------------------------------------------
 
     @documented_by(Store.get_constant)
     def get_constant(self, constant_name: str) -> Constant:
-        return self._store.get_constant(constant_name)
+        return self._patiently(lambda: self._store.get_constant(constant_name))
 
     def get_credential(self, credential_name: str) -> Credential:
         """The credential called `credential_name`, password decrypted.
@@ -193,17 +271,21 @@ class OrchestratorConnection:
         Raises:
             ValueError: no such credential, or the key does not match.
         """
-        return self._store.get_credential(credential_name, decrypt_password=True)
+        return self._patiently(
+            lambda: self._store.get_credential(credential_name, decrypt_password=True)
+        )
 
     @documented_by(Store.update_constant)
     def update_constant(self, constant_name: str, new_value: str) -> None:
-        self._store.update_constant(constant_name, new_value)
+        self._patiently(lambda: self._store.update_constant(constant_name, new_value))
 
     @documented_by(Store.update_credential)
     def update_credential(
         self, credential_name: str, new_username: str, new_password: str
     ) -> None:
-        self._store.update_credential(credential_name, new_username, new_password)
+        self._patiently(
+            lambda: self._store.update_credential(credential_name, new_username, new_password)
+        )
 
     # --- queues -------------------------------------------------------------------
 
@@ -214,8 +296,17 @@ class OrchestratorConnection:
         reference: str | None = None,
         data: str | None = None,
         created_by: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
     ) -> QueueElement:
-        return self._store.create_queue_element(queue_name, reference, data, created_by)
+        element_id = new_id()  # the same id on a retry, so it is created once
+        return self._patiently(
+            lambda: self._store.create_queue_element(
+                queue_name, reference, data, created_by,
+                not_before=not_before, deadline=deadline, element_id=element_id,
+            )
+        )
 
     @documented_by(Store.bulk_create_queue_elements)
     def bulk_create_queue_elements(
@@ -224,14 +315,30 @@ class OrchestratorConnection:
         references: Sequence[str | None],
         data: Sequence[str | None],
         created_by: str | None = None,
-    ) -> None:
-        self._store.bulk_create_queue_elements(queue_name, references, data, created_by)
+        *,
+        skip_duplicates: bool = False,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> BulkCreated:
+        return self._patiently(
+            lambda: self._store.bulk_create_queue_elements(
+                queue_name, references, data, created_by,
+                skip_duplicates=skip_duplicates, not_before=not_before, deadline=deadline,
+            ),
+            # Twice is harmless only where duplicates are skipped.
+            repeatable=skip_duplicates,
+        )
 
     @documented_by(Store.get_next_queue_element)
     def get_next_queue_element(
         self, queue_name: str, reference: str | None = None, set_status: bool = True
     ) -> QueueElement | None:
-        return self._store.get_next_queue_element(queue_name, reference, set_status)
+        # Bound to this process's job, when a Scheduler started it (see docs/sdk.md).
+        return self._patiently(
+            lambda: self._store.get_next_queue_element(
+                queue_name, reference, set_status, job_id=self._job_key
+            )
+        )
 
     def get_queue_elements(
         self,
@@ -244,20 +351,93 @@ class OrchestratorConnection:
         to_date: datetime | None = None,
     ) -> tuple[QueueElement, ...]:
         """Elements of a queue, newest first, filtered by reference, status and date."""
-        return self._store.get_queue_elements(
-            queue_name, reference=reference, status=status, from_date=from_date,
-            to_date=to_date, offset=offset, limit=limit, order_desc=True,
+        return self._patiently(
+            lambda: self._store.get_queue_elements(
+                queue_name, reference=reference, status=status, from_date=from_date,
+                to_date=to_date, offset=offset, limit=limit, order_desc=True,
+            )
         )
 
     @documented_by(Store.set_queue_element_status)
     def set_queue_element_status(
         self, element_id: uuid.UUID | str, status: QueueStatus | str, message: str | None = None
     ) -> None:
-        self._store.set_queue_element_status(element_id, status, message)
+        self._patiently(lambda: self._store.set_queue_element_status(element_id, status, message))
+
+    def retry_queue_element(
+        self, element_id: uuid.UUID | str, message: str | None = None
+    ) -> QueueStatus:
+        """Give up this attempt at the element in hand (IN_PROGRESS) and ask for another:
+        it goes back to NEW with attempts + 1, claimable after the queue's retry delay,
+        while the queue's max_attempts allows; otherwise it becomes FAILED. `message` is
+        stored on the element. Returns the new status (NEW or FAILED).
+
+        Raises:
+            ValueError: bad id, no such element, or it is not IN_PROGRESS.
+        """
+        key = v.check_uuid("element_id", element_id)
+        tried = False
+
+        def attempt() -> QueueStatus:
+            nonlocal tried
+            if tried:
+                # An earlier try may have been applied before its answer was lost.
+                element = self._store.get_queue_element(key)
+                if element.status is not QueueStatus.IN_PROGRESS:
+                    return element.status
+            tried = True
+            return self._store.retry_queue_element(key, message)
+
+        return self._patiently(attempt)
+
+    def get_queue_settings(self, queue_name: str) -> QueueSettings:
+        """A queue's settings (max_attempts, retry_delay_seconds, unique_references,
+        default_deadline_seconds, description); the defaults when never set."""
+        return self._patiently(lambda: self._store.get_queue_settings(queue_name))
+
+    def set_queue_settings(
+        self,
+        queue_name: str,
+        *,
+        max_attempts: int = 1,
+        retry_delay_seconds: int | timedelta = 0,
+        unique_references: bool = False,
+        default_deadline_seconds: int | timedelta | None = None,
+        description: str | None = None,
+    ) -> QueueSettings:
+        """Replace a queue's settings (every field; read them first to change one).
+
+        Raises:
+            ValueError: a bad value, or duplicate references when turning unique
+                references on.
+        """
+        return self._patiently(
+            lambda: self._store.set_queue_settings(
+                queue_name,
+                max_attempts=max_attempts,
+                retry_delay_seconds=retry_delay_seconds,
+                unique_references=unique_references,
+                default_deadline_seconds=default_deadline_seconds,
+                description=description,
+            )
+        )
 
     @documented_by(Store.delete_queue_element)
     def delete_queue_element(self, element_id: uuid.UUID | str) -> None:
-        self._store.delete_queue_element(element_id)
+        tried = False
+
+        def attempt() -> None:
+            nonlocal tried
+            if tried:
+                try:
+                    self._store.delete_queue_element(element_id)
+                except ValueError:
+                    return  # deleted by the try whose answer was lost
+                return
+            tried = True
+            self._store.delete_queue_element(element_id)
+
+        self._patiently(attempt)
 
     # --- how the run went ------------------------------------------------------------
 
@@ -308,7 +488,8 @@ class OrchestratorConnection:
         """
         if self._trigger_key is None:
             return False
-        trigger = self._store.get_trigger(self._trigger_key)
+        trigger_id = self._trigger_key
+        trigger = self._patiently(lambda: self._store.get_trigger(trigger_id))
         return trigger.process_status in (TriggerStatus.PAUSING, TriggerStatus.PAUSED)
 
     def pause_my_trigger(self) -> None:
@@ -329,8 +510,9 @@ class OrchestratorConnection:
                 "trigger id, so there is no trigger to pause."
             )
             return
+        trigger_id = self._trigger_key
         try:
-            self._store.pause_trigger_from_process(self._trigger_key)
+            self._patiently(lambda: self._store.pause_trigger_from_process(trigger_id))
         except TransitionRefused as refusal:
             # Being killed already: the kill wins, and the run is not failed for asking.
             self.log_info(f"pause_my_trigger(): {refusal}")

@@ -15,7 +15,19 @@ from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
-from openorch.store.queues import QueueStore
+from openorch.store.pipelines import (
+    LostElementError,
+    PipelineProgress,
+    PipelineStore,
+    PipelineView,
+)
+from openorch.store.queues import (
+    BulkCreated,
+    DuplicateReferenceError,
+    QueueAdminStore,
+    QueueOverview,
+    release_job_elements,
+)
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
@@ -28,7 +40,8 @@ class Store(
     JobStore,
     OutcomeStore,
     ValueStore,
-    QueueStore,
+    QueueAdminStore,
+    PipelineStore,
     SchedulerStore,
     RunRequestStore,
     ApiTokenStore,
@@ -51,11 +64,18 @@ class Store(
 __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
+    "BulkCreated",
     "ConnectError",
+    "DuplicateReferenceError",
+    "LostElementError",
+    "PipelineProgress",
+    "PipelineView",
+    "QueueOverview",
     "Store",
     "build_engine",
     "describe_connection_error",
     "mask",
     "parse_url",
+    "release_job_elements",
     "truncate_message",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import exc, insert
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
@@ -49,25 +49,63 @@ def insert_elements(
     data: Sequence[str | None],
     created_by: str | None,
     created_date: datetime,
+    *,
+    unique: bool = False,
+    not_before: datetime | None = None,
+    deadline: datetime | None = None,
 ) -> None:
-    """Insert one NEW element per (reference, data) pair in the session's transaction."""
+    """Insert one NEW element per (reference, data) pair in the session's transaction.
+
+    `unique` also writes each reference as the element's unique reference (the queue has
+    unique references); `not_before` and `deadline` go on every element. Without them the
+    rows carry exactly the original columns, so the common case pays nothing extra.
+    """
+    extra: dict[str, datetime] = {}
+    if not_before is not None:
+        extra["not_before"] = not_before
+    if deadline is not None:
+        extra["deadline"] = deadline
+    columns = _COLUMNS + (("unique_reference",) if unique else ()) + tuple(extra)
     bind = session.get_bind()
+    driver_integrity = bind.dialect.loaded_dbapi.IntegrityError
+    try:
+        _insert(session, bind, columns, queue_name, references, data, created_by,
+                created_date, unique, extra)
+    except driver_integrity as error:
+        # COPY and the raw executemany bypass SQLAlchemy: report a duplicate the way
+        # every other statement does, so callers catch one exception class.
+        raise exc.IntegrityError(f'bulk insert into "Queues" ({", ".join(columns)})',
+                                 None, error) from error
+
+
+def _insert(
+    session: Session,
+    bind: Any,
+    columns: tuple[str, ...],
+    queue_name: str,
+    references: Sequence[str | None],
+    data: Sequence[str | None],
+    created_by: str | None,
+    created_date: datetime,
+    unique: bool,
+    extra: dict[str, datetime],
+) -> None:
     if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
-        rows = _text_rows(queue_name, references, data, created_by, created_date)
+        rows = _text_rows(queue_name, references, data, created_by, created_date, unique, extra)
         with (
             _dbapi_connection(session).cursor() as cursor,
-            cursor.copy(f'COPY "Queues" ({", ".join(_COLUMNS)}) FROM STDIN') as copy,
+            cursor.copy(f'COPY "Queues" ({", ".join(columns)}) FROM STDIN') as copy,
         ):
             for row in rows:
                 copy.write_row(row)
     elif bind.dialect.name == "sqlite":
         # SQLAlchemy's Uuid on SQLite is 32 hex characters; its DateTime this text format.
-        rows = _text_rows(queue_name, references, data, created_by, created_date)
-        placeholders = ", ".join("?" for _ in _COLUMNS)
+        rows = _text_rows(queue_name, references, data, created_by, created_date, unique, extra)
+        placeholders = ", ".join("?" for _ in columns)
         cursor = _dbapi_connection(session).cursor()
         try:
             cursor.executemany(
-                f'INSERT INTO "Queues" ({", ".join(_COLUMNS)}) VALUES ({placeholders})', rows
+                f'INSERT INTO "Queues" ({", ".join(columns)}) VALUES ({placeholders})', rows
             )
         finally:
             cursor.close()
@@ -84,6 +122,8 @@ def insert_elements(
                     "reference": reference,
                     "created_date": created_date + timedelta(microseconds=index),
                     "created_by": created_by,
+                    **({"unique_reference": reference} if unique else {}),
+                    **extra,
                 }
                 for index, (reference, datum) in enumerate(zip(references, data, strict=True))
             ],
@@ -96,12 +136,15 @@ def _text_rows(
     data: Sequence[str | None],
     created_by: str | None,
     created_date: datetime,
+    unique: bool = False,
+    extra: dict[str, datetime] | None = None,
 ) -> list[tuple[str | None, ...]]:
-    """Rows in `_COLUMNS` order with ids as 32 hex digits and dates as text, which both
-    PostgreSQL's COPY and SQLite take as they are (no per-value adaptation)."""
+    """Rows in `_COLUMNS` order (then the unique reference and `extra`, when given) with
+    ids as 32 hex digits and dates as text, which both PostgreSQL's COPY and SQLite take
+    as they are (no per-value adaptation)."""
     hexed = ordered_uuid_bytes(len(references)).hex()
     stamps = spread_stamps(created_date, len(references))
-    return [
+    rows: list[tuple[str | None, ...]] = [
         (
             hexed[32 * index : 32 * index + 32],
             queue_name,
@@ -113,6 +156,12 @@ def _text_rows(
         )
         for index, (reference, datum) in enumerate(zip(references, data, strict=True))
     ]
+    if not unique and not extra:
+        return rows
+    tail = tuple(moment.strftime("%Y-%m-%d %H:%M:%S.%f") for moment in (extra or {}).values())
+    if unique:
+        return [(*row, row[4], *tail) for row in rows]
+    return [(*row, *tail) for row in rows]
 
 
 def _dbapi_connection(session: Session) -> Any:

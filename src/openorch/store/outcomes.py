@@ -112,7 +112,8 @@ class OutcomeStore(StoreCore):
         when the process exited (default: now).
 
         Returns the status set, or None when the job had already ended (a reaper or a
-        late duplicate report got there first).
+        late duplicate report got there first). Elements the job still holds IN_PROGRESS
+        are released in the same transaction (see `release_job_elements`).
         """
         key = v.check_uuid("job_id", job_id)
         log_level = v.check_enum(LogLevel, "level", level)

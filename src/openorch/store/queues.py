@@ -2,21 +2,36 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exc,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from openorch.database import QueueElement, QueueStatus
+from openorch.database import JobStatus, QueueElement, QueueSettings, QueueStatus
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, NotFound
+from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
+from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
+from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 
 _QUEUES = table_of(QueueElement)
+_SETTINGS = table_of(QueueSettings)
 
 #: SQL Server ignores FOR UPDATE; these table hints lock the row and skip locked ones.
 MSSQL_CLAIM_HINT = "WITH (UPDLOCK, ROWLOCK, READPAST)"
@@ -31,59 +46,106 @@ _QUEUE_ORDER_COLUMNS = {
     "end_date": QueueElement.end_date,
     "created_by": QueueElement.created_by,
     "id": QueueElement.id,
+    "attempts": QueueElement.attempts,
+    "not_before": QueueElement.not_before,
+    "deadline": QueueElement.deadline,
     "queue_name": QueueElement.queue_name,
 }
 
 _ENDING_STATUSES = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
+#: The statuses an element can be overdue in (a finished element is never overdue).
+_OPEN_STATUSES = (QueueStatus.NEW, QueueStatus.IN_PROGRESS)
 
-def oldest_new_statement(queue_name: str, reference: str | None = None) -> Any:
-    """SELECT of the oldest NEW element of a queue (served by the queue/status/date index)."""
+#: Which elements each bulk action of the Orchestrator touches, by status.
+BULK_ACTION_STATUSES: dict[str, tuple[QueueStatus, ...]] = {
+    "retry": (QueueStatus.IN_PROGRESS, QueueStatus.FAILED, QueueStatus.ABANDONED),
+    "abandon": (QueueStatus.NEW, QueueStatus.IN_PROGRESS),
+    "delete": tuple(QueueStatus),
+}
+
+
+def format_datetime(value: datetime) -> str:
+    """A time in the messages the data layer writes: dd-mm-YYYY HH:MM:SS, as screens show it."""
+    return value.strftime("%d-%m-%Y %H:%M:%S")
+
+
+def _claimable(now: Any) -> Any:
+    """NEW and not deferred past `now` (a value or a bind parameter)."""
+    return and_(
+        _QUEUES.c.status == QueueStatus.NEW,
+        or_(_QUEUES.c.not_before.is_(None), _QUEUES.c.not_before <= now),
+    )
+
+
+def oldest_new_statement(
+    queue_name: str, reference: str | None = None, now: datetime | None = None
+) -> Any:
+    """SELECT of the oldest claimable element of a queue: NEW and not deferred past now.
+
+    Served by the (queue_name, status, created_date) index: rows are read in claim order
+    and a deferred one is only skipped, never sorted.
+    """
     statement = select(QueueElement).where(
-        QueueElement.queue_name == queue_name, QueueElement.status == QueueStatus.NEW
+        QueueElement.queue_name == queue_name, _claimable(now or datetime.now())
     )
     if reference is not None:
         statement = statement.where(QueueElement.reference == reference)
     return statement.order_by(QueueElement.created_date).limit(1)
 
 
-def claim_statement(queue_name: str, reference: str | None = None) -> Any:
-    """SELECT of the oldest NEW element, locking it and skipping rows others hold.
+def claim_statement(
+    queue_name: str, reference: str | None = None, now: datetime | None = None
+) -> Any:
+    """SELECT of the oldest claimable element, locking it and skipping rows others hold.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED. SQL Server: UPDLOCK/ROWLOCK/READPAST hints
     (SQLAlchemy drops FOR UPDATE there). SQLite: the write transaction serialises.
     """
     return (
-        oldest_new_statement(queue_name, reference)
+        oldest_new_statement(queue_name, reference, now)
         .with_for_update(skip_locked=True)
         .with_hint(QueueElement, MSSQL_CLAIM_HINT, "mssql")
     )
 
 
-def claim_update_statement(with_reference: bool) -> Any:
+def claim_update_statement(with_reference: bool, by_rowid: bool = False) -> Any:
     """One statement that picks, locks and marks the element and returns it:
     UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
-    (PostgreSQL and SQLite; one round trip per claim). Parameters: claim_queue, claim_now
-    and, `with_reference`, claim_reference. Built once: building it per call cost more
-    than running it.
+    (PostgreSQL and SQLite; one round trip per claim). Parameters: claim_queue, claim_now,
+    claim_job (the claiming job, or None) and, `with_reference`, claim_reference. Built
+    once: building it per call cost more than running it.
+
+    `by_rowid` (SQLite) picks and updates by the table's rowid, which the index entry
+    holds, instead of the UUID key: one B-tree search less per claim, which pays for
+    reading `not_before`.
     """
+    key = literal_column("rowid") if by_rowid else _QUEUES.c.id
     target = (
-        select(_QUEUES.c.id)
+        select(key)
         .where(_QUEUES.c.queue_name == bindparam("claim_queue"))
-        .where(_QUEUES.c.status == QueueStatus.NEW)
+        .where(_claimable(bindparam("claim_now")))
     )
     if with_reference:
         target = target.where(_QUEUES.c.reference == bindparam("claim_reference"))
     target = target.order_by(_QUEUES.c.created_date).limit(1).with_for_update(skip_locked=True)
     return (
         update(_QUEUES)
-        .where(_QUEUES.c.id == target.scalar_subquery())
-        .values(status=QueueStatus.IN_PROGRESS, start_date=bindparam("claim_now"))
+        .where(key == target.scalar_subquery())
+        .values(
+            status=QueueStatus.IN_PROGRESS,
+            start_date=bindparam("claim_now"),
+            job_id=bindparam("claim_job"),
+        )
         .returning(*_QUEUES.c)
     )
 
 
-_CLAIM = {False: claim_update_statement(False), True: claim_update_statement(True)}
+_CLAIM = {
+    (with_reference, by_rowid): claim_update_statement(with_reference, by_rowid)
+    for with_reference in (False, True)
+    for by_rowid in (False, True)
+}
 
 
 def _encodable(text: str) -> bool:
@@ -131,6 +193,109 @@ def _check_column(field: str, values: Sequence[Any], limit: int) -> None:
         v.check_storable(f"{field}[{index}]", value)
 
 
+@dataclass(frozen=True)
+class BulkCreated:
+    """What `bulk_create_queue_elements` did: how many elements it created and which
+    references it skipped as duplicates (only with `skip_duplicates`)."""
+
+    created: int
+    skipped: tuple[str, ...] = ()
+
+
+class DuplicateReferenceError(Duplicate):
+    """An element with this reference already exists in a queue with unique references
+    (a `Duplicate`, so a `ValueError` and an `IntegrityError` too). Nothing was created."""
+
+    def __init__(self, queue_name: str, references: Sequence[str]) -> None:
+        self.queue_name = queue_name
+        self.references = tuple(references)
+        shown = ", ".join(repr(reference) for reference in self.references[:10])
+        more = f" and {len(self.references) - 10} more" if len(self.references) > 10 else ""
+        noun = "reference" if len(self.references) == 1 else "references"
+        super().__init__(
+            f"Queue {queue_name!r} has unique references and already has an element with "
+            f"the {noun} {shown}{more}; nothing was created."
+        )
+
+
+#: Bind-parameter chunk for `IN (...)` lists (SQL Server takes at most 2,100 parameters).
+_IN_CHUNK = 1000
+
+
+def _existing_references(
+    connection: Connection, queue_name: str, references: Sequence[str]
+) -> set[str]:
+    """The references among `references` that an element of the queue already has
+    (as its unique reference), one statement per backend where it can."""
+    column = _QUEUES.c.unique_reference
+    found: set[str] = set()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy import any_
+        from sqlalchemy.dialects.postgresql import ARRAY
+        from sqlalchemy.types import String
+
+        chunks: list[Any] = [
+            column == any_(bindparam("refs", list(references), type_=ARRAY(String)))
+        ]
+    elif dialect == "sqlite":
+        import json
+
+        from sqlalchemy import text
+
+        chunks = [
+            column.in_(
+                select(text("value")).select_from(
+                    func.json_each(bindparam("refs", json.dumps(list(references))))
+                )
+            )
+        ]
+    else:
+        chunks = [
+            column.in_(references[index : index + _IN_CHUNK])
+            for index in range(0, len(references), _IN_CHUNK)
+        ]
+    for condition in chunks:
+        found.update(
+            connection.execute(
+                select(column).where(_QUEUES.c.queue_name == queue_name, condition)
+            ).scalars()
+        )
+    return found
+
+
+def _without_duplicates(
+    connection: Connection,
+    queue_name: str,
+    references: list[str | None],
+    data: list[str | None],
+    skip: bool,
+) -> tuple[list[str | None], list[str | None], tuple[str, ...]]:
+    """The items whose reference is new to the queue and to the call, and the skipped
+    references; raises naming the duplicates unless `skip`."""
+    candidates = list({reference for reference in references if reference is not None})
+    existing = _existing_references(connection, queue_name, candidates) if candidates else set()
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    kept_references: list[str | None] = []
+    kept_data: list[str | None] = []
+    for reference, datum in zip(references, data, strict=True):
+        if reference is not None:
+            if reference in existing or reference in seen:
+                duplicates.append(reference)
+                continue
+            seen.add(reference)
+        kept_references.append(reference)
+        kept_data.append(datum)
+    if duplicates and not skip:
+        raise DuplicateReferenceError(queue_name, list(dict.fromkeys(duplicates)))
+    return kept_references, kept_data, tuple(duplicates)
+
+
+def _duplicate_reference(error: exc.IntegrityError) -> bool:
+    return "unique_reference" in str(error).lower()
+
+
 class QueueStore(StoreCore):
     """Creating, claiming, listing and changing queue elements."""
 
@@ -140,27 +305,58 @@ class QueueStore(StoreCore):
         reference: str | None = None,
         data: str | None = None,
         created_by: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
+        element_id: uuid.UUID | str | None = None,
     ) -> QueueElement:
         """Add one NEW element to a queue, created now.
 
+        `not_before` defers it (not claimed before then); `deadline` says when it must be
+        done (default: the queue's default deadline after now, if it has one). On a queue
+        with unique references, a reference already used there is refused. `element_id`
+        lets a caller that retries after a lost answer create the same element again
+        (the second insert finds it and returns it).
+
         Raises:
+            DuplicateReferenceError: (a ValueError) the queue's references are unique and
+                this one exists.
             ValueError: a field is invalid.
         """
+        key = v.check_optional_uuid("element_id", element_id) or new_id()
+        now = datetime.now()
         element = QueueElement(
-            id=new_id(),
+            id=key,
             queue_name=v.check_text(QueueElement, "queue_name", queue_name),
             reference=v.check_text(QueueElement, "reference", reference, required=False),
             data=v.check_text(QueueElement, "data", data, required=False),
             created_by=v.check_text(QueueElement, "created_by", created_by, required=False),
             status=QueueStatus.NEW,
-            created_date=datetime.now(),
+            created_date=now,
+            not_before=v.check_datetime("not_before", not_before, required=False),
+            deadline=v.check_datetime("deadline", deadline, required=False),
         )
 
         def work(session: Session) -> QueueElement:
+            settings = read_settings(session.connection(), element.queue_name)
+            if settings.unique_references:
+                element.unique_reference = element.reference
+            default_deadline = deadline_of(settings)
+            if element.deadline is None and default_deadline is not None:
+                element.deadline = now + default_deadline
             session.add(element)
             return element
 
-        return self._write(work)
+        try:
+            return self._write(work)
+        except exc.IntegrityError as error:
+            if element_id is not None:
+                existing = self._read(lambda session: session.get(QueueElement, key))
+                if existing is not None:
+                    return existing
+            if _duplicate_reference(error):
+                raise DuplicateReferenceError(queue_name, [reference or ""]) from None
+            raise
 
     def bulk_create_queue_elements(
         self,
@@ -168,12 +364,22 @@ class QueueStore(StoreCore):
         references: Sequence[str | None],
         data: Sequence[str | None],
         created_by: str | None = None,
-    ) -> None:
+        *,
+        skip_duplicates: bool = False,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> BulkCreated:
         """Add one NEW element per (reference, data) pair, all or nothing, in one transaction.
 
-        Every item is checked before anything is written.
+        Every item is checked before anything is written. On a queue with unique
+        references, references that exist already (or repeat within the call) make the
+        whole call fail, naming them; with `skip_duplicates` those items are skipped
+        instead (the first of a repeated reference is kept) and the result says which.
+        `not_before` and `deadline` apply to every element (deadline default: the
+        queue's default deadline after now).
 
         Raises:
+            DuplicateReferenceError: (a ValueError) duplicates, without `skip_duplicates`.
             ValueError: empty or unequal sequences, or any invalid item (named by index).
         """
         queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
@@ -191,50 +397,89 @@ class QueueStore(StoreCore):
             )
         _check_column("reference", references, v.column_length(QueueElement, "reference"))
         _check_column("data", data, v.column_length(QueueElement, "data"))
-        moment = datetime.now()
-        self._write(
-            lambda session: insert_elements(
-                session, queue_name, references, data, created_by, moment
-            )
+        v.check_bool("skip_duplicates", skip_duplicates)
+        v.check_datetime("not_before", not_before, required=False)
+        v.check_datetime("deadline", deadline, required=False)
+        for _ in range(5):
+            moment = datetime.now()
+
+            def work(session: Session, moment: datetime = moment) -> BulkCreated:
+                settings = read_settings(session.connection(), queue_name)
+                default_deadline = deadline_of(settings)
+                due = deadline
+                if due is None and default_deadline is not None:
+                    due = moment + default_deadline
+                refs, items = references, data
+                skipped: tuple[str, ...] = ()
+                if settings.unique_references:
+                    refs, items, skipped = _without_duplicates(
+                        session.connection(), queue_name, references, data, skip_duplicates
+                    )
+                if refs:
+                    insert_elements(
+                        session, queue_name, refs, items, created_by, moment,
+                        unique=settings.unique_references, not_before=not_before, deadline=due,
+                    )
+                return BulkCreated(len(refs), skipped)
+
+            try:
+                return self._write(work)
+            except exc.IntegrityError as error:
+                # Another process added one of these references since the check: check again.
+                if isinstance(error, DuplicateReferenceError) or not _duplicate_reference(error):
+                    raise
+        raise ValueError(
+            f"Queue {queue_name!r}: other processes kept adding the same references; "
+            "nothing was created. Try again."
         )
 
     def get_next_queue_element(
-        self, queue_name: str, reference: str | None = None, set_status: bool = True
+        self,
+        queue_name: str,
+        reference: str | None = None,
+        set_status: bool = True,
+        job_id: uuid.UUID | str | None = None,
     ) -> QueueElement | None:
-        """The oldest NEW element of a queue (optionally with this exact reference).
+        """The oldest claimable element of a queue (NEW, and not deferred past now;
+        optionally with this exact reference).
 
         With `set_status` it becomes IN_PROGRESS with start_date now in the same
-        transaction, and no two callers anywhere ever get the same element.
+        statement, bound to `job_id` when given (so the end of that job releases it), and
+        no two callers anywhere ever get the same element.
 
         Raises:
-            ValueError: bad queue name or reference.
+            ValueError: bad queue name, reference or job id.
         """
         queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         reference = v.check_text(QueueElement, "reference", reference, required=False)
+        job = v.check_optional_uuid("job_id", job_id)
+        now = datetime.now()
         if not set_status:
-            peek = oldest_new_statement(queue_name, reference)
+            peek = oldest_new_statement(queue_name, reference, now)
             return self._read(lambda session: session.scalars(peek).first())
         if self.dialect in ("postgresql", "sqlite"):
             parameters = {
                 "claim_queue": queue_name,
                 "claim_reference": reference,
-                "claim_now": datetime.now(),
+                "claim_now": now,
+                "claim_job": job,
             }
-            claim = _CLAIM[reference is not None]
+            claim = _CLAIM[reference is not None, self.dialect == "sqlite"]
 
             def claim_one(connection: Connection) -> QueueElement | None:
                 row = connection.execute(claim, parameters).first()
                 return None if row is None else QueueElement(**row._mapping)
 
             return self._write_single(claim_one)
-        locking = claim_statement(queue_name, reference)
+        locking = claim_statement(queue_name, reference, now)
 
         def work(session: Session) -> QueueElement | None:
             element: QueueElement | None = session.scalars(locking).first()
             if element is None:
                 return None
             element.status = QueueStatus.IN_PROGRESS
-            element.start_date = datetime.now()
+            element.start_date = now
+            element.job_id = job
             return element
 
         return self._write(work)
@@ -265,6 +510,9 @@ class QueueStore(StoreCore):
         order_by: str | None = ...,
         order_desc: bool = ...,
         include_count: Literal[False] = ...,
+        overdue: bool = ...,
+        in_progress_longer_than: timedelta | None = ...,
+        pipeline_step: str | None = ...,
     ) -> tuple[QueueElement, ...]: ...
 
     @overload
@@ -282,6 +530,9 @@ class QueueStore(StoreCore):
         order_desc: bool = ...,
         *,
         include_count: Literal[True],
+        overdue: bool = ...,
+        in_progress_longer_than: timedelta | None = ...,
+        pipeline_step: str | None = ...,
     ) -> tuple[tuple[QueueElement, ...], int]: ...
 
     def get_queue_elements(
@@ -297,10 +548,16 @@ class QueueStore(StoreCore):
         order_by: str | None = None,
         order_desc: bool = False,
         include_count: bool = False,
+        overdue: bool = False,
+        in_progress_longer_than: timedelta | None = None,
+        pipeline_step: str | None = None,
     ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
         """A page of a queue's elements, by created_date ascending unless told otherwise.
 
         `search_term` matches a reference prefix or a substring of data or message.
+        `overdue` keeps NEW and IN_PROGRESS elements past their deadline;
+        `in_progress_longer_than` keeps elements IN_PROGRESS for longer than that;
+        `pipeline_step` keeps elements whose pipeline stands at that step.
         With `include_count` returns `(elements, total matching)`.
 
         Raises:
@@ -309,27 +566,10 @@ class QueueStore(StoreCore):
         queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         v.check_int("offset", offset, minimum=0)
         page_size = v.check_limit(limit)
-        filters: list[Any] = [QueueElement.queue_name == queue_name]
-        if reference is not None:
-            reference = v.check_text(QueueElement, "reference", reference, required=False)
-            filters.append(QueueElement.reference == reference)
-        if status is not None and status != "":
-            filters.append(QueueElement.status == v.check_enum(QueueStatus, "status", status))
-        if from_date is not None:
-            filters.append(QueueElement.created_date >= v.check_datetime("from_date", from_date))
-        if to_date is not None:
-            filters.append(QueueElement.created_date <= v.check_datetime("to_date", to_date))
-        if search_term:
-            if not isinstance(search_term, str):
-                raise BadInput(f"search_term must be a string, not {type(search_term).__name__}.")
-            v.check_storable("search_term", search_term)
-            filters.append(
-                or_(
-                    QueueElement.reference.startswith(search_term, autoescape=True),
-                    QueueElement.data.contains(search_term, autoescape=True),
-                    QueueElement.message.contains(search_term, autoescape=True),
-                )
-            )
+        filters = element_filters(
+            queue_name, reference, status, from_date, to_date, search_term, overdue,
+            in_progress_longer_than, datetime.now(), pipeline_step,
+        )
         column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
         if column is None:
             raise BadInput(
@@ -456,5 +696,403 @@ class QueueStore(StoreCore):
             result = session.execute(delete(_QUEUES).where(_QUEUES.c.id == key))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"No queue element with id {key} exists.")
+            delete_progress(session.connection(), [key])
 
         self._write(work)
+
+
+def _stamp(moment: datetime | None) -> str:
+    """A moment as stored messages show it (sortable, unambiguous)."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def element_filters(
+    queue_name: str,
+    reference: str | None = None,
+    status: QueueStatus | str | None = None,
+    from_date: datetime | None = None,
+    to_date: datetime | None = None,
+    search_term: str | None = None,
+    overdue: bool = False,
+    in_progress_longer_than: timedelta | None = None,
+    now: datetime | None = None,
+    pipeline_step: str | None = None,
+) -> list[Any]:
+    """The WHERE terms of a filtered view of one queue (the queue dialog's filters), shared
+    by paging, counting and the bulk actions so they always agree on "the filtered ones".
+
+    Raises:
+        ValueError: a bad filter value.
+    """
+    moment = now or datetime.now()
+    queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
+    filters: list[Any] = [_QUEUES.c.queue_name == queue_name]
+    if reference is not None:
+        reference = v.check_text(QueueElement, "reference", reference, required=False)
+        filters.append(_QUEUES.c.reference == reference)
+    if status is not None and status != "":
+        filters.append(_QUEUES.c.status == v.check_enum(QueueStatus, "status", status))
+    if from_date is not None:
+        filters.append(_QUEUES.c.created_date >= v.check_datetime("from_date", from_date))
+    if to_date is not None:
+        filters.append(_QUEUES.c.created_date <= v.check_datetime("to_date", to_date))
+    if search_term:
+        if not isinstance(search_term, str):
+            raise BadInput(f"search_term must be a string, not {type(search_term).__name__}.")
+        v.check_storable("search_term", search_term)
+        filters.append(
+            or_(
+                _QUEUES.c.reference.startswith(search_term, autoescape=True),
+                _QUEUES.c.data.contains(search_term, autoescape=True),
+                _QUEUES.c.message.contains(search_term, autoescape=True),
+            )
+        )
+    if v.check_bool("overdue", overdue):
+        filters.append(_QUEUES.c.status.in_(_OPEN_STATUSES))
+        filters.append(_QUEUES.c.deadline < moment)
+    if in_progress_longer_than is not None:
+        if not isinstance(in_progress_longer_than, timedelta) or (
+            in_progress_longer_than < timedelta(0)
+        ):
+            raise ValueError("in_progress_longer_than must be a duration (timedelta) of 0 or more.")
+        filters.append(_QUEUES.c.status == QueueStatus.IN_PROGRESS)
+        filters.append(_QUEUES.c.start_date < moment - in_progress_longer_than)
+    if pipeline_step is not None and pipeline_step != "":
+        if not isinstance(pipeline_step, str):
+            raise ValueError(
+                f"pipeline_step must be a string, not {type(pipeline_step).__name__}."
+            )
+        v.check_storable("pipeline_step", pipeline_step)
+        # The step filter names the queue itself (Pipeline_Runs.queue_name): without the
+        # plain queue term, planners drive from its small (queue_name, step) index
+        # instead of walking the whole queue testing each element.
+        filters[0] = step_filter(queue_name, pipeline_step)
+    return filters
+
+
+# --- releasing and retrying (data-layer functions over an open Core connection) ------
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """An IN_PROGRESS element about to end an attempt, with its queue's settings."""
+
+    id: uuid.UUID
+    attempts: int
+    max_attempts: int
+    retry_delay: timedelta
+    start_date: datetime | None
+    job_id: uuid.UUID | None
+
+
+def _attempts_statement() -> Any:
+    return select(
+        _QUEUES.c.id,
+        _QUEUES.c.attempts,
+        _QUEUES.c.start_date,
+        _QUEUES.c.job_id,
+        _SETTINGS.c.max_attempts,
+        _SETTINGS.c.retry_delay_seconds,
+    ).select_from(_QUEUES.outerjoin(_SETTINGS, _SETTINGS.c.queue_name == _QUEUES.c.queue_name))
+
+
+def _attempts(connection: Connection, *conditions: Any) -> list[_Attempt]:
+    rows = connection.execute(
+        _attempts_statement().where(_QUEUES.c.status == QueueStatus.IN_PROGRESS, *conditions)
+    )
+    return [
+        _Attempt(
+            id=row.id,
+            attempts=row.attempts or 0,
+            max_attempts=row.max_attempts or 1,
+            retry_delay=timedelta(seconds=row.retry_delay_seconds or 0),
+            start_date=row.start_date,
+            job_id=row.job_id,
+        )
+        for row in rows
+    ]
+
+
+def _end_attempt(
+    connection: Connection,
+    attempt: _Attempt,
+    now: datetime,
+    out_of_attempts: QueueStatus,
+    why: str,
+    *conditions: Any,
+) -> QueueStatus | None:
+    """Count one more attempt of an IN_PROGRESS element: back to NEW (deferred by the
+    retry delay) while attempts remain, else `out_of_attempts`. The message is `why`
+    followed by what happened. Conditional on the element still being IN_PROGRESS (and
+    `conditions`), so a concurrent DONE wins; None when it did."""
+    used = attempt.attempts + 1
+    values: dict[str, Any] = {"attempts": used}
+    if used < attempt.max_attempts:
+        status = QueueStatus.NEW
+        not_before = now + attempt.retry_delay if attempt.retry_delay else None
+        when = f", not before {_stamp(not_before)}" if not_before else ""
+        outcome = f"back to NEW for attempt {used + 1} of {attempt.max_attempts}{when}."
+        values.update(status=status, not_before=not_before, end_date=None)
+    else:
+        status = out_of_attempts
+        outcome = f"{status.name} after {used} of {attempt.max_attempts} attempt(s)."
+        values.update(status=status, end_date=now)
+    limit = v.column_length(QueueElement, "message")
+    message = f"{why} {outcome}"
+    if len(message) > limit:
+        message = f"{why[: limit - len(outcome) - 2]}… {outcome}"[:limit]
+    values["message"] = message
+    result = connection.execute(
+        update(_QUEUES)
+        .where(
+            _QUEUES.c.id == attempt.id,
+            _QUEUES.c.status == QueueStatus.IN_PROGRESS,
+            *conditions,
+        )
+        .values(**values)
+    )
+    return status if result.rowcount == 1 else None
+
+
+def release_job_elements(
+    connection: Connection,
+    job_id: uuid.UUID,
+    job_status: JobStatus,
+    now: datetime,
+    reason: str | None = None,
+) -> int:
+    """Release every element the job still holds IN_PROGRESS, in the caller's
+    transaction (the one that ends the job): back to NEW after the queue's retry delay
+    while its queue allows another attempt, otherwise ABANDONED. Each gets a message
+    naming the job and how it ended (`reason` adds why, e.g. "reaped: ..."). Returns how
+    many elements were released. Served by the (job_id) index.
+    """
+    why = f"Job {job_id} ended {job_status.name}" + (f" ({reason})" if reason else "") + ":"
+    released = 0
+    for attempt in _attempts(connection, _QUEUES.c.job_id == job_id):
+        status = _end_attempt(
+            connection, attempt, now, QueueStatus.ABANDONED, why, _QUEUES.c.job_id == job_id
+        )
+        released += status is not None
+    return released
+
+
+def retry_element(
+    connection: Connection, element_id: uuid.UUID, message: str | None, now: datetime
+) -> QueueStatus:
+    """The process holding an IN_PROGRESS element asks for another attempt: back to NEW
+    (after the queue's retry delay) with attempts + 1 while attempts remain, otherwise
+    FAILED. Returns the new status.
+
+    Raises:
+        ValueError: no such element, or it is not IN_PROGRESS.
+    """
+    found = _attempts(connection, _QUEUES.c.id == element_id)
+    if not found:
+        raise _not_in_progress(connection, element_id, "retried")
+    status = _end_attempt(
+        connection, found[0], now, QueueStatus.FAILED, (message or "Retry requested.").strip()
+    )
+    if status is None:
+        raise _not_in_progress(connection, element_id, "retried")
+    return status
+
+
+def release_element(connection: Connection, element_id: uuid.UUID, now: datetime) -> QueueStatus:
+    """An admin releases an element stuck IN_PROGRESS (typically one the original's claim
+    made, which records no job): NEW while attempts remain, otherwise ABANDONED, with a
+    message saying for how long it was IN_PROGRESS.
+
+    Raises:
+        ValueError: no such element, or it is not IN_PROGRESS.
+    """
+    found = _attempts(connection, _QUEUES.c.id == element_id)
+    if not found:
+        raise _not_in_progress(connection, element_id, "released")
+    attempt = found[0]
+    held = describe_duration(now - attempt.start_date) if attempt.start_date else "an unknown time"
+    holder = f"job {attempt.job_id}" if attempt.job_id else "no recorded job"
+    why = f"Released by an admin after {held} IN_PROGRESS ({holder}):"
+    status = _end_attempt(connection, attempt, now, QueueStatus.ABANDONED, why)
+    if status is None:
+        raise _not_in_progress(connection, element_id, "released")
+    return status
+
+
+def _not_in_progress(connection: Connection, element_id: uuid.UUID, verb: str) -> StoreError:
+    """The error for an element that cannot be retried or released: missing, or not
+    IN_PROGRESS (saying what it is)."""
+    status = connection.execute(
+        select(_QUEUES.c.status).where(_QUEUES.c.id == element_id)
+    ).scalar()
+    if status is None:
+        return NotFound(f"No queue element with id {element_id} exists.")
+    return BadInput(
+        f"Queue element {element_id} is {status.name}, not IN_PROGRESS, so it cannot be {verb}."
+    )
+
+
+def describe_duration(duration: timedelta) -> str:
+    """A short human duration: '45 s', '12 min', '3 h 5 min', '2 d 4 h'."""
+    seconds = max(0, int(duration.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    """One line of the Queues tab: counts per status, the age of the oldest NEW element,
+    how many NEW/IN_PROGRESS elements are past their deadline, and the settings."""
+
+    queue_name: str
+    counts: dict[QueueStatus, int]
+    oldest_new: datetime | None
+    past_deadline: int
+    settings: QueueSettings | None
+
+
+_FILTER_NAMES = frozenset(
+    ("reference", "status", "from_date", "to_date", "search_term", "overdue",
+     "in_progress_longer_than", "pipeline_step")
+)
+
+
+class QueueAdminStore(QueueStore, QueueSettingsStore):
+    """What the process in hand and the admin do beyond the original's operations:
+    retries, releases, bulk actions on a filtered view, and the queue overview."""
+
+    def retry_queue_element(
+        self, element_id: uuid.UUID | str, message: str | None = None
+    ) -> QueueStatus:
+        """Give up the current attempt at an IN_PROGRESS element: back to NEW with
+        attempts + 1 (after the queue's retry delay) when attempts remain, otherwise
+        FAILED. Returns the new status.
+
+        Raises:
+            ValueError: bad id or message, no such element, or it is not IN_PROGRESS.
+        """
+        key = v.check_uuid("element_id", element_id)
+        v.check_text(QueueElement, "message", message, required=False)
+        return self._write_core(
+            lambda connection: retry_element(connection, key, message, datetime.now())
+        )
+
+    def release_queue_element(self, element_id: uuid.UUID | str) -> QueueStatus:
+        """Release an element stuck IN_PROGRESS (an admin's action): NEW while its queue
+        allows another attempt, otherwise ABANDONED. Returns the new status.
+
+        Raises:
+            ValueError: bad id, no such element, or it is not IN_PROGRESS.
+        """
+        key = v.check_uuid("element_id", element_id)
+        return self._write_core(lambda connection: release_element(connection, key, datetime.now()))
+
+    def count_queue_action(self, action: str, queue_name: str, **filters: Any) -> int:
+        """How many of the filtered elements `apply_queue_action` would change (to ask
+        the admin first). `filters` are those of `element_filters`.
+
+        Raises:
+            ValueError: unknown action or bad filter.
+        """
+        conditions = self._action_conditions(action, queue_name, filters)
+        statement = select(func.count()).select_from(_QUEUES).where(*conditions)
+        return int(self._read(lambda session: session.scalar(statement)) or 0)
+
+    def apply_queue_action(self, action: str, queue_name: str, **filters: Any) -> int:
+        """Apply a bulk action to the filtered elements of a queue, in one transaction:
+        "retry" (IN_PROGRESS, FAILED, ABANDONED -> NEW, claimable at once), "abandon"
+        (NEW, IN_PROGRESS -> ABANDONED) or "delete" (any status). Returns how many.
+
+        Raises:
+            ValueError: unknown action or bad filter.
+        """
+        conditions = self._action_conditions(action, queue_name, filters)
+        now = datetime.now()
+        if action == "delete":
+            statement: Any = delete(_QUEUES).where(*conditions)
+        elif action == "retry":
+            statement = (
+                update(_QUEUES)
+                .where(*conditions)
+                .values(
+                    status=QueueStatus.NEW,
+                    not_before=None,
+                    end_date=None,
+                    message=f"Set back to NEW by an admin on {_stamp(now)}.",
+                )
+            )
+        else:
+            statement = (
+                update(_QUEUES)
+                .where(*conditions)
+                .values(
+                    status=QueueStatus.ABANDONED,
+                    end_date=now,
+                    message=f"Abandoned by an admin on {_stamp(now)}.",
+                )
+            )
+
+        def work(connection: Connection) -> int:
+            count = int(connection.execute(statement).rowcount)
+            if action == "delete" and count:
+                # The deleted elements' pipeline progress goes with them.
+                delete_orphaned_progress(connection)
+            return count
+
+        return self._write_core(work)
+
+    @staticmethod
+    def _action_conditions(action: str, queue_name: str, filters: dict[str, Any]) -> list[Any]:
+        statuses = BULK_ACTION_STATUSES.get(action)
+        if statuses is None:
+            raise ValueError(
+                f"action must be one of {', '.join(BULK_ACTION_STATUSES)}; got {action!r}."
+            )
+        unknown = set(filters) - _FILTER_NAMES
+        if unknown:
+            raise ValueError(f"Unknown filter(s): {', '.join(sorted(unknown))}.")
+        conditions = element_filters(queue_name, **filters)
+        if action != "delete":
+            conditions.append(_QUEUES.c.status.in_(statuses))
+        return conditions
+
+    def get_queue_overview(self) -> list[QueueOverview]:
+        """Every queue (with elements or settings), with counts per status, the created
+        date of its oldest NEW element and how many NEW/IN_PROGRESS elements are past
+        their deadline. Index-served: one MIN per queue, one grouped count on the
+        (status, deadline) index."""
+        counts = self.get_queue_count()
+        settings = self.get_all_queue_settings()
+        now = datetime.now()
+        overdue = (
+            select(_QUEUES.c.queue_name, func.count())
+            .where(_QUEUES.c.status.in_(_OPEN_STATUSES), _QUEUES.c.deadline < now)
+            .group_by(_QUEUES.c.queue_name)
+        )
+
+        def work(session: Session) -> list[QueueOverview]:
+            late = {name: int(count) for name, count in session.execute(overdue)}
+            lines = []
+            for name in sorted(set(counts) | set(settings)):
+                per_status = counts.get(name) or dict.fromkeys(QueueStatus, 0)
+                oldest = None
+                if per_status.get(QueueStatus.NEW):
+                    oldest = session.scalar(
+                        select(func.min(_QUEUES.c.created_date)).where(
+                            _QUEUES.c.queue_name == name, _QUEUES.c.status == QueueStatus.NEW
+                        )
+                    )
+                lines.append(
+                    QueueOverview(name, per_status, oldest, late.get(name, 0), settings.get(name))
+                )
+            return lines
+
+        return self._read(work)

@@ -36,6 +36,7 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.errors import BadInput, NotFound, StoreError
 from openorch.store.logs import clean_message
+from openorch.store.queues import release_job_elements
 
 _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
@@ -356,21 +357,32 @@ def end_job(
                 job_id=job_id,
             )
         )
-    _job_ended(connection, job_id, status)
+    _job_ended(connection, job_id, status, moment, message)
     return True
 
 
-def _job_ended(connection: Connection, job_id: uuid.UUID, status: JobStatus) -> None:
+def _job_ended(
+    connection: Connection,
+    job_id: uuid.UUID,
+    status: JobStatus,
+    when: datetime | None = None,
+    message: str | None = None,
+) -> None:
     """THE hook for same-transaction work when a job ends, whoever ends it: the
     Scheduler's outcome, launch failures, kills, the reaper, the restart cleanup, and the
     original's `set_job_status` when it ends a RUNNING job. It runs only when the job
     really ended in this transaction (never for a second, late report), after the trigger
     moved and the log line was written; whatever it does commits or rolls back with them.
 
-    To add work, call it here with `connection`, e.g. releasing the job's IN_PROGRESS
-    queue elements: `release_job_elements(connection, job_id, status)` from
-    store/queues.py.
+    Here: the queue elements the job's process claimed and still holds IN_PROGRESS are
+    released (NEW after the queue's retry delay while attempts remain, else ABANDONED),
+    their message naming the job, how it ended and the first line of `message` (why).
     """
+    reason = None
+    if message:
+        first = message.strip().splitlines()[0] if message.strip() else ""
+        reason = first[:200] + ("…" if len(first) > 200 else "") if first else None
+    release_job_elements(connection, job_id, status, when or datetime.now(), reason)
 
 
 def force_job_status(connection: Connection, job_id: uuid.UUID, status: JobStatus) -> bool:
@@ -385,7 +397,7 @@ def force_job_status(connection: Connection, job_id: uuid.UUID, status: JobStatu
             .values(status=status, end_time=end_time)
         )
         if ended.rowcount == 1:
-            _job_ended(connection, job_id, status)
+            _job_ended(connection, job_id, status, end_time)
             return True
     result = connection.execute(
         update(_JOBS).where(_JOBS.c.id == job_id).values(status=status, end_time=end_time)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import (
@@ -271,16 +271,20 @@ class TriggerStore(StoreCore):
         return self._read(lambda session: tuple(session.scalars(statement)))
 
     def get_pending_queue_triggers(self) -> tuple[QueueTrigger, ...]:
-        """IDLE queue triggers whose queue holds at least `min_batch_size` NEW elements.
+        """IDLE queue triggers whose queue holds at least `min_batch_size` claimable
+        elements (NEW, and not deferred past now: a process started for elements it may
+        not claim yet would find nothing to do).
 
         One query: the count is a correlated subquery served by the queue index.
         """
+        now = datetime.now()
         new_count = (
             select(func.count())
             .select_from(QueueElement)
             .where(
                 QueueElement.queue_name == QueueTrigger.queue_name,
                 QueueElement.status == QueueStatus.NEW,
+                or_(QueueElement.not_before.is_(None), QueueElement.not_before <= now),
             )
             .scalar_subquery()
         )

@@ -2,6 +2,7 @@
 popup (edit, delete, new)."""
 
 import json
+from datetime import datetime, timedelta
 
 from nicegui.testing.user import User
 
@@ -134,6 +135,61 @@ async def test_edit_delete_and_add_an_element(connected: User, db: Store) -> Non
     await until(lambda: next(row for row in table_rows(user, "queues_table")
                              if row["queue_name"] == "invoices")["done"] == 0
                 and sum(row["new"] for row in table_rows(user, "queues_table")) == 130)
+
+
+async def test_pipeline_elements_show_their_step_state_and_history_and_filter_by_step(
+    connected: User, db: Store
+) -> None:
+    user = connected
+    db.bulk_create_queue_elements("backups", ["b-1", "b-2", "plain"], [None] * 3)
+    job = db.start_job("backup", "machine").id
+    progress = {}
+    for reference in ("b-1", "b-2"):
+        element = db.get_next_queue_element("backups", reference=reference, job_id=job)
+        assert element is not None
+        progress[reference] = db.adopt_pipeline_element(element.id, job, "backup", "generate")
+    first = progress["b-1"]
+    db.finish_pipeline_part(first, db.begin_pipeline_part(first, "generate", "start"),
+                            {"file": "b-1.bak", "bytes": 42}, "transfer")
+    db.wait_pipeline_part(first, db.begin_pipeline_part(first, "transfer", "start"),
+                          "transfer", {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"},
+                          datetime.now() + timedelta(hours=1), datetime.now())
+    await show_tab(user, "Queues")
+    await until(lambda: table_rows(user, "queues_table"))
+    click_row(user, "queues_table", table_rows(user, "queues_table")[0])
+    await until(lambda: has(user, "queue_dialog_table")
+                and len(table_rows(user, "queue_dialog_table")) == 3)
+
+    # The step filter offers the steps elements stand at; choosing one filters the table.
+    select = one(user, "queue_dialog_step_select")
+    assert select.visible and select.options == ["All", "generate", "transfer"]
+    with user.client:  # type: ignore[union-attr]
+        select.value = "transfer"
+    await until(lambda: one(user, "queue_dialog_table").pagination["rowsNumber"] == 1)
+    row = table_rows(user, "queue_dialog_table")[0]
+    assert row["reference"] == "b-1" and row["status"] == "New"
+
+    click_row(user, "queue_dialog_table", row)
+    await until(lambda: has(user, "queue_element_popup_pipeline"))
+    assert one(user, "queue_element_popup_pipeline_name").text == "backup"
+    assert one(user, "queue_element_popup_pipeline_step").text.startswith(
+        "transfer (waiting to be continued since")
+    assert one(user, "queue_element_popup_pipeline_state").content == json.dumps(
+        {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"}, indent=2)
+    history = one(user, "queue_element_popup_pipeline_history").rows
+    assert [(line["step"], line["outcome"], line["job"]) for line in history] == [
+        ("generate", "done", str(job)), ("transfer", "waiting", str(job))]
+    assert all(line["started"] and line["finished"] for line in history)
+    user.find(marker="queue_element_popup_close_button").click()
+
+    # An element no pipeline ran has no pipeline section.
+    with user.client:  # type: ignore[union-attr]
+        select.value = "All"
+    await until(lambda: one(user, "queue_dialog_table").pagination["rowsNumber"] == 3)
+    plain = next(r for r in table_rows(user, "queue_dialog_table") if r["reference"] == "plain")
+    click_row(user, "queue_dialog_table", plain)
+    await until(lambda: has(user, "queue_element_popup_save_button"))
+    assert not has(user, "queue_element_popup_pipeline")
 
 
 async def test_a_deeply_nested_json_element_opens_saves_and_deletes(connected: User,

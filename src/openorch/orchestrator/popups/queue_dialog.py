@@ -1,16 +1,19 @@
 """The full-screen dialog of one queue's elements: search, filters, dense switch, column
 chooser and a table paged and sorted by the database (fit for a million elements)."""
 
+import functools
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
-from openorch.orchestrator.popups.generic import forget_on_close
+from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
+from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
 from openorch.orchestrator.widgets import (
     DatetimeInput,
     Page,
@@ -18,6 +21,24 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
+from openorch.store.queues import describe_duration
+
+#: The "in progress longer than" filter's choices.
+IN_PROGRESS_LONGER = {
+    "Any time": None,
+    "5 minutes": timedelta(minutes=5),
+    "30 minutes": timedelta(minutes=30),
+    "1 hour": timedelta(hours=1),
+    "4 hours": timedelta(hours=4),
+    "24 hours": timedelta(hours=24),
+}
+
+#: Bulk actions on the filtered elements: (button label, verb in the question, done text).
+BULK_ACTIONS = {
+    "retry": ("Retry filtered", "Set back to NEW", "set back to NEW"),
+    "abandon": ("Abandon filtered", "Abandon", "abandoned"),
+    "delete": ("Delete filtered", "Delete", "deleted"),
+}
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left", "sortable": True,
@@ -31,14 +52,30 @@ COLUMNS: list[dict[str, Any]] = [
         ("start_date", "Start Date"),
         ("end_date", "End Date"),
         ("created_by", "Created By"),
+        ("attempts", "Attempts"),
+        ("deadline", "Deadline"),
+        ("in_progress_for", "In Progress For"),
+        ("job_id", "Job"),
         ("id", "ID"),
     )
 ]
 
+#: Columns the database cannot sort by (computed, or not worth an index).
+for _column in COLUMNS:
+    if _column["name"] in ("in_progress_for", "job_id"):
+        _column["sortable"] = False
 
-def element_row(element: QueueElement) -> dict[str, Any]:
+
+def element_row(element: QueueElement, now: datetime | None = None) -> dict[str, Any]:
     """One table row: data and message cut short (the popup shows them whole)."""
+    in_progress_for = ""
+    if element.status is QueueStatus.IN_PROGRESS and element.start_date is not None:
+        in_progress_for = describe_duration((now or datetime.now()) - element.start_date)
     return {
+        "attempts": element.attempts or 0,
+        "deadline": fmt(element.deadline),
+        "in_progress_for": in_progress_for,
+        "job_id": str(element.job_id) if element.job_id else "",
         "id": str(element.id),
         "reference": element.reference or "",
         "status": element.status.value,
@@ -69,6 +106,8 @@ class QueueDialog:
                 ui.space()
                 tid(ui.button("New element", icon="add", on_click=guarded(self.new_element)),
                     "queue_dialog_new_button")
+                tid(ui.button("Settings", icon="settings", on_click=guarded(self.settings)),
+                    "queue_dialog_settings_button")
                 tid(ui.button(icon="refresh", on_click=guarded(self.refresh)),
                     "queue_dialog_refresh_button").tooltip("Refresh")
                 tid(ui.button(icon="close", on_click=guarded(self.close)),
@@ -84,8 +123,23 @@ class QueueDialog:
                               label="Status", on_change=on_filter).classes("w-40"),
                     "queue_dialog_status_select",
                 )
+                # Shown for queues run by a pipeline (openorch.sdk.pipeline) only.
+                self.step_select = tid(
+                    ui.select([ALL], value=ALL, label="Pipeline step", on_change=on_filter)
+                    .classes("w-40"),
+                    "queue_dialog_step_select",
+                )
+                self.step_select.visible = False
                 self.from_input = DatetimeInput("From", "queue_dialog_from", on_change=on_filter)
                 self.to_input = DatetimeInput("To", "queue_dialog_to", on_change=on_filter)
+                self.overdue_switch = tid(ui.switch("Overdue", on_change=on_filter),
+                                          "queue_dialog_overdue_switch")
+                self.longer_select = tid(
+                    ui.select(list(IN_PROGRESS_LONGER), value="Any time",
+                              label="In progress longer than", on_change=on_filter)
+                    .classes("w-48"),
+                    "queue_dialog_longer_select",
+                )
                 self.dense_switch = tid(ui.switch("Dense", on_change=self._dense_changed),
                                         "queue_dialog_dense_switch")
                 with tid(ui.button("Columns", icon="view_column"),
@@ -98,6 +152,13 @@ class QueueDialog:
                         )
                         for column in COLUMNS
                     }
+            with ui.row().classes("items-center"):
+                ui.label("On the filtered elements:")
+                for action, (label, _verb, _done) in BULK_ACTIONS.items():
+                    tid(ui.button(label, color="negative" if action == "delete" else "primary",
+                                  on_click=guarded(functools.partial(self.bulk, action)))
+                        .props("outline"),
+                        f"queue_dialog_{action}_button")
             self.server = ServerTable(COLUMNS, self.fetch, "queue_dialog_table",
                                       title=f"Elements of {queue_name}",
                                       rows_per_page=50, sort_by="created_date", descending=True,
@@ -105,25 +166,70 @@ class QueueDialog:
             status_badge_slot(self.server.table, "status")
         forget_on_close(self.dialog)
 
+    def filters(self) -> dict[str, Any]:
+        """The dialog's filters as the data layer takes them: the table pages them and the
+        bulk actions apply to exactly the elements they select."""
+        status = self.status_select.value
+        step = self.step_select.value
+        return {
+            "status": None if status in (None, ALL) else QueueStatus(status).name,
+            "from_date": self.from_input.get_datetime(),
+            "to_date": self.to_input.get_datetime(),
+            "search_term": (self.search_input.value or "").strip() or None,
+            "overdue": bool(self.overdue_switch.value),
+            "in_progress_longer_than": IN_PROGRESS_LONGER.get(self.longer_select.value),
+            "pipeline_step": None if step in (None, ALL) else str(step),
+        }
+
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of elements (runs in a worker thread)."""
-        status = self.status_select.value
         elements, total = self.connection.store.get_queue_elements(
             self.queue_name,
-            status=None if status in (None, ALL) else str(status),
-            from_date=self.from_input.get_datetime(),
-            to_date=self.to_input.get_datetime(),
             offset=page.offset,
             limit=page.limit,
-            search_term=(self.search_input.value or "").strip() or None,
             order_by=page.sort_by or "created_date",
             order_desc=page.descending,
             include_count=True,
+            **self.filters(),
         )
-        return [element_row(element) for element in elements], total
+        now = datetime.now()
+        return [element_row(element, now) for element in elements], total
+
+    async def bulk(self, action: str) -> None:
+        """Retry, abandon or delete the filtered elements, after saying how many and asking."""
+        _label, verb, done = BULK_ACTIONS[action]
+        filters = self.filters()
+        store = self.connection.store
+        count = await off_loop(store.count_queue_action, action, self.queue_name, **filters)
+        if count == 0:
+            ui.notify(f"No filtered element can be {done}.", type="info")
+            return
+        noun = "element" if count == 1 else "elements"
+        if not await question_popup(
+            f"{verb} {count} {noun} of queue '{self.queue_name}'?", verb,
+            yes_color="negative" if action == "delete" else "primary",
+        ):
+            return
+        changed = await off_loop(store.apply_queue_action, action, self.queue_name, **filters)
+        ui.notify(f"{changed} {'element' if changed == 1 else 'elements'} {done}.",
+                  type="positive")
+        await self.refresh()
+
+    async def settings(self) -> QueueSettingsPopup:
+        """Open this queue's settings."""
+        popup = QueueSettingsPopup(self.connection, self.queue_name)
+        await popup.load()
+        return popup
 
     async def refresh(self) -> None:
-        """Fetch the current page again."""
+        """Fetch the current page again (and the pipeline steps the filter offers)."""
+        steps = await off_loop(self.connection.store.get_pipeline_steps, self.queue_name)
+        chosen = self.step_select.value
+        options = [ALL, *steps]
+        if chosen not in options:
+            options.append(chosen)  # keep the admin's choice even if no element is there now
+        self.step_select.set_options(options, value=chosen)
+        self.step_select.visible = len(options) > 1
         await self.server.refresh()
 
     async def filter_changed(self) -> None:
@@ -144,10 +250,10 @@ class QueueDialog:
 
     async def open_element(self, row: dict[str, Any]) -> QueueElementPopup:
         """Open the clicked element, read fresh from the database."""
-        from openorch.orchestrator.common import off_loop
-
         element = await off_loop(self.connection.store.get_queue_element, row["id"])
-        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh)
+        pipeline = await off_loop(self.connection.store.get_pipeline_view, element.id)
+        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh,
+                                 pipeline)
 
     def new_element(self) -> QueueElementPopup:
         """Open an empty element popup that adds to this queue."""

@@ -2,6 +2,8 @@
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
 from nicegui import ui
 
@@ -9,6 +11,21 @@ from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.store import PipelineView
+from openorch.store.queues import describe_duration
+
+HISTORY_COLUMNS: list[dict[str, Any]] = [
+    {"name": name, "label": label, "field": name, "align": "left"}
+    for name, label in (
+        ("step", "Step"),
+        ("part", "Part"),
+        ("started", "Started"),
+        ("finished", "Finished"),
+        ("outcome", "Outcome"),
+        ("job", "Job"),
+        ("message", "Message"),
+    )
+]
 
 #: "Created By" of an element added by hand, as the original Orchestrator writes it.
 CREATED_BY_UI = "Orchestrator UI"
@@ -32,7 +49,8 @@ class QueueElementPopup:
 
     def __init__(self, connection: Connection, queue_name: str | None,
                  element: QueueElement | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
+                 on_change: Callable[[], Awaitable[None]],
+                 pipeline: PipelineView | None = None) -> None:
         self.connection = connection
         self.queue_name = queue_name
         self.element = element
@@ -89,8 +107,29 @@ class QueueElementPopup:
                     ):
                         ui.label(label).classes("text-bold")
                         tid(ui.label(fmt(value)), f"queue_element_popup_{name}_date")
+                    for label, value, name in (
+                        ("Not Before", element.not_before, "not_before"),
+                        ("Deadline", element.deadline, "deadline"),
+                    ):
+                        ui.label(label).classes("text-bold")
+                        tid(ui.label(fmt(value)), f"queue_element_popup_{name}")
+                    ui.label("Attempts").classes("text-bold")
+                    tid(ui.label(str(element.attempts or 0)), "queue_element_popup_attempts")
+                    ui.label("Job").classes("text-bold")
+                    if element.job_id is not None:
+                        tid(ui.button(str(element.job_id), on_click=guarded(self.open_job))
+                            .props("flat dense no-caps").classes("q-pa-none"),
+                            "queue_element_popup_job_link").tooltip("Open the job's logs")
+                    else:
+                        tid(ui.label("none recorded"), "queue_element_popup_job_link")
+                    if element.status is QueueStatus.IN_PROGRESS and element.start_date:
+                        ui.label("In Progress For").classes("text-bold")
+                        tid(ui.label(describe_duration(datetime.now() - element.start_date)),
+                            "queue_element_popup_in_progress_for")
                     ui.label("ID").classes("text-bold")
                     tid(ui.label(str(element.id)), "queue_element_popup_id")
+                if pipeline is not None:
+                    pipeline_section(pipeline)
             else:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
@@ -100,6 +139,13 @@ class QueueElementPopup:
                 if element is not None:
                     tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
                         "queue_element_popup_delete_button")
+                if element is not None and element.status is QueueStatus.IN_PROGRESS \
+                        and element.job_id is None:
+                    # Claimed by the original (no job recorded): nothing releases it but
+                    # an admin.
+                    tid(ui.button("Release", color="warning", on_click=guarded(self.release)),
+                        "queue_element_popup_release_button").tooltip(
+                        "Back to NEW if the queue allows another attempt, else ABANDONED")
                 tid(ui.button("Close", on_click=self.dialog.close),
                     "queue_element_popup_close_button")
         forget_on_close(self.dialog)
@@ -135,6 +181,30 @@ class QueueElementPopup:
         self.dialog.close()
         await self.on_change()
 
+    async def open_job(self) -> object:
+        """Open the logs of the job that claimed this element."""
+        from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+        from openorch.orchestrator.tabs.jobs import job_row
+
+        assert self.element is not None and self.element.job_id is not None
+        job = await off_loop(self.connection.store.get_job, self.element.job_id)
+        return JobLogsPopup(self.connection, job_row(job), job)
+
+    async def release(self) -> None:
+        """Release an element stuck IN_PROGRESS without a job, after asking."""
+        if self.element is None:
+            return
+        label = self.element.reference or str(self.element.id)
+        if not await question_popup(
+            f"Release queue element '{label}'? It goes back to NEW if its queue allows "
+            "another attempt, otherwise it becomes ABANDONED.", "Release", yes_color="warning",
+        ):
+            return
+        status = await off_loop(self.connection.store.release_queue_element, self.element.id)
+        ui.notify(f"Queue element released: now {status.name}.", type="positive")
+        self.dialog.close()
+        await self.on_change()
+
     async def delete(self) -> None:
         """Delete after asking."""
         if self.element is None:
@@ -147,3 +217,47 @@ class QueueElementPopup:
         ui.notify("Queue element deleted.", type="positive")
         self.dialog.close()
         await self.on_change()
+
+
+def history_row(index: int, row: Any) -> dict[str, Any]:
+    """One line of the step history table."""
+    return {
+        "id": index,
+        "step": row.step,
+        "part": row.part,
+        "started": fmt(row.started_date),
+        "finished": fmt(row.finished_date),
+        "outcome": row.outcome or "running",
+        "job": str(row.job_id) if row.job_id else "",
+        "message": row.message or "",
+    }
+
+
+def pipeline_section(view: PipelineView) -> None:
+    """The pipeline that runs the element: its current step, state and step history.
+    Read-only: the pipeline's runs write it."""
+    run = view.run
+    if run.step is None:
+        where = "finished (every step done)"
+    elif run.continuing:
+        since = f" since {fmt(run.wait_started)}" if run.wait_started else ""
+        where = f"{run.step} (waiting to be continued{since})"
+    else:
+        where = run.step
+    with tid(ui.column().classes("w-full gap-1"), "queue_element_popup_pipeline"):
+        ui.separator()
+        with ui.grid(columns=2).classes("gap-x-4"):
+            ui.label("Pipeline").classes("text-bold")
+            tid(ui.label(run.pipeline), "queue_element_popup_pipeline_name")
+            ui.label("Current step").classes("text-bold")
+            tid(ui.label(where), "queue_element_popup_pipeline_step")
+            ui.label("Updated").classes("text-bold")
+            ui.label(fmt(run.updated_date))
+        ui.label("State").classes("text-bold")
+        tid(ui.code(pretty_data(run.state), language="json").classes("w-full"),
+            "queue_element_popup_pipeline_state")
+        ui.label("Step history").classes("text-bold")
+        tid(ui.table(columns=HISTORY_COLUMNS,
+                     rows=[history_row(index, row) for index, row in enumerate(view.history)],
+                     row_key="id").props("dense flat").classes("w-full"),
+            "queue_element_popup_pipeline_history")
