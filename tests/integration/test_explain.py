@@ -92,6 +92,7 @@ READ_PATHS: dict[str, Callable[[Store], object]] = {
     "watchdog: elements past their deadline": lambda s: s.get_queues_past_deadline(
         datetime.now()
     ),
+    "overview figures": lambda s: s.get_overview(),
 }
 
 

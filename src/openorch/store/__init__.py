@@ -16,6 +16,7 @@ from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
+from openorch.store.overview import OverviewStore
 from openorch.store.pipelines import (
     LostElementError,
     PipelineProgress,
@@ -48,6 +49,7 @@ class Store(
     ApiTokenStore,
     AlertStore,
     AlertFindingStore,
+    OverviewStore,
 ):
     """Every database operation openorch has, over one engine.
 
