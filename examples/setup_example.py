@@ -4,7 +4,8 @@
     python examples/setup_example.py --conn URL --key KEY
 
 Creates the constant `example_api_url`, the credential `example_api`, and a single
-trigger "Example invoices" due now. A running Scheduler picks it up within seconds.
+trigger "Example invoices" due now. A running Scheduler picks it up within seconds. Run
+again, it creates nothing twice: the existing trigger is set to run now once more.
 """
 
 import argparse
@@ -13,9 +14,11 @@ from datetime import datetime
 from pathlib import Path
 
 from openorch import config
+from openorch.database import TriggerStatus
 from openorch.store import Store
 
 PROCESS = Path(__file__).resolve().parent / "invoice_process.py"
+TRIGGER_NAME = "Example invoices"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,17 +34,26 @@ def main(argv: list[str] | None = None) -> int:
         store.create_constant("example_api_url", "https://erp.example.com/api")
     if "example_api" not in {credential.name for credential in store.get_credentials()}:
         store.create_credential("example_api", "robot", "not-a-real-password")
-    trigger_id = store.create_single_trigger(
-        trigger_name="Example invoices",
-        process_name="example_invoices",
-        next_run=datetime.now(),
-        process_path=str(PROCESS),
-        process_args="--mode demo",
-        is_git_repo=False,
-        is_blocking=False,
-    )
     where = resolved.database_path if resolved.local else "the configured database"
-    print(f"Created trigger {trigger_id} in {where}; start a Scheduler to run it.")
+    existing = [t for t in store.get_all_triggers() if t.trigger_name == TRIGGER_NAME]
+    if existing:
+        # Run twice, it re-arms the one trigger instead of adding a second one.
+        trigger = existing[0]
+        trigger.next_run = datetime.now()  # type: ignore[attr-defined]
+        store.update_trigger(trigger)
+        store.set_trigger_status(trigger.id, TriggerStatus.IDLE)
+        print(f"Trigger {trigger.id} already exists in {where}; set to run now again.")
+    else:
+        trigger_id = store.create_single_trigger(
+            trigger_name=TRIGGER_NAME,
+            process_name="example_invoices",
+            next_run=datetime.now(),
+            process_path=str(PROCESS),
+            process_args="--mode demo",
+            is_git_repo=False,
+            is_blocking=False,
+        )
+        print(f"Created trigger {trigger_id} in {where}; start a Scheduler to run it.")
     store.close()
     return 0
 

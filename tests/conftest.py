@@ -16,6 +16,7 @@ from openorch.crypto import generate_key
 from openorch.store import Store
 from support.databases import migrated, missing
 from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin
+from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +103,22 @@ def store(db_url: str, crypto_key: str) -> Iterator[Store]:
     checked_out = opened.engine.pool.checkedout()  # type: ignore[attr-defined]
     opened.close()
     assert checked_out == 0, f"{checked_out} pooled connection(s) left checked out"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) that accepts the login SMTP_LOGIN and keeps mail."""
+    sink = SmtpSink(login=SMTP_LOGIN).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookSink]:
+    """A real HTTP server that records every webhook call."""
+    sink = WebhookSink()
+    yield sink
+    sink.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -91,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds of silence after which another scheduler counts as dead (default 120)",
     )
+    scheduler.add_argument(
+        "--watchdog-interval",
+        type=float,
+        default=None,
+        help="seconds between evaluations of the alert rules (default 30)",
+    )
+    scheduler.add_argument(
+        "--no-watchdog",
+        action="store_true",
+        help="never evaluate alert rules or send alerts from this scheduler",
+    )
     scheduler.set_defaults(handler=_run_scheduler)
 
     upgrade = commands.add_parser(

@@ -150,6 +150,9 @@ def test_sigterm_kills_what_is_left_after_the_grace_period(
     assert scheduler.finish() == 0
     assert not _alive(parent) and not _alive(child)
     assert trigger_status(store, trigger_id) is TriggerStatus.KILLED
+    job = jobs_of(store, trigger_id)[0]
+    messages = [log.log_message for log in store.get_logs(limit=10, job_id=job.id)]
+    assert any("grace period of 1 s ran out" in message for message in messages), messages
     store.close()
 
 

@@ -7,6 +7,7 @@ sequential scan of `Logs` or `Queues` fails the test.
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -82,6 +83,16 @@ READ_PATHS: dict[str, Callable[[Store], object]] = {
     "queue page by status": lambda s: s.get_queue_elements("big", status="FAILED", limit=100),
     "peek next element": lambda s: s.get_next_queue_element("big", set_status=False),
     "pending queue triggers": lambda s: s.get_pending_queue_triggers(),
+    # The alert watchdog's reads, every 30 s.
+    "watchdog: queue names": lambda s: s.get_queue_names(),
+    "watchdog: oldest NEW element per queue": lambda s: s.get_oldest_new_elements(["big", "page"]),
+    "watchdog: queue failures in the last hour": lambda s: s.get_recent_queue_failures(
+        datetime.now() - timedelta(hours=1)
+    ),
+    "watchdog: elements past their deadline": lambda s: s.get_queues_past_deadline(
+        datetime.now()
+    ),
+    "overview figures": lambda s: s.get_overview(),
 }
 
 

@@ -324,6 +324,31 @@ def test_run_loop_wakes_for_a_due_trigger_and_stops_gracefully(
     store.close()
 
 
+def test_job_end_time_is_when_the_process_ended_not_the_next_poll(
+    sqlite_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    """With a 5 s poll interval, a 0.3 s process used to "last" until the next poll."""
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    trigger_id = single_due(store, script("nap.py"), "0.3")
+    engine = make_engine(sqlite_db_url, crypto_key, store, tmp_path, [], poll_interval=5.0,
+                         heartbeat_timeout=60.0)
+    thread = threading.Thread(target=engine.run, name="scheduler-engine")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 4  # well inside one poll interval
+        while not job_ended(store, trigger_id):
+            assert time.monotonic() < deadline, "the end was not reported before the next poll"
+            time.sleep(0.02)
+    finally:
+        engine.stop(0)
+        thread.join(15)
+    job = jobs_of(store, trigger_id)[0]
+    assert job.status is JobStatus.DONE and job.end_time is not None
+    lasted = (job.end_time - job.start_time).total_seconds()
+    assert 0.3 <= lasted < 2.0, lasted
+    store.close()
+
+
 def test_stop_with_no_grace_kills_and_marks_killed(
     sqlite_db_url: str, crypto_key: str, tmp_path: Path
 ) -> None:
@@ -343,5 +368,10 @@ def test_stop_with_no_grace_kills_and_marks_killed(
     assert not thread.is_alive()
     assert not _alive(parent) and not _alive(child)
     assert trigger_status(store, trigger_id) is TriggerStatus.KILLED
-    assert jobs_of(store, trigger_id)[0].status is JobStatus.KILLED
+    job = jobs_of(store, trigger_id)[0]
+    assert job.status is JobStatus.KILLED
+    # Stopped on purpose: no grace period ran out, and the log must not say one did.
+    messages = [log.log_message for log in logs_of(store, job.id)]
+    assert any("told to stop at once" in message for message in messages), messages
+    assert not any("grace period" in message for message in messages), messages
     store.close()

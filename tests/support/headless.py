@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 class Headless:
-    """A headless Scheduler subprocess; `extra_env` adds variables its processes inherit."""
+    """A headless Scheduler subprocess; `extra_env` adds variables its processes inherit,
+    `wrapper` is a command to start it under (faketime)."""
 
     def __init__(
         self,
@@ -21,6 +22,7 @@ class Headless:
         key: str | None,
         *flags: str,
         extra_env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
     ) -> None:
         self.output = folder / f"scheduler-{time.monotonic_ns()}.txt"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
@@ -32,7 +34,8 @@ class Headless:
         if key is not None:
             env["OpenOrchestratorKey"] = key
         self.home = Path(env["OPENORCH_HOME"])
-        command = [sys.executable, "-m", "openorch", "s", "--headless", *flags]
+        # `wrapper` runs it under another command, e.g. ["faketime", "-f", "+300s"].
+        command = [*(wrapper or []), sys.executable, "-m", "openorch", "s", "--headless", *flags]
         with self.output.open("wb") as sink:
             self.process = subprocess.Popen(
                 command, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=folder

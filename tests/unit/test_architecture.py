@@ -19,6 +19,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                        "nicegui", "tkinter", "fastapi"),
     "openorch.database": ("openorch.store", "openorch.orchestrator", "openorch.scheduler",
                           "openorch.sdk", "nicegui", "tkinter"),
+    # Alerts (rules, channels, the watchdog) run inside headless Schedulers, over the
+    # data layer: no UI, no Scheduler internals.
+    "openorch.alerts": ("openorch.orchestrator", "openorch.scheduler", "openorch.sdk",
+                        "nicegui", "tkinter", "sqlalchemy.orm", "sqlalchemy.sql"),
     # The Scheduler's engine runs headless: no UI toolkit outside its window.
     "openorch.scheduler": ("openorch.orchestrator", "nicegui"),
     # The SDK is imported by every RPA process: no UI, no Scheduler.

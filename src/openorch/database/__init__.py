@@ -1,6 +1,14 @@
 """The ORM models: the tables every openorch program (and the original OpenOrchestrator)
 shares. The schema is a contract (see docs/database.md); never rename or narrow a column."""
 
+from openorch.database.alerts import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRecipients,
+    AlertRule,
+    WatchdogLease,
+)
 from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
 from openorch.database.base import Base
 from openorch.database.constants import Constant, Credential
@@ -19,6 +27,11 @@ from openorch.database.triggers import (
 )
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertRecipients",
+    "AlertRule",
     "ApiAuditEntry",
     "ApiScope",
     "ApiToken",
@@ -44,4 +57,5 @@ __all__ = [
     "Trigger",
     "TriggerStatus",
     "TriggerType",
+    "WatchdogLease",
 ]

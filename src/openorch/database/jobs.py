@@ -36,7 +36,11 @@ class Job(Base):
     __table_args__ = (
         Index("ix_Jobs_start_time", "start_time"),
         Index("ix_Jobs_status", "status"),
+        # The Overview's jobs per day, status and failing process read only this index.
+        Index("ix_Jobs_start_time_status_process_name", "start_time", "status", "process_name"),
         Index("ix_Jobs_correlation_id", "correlation_id"),
+        # The watchdog reads the jobs that ended badly since its last look.
+        Index("ix_Jobs_status_end_time", "status", "end_time"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -45,6 +45,10 @@ class QueueElement(Base):
         Index("ix_Queues_queue_name_status_created_date", "queue_name", "status", "created_date"),
         Index("ix_Queues_queue_name_created_date", "queue_name", "created_date"),
         Index("ix_Queues_queue_name_reference", "queue_name", "reference"),
+        # The Overview: backlog and oldest NEW per queue; elements finished per queue lately
+        # (the watchdog's "failed or abandoned in the last hour" reads the second's prefix).
+        Index("ix_Queues_status_queue_name_created_date", "status", "queue_name", "created_date"),
+        Index("ix_Queues_status_end_date_queue_name", "status", "end_date", "queue_name"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -1,8 +1,10 @@
 """The page frame: header with the tabs, dark-mode toggle and refresh button, the tab
 panels, auto-refresh of the shown tab and the leave-page confirmation."""
 
+import json
 import weakref
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from nicegui import Client, events, ui
 
@@ -10,19 +12,27 @@ from openorch.config import ConnectionSettings
 from openorch.masking import mask
 from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
+from openorch.orchestrator.tabs.overview import OverviewTab
 from openorch.orchestrator.tabs.queues import QueuesTab
 from openorch.orchestrator.tabs.schedulers import SchedulersTab
 from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
-#: The header's tabs, in order.
-TAB_NAMES = (
-    "Triggers", "Logs", "Jobs", "Constants", "Schedulers", "Queues", "API", "Settings"
-)
+#: The header's tabs, in the original Orchestrator's order; Overview (shown only while
+#: connected) comes first; openorch's API and Alerts tabs sit before Settings.
+TAB_NAMES = ("Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants",
+             "API", "Alerts", "Settings")
+
+#: The tab a page shows once connected.
+FIRST_TAB = "Overview"
+
+#: Where the browser remembers dark mode (localStorage key).
+DARK_KEY = "openorch.dark"
 
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
 AUTO_REFRESH_SECONDS = 10.0
@@ -31,7 +41,10 @@ AUTO_REFRESH_SECONDS = 10.0
 # before leaving the page so a half-filled form is not lost by accident.
 _PAGE_SCRIPT = """
 <script>
-  const openorchFocus = () => emitEvent('openorch_focus', document.hasFocus());
+  // A focus change can come before NiceGUI has defined emitEvent (while reloading).
+  const openorchFocus = () => {
+    if (typeof emitEvent === 'function') emitEvent('openorch_focus', document.hasFocus());
+  };
   window.addEventListener('focus', openorchFocus);
   window.addEventListener('blur', openorchFocus);
   window.addEventListener('beforeunload', (event) => {
@@ -64,13 +77,13 @@ class OrchestratorPage:
         PAGES[ui.context.client] = self
         ui.context.client.on_delete(self.connection.disconnect)
         ui.page_title("Orchestrator")
-        dark = ui.dark_mode()
+        self.dark = ui.dark_mode(on_change=self._remember_dark)
         with ui.header().classes("items-center"):
             with tid(ui.tabs(), "header_tabs") as self.tabs:
-                for name in TAB_NAMES:
-                    tid(ui.tab(name), f"tab_{name.lower()}")
+                self.tab_buttons = {name: tid(ui.tab(name), f"tab_{name.lower()}")
+                                    for name in TAB_NAMES}
             ui.space()
-            tid(ui.button(icon="contrast", on_click=dark.toggle).props("flat color=white"),
+            tid(ui.button(icon="contrast", on_click=self.dark.toggle).props("flat color=white"),
                 "dark_mode_button").tooltip("Dark mode")
             tid(ui.button(icon="refresh", on_click=guarded(self.refresh_manually))
                 .props("flat color=white"), "refresh_button").tooltip("Refresh")
@@ -78,31 +91,102 @@ class OrchestratorPage:
                                on_change=guarded(self.refresh_manually)), "tab_panels") \
                 .classes("w-full") as self.panels:
             self.tab_objects: dict[str, Refreshable] = {}
+            with ui.tab_panel("Overview"):
+                self.overview = OverviewTab(self.connection, self.navigate, self.open_queue)
+                self.tab_objects["Overview"] = self.overview
             with ui.tab_panel("Triggers"):
-                self.tab_objects["Triggers"] = TriggersTab(self.connection)
-            with ui.tab_panel("Logs"):
-                self.tab_objects["Logs"] = LogsTab(self.connection)
-            with ui.tab_panel("Jobs"):
-                self.tab_objects["Jobs"] = JobsTab(self.connection)
-            with ui.tab_panel("Constants"):
-                self.tab_objects["Constants"] = ConstantsTab(self.connection)
+                self.triggers = TriggersTab(self.connection)
+                self.tab_objects["Triggers"] = self.triggers
+            with ui.tab_panel("Queues"):
+                self.queues = QueuesTab(self.connection)
+                self.tab_objects["Queues"] = self.queues
             with ui.tab_panel("Schedulers"):
                 self.tab_objects["Schedulers"] = SchedulersTab(self.connection)
-            with ui.tab_panel("Queues"):
-                self.tab_objects["Queues"] = QueuesTab(self.connection)
+            with ui.tab_panel("Jobs"):
+                self.jobs = JobsTab(self.connection)
+                self.tab_objects["Jobs"] = self.jobs
+            with ui.tab_panel("Logs"):
+                self.logs = LogsTab(self.connection)
+                self.tab_objects["Logs"] = self.logs
+            with ui.tab_panel("Constants"):
+                self.tab_objects["Constants"] = ConstantsTab(self.connection)
             with ui.tab_panel("API"):
                 self.tab_objects["API"] = ApiTab(self.connection)
+            with ui.tab_panel("Alerts"):
+                self.tab_objects["Alerts"] = AlertsTab(self.connection)
             with ui.tab_panel("Settings"):
-                self.settings = SettingsTab(self.connection, defaults, self.refresh)
+                self.settings = SettingsTab(self.connection, defaults, self.connected,
+                                            self.disconnected)
+        self.tab_buttons["Overview"].visible = False
         ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
         self.timer = ui.timer(AUTO_REFRESH_SECONDS, guarded(self.auto_refresh))
+        self.starting = False
+        ui.timer(0, self._restore_dark, once=True)
         if startup_error:
             ui.timer(0.05, lambda: ui.notify(mask(startup_error), type="negative", multi_line=True,
                                               close_button=True), once=True)
         elif defaults is not None and defaults.local:
-            # Local mode: nothing to type, so connect straight away.
-            ui.timer(0.05, guarded(self.settings.connect), once=True)
+            # Local mode: nothing to type, so connect straight away and open the first
+            # real tab instead of Settings.
+            ui.timer(0.05, guarded(self._connect_at_start), once=True)
+
+    async def _connect_at_start(self) -> None:
+        self.starting = True
+        try:
+            await self.settings.connect()
+        finally:
+            self.starting = False
+
+    async def connected(self) -> None:
+        """After Connect: offer Overview; at start-up (local mode) open it at once."""
+        self.tab_buttons["Overview"].visible = True
+        if self.starting:
+            self.panels.value = FIRST_TAB  # its on_change refreshes it
+        else:
+            await self.refresh()
+
+    def disconnected(self) -> None:
+        """After Disconnect: Overview has nothing to show."""
+        self.tab_buttons["Overview"].visible = False
+        if self.shown_tab == "Overview":
+            self.panels.value = "Settings"
+
+    async def navigate(self, tab: str, *, status: str | None = None,
+                       process_name: str | None = None, level: str | None = None,
+                       from_date: datetime | None = None, search: str | None = None) -> None:
+        """Show `tab` filtered to what an Overview figure counts."""
+        if tab == "Jobs":
+            self.jobs.apply_filter(status, process_name, from_date)
+        elif tab == "Logs":
+            self.logs.apply_filter(level, from_date, process_name)
+        elif tab == "Triggers":
+            self.triggers.search_input.value = search or ""
+        if self.shown_tab == tab:
+            await self.refresh()
+        else:
+            self.panels.value = tab
+
+    async def open_queue(self, queue_name: str, status: str | None = None) -> Any:
+        """Open a queue's element dialog over the Queues tab, filtered to `status`."""
+        self.panels.value = "Queues"
+        return await self.queues.open_queue(queue_name, status)
+
+    def _remember_dark(self, event: events.ValueChangeEventArguments) -> None:
+        ui.run_javascript(f"localStorage.setItem({json.dumps(DARK_KEY)}, "
+                          f"{json.dumps(json.dumps(event.value))})")
+
+    async def _restore_dark(self) -> None:
+        """Dark mode as this browser last left it (kept in its localStorage)."""
+        client = ui.context.client
+        try:
+            await client.connected(timeout=10)
+            stored = await ui.run_javascript(f"localStorage.getItem({json.dumps(DARK_KEY)})",
+                                             timeout=5)
+        except (TimeoutError, RuntimeError):
+            return
+        if stored == "true" and not self.dark.value:
+            self.dark.value = True
 
     @property
     def shown_tab(self) -> str:

@@ -22,7 +22,7 @@ from openorch.orchestrator.access import (
 )
 from openorch.orchestrator.frame import OrchestratorPage
 from openorch.private_files import private_dir, write_private
-from openorch.store import ConnectError, describe_connection_error
+from openorch.store import ConnectError, Store, describe_connection_error, mask
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,6 +71,35 @@ class RootPage:
         OrchestratorPage(defaults, error)
 
 
+def startup_lines(conn: str | None, key: str | None) -> list[str]:
+    """What `openorch o` says first: where its connection comes from. In local mode the
+    database is created (or upgraded) here, at start, not when a browser first loads
+    the page. Never prints the key or a password."""
+    try:
+        settings = resolve(conn, key)
+    except ValueError as error:
+        return [f"Connection: {error} Fill in the Settings tab."]
+    except Exception as error:  # local mode could not create its folder
+        return ["Local mode is not available: " + describe_connection_error(error)]
+    if settings is None:
+        return []
+    if not settings.local:
+        source = "the command line" if conn or key else "the environment"
+        return [f"Database from {source}: {mask(settings.conn_string)}"]
+    folder = settings.database_path.parent if settings.database_path else None
+    try:
+        Store.open(settings.conn_string, settings.crypto_key, create=True).close()
+    except Exception as error:
+        return ["Local mode is not available: " + describe_connection_error(error)]
+    return [
+        "Local mode: nothing is configured (no --conn/--key, no "
+        f"{ENV_CONN}/{ENV_KEY}), so the Orchestrator uses",
+        f"  database: {settings.database_path}",
+        f"  key file: {folder / 'openorch.key' if folder else '?'}",
+        "  Run `openorch s --headless` in another terminal to run its triggers.",
+    ]
+
+
 def mount_api(conn: str | None) -> None:
     """Serve the HTTP API inside this server at /api (`openorch o --api`).
 
@@ -101,6 +130,8 @@ def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
     settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts,
                              own_auth_prefixes=("/api",) if api else ())
+    for line in startup_lines(conn, key):
+        print(line, flush=True)
     if api:
         mount_api(conn)
     install(app, settings)

@@ -15,6 +15,9 @@ from nicegui import events, ui
 
 from openorch.orchestrator.common import guarded, off_loop, tid
 
+#: Rows-per-page choices of every paged table (no "All": see ServerTable).
+ROWS_PER_PAGE_OPTIONS = (25, 50, 100, 200)
+
 #: Status colours shared by triggers, jobs and queue elements (Quasar colour names).
 STATUS_COLORS = {
     "Running": "positive",
@@ -44,6 +47,20 @@ def status_badge_slot(table: ui.table, column: str) -> None:
         </q-td>
         """,
     )
+
+
+def quiet_no_data(table: ui.table, text: str = "Nothing to show.") -> None:
+    """Say an empty table is empty in grey text, instead of Quasar's default black
+    warning triangle (an empty table is normal, not an alarm)."""
+    table.props(f'no-data-label="{text}"')
+    table.add_slot("no-data", """
+        <div class="full-width text-grey-7 text-center q-pa-sm">{{ props.message }}</div>
+    """)
+
+
+def paged(table: ui.table) -> None:
+    """Offer the rows-per-page choices, as data (see ServerTable for why not ":")."""
+    table.props["rows-per-page-options"] = list(ROWS_PER_PAGE_OPTIONS)
 
 
 def status_color(label: str) -> str:
@@ -165,17 +182,20 @@ class ServerTable:
         fetch: Fetcher,
         test_id: str,
         *,
+        title: str | None = None,
         rows_per_page: int = 50,
         sort_by: str | None = None,
         descending: bool = True,
         on_row_click: Callable[[dict[str, Any]], Awaitable[Any] | Any] | None = None,
     ) -> None:
         self.fetch = fetch
+        self.total = 0
         self.table = tid(
             ui.table(
                 columns=columns,
                 rows=[],
                 row_key="id",
+                title=title,
                 pagination={
                     "rowsPerPage": rows_per_page,
                     "page": 1,
@@ -186,13 +206,25 @@ class ServerTable:
             ).classes("w-full"),
             test_id,
         )
-        # No "All" choice: a million rows must never be asked for at once.
-        self.table.props(":rows-per-page-options=[25,50,100,200]")
+        # No "All" choice: a million rows must never be asked for at once. Set as data, not
+        # as a ":"-prop: NiceGUI evaluates a ":"-prop's value as JavaScript, and the list
+        # [25,50,100,200] arrives as the text "25,50,100,200", i.e. the number 200.
+        paged(self.table)
+        quiet_no_data(self.table)
         self.table.on("request", guarded(self._on_request), ["pagination"])
+        # When a server-paged QTable first appears it reports its pagination back with a
+        # total of 0, which would overwrite the total this table just set ("1-0 of 0", no
+        # page arrows): keep the server's count whatever the browser reports.
+        self.table.on_pagination_change(self._keep_total)
         if on_row_click is not None:
             click = guarded(on_row_click)
             self.table.on("row-click", lambda e: click(e.args[1]))
-        self.total = 0
+
+    def _keep_total(self, event: events.ValueChangeEventArguments) -> None:
+        reported = event.value if isinstance(event.value, dict) else {}
+        if reported.get("rowsNumber") != self.total:
+            self.table.pagination = {**reported, "rowsNumber": self.total}
+            self.table.update()
 
     @property
     def pagination(self) -> dict[str, Any]:

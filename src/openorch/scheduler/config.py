@@ -25,6 +25,9 @@ DEFAULT_POLL_INTERVAL = 2.0
 #: Seconds a stopping Scheduler waits for running processes before killing them.
 DEFAULT_GRACE_PERIOD = 60.0
 
+#: Seconds between two evaluations of the alert rules by the fleet's watchdog.
+DEFAULT_WATCHDOG_INTERVAL = 30.0
+
 #: How many jobs' stdout/stderr files the logs folder keeps.
 DEFAULT_KEEP_LOGS = 200
 
@@ -61,6 +64,8 @@ class SchedulerSettings:
     grace_period: float = DEFAULT_GRACE_PERIOD
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     keep_logs: int = DEFAULT_KEEP_LOGS
+    watchdog: bool = True
+    watchdog_interval: float = DEFAULT_WATCHDOG_INTERVAL
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -76,6 +81,8 @@ class SchedulerSettings:
                 "The heartbeat timeout must be at least three poll intervals, or live "
                 "Schedulers would be taken for dead."
             )
+        if not 1 <= self.watchdog_interval <= 3600:
+            raise ValueError("The watchdog interval must be between 1 and 3600 seconds.")
         if self.keep_logs < 1:
             raise ValueError("keep_logs must be at least 1.")
         object.__setattr__(self, "clone_dir", Path(self.clone_dir))
@@ -98,6 +105,8 @@ def settings_from_args(args: argparse.Namespace, conn: str, key: str) -> Schedul
         "poll_interval": _given(args, "poll_interval", DEFAULT_POLL_INTERVAL),
         "grace_period": _given(args, "grace_period", DEFAULT_GRACE_PERIOD),
         "heartbeat_timeout": _given(args, "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT),
+        "watchdog": not getattr(args, "no_watchdog", False),
+        "watchdog_interval": _given(args, "watchdog_interval", DEFAULT_WATCHDOG_INTERVAL),
     }
     if getattr(args, "python", None):
         changes["python"] = args.python

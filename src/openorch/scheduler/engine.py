@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sqlalchemy import exc
 
+from openorch.alerts.watchdog import Watchdog
 from openorch.database import (
     JobStatus,
     LogLevel,
@@ -102,6 +103,9 @@ class RunningJob:
     is_single: bool
     launched: Launched
     started_at: float = field(default_factory=time.monotonic)
+    #: When the process ended, set by its watcher thread the moment it exits: the job's
+    #: end time is then the process's, not that of the poll that noticed it.
+    ended_at: datetime | None = None
 
     @property
     def pid(self) -> int:
@@ -149,6 +153,8 @@ class SchedulerEngine:
         self._paused = paused
         self._stopping = False
         self._deadline: float | None = None
+        # Why processes still running at the deadline are killed (said in their log).
+        self._kill_reason = "the Scheduler was stopping and its grace period ran out"
         self._state = RunState.STOPPED
         self._jobs: dict[uuid.UUID, RunningJob] = {}
         self._outcomes: list[Outcome] = []
@@ -226,6 +232,12 @@ class SchedulerEngine:
             self._heartbeat_now.set()
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
+                self._kill_reason = (
+                    "the Scheduler was told to stop at once (a second stop signal, or its "
+                    "window was closed)"
+                    if grace == 0
+                    else f"the Scheduler was stopping and its grace period of {grace:g} s ran out"
+                )
         count = len(self._jobs)
         if first and count:
             self._notify(
@@ -275,6 +287,7 @@ class SchedulerEngine:
                 private_dir(folder)  # clones and job output: owner-only (0700)
             except OSError as error:
                 self.say(f"Cannot prepare {folder}: {error}")
+        watchdog = self._start_watchdog()
         self.say(
             f"Scheduler '{self.settings.name}' started"
             + (" (paused)" if self._paused else "")
@@ -307,6 +320,8 @@ class SchedulerEngine:
             self._heartbeat_now.set()
             self._heartbeat_thread.join(30)
             self._heartbeat_thread = None
+            if watchdog is not None:
+                watchdog.stop()
             for lost in self._outcomes:
                 self.say(f"Could not record in the database: {lost.description}")
             self._state = RunState.STOPPED
@@ -316,6 +331,17 @@ class SchedulerEngine:
                     self.store.set_engine_state(self.settings.name, self._run_id,
                                                 RunState.STOPPED.value)
             self.say("Scheduler stopped.")
+
+    def _start_watchdog(self) -> Watchdog | None:
+        """Start this Scheduler's share of the fleet's watchdog (it evaluates the alert
+        rules only while it holds the lease)."""
+        if not self.settings.watchdog:
+            return None
+        watchdog = Watchdog(
+            self.store, self.settings.name, self.notify, interval=self.settings.watchdog_interval
+        )
+        watchdog.start()
+        return watchdog
 
     def _past_deadline(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
@@ -532,7 +558,7 @@ class SchedulerEngine:
             elif statuses.get(job.trigger_id) is TriggerStatus.KILLING:
                 self._kill(job, "the trigger was set to KILLING")
             elif kill_all:
-                self._kill(job, "the Scheduler was stopping and its grace period ran out")
+                self._kill(job, self._kill_reason)
         return database_ok
 
     def _kill(self, job: RunningJob, why: str) -> None:
@@ -545,10 +571,12 @@ class SchedulerEngine:
         self._end(job)
         message = f"The Scheduler killed this process and its children: {why}."
         self._end_job(f"'{job.trigger_name}' was killed (job {job.job_id})",
-                      job.job_id, JobStatus.KILLED, message, LogLevel.INFO)
+                      job.job_id, JobStatus.KILLED, message, LogLevel.INFO,
+                      end_time=job.ended_at or datetime.now())
 
     def _finish(self, job: RunningJob, code: int) -> None:
         self._end(job)
+        ended_at = job.ended_at or datetime.now()
         store = self.store
         seconds = time.monotonic() - job.started_at
         if code == 0:
@@ -556,7 +584,7 @@ class SchedulerEngine:
             # The job is DONE, or FAILED if the process reported a failure; the trigger
             # follows the exit code (a reported failure is the run's, not the trigger's).
             self._record(f"'{job.trigger_name}' finished",
-                         lambda: store.end_job_after_exit(job.job_id, 0))
+                         lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at))
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
@@ -566,7 +594,8 @@ class SchedulerEngine:
         else:
             message += " It wrote no error output."
         self._record(f"'{job.trigger_name}' failed with exit code {code}",
-                     lambda: store.end_job_after_exit(job.job_id, code, message))
+                     lambda: store.end_job_after_exit(job.job_id, code, message,
+                                                      end_time=ended_at))
 
     def _record(self, description: str, record: Callable[[], object]) -> None:
         """Queue a job's end (job, trigger, log: one transaction through the data layer's
@@ -579,10 +608,12 @@ class SchedulerEngine:
         self._outcomes.append(Outcome(description, record))
 
     def _end_job(self, description: str, job_id: uuid.UUID, status: JobStatus,
-                 message: str | None = None, level: LogLevel = LogLevel.ERROR) -> None:
+                 message: str | None = None, level: LogLevel = LogLevel.ERROR,
+                 end_time: datetime | None = None) -> None:
         """`_record` of an end whose status is known (a kill, a launch failure)."""
         store = self.store
-        self._record(description, lambda: store.end_job(job_id, status, message, level))
+        self._record(description,
+                     lambda: store.end_job(job_id, status, message, level, end_time=end_time))
 
     def _end(self, job: RunningJob) -> None:
         """Forget a job locally: close its files, remove its clone."""
@@ -661,7 +692,7 @@ class SchedulerEngine:
             self.store.record_job_process(job.id, pid, start_time(pid))
         except DATABASE_ERRORS as error:
             self._outage(error, "recording the process of a job")
-        self._jobs[job.id] = RunningJob(
+        running = RunningJob(
             job_id=job.id,
             trigger_id=trigger.id,
             trigger_name=trigger.trigger_name,
@@ -670,7 +701,22 @@ class SchedulerEngine:
             is_single=isinstance(trigger, SingleTrigger),
             launched=launched,
         )
+        self._jobs[job.id] = running
+        self._watch_exit(running)
         return True
+
+    def _watch_exit(self, job: RunningJob) -> None:
+        """Note the moment the process exits and wake the loop to report it at once."""
+
+        def wait() -> None:
+            try:
+                job.launched.popen.wait()
+            except Exception:  # the loop's own poll() still notices the exit
+                return
+            job.ended_at = datetime.now()
+            self._wake.set()
+
+        threading.Thread(target=wait, name=f"job-{job.job_id}", daemon=True).start()
 
     def _launch(self, trigger: Trigger, job_id: uuid.UUID) -> Launched:
         """Resolve the script (cloning if needed) and start it with the argv contract.

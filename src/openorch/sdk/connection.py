@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import exc
@@ -31,6 +32,7 @@ from openorch.database.ids import new_id
 from openorch.sdk.delegation import documented_by
 from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
+from openorch.store.alerts import MAX_ATTACHMENT_BYTES
 from openorch.store.engine import connection_problem
 from openorch.store.state import TransitionRefused
 
@@ -516,3 +518,57 @@ class OrchestratorConnection:
         except TransitionRefused as refusal:
             # Being killed already: the kill wins, and the run is not failed for asking.
             self.log_info(f"pause_my_trigger(): {refusal}")
+
+    # --- alerts -------------------------------------------------------------------
+
+    def raise_alert(
+        self,
+        subject: str,
+        text: str,
+        attachment: bytes | str | Path | None = None,
+        attachment_name: str | None = None,
+    ) -> uuid.UUID:
+        """Tell the team something, through the alert channels an admin set up.
+
+        The Schedulers' watchdog sends it (email with the attachment, webhooks with its
+        name) to the recipients of the 'process_alert' rule and of this process's
+        trigger, within a few seconds, retrying while a server is down. Returns the
+        alert's id. While that rule is switched off the alert is only recorded.
+
+        `attachment` is the content (bytes) or a file path, for example a screenshot
+        PNG; at most 1 MB. `attachment_name` defaults to the file's name.
+
+        Example:
+            >>> oc.raise_alert("Invoice portal down", "Login page did not load.",
+            ...                attachment="screenshot.png")
+
+        Raises:
+            ValueError: empty subject or text, a subject over 250 characters, an
+                unreadable file, or an attachment over the size limit.
+        """
+        content: bytes | None = None
+        if isinstance(attachment, str | Path):
+            path = Path(attachment)
+            try:
+                size = path.stat().st_size
+                if size > MAX_ATTACHMENT_BYTES:
+                    raise ValueError(
+                        f"attachment is too large: {size} bytes, the limit is "
+                        f"{MAX_ATTACHMENT_BYTES}."
+                    )
+                content = path.read_bytes()
+            except OSError as error:
+                raise ValueError(f"Cannot read the attachment {path}: {error}") from None
+            attachment_name = attachment_name or path.name
+        elif attachment is not None:
+            content = attachment
+        alert = self._store.raise_process_alert(
+            self.process_name,
+            subject,
+            text,
+            trigger_id=self.trigger_id,
+            job_id=self.job_id,
+            attachment=content,
+            attachment_name=attachment_name,
+        )
+        return alert.id

@@ -7,6 +7,8 @@ that names the field) before writing anything.
 """
 
 from openorch.masking import mask
+from openorch.store.alert_findings import AlertFindingStore
+from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, parse_url
@@ -14,6 +16,7 @@ from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
+from openorch.store.overview import OverviewStore
 from openorch.store.pipelines import (
     LostElementError,
     PipelineProgress,
@@ -44,6 +47,9 @@ class Store(
     SchedulerStore,
     RunRequestStore,
     ApiTokenStore,
+    AlertStore,
+    AlertFindingStore,
+    OverviewStore,
 ):
     """Every database operation openorch has, over one engine.
 

@@ -78,10 +78,13 @@ class JobStore(StoreCore):
         status: JobStatus | str,
         message: str | None = None,
         level: LogLevel | str = LogLevel.ERROR,
+        end_time: datetime | None = None,
     ) -> bool:
         """End a RUNNING job with `status` in one transaction; False when it had already
         ended. Its trigger moves as the state machine says for that outcome, and
-        `message` (when given) becomes a log line of the job at `level`.
+        `message` (when given) becomes a log line of the job at `level`. `end_time` is
+        when the process ended (default: now): a Scheduler passes the moment it saw the
+        process exit, not the moment it reports.
 
         Conditional, so a Scheduler reporting late and a reaper cannot both end it.
 
@@ -92,7 +95,8 @@ class JobStore(StoreCore):
         new_status = v.check_enum(JobStatus, "status", status)
         log_level = v.check_enum(LogLevel, "level", level)
         return self._write_core(
-            lambda connection: state.end_job(connection, key, new_status, message, level=log_level)
+            lambda connection: state.end_job(connection, key, new_status, message,
+                                             level=log_level, when=end_time)
         )
 
     def record_job_process(
@@ -138,6 +142,7 @@ class JobStore(StoreCore):
         order_desc: bool = ...,
         outcome: JobOutcome | str | None = ...,
         correlation_id: str | None = ...,
+        started_from: datetime | None = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
@@ -153,6 +158,7 @@ class JobStore(StoreCore):
         order_desc: bool = ...,
         outcome: JobOutcome | str | None = ...,
         correlation_id: str | None = ...,
+        started_from: datetime | None = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -166,9 +172,11 @@ class JobStore(StoreCore):
         order_desc: bool = True,
         outcome: JobOutcome | str | None = None,
         correlation_id: str | None = None,
+        started_from: datetime | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
-        filtered and paged.
+        filtered (status, process, outcome, correlation id, started at or after
+        `started_from`) and paged.
 
         `outcome` is a reported outcome (COMPLETED, FAILED) or NONE for jobs whose
         process reported nothing.
@@ -187,6 +195,8 @@ class JobStore(StoreCore):
             filters.append(Job.outcome == v.check_enum(JobOutcome, "outcome", outcome))
         if correlation_id is not None:
             filters.append(Job.correlation_id == correlation_id)
+        if started_from is not None:
+            filters.append(Job.start_time >= started_from)
         page = page_statement(
             Job, filters, columns=_JOB_ORDER_COLUMNS, default="start_time", order_by=order_by,
             order_desc=order_desc, offset=offset, limit=limit, tiebreak=Job.id,

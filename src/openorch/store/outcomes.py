@@ -103,11 +103,13 @@ class OutcomeStore(StoreCore):
         exit_code: int,
         message: str | None = None,
         level: LogLevel | str = LogLevel.ERROR,
+        end_time: datetime | None = None,
     ) -> JobStatus | None:
         """End a RUNNING job by its process's exit code and reported outcome, in one
         transaction through the state machine (`state.end_job`): the job's status by
         `job_status_after_exit`, its trigger by the exit code (a reported failure is the
-        run's, not the trigger's), `message` as a log line at `level`.
+        run's, not the trigger's), `message` as a log line at `level`; `end_time` is
+        when the process exited (default: now).
 
         Returns the status set, or None when the job had already ended (a reaper or a
         late duplicate report got there first). Elements the job still holds IN_PROGRESS
@@ -121,7 +123,8 @@ class OutcomeStore(StoreCore):
             outcome = connection.scalar(select(_JOBS.c.outcome).where(_JOBS.c.id == key))
             status = job_status_after_exit(exit_code, outcome)
             ended = state.end_job(
-                connection, key, status, message, level=log_level, trigger_event=event
+                connection, key, status, message, level=log_level, trigger_event=event,
+                when=end_time,
             )
             return status if ended else None
 

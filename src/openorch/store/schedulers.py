@@ -88,6 +88,31 @@ def _offset_seconds(before: datetime, after: datetime, database_now: datetime) -
     return round((middle - database_now).total_seconds(), 3)
 
 
+def scheduler_health(
+    session: Session, default_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+) -> tuple[SchedulerHealth, ...]:
+    """Every Scheduler judged by `is_alive` against the database's clock, in the caller's
+    session (the Schedulers tab and the Overview read it this one way)."""
+    now = state.database_now(session.connection())
+    rows = session.scalars(select(Scheduler).order_by(Scheduler.machine_name))
+    found = []
+    for row in rows:
+        offset = row.clock_offset
+        found.append(
+            SchedulerHealth(
+                scheduler=row,
+                alive=is_alive(row.last_update, row.heartbeat_timeout, now, default_timeout),
+                silent_for=(now - row.last_update).total_seconds()
+                if row.last_update is not None
+                else None,
+                notable_clock_offset=offset
+                if offset is not None and abs(offset) > CLOCK_OFFSET_WORTH_SHOWING
+                else None,
+            )
+        )
+    return tuple(found)
+
+
 class SchedulerStore(StoreCore):
     """The Schedulers table: who is alive, which run owns each name, what it started."""
 
@@ -111,29 +136,7 @@ class SchedulerStore(StoreCore):
     ) -> tuple[SchedulerHealth, ...]:
         """Every Scheduler judged by `is_alive` against the database's clock, sorted by
         name; clock offsets over 30 s are reported."""
-
-        def work(session: Session) -> tuple[SchedulerHealth, ...]:
-            now = state.database_now(session.connection())
-            rows = session.scalars(select(Scheduler).order_by(Scheduler.machine_name))
-            found = []
-            for row in rows:
-                offset = row.clock_offset
-                found.append(
-                    SchedulerHealth(
-                        scheduler=row,
-                        alive=is_alive(row.last_update, row.heartbeat_timeout, now,
-                                       default_timeout),
-                        silent_for=(now - row.last_update).total_seconds()
-                        if row.last_update is not None
-                        else None,
-                        notable_clock_offset=offset
-                        if offset is not None and abs(offset) > CLOCK_OFFSET_WORTH_SHOWING
-                        else None,
-                    )
-                )
-            return tuple(found)
-
-        return self._read(work)
+        return self._read(lambda session: scheduler_health(session, default_timeout))
 
     # --- the original's API -----------------------------------------------------------
 

@@ -42,7 +42,8 @@ class JobLogsPopup:
             if full is not None:
                 self._outcome(full, duration_text(full))
             ui.label("Logs").classes("text-lg")
-            self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table")
+            self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table",
+                                  job_button=False)
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)
 

@@ -1,16 +1,22 @@
-"""One log entry in full: the message in a preformatted block, always as text."""
+"""One log entry in full: the message in a preformatted block, always as text, and a
+button to the logs of the job that wrote it."""
 
 from typing import Any
 
 from nicegui import ui
 
-from openorch.orchestrator.common import tid
+from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
-def log_popup(log: Any) -> ui.dialog:
+def log_popup(log: Any, connection: Connection | None = None) -> ui.dialog:
     """Show a whole log entry. `ui.label` sets text, never HTML, so a message holding
-    `<script>` shows those characters and runs nothing."""
+    `<script>` shows those characters and runs nothing.
+
+    With a connection and a job id, "Show this job's logs" opens every line of that job
+    (the original's log popup offers the same).
+    """
     with tid(ui.dialog(value=True), "log_popup") as dialog, ui.card().classes("w-full max-w-4xl"):
         ui.label("Log entry").classes("text-xl")
         with ui.grid(columns=2).classes("gap-x-4 gap-y-1"):
@@ -30,6 +36,26 @@ def log_popup(log: Any) -> ui.dialog:
             ),
             "log_popup_message",
         )
-        tid(ui.button("Close", on_click=dialog.close), "log_popup_close_button")
+        with ui.row():
+            if connection is not None and log.get("job_id_full"):
+
+                async def show_job_logs() -> None:
+                    await open_job_logs(connection, str(log["job_id_full"]))
+                    dialog.close()
+
+                tid(ui.button("Show this job's logs", icon="list",
+                              on_click=guarded(show_job_logs)), "log_popup_job_logs_button")
+            tid(ui.button("Close", on_click=dialog.close), "log_popup_close_button")
     forget_on_close(dialog)
     return dialog
+
+
+async def open_job_logs(connection: Connection, job_id: str) -> Any:
+    """Open the job-logs popup of a job, described from the database."""
+    from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+    from openorch.orchestrator.tabs.jobs import job_row
+
+    job = await off_loop(connection.store.get_job, job_id)
+    popup = JobLogsPopup(connection, job_row(job), job)
+    await popup.table.refresh()
+    return popup

@@ -93,7 +93,8 @@ class QueueDialog:
     """A maximized dialog over one queue. Test ids start with `queue_dialog_`."""
 
     def __init__(self, connection: Connection, queue_name: str,
-                 on_close: Callable[[], Awaitable[None]] | None = None) -> None:
+                 on_close: Callable[[], Awaitable[None]] | None = None,
+                 status: str | None = None) -> None:
         self.connection = connection
         self.queue_name = queue_name
         self.on_close = on_close
@@ -118,7 +119,7 @@ class QueueDialog:
                     "queue_dialog_search_input",
                 )
                 self.status_select = tid(
-                    ui.select([ALL] + [status.value for status in QueueStatus], value=ALL,
+                    ui.select([ALL] + [each.value for each in QueueStatus], value=status or ALL,
                               label="Status", on_change=on_filter).classes("w-40"),
                     "queue_dialog_status_select",
                 )
@@ -159,6 +160,7 @@ class QueueDialog:
                         .props("outline"),
                         f"queue_dialog_{action}_button")
             self.server = ServerTable(COLUMNS, self.fetch, "queue_dialog_table",
+                                      title=f"Elements of {queue_name}",
                                       rows_per_page=50, sort_by="created_date", descending=True,
                                       on_row_click=self.open_element)
             status_badge_slot(self.server.table, "status")

@@ -27,6 +27,9 @@ HISTORY_COLUMNS: list[dict[str, Any]] = [
     )
 ]
 
+#: "Created By" of an element added by hand, as the original Orchestrator writes it.
+CREATED_BY_UI = "Orchestrator UI"
+
 
 def pretty_data(data: str | None) -> str:
     """Data indented when it is JSON, unchanged otherwise (also when it is nested too
@@ -40,10 +43,12 @@ def pretty_data(data: str | None) -> str:
 
 
 class QueueElementPopup:
-    """Edit an element (element given) or add one to `queue_name` (element None).
-    Test ids start with `queue_element_popup_`."""
+    """Edit an element (element given) or add one to `queue_name` (element None); with
+    no queue name it asks for one too, which is how a new queue is created (a queue
+    exists by having elements). Test ids start with `queue_element_popup_`."""
 
-    def __init__(self, connection: Connection, queue_name: str, element: QueueElement | None,
+    def __init__(self, connection: Connection, queue_name: str | None,
+                 element: QueueElement | None,
                  on_change: Callable[[], Awaitable[None]],
                  pipeline: PipelineView | None = None) -> None:
         self.connection = connection
@@ -51,10 +56,20 @@ class QueueElementPopup:
         self.element = element
         self.on_change = on_change
         self.shown_data = pretty_data(element.data) if element else ""
-        title = "Queue element" if element else f"New element in {queue_name}"
+        if element:
+            title = "Queue element"
+        elif queue_name:
+            title = f"New element in {queue_name}"
+        else:
+            title = "New queue: its name and first element"
         with tid(ui.dialog(value=True), "queue_element_popup") as self.dialog, \
                 ui.card().classes("w-full max-w-3xl"):
             ui.label(title).classes("text-xl")
+            self.queue_input = tid(
+                ui.input("Queue Name", value=queue_name or "").classes("w-full"),
+                "queue_element_popup_queue_input",
+            )
+            self.queue_input.visible = not queue_name
             self.reference_input = tid(
                 ui.input("Reference", value=element.reference or "" if element else "")
                 .classes("w-full"),
@@ -77,7 +92,8 @@ class QueueElementPopup:
                 "queue_element_popup_message_input",
             )
             self.created_by_input = tid(
-                ui.input("Created By", value=(element.created_by or "") if element else "")
+                ui.input("Created By",
+                         value=(element.created_by or "") if element else CREATED_BY_UI)
                 .classes("w-full"),
                 "queue_element_popup_created_by_input",
             )
@@ -142,9 +158,12 @@ class QueueElementPopup:
         message = self.message_input.value or ""
         created_by = self.created_by_input.value or ""
         if self.element is None:
-            await off_loop(store.create_queue_element, self.queue_name, reference or None,
+            queue_name = self.queue_name or (self.queue_input.value or "").strip()
+            if not queue_name:
+                raise ValueError("Queue Name is required.")
+            await off_loop(store.create_queue_element, queue_name, reference or None,
                            data or None, created_by or None)
-            ui.notify("Queue element created.", type="positive")
+            ui.notify(f"Queue element created in {queue_name}.", type="positive")
         else:
             element = self.element
             status = QueueStatus(self.status_select.value)

@@ -10,7 +10,7 @@ message.
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nicegui import ui
 
@@ -30,6 +30,10 @@ from openorch.store import validation as v
 from openorch.store.state import TransitionRefused
 
 CRON_HELP_URL = "https://crontab.guru/"
+
+#: A trigger time at most this far in the past means "now" (the time input holds minutes
+#: only, and the minute may pass while the admin types): no "create anyway?" question.
+NOW_TOLERANCE = timedelta(minutes=5)
 
 #: The "after a failure" choice: stored value → what the admin reads.
 AFTER_FAILURE_OPTIONS = {
@@ -68,7 +72,16 @@ class TriggerPopup:
                 ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"
             ):
                 ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
-            self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time", allow_empty=False)
+            with ui.row().classes("items-center gap-2"):
+                self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time",
+                                                allow_empty=False)
+                self.now_button = tid(
+                    ui.button("Run now", icon="play_arrow", on_click=self._set_now)
+                    .props("flat no-caps"),
+                    "trigger_popup_now_button",
+                )
+                self.now_button.tooltip("Set the time to now: the trigger runs as soon as a "
+                                        "Scheduler polls")
             self.queue_input = self._input("Queue Name", "queue")
             self.batch_input = tid(
                 ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f")
@@ -115,6 +128,8 @@ class TriggerPopup:
         forget_on_close(self.dialog)
         self._show_fields_of_kind()
         self._fill()
+        if trigger is None and trigger_type == TriggerType.SINGLE:
+            self._set_now()  # the usual single trigger: run it now
 
     @staticmethod
     def _input(label: str, name: str) -> ui.input:
@@ -126,8 +141,12 @@ class TriggerPopup:
         self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
+        self.now_button.visible = kind == TriggerType.SINGLE
         # A Single trigger runs once: after a failure there is nothing to keep running.
         self.after_failure_select.visible = kind != TriggerType.SINGLE
+
+    def _set_now(self) -> None:
+        self.time_input.set_datetime(datetime.now())
 
     def _fill(self) -> None:
         trigger = self.trigger
@@ -197,7 +216,8 @@ class TriggerPopup:
             v.check_cron(cron)
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
-            if next_run is not None and next_run < datetime.now() and not await question_popup(
+            if next_run is not None and next_run < datetime.now() - NOW_TOLERANCE \
+                    and not await question_popup(
                 "The selected time is in the past. Create the trigger anyway?",
                 "Create", "Cancel",
             ):

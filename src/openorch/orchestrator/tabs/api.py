@@ -10,7 +10,7 @@ from openorch.database import ApiAuditEntry, ApiScope, ApiToken
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
-from openorch.orchestrator.widgets import DatetimeInput, Page, ServerTable
+from openorch.orchestrator.widgets import DatetimeInput, Page, ServerTable, paged, quiet_no_data
 
 TOKEN_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Token Name", "field": "name", "align": "left", "sortable": True},
@@ -71,9 +71,11 @@ class ApiTab:
             "api_token_new_button")
         self.tokens_table = tid(
             ui.table(columns=TOKEN_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}).classes("w-full"),
+                     pagination={"rowsPerPage": 25}, title="API tokens").classes("w-full"),
             "api_tokens_table",
         )
+        paged(self.tokens_table)
+        quiet_no_data(self.tokens_table, "No API tokens yet.")
         self.tokens_table.on("row-click", guarded(lambda e: self.revoke(e.args[1])))
         ui.label("Writes through the API").classes("text-lg")
         self.audit = ServerTable(AUDIT_COLUMNS, self.fetch_audit, "api_audit_table",

@@ -10,6 +10,7 @@ from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.constant_popup import ConstantPopup
 from openorch.orchestrator.popups.credential_popup import CredentialPopup
+from openorch.orchestrator.widgets import paged, quiet_no_data
 
 CONSTANT_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Constant Name", "field": "name", "align": "left", "sortable": True},
@@ -50,21 +51,23 @@ class ConstantsTab:
                 "constant_new_button")
             tid(ui.button("New Credential", icon="add", on_click=guarded(self.new_credential)),
                 "credential_new_button")
-        ui.label("Constants").classes("text-lg")
         self.constants_table = tid(
             ui.table(columns=CONSTANT_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}).classes("w-full"),
+                     pagination={"rowsPerPage": 25}, title="Constants").classes("w-full"),
             "constants_table",
         )
+        paged(self.constants_table)
+        quiet_no_data(self.constants_table, "No constants yet.")
         self.constants_table.on(
             "row-click", guarded(lambda e: self.open_constant(e.args[1]["name"]))
         )
-        ui.label("Credentials").classes("text-lg")
         self.credentials_table = tid(
             ui.table(columns=CREDENTIAL_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}).classes("w-full"),
+                     pagination={"rowsPerPage": 25}, title="Credentials").classes("w-full"),
             "credentials_table",
         )
+        paged(self.credentials_table)
+        quiet_no_data(self.credentials_table, "No credentials yet.")
         self.credentials_table.on(
             "row-click", guarded(lambda e: self.open_credential(e.args[1]["name"]))
         )

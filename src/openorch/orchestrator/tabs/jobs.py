@@ -2,6 +2,7 @@
 reported outcome; a click shows the job: its outcome message and data, duration,
 correlation id and logs."""
 
+from datetime import datetime
 from typing import Any
 
 from nicegui import ui
@@ -10,7 +11,13 @@ from openorch.database import Job, JobOutcome, JobStatus
 from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
+from openorch.orchestrator.widgets import (
+    DatetimeInput,
+    Page,
+    ServerTable,
+    status_badge_slot,
+    status_color,
+)
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
@@ -66,6 +73,7 @@ class JobsTab:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
             self.status_select = tid(
@@ -83,7 +91,9 @@ class JobsTab:
                           value=ALL, label="Outcome", on_change=on_filter).classes("w-44"),
                 "jobs_outcome_select",
             )
-        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", rows_per_page=50,
+            self.from_input = DatetimeInput("Started from", "jobs_from", on_change=on_filter)
+        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", title="Jobs",
+                                  rows_per_page=50,
                                   sort_by="start_time", descending=True,
                                   on_row_click=self.open_job)
         status_badge_slot(self.server.table, "status")
@@ -102,6 +112,7 @@ class JobsTab:
         jobs, total = self.connection.store.get_jobs(
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
+            started_from=self.from_input.get_datetime(),
             offset=page.offset, limit=page.limit, include_count=True,
             order_by=page.sort_by or "start_time", order_desc=page.descending,
             outcome=None if outcome in (None, ALL) else "NONE" if outcome == NO_OUTCOME
@@ -109,9 +120,26 @@ class JobsTab:
         )
         return [job_row(job) for job in jobs], total
 
+    def apply_filter(self, status: str | None = None, process_name: str | None = None,
+                     started_from: datetime | None = None) -> None:
+        """Set the filters (from an Overview link); the tab change refreshes once."""
+        self.applying = True
+        try:
+            self.status_select.value = status or ALL
+            self.outcome_select.value = ALL
+            self.from_input.set_datetime(started_from)
+            process = process_name or ALL
+            options = list(self.process_select.options)
+            if process not in options:
+                options.append(process)
+            self.process_select.set_options(options, value=process)
+            self.server.first_page()
+        finally:
+            self.applying = False
+
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected:
+        if self.connection.connected and not self.applying:
             self.server.first_page()
             await self.server.refresh()
 

@@ -69,12 +69,13 @@ class LogTable:
     """Logs paged and sorted by the database; a click opens the whole entry."""
 
     def __init__(self, connection: Connection, get_filter: Callable[[], LogFilter],
-                 test_id: str) -> None:
+                 test_id: str, title: str | None = None, *, job_button: bool = True) -> None:
         self.connection = connection
         self.get_filter = get_filter
-        self.server = ServerTable(COLUMNS, self.fetch, test_id, rows_per_page=50,
+        popup_connection = connection if job_button else None
+        self.server = ServerTable(COLUMNS, self.fetch, test_id, title=title, rows_per_page=50,
                                   sort_by="log_time", descending=True,
-                                  on_row_click=log_popup)
+                                  on_row_click=lambda row: log_popup(row, popup_connection))
         status_badge_slot(self.server.table, "log_level")
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -101,6 +102,7 @@ class LogsTab:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
             self.from_input = DatetimeInput("From", "logs_from", on_change=on_filter)
@@ -115,7 +117,7 @@ class LogsTab:
                           on_change=on_filter).classes("w-36"),
                 "logs_level_select",
             )
-        self.table = LogTable(connection, self.current_filter, "logs_table")
+        self.table = LogTable(connection, self.current_filter, "logs_table", "Logs")
 
     def current_filter(self) -> LogFilter:
         """The filters as entered (bad dates raise ValueError with the field's name)."""
@@ -128,9 +130,26 @@ class LogsTab:
             log_level=None if level in (None, ALL) else str(level),
         )
 
+    def apply_filter(self, level: str | None = None, from_date: datetime | None = None,
+                     process_name: str | None = None) -> None:
+        """Set the filters (from an Overview link); the tab change refreshes once."""
+        self.applying = True
+        try:
+            self.level_select.value = level or ALL
+            self.from_input.set_datetime(from_date)
+            self.to_input.set_datetime(None)
+            process = process_name or ALL
+            options = list(self.process_select.options)
+            if process not in options:
+                options.append(process)
+            self.process_select.set_options(options, value=process)
+            self.table.server.first_page()
+        finally:
+            self.applying = False
+
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected:
+        if self.connection.connected and not self.applying:
             await self.table.refresh(first_page=True)
 
     async def refresh(self) -> None:

@@ -12,7 +12,9 @@ from openorch.database import QueueStatus
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.queue_dialog import QueueDialog
+from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
+from openorch.orchestrator.widgets import paged, quiet_no_data
 from openorch.store import QueueOverview
 from openorch.store.queues import describe_duration
 
@@ -58,15 +60,19 @@ class QueuesTab:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         with ui.row().classes("w-full"):
+            tid(ui.button("New Queue", icon="add", on_click=guarded(self.new_queue)),
+                "queue_new_button")
             ui.space()
             tid(ui.button("Queue settings", icon="settings",
                           on_click=guarded(self.new_settings)),
                 "queues_settings_button").tooltip("Configure a queue by name")
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50}).classes("w-full"),
+                     pagination={"rowsPerPage": 50}, title="Queues").classes("w-full"),
             "queues_table",
         )
+        paged(self.table)
+        quiet_no_data(self.table, "No queues yet: New Queue adds one with its first element.")
         self.table.on("row-click", guarded(lambda e: self.open_queue(e.args[1]["queue_name"])))
 
     async def refresh(self) -> None:
@@ -79,9 +85,13 @@ class QueuesTab:
         finally:
             self.table.props(remove="loading")
 
-    async def open_queue(self, queue_name: str) -> QueueDialog:
-        """Open the full-screen element dialog of a queue."""
-        dialog = QueueDialog(self.connection, queue_name, on_close=self.refresh)
+    def new_queue(self) -> QueueElementPopup:
+        """Ask for a queue name and its first element (a queue exists by its elements)."""
+        return QueueElementPopup(self.connection, None, None, self.refresh)
+
+    async def open_queue(self, queue_name: str, status: str | None = None) -> QueueDialog:
+        """Open the full-screen element dialog of a queue (filtered to `status`)."""
+        dialog = QueueDialog(self.connection, queue_name, on_close=self.refresh, status=status)
         await dialog.refresh()
         return dialog
 

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from openorch.orchestrator.common import fmt, off_loop, tid
 from openorch.orchestrator.connection import Connection
+from openorch.orchestrator.widgets import quiet_no_data
 from openorch.store.schedulers import SchedulerHealth
 
 COLUMNS: list[dict[str, Any]] = [
@@ -63,9 +64,10 @@ class SchedulersTab:
         self.connection = connection
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50}).classes("w-full"),
+                     pagination={"rowsPerPage": 50}, title="Schedulers").classes("w-full"),
             "schedulers_table",
         )
+        quiet_no_data(self.table, "No Scheduler has connected to this database yet.")
         self.table.add_slot("body-cell-last_update", """
             <q-td :props="props" :class="props.row.stale ? 'text-negative text-bold' : ''">
                 {{ props.value }}

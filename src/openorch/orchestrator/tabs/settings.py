@@ -25,16 +25,22 @@ class SettingsTab:
     always what the page is connected to."""
 
     def __init__(self, connection: Connection, defaults: ConnectionSettings | None,
-                 on_connected: Callable[[], Awaitable[None]]) -> None:
+                 on_connected: Callable[[], Awaitable[None]],
+                 on_disconnected: Callable[[], None] | None = None) -> None:
         self.connection = connection
         self.defaults = defaults
         self.on_connected = on_connected
+        self.on_disconnected = on_disconnected
         self.configured_conn = defaults.conn_string if defaults else ""
         self.configured_key = defaults.crypto_key if defaults else ""
         self.key_source = (defaults.key_source or "the configuration") if defaults else ""
         self.key_note = ""
         with ui.column().classes("w-full max-w-3xl gap-2"):
-            self.local_label = tid(ui.label("").classes("text-info"), "settings_local_label")
+            # Dark text on a light blue panel: readable in light and dark mode alike.
+            self.local_label = tid(
+                ui.label("").classes("q-pa-sm rounded-borders bg-blue-1 text-blue-10 text-body1"),
+                "settings_local_label",
+            )
             self.conn_input = tid(
                 ui.input("Connection String", value=mask(self.configured_conn))
                 .classes("w-full"),
@@ -64,6 +70,7 @@ class SettingsTab:
                     "settings_generate_key_button",
                 )
             self.status_label = tid(ui.label("Not connected."), "settings_status_label")
+        self.conn_input.on_value_change(self._show_state)
         self._show_state()
 
     def _show_state(self) -> None:
@@ -77,7 +84,15 @@ class SettingsTab:
                 f"Local mode: nothing was configured, so the Orchestrator uses the SQLite file "
                 f"{self.defaults.database_path} and the key file beside it."
             )
-        self.local_label.visible = bool(self.local_label.text)
+        # Only while the page is on (or about to connect to) the local database: after
+        # switching to another database the banner would be wrong.
+        on_local = (
+            self.connection.local_path is not None
+            if connected
+            else bool(self.configured_conn)
+            and (self.conn_input.value or "").strip() == mask(self.configured_conn)
+        )
+        self.local_label.visible = bool(self.local_label.text) and on_local
         self.status_label.text = (
             f"Connected to {mask(self.connection.store.engine.url)}."
             if connected else "Not connected."
@@ -144,6 +159,8 @@ class SettingsTab:
         self.key_note = ""
         self._show_state()
         ui.notify("Disconnected.", type="info")
+        if self.on_disconnected is not None:
+            self.on_disconnected()
 
     def generate_key(self) -> None:
         """Fill the key input with a new key (it is never stored anywhere)."""

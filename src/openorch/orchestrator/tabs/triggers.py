@@ -9,11 +9,18 @@ from typing import Any
 
 from nicegui import ui
 
-from openorch.database import QueueTrigger, ScheduledTrigger, SingleTrigger, Trigger, TriggerType
+from openorch.database import (
+    QueueTrigger,
+    ScheduledTrigger,
+    SingleTrigger,
+    Trigger,
+    TriggerStatus,
+    TriggerType,
+)
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
-from openorch.orchestrator.widgets import status_badge_slot, status_color
+from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "trigger_name", "label": "Trigger Name", "field": "trigger_name", "align": "left",
@@ -28,6 +35,18 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "next_run", "label": "Next Run", "field": "next_run", "align": "left"},
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
 ]
+
+
+def is_overdue(trigger: Trigger, now: datetime) -> bool:
+    """Due and not started: an Idle single or scheduled trigger whose time has passed.
+
+    A running, done, failed, killed or paused trigger is not waiting for a Scheduler, so
+    a past Next Run says nothing wrong about it.
+    """
+    next_run = trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
+    return bool(
+        next_run is not None and next_run < now and trigger.process_status == TriggerStatus.IDLE
+    )
 
 
 def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
@@ -46,7 +65,7 @@ def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
         "process_name": trigger.process_name,
         "last_run": fmt(trigger.last_run, "Never"),
         "next_run": "N/A" if isinstance(trigger, QueueTrigger) else fmt(next_run),
-        "overdue": bool(next_run is not None and next_run < now),
+        "overdue": is_overdue(trigger, now),
     }
 
 
@@ -73,12 +92,18 @@ class TriggersTab:
             tid(ui.button("New Queue Trigger", icon="add",
                           on_click=guarded(lambda: self.open_new(TriggerType.QUEUE))),
                 "trigger_new_queue_button")
+        self.search_input = tid(
+            ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
+        )
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50, "sortBy": None}).classes("w-full"),
+                     pagination={"rowsPerPage": 50, "sortBy": None},
+                     title="Triggers").classes("w-full"),
             "trigger_table",
         )
-        self.table.props(":rows-per-page-options=[25,50,100,0]")
+        self.table.bind_filter_from(self.search_input, "value")
+        paged(self.table)
+        quiet_no_data(self.table, "No triggers yet: create one with the buttons above.")
         status_badge_slot(self.table, "status")
         self.table.add_slot("body-cell-next_run", """
             <q-td :props="props">
