@@ -6,6 +6,7 @@ host; an SMTP login is the name of an openorch credential (its password stays en
 in `Credentials`).
 """
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -34,7 +35,13 @@ from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+_EMAIL = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
+
+
+@functools.cache
+def _email() -> re.Pattern[str]:
+    """`_EMAIL` compiled on first use (this module is on every SDK process's import path)."""
+    return re.compile(_EMAIL)
 
 
 def split_addresses(text: str | None) -> list[str]:
@@ -52,7 +59,7 @@ def check_addresses(field: str, text: str | None) -> str | None:
         raise ValueError(f"{field} must be a string, not {type(text).__name__}.")
     addresses = split_addresses(text)
     for address in addresses:
-        if not _EMAIL.match(address):
+        if not _email().match(address):
             raise ValueError(f"{field}: {address!r} is not an email address.")
     joined = ", ".join(addresses)
     if len(joined) > 1000:
