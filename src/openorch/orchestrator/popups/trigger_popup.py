@@ -22,8 +22,8 @@ from openorch.database import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput
 from openorch.store import validation as v
@@ -54,9 +54,9 @@ def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | N
 class TriggerPopup:
     """Create (trigger is None) or edit a trigger. Test ids start with `trigger_popup_`."""
 
-    def __init__(self, connection: Connection, trigger_type: TriggerType, trigger: Trigger | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore, trigger_type: TriggerType,
+                 trigger: Trigger | None, on_change: Callable[[], Awaitable[None]]) -> None:
+        self.client_store = client_store
         self.trigger_type = trigger_type
         self.trigger = trigger
         self.on_change = on_change
@@ -225,7 +225,7 @@ class TriggerPopup:
         if kind == TriggerType.QUEUE:
             queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
             batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
-        store = self.connection.store
+        store = self.client_store.store
         git_branch = branch if is_git and branch.strip() else None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
@@ -276,15 +276,15 @@ class TriggerPopup:
     async def enable(self) -> None:
         """Enable: the trigger becomes IDLE, ready to run when due. Refused (with the
         data layer's message) while it runs: a second Scheduler would start it again."""
-        await self._apply(self.connection.store.enable_trigger)
+        await self._apply(self.client_store.store.enable_trigger)
 
     async def disable(self) -> None:
         """Disable: a running trigger is PAUSING (it stops after this run), others PAUSED."""
-        await self._apply(self.connection.store.disable_trigger)
+        await self._apply(self.client_store.store.disable_trigger)
 
     async def kill(self) -> None:
         """Kill: ask the running trigger's Scheduler to stop its process tree."""
-        await self._apply(self.connection.store.kill_trigger)
+        await self._apply(self.client_store.store.kill_trigger)
 
     async def _apply(self, change: Callable[[uuid.UUID], TriggerStatus]) -> None:
         """Ask the state machine; a refusal is a warning and leaves the popup open."""
@@ -309,7 +309,7 @@ class TriggerPopup:
         if not await question_popup(f"Delete trigger '{trigger.trigger_name}'?", "Delete",
                                     yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_trigger, trigger.id)
+        await off_loop(self.client_store.store.delete_trigger, trigger.id)
         ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
         self.dialog.close()
         await self.on_change()

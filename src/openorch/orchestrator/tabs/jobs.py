@@ -8,8 +8,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import Job, JobOutcome, JobStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
 from openorch.orchestrator.widgets import (
     DatetimeInput,
@@ -71,8 +71,8 @@ def job_row(job: Job) -> dict[str, Any]:
 class JobsTab:
     """The Jobs panel: newest first, paged and sorted by the database."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
@@ -109,7 +109,7 @@ class JobsTab:
         status = self.status_select.value
         process = self.process_select.value
         outcome = self.outcome_select.value
-        jobs, total = self.connection.store.get_jobs(
+        jobs, total = self.client_store.store.get_jobs(
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
             started_from=self.from_input.get_datetime(),
@@ -139,13 +139,13 @@ class JobsTab:
 
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected and not self.applying:
+        if self.client_store.connected and not self.applying:
             self.server.first_page()
             await self.server.refresh()
 
     async def refresh(self) -> None:
         """Refresh the process names and the current page."""
-        names = await off_loop(self.connection.store.get_unique_job_process_names)
+        names = await off_loop(self.client_store.store.get_unique_job_process_names)
         options = [ALL, *names]
         if self.process_select.value not in options:
             options.append(self.process_select.value)
@@ -154,7 +154,7 @@ class JobsTab:
 
     async def open_job(self, row: dict[str, Any]) -> JobLogsPopup:
         """Show the clicked job: outcome, data, duration, correlation id and logs."""
-        job = await off_loop(self.connection.store.get_job, row["id"])
-        popup = JobLogsPopup(self.connection, row, job)
+        job = await off_loop(self.client_store.store.get_job, row["id"])
+        popup = JobLogsPopup(self.client_store, row, job)
         await popup.table.refresh()
         return popup

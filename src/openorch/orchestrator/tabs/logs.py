@@ -12,8 +12,8 @@ from nicegui import ui
 
 from openorch.database import Log, LogLevel
 from openorch.masking import mask
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, short_id, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import (
     DatetimeInput,
@@ -68,11 +68,11 @@ class LogFilter:
 class LogTable:
     """Logs paged and sorted by the database; a click opens the whole entry."""
 
-    def __init__(self, connection: Connection, get_filter: Callable[[], LogFilter],
+    def __init__(self, client_store: ClientStore, get_filter: Callable[[], LogFilter],
                  test_id: str, title: str | None = None, *, job_button: bool = True) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.get_filter = get_filter
-        popup_connection = connection if job_button else None
+        popup_connection = client_store if job_button else None
         self.server = ServerTable(COLUMNS, self.fetch, test_id, title=title, rows_per_page=50,
                                   sort_by="log_time", descending=True,
                                   on_row_click=lambda row: log_popup(row, popup_connection))
@@ -81,7 +81,7 @@ class LogTable:
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of logs (runs in a worker thread)."""
         wanted = self.get_filter()
-        logs, total = self.connection.store.get_logs(
+        logs, total = self.client_store.store.get_logs(
             offset=page.offset, limit=page.limit,
             from_date=wanted.from_date, to_date=wanted.to_date,
             process_name=wanted.process_name, log_level=wanted.log_level,
@@ -100,8 +100,8 @@ class LogTable:
 class LogsTab:
     """The Logs panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
@@ -117,7 +117,7 @@ class LogsTab:
                           on_change=on_filter).classes("w-36"),
                 "logs_level_select",
             )
-        self.table = LogTable(connection, self.current_filter, "logs_table", "Logs")
+        self.table = LogTable(client_store, self.current_filter, "logs_table", "Logs")
 
     def current_filter(self) -> LogFilter:
         """The filters as entered (bad dates raise ValueError with the field's name)."""
@@ -149,12 +149,12 @@ class LogsTab:
 
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected and not self.applying:
+        if self.client_store.connected and not self.applying:
             await self.table.refresh(first_page=True)
 
     async def refresh(self) -> None:
         """Refresh the process names and the current page."""
-        names = await off_loop(self.connection.store.get_unique_log_process_names)
+        names = await off_loop(self.client_store.store.get_unique_log_process_names)
         options = [ALL, *names]
         if self.process_select.value not in options:
             options.append(self.process_select.value)

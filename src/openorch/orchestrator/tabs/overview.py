@@ -16,8 +16,8 @@ from typing import Any
 from nicegui import events, ui
 
 from openorch.database import JobStatus, TriggerStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.triggers import is_overdue
 from openorch.orchestrator.widgets import quiet_no_data, status_color
 from openorch.store.overview import OverviewFigures
@@ -143,9 +143,9 @@ def _columns(*names: tuple[str, str]) -> list[dict[str, Any]]:
 class OverviewTab:
     """The Overview panel. `navigate(tab, **filters)` switches to a filtered tab."""
 
-    def __init__(self, connection: Connection, navigate: Navigate,
+    def __init__(self, client_store: ClientStore, navigate: Navigate,
                  open_queue: Callable[[str, str | None], Awaitable[Any]]) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.navigate = navigate
         self.open_queue = open_queue
         self.figures: OverviewFigures | None = None
@@ -254,7 +254,7 @@ class OverviewTab:
 
     async def refresh(self) -> None:
         """Read every figure again and show it."""
-        figures = await off_loop(self.connection.store.get_overview)
+        figures = await off_loop(self.client_store.store.get_overview)
         self.show(figures)
 
     def show(self, figures: OverviewFigures) -> None:
