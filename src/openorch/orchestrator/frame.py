@@ -67,7 +67,8 @@ class Refreshable(Protocol):
 
 
 class OrchestratorPage:
-    """One browser tab's Orchestrator: its own data-layer handle (`ClientStore`), header, panels and timer."""
+    """One browser tab's Orchestrator: its own data-layer handle (`ClientStore`), header,
+    panels and timer."""
 
     def __init__(
         self, defaults: ConnectionSettings | None, startup_error: str | None = None

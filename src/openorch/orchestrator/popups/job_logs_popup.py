@@ -28,8 +28,8 @@ class JobLogsPopup:
 
     def __init__(self, client_store: ClientStore, job: dict[str, Any], full: Job | None = None
                  ) -> None:
-        from openorch.orchestrator.tabs.jobs import duration_text
-        from openorch.orchestrator.tabs.logs import LogFilter, LogTable
+        from openorch.orchestrator.log_table import LogFilter, LogTable
+        from openorch.orchestrator.rows import duration_text
 
         job_id = str(job["id"])
         with tid(ui.dialog(value=True), "job_logs_popup") as self.dialog, \

@@ -53,7 +53,7 @@ def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
 async def open_job_logs(client_store: ClientStore, job_id: str) -> Any:
     """Open the job-logs popup of a job, described from the database."""
     from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-    from openorch.orchestrator.tabs.jobs import job_row
+    from openorch.orchestrator.rows import job_row
 
     job = await off_loop(client_store.store.get_job, job_id)
     popup = JobLogsPopup(client_store, job_row(job), job)

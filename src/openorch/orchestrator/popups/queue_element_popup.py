@@ -184,7 +184,7 @@ class QueueElementPopup:
     async def open_job(self) -> object:
         """Open the logs of the job that claimed this element."""
         from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-        from openorch.orchestrator.tabs.jobs import job_row
+        from openorch.orchestrator.rows import job_row
 
         assert self.element is not None and self.element.job_id is not None
         job = await off_loop(self.client_store.store.get_job, self.element.job_id)

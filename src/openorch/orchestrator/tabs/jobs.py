@@ -7,16 +7,16 @@ from typing import Any
 
 from nicegui import ui
 
-from openorch.database import Job, JobOutcome, JobStatus
+from openorch.database import JobOutcome, JobStatus
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import ALL, guarded, off_loop, tid
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+from openorch.orchestrator.rows import job_row
 from openorch.orchestrator.widgets import (
     DatetimeInput,
     Page,
     ServerTable,
     status_badge_slot,
-    status_color,
 )
 
 COLUMNS: list[dict[str, Any]] = [
@@ -40,32 +40,6 @@ COLUMNS: list[dict[str, Any]] = [
 
 #: The outcome filter's choices: a reported outcome, or none reported.
 NO_OUTCOME = "None reported"
-
-
-def duration_text(job: Job) -> str:
-    """How long the run took (h:mm:ss), empty while it runs."""
-    if job.end_time is None:
-        return ""
-    seconds = max(0, int((job.end_time - job.start_time).total_seconds()))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def job_row(job: Job) -> dict[str, Any]:
-    """One table row for a job."""
-    return {
-        "id": str(job.id),
-        "process_name": job.process_name,
-        "scheduler_name": job.scheduler_name,
-        "start_time": fmt(job.start_time),
-        "end_time": fmt(job.end_time),
-        "status": job.status.value,
-        "status_color": status_color(job.status.value),
-        "duration": duration_text(job),
-        "outcome": job.outcome.value if job.outcome is not None else "",
-        "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
-        "outcome_message": cut(job.outcome_message, 80),
-        "correlation_id": job.correlation_id or "",
-    }
 
 
 class JobsTab:
