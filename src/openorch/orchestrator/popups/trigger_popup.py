@@ -195,7 +195,12 @@ class TriggerPopup:
         return v.check_int(label, int(number), minimum=minimum)
 
     async def save(self) -> None:
-        """Check the form, ask about a past time, then create or update the trigger."""
+        """Check the form, ask about a past time, then create or update the trigger.
+
+        The form checks only what an admin types (required fields, named by their labels;
+        whole numbers); every rule about the values themselves (whitelist, lengths, characters)
+        is the data layer's, applied by the create and update calls; the cron is checked
+        first only to say the right thing when it leaves the time empty."""
         name = self._text(self.name_input, "trigger_name", "Trigger Name")
         process = self._text(self.process_input, "process_name", "Process Name")
         path = self._text(self.path_input, "process_path", "Process Path")
@@ -213,6 +218,8 @@ class TriggerPopup:
         if kind == TriggerType.SCHEDULED:
             cron = self._text(self.cron_input, "cron_expr", "Cron expression",
                               model=ScheduledTrigger)
+            # Said before the time is read: a cron that does not parse leaves the time empty,
+            # and "the cron is wrong" is the message that helps.
             v.check_cron(cron)
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
@@ -251,9 +258,7 @@ class TriggerPopup:
             trigger.is_blocking = is_blocking
             trigger.priority = priority
             trigger.keep_running_after_failure = keep_running
-            trigger.scheduler_whitelist = v.check_names(
-                "Scheduler whitelist", whitelist, v.column_length(Trigger, "scheduler_whitelist")
-            )
+            trigger.scheduler_whitelist = whitelist  # the data layer checks and normalises it
             if isinstance(trigger, ScheduledTrigger):
                 trigger.cron_expr = cron
             if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
