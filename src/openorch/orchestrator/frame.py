@@ -114,7 +114,8 @@ class OrchestratorPage:
             with ui.tab_panel("API"):
                 self.tab_objects["API"] = ApiTab(self.client_store)
             with ui.tab_panel("Alerts"):
-                self.tab_objects["Alerts"] = AlertsTab(self.client_store)
+                self.alerts = AlertsTab(self.client_store)
+                self.tab_objects["Alerts"] = self.alerts
             with ui.tab_panel("Settings"):
                 self.settings = SettingsTab(self.client_store, defaults, self.connected,
                                             self.disconnected)
@@ -155,7 +156,8 @@ class OrchestratorPage:
 
     async def navigate(self, tab: str, *, status: str | None = None,
                        process_name: str | None = None, level: str | None = None,
-                       from_date: datetime | None = None, search: str | None = None) -> None:
+                       from_date: datetime | None = None, search: str | None = None,
+                       open_only: bool = False) -> None:
         """Show `tab` filtered to what an Overview figure counts."""
         if tab == "Jobs":
             self.jobs.apply_filter(status, process_name, from_date)
@@ -163,6 +165,8 @@ class OrchestratorPage:
             self.logs.apply_filter(level, from_date, process_name)
         elif tab == "Triggers":
             self.triggers.search_input.value = search or ""
+        elif tab == "Alerts":
+            self.alerts.apply_filter(open_only)
         if self.shown_tab == tab:
             await self.refresh()
         else:

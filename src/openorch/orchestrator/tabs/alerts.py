@@ -70,6 +70,7 @@ class AlertsTab:
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
         self.page = 0
+        self._navigating = False
         self._alerts: dict[str, Alert] = {}
         self._channels: dict[str, AlertChannel] = {}
         self._targets: dict[str, str] = {}
@@ -106,6 +107,9 @@ class AlertsTab:
             self.page_label = tid(ui.label(""), "alerts_history_page_label")
             tid(ui.button(icon="chevron_right", on_click=guarded(lambda: self.turn(1)))
                 .props("flat"), "alerts_history_older_button")
+            self.open_only = tid(ui.checkbox("Open only", on_change=guarded(self._filter_changed)),
+                                 "alerts_open_only_checkbox")
+            self.open_only.tooltip("Show only the alerts not closed yet")
         self.history_table = tid(
             ui.table(columns=HISTORY_COLUMNS, rows=[], row_key="id",
                      pagination={"rowsPerPage": 0}).classes("w-full"),
@@ -143,7 +147,8 @@ class AlertsTab:
         ]
         offset = self.page * HISTORY_PAGE
         alerts, self.total = await off_loop(
-            lambda: store.get_alerts(offset, HISTORY_PAGE, include_count=True)
+            lambda: store.get_alerts(offset, HISTORY_PAGE, include_count=True,
+                                     open_only=bool(self.open_only.value))
         )
         self._alerts = {str(alert.id): alert for alert in alerts}
         self.history_table.rows = [history_row(alert) for alert in alerts]
@@ -152,6 +157,22 @@ class AlertsTab:
         for table in (self.channels_table, self.rules_table, self.recipients_table,
                       self.history_table):
             table.update()
+
+    def apply_filter(self, open_only: bool) -> None:
+        """Show the history from its first page, only the open alerts or all of them
+        (where the Overview's open-alerts figure leads); the caller refreshes."""
+        self._navigating = True
+        try:
+            self.open_only.value = open_only
+        finally:
+            self._navigating = False
+        self.page = 0
+
+    async def _filter_changed(self) -> None:
+        if self._navigating:
+            return
+        self.page = 0
+        await self.refresh()
 
     async def turn(self, step: int) -> None:
         """Show newer (-1) or older (+1) alerts."""
