@@ -4,7 +4,8 @@
 Fills a fresh database with 1,000,000 jobs (one every 31 s, so a year of them; 50
 processes, mostly Done, 3 % Failed, 1 % Killed), 1,000,000 logs (also a year, 10 %
 errors) and 1,000,000 queue elements in 20 queues (a year: 1 % New, so the oldest New
-element waits a year, 1 % Failed, the rest Done a minute after they were created), and
+element waits a year, 1 % Failed, the rest Done a minute after they were created) and
+100,000 alerts (a year of them, 100 still open), and
 looks at it from the end of that year: then times what the
 Overview does on every refresh: `Store.get_overview()` plus building the chart options
 and table rows (median of several runs; the browser's drawing is not server time).
@@ -105,6 +106,27 @@ def populate_queues(engine: Engine, count: int) -> None:
         connection.execute(text(sql))
 
 
+#: Alerts in the history, one every ALERT_SPACING seconds, every 1000th still open.
+ALERTS = 100_000
+ALERT_SPACING = ROWS * SPACING // ALERTS
+
+
+def populate_alerts(engine: Engine, count: int) -> None:
+    """`count` alerts over the year, closed an hour after opening except every 1000th."""
+    dialect = engine.dialect.name
+    closed = (f"CASE WHEN n % 1000 = 0 THEN NULL "
+              f"ELSE {_time(dialect, f'n * {ALERT_SPACING} + 3600')} END")
+    sql = (
+        'INSERT INTO "Alerts" (id, rule, subject, episode, title, body, opened_at, closed_at, '
+        "attempts) "
+        f"SELECT {_uuid(dialect)}, CASE n % 2 WHEN 0 THEN 'job_failed' ELSE 'job_killed' END, "
+        "'job:' || n, 1, 'Alert ' || n, 'body', "
+        f"{_time(dialect, f'n * {ALERT_SPACING}')}, {closed}, 1 FROM {_series(dialect, count)}"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(sql))
+
+
 def analyze(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         raw = engine.raw_connection()
@@ -125,6 +147,7 @@ def render_once(store: Store, now: datetime) -> None:
     overview.queue_rows(figures)
     overview.scheduler_rows(figures)
     overview.attention_rows(figures)
+    overview.alert_rows(figures)
 
 
 def bench(url: str, runs: int) -> dict[str, Any]:
@@ -134,6 +157,7 @@ def bench(url: str, runs: int) -> dict[str, Any]:
     populate_jobs(engine, ROWS)
     populate_logs(engine, ROWS)
     populate_queues(engine, ROWS)
+    populate_alerts(engine, ALERTS)
     analyze(engine)
     fill_s = time.perf_counter() - started
     engine.dispose()
@@ -158,6 +182,7 @@ def bench(url: str, runs: int) -> dict[str, Any]:
         "jobs": ROWS, "logs": ROWS, "queue_elements": ROWS,
         "jobs_in_last_7_days": in_window,
         "queues_shown": len(figures.queues),
+        "alerts": ALERTS, "open_alerts": figures.open_alerts,
         "fill_seconds": round(fill_s, 1),
         "overview_ms_median": median,
         "overview_ms_max": round(max(timings), 1),

@@ -62,6 +62,32 @@ def test_overview_figures(store: Store) -> None:
     assert [trigger.trigger_name for trigger in figures.triggers] == ["failing"]
 
 
+def test_open_alerts(store: Store) -> None:
+    """Only alerts not closed count; the newest open ones come first; the Alerts history
+    filtered to open alerts (where the figure leads) lists the same ones."""
+    closed = store.open_alert("job_failed", "job:1", "closed one", "body")
+    assert closed is not None
+    store.close_alert(closed.id, notify=False)
+    store.open_alert("job_failed", "job:2", "first", "body")
+    store.open_alert("job_killed", "job:3", "second", "body")
+    store.open_alert("job_failed", "job:4", "event", "body", event=True)  # closed at once
+
+    figures = store.get_overview(alerts_limit=1)
+
+    assert figures.open_alerts == 2
+    assert len(figures.newest_open_alerts) == 1
+    newest = figures.newest_open_alerts[0]
+    assert newest.subject in ("job:2", "job:3") and newest.opened_at is not None
+    everything = store.get_overview()
+    assert sorted((a.rule, a.subject) for a in everything.newest_open_alerts) == [
+        ("job_failed", "job:2"), ("job_killed", "job:3")]
+    opened = [a.opened_at for a in everything.newest_open_alerts]
+    assert opened == sorted(opened, reverse=True)
+    alerts, total = store.get_alerts(include_count=True, open_only=True)
+    assert total == 2 and {a.subject for a in alerts} == {"job:2", "job:3"}
+    assert store.get_alerts(include_count=True)[1] == 4
+
+
 def test_jobs_started_from(store: Store) -> None:
     """The Jobs tab's "Started from" filter (where the Overview's 24 h figures lead)."""
     now = datetime.now()

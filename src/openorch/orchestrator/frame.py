@@ -10,8 +10,8 @@ from nicegui import Client, events, ui
 
 from openorch.config import ConnectionSettings
 from openorch.masking import mask
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
@@ -67,15 +67,16 @@ class Refreshable(Protocol):
 
 
 class OrchestratorPage:
-    """One browser tab's Orchestrator: its own connection, header, panels and timer."""
+    """One browser tab's Orchestrator: its own data-layer handle (`ClientStore`), header,
+    panels and timer."""
 
     def __init__(
         self, defaults: ConnectionSettings | None, startup_error: str | None = None
     ) -> None:
-        self.connection = Connection()
+        self.client_store = ClientStore()
         self.has_focus = True
         PAGES[ui.context.client] = self
-        ui.context.client.on_delete(self.connection.disconnect)
+        ui.context.client.on_delete(self.client_store.disconnect)
         ui.page_title("Orchestrator")
         self.dark = ui.dark_mode(on_change=self._remember_dark)
         with ui.header().classes("items-center"):
@@ -92,30 +93,31 @@ class OrchestratorPage:
                 .classes("w-full") as self.panels:
             self.tab_objects: dict[str, Refreshable] = {}
             with ui.tab_panel("Overview"):
-                self.overview = OverviewTab(self.connection, self.navigate, self.open_queue)
+                self.overview = OverviewTab(self.client_store, self.navigate, self.open_queue)
                 self.tab_objects["Overview"] = self.overview
             with ui.tab_panel("Triggers"):
-                self.triggers = TriggersTab(self.connection)
+                self.triggers = TriggersTab(self.client_store)
                 self.tab_objects["Triggers"] = self.triggers
             with ui.tab_panel("Queues"):
-                self.queues = QueuesTab(self.connection)
+                self.queues = QueuesTab(self.client_store)
                 self.tab_objects["Queues"] = self.queues
             with ui.tab_panel("Schedulers"):
-                self.tab_objects["Schedulers"] = SchedulersTab(self.connection)
+                self.tab_objects["Schedulers"] = SchedulersTab(self.client_store)
             with ui.tab_panel("Jobs"):
-                self.jobs = JobsTab(self.connection)
+                self.jobs = JobsTab(self.client_store)
                 self.tab_objects["Jobs"] = self.jobs
             with ui.tab_panel("Logs"):
-                self.logs = LogsTab(self.connection)
+                self.logs = LogsTab(self.client_store)
                 self.tab_objects["Logs"] = self.logs
             with ui.tab_panel("Constants"):
-                self.tab_objects["Constants"] = ConstantsTab(self.connection)
+                self.tab_objects["Constants"] = ConstantsTab(self.client_store)
             with ui.tab_panel("API"):
-                self.tab_objects["API"] = ApiTab(self.connection)
+                self.tab_objects["API"] = ApiTab(self.client_store)
             with ui.tab_panel("Alerts"):
-                self.tab_objects["Alerts"] = AlertsTab(self.connection)
+                self.alerts = AlertsTab(self.client_store)
+                self.tab_objects["Alerts"] = self.alerts
             with ui.tab_panel("Settings"):
-                self.settings = SettingsTab(self.connection, defaults, self.connected,
+                self.settings = SettingsTab(self.client_store, defaults, self.connected,
                                             self.disconnected)
         self.tab_buttons["Overview"].visible = False
         ui.add_body_html(_PAGE_SCRIPT)
@@ -154,7 +156,8 @@ class OrchestratorPage:
 
     async def navigate(self, tab: str, *, status: str | None = None,
                        process_name: str | None = None, level: str | None = None,
-                       from_date: datetime | None = None, search: str | None = None) -> None:
+                       from_date: datetime | None = None, search: str | None = None,
+                       open_only: bool = False) -> None:
         """Show `tab` filtered to what an Overview figure counts."""
         if tab == "Jobs":
             self.jobs.apply_filter(status, process_name, from_date)
@@ -162,6 +165,8 @@ class OrchestratorPage:
             self.logs.apply_filter(level, from_date, process_name)
         elif tab == "Triggers":
             self.triggers.search_input.value = search or ""
+        elif tab == "Alerts":
+            self.alerts.apply_filter(open_only)
         if self.shown_tab == tab:
             await self.refresh()
         else:
@@ -199,12 +204,12 @@ class OrchestratorPage:
     async def refresh(self) -> None:
         """Refresh the shown tab (nothing to do on Settings or while disconnected)."""
         tab = self.tab_objects.get(self.shown_tab)
-        if tab is not None and self.connection.connected:
+        if tab is not None and self.client_store.connected:
             await tab.refresh()
 
     async def refresh_manually(self) -> None:
         """Refresh on tab change or the refresh button; say so when not connected."""
-        if self.shown_tab != "Settings" and not self.connection.connected:
+        if self.shown_tab != "Settings" and not self.client_store.connected:
             ui.notify("Not connected to a database: open Settings and press Connect.",
                       type="warning")
             return

@@ -348,18 +348,22 @@ class AlertStore(AlertConfigStore):
 
     @overload
     def get_alerts(
-        self, offset: int = ..., limit: int = ..., include_count: Literal[False] = ...
+        self, offset: int = ..., limit: int = ..., include_count: Literal[False] = ...,
+        *, open_only: bool = ...
     ) -> tuple[Alert, ...]: ...
 
     @overload
     def get_alerts(
-        self, offset: int = ..., limit: int = ..., *, include_count: Literal[True]
+        self, offset: int = ..., limit: int = ..., *, include_count: Literal[True],
+        open_only: bool = ...
     ) -> tuple[tuple[Alert, ...], int]: ...
 
     def get_alerts(
-        self, offset: int = 0, limit: int = 50, include_count: bool = False
+        self, offset: int = 0, limit: int = 50, include_count: bool = False,
+        *, open_only: bool = False
     ) -> tuple[Alert, ...] | tuple[tuple[Alert, ...], int]:
-        """The history of alerts, newest first, one page (attachments not loaded).
+        """The history of alerts, newest first, one page (attachments not loaded);
+        `open_only`: only the alerts not closed yet (where the Overview's figure leads).
 
         Raises:
             ValueError: bad paging values.
@@ -375,6 +379,10 @@ class AlertStore(AlertConfigStore):
             .offset(offset)
             .limit(limit)
         )
+        counted = select(func.count()).select_from(Alert)
+        if open_only:
+            page = page.where(Alert.closed_at.is_(None))
+            counted = counted.where(Alert.closed_at.is_(None))
 
         def work(session: Session) -> tuple[Alert, ...] | tuple[tuple[Alert, ...], int]:
             alerts = tuple(session.scalars(page))
@@ -383,7 +391,7 @@ class AlertStore(AlertConfigStore):
                 session.expunge(alert)
             if not include_count:
                 return alerts
-            return alerts, int(session.scalar(select(func.count()).select_from(Alert)) or 0)
+            return alerts, int(session.scalar(counted) or 0)
 
         return self._read(work)
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from openorch.database import (
+    Alert,
     Job,
     JobStatus,
     Log,
@@ -50,6 +51,16 @@ class RunningJobFigures:
 
 
 @dataclass
+class OpenAlertFigures:
+    """An alert not closed yet: which rule fired, about what, and when."""
+
+    alert_id: str
+    rule: str
+    subject: str
+    opened_at: datetime
+
+
+@dataclass
 class OverviewFigures:
     """Everything the Overview page shows, read at `now`."""
 
@@ -68,6 +79,9 @@ class OverviewFigures:
     schedulers: list[SchedulerHealth] = field(default_factory=list)
     running: list[RunningJobFigures] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+    #: Alerts not closed yet, and the newest few of them (newest first).
+    open_alerts: int = 0
+    newest_open_alerts: list[OpenAlertFigures] = field(default_factory=list)
 
 
 def _day(dialect: str, column: Any) -> Any:
@@ -102,8 +116,8 @@ def _as_date(value: Any) -> date:
 class OverviewStore(StoreCore):
     """The Overview page's aggregate reads."""
 
-    def get_overview(self, now: datetime | None = None, *, failures_limit: int = 10
-                     ) -> OverviewFigures:
+    def get_overview(self, now: datetime | None = None, *, failures_limit: int = 10,
+                     alerts_limit: int = 5) -> OverviewFigures:
         """Every Overview figure at `now` (default: now), in one read transaction."""
         moment = now or datetime.now()
         day_ago = moment - timedelta(hours=24)
@@ -170,9 +184,35 @@ class OverviewStore(StoreCore):
             figures.triggers = list(session.scalars(
                 select(Trigger).order_by(Trigger.trigger_name)
             ).all())
+            figures.open_alerts, figures.newest_open_alerts = _open_alerts(
+                session, dialect, alerts_limit)
             return figures
 
         return self._read(work)
+
+
+def _open_alerts(session: Session, dialect: str, limit: int
+                 ) -> tuple[int, list[OpenAlertFigures]]:
+    """How many alerts are open, and the newest `limit` of them.
+
+    Both read the open range (closed_at IS NULL) of the Alerts(closed_at, rule) index,
+    which holds the few open alerts however long the history grows; the hint keeps
+    SQLite from walking the opened_at index backwards through every closed alert.
+    """
+    is_open = _recent(dialect, Alert.closed_at.is_(None))
+    count = int(session.execute(
+        select(func.count()).select_from(Alert).where(is_open)
+    ).scalar_one())
+    newest = [
+        OpenAlertFigures(str(alert_id), str(rule), str(subject), opened_at)
+        for alert_id, rule, subject, opened_at in session.execute(
+            select(Alert.id, Alert.rule, Alert.subject, Alert.opened_at)
+            .where(is_open)
+            .order_by(Alert.opened_at.desc(), Alert.id)
+            .limit(limit)
+        ).all()
+    ]
+    return count, newest
 
 
 def _queue_figures(session: Session, dialect: str, day_ago: datetime) -> list[QueueFigures]:

@@ -57,6 +57,35 @@ async def test_overview_figures(connected: User, db: Store) -> None:
     assert series["Failed"][-1] == 3 and series["Done"][-1] == 1 and len(series["Done"]) == 7
 
 
+async def test_open_alerts_lead_to_the_alerts_tab(connected: User, db: Store) -> None:
+    user = connected
+    seed(db)
+    closed = db.open_alert("job_failed", "job:closed", "closed one", "body")
+    assert closed is not None
+    db.close_alert(closed.id, notify=False)
+    db.open_alert("job_killed", "job:open", "open one", "body")
+    await open_overview(user)
+    assert one(user, "overview_open_alerts").text == "1 Open"
+    rows = table_rows(user, "overview_alerts_table")
+    assert [(row["rule"], row["subject"]) for row in rows] == [("job_killed", "job:open")]
+
+    user.find(marker="overview_open_alerts").click()
+    await until(lambda: one(user, "tab_panels").value == "Alerts")
+    await until(lambda: [row["title"] for row in table_rows(user, "alerts_history_table")]
+                == ["open one"])
+    assert one(user, "alerts_open_only_checkbox").value is True
+
+    # Unticking the filter shows the whole history again.
+    one(user, "alerts_open_only_checkbox").value = False
+    await until(lambda: len(table_rows(user, "alerts_history_table")) == 2)
+
+    await open_overview(user)
+    click_row(user, "overview_alerts_table", {"subject": "job:open"})
+    await until(lambda: one(user, "tab_panels").value == "Alerts")
+    await until(lambda: len(table_rows(user, "alerts_history_table")) == 1)
+    assert one(user, "alerts_open_only_checkbox").value is True
+
+
 async def test_figures_lead_to_the_filtered_tab(connected: User, db: Store) -> None:
     user = connected
     seed(db)

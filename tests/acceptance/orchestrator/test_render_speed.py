@@ -65,7 +65,7 @@ async def test_render_times(connected: User, db: Store, capsys: pytest.CaptureFi
     triggers_ms = await median_ms(render_triggers)
 
     with user.client.layout:  # type: ignore[union-attr]
-        dialog = QueueDialog(page.connection, "big")
+        dialog = QueueDialog(page.client_store, "big")
 
     async def render_queue_page() -> None:
         await dialog.refresh()

@@ -12,8 +12,8 @@ from nicegui import ui
 from openorch.alerts import send_test
 from openorch.database import Alert, AlertChannel, AlertRule
 from openorch.database.alerts import RULE_KINDS, SMTP_SECURITY, WEBHOOK_FORMATS
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 
 Refresh = Callable[[], Awaitable[None]]
@@ -22,9 +22,9 @@ Refresh = Callable[[], Awaitable[None]]
 class ChannelPopup:
     """New channel of `kind` (channel None) or an existing one (name fixed)."""
 
-    def __init__(self, connection: Connection, kind: str, channel: AlertChannel | None,
+    def __init__(self, client_store: ClientStore, kind: str, channel: AlertChannel | None,
                  target: str, credentials: list[str], on_change: Refresh) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.kind = kind
         self.channel = channel
         self.on_change = on_change
@@ -82,7 +82,7 @@ class ChannelPopup:
 
     async def save(self) -> None:
         """Validate in the data layer and save; the URL input is emptied at once."""
-        store = self.connection.store
+        store = self.client_store.store
         name = (self.name.value or "").strip()
         if self.kind == "email":
             port = self.port.value
@@ -107,7 +107,7 @@ class ChannelPopup:
     async def test(self) -> None:
         """Send a test message through the saved channel now."""
         assert self.channel is not None
-        await off_loop(send_test, self.connection.store, self.channel.name)
+        await off_loop(send_test, self.client_store.store, self.channel.name)
         ui.notify(f"Test message sent through '{self.channel.name}'.", type="positive")
 
     async def delete(self) -> None:
@@ -116,7 +116,7 @@ class ChannelPopup:
         name = self.channel.name
         if not await question_popup(f"Delete channel '{name}'?", "Delete", yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_alert_channel, name)
+        await off_loop(self.client_store.store.delete_alert_channel, name)
         self.dialog.close()
         await self.on_change()
 
@@ -124,11 +124,11 @@ class ChannelPopup:
 class RulePopup:
     """Switch one rule on or off and tune it."""
 
-    def __init__(self, connection: Connection, rule: AlertRule, channels: list[str],
+    def __init__(self, client_store: ClientStore, rule: AlertRule, channels: list[str],
                  on_change: Refresh) -> None:
         import json
 
-        self.connection = connection
+        self.client_store = client_store
         self.rule = rule
         self.on_change = on_change
         catalogue = RULE_KINDS[rule.kind]
@@ -166,7 +166,7 @@ class RulePopup:
         threshold = self.threshold.value if self.threshold is not None else None
         reminder = self.reminder.value
         await off_loop(
-            self.connection.store.save_alert_rule, self.rule.kind,
+            self.client_store.store.save_alert_rule, self.rule.kind,
             enabled=bool(self.enabled.value),
             threshold=int(threshold) if threshold is not None else None,
             reminder_minutes=int(reminder) if reminder else None,
@@ -182,9 +182,9 @@ class RulePopup:
 class RecipientsPopup:
     """Extra recipients for one trigger or queue (empty addresses remove them)."""
 
-    def __init__(self, connection: Connection, scope: str, name: str, recipients: str,
+    def __init__(self, client_store: ClientStore, scope: str, name: str, recipients: str,
                  on_change: Refresh) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.on_change = on_change
         with tid(ui.dialog(value=True), "recipients_popup") as self.dialog, \
                 ui.card().classes("w-full max-w-2xl"):
@@ -203,15 +203,15 @@ class RecipientsPopup:
 
     async def save(self) -> None:
         """Save (or remove) the list."""
-        await off_loop(self.connection.store.set_alert_recipients, self.scope.value,
+        await off_loop(self.client_store.store.set_alert_recipients, self.scope.value,
                        (self.name.value or "").strip(), self.recipients.value)
         self.dialog.close()
         await self.on_change()
 
 
-async def alert_details_popup(connection: Connection, alert: Alert) -> ui.dialog:
+async def alert_details_popup(client_store: ClientStore, alert: Alert) -> ui.dialog:
     """One alert: its text (as text, never HTML) and every message sent about it."""
-    deliveries = await off_loop(connection.store.get_alert_deliveries, alert.id)
+    deliveries = await off_loop(client_store.store.get_alert_deliveries, alert.id)
     with tid(ui.dialog(value=True), "alert_popup") as dialog, \
             ui.card().classes("w-full max-w-3xl"):
         ui.label(alert.title).classes("text-xl")

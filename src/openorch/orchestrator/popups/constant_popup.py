@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from openorch.database import Constant
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 
 
@@ -15,9 +15,9 @@ class ConstantPopup:
     constant is its key and cannot change; a new name that exists is refused by the
     data layer with a message."""
 
-    def __init__(self, connection: Connection, constant: Constant | None,
+    def __init__(self, client_store: ClientStore, constant: Constant | None,
                  on_change: Callable[[], Awaitable[None]]) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.constant = constant
         self.on_change = on_change
         with tid(ui.dialog(value=True), "constant_popup") as self.dialog, \
@@ -43,7 +43,7 @@ class ConstantPopup:
 
     async def save(self) -> None:
         """Create or update; the data layer refuses a duplicate name."""
-        store = self.connection.store
+        store = self.client_store.store
         name = (self.name_input.value or "").strip()
         value = self.value_input.value or ""
         if self.constant is None:
@@ -64,7 +64,7 @@ class ConstantPopup:
         name = self.constant.name
         if not await question_popup(f"Delete constant '{name}'?", "Delete", yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_constant, name)
+        await off_loop(self.client_store.store.delete_constant, name)
         ui.notify(f"Constant '{name}' deleted.", type="positive")
         self.dialog.close()
         await self.on_change()

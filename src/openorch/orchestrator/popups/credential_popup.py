@@ -6,17 +6,17 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from openorch.database import Credential
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 
 
 class CredentialPopup:
     """New credential (credential is None) or an existing one (name fixed)."""
 
-    def __init__(self, connection: Connection, credential: Credential | None,
+    def __init__(self, client_store: ClientStore, credential: Credential | None,
                  on_change: Callable[[], Awaitable[None]]) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.credential = credential
         self.on_change = on_change
         with tid(ui.dialog(value=True), "credential_popup") as self.dialog, \
@@ -49,7 +49,7 @@ class CredentialPopup:
     async def save(self) -> None:
         """Encrypt and save; an empty password is refused so a credential is never
         silently blanked."""
-        store = self.connection.store
+        store = self.client_store.store
         name = (self.name_input.value or "").strip()
         username = self.username_input.value or ""
         password = self.password_input.value or ""
@@ -75,7 +75,7 @@ class CredentialPopup:
         if not await question_popup(f"Delete credential '{name}'?", "Delete",
                                     yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_credential, name)
+        await off_loop(self.client_store.store.delete_credential, name)
         ui.notify(f"Credential '{name}' deleted.", type="positive")
         self.dialog.close()
         await self.on_change()

@@ -8,8 +8,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import Job
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
@@ -26,10 +26,10 @@ def pretty_data(text: str | None) -> str:
 class JobLogsPopup:
     """A job's outcome and every log line written under its id."""
 
-    def __init__(self, connection: Connection, job: dict[str, Any], full: Job | None = None
+    def __init__(self, client_store: ClientStore, job: dict[str, Any], full: Job | None = None
                  ) -> None:
-        from openorch.orchestrator.tabs.jobs import duration_text
-        from openorch.orchestrator.tabs.logs import LogFilter, LogTable
+        from openorch.orchestrator.log_table import LogFilter, LogTable
+        from openorch.orchestrator.rows import duration_text
 
         job_id = str(job["id"])
         with tid(ui.dialog(value=True), "job_logs_popup") as self.dialog, \
@@ -42,7 +42,7 @@ class JobLogsPopup:
             if full is not None:
                 self._outcome(full, duration_text(full))
             ui.label("Logs").classes("text-lg")
-            self.table = LogTable(connection, lambda: LogFilter(job_id=job_id), "job_logs_table",
+            self.table = LogTable(client_store, lambda: LogFilter(job_id=job_id), "job_logs_table",
                                   job_button=False)
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)

@@ -5,12 +5,12 @@ from typing import Any
 
 from nicegui import ui
 
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
-def log_popup(log: Any, connection: Connection | None = None) -> ui.dialog:
+def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
     """Show a whole log entry. `ui.label` sets text, never HTML, so a message holding
     `<script>` shows those characters and runs nothing.
 
@@ -37,10 +37,10 @@ def log_popup(log: Any, connection: Connection | None = None) -> ui.dialog:
             "log_popup_message",
         )
         with ui.row():
-            if connection is not None and log.get("job_id_full"):
+            if client_store is not None and log.get("job_id_full"):
 
                 async def show_job_logs() -> None:
-                    await open_job_logs(connection, str(log["job_id_full"]))
+                    await open_job_logs(client_store, str(log["job_id_full"]))
                     dialog.close()
 
                 tid(ui.button("Show this job's logs", icon="list",
@@ -50,12 +50,12 @@ def log_popup(log: Any, connection: Connection | None = None) -> ui.dialog:
     return dialog
 
 
-async def open_job_logs(connection: Connection, job_id: str) -> Any:
+async def open_job_logs(client_store: ClientStore, job_id: str) -> Any:
     """Open the job-logs popup of a job, described from the database."""
     from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-    from openorch.orchestrator.tabs.jobs import job_row
+    from openorch.orchestrator.rows import job_row
 
-    job = await off_loop(connection.store.get_job, job_id)
-    popup = JobLogsPopup(connection, job_row(job), job)
+    job = await off_loop(client_store.store.get_job, job_id)
+    popup = JobLogsPopup(client_store, job_row(job), job)
     await popup.table.refresh()
     return popup

@@ -9,8 +9,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
@@ -92,10 +92,10 @@ def element_row(element: QueueElement, now: datetime | None = None) -> dict[str,
 class QueueDialog:
     """A maximized dialog over one queue. Test ids start with `queue_dialog_`."""
 
-    def __init__(self, connection: Connection, queue_name: str,
+    def __init__(self, client_store: ClientStore, queue_name: str,
                  on_close: Callable[[], Awaitable[None]] | None = None,
                  status: str | None = None) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.queue_name = queue_name
         self.on_close = on_close
         on_filter = guarded(self.filter_changed)
@@ -183,7 +183,7 @@ class QueueDialog:
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of elements (runs in a worker thread)."""
-        elements, total = self.connection.store.get_queue_elements(
+        elements, total = self.client_store.store.get_queue_elements(
             self.queue_name,
             offset=page.offset,
             limit=page.limit,
@@ -199,7 +199,7 @@ class QueueDialog:
         """Retry, abandon or delete the filtered elements, after saying how many and asking."""
         _label, verb, done = BULK_ACTIONS[action]
         filters = self.filters()
-        store = self.connection.store
+        store = self.client_store.store
         count = await off_loop(store.count_queue_action, action, self.queue_name, **filters)
         if count == 0:
             ui.notify(f"No filtered element can be {done}.", type="info")
@@ -217,13 +217,13 @@ class QueueDialog:
 
     async def settings(self) -> QueueSettingsPopup:
         """Open this queue's settings."""
-        popup = QueueSettingsPopup(self.connection, self.queue_name)
+        popup = QueueSettingsPopup(self.client_store, self.queue_name)
         await popup.load()
         return popup
 
     async def refresh(self) -> None:
         """Fetch the current page again (and the pipeline steps the filter offers)."""
-        steps = await off_loop(self.connection.store.get_pipeline_steps, self.queue_name)
+        steps = await off_loop(self.client_store.store.get_pipeline_steps, self.queue_name)
         chosen = self.step_select.value
         options = [ALL, *steps]
         if chosen not in options:
@@ -250,14 +250,14 @@ class QueueDialog:
 
     async def open_element(self, row: dict[str, Any]) -> QueueElementPopup:
         """Open the clicked element, read fresh from the database."""
-        element = await off_loop(self.connection.store.get_queue_element, row["id"])
-        pipeline = await off_loop(self.connection.store.get_pipeline_view, element.id)
-        return QueueElementPopup(self.connection, self.queue_name, element, self.refresh,
+        element = await off_loop(self.client_store.store.get_queue_element, row["id"])
+        pipeline = await off_loop(self.client_store.store.get_pipeline_view, element.id)
+        return QueueElementPopup(self.client_store, self.queue_name, element, self.refresh,
                                  pipeline)
 
     def new_element(self) -> QueueElementPopup:
         """Open an empty element popup that adds to this queue."""
-        return QueueElementPopup(self.connection, self.queue_name, None, self.refresh)
+        return QueueElementPopup(self.client_store, self.queue_name, None, self.refresh)
 
     async def close(self) -> None:
         """Close the dialog and refresh the queue counts behind it."""

@@ -8,8 +8,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.store import PipelineView
 from openorch.store.queues import describe_duration
@@ -47,11 +47,11 @@ class QueueElementPopup:
     no queue name it asks for one too, which is how a new queue is created (a queue
     exists by having elements). Test ids start with `queue_element_popup_`."""
 
-    def __init__(self, connection: Connection, queue_name: str | None,
+    def __init__(self, client_store: ClientStore, queue_name: str | None,
                  element: QueueElement | None,
                  on_change: Callable[[], Awaitable[None]],
                  pipeline: PipelineView | None = None) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.queue_name = queue_name
         self.element = element
         self.on_change = on_change
@@ -152,7 +152,7 @@ class QueueElementPopup:
 
     async def save(self) -> None:
         """Create, or write what changed (a new status stamps its date as the SDK does)."""
-        store = self.connection.store
+        store = self.client_store.store
         reference = self.reference_input.value or ""
         data = self.data_input.value or ""
         message = self.message_input.value or ""
@@ -184,11 +184,11 @@ class QueueElementPopup:
     async def open_job(self) -> object:
         """Open the logs of the job that claimed this element."""
         from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-        from openorch.orchestrator.tabs.jobs import job_row
+        from openorch.orchestrator.rows import job_row
 
         assert self.element is not None and self.element.job_id is not None
-        job = await off_loop(self.connection.store.get_job, self.element.job_id)
-        return JobLogsPopup(self.connection, job_row(job), job)
+        job = await off_loop(self.client_store.store.get_job, self.element.job_id)
+        return JobLogsPopup(self.client_store, job_row(job), job)
 
     async def release(self) -> None:
         """Release an element stuck IN_PROGRESS without a job, after asking."""
@@ -200,7 +200,7 @@ class QueueElementPopup:
             "another attempt, otherwise it becomes ABANDONED.", "Release", yes_color="warning",
         ):
             return
-        status = await off_loop(self.connection.store.release_queue_element, self.element.id)
+        status = await off_loop(self.client_store.store.release_queue_element, self.element.id)
         ui.notify(f"Queue element released: now {status.name}.", type="positive")
         self.dialog.close()
         await self.on_change()
@@ -213,7 +213,7 @@ class QueueElementPopup:
         if not await question_popup(f"Delete queue element '{label}'?", "Delete",
                                     yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_queue_element, self.element.id)
+        await off_loop(self.client_store.store.delete_queue_element, self.element.id)
         ui.notify("Queue element deleted.", type="positive")
         self.dialog.close()
         await self.on_change()

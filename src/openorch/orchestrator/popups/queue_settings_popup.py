@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
@@ -14,9 +14,9 @@ class QueueSettingsPopup:
     """Edit one queue's settings (`queue_name` None: a name is asked for, so a queue can
     be configured before its first element). Test ids start with `queue_settings_popup_`."""
 
-    def __init__(self, connection: Connection, queue_name: str | None,
+    def __init__(self, client_store: ClientStore, queue_name: str | None,
                  on_change: Callable[[], Awaitable[None]] | None = None) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.on_change = on_change
         with tid(ui.dialog(value=True), "queue_settings_popup") as self.dialog, \
                 ui.card().classes("w-full max-w-xl"):
@@ -57,7 +57,7 @@ class QueueSettingsPopup:
         name = (self.name_input.value or "").strip()
         if not name:
             return
-        settings = await off_loop(self.connection.store.get_queue_settings, name)
+        settings = await off_loop(self.client_store.store.get_queue_settings, name)
         self.attempts_input.value = settings.max_attempts
         self.delay_input.value = settings.retry_delay_seconds
         seconds = settings.default_deadline_seconds
@@ -72,7 +72,7 @@ class QueueSettingsPopup:
             raise ValueError("Queue name is required.")
         deadline = self.deadline_input.value
         await off_loop(
-            lambda: self.connection.store.set_queue_settings(
+            lambda: self.client_store.store.set_queue_settings(
                 name,
                 max_attempts=int(self.attempts_input.value or 0),
                 retry_delay_seconds=int(self.delay_input.value or 0),

@@ -22,8 +22,8 @@ from openorch.database import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput
 from openorch.store import validation as v
@@ -54,9 +54,9 @@ def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | N
 class TriggerPopup:
     """Create (trigger is None) or edit a trigger. Test ids start with `trigger_popup_`."""
 
-    def __init__(self, connection: Connection, trigger_type: TriggerType, trigger: Trigger | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore, trigger_type: TriggerType,
+                 trigger: Trigger | None, on_change: Callable[[], Awaitable[None]]) -> None:
+        self.client_store = client_store
         self.trigger_type = trigger_type
         self.trigger = trigger
         self.on_change = on_change
@@ -195,7 +195,12 @@ class TriggerPopup:
         return v.check_int(label, int(number), minimum=minimum)
 
     async def save(self) -> None:
-        """Check the form, ask about a past time, then create or update the trigger."""
+        """Check the form, ask about a past time, then create or update the trigger.
+
+        The form checks only what an admin types (required fields, named by their labels;
+        whole numbers); every rule about the values themselves (whitelist, lengths, characters)
+        is the data layer's, applied by the create and update calls; the cron is checked
+        first only to say the right thing when it leaves the time empty."""
         name = self._text(self.name_input, "trigger_name", "Trigger Name")
         process = self._text(self.process_input, "process_name", "Process Name")
         path = self._text(self.path_input, "process_path", "Process Path")
@@ -213,6 +218,8 @@ class TriggerPopup:
         if kind == TriggerType.SCHEDULED:
             cron = self._text(self.cron_input, "cron_expr", "Cron expression",
                               model=ScheduledTrigger)
+            # Said before the time is read: a cron that does not parse leaves the time empty,
+            # and "the cron is wrong" is the message that helps.
             v.check_cron(cron)
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
@@ -225,7 +232,7 @@ class TriggerPopup:
         if kind == TriggerType.QUEUE:
             queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
             batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
-        store = self.connection.store
+        store = self.client_store.store
         git_branch = branch if is_git and branch.strip() else None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
@@ -251,9 +258,7 @@ class TriggerPopup:
             trigger.is_blocking = is_blocking
             trigger.priority = priority
             trigger.keep_running_after_failure = keep_running
-            trigger.scheduler_whitelist = v.check_names(
-                "Scheduler whitelist", whitelist, v.column_length(Trigger, "scheduler_whitelist")
-            )
+            trigger.scheduler_whitelist = whitelist  # the data layer checks and normalises it
             if isinstance(trigger, ScheduledTrigger):
                 trigger.cron_expr = cron
             if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
@@ -276,15 +281,15 @@ class TriggerPopup:
     async def enable(self) -> None:
         """Enable: the trigger becomes IDLE, ready to run when due. Refused (with the
         data layer's message) while it runs: a second Scheduler would start it again."""
-        await self._apply(self.connection.store.enable_trigger)
+        await self._apply(self.client_store.store.enable_trigger)
 
     async def disable(self) -> None:
         """Disable: a running trigger is PAUSING (it stops after this run), others PAUSED."""
-        await self._apply(self.connection.store.disable_trigger)
+        await self._apply(self.client_store.store.disable_trigger)
 
     async def kill(self) -> None:
         """Kill: ask the running trigger's Scheduler to stop its process tree."""
-        await self._apply(self.connection.store.kill_trigger)
+        await self._apply(self.client_store.store.kill_trigger)
 
     async def _apply(self, change: Callable[[uuid.UUID], TriggerStatus]) -> None:
         """Ask the state machine; a refusal is a warning and leaves the popup open."""
@@ -309,7 +314,7 @@ class TriggerPopup:
         if not await question_popup(f"Delete trigger '{trigger.trigger_name}'?", "Delete",
                                     yes_color="negative"):
             return
-        await off_loop(self.connection.store.delete_trigger, trigger.id)
+        await off_loop(self.client_store.store.delete_trigger, trigger.id)
         ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
         self.dialog.close()
         await self.on_change()

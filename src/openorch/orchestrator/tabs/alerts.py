@@ -9,8 +9,8 @@ from nicegui import ui
 
 from openorch.database import Alert, AlertChannel, AlertRecipients, AlertRule
 from openorch.database.alerts import RULE_KINDS
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import cut, fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.alert_popups import (
     ChannelPopup,
     RecipientsPopup,
@@ -67,9 +67,10 @@ def history_row(alert: Alert) -> dict[str, Any]:
 class AlertsTab:
     """The Alerts panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.page = 0
+        self._navigating = False
         self._alerts: dict[str, Alert] = {}
         self._channels: dict[str, AlertChannel] = {}
         self._targets: dict[str, str] = {}
@@ -106,6 +107,9 @@ class AlertsTab:
             self.page_label = tid(ui.label(""), "alerts_history_page_label")
             tid(ui.button(icon="chevron_right", on_click=guarded(lambda: self.turn(1)))
                 .props("flat"), "alerts_history_older_button")
+            self.open_only = tid(ui.checkbox("Open only", on_change=guarded(self._filter_changed)),
+                                 "alerts_open_only_checkbox")
+            self.open_only.tooltip("Show only the alerts not closed yet")
         self.history_table = tid(
             ui.table(columns=HISTORY_COLUMNS, rows=[], row_key="id",
                      pagination={"rowsPerPage": 0}).classes("w-full"),
@@ -115,7 +119,7 @@ class AlertsTab:
 
     async def refresh(self) -> None:
         """Load everything again (the history: the page shown)."""
-        store = self.connection.store
+        store = self.client_store.store
         lease = await off_loop(store.get_watchdog_lease)
         now = await off_loop(store.database_utc_now)
         if lease is None:
@@ -143,7 +147,8 @@ class AlertsTab:
         ]
         offset = self.page * HISTORY_PAGE
         alerts, self.total = await off_loop(
-            lambda: store.get_alerts(offset, HISTORY_PAGE, include_count=True)
+            lambda: store.get_alerts(offset, HISTORY_PAGE, include_count=True,
+                                     open_only=bool(self.open_only.value))
         )
         self._alerts = {str(alert.id): alert for alert in alerts}
         self.history_table.rows = [history_row(alert) for alert in alerts]
@@ -153,6 +158,22 @@ class AlertsTab:
                       self.history_table):
             table.update()
 
+    def apply_filter(self, open_only: bool) -> None:
+        """Show the history from its first page, only the open alerts or all of them
+        (where the Overview's open-alerts figure leads); the caller refreshes."""
+        self._navigating = True
+        try:
+            self.open_only.value = open_only
+        finally:
+            self._navigating = False
+        self.page = 0
+
+    async def _filter_changed(self) -> None:
+        if self._navigating:
+            return
+        self.page = 0
+        await self.refresh()
+
     async def turn(self, step: int) -> None:
         """Show newer (-1) or older (+1) alerts."""
         last = max(0, -(-self.total // HISTORY_PAGE) - 1)
@@ -161,29 +182,29 @@ class AlertsTab:
 
     async def new_channel(self, kind: str) -> ChannelPopup:
         """Open an empty channel form."""
-        credentials = await off_loop(self.connection.store.get_credentials)
-        return ChannelPopup(self.connection, kind, None, "", [c.name for c in credentials],
+        credentials = await off_loop(self.client_store.store.get_credentials)
+        return ChannelPopup(self.client_store, kind, None, "", [c.name for c in credentials],
                             self.refresh)
 
     async def open_channel(self, name: str) -> ChannelPopup:
         """Open a channel's form (its webhook URL stays hidden)."""
         channel = self._channels[name]
-        credentials = await off_loop(self.connection.store.get_credentials)
-        return ChannelPopup(self.connection, channel.kind, channel, self._targets[name],
+        credentials = await off_loop(self.client_store.store.get_credentials)
+        return ChannelPopup(self.client_store, channel.kind, channel, self._targets[name],
                             [c.name for c in credentials], self.refresh)
 
     def open_rule(self, kind: str) -> RulePopup:
         """Open a rule's form."""
-        return RulePopup(self.connection, self._rules[kind], sorted(self._channels), self.refresh)
+        return RulePopup(self.client_store, self._rules[kind], sorted(self._channels), self.refresh)
 
     def open_recipients(self, key: str | None) -> RecipientsPopup:
         """Open the recipients form, empty or for one trigger or queue."""
         entry = self._recipients.get(key or "")
         if entry is None:
-            return RecipientsPopup(self.connection, "trigger", "", "", self.refresh)
-        return RecipientsPopup(self.connection, entry.scope, entry.name, entry.recipients,
+            return RecipientsPopup(self.client_store, "trigger", "", "", self.refresh)
+        return RecipientsPopup(self.client_store, entry.scope, entry.name, entry.recipients,
                                self.refresh)
 
     async def open_alert(self, alert_id: str) -> ui.dialog:
         """Show one alert and its messages."""
-        return await alert_details_popup(self.connection, self._alerts[alert_id])
+        return await alert_details_popup(self.client_store, self._alerts[alert_id])

@@ -7,8 +7,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import ApiAuditEntry, ApiScope, ApiToken
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput, Page, ServerTable, paged, quiet_no_data
 
@@ -61,8 +61,8 @@ def audit_row(entry: ApiAuditEntry) -> dict[str, Any]:
 class ApiTab:
     """The API panel: tokens, and the API's writes."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         ui.label(
             "Tokens for the HTTP API (openorch api). A token's secret is shown once, when it "
             "is created; only its hash is stored. Click a token to revoke it."
@@ -83,12 +83,12 @@ class ApiTab:
 
     def fetch_audit(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of the audit record, newest first (runs in a worker thread)."""
-        entries, total = self.connection.store.get_api_audit(page.offset, page.limit)
+        entries, total = self.client_store.store.get_api_audit(page.offset, page.limit)
         return [audit_row(entry) for entry in entries], total
 
     async def refresh(self) -> None:
         """Load the tokens and the current audit page again."""
-        tokens = await off_loop(self.connection.store.get_api_tokens)
+        tokens = await off_loop(self.client_store.store.get_api_tokens)
         now = datetime.now()
         self.tokens_table.rows = [token_row(token, now) for token in tokens]
         self.tokens_table.update()
@@ -96,7 +96,7 @@ class ApiTab:
 
     def new_token(self) -> "TokenPopup":
         """Open the New Token dialog."""
-        return TokenPopup(self.connection, self.refresh)
+        return TokenPopup(self.client_store, self.refresh)
 
     async def revoke(self, row: dict[str, Any]) -> None:
         """Revoke the clicked token after asking."""
@@ -108,7 +108,7 @@ class ApiTab:
             "Revoke", yes_color="negative",
         ):
             return
-        await off_loop(self.connection.store.revoke_api_token, row["id"])
+        await off_loop(self.client_store.store.revoke_api_token, row["id"])
         ui.notify(f"Token '{row['name']}' revoked.", type="positive")
         await self.refresh()
 
@@ -116,8 +116,8 @@ class ApiTab:
 class TokenPopup:
     """Name, scopes and optional expiry; on Create, the secret is shown once."""
 
-    def __init__(self, connection: Connection, on_saved: Any) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore, on_saved: Any) -> None:
+        self.client_store = client_store
         self.on_saved = on_saved
         with tid(ui.dialog(value=True).props("persistent"), "api_token_popup") as self.dialog, \
                 ui.card().classes("w-[36rem]"):
@@ -142,7 +142,7 @@ class TokenPopup:
         scopes = [scope for scope, box in self.scopes.items() if box.value]
         expires = self.expires.get_datetime()
         token, secret = await off_loop(
-            self.connection.store.create_api_token, self.name.value, scopes, expires
+            self.client_store.store.create_api_token, self.name.value, scopes, expires
         )
         self.buttons.visible = False
         with self.result:

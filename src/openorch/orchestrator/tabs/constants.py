@@ -6,8 +6,8 @@ from nicegui import ui
 
 from openorch.crypto import describe_encrypted_password
 from openorch.database import Constant, Credential
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.constant_popup import ConstantPopup
 from openorch.orchestrator.popups.credential_popup import CredentialPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data
@@ -44,8 +44,8 @@ def credential_row(credential: Credential) -> dict[str, Any]:
 class ConstantsTab:
     """The Constants panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         with ui.row():
             tid(ui.button("New Constant", icon="add", on_click=guarded(self.new_constant)),
                 "constant_new_button")
@@ -74,7 +74,7 @@ class ConstantsTab:
 
     async def refresh(self) -> None:
         """Load both tables again."""
-        store = self.connection.store
+        store = self.client_store.store
         constants = await off_loop(store.get_constants)
         credentials = await off_loop(store.get_credentials)
         self.constants_table.rows = [constant_row(constant) for constant in constants]
@@ -84,18 +84,18 @@ class ConstantsTab:
 
     def new_constant(self) -> ConstantPopup:
         """Open an empty constant popup."""
-        return ConstantPopup(self.connection, None, self.refresh)
+        return ConstantPopup(self.client_store, None, self.refresh)
 
     def new_credential(self) -> CredentialPopup:
         """Open an empty credential popup."""
-        return CredentialPopup(self.connection, None, self.refresh)
+        return CredentialPopup(self.client_store, None, self.refresh)
 
     async def open_constant(self, name: str) -> ConstantPopup:
         """Open the clicked constant, read fresh from the database."""
-        constant = await off_loop(self.connection.store.get_constant, name)
-        return ConstantPopup(self.connection, constant, self.refresh)
+        constant = await off_loop(self.client_store.store.get_constant, name)
+        return ConstantPopup(self.client_store, constant, self.refresh)
 
     async def open_credential(self, name: str) -> CredentialPopup:
         """Open the clicked credential (its password stays encrypted)."""
-        credential = await off_loop(self.connection.store.get_credential, name, False)
-        return CredentialPopup(self.connection, credential, self.refresh)
+        credential = await off_loop(self.client_store.store.get_credential, name, False)
+        return CredentialPopup(self.client_store, credential, self.refresh)

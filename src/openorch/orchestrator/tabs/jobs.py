@@ -7,16 +7,16 @@ from typing import Any
 
 from nicegui import ui
 
-from openorch.database import Job, JobOutcome, JobStatus
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
+from openorch.database import JobOutcome, JobStatus
+from openorch.orchestrator.client_store import ClientStore
+from openorch.orchestrator.common import ALL, guarded, off_loop, tid
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+from openorch.orchestrator.rows import job_row
 from openorch.orchestrator.widgets import (
     DatetimeInput,
     Page,
     ServerTable,
     status_badge_slot,
-    status_color,
 )
 
 COLUMNS: list[dict[str, Any]] = [
@@ -42,37 +42,11 @@ COLUMNS: list[dict[str, Any]] = [
 NO_OUTCOME = "None reported"
 
 
-def duration_text(job: Job) -> str:
-    """How long the run took (h:mm:ss), empty while it runs."""
-    if job.end_time is None:
-        return ""
-    seconds = max(0, int((job.end_time - job.start_time).total_seconds()))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def job_row(job: Job) -> dict[str, Any]:
-    """One table row for a job."""
-    return {
-        "id": str(job.id),
-        "process_name": job.process_name,
-        "scheduler_name": job.scheduler_name,
-        "start_time": fmt(job.start_time),
-        "end_time": fmt(job.end_time),
-        "status": job.status.value,
-        "status_color": status_color(job.status.value),
-        "duration": duration_text(job),
-        "outcome": job.outcome.value if job.outcome is not None else "",
-        "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
-        "outcome_message": cut(job.outcome_message, 80),
-        "correlation_id": job.correlation_id or "",
-    }
-
-
 class JobsTab:
     """The Jobs panel: newest first, paged and sorted by the database."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
@@ -109,7 +83,7 @@ class JobsTab:
         status = self.status_select.value
         process = self.process_select.value
         outcome = self.outcome_select.value
-        jobs, total = self.connection.store.get_jobs(
+        jobs, total = self.client_store.store.get_jobs(
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
             started_from=self.from_input.get_datetime(),
@@ -139,13 +113,13 @@ class JobsTab:
 
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected and not self.applying:
+        if self.client_store.connected and not self.applying:
             self.server.first_page()
             await self.server.refresh()
 
     async def refresh(self) -> None:
         """Refresh the process names and the current page."""
-        names = await off_loop(self.connection.store.get_unique_job_process_names)
+        names = await off_loop(self.client_store.store.get_unique_job_process_names)
         options = [ALL, *names]
         if self.process_select.value not in options:
             options.append(self.process_select.value)
@@ -154,7 +128,7 @@ class JobsTab:
 
     async def open_job(self, row: dict[str, Any]) -> JobLogsPopup:
         """Show the clicked job: outcome, data, duration, correlation id and logs."""
-        job = await off_loop(self.connection.store.get_job, row["id"])
-        popup = JobLogsPopup(self.connection, row, job)
+        job = await off_loop(self.client_store.store.get_job, row["id"])
+        popup = JobLogsPopup(self.client_store, row, job)
         await popup.table.refresh()
         return popup

@@ -1,107 +1,27 @@
 """Logs: filters (from, to, process, level) over a table paged on the server, newest first.
 
-`LogTable` is also what the Jobs tab shows for one job.
+The table itself (`LogTable`) lives in `orchestrator/log_table.py`, shared with the
+job-logs popup.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from nicegui import ui
 
-from openorch.database import Log, LogLevel
-from openorch.masking import mask
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, short_id, tid
-from openorch.orchestrator.connection import Connection
-from openorch.orchestrator.popups.log_popup import log_popup
+from openorch.database import LogLevel
+from openorch.orchestrator.client_store import ClientStore
+from openorch.orchestrator.common import ALL, guarded, off_loop, tid
+from openorch.orchestrator.log_table import LogFilter, LogTable
 from openorch.orchestrator.widgets import (
     DatetimeInput,
-    Page,
-    ServerTable,
-    status_badge_slot,
-    status_color,
 )
-
-COLUMNS: list[dict[str, Any]] = [
-    {"name": "log_time", "label": "Log Time", "field": "log_time", "align": "left",
-     "sortable": True},
-    {"name": "log_level", "label": "Level", "field": "log_level", "align": "left",
-     "sortable": True},
-    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
-     "sortable": True},
-    {"name": "log_message", "label": "Message", "field": "log_message", "align": "left",
-     "style": "white-space: normal; max-width: 40rem"},
-    {"name": "job_id", "label": "Job ID", "field": "job_id", "align": "left"},
-]
-
-
-def log_row(log: Log) -> dict[str, Any]:
-    """One table row: the message cut to 100 characters, the job id shortened; the full
-    values ride along for the popup. Masked again on the way out: rows written before
-    openorch masked log messages may still hold a password."""
-    message = mask(log.log_message or "")
-    return {
-        "id": str(log.id),
-        "log_time": fmt(log.log_time),
-        "log_level": log.log_level.value,
-        "log_level_color": status_color(log.log_level.value),
-        "process_name": log.process_name,
-        "log_message": cut(message, 100),
-        "log_message_full": message,
-        "job_id": short_id(log.job_id),
-        "job_id_full": str(log.job_id) if log.job_id else "",
-    }
-
-
-@dataclass
-class LogFilter:
-    """What the Logs tab (or a job) narrows the logs to."""
-
-    from_date: datetime | None = None
-    to_date: datetime | None = None
-    process_name: str | None = None
-    log_level: str | None = None
-    job_id: str | None = None
-
-
-class LogTable:
-    """Logs paged and sorted by the database; a click opens the whole entry."""
-
-    def __init__(self, connection: Connection, get_filter: Callable[[], LogFilter],
-                 test_id: str, title: str | None = None, *, job_button: bool = True) -> None:
-        self.connection = connection
-        self.get_filter = get_filter
-        popup_connection = connection if job_button else None
-        self.server = ServerTable(COLUMNS, self.fetch, test_id, title=title, rows_per_page=50,
-                                  sort_by="log_time", descending=True,
-                                  on_row_click=lambda row: log_popup(row, popup_connection))
-        status_badge_slot(self.server.table, "log_level")
-
-    def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
-        """One page of logs (runs in a worker thread)."""
-        wanted = self.get_filter()
-        logs, total = self.connection.store.get_logs(
-            offset=page.offset, limit=page.limit,
-            from_date=wanted.from_date, to_date=wanted.to_date,
-            process_name=wanted.process_name, log_level=wanted.log_level,
-            job_id=wanted.job_id, order_by=page.sort_by or "log_time",
-            order_desc=page.descending, include_count=True,
-        )
-        return [log_row(log) for log in logs], total
-
-    async def refresh(self, first_page: bool = False) -> None:
-        """Fetch again (from page 1 after a filter change)."""
-        if first_page:
-            self.server.first_page()
-        await self.server.refresh()
 
 
 class LogsTab:
     """The Logs panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
@@ -117,7 +37,7 @@ class LogsTab:
                           on_change=on_filter).classes("w-36"),
                 "logs_level_select",
             )
-        self.table = LogTable(connection, self.current_filter, "logs_table", "Logs")
+        self.table = LogTable(client_store, self.current_filter, "logs_table", "Logs")
 
     def current_filter(self) -> LogFilter:
         """The filters as entered (bad dates raise ValueError with the field's name)."""
@@ -149,12 +69,12 @@ class LogsTab:
 
     async def filter_changed(self) -> None:
         """A filter changed: back to the first page."""
-        if self.connection.connected and not self.applying:
+        if self.client_store.connected and not self.applying:
             await self.table.refresh(first_page=True)
 
     async def refresh(self) -> None:
         """Refresh the process names and the current page."""
-        names = await off_loop(self.connection.store.get_unique_log_process_names)
+        names = await off_loop(self.client_store.store.get_unique_log_process_names)
         options = [ALL, *names]
         if self.process_select.value not in options:
             options.append(self.process_select.value)

@@ -2,7 +2,8 @@
 
 Jobs of the last 24 hours and 7 days by outcome (a chart), failures by process, errors
 logged, each queue's backlog, oldest NEW element and throughput, each Scheduler's
-liveness and what it runs, and the triggers that failed or are overdue. Every figure is
+liveness and what it runs, the triggers that failed or are overdue, and the open alerts
+(how many, and the newest few). Every figure is
 a link to the tab behind it, filtered to what the figure counts.
 
 The figures come from `Store.get_overview` (a few aggregate queries over indexes), so the
@@ -16,8 +17,8 @@ from typing import Any
 from nicegui import events, ui
 
 from openorch.database import JobStatus, TriggerStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.tabs.triggers import is_overdue
 from openorch.orchestrator.widgets import quiet_no_data, status_color
 from openorch.store.overview import OverviewFigures
@@ -135,6 +136,15 @@ def attention_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
     return rows
 
 
+def alert_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
+    """The newest open alerts: which rule fired, about what, when."""
+    return [
+        {"id": alert.alert_id, "rule": alert.rule, "subject": alert.subject,
+         "opened_at": fmt(alert.opened_at)}
+        for alert in figures.newest_open_alerts
+    ]
+
+
 def _columns(*names: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"name": name, "label": label, "field": name, "align": "left"}
             for name, label in names]
@@ -143,9 +153,9 @@ def _columns(*names: tuple[str, str]) -> list[dict[str, Any]]:
 class OverviewTab:
     """The Overview panel. `navigate(tab, **filters)` switches to a filtered tab."""
 
-    def __init__(self, connection: Connection, navigate: Navigate,
+    def __init__(self, client_store: ClientStore, navigate: Navigate,
                  open_queue: Callable[[str, str | None], Awaitable[Any]]) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.navigate = navigate
         self.open_queue = open_queue
         self.figures: OverviewFigures | None = None
@@ -163,6 +173,9 @@ class OverviewTab:
             with tid(ui.card(), "overview_errors_card").classes("min-w-48"):
                 ui.label("Errors logged, last 24 hours").classes("text-subtitle1 text-bold")
                 self._link("overview_errors_24h", "Errors", "negative", self._errors_clicked)
+            with tid(ui.card(), "overview_alerts_card").classes("min-w-48"):
+                ui.label("Alerts").classes("text-subtitle1 text-bold")
+                self._link("overview_open_alerts", "Open", "negative", self._alerts_clicked)
         with ui.row().classes("w-full items-start gap-4 no-wrap"):
             with ui.card().style("flex: 3; min-width: 0"):
                 ui.label("Jobs started per day, by outcome").classes("text-subtitle1 text-bold")
@@ -214,6 +227,13 @@ class OverviewTab:
                 <q-td :props="props"><q-badge :color="props.row.problem_color"
                       :label="props.value" /></q-td>
             """)
+        self.alerts_table = self._table(
+            "overview_alerts_table", "Newest open alerts",
+            _columns(("rule", "Rule"), ("subject", "Subject"), ("opened_at", "Opened")),
+            "No open alert.",
+            lambda row: self._alerts_clicked(),
+        )
+        self.alerts_table.props("hide-pagination")
         self.updated_label = tid(ui.label("").classes("text-caption text-grey-7"),
                                  "overview_updated_label")
 
@@ -249,12 +269,15 @@ class OverviewTab:
     async def _errors_clicked(self) -> None:
         await self.navigate("Logs", level="Error", from_date=self._since("24h"))
 
+    async def _alerts_clicked(self) -> None:
+        await self.navigate("Alerts", open_only=True)
+
     async def _bar_clicked(self, event: events.EChartPointClickEventArguments) -> None:
         await self.navigate("Jobs", status=str(event.series_name), from_date=self._since("7d"))
 
     async def refresh(self) -> None:
         """Read every figure again and show it."""
-        figures = await off_loop(self.connection.store.get_overview)
+        figures = await off_loop(self.client_store.store.get_overview)
         self.show(figures)
 
     def show(self, figures: OverviewFigures) -> None:
@@ -266,6 +289,7 @@ class OverviewTab:
                     f"{counts.get(status, 0)} {status.value}"
                 )
         self.links["overview_errors_24h"].text = f"{figures.errors_24h} Errors"
+        self.links["overview_open_alerts"].text = f"{figures.open_alerts} Open"
         self.chart.options.clear()
         self.chart.options.update(chart_options(figures))
         self.chart.update()
@@ -276,7 +300,8 @@ class OverviewTab:
         self.queues_table.rows = queue_rows(figures)
         self.schedulers_table.rows = scheduler_rows(figures)
         self.attention_table.rows = attention_rows(figures)
+        self.alerts_table.rows = alert_rows(figures)
         for table in (self.failures_table, self.queues_table, self.schedulers_table,
-                      self.attention_table):
+                      self.attention_table, self.alerts_table):
             table.update()
         self.updated_label.text = f"Figures as of {fmt(figures.now)}."

@@ -9,8 +9,8 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueStatus
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.queue_dialog import QueueDialog
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
@@ -57,8 +57,8 @@ def overview_rows(lines: list[QueueOverview], now: datetime | None = None) -> li
 class QueuesTab:
     """The Queues panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         with ui.row().classes("w-full"):
             tid(ui.button("New Queue", icon="add", on_click=guarded(self.new_queue)),
                 "queue_new_button")
@@ -79,7 +79,7 @@ class QueuesTab:
         """Read every queue's counts and figures again."""
         self.table.props("loading")
         try:
-            lines = await off_loop(self.connection.store.get_queue_overview)
+            lines = await off_loop(self.client_store.store.get_queue_overview)
             self.table.rows = overview_rows(lines)
             self.table.update()
         finally:
@@ -87,14 +87,14 @@ class QueuesTab:
 
     def new_queue(self) -> QueueElementPopup:
         """Ask for a queue name and its first element (a queue exists by its elements)."""
-        return QueueElementPopup(self.connection, None, None, self.refresh)
+        return QueueElementPopup(self.client_store, None, None, self.refresh)
 
     async def open_queue(self, queue_name: str, status: str | None = None) -> QueueDialog:
         """Open the full-screen element dialog of a queue (filtered to `status`)."""
-        dialog = QueueDialog(self.connection, queue_name, on_close=self.refresh, status=status)
+        dialog = QueueDialog(self.client_store, queue_name, on_close=self.refresh, status=status)
         await dialog.refresh()
         return dialog
 
     def new_settings(self) -> QueueSettingsPopup:
         """Settings for a queue named in the popup (it may have no element yet)."""
-        return QueueSettingsPopup(self.connection, None, on_change=self.refresh)
+        return QueueSettingsPopup(self.client_store, None, on_change=self.refresh)

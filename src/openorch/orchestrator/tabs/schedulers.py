@@ -8,8 +8,8 @@ from typing import Any
 
 from nicegui import ui
 
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.widgets import quiet_no_data
 from openorch.store.schedulers import SchedulerHealth
 
@@ -60,8 +60,8 @@ def scheduler_row(health: SchedulerHealth) -> dict[str, Any]:
 class SchedulersTab:
     """The Schedulers panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         self.table = tid(
             ui.table(columns=COLUMNS, rows=[], row_key="id",
                      pagination={"rowsPerPage": 50}, title="Schedulers").classes("w-full"),
@@ -81,6 +81,6 @@ class SchedulersTab:
 
     async def refresh(self) -> None:
         """Load every Scheduler again, judged by the data layer's liveness rule."""
-        health = await off_loop(self.connection.store.get_scheduler_health)
+        health = await off_loop(self.client_store.store.get_scheduler_health)
         self.table.rows = [scheduler_row(item) for item in health]
         self.table.update()

@@ -13,8 +13,8 @@ from nicegui import ui
 
 from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.generic import info_popup
 from openorch.store import HEAD_REVISION, mask
 from openorch.store.conn_policy import check_page_connection_string
@@ -24,10 +24,10 @@ class SettingsTab:
     """The Settings panel. Inputs are locked while connected, so what the inputs say is
     always what the page is connected to."""
 
-    def __init__(self, connection: Connection, defaults: ConnectionSettings | None,
+    def __init__(self, client_store: ClientStore, defaults: ConnectionSettings | None,
                  on_connected: Callable[[], Awaitable[None]],
                  on_disconnected: Callable[[], None] | None = None) -> None:
-        self.connection = connection
+        self.client_store = client_store
         self.defaults = defaults
         self.on_connected = on_connected
         self.on_disconnected = on_disconnected
@@ -74,7 +74,7 @@ class SettingsTab:
         self._show_state()
 
     def _show_state(self) -> None:
-        connected = self.connection.connected
+        connected = self.client_store.connected
         self.conn_input.set_enabled(not connected)
         self.key_input.set_enabled(not connected)
         self.connect_button.set_enabled(not connected)
@@ -87,14 +87,14 @@ class SettingsTab:
         # Only while the page is on (or about to connect to) the local database: after
         # switching to another database the banner would be wrong.
         on_local = (
-            self.connection.local_path is not None
+            self.client_store.local_path is not None
             if connected
             else bool(self.configured_conn)
             and (self.conn_input.value or "").strip() == mask(self.configured_conn)
         )
         self.local_label.visible = bool(self.local_label.text) and on_local
         self.status_label.text = (
-            f"Connected to {mask(self.connection.store.engine.url)}."
+            f"Connected to {mask(self.client_store.store.engine.url)}."
             if connected else "Not connected."
         )
         if self.key_note:
@@ -128,7 +128,7 @@ class SettingsTab:
         )
         self.connect_button.props("loading")
         try:
-            result = await off_loop(self.connection.connect, conn_string, key, local_path)
+            result = await off_loop(self.client_store.connect, conn_string, key, local_path)
         finally:
             self.connect_button.props(remove="loading")
         self.key_input.value = ""  # write-only: a typed key is not kept on the page
@@ -155,7 +155,7 @@ class SettingsTab:
 
     async def disconnect(self) -> None:
         """Close the connection and unlock the inputs."""
-        self.connection.disconnect()
+        self.client_store.disconnect()
         self.key_note = ""
         self._show_state()
         ui.notify("Disconnected.", type="info")

@@ -17,8 +17,8 @@ from openorch.database import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
-from openorch.orchestrator.connection import Connection
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
 
@@ -80,8 +80,8 @@ def trigger_rows(
 class TriggersTab:
     """The Triggers panel."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, client_store: ClientStore) -> None:
+        self.client_store = client_store
         with ui.row():
             tid(ui.button("New Single Trigger", icon="add",
                           on_click=guarded(lambda: self.open_new(TriggerType.SINGLE))),
@@ -118,7 +118,7 @@ class TriggersTab:
         """Load every trigger again."""
         self.table.props("loading")
         try:
-            triggers = await off_loop(self.connection.store.get_all_triggers)
+            triggers = await off_loop(self.client_store.store.get_all_triggers)
             self.table.rows = trigger_rows(triggers)
             self.table.update()
         finally:
@@ -126,9 +126,9 @@ class TriggersTab:
 
     def open_new(self, trigger_type: TriggerType) -> TriggerPopup:
         """Open the (persistent) popup for a new trigger of this kind."""
-        return TriggerPopup(self.connection, trigger_type, None, self.refresh)
+        return TriggerPopup(self.client_store, trigger_type, None, self.refresh)
 
     async def open_existing(self, trigger_id: str) -> TriggerPopup:
         """Open the edit popup of the clicked trigger (fresh from the database)."""
-        trigger = await off_loop(self.connection.store.get_trigger, trigger_id)
-        return TriggerPopup(self.connection, trigger.type, trigger, self.refresh)
+        trigger = await off_loop(self.client_store.store.get_trigger, trigger_id)
+        return TriggerPopup(self.client_store, trigger.type, trigger, self.refresh)

@@ -1,9 +1,10 @@
-"""One browser tab's connection to the database.
+"""The data layer one browser tab (a NiceGUI client) talks to.
 
-Each client (browser tab) owns a `Connection`: connecting in one tab never changes what
-another tab shows, two admins may look at two databases from one server, and the engine
-is disposed when the tab goes away. Tabs ask `connection.store` for the data layer and
-get a clear "not connected" error otherwise.
+Each client owns a `ClientStore`: connecting in one tab never changes what another tab
+shows, two admins may look at two databases from one server, and the engine is disposed
+when the tab goes away. Tabs ask `client_store.store` for the data layer and get a clear
+"not connected" error otherwise. (Named apart from SQLAlchemy's `Connection` and the
+SDK's `OrchestratorConnection`, which are different things.)
 """
 
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class ConnectResult:
 
 
 @dataclass
-class Connection:
+class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
