@@ -118,6 +118,9 @@ class OutcomeStore(StoreCore):
         key = v.check_uuid("job_id", job_id)
         log_level = v.check_enum(LogLevel, "level", level)
         event = state.TriggerEvent.SUCCEEDED if exit_code == 0 else state.TriggerEvent.FAILED
+        if message is None and exit_code != 0:
+            # Said in the job's log and in every element it releases: how the run ended.
+            message = f"The process ended with exit code {exit_code}."
 
         def work(connection: Connection) -> JobStatus | None:
             outcome = connection.scalar(select(_JOBS.c.outcome).where(_JOBS.c.id == key))
