@@ -61,8 +61,7 @@ def _uuid(dialect: str) -> str:
 def populate_jobs(engine: Engine, count: int) -> None:
     """`count` ended jobs, SPACING seconds apart, over 50 processes and 5 Schedulers."""
     dialect = engine.dialect.name
-    status = ("CASE WHEN n % 100 < 3 THEN 'FAILED' WHEN n % 100 = 3 THEN 'KILLED' "
-              "ELSE 'DONE' END")
+    status = "CASE WHEN n % 100 < 3 THEN 'FAILED' WHEN n % 100 = 3 THEN 'KILLED' ELSE 'DONE' END"
     sql = (
         'INSERT INTO "Jobs" (id, process_name, scheduler_name, start_time, end_time, status) '
         f"SELECT {_uuid(dialect)}, 'process_' || (n % 50), 'robot-' || (n % 5), "
@@ -91,10 +90,11 @@ def populate_queues(engine: Engine, count: int) -> None:
     """`count` elements over 20 queues; finished ones end a minute after creation."""
     dialect = engine.dialect.name
     # (n / 20) picks the same statuses in every one of the 20 queues.
-    status = ("CASE WHEN (n / 20) % 100 = 0 THEN 'NEW' WHEN (n / 20) % 100 = 1 THEN 'FAILED' "
-              "ELSE 'DONE' END")
-    end = (f"CASE WHEN (n / 20) % 100 = 0 THEN NULL "
-           f"ELSE {_time(dialect, f'n * {SPACING} + 60')} END")
+    status = (
+        "CASE WHEN (n / 20) % 100 = 0 THEN 'NEW' WHEN (n / 20) % 100 = 1 THEN 'FAILED' "
+        "ELSE 'DONE' END"
+    )
+    end = f"CASE WHEN (n / 20) % 100 = 0 THEN NULL ELSE {_time(dialect, f'n * {SPACING} + 60')} END"
     sql = (
         'INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, '
         "end_date, created_by) "
@@ -114,8 +114,9 @@ ALERT_SPACING = ROWS * SPACING // ALERTS
 def populate_alerts(engine: Engine, count: int) -> None:
     """`count` alerts over the year, closed an hour after opening except every 1000th."""
     dialect = engine.dialect.name
-    closed = (f"CASE WHEN n % 1000 = 0 THEN NULL "
-              f"ELSE {_time(dialect, f'n * {ALERT_SPACING} + 3600')} END")
+    closed = (
+        f"CASE WHEN n % 1000 = 0 THEN NULL ELSE {_time(dialect, f'n * {ALERT_SPACING} + 3600')} END"
+    )
     sql = (
         'INSERT INTO "Alerts" (id, rule, subject, episode, title, body, opened_at, closed_at, '
         "attempts) "
@@ -179,10 +180,13 @@ def bench(url: str, runs: int) -> dict[str, Any]:
     median = round(statistics.median(timings), 1)
     return {
         "backend": engine.dialect.name,
-        "jobs": ROWS, "logs": ROWS, "queue_elements": ROWS,
+        "jobs": ROWS,
+        "logs": ROWS,
+        "queue_elements": ROWS,
         "jobs_in_last_7_days": in_window,
         "queues_shown": len(figures.queues),
-        "alerts": ALERTS, "open_alerts": figures.open_alerts,
+        "alerts": ALERTS,
+        "open_alerts": figures.open_alerts,
         "fill_seconds": round(fill_s, 1),
         "overview_ms_median": median,
         "overview_ms_max": round(max(timings), 1),

@@ -61,8 +61,11 @@ def previous_claim() -> Any:
 
 def ab_claim(store: Store, batches: int = 20, size: int = 50) -> dict[str, float]:
     now = claim_update_statement(False, by_rowid=store.dialect == "sqlite")
-    statements = {"before": (previous_claim(), None), "now_bound": (now, uuid.uuid4()),
-                  "now_unbound": (now, None)}
+    statements = {
+        "before": (previous_claim(), None),
+        "now_bound": (now, uuid.uuid4()),
+        "now_unbound": (now, None),
+    }
     engine = store._single_engine  # the engine the store's claim runs on
     times: dict[str, list[float]] = {name: [] for name in statements}
     for batch in range(batches):
@@ -74,12 +77,12 @@ def ab_claim(store: Store, batches: int = 20, size: int = 50) -> dict[str, float
                 with engine.begin() as connection:
                     connection.execute(statement, parameters).first()
             times[name].append((time.perf_counter() - started) / size * 1000)
-    return {f"claim_{name}_ms": round(statistics.median(values), 3)
-            for name, values in times.items()}
+    return {
+        f"claim_{name}_ms": round(statistics.median(values), 3) for name, values in times.items()
+    }
 
 
-def ab_bulk(with_indexes: Store, without: Store, unique: Store,
-            runs: int = 5) -> dict[str, float]:
+def ab_bulk(with_indexes: Store, without: Store, unique: Store, runs: int = 5) -> dict[str, float]:
     """Alternate the two databases (order swapped every run) so both grow alike and load
     hits both; then, apart, the same bulk create on queues with unique references."""
     count = 100_000
@@ -104,8 +107,9 @@ def ab_bulk(with_indexes: Store, without: Store, unique: Store,
     }
 
 
-def bench(backend: str, pg_server: str | None, folder: Path, bulk_runs: int = 5,
-          claim_batches: int = 20) -> dict[str, Any]:
+def bench(
+    backend: str, pg_server: str | None, folder: Path, bulk_runs: int = 5, claim_batches: int = 20
+) -> dict[str, Any]:
     with_indexes = prepared(fresh_database(backend, pg_server, folder))
     without = prepared(fresh_database(backend, pg_server, folder))
     with without.engine.begin() as connection:
@@ -145,8 +149,7 @@ def main() -> None:
             pg_server = cluster.server_url
         for backend in backends:
             print(f"[queue a/b] {backend}", file=sys.stderr)
-            report[backend] = bench(backend, pg_server, folder, args.bulk_runs,
-                                    args.claim_batches)
+            report[backend] = bench(backend, pg_server, folder, args.bulk_runs, args.claim_batches)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -35,6 +35,7 @@ def bench(url: str, runs: int) -> dict[str, Any]:
         lambda: store.bulk_create_queue_elements(f"bulk{next(rounds)}", references, data), runs
     )
     if hasattr(store, "set_queue_settings"):
+
         def unique_bulk() -> None:
             name = f"unique{next(rounds)}"
             store.set_queue_settings(name, unique_references=True)

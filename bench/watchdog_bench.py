@@ -85,8 +85,14 @@ def prepare(url: str) -> Store:
     now = datetime.now()
     for index in range(200):
         store.create_scheduled_trigger(
-            f"trigger {index}", f"process_{index % 50}", "*/5 * * * *",
-            now - timedelta(minutes=index % 40), "/robots/p.py", None, False, True,
+            f"trigger {index}",
+            f"process_{index % 50}",
+            "*/5 * * * *",
+            now - timedelta(minutes=index % 40),
+            "/robots/p.py",
+            None,
+            False,
+            True,
         )
     for index in range(20):
         store.send_ping_from_scheduler(f"robot_{index}")
@@ -129,15 +135,15 @@ def explain(store: Store) -> dict[str, str]:
     since = datetime.now() - timedelta(hours=24)
     queries = {
         "failed_jobs": (
-            'SELECT * FROM "Jobs" WHERE status IN (\'FAILED\', \'KILLED\') '
+            "SELECT * FROM \"Jobs\" WHERE status IN ('FAILED', 'KILLED') "
             "AND end_time >= :since ORDER BY end_time LIMIT 500"
         ),
         "queue_failures": (
-            'SELECT queue_name, count(*) FROM "Queues" WHERE status IN (\'FAILED\', '
+            "SELECT queue_name, count(*) FROM \"Queues\" WHERE status IN ('FAILED', "
             "'ABANDONED') AND end_date >= :since GROUP BY queue_name"
         ),
         "oldest_new": (
-            'SELECT min(created_date) FROM "Queues" WHERE queue_name = \'queue_3\' '
+            "SELECT min(created_date) FROM \"Queues\" WHERE queue_name = 'queue_3' "
             "AND status = 'NEW'"
         ),
     }

@@ -68,8 +68,10 @@ class BackupSteps:
 
     def start_transfer(self, element: QueueElement, state: dict[str, Any]) -> Wait:
         """Hand the file to the storage service; come back later to see it done."""
-        answer = call(f"{self.service}/transfers",
-                      {"key": str(element.id), "file": state["file"], "sha256": state["sha256"]})
+        answer = call(
+            f"{self.service}/transfers",
+            {"key": str(element.id), "file": state["file"], "sha256": state["sha256"]},
+        )
         state["transfer_id"] = answer["id"]
         return wait(self.poll_seconds)
 
@@ -85,21 +87,29 @@ class BackupSteps:
     def notify(self, element: QueueElement, state: dict[str, Any]) -> None:
         """Tell someone where the backup went."""
         text = f"Backup {element.reference} stored at {state['location']}."
-        state["notification"] = call(f"{self.service}/notifications",
-                                     {"key": str(element.id), "text": text})["id"]
+        state["notification"] = call(
+            f"{self.service}/notifications", {"key": str(element.id), "text": text}
+        )["id"]
 
 
 def build_pipeline(arguments: dict[str, Any]) -> Pipeline:
     """The backup pipeline for these process arguments."""
-    steps = BackupSteps(str(arguments["service"]), Path(arguments["folder"]),
-                        float(arguments.get("poll_seconds", 1)))
+    steps = BackupSteps(
+        str(arguments["service"]),
+        Path(arguments["folder"]),
+        float(arguments.get("poll_seconds", 1)),
+    )
     limit = timedelta(seconds=float(arguments.get("time_limit_seconds", 600)))
-    return Pipeline("backup", [
-        Step("generate", steps.generate),
-        Step("transfer", steps.start_transfer, on_continue=steps.check_transfer,
-             time_limit=limit),
-        Step("notify", steps.notify),
-    ])
+    return Pipeline(
+        "backup",
+        [
+            Step("generate", steps.generate),
+            Step(
+                "transfer", steps.start_transfer, on_continue=steps.check_transfer, time_limit=limit
+            ),
+            Step("notify", steps.notify),
+        ],
+    )
 
 
 def main() -> None:

@@ -50,7 +50,9 @@ class Storage:
                 transfer_id = uuid.uuid4().hex
                 self.by_key[key] = transfer_id
                 self.transfers[transfer_id] = {
-                    "id": transfer_id, "file": body.get("file"), "sha256": body.get("sha256"),
+                    "id": transfer_id,
+                    "file": body.get("file"),
+                    "sha256": body.get("sha256"),
                     "ready_at": time.monotonic() + self.transfer_seconds,
                 }
             return self.view(self.by_key[key])
@@ -134,17 +136,23 @@ def handler_for(storage: Storage) -> type[BaseHTTPRequestHandler]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--transfer-seconds", type=float, default=3.0,
-                        help="how long a transfer takes before it is done")
+    parser.add_argument(
+        "--transfer-seconds",
+        type=float,
+        default=3.0,
+        help="how long a transfer takes before it is done",
+    )
     parser.add_argument("--url-file", type=Path, help="write the URL listened on here")
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(
-        Storage(args.transfer_seconds)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", args.port), handler_for(Storage(args.transfer_seconds))
+    )
     url = f"http://127.0.0.1:{server.server_address[1]}"
     if args.url_file is not None:
         args.url_file.write_text(url)
-    print(f"Fake storage service on {url} (transfers take {args.transfer_seconds:g} s).",
-          flush=True)
+    print(
+        f"Fake storage service on {url} (transfers take {args.transfer_seconds:g} s).", flush=True
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -31,25 +31,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conn", help="connection string (default: environment or local mode)")
     parser.add_argument("--key", help="encryption key (default: environment or local mode)")
-    parser.add_argument("--service", default="http://127.0.0.1:8765",
-                        help="URL of backup_service.py (default: %(default)s)")
-    parser.add_argument("--folder", type=Path,
-                        default=Path(tempfile.gettempdir()) / "openorch-backups",
-                        help="where the backup files are written (default: %(default)s)")
-    parser.add_argument("--poll-seconds", type=float, default=1.0,
-                        help="how long the transfer step waits between checks")
+    parser.add_argument(
+        "--service",
+        default="http://127.0.0.1:8765",
+        help="URL of backup_service.py (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "openorch-backups",
+        help="where the backup files are written (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=1.0,
+        help="how long the transfer step waits between checks",
+    )
     parser.add_argument("--attempts", type=int, default=5, help="the queue's max_attempts")
-    parser.add_argument("--retry-delay", type=int, default=5,
-                        help="the queue's retry delay in seconds")
-    parser.add_argument("--process", type=Path, default=PROCESS,
-                        help="the script the trigger runs (default: backup_pipeline.py)")
+    parser.add_argument(
+        "--retry-delay", type=int, default=5, help="the queue's retry delay in seconds"
+    )
+    parser.add_argument(
+        "--process",
+        type=Path,
+        default=PROCESS,
+        help="the script the trigger runs (default: backup_pipeline.py)",
+    )
     args = parser.parse_args(argv)
     resolved = config.resolve(args.conn, args.key)
     assert resolved is not None
     store = Store.open(resolved.conn_string, resolved.crypto_key, create=resolved.local)
     store.set_queue_settings(
-        QUEUE, max_attempts=args.attempts, retry_delay_seconds=args.retry_delay,
-        unique_references=True, description="Backups run by the example pipeline",
+        QUEUE,
+        max_attempts=args.attempts,
+        retry_delay_seconds=args.retry_delay,
+        unique_references=True,
+        description="Backups run by the example pipeline",
     )
     today = date.today().isoformat()
     created = store.bulk_create_queue_elements(
@@ -65,15 +83,22 @@ def main(argv: list[str] | None = None) -> int:
             process_name="example_backups",
             queue_name=QUEUE,
             process_path=str(args.process),
-            process_args=json.dumps({"service": args.service, "folder": str(args.folder),
-                                     "poll_seconds": args.poll_seconds}),
+            process_args=json.dumps(
+                {
+                    "service": args.service,
+                    "folder": str(args.folder),
+                    "poll_seconds": args.poll_seconds,
+                }
+            ),
             is_git_repo=False,
             is_blocking=False,
             min_batch_size=1,
         )
     where = resolved.database_path if resolved.local else "the configured database"
-    print(f"Queue {QUEUE}: {created.created} new element(s) in {where}; trigger {TRIGGER!r} "
-          "ready. Start a Scheduler to run it.")
+    print(
+        f"Queue {QUEUE}: {created.created} new element(s) in {where}; trigger {TRIGGER!r} "
+        "ready. Start a Scheduler to run it."
+    )
     store.close()
     return 0
 

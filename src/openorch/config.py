@@ -75,7 +75,10 @@ def local_settings(folder: Path | None = None) -> ConnectionSettings:
     database_path = local_database_path(folder)
     key = local_key(folder)
     return ConnectionSettings(
-        f"sqlite:///{database_path}", key, local=True, database_path=database_path,
+        f"sqlite:///{database_path}",
+        key,
+        local=True,
+        database_path=database_path,
         key_source=f"the key file {folder / 'openorch.key'}",
     )
 

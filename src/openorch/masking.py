@@ -35,9 +35,7 @@ _KEY_WORDS = ("pass", "pwd", "secret", "token", "api_key", "apikey")
 
 # scheme://userinfo@ — userinfo runs to the last '@' before the path; it may not hold
 # '/', '?', '#' or whitespace (those would be encoded in a real URL).
-_USERINFO = (
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/?#\s@]*(?:@[^/?#\s@]*)*)@"
-)
+_USERINFO = r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/?#\s@]*(?:@[^/?#\s@]*)*)@"
 
 # key=value, with the value braced ({...}, ODBC), quoted, or up to a separator.
 _PLAIN_PAIR = (

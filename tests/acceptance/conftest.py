@@ -34,8 +34,9 @@ def _nicegui_storage() -> Iterator[None]:
 
 
 @pytest.fixture
-def orch_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_db_url: str,
-             crypto_key: str) -> str:
+def orch_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_db_url: str, crypto_key: str
+) -> str:
     """The environment an admin would set: connection string and key (local mode's home
     folder points into tmp_path so no test touches the real per-user folder)."""
     monkeypatch.setenv(ENV_CONN, sqlite_db_url)

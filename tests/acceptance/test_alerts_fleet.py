@@ -34,8 +34,6 @@ pytestmark = [
 USERNAME, PASSWORD = SMTP_LOGIN
 
 
-
-
 @pytest.fixture
 def fleet() -> Iterator[dict[str, Headless]]:
     started: dict[str, Headless] = {}
@@ -44,16 +42,18 @@ def fleet() -> Iterator[dict[str, Headless]]:
         one.kill()
 
 
-def start(fleet: dict[str, Headless], name: str, url: str, key: str, folder: Path,
-          *flags: str) -> Headless:
+def start(
+    fleet: dict[str, Headless], name: str, url: str, key: str, folder: Path, *flags: str
+) -> Headless:
     home = folder / name
     home.mkdir(exist_ok=True)
     fleet[name] = Headless(home, url, key, "--name", name, "--poll-interval", "0.5", *flags)
     return fleet[name]
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             fleet: dict[str, Headless]) -> float:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, fleet: dict[str, Headless]
+) -> float:
     """Wait until `condition()` holds; returns the seconds it took."""
     began = time.monotonic()
     while not condition():
@@ -67,8 +67,13 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 def configure(store: Store, smtp: SmtpSink, hook: WebhookSink) -> None:
     store.create_credential("mail login", USERNAME, PASSWORD)
     store.save_alert_channel(
-        "mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
-        credential_name="mail login", sender="openorch@example.com",
+        "mail",
+        "email",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        credential_name="mail login",
+        sender="openorch@example.com",
         recipients="rpa-team@example.com",
     )
     store.save_alert_channel("teams", "webhook", webhook_url=hook.url(), webhook_format="teams")
@@ -88,7 +93,11 @@ def assert_no_secret(fleet: dict[str, Headless], store: Store) -> None:
 
 
 def test_three_schedulers_and_a_failing_process_send_one_email_and_one_webhook_call(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, smtp: SmtpSink, hook: WebhookSink,
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    hook: WebhookSink,
     fleet: dict[str, Headless],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
@@ -115,7 +124,11 @@ def test_three_schedulers_and_a_failing_process_send_one_email_and_one_webhook_c
 
 
 def test_watchdog_killed_another_takes_over_and_reports_once(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, smtp: SmtpSink, hook: WebhookSink,
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    hook: WebhookSink,
     fleet: dict[str, Headless],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
@@ -130,17 +143,19 @@ def test_watchdog_killed_another_takes_over_and_reports_once(
     store.set_trigger_status(first, "PAUSED")  # paused and overdue: still reported
     for name in ("s0", "s1", "s2"):
         start(fleet, name, pg_db_url, crypto_key, tmp_path, "--watchdog-interval", "10")
-    wait_for(lambda: len(smtp.messages) >= 1 and len(hook.bodies) >= 1, 40,
-             "the first overdue alert", fleet)
+    wait_for(
+        lambda: len(smtp.messages) >= 1 and len(hook.bodies) >= 1,
+        40,
+        "the first overdue alert",
+        fleet,
+    )
     lease = store.get_watchdog_lease()
     assert lease is not None
     holder = lease.holder.split(" ")[0]
 
     fleet[holder].process.send_signal(signal.SIGKILL)
     fleet[holder].process.wait()
-    second = store.create_single_trigger(
-        "payroll", "p", long_ago, "/nowhere.py", None, False, True
-    )
+    second = store.create_single_trigger("payroll", "p", long_ago, "/nowhere.py", None, False, True)
     store.set_trigger_status(second, "FAILED")
 
     def taken_over() -> bool:
@@ -149,14 +164,15 @@ def test_watchdog_killed_another_takes_over_and_reports_once(
 
     took = wait_for(taken_over, 60, "another Scheduler to take the lease", fleet)
     assert took < 60
-    wait_for(lambda: len(smtp.messages) >= 3, 120, "the second overdue and the silent alert",
-             fleet)
+    wait_for(lambda: len(smtp.messages) >= 3, 120, "the second overdue and the silent alert", fleet)
     time.sleep(12)  # another evaluation: no repeats
-    assert subjects(smtp) == sorted([
-        "[openorch] Trigger 'month end' is overdue",
-        "[openorch] Trigger 'payroll' is overdue",
-        f"[openorch] Scheduler '{holder}' is silent",
-    ])
+    assert subjects(smtp) == sorted(
+        [
+            "[openorch] Trigger 'month end' is overdue",
+            "[openorch] Trigger 'payroll' is overdue",
+            f"[openorch] Scheduler '{holder}' is silent",
+        ]
+    )
     assert len(hook.bodies) == 3
 
     # A failing process under the new watchdog: one message per channel.
@@ -185,7 +201,11 @@ def test_watchdog_killed_another_takes_over_and_reports_once(
 
 
 def test_smtp_down_for_a_minute_the_alert_arrives_afterwards_once(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, smtp: SmtpSink, hook: WebhookSink,
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    hook: WebhookSink,
     fleet: dict[str, Headless],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
@@ -212,7 +232,11 @@ def test_smtp_down_for_a_minute_the_alert_arrives_afterwards_once(
 
 
 def test_a_scheduler_with_its_clock_five_minutes_ahead_is_reported(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, smtp: SmtpSink, hook: WebhookSink,
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    hook: WebhookSink,
     fleet: dict[str, Headless],
 ) -> None:
     """libfaketime moves one Scheduler's clock; the database server's clock judges it."""
@@ -223,8 +247,16 @@ def test_a_scheduler_with_its_clock_five_minutes_ahead_is_reported(
     store.save_alert_rule("scheduler_clock", enabled=True, threshold=120)
     home = tmp_path / "skewed"
     home.mkdir()
-    fleet["skewed"] = Headless(home, pg_db_url, crypto_key, "--name", "skewed",
-                               "--watchdog-interval", "2", wrapper=["faketime", "-f", "+300s"])
+    fleet["skewed"] = Headless(
+        home,
+        pg_db_url,
+        crypto_key,
+        "--name",
+        "skewed",
+        "--watchdog-interval",
+        "2",
+        wrapper=["faketime", "-f", "+300s"],
+    )
     wait_for(lambda: len(smtp.messages) >= 1, 60, "the clock alert", fleet)
     time.sleep(5)
     assert subjects(smtp) == ["[openorch] Scheduler 'skewed': clock is off"]

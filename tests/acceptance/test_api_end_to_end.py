@@ -44,18 +44,31 @@ def test_run_over_http_reports_back_by_correlation_id(
     store = Store(db_url, crypto_key=crypto_key)
     # A scheduled trigger not due for a day: only the API makes it run now.
     trigger_id = store.create_scheduled_trigger(
-        "invoice run", "invoices", "0 3 * * *", datetime.now() + timedelta(days=1),
-        script("report_outcome.py"), '{"report": []}', False, True,
+        "invoice run",
+        "invoices",
+        "0 3 * * *",
+        datetime.now() + timedelta(days=1),
+        script("report_outcome.py"),
+        '{"report": []}',
+        False,
+        True,
     )
     elsewhere = store.create_single_trigger(
-        "elsewhere", "invoices", datetime.now() + timedelta(days=1),
-        script("report_outcome.py"), None, False, False, scheduler_whitelist=["other-machine"],
+        "elsewhere",
+        "invoices",
+        datetime.now() + timedelta(days=1),
+        script("report_outcome.py"),
+        None,
+        False,
+        False,
+        scheduler_whitelist=["other-machine"],
     )
     _token, secret = store.create_api_token("crm", [ApiScope.READ, ApiScope.RUN])
     api = ApiServer(tmp_path, db_url)
     running.append(api)
-    running.append(Headless(tmp_path, db_url, crypto_key, "--name", "api-worker",
-                            "--poll-interval", "0.3"))
+    running.append(
+        Headless(tmp_path, db_url, crypto_key, "--name", "api-worker", "--poll-interval", "0.3")
+    )
     client = api.client(secret)
 
     plan = {"report": [["failure", "first try", None], ["completion", "paid", {"n": 3}]]}
@@ -83,8 +96,10 @@ def test_run_over_http_reports_back_by_correlation_id(
 
     # A reported failure fails the job although the process exits 0; the trigger goes on.
     plan = {"report": [["failure", "customer unknown", {"customer": 17}]], "exit": 0}
-    answer = client.post(f"/triggers/{trigger_id}/runs",
-                         json={"process_args": json.dumps(plan), "correlation_id": "case-1002"})
+    answer = client.post(
+        f"/triggers/{trigger_id}/runs",
+        json={"process_args": json.dumps(plan), "correlation_id": "case-1002"},
+    )
     assert answer.status_code == 202, answer.text
     run = _until_done(client, "case-1002")
     assert run["state"] == "FAILED" and run["job"]["outcome_data"] == {"customer": 17}

@@ -149,25 +149,39 @@ def test_openapi_schema_validates_and_docs_are_served(server: Server) -> None:
 def test_oversized_and_malformed_bodies_get_4xx(server: Server) -> None:
     before = server.snapshot()
     with server.api.client(server.tokens["all"]) as client:
-        huge = client.post("/queues/q/elements", content=b"{" + b" " * (5 * 1024 * 1024) + b"}",
-                           headers={"content-type": "application/json"})
+        huge = client.post(
+            "/queues/q/elements",
+            content=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+            headers={"content-type": "application/json"},
+        )
         assert huge.status_code == 413 and "too large" in huge.json()["detail"]
-        for raw in (b"{", b"[" * 100_000, b'{"reference": "\\ud800"}', b'{"data": NaN}',
-                    b'{"reference": "nul\\u0000"}', b"\xff\xfe", b'{"data": 1e999}'):
-            answer = client.post("/queues/q/elements", content=raw,
-                                 headers={"content-type": "application/json"})
+        for raw in (
+            b"{",
+            b"[" * 100_000,
+            b'{"reference": "\\ud800"}',
+            b'{"data": NaN}',
+            b'{"reference": "nul\\u0000"}',
+            b"\xff\xfe",
+            b'{"data": 1e999}',
+        ):
+            answer = client.post(
+                "/queues/q/elements", content=raw, headers={"content-type": "application/json"}
+            )
             assert 400 <= answer.status_code < 500, (raw[:20], answer.text)
+
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted while received
             yield b'{"data": "'
             for _ in range(80):
                 yield b"x" * 65536
             yield b'"}'
 
-        streamed = client.post("/queues/q/elements", content=chunks(),
-                               headers={"content-type": "application/json"})
+        streamed = client.post(
+            "/queues/q/elements", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413, streamed.text
-        assert client.post("/triggers/api target/runs", content=b"x",
-                           headers={"content-type": "text/plain"}).status_code in (415, 422)
+        assert client.post(
+            "/triggers/api target/runs", content=b"x", headers={"content-type": "text/plain"}
+        ).status_code in (415, 422)
     assert server.snapshot() == before
 
 
@@ -177,8 +191,9 @@ JSON = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 FIELDS = st.sampled_from(
@@ -233,9 +248,23 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
     }
     env["OPENORCH_HOME"] = str(tmp_path / "home")
     process = subprocess.Popen(
-        [sys.executable, "-m", "openorch", "o", "--api", "-d", "--port", str(port),
-         "--conn", url, "--key", crypto_key],
-        env=env, stdout=(tmp_path / "o.txt").open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "openorch",
+            "o",
+            "--api",
+            "-d",
+            "--port",
+            str(port),
+            "--conn",
+            url,
+            "--key",
+            crypto_key,
+        ],
+        env=env,
+        stdout=(tmp_path / "o.txt").open("wb"),
+        stderr=subprocess.STDOUT,
         cwd=tmp_path,
     )
     try:
@@ -247,7 +276,8 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
                 break
             except httpx.TransportError:
                 assert process.poll() is None and time.monotonic() < deadline, (
-                    (tmp_path / "o.txt").read_text(errors="replace"))
+                    tmp_path / "o.txt"
+                ).read_text(errors="replace")
                 time.sleep(0.2)
         assert health.status_code == 200 and health.json()["database"]["reachable"]
         assert httpx.get(f"{base}/api/v1/jobs").status_code == 401
@@ -257,8 +287,9 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
         # The Orchestrator still answers, with its login page: its token is not the API's.
         page = httpx.get(f"{base}/", headers={"Accept": "text/html"})
         assert page.status_code == 401 and "needs its token" in page.text
-        assert httpx.get(f"{base}/", headers={"Authorization": f"Bearer {secret}"}
-                         ).status_code == 401
+        assert (
+            httpx.get(f"{base}/", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+        )
     finally:
         process.terminate()
         process.wait(20)
@@ -267,14 +298,32 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
 
 QUERY_VALUES = st.text(max_size=12) | st.integers(-(2**40), 2**40).map(str)
 QUERIES = st.dictionaries(
-    st.sampled_from(["status", "outcome", "offset", "limit", "correlation_id", "reference",
-                     "process_name", "log_limit"]),
+    st.sampled_from(
+        [
+            "status",
+            "outcome",
+            "offset",
+            "limit",
+            "correlation_id",
+            "reference",
+            "process_name",
+            "log_limit",
+        ]
+    ),
     QUERY_VALUES,
     max_size=4,
 )
 READ_PATHS = st.sampled_from(
-    ["/jobs", "/runs", "/queues/fuzz/elements", "/jobs/{missing}", "/runs/{missing}",
-     "/triggers/{missing}", "/queues/fuzz", "/jobs/not-a-uuid"]
+    [
+        "/jobs",
+        "/runs",
+        "/queues/fuzz/elements",
+        "/jobs/{missing}",
+        "/runs/{missing}",
+        "/triggers/{missing}",
+        "/queues/fuzz",
+        "/jobs/not-a-uuid",
+    ]
 )
 
 
@@ -305,9 +354,20 @@ def test_api_refuses_a_bad_database_clearly(tmp_path: Path, conn: str, expected:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
     env["OPENORCH_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
-        [sys.executable, "-m", "openorch", "api", "--conn", conn.format(folder=tmp_path),
-         "--port", "1"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "openorch",
+            "api",
+            "--conn",
+            conn.format(folder=tmp_path),
+            "--port",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1 and expected in output, output

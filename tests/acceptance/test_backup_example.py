@@ -44,8 +44,16 @@ def service(tmp_path: Path) -> Iterator[str]:
     """The example's fake storage service, on a free port; yields its URL."""
     url_file = tmp_path / "service-url"
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "backup_service.py"), "--port", "0",
-         "--transfer-seconds", "0.8", "--url-file", str(url_file)],
+        [
+            sys.executable,
+            str(EXAMPLES / "backup_service.py"),
+            "--port",
+            "0",
+            "--transfer-seconds",
+            "0.8",
+            "--url-file",
+            str(url_file),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
@@ -93,11 +101,29 @@ def test_backup_example_killed_at_random_points_ends_all_done_without_rerunning_
     print(f"kill seed {seed} (set OPENORCH_KILL_SEED to repeat)")
     rng = random.Random(seed)
     setup = subprocess.run(
-        [sys.executable, str(EXAMPLES / "setup_backup_example.py"), "--conn", db_url,
-         "--key", crypto_key, "--service", service, "--folder", str(tmp_path / "backups"),
-         "--poll-seconds", "0.3", "--attempts", "50", "--retry-delay", "0",
-         "--process", str(WRAPPER)],
-        capture_output=True, text=True, env={**os.environ, "OPENORCH_HOME": str(tmp_path)},
+        [
+            sys.executable,
+            str(EXAMPLES / "setup_backup_example.py"),
+            "--conn",
+            db_url,
+            "--key",
+            crypto_key,
+            "--service",
+            service,
+            "--folder",
+            str(tmp_path / "backups"),
+            "--poll-seconds",
+            "0.3",
+            "--attempts",
+            "50",
+            "--retry-delay",
+            "0",
+            "--process",
+            str(WRAPPER),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENORCH_HOME": str(tmp_path)},
         timeout=60,
     )
     assert setup.returncode == 0, setup.stderr
@@ -106,16 +132,21 @@ def test_backup_example_killed_at_random_points_ends_all_done_without_rerunning_
     assert len(elements) == 4
     trigger = next(t for t in store.get_all_triggers() if t.trigger_name == "Example backups")
     journal = tmp_path / "journal.jsonl"
-    scheduler = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
-                         extra_env={"BACKUP_JOURNAL": str(journal),
-                                    "BACKUP_STEP_SECONDS": "0.15"})
+    scheduler = Headless(
+        tmp_path,
+        db_url,
+        crypto_key,
+        "--poll-interval",
+        "0.3",
+        extra_env={"BACKUP_JOURNAL": str(journal), "BACKUP_STEP_SECONDS": "0.15"},
+    )
     kills = 0
     deadline = time.monotonic() + 50
     try:
-        while any(store.get_queue_element(e.id).status is not QueueStatus.DONE
-                  for e in elements):
+        while any(store.get_queue_element(e.id).status is not QueueStatus.DONE for e in elements):
             assert time.monotonic() < deadline, (
-                f"not all DONE after {kills} kills:\n{scheduler.text()[-3000:]}")
+                f"not all DONE after {kills} kills:\n{scheduler.text()[-3000:]}"
+            )
             if store.get_trigger(trigger.id).process_status is TriggerStatus.FAILED:
                 store.set_trigger_status(trigger.id, TriggerStatus.IDLE)  # the admin
             children = _pipeline_children(scheduler) if kills < KILLS else []
@@ -161,13 +192,19 @@ def test_backup_example_killed_at_random_points_ends_all_done_without_rerunning_
             # Nothing of this step started after its completion was saved: not per the
             # database's history, and not per the process's own journal.
             assert all(row.started_date <= saved for row in history if row.step == step)
-            ran = [datetime.fromtimestamp(line["t"]) for line in lines
-                   if line["element"] == str(element.id) and line["step"] == step
-                   and line["event"] == "start"]
+            ran = [
+                datetime.fromtimestamp(line["t"])
+                for line in lines
+                if line["element"] == str(element.id)
+                and line["step"] == step
+                and line["event"] == "start"
+            ]
             assert ran and all(moment <= saved for moment in ran), (step, ran, saved)
     stats = _get(f"{service}/stats")
     # One transfer and one notification per element, however often steps were retried.
     assert stats["transfers"] == 4 and stats["notifications"] == 4
-    print(f"{kills} kills, {interrupted} steps interrupted mid-way, "
-          f"transfer calls {stats['transfer_calls']}")
+    print(
+        f"{kills} kills, {interrupted} steps interrupted mid-way, "
+        f"transfer calls {stats['transfer_calls']}"
+    )
     store.close()

@@ -41,7 +41,9 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     python = environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     inner = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(inner, "openorch-test-dependencies.pth").write_text("\n".join(sorted(outer)) + "\n")
@@ -176,8 +178,9 @@ def test_newcomer_first_hour_in_local_mode(installed_venv: Path, tmp_path: Path)
         # printed, as a newcomer does.
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         while time.monotonic() < deadline:
-            printed = re.search(rf"http://127\.0\.0\.1:{port}/\?token=\S+",
-                                (logs / "o.txt").read_text())
+            printed = re.search(
+                rf"http://127\.0\.0\.1:{port}/\?token=\S+", (logs / "o.txt").read_text()
+            )
             try:
                 if printed:
                     with browser.open(printed.group(0), timeout=2) as answer:

@@ -47,13 +47,15 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait()
 
 
-def _spawn(store: Store, url: str, key: str, args: dict[str, Any],
-           started: list[subprocess.Popen[bytes]]) -> tuple[subprocess.Popen[bytes], uuid.UUID]:
+def _spawn(
+    store: Store, url: str, key: str, args: dict[str, Any], started: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], uuid.UUID]:
     job = store.start_job("three", "test-machine").id
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), "three", url, key, json.dumps(args), "", str(job)],
-        env=env, stderr=subprocess.PIPE,
+        env=env,
+        stderr=subprocess.PIPE,
     )
     started.append(process)
     return process, job
@@ -99,8 +101,9 @@ def test_killed_in_step_two_resumes_at_step_two_with_step_ones_state(
     second, second_job = _spawn(store, db_url, crypto_key, args, processes)
     _finish(second)
     lines = _journal(journal)
-    starts = [(line["pid"], line["step"], line["state"]) for line in lines
-              if line["event"] == "start"]
+    starts = [
+        (line["pid"], line["step"], line["state"]) for line in lines if line["event"] == "start"
+    ]
     assert starts == [
         (first.pid, "first", {}),
         (first.pid, "second", {"done": ["first"]}),
@@ -111,8 +114,11 @@ def test_killed_in_step_two_resumes_at_step_two_with_step_ones_state(
     assert done.status is QueueStatus.DONE and done.attempts == 1
     history = store.get_pipeline_history(element.id)
     assert [(row.step, row.outcome, row.job_id) for row in history] == [
-        ("first", "done", first_job), ("second", "interrupted", first_job),
-        ("second", "done", second_job), ("third", "done", second_job)]
+        ("first", "done", first_job),
+        ("second", "interrupted", first_job),
+        ("second", "done", second_job),
+        ("third", "done", second_job),
+    ]
     store.close()
 
 
@@ -125,8 +131,9 @@ def test_a_waiting_step_resumes_after_its_not_before_and_not_earlier(
     # The process polls the queue every 0.1 s all along: only not-before holds it back.
     args = {"queue": "q", "journal": str(journal), "wait_seconds": 1.5, "until_empty": True}
     process, _ = _spawn(store, db_url, crypto_key, args, processes)
-    _wait_for(lambda: store.get_queue_element(element.id).not_before is not None, 30,
-              "the step to wait")
+    _wait_for(
+        lambda: store.get_queue_element(element.id).not_before is not None, 30, "the step to wait"
+    )
     waiting = store.get_queue_element(element.id)
     assert waiting.status is QueueStatus.NEW
     not_before = waiting.not_before
@@ -134,8 +141,11 @@ def test_a_waiting_step_resumes_after_its_not_before_and_not_earlier(
     _finish(process)
     history = store.get_pipeline_history(element.id)
     assert [(row.step, row.part, row.outcome) for row in history] == [
-        ("first", "start", "done"), ("second", "start", "waiting"),
-        ("second", "continue", "done"), ("third", "start", "done")]
+        ("first", "start", "done"),
+        ("second", "start", "waiting"),
+        ("second", "continue", "done"),
+        ("third", "start", "done"),
+    ]
     waited = history[1].finished_date
     assert waited is not None
     element_row = store.get_queue_element(element.id)
@@ -176,8 +186,13 @@ def test_two_processes_never_run_steps_of_one_element_at_the_same_time(
     store.bulk_create_queue_elements("q", references, [None] * len(references))
     journal = tmp_path / "journal.jsonl"
     # Step 2 waits, so elements come back to the queue and either process may continue them.
-    args = {"queue": "q", "journal": str(journal), "wait_seconds": 0.3, "step_sleep": 0.02,
-            "until_empty": True}
+    args = {
+        "queue": "q",
+        "journal": str(journal),
+        "wait_seconds": 0.3,
+        "step_sleep": 0.02,
+        "until_empty": True,
+    }
     workers = [_spawn(store, db_url, crypto_key, args, processes)[0] for _ in range(2)]
     for worker in workers:
         _finish(worker)
@@ -191,7 +206,10 @@ def test_two_processes_never_run_steps_of_one_element_at_the_same_time(
         assert [line["event"] for line in lines] == ["start", "end"] * 4, lines
         for start, end in zip(lines[::2], lines[1::2], strict=True):
             assert (start["pid"], start["step"], start["part"]) == (
-                end["pid"], end["step"], end["part"])
+                end["pid"],
+                end["step"],
+                end["part"],
+            )
         assert store.get_queue_element(element_id).status is QueueStatus.DONE
     pids = {line["pid"] for lines in by_element.values() for line in lines}
     assert pids == {worker.pid for worker in workers}, "both processes should have worked"
@@ -209,34 +227,60 @@ def test_scheduler_death_resumes_elsewhere_and_the_orphan_can_save_nothing(
     store.set_queue_settings("q", max_attempts=2)
     element = store.create_queue_element("q", "r1")
     journal, marker, wake = tmp_path / "journal.jsonl", tmp_path / "hang", tmp_path / "wake"
-    args = {"queue": "q", "journal": str(journal), "hang_marker": str(marker),
-            "wake_file": str(wake)}
-    trigger = store.create_queue_trigger("t-three", "three", "q", str(SCRIPT),
-                                         json.dumps(args), False, False, 1)
+    args = {
+        "queue": "q",
+        "journal": str(journal),
+        "hang_marker": str(marker),
+        "wake_file": str(wake),
+    }
+    trigger = store.create_queue_trigger(
+        "t-three", "three", "q", str(SCRIPT), json.dumps(args), False, False, 1
+    )
     started: list[Headless] = []
     orphan = 0
     try:
-        doomed = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
-                          "--name", "doomed")
+        doomed = Headless(
+            tmp_path, db_url, crypto_key, "--poll-interval", "0.3", "--name", "doomed"
+        )
         started.append(doomed)
         _wait_for(marker.exists, 30, "the process to hang in step 2")
         orphan = int(marker.read_text())
         doomed.process.kill()
         doomed.process.wait()
-        reaper = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
-                          "--name", "reaper", "--heartbeat-timeout", "2")
+        reaper = Headless(
+            tmp_path,
+            db_url,
+            crypto_key,
+            "--poll-interval",
+            "0.3",
+            "--name",
+            "reaper",
+            "--heartbeat-timeout",
+            "2",
+        )
         started.append(reaper)
-        _wait_for(lambda: store.get_queue_element(element.id).status is QueueStatus.NEW, 30,
-                  "the reaper to release the element")
+        _wait_for(
+            lambda: store.get_queue_element(element.id).status is QueueStatus.NEW,
+            30,
+            "the reaper to release the element",
+        )
         store.set_trigger_status(trigger, TriggerStatus.IDLE)  # the admin, after the failure
-        _wait_for(lambda: store.get_queue_element(element.id).status is QueueStatus.DONE, 30,
-                  "the reaper's run to finish the element")
+        _wait_for(
+            lambda: store.get_queue_element(element.id).status is QueueStatus.DONE,
+            30,
+            "the reaper's run to finish the element",
+        )
         history = store.get_pipeline_history(element.id)
         saved_state = store.get_pipeline_run(element.id).state  # type: ignore[union-attr]
         wake.touch()
-        _wait_for(lambda: not psutil.pid_exists(orphan)
-                  or psutil.Process(orphan).status() == psutil.STATUS_ZOMBIE, 30,
-                  "the orphan to give up")
+        _wait_for(
+            lambda: (
+                not psutil.pid_exists(orphan)
+                or psutil.Process(orphan).status() == psutil.STATUS_ZOMBIE
+            ),
+            30,
+            "the orphan to give up",
+        )
     finally:
         for one in started:
             one.kill()
@@ -246,22 +290,33 @@ def test_scheduler_death_resumes_elsewhere_and_the_orphan_can_save_nothing(
     doomed_job, reaper_job = history[0].job_id, history[2].job_id
     assert doomed_job != reaper_job
     assert [(row.step, row.outcome, row.job_id) for row in history] == [
-        ("first", "done", doomed_job), ("second", "interrupted", doomed_job),
-        ("second", "done", reaper_job), ("third", "done", reaper_job)]
+        ("first", "done", doomed_job),
+        ("second", "interrupted", doomed_job),
+        ("second", "done", reaper_job),
+        ("third", "done", reaper_job),
+    ]
     lines = _journal(journal)
     resumed = [line for line in lines if line["pid"] != orphan and line["event"] == "start"]
     assert [(line["step"], line["state"]) for line in resumed] == [
-        ("second", {"done": ["first"]}), ("third", {"done": ["first", "second"]})]
+        ("second", {"done": ["first"]}),
+        ("third", {"done": ["first", "second"]}),
+    ]
     # The orphan ran its step's code to the end, and got no further.
     assert [(line["step"], line["event"]) for line in lines if line["pid"] == orphan] == [
-        ("first", "start"), ("first", "end"), ("second", "start"), ("second", "end")]
+        ("first", "start"),
+        ("first", "end"),
+        ("second", "start"),
+        ("second", "end"),
+    ]
     # It was told why: its save found the element no longer its own.
     refusals = [log.log_message for log in store.get_logs(job_id=doomed_job, log_level="ERROR")]
-    assert any("Pipeline 'three', step 'second'" in text and "DONE now" in text
-               for text in refusals), refusals
+    assert any(
+        "Pipeline 'three', step 'second'" in text and "DONE now" in text for text in refusals
+    ), refusals
     # Nothing the orphan tried after waking was written.
     assert [(row.id, row.outcome) for row in store.get_pipeline_history(element.id)] == [
-        (row.id, row.outcome) for row in history]
+        (row.id, row.outcome) for row in history
+    ]
     assert store.get_pipeline_run(element.id).state == saved_state  # type: ignore[union-attr]
     assert store.get_queue_element(element.id).status is QueueStatus.DONE
     store.close()

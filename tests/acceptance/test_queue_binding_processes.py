@@ -52,8 +52,9 @@ def orphans() -> Iterator[list[int]]:
             os.kill(pid, signal.SIGKILL)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             schedulers: list[Headless]) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, schedulers: list[Headless]
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -65,8 +66,14 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 def _queue_trigger(store: Store, tmp_path: Path, queue: str) -> tuple[uuid.UUID, Path]:
     pidfile = tmp_path / f"{queue}.pid"
     trigger = store.create_queue_trigger(
-        f"t-{queue}", "claimer", queue, str(SCRIPTS / "claim_and_hang.py"),
-        json.dumps({"queue": queue, "pidfile": str(pidfile)}), False, False, 1,
+        f"t-{queue}",
+        "claimer",
+        queue,
+        str(SCRIPTS / "claim_and_hang.py"),
+        json.dumps({"queue": queue, "pidfile": str(pidfile)}),
+        False,
+        False,
+        1,
     )
     return trigger, pidfile
 
@@ -101,8 +108,12 @@ def test_killed_process_abandons_its_element(
     scheduler = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL))
     headless.append(scheduler)
     element_id, killed_at = _kill_mid_element(store, pidfile, headless)
-    wait_for(lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
-             10, "the element to be released", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
+        10,
+        "the element to be released",
+        headless,
+    )
     released_after = time.monotonic() - killed_at
     element = store.get_queue_element(element_id)
     job = store.get_job(element.job_id)  # type: ignore[arg-type]
@@ -125,16 +136,24 @@ def test_killed_process_retries_after_the_delay_and_a_later_run_finishes(
     scheduler = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL))
     headless.append(scheduler)
     element_id, _ = _kill_mid_element(store, pidfile, headless)
-    wait_for(lambda: store.get_queue_element(element_id).status is QueueStatus.NEW,
-             10, "the element back to NEW", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is QueueStatus.NEW,
+        10,
+        "the element back to NEW",
+        headless,
+    )
     again = store.get_queue_element(element_id)
     assert again.attempts == 1 and again.not_before is not None
     assert "ended FAILED" in (again.message or "")
     first_job = again.job_id
     # The admin re-enables the trigger at once; the delay still holds the element.
     store.set_trigger_status(trigger_id, TriggerStatus.IDLE)
-    wait_for(lambda: store.get_queue_element(element_id).status is QueueStatus.DONE,
-             20, "a later run to finish the element", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is QueueStatus.DONE,
+        20,
+        "a later run to finish the element",
+        headless,
+    )
     done = store.get_queue_element(element_id)
     assert done.start_date is not None and done.start_date >= again.not_before
     assert done.job_id is not None and done.job_id != first_job
@@ -143,7 +162,10 @@ def test_killed_process_retries_after_the_delay_and_a_later_run_finishes(
 
 
 def test_killed_scheduler_is_reaped_and_its_element_released(
-    db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
     orphans: list[int],
 ) -> None:
     store = Store(db_url, crypto_key=crypto_key)
@@ -151,8 +173,17 @@ def test_killed_scheduler_is_reaped_and_its_element_released(
     store.create_queue_element("reaped", "r1")
     trigger_id, pidfile = _queue_trigger(store, tmp_path, "reaped")
     # A Scheduler's own declared timeout decides when it counts as dead.
-    doomed = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
-                      "--name", "doomed", "--heartbeat-timeout", "2")
+    doomed = Headless(
+        tmp_path,
+        db_url,
+        crypto_key,
+        "--poll-interval",
+        str(POLL),
+        "--name",
+        "doomed",
+        "--heartbeat-timeout",
+        "2",
+    )
     headless.append(doomed)
     wait_for(lambda: _claimed(pidfile) is not None, 30, "the process to claim", headless)
     claimed = _claimed(pidfile)
@@ -163,11 +194,24 @@ def test_killed_scheduler_is_reaped_and_its_element_released(
     doomed.process.wait()
     assert store.get_queue_element(element_id).status is QueueStatus.IN_PROGRESS
 
-    reaper = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
-                      "--name", "reaper", "--heartbeat-timeout", "2")
+    reaper = Headless(
+        tmp_path,
+        db_url,
+        crypto_key,
+        "--poll-interval",
+        str(POLL),
+        "--name",
+        "reaper",
+        "--heartbeat-timeout",
+        "2",
+    )
     headless.append(reaper)
-    wait_for(lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
-             20, "the reaper to release the element", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
+        20,
+        "the reaper to release the element",
+        headless,
+    )
     element = store.get_queue_element(element_id)
     assert element.status is QueueStatus.NEW and element.attempts == 1
     assert "stopped sending heartbeats" in (element.message or "")
@@ -175,20 +219,33 @@ def test_killed_scheduler_is_reaped_and_its_element_released(
     assert store.get_job(element.job_id).status is JobStatus.FAILED  # type: ignore[arg-type]
     # The reaper's later run (after an admin re-enables the trigger) finishes it.
     store.set_trigger_status(trigger_id, TriggerStatus.IDLE)
-    wait_for(lambda: store.get_queue_element(element_id).status is QueueStatus.DONE,
-             20, "the reaper's run to finish the element", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is QueueStatus.DONE,
+        20,
+        "the reaper's run to finish the element",
+        headless,
+    )
     store.close()
 
 
-def _race(url: str, tmp_path: Path, mode: str, references: list[str],
-          processes: int) -> list[str]:
+def _race(url: str, tmp_path: Path, mode: str, references: list[str], processes: int) -> list[str]:
     start = tmp_path / f"go-{mode}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     workers = [
         subprocess.Popen(
-            [sys.executable, str(SCRIPTS / "add_reference.py"), url, str(start), "unique",
-             mode, *references],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                str(SCRIPTS / "add_reference.py"),
+                url,
+                str(start),
+                "unique",
+                mode,
+                *references,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for _ in range(processes)
     ]
@@ -236,14 +293,18 @@ def test_start_date_of_a_claim_is_recent(db_url: str) -> None:
 
 
 def test_killed_scheduler_restarted_under_its_name_releases_the_element(
-    db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
     orphans: list[int],
 ) -> None:
     store = Store(db_url, crypto_key=crypto_key)
     store.create_queue_element("restarted", "r1")
     _trigger_id, pidfile = _queue_trigger(store, tmp_path, "restarted")
-    first = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
-                     "--name", "robot-1")
+    first = Headless(
+        tmp_path, db_url, crypto_key, "--poll-interval", str(POLL), "--name", "robot-1"
+    )
     headless.append(first)
     wait_for(lambda: _claimed(pidfile) is not None, 30, "the process to claim", headless)
     claimed = _claimed(pidfile)
@@ -254,11 +315,16 @@ def test_killed_scheduler_restarted_under_its_name_releases_the_element(
     first.process.wait()
     assert store.get_queue_element(element_id).status is QueueStatus.IN_PROGRESS
 
-    second = Headless(tmp_path, db_url, crypto_key, "--poll-interval", str(POLL),
-                      "--name", "robot-1")
+    second = Headless(
+        tmp_path, db_url, crypto_key, "--poll-interval", str(POLL), "--name", "robot-1"
+    )
     headless.append(second)
-    wait_for(lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
-             30, "the restart to release the element", headless)
+    wait_for(
+        lambda: store.get_queue_element(element_id).status is not QueueStatus.IN_PROGRESS,
+        30,
+        "the restart to release the element",
+        headless,
+    )
     element = store.get_queue_element(element_id)
     assert element.status is QueueStatus.ABANDONED and element.attempts == 1
     assert f"Job {element.job_id} ended FAILED" in (element.message or "")

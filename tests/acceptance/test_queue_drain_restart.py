@@ -30,8 +30,9 @@ WORKERS = 8
 ELEMENTS = 20_000
 
 
-def _start_workers(url: str, key: str, store: Store, go: Path,
-                   count: int) -> list[tuple[subprocess.Popen[str], object]]:
+def _start_workers(
+    url: str, key: str, store: Store, go: Path, count: int
+) -> list[tuple[subprocess.Popen[str], object]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     started = []
     for _ in range(count):
@@ -39,7 +40,10 @@ def _start_workers(url: str, key: str, store: Store, go: Path,
         args = json.dumps({"queue": "drain", "go": str(go)})
         worker = subprocess.Popen(
             [sys.executable, str(DRAIN), "drainer", url, key, args, "", str(job.id)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         started.append((worker, job.id))
     for worker, _ in started:
@@ -48,8 +52,11 @@ def _start_workers(url: str, key: str, store: Store, go: Path,
     return started
 
 
-def _finish(workers: list[tuple[subprocess.Popen[str], object]], store: Store,
-            errors: list[str] | None = None) -> list[str]:
+def _finish(
+    workers: list[tuple[subprocess.Popen[str], object]],
+    store: Store,
+    errors: list[str] | None = None,
+) -> list[str]:
     """Wait for every worker, then end its job as its Scheduler would (DONE)."""
     done: list[str] = []
     for worker, job_id in workers:
@@ -71,8 +78,7 @@ def test_eight_processes_drain_through_a_server_restart(
     engine.dispose()
     store = Store(url, crypto_key=crypto_key)
     store.set_queue_settings("drain", max_attempts=3)
-    store.bulk_create_queue_elements("drain", [f"e{n}" for n in range(ELEMENTS)],
-                                     [None] * ELEMENTS)
+    store.bulk_create_queue_elements("drain", [f"e{n}" for n in range(ELEMENTS)], [None] * ELEMENTS)
     go = tmp_path / "go"
     workers = _start_workers(url, crypto_key, store, go, WORKERS)
     started = time.monotonic()
@@ -110,6 +116,8 @@ def test_eight_processes_drain_through_a_server_restart(
     retried = [e for e in elements if e.attempts]
     assert len(retried) == released
     assert all(e.message and e.message.startswith("pid ") for e in elements)
-    print(f"\n[drain] {ELEMENTS} elements, {WORKERS} processes, restart at "
-          f"{restarted_at:.1f} s, {released} released by their job's end, {elapsed:.1f} s")
+    print(
+        f"\n[drain] {ELEMENTS} elements, {WORKERS} processes, restart at "
+        f"{restarted_at:.1f} s, {released} released by their job's end, {elapsed:.1f} s"
+    )
     store.close()

@@ -43,7 +43,7 @@ PROCESS_ARGS = [
     "plain",
     "",
     "  two words  and  leading and trailing spaces  ",
-    "\"double\" and 'single' quotes, a lone \" and a lone ' and \\\"escaped\\\"",
+    '"double" and \'single\' quotes, a lone " and a lone \' and \\"escaped\\"',
     "line one\nline two\r\nline three\n",
     "\ttabs\tinside\tand a vertical\x0btab and a form\x0cfeed",
     "ünïcödé € 🤖 日本語 Ελληνικά \u202eright-to-left e\u0301 \ufeffBOM \U0010ffff",
@@ -74,12 +74,19 @@ def test_process_args_reach_the_process_byte_for_byte(
     echo_dir.mkdir()
     canary = tmp_path / "a shell ran this"
     expected = {
-        single_due(store, script("echo_args.py"), args.replace("{canary}", str(canary))):
-        args.replace("{canary}", str(canary))
+        single_due(
+            store, script("echo_args.py"), args.replace("{canary}", str(canary))
+        ): args.replace("{canary}", str(canary))
         for args in PROCESS_ARGS
     }
-    scheduler = Headless(tmp_path, db_url, crypto_key, "--poll-interval", "0.3",
-                         extra_env={"OPENORCH_ECHO_DIR": str(echo_dir)})
+    scheduler = Headless(
+        tmp_path,
+        db_url,
+        crypto_key,
+        "--poll-interval",
+        "0.3",
+        extra_env={"OPENORCH_ECHO_DIR": str(echo_dir)},
+    )
     headless.append(scheduler)
     ended = (TriggerStatus.DONE, TriggerStatus.FAILED)
     try:
@@ -112,9 +119,46 @@ def _wait_for(condition: object, scheduler: Headless, timeout: float = 60) -> No
 #: Pieces of cron fields, valid and not: ranges past the limits, zero steps, names,
 #: croniter's extensions, stray characters.
 CRON_ATOMS = [
-    "*", "0", "1", "5", "7", "12", "23", "29", "30", "31", "59", "60", "61", "-1", "99",
-    "*/0", "*/5", "1-5", "5-1", "0-59/15", "1,2,3", "L", "W", "5#3", "?", "jan", "MON",
-    "feb", "sun-sat", "H", "", "a", "€", "\x00", "/", ",", "-", "**", "1--2", "0x1",
+    "*",
+    "0",
+    "1",
+    "5",
+    "7",
+    "12",
+    "23",
+    "29",
+    "30",
+    "31",
+    "59",
+    "60",
+    "61",
+    "-1",
+    "99",
+    "*/0",
+    "*/5",
+    "1-5",
+    "5-1",
+    "0-59/15",
+    "1,2,3",
+    "L",
+    "W",
+    "5#3",
+    "?",
+    "jan",
+    "MON",
+    "feb",
+    "sun-sat",
+    "H",
+    "",
+    "a",
+    "€",
+    "\x00",
+    "/",
+    ",",
+    "-",
+    "**",
+    "1--2",
+    "0x1",
 ]
 cron_fields = st.lists(st.sampled_from(CRON_ATOMS), min_size=1, max_size=3).map("".join)
 #: Five fields each valid alone, combined at random: some name dates that never come
@@ -129,8 +173,18 @@ plausible_cron = st.tuples(
 noisy_cron = st.one_of(
     st.lists(cron_fields, min_size=5, max_size=5).map(" ".join),
     st.lists(cron_fields, min_size=0, max_size=7).map(" ".join),
-    st.sampled_from(["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 29 2 *",
-                     "@daily", "* * * * *\n", " 0 7 * * 1-5 ", "0\t7 * * 1-5"]),
+    st.sampled_from(
+        [
+            "0 0 31 2 *",
+            "0 0 30 2 *",
+            "0 0 31 4,6,9,11 *",
+            "0 0 29 2 *",
+            "@daily",
+            "* * * * *\n",
+            " 0 7 * * 1-5 ",
+            "0\t7 * * 1-5",
+        ]
+    ),
     st.text(max_size=20),
 )
 cron_exprs = st.one_of(plausible_cron, noisy_cron)
@@ -167,7 +221,7 @@ def _mutations(key: str) -> st.SearchStrategy[str]:
     position = st.integers(0, len(key) - 1)
     return st.one_of(
         st.tuples(position, st.sampled_from(alphabet)).map(
-            lambda change: key[: change[0]] + change[1] + key[change[0] + 1:]
+            lambda change: key[: change[0]] + change[1] + key[change[0] + 1 :]
         ),
         position.map(lambda cut: key[:cut]),
         st.just(key.rstrip("=")),

@@ -48,8 +48,9 @@ def headless() -> Iterator[list[Headless]]:
         one.kill()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             schedulers: list[Headless]) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, schedulers: list[Headless]
+) -> None:
     """Wait until `condition()` holds; fail with the Schedulers' output otherwise."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -78,8 +79,11 @@ def test_four_headless_schedulers_start_100_due_triggers_exactly_once(
     for number in range(SCHEDULERS):
         folder = tmp_path / f"s{number}"
         folder.mkdir()
-        headless.append(Headless(folder, pg_db_url, crypto_key, "--poll-interval", "0.5",
-                                 "--name", f"S{number}"))
+        headless.append(
+            Headless(
+                folder, pg_db_url, crypto_key, "--poll-interval", "0.5", "--name", f"S{number}"
+            )
+        )
     for one in headless:
         one.wait_for_output("started; polling every 0.5 s", timeout=30)
 
@@ -87,8 +91,9 @@ def test_four_headless_schedulers_start_100_due_triggers_exactly_once(
     # for the next due time, not only at its poll interval), so all four race for all 100.
     due = datetime.now() + timedelta(seconds=3)
     trigger_ids = [
-        store.create_single_trigger(f"due-{n:03}", "quick", due, script("quick.py"), "",
-                                    False, False, 0)
+        store.create_single_trigger(
+            f"due-{n:03}", "quick", due, script("quick.py"), "", False, False, 0
+        )
         for n in range(TRIGGERS)
     ]
     if datetime.now() >= due:  # a slow machine: the race is spread over a few polls
@@ -128,13 +133,24 @@ def test_a_15_second_database_outage_under_a_headless_scheduler(
     # SDK, sleeps through the outage and then logs: its connection must recover too.
     ends_ok = single_due(store, script("nap.py"), "6", name="ends-ok-in-outage")
     ends_failed = single_due(store, script("nap_fail.py"), "7", name="fails-in-outage")
-    outlives = single_due(store, script("sleep_then_ok.py"), str(OUTAGE + 6),
-                          name="outlives-outage", process_name="sdk sleeper")
+    outlives = single_due(
+        store,
+        script("sleep_then_ok.py"),
+        str(OUTAGE + 6),
+        name="outlives-outage",
+        process_name="sdk sleeper",
+    )
     scheduler = Headless(tmp_path, url, crypto_key, "--poll-interval", "0.5", "--name", "S")
     headless.append(scheduler)
-    wait_for(lambda: len(store.get_jobs(status=JobStatus.RUNNING)) == 3
-             and bool(store.get_logs(process_name="sdk sleeper")), 30,
-             "three RUNNING jobs, the SDK one asleep", headless)
+    wait_for(
+        lambda: (
+            len(store.get_jobs(status=JobStatus.RUNNING)) == 3
+            and bool(store.get_logs(process_name="sdk sleeper"))
+        ),
+        30,
+        "three RUNNING jobs, the SDK one asleep",
+        headless,
+    )
     store.close()  # its pooled connections would die with the server anyway
 
     own_pg.stop_server()
@@ -154,11 +170,20 @@ def test_a_15_second_database_outage_under_a_headless_scheduler(
 
     store = Store(url, crypto_key=crypto_key)
     ended = (TriggerStatus.DONE, TriggerStatus.FAILED)
-    wait_for(lambda: all(trigger_status(store, key) in ended
-                         for key in (ends_ok, ends_failed, outlives)),
-             30, "every outcome recorded", headless)
-    wait_for(lambda: store.get_schedulers()[0].last_update > up_at + timedelta(seconds=1),
-             10, "a heartbeat after the outage", headless)
+    wait_for(
+        lambda: all(
+            trigger_status(store, key) in ended for key in (ends_ok, ends_failed, outlives)
+        ),
+        30,
+        "every outcome recorded",
+        headless,
+    )
+    wait_for(
+        lambda: store.get_schedulers()[0].last_update > up_at + timedelta(seconds=1),
+        10,
+        "a heartbeat after the outage",
+        headless,
+    )
 
     assert trigger_status(store, ends_ok) is TriggerStatus.DONE
     assert trigger_status(store, ends_failed) is TriggerStatus.FAILED
@@ -166,10 +191,14 @@ def test_a_15_second_database_outage_under_a_headless_scheduler(
     assert trigger_status(store, outlives) is TriggerStatus.DONE, [
         log.log_message for job in outlived for log in logs_of(store, job.id)
     ]
-    statuses = {key: [job.status for job in jobs_of(store, key)]
-                for key in (ends_ok, ends_failed, outlives)}
-    assert statuses == {ends_ok: [JobStatus.DONE], ends_failed: [JobStatus.FAILED],
-                        outlives: [JobStatus.DONE]}
+    statuses = {
+        key: [job.status for job in jobs_of(store, key)] for key in (ends_ok, ends_failed, outlives)
+    }
+    assert statuses == {
+        ends_ok: [JobStatus.DONE],
+        ends_failed: [JobStatus.FAILED],
+        outlives: [JobStatus.DONE],
+    }
     (failed_job,) = jobs_of(store, ends_failed)
     (error,) = logs_of(store, failed_job.id)
     assert error.log_level is LogLevel.ERROR
@@ -182,10 +211,15 @@ def test_a_15_second_database_outage_under_a_headless_scheduler(
     output = scheduler.text()
     assert "Could not record" not in output, output
     # In this order: the outage noticed, both processes ended, the database back.
-    order = [output.index(line) for line in (
-        "Database error", "'ends-ok-in-outage' finished (exit 0",
-        "'fails-in-outage' failed (exit 1", "reachable again",
-    )]
+    order = [
+        output.index(line)
+        for line in (
+            "Database error",
+            "'ends-ok-in-outage' finished (exit 0",
+            "'fails-in-outage' failed (exit 1",
+            "reachable again",
+        )
+    ]
     assert order == sorted(order), output
     print(f"\n[reliability] database down for {outage:.1f} s; the Scheduler survived")
     store.close()

@@ -84,9 +84,10 @@ def run_scheduler(url: str, key: str, folder: Path) -> SchedulerRun:
     scheduler = Headless(folder, url, key, "--poll-interval", "0.3", "--name", "keeper")
     try:
         deadline = time.monotonic() + 60
-        while not all(trigger_status(store, trigger) in (TriggerStatus.DONE,
-                                                          TriggerStatus.FAILED)
-                      for trigger in (robot, failing)):
+        while not all(
+            trigger_status(store, trigger) in (TriggerStatus.DONE, TriggerStatus.FAILED)
+            for trigger in (robot, failing)
+        ):
             assert scheduler.process.poll() is None, scheduler.text()
             assert time.monotonic() < deadline, scheduler.text()
             time.sleep(0.1)
@@ -154,8 +155,12 @@ async def orchestrator_session(user: User) -> dict[int | str, str]:
 
 @pytest.mark.slow
 async def test_the_key_and_passwords_stay_out_of_database_logs_files_and_page(
-    secret_url: str, crypto_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    nicegui_storage: None, caplog: pytest.LogCaptureFixture,
+    secret_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    nicegui_storage: None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     conn_password = CONN_PASSWORD if CONN_PASSWORD in secret_url else None
     run = run_scheduler(secret_url, crypto_key, tmp_path)
@@ -232,7 +237,8 @@ def _other_local_addresses() -> list[str]:
 def test_the_orchestrator_listens_on_loopback_only_by_default(tmp_path: Path) -> None:
     port = _free_port()
     env = {  # as an admin's shell: not under pytest (NiceGUI behaves differently there)
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("PYTEST", "NICEGUI", "OpenOrchestrator"))
     }
     env["OPENORCH_HOME"] = str(tmp_path / "home")
@@ -240,7 +246,10 @@ def test_the_orchestrator_listens_on_loopback_only_by_default(tmp_path: Path) ->
     with output.open("wb") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "openorch", "o", "-d", "-p", str(port)],
-            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60

@@ -53,8 +53,9 @@ def orphans() -> Iterator[list[int]]:
             os.killpg(group, signal.SIGKILL)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             schedulers: list[Headless]) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, schedulers: list[Headless]
+) -> None:
     """Wait until `condition()` holds; fail with the Schedulers' output otherwise."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -85,15 +86,20 @@ def only_job(store: Store, trigger_id: uuid.UUID, schedulers: list[Headless]):  
     return jobs_of(store, trigger_id)[0]
 
 
-def scheduler(tmp_path: Path, url: str, key: str, name: str, *flags: str,
-              env: dict[str, str] | None = None) -> Headless:
+def scheduler(
+    tmp_path: Path, url: str, key: str, name: str, *flags: str, env: dict[str, str] | None = None
+) -> Headless:
     """A headless Scheduler polling every 0.3 s under `name`."""
-    return Headless(tmp_path, url, key, "--name", name, "--poll-interval", "0.3", *flags,
-                    extra_env=env)
+    return Headless(
+        tmp_path, url, key, "--name", name, "--poll-interval", "0.3", *flags, extra_env=env
+    )
 
 
 def test_sigkill_then_restart_under_the_same_name_ends_the_orphan(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
     orphans: list[int],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
@@ -116,8 +122,12 @@ def test_sigkill_then_restart_under_the_same_name_ends_the_orphan(
     restarted_at = time.monotonic()
     second = scheduler(tmp_path, pg_db_url, crypto_key, "robot-1")
     headless.append(second)
-    wait_for(lambda: store.get_job(job.id).status is JobStatus.FAILED, 30,
-             "the orphaned job FAILED", headless)
+    wait_for(
+        lambda: store.get_job(job.id).status is JobStatus.FAILED,
+        30,
+        "the orphaned job FAILED",
+        headless,
+    )
     wait_for(lambda: not alive(parent) and not alive(child), 10, "the orphan gone", headless)
     elapsed = time.monotonic() - restarted_at
     assert elapsed < 30
@@ -134,13 +144,17 @@ def test_sigkill_then_restart_under_the_same_name_ends_the_orphan(
 
 
 def test_a_run_declared_dead_while_alive_stops_its_processes(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
     orphans: list[int],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
     pid_file = tmp_path / "pids.txt"
-    trigger_id = single_due(store, script("sleeper.py"), str(pid_file),
-                            scheduler_whitelist=["split"])
+    trigger_id = single_due(
+        store, script("sleeper.py"), str(pid_file), scheduler_whitelist=["split"]
+    )
     split = scheduler(tmp_path, pg_db_url, crypto_key, "split", "--heartbeat-timeout", "3")
     headless.append(split)
     parent, child = pids(pid_file, headless)
@@ -151,14 +165,17 @@ def test_a_run_declared_dead_while_alive_stops_its_processes(
     split.process.send_signal(signal.SIGSTOP)
     reaper = scheduler(tmp_path, pg_db_url, crypto_key, "reaper", "--heartbeat-timeout", "3")
     headless.append(reaper)
-    wait_for(lambda: store.get_job(job.id).status is JobStatus.FAILED, 30,
-             "the silent Scheduler's job reaped", headless)
+    wait_for(
+        lambda: store.get_job(job.id).status is JobStatus.FAILED,
+        30,
+        "the silent Scheduler's job reaped",
+        headless,
+    )
     assert alive(parent), "the reaper cannot reach another machine's processes"
 
     split.process.send_signal(signal.SIGCONT)
     split.wait_for_output("declared dead", timeout=20)
-    wait_for(lambda: not alive(parent) and not alive(child), 15, "its processes stopped",
-             headless)
+    wait_for(lambda: not alive(parent) and not alive(child), 15, "its processes stopped", headless)
     wait_for(lambda: split.text().count("Registered as run") == 2, 10, "a new run", headless)
 
     # Nothing was reported over the reaper's decision.
@@ -167,8 +184,12 @@ def test_a_run_declared_dead_while_alive_stops_its_processes(
     (log,) = logs_of(store, job.id)
     assert "'split' stopped sending heartbeats" in log.log_message
     health = {item.scheduler.machine_name: item for item in store.get_scheduler_health()}
-    wait_for(lambda: all(item.alive for item in store.get_scheduler_health()), 10,
-             "both alive again", headless)
+    wait_for(
+        lambda: all(item.alive for item in store.get_scheduler_health()),
+        10,
+        "both alive again",
+        headless,
+    )
     assert set(health) == {"split", "reaper"}
     store.close()
 
@@ -176,7 +197,10 @@ def test_a_run_declared_dead_while_alive_stops_its_processes(
 @pytest.mark.slow
 @pytest.mark.skipif(not LIBFAKETIME.exists(), reason="needs Debian's libfaketime")
 def test_robot_clocks_five_minutes_off_keep_their_jobs_running(
-    pg_db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless],
+    pg_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
     orphans: list[int],
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
@@ -185,17 +209,40 @@ def test_robot_clocks_five_minutes_off_keep_their_jobs_running(
     for name, offset in clocks.items():
         # Due for every clock: ten minutes ago by the test's (the database's) clock.
         triggers[name] = store.create_single_trigger(
-            f"wait-{name}", f"wait {name}", datetime.now() - timedelta(minutes=10),
-            script("wait_long.py"), "600", False, False, scheduler_whitelist=[name],
+            f"wait-{name}",
+            f"wait {name}",
+            datetime.now() - timedelta(minutes=10),
+            script("wait_long.py"),
+            "600",
+            False,
+            False,
+            scheduler_whitelist=[name],
         )
         env = None
         if offset is not None:
-            env = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset,
-                   "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-        headless.append(scheduler(tmp_path, pg_db_url, crypto_key, name,
-                                  "--heartbeat-timeout", "30", "--exclusive", env=env))
-    wait_for(lambda: len(store.get_jobs(status=JobStatus.RUNNING)) == 3, 30,
-             "three RUNNING jobs", headless)
+            env = {
+                "LD_PRELOAD": str(LIBFAKETIME),
+                "FAKETIME": offset,
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            }
+        headless.append(
+            scheduler(
+                tmp_path,
+                pg_db_url,
+                crypto_key,
+                name,
+                "--heartbeat-timeout",
+                "30",
+                "--exclusive",
+                env=env,
+            )
+        )
+    wait_for(
+        lambda: len(store.get_jobs(status=JobStatus.RUNNING)) == 3,
+        30,
+        "three RUNNING jobs",
+        headless,
+    )
     for job in store.get_jobs():
         wait_for(lambda job=job: store.get_job(job.id).pid is not None, 10, "a pid", headless)
         orphans.append(store.get_job(job.id).pid or 0)
@@ -217,16 +264,24 @@ def test_robot_clocks_five_minutes_off_keep_their_jobs_running(
     assert health["on-time"].notable_clock_offset is None
     for one in headless:
         assert "was marked FAILED" not in one.text(), one.text()
-    print(f"\n[liveness] clocks {behind:+.0f} s and {ahead:+.0f} s off: 3 jobs RUNNING for "
-          f"{SKEW_WATCH:.0f} s with a 30 s heartbeat timeout")
+    print(
+        f"\n[liveness] clocks {behind:+.0f} s and {ahead:+.0f} s off: 3 jobs RUNNING for "
+        f"{SKEW_WATCH:.0f} s with a 30 s heartbeat timeout"
+    )
     store.close()
 
 
 def _slow_clone_trigger(store: Store, name: str) -> uuid.UUID:
     """A git trigger whose clone hangs for 20 s (GIT_SSH_COMMAND sleeps, then fails)."""
     return store.create_single_trigger(
-        f"clone-{name}", "slow clone", datetime.now() - timedelta(seconds=1),
-        "ssh://git.example.invalid/robot.git", "", True, False, scheduler_whitelist=[name],
+        f"clone-{name}",
+        "slow clone",
+        datetime.now() - timedelta(seconds=1),
+        "ssh://git.example.invalid/robot.git",
+        "",
+        True,
+        False,
+        scheduler_whitelist=[name],
     )
 
 
@@ -238,16 +293,18 @@ def test_heartbeats_flow_during_a_slow_clone(
 ) -> None:
     store = Store(pg_db_url, crypto_key=crypto_key)
     trigger_id = _slow_clone_trigger(store, "cloner")
-    cloner = scheduler(tmp_path, pg_db_url, crypto_key, "cloner", "--heartbeat-timeout", "3",
-                       env=SLOW_SSH)
+    cloner = scheduler(
+        tmp_path, pg_db_url, crypto_key, "cloner", "--heartbeat-timeout", "3", env=SLOW_SSH
+    )
     reaper = scheduler(tmp_path, pg_db_url, crypto_key, "reaper", "--heartbeat-timeout", "3")
     headless.extend([cloner, reaper])
     cloner.wait_for_output("Cloning")
     job = only_job(store, trigger_id, headless)
 
     def last_heartbeat() -> datetime:
-        return next(row.last_update for row in store.get_schedulers()
-                    if row.machine_name == "cloner")
+        return next(
+            row.last_update for row in store.get_schedulers() if row.machine_name == "cloner"
+        )
 
     seen = [last_heartbeat()]
     for _ in range(8):  # 8 s inside the clone: over twice the 3 s heartbeat timeout
@@ -279,8 +336,9 @@ def test_a_crash_between_begin_and_launch_leaves_nothing_running(
 
     second = scheduler(tmp_path, pg_db_url, crypto_key, "crasher")
     headless.append(second)
-    wait_for(lambda: store.get_job(job.id).status is JobStatus.FAILED, 30, "the job FAILED",
-             headless)
+    wait_for(
+        lambda: store.get_job(job.id).status is JobStatus.FAILED, 30, "the job FAILED", headless
+    )
     assert trigger_status(store, trigger_id) is TriggerStatus.FAILED
     assert store.get_jobs(status=JobStatus.RUNNING) == ()
     running = [t for t in store.get_all_triggers() if t.process_status is TriggerStatus.RUNNING]

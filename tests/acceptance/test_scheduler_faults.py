@@ -37,15 +37,17 @@ def test_several_schedulers_start_each_due_trigger_exactly_once(
 
     def scheduler(number: int) -> None:
         store = Store(pg_db_url, crypto_key=crypto_key)
-        engine = make_engine(pg_db_url, crypto_key, store, tmp_path / f"s{number}",
-                             name=f"racer-{number}")
+        engine = make_engine(
+            pg_db_url, crypto_key, store, tmp_path / f"s{number}", name=f"racer-{number}"
+        )
         try:
             barrier.wait(30)
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 engine.poll()
-                idle = [t for t in store.get_single_triggers()
-                        if t.process_status is TriggerStatus.IDLE]
+                idle = [
+                    t for t in store.get_single_triggers() if t.process_status is TriggerStatus.IDLE
+                ]
                 if not idle and not engine.running_jobs and not engine.unreported:
                     return
                 time.sleep(0.02)

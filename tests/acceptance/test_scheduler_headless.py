@@ -88,16 +88,23 @@ def test_runs_a_due_trigger_from_the_environment_then_sigint_exits_0(
     store.close()
 
 
-@pytest.mark.parametrize(("url", "key", "expected"), [
-    ("sqlite:///{tmp}/x.db", None, "encryption key (--key or OpenOrchestratorKey) is missing"),
-    (None, "{key}", "connection string (--conn or OpenOrchestratorConnString) is missing"),
-    ("sqlite:///{tmp}/x.db", "not-a-fernet-key", "Invalid AES key"),
-    ("nonsense", "{key}", "Malformed connection string"),
-    ("sqlite:///{tmp}/empty.db", "{key}", "no openorch tables"),
-])
+@pytest.mark.parametrize(
+    ("url", "key", "expected"),
+    [
+        ("sqlite:///{tmp}/x.db", None, "encryption key (--key or OpenOrchestratorKey) is missing"),
+        (None, "{key}", "connection string (--conn or OpenOrchestratorConnString) is missing"),
+        ("sqlite:///{tmp}/x.db", "not-a-fernet-key", "Invalid AES key"),
+        ("nonsense", "{key}", "Malformed connection string"),
+        ("sqlite:///{tmp}/empty.db", "{key}", "no openorch tables"),
+    ],
+)
 def test_refuses_to_start_with_a_clear_message(
-    crypto_key: str, tmp_path: Path, headless: list[Headless],
-    url: str | None, key: str | None, expected: str,
+    crypto_key: str,
+    tmp_path: Path,
+    headless: list[Headless],
+    url: str | None,
+    key: str | None,
+    expected: str,
 ) -> None:
     values = {"tmp": tmp_path, "key": crypto_key}
     scheduler = Headless(
@@ -116,8 +123,17 @@ def test_sigint_waits_for_processes_and_a_second_one_kills_them(
     pid_file = tmp_path / "pids.txt"
     trigger_id = single_due(store, script("sleeper.py"), str(pid_file))
     scheduler = Headless(
-        tmp_path, None, None, "--conn", sqlite_db_url, "--key", crypto_key,
-        "--poll-interval", "0.3", "--grace-period", "60",
+        tmp_path,
+        None,
+        None,
+        "--conn",
+        sqlite_db_url,
+        "--key",
+        crypto_key,
+        "--poll-interval",
+        "0.3",
+        "--grace-period",
+        "60",
     )
     headless.append(scheduler)
     parent, child = _pids(pid_file)
@@ -164,8 +180,15 @@ def test_a_scheduler_killed_by_sigkill_is_reaped_by_another(
     trigger_id = single_due(store, script("sleeper.py"), str(pid_file))
     # The dead Scheduler's own declared timeout decides, whoever reaps it.
     doomed = Headless(
-        tmp_path, sqlite_db_url, crypto_key, "--name", "doomed", "--poll-interval", "0.3",
-        "--heartbeat-timeout", "1",
+        tmp_path,
+        sqlite_db_url,
+        crypto_key,
+        "--name",
+        "doomed",
+        "--poll-interval",
+        "0.3",
+        "--heartbeat-timeout",
+        "1",
     )
     headless.append(doomed)
     parent, _child = _pids(pid_file)
@@ -175,8 +198,7 @@ def test_a_scheduler_killed_by_sigkill_is_reaped_by_another(
         assert trigger_status(store, trigger_id) is TriggerStatus.RUNNING
 
         lines: list[str] = []
-        survivor = make_engine(sqlite_db_url, crypto_key, store, tmp_path, lines,
-                               name="survivor")
+        survivor = make_engine(sqlite_db_url, crypto_key, store, tmp_path, lines, name="survivor")
         (job,) = jobs_of(store, trigger_id)
         poll_until(survivor, lambda: store.get_job(job.id).status is not JobStatus.RUNNING)
 
@@ -207,7 +229,10 @@ def test_the_window_without_a_display_points_to_headless_mode(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env["OPENORCH_HOME"] = str(tmp_path / "home")
     result = subprocess.run(
-        [sys.executable, "-m", "openorch", "s"], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "openorch", "s"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 2
@@ -216,6 +241,7 @@ def test_the_window_without_a_display_points_to_headless_mode(tmp_path: Path) ->
 
 def test_the_engine_does_not_import_tk() -> None:
     code = "import sys, openorch.scheduler.main; print('tkinter' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "False"

@@ -36,7 +36,9 @@ connection.close()
 def _git(folder: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
-        cwd=folder, check=True, capture_output=True,
+        cwd=folder,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -61,19 +63,24 @@ def robot_repo(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.mark.parametrize(("branch", "expected"), [
-    ("feature", "feature branch"),
-    ("v2", "feature branch"),
-    (None, "default branch"),
-])
+@pytest.mark.parametrize(
+    ("branch", "expected"),
+    [
+        ("feature", "feature branch"),
+        ("v2", "feature branch"),
+        (None, "default branch"),
+    ],
+)
 def test_git_trigger_clones_the_branch_runs_the_first_main_py_and_cleans_up(
-    sqlite_db_url: str, crypto_key: str, tmp_path: Path, robot_repo: Path,
-    branch: str | None, expected: str,
+    sqlite_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    robot_repo: Path,
+    branch: str | None,
+    expected: str,
 ) -> None:
     store = Store(sqlite_db_url, crypto_key=crypto_key)
-    trigger_id = single_due(
-        store, f"file://{robot_repo}", is_git_repo=True, git_branch=branch
-    )
+    trigger_id = single_due(store, f"file://{robot_repo}", is_git_repo=True, git_branch=branch)
     engine = make_engine(sqlite_db_url, crypto_key, store, tmp_path)
 
     poll_until(engine, lambda: job_ended(store, trigger_id))
@@ -90,24 +97,34 @@ def test_git_trigger_clones_the_branch_runs_the_first_main_py_and_cleans_up(
     store.close()
 
 
-@pytest.mark.parametrize(("url", "branch", "reason"), [
-    ("--upload-pack=touch {marker}", None, "starts with '-'"),
-    ("-u touch {marker}", None, "starts with '-'"),
-    ("file://{repo}", "--upload-pack=touch {marker}", "starts with '-'"),
-    ("ext::sh -c touch% {marker}", None, "not an https"),
-    ("http://example.invalid/repo.git", None, "transport 'http'"),
-    ("file://{repo}", "no-such-branch", "cloning"),
-    ("file://{tmp}/no-such-repo", None, "cloning"),
-])
+@pytest.mark.parametrize(
+    ("url", "branch", "reason"),
+    [
+        ("--upload-pack=touch {marker}", None, "starts with '-'"),
+        ("-u touch {marker}", None, "starts with '-'"),
+        ("file://{repo}", "--upload-pack=touch {marker}", "starts with '-'"),
+        ("ext::sh -c touch% {marker}", None, "not an https"),
+        ("http://example.invalid/repo.git", None, "transport 'http'"),
+        ("file://{repo}", "no-such-branch", "cloning"),
+        ("file://{tmp}/no-such-repo", None, "cloning"),
+    ],
+)
 def test_refused_or_failed_clones_fail_the_trigger_and_inject_nothing(
-    sqlite_db_url: str, crypto_key: str, tmp_path: Path, robot_repo: Path,
-    url: str, branch: str | None, reason: str,
+    sqlite_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    robot_repo: Path,
+    url: str,
+    branch: str | None,
+    reason: str,
 ) -> None:
     marker = tmp_path / "pwned"
     values = {"marker": marker, "repo": robot_repo, "tmp": tmp_path}
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     trigger_id = single_due(
-        store, url.format(**values), is_git_repo=True,
+        store,
+        url.format(**values),
+        is_git_repo=True,
         git_branch=branch.format(**values) if branch else None,
     )
     engine = make_engine(sqlite_db_url, crypto_key, store, tmp_path)

@@ -26,8 +26,10 @@ EVIL_NAME = "evil\x1b[2J\x1b]0;owned\x07\x1b[31mred\rfake line\nnext"
 
 
 def _finished(store: Store, triggers: list[uuid.UUID]) -> bool:
-    return all(trigger_status(store, trigger) in (TriggerStatus.DONE, TriggerStatus.FAILED)
-               for trigger in triggers)
+    return all(
+        trigger_status(store, trigger) in (TriggerStatus.DONE, TriggerStatus.FAILED)
+        for trigger in triggers
+    )
 
 
 @pytest.mark.slow
@@ -37,10 +39,21 @@ def test_tokens_masked_names_escaped_and_files_owner_only(
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     # Port 1 refuses at once: the clone fails, and git and the Scheduler word the error
     # with the URL in it.
-    with_password = single_due(store, f"https://robot:{TOKEN}@127.0.0.1:1/rpa.git", "",
-                               name=EVIL_NAME, is_git_repo=True, process_name="cloner")
-    bare = single_due(store, f"https://{BARE_TOKEN}@127.0.0.1:1/rpa.git", "",
-                      is_git_repo=True, process_name="cloner")
+    with_password = single_due(
+        store,
+        f"https://robot:{TOKEN}@127.0.0.1:1/rpa.git",
+        "",
+        name=EVIL_NAME,
+        is_git_repo=True,
+        process_name="cloner",
+    )
+    bare = single_due(
+        store,
+        f"https://{BARE_TOKEN}@127.0.0.1:1/rpa.git",
+        "",
+        is_git_repo=True,
+        process_name="cloner",
+    )
     robot = single_due(store, script("ok.py"), "hello", process_name="robot")
     scheduler = Headless(tmp_path, sqlite_db_url, crypto_key, "--poll-interval", "0.3")
     try:
@@ -61,8 +74,11 @@ def test_tokens_masked_names_escaped_and_files_owner_only(
     assert "https://***@127.0.0.1:1/rpa.git" in output, output
     assert TOKEN not in output and BARE_TOKEN not in output
     # ... and in the Logs table.
-    failures = [log for trigger in (with_password, bare)
-                for log in logs_of(store, jobs_of(store, trigger)[0].id)]
+    failures = [
+        log
+        for trigger in (with_password, bare)
+        for log in logs_of(store, jobs_of(store, trigger)[0].id)
+    ]
     assert failures and all(log.log_level is LogLevel.ERROR for log in failures)
     assert any("robot:***@" in log.log_message for log in failures), failures
     for log in failures:

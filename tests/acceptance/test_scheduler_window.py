@@ -28,12 +28,14 @@ def display() -> Iterator[str]:
     if xvfb is None:
         missing("a display (Xvfb)")
     number = next(
-        n for n in range(90, 190)
+        n
+        for n in range(90, 190)
         if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists()
     )
     server = subprocess.Popen(
         [xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],  # type: ignore[list-item]
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -73,8 +75,12 @@ def test_the_window_connects_runs_pauses_and_asks_before_closing(
     from openorch.scheduler.window import SchedulerWindow
 
     root = tk.Tk()
-    options = {"poll_interval": 0.2, "clone_dir": tmp_path / "clones",
-               "log_dir": tmp_path / "logs", "grace_period": 5.0}
+    options = {
+        "poll_interval": 0.2,
+        "clone_dir": tmp_path / "clones",
+        "log_dir": tmp_path / "logs",
+        "grace_period": 5.0,
+    }
     window = SchedulerWindow(root, "", "", "tk-scheduler", False, options)
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     try:

@@ -39,7 +39,11 @@ _ENV = {
 def _probe(statement: str) -> dict[str, object]:
     code = _PROBE.format(statement=statement, forbidden=FORBIDDEN)
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
         env=_ENV,
     )
     return dict(json.loads(result.stdout))

@@ -32,23 +32,30 @@ def _prepare(store: Store) -> None:
 def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPTS / "rpa_process.py"), *args],
-        capture_output=True, text=True, timeout=timeout, encoding="utf-8",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        encoding="utf-8",
     )
 
 
 def test_original_script_with_six_arguments(db_url: str, crypto_key: str, store: Store) -> None:
     _prepare(store)
     trigger_id = store.create_single_trigger(
-        "nightly", "Invoice robot", datetime.now(), str(SCRIPTS / "rpa_process.py"),
-        "", False, False, 0,
+        "nightly",
+        "Invoice robot",
+        datetime.now(),
+        str(SCRIPTS / "rpa_process.py"),
+        "",
+        False,
+        False,
+        0,
     )
     job = store.begin_trigger_run(trigger_id, "RPA01", None)  # as a Scheduler begins it
     assert job is not None
     process_args = json.dumps({"queue": QUEUE, "count": 25}, ensure_ascii=False)
 
-    result = _run(
-        ["Invoice robot", db_url, crypto_key, process_args, str(trigger_id), str(job.id)]
-    )
+    result = _run(["Invoice robot", db_url, crypto_key, process_args, str(trigger_id), str(job.id)])
 
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
@@ -98,23 +105,29 @@ def test_missing_arguments_explain_the_command_line(sqlite_db_url: str) -> None:
 
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()
-    assert any(line.startswith("ValueError: Missing command-line argument(s): crypto_key, "
-                               "process_args") for line in last)
+    assert any(
+        line.startswith("ValueError: Missing command-line argument(s): crypto_key, process_args")
+        for line in last
+    )
     assert "<process_name> <connection_string> <crypto_key> <process_args>" in result.stderr
     assert "IndexError" not in result.stderr
 
 
-def _drain_with(workers: int, db_url: str, crypto_key: str, store: Store, tmp_path: Path,
-                elements: int) -> None:
+def _drain_with(
+    workers: int, db_url: str, crypto_key: str, store: Store, tmp_path: Path, elements: int
+) -> None:
     queue = f"shared-{uuid.uuid4().hex[:8]}"
-    store.bulk_create_queue_elements(queue, [f"r{i}" for i in range(elements)],
-                                     [str(i) for i in range(elements)])
+    store.bulk_create_queue_elements(
+        queue, [f"r{i}" for i in range(elements)], [str(i) for i in range(elements)]
+    )
     go = tmp_path / "go"
     args = json.dumps({"queue": queue, "go": str(go)})
     processes = [
         subprocess.Popen(
             [sys.executable, str(SCRIPTS / "drain.py"), f"worker {n}", db_url, crypto_key, args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for n in range(workers)
     ]

@@ -48,4 +48,3 @@ def test_the_harness_runs_them_on_the_original_too(
     report = _run(str(original.python), original, sqlite_empty_url, None)
     assert report["package"] == str(original.package)
     assert (report["ran"], report["failures"], report["errors"]) == (EXPECTED_TESTS, [], [])
-

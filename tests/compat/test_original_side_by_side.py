@@ -98,8 +98,12 @@ def test_what_the_original_writes_openorch_reads_after_upgrade(
     ours = run_openorch("scenario.py", "read", empty_url, key)
     assert compare(theirs, ours) == []
     whitelists = dict(ours)["whitelists"]
-    assert whitelists == ["list", ["tuple", "queue", None], ["tuple", "scheduled", ["list"]],
-                          ["tuple", "single", ["list", "M1"]]]
+    assert whitelists == [
+        "list",
+        ["tuple", "queue", None],
+        ["tuple", "scheduled", ["list"]],
+        ["tuple", "single", ["list", "M1"]],
+    ]
 
 
 def test_what_openorch_writes_the_original_reads(
@@ -121,8 +125,11 @@ def test_the_original_schedulers_cycle_on_an_upgraded_database(
     assert cycle["check_database_revision"] is True
     assert cycle["pending, sorted as the original Scheduler sorts"] == ["list", "due", "queued"]
     assert cycle["began"] == ["list", "due", "queued"]
-    assert cycle["triggers after"] == ["list", ["tuple", "due", "DONE"],
-                                       ["tuple", "queued", "IDLE"]]
+    assert cycle["triggers after"] == [
+        "list",
+        ["tuple", "due", "DONE"],
+        ["tuple", "queued", "IDLE"],
+    ]
     assert cycle["jobs after"] == ["list", "DONE", "DONE"]
     # openorch reads what the original Scheduler wrote.
     store = Store(empty_url)

@@ -24,11 +24,13 @@ def drift(original: list[list[Any]], ours: list[list[Any]]) -> list[str]:
             continue
         our_name, our_kind, our_default, our_has_default = ours[index]
         if (our_name, our_kind) != (name, kind):
-            problems.append(f"parameter {index} is {our_name!r} ({our_kind}), "
-                            f"the original's is {name!r} ({kind})")
+            problems.append(
+                f"parameter {index} is {our_name!r} ({our_kind}), "
+                f"the original's is {name!r} ({kind})"
+            )
         elif has_default and (not our_has_default or our_default != default):
             problems.append(f"{name!r} defaults to {our_default}, the original's to {default}")
-    for name, kind, _default, has_default in ours[len(original):]:
+    for name, kind, _default, has_default in ours[len(original) :]:
         if not has_default and kind not in ("VAR_POSITIONAL", "VAR_KEYWORD"):
             problems.append(f"new required parameter {name!r}")
     return problems
@@ -43,8 +45,10 @@ def test_signatures_match_the_originals(original: OriginalVenv) -> None:
         if name not in ours["signatures"]:
             problems.append(f"{name}: missing")
             continue
-        problems += [f"{name}: {problem}" for problem in
-                     drift(theirs["signatures"][name], ours["signatures"][name])]
+        problems += [
+            f"{name}: {problem}"
+            for problem in drift(theirs["signatures"][name], ours["signatures"][name])
+        ]
     assert not problems, "\n".join(problems)
 
 
@@ -64,9 +68,11 @@ def test_every_name_the_original_offers_is_importable(original: OriginalVenv) ->
 
 
 def test_the_drift_rule_catches_what_breaks_callers() -> None:
-    original = [["self", "POSITIONAL_OR_KEYWORD", None, False],
-                ["queue_name", "POSITIONAL_OR_KEYWORD", None, False],
-                ["limit", "POSITIONAL_OR_KEYWORD", "100", True]]
+    original = [
+        ["self", "POSITIONAL_OR_KEYWORD", None, False],
+        ["queue_name", "POSITIONAL_OR_KEYWORD", None, False],
+        ["limit", "POSITIONAL_OR_KEYWORD", "100", True],
+    ]
     assert drift(original, original) == []
     renamed = [original[0], ["queue", "POSITIONAL_OR_KEYWORD", None, False], original[2]]
     assert drift(original, renamed)

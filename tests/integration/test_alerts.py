@@ -22,19 +22,20 @@ from support.tls import make_certificate, server_context
 USERNAME, PASSWORD = SMTP_LOGIN
 
 
-
-
 def configure(store: Store, smtp: SmtpSink, hook: WebhookSink, body_format: str = "plain") -> None:
     """An email channel logging in with a credential, and a webhook channel."""
     store.create_credential("smtp login", USERNAME, PASSWORD)
     store.save_alert_channel(
-        "mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
-        credential_name="smtp login", sender="openorch@example.com",
+        "mail",
+        "email",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        credential_name="smtp login",
+        sender="openorch@example.com",
         recipients="team@example.com",
     )
-    store.save_alert_channel(
-        "hook", "webhook", webhook_url=hook.url(), webhook_format=body_format
-    )
+    store.save_alert_channel("hook", "webhook", webhook_url=hook.url(), webhook_format=body_format)
 
 
 def failed_job(store: Store, trigger: str = "nightly invoices", code: int = 3) -> uuid.UUID:
@@ -44,7 +45,9 @@ def failed_job(store: Store, trigger: str = "nightly invoices", code: int = 3) -
     )
     job = store.start_job("invoices", "robot-7", trigger_id)
     store.create_log(
-        "invoices", LogLevel.ERROR, job.id,
+        "invoices",
+        LogLevel.ERROR,
+        job.id,
         f"The process exited with code {code}. The end of its error output:\n"
         "Traceback (most recent call last):\nKeyError: 'customer'",
     )
@@ -55,8 +58,9 @@ def failed_job(store: Store, trigger: str = "nightly invoices", code: int = 3) -
 
 def watchdogs(store: Store, lines: list[str], count: int = 2) -> list[Watchdog]:
     return [
-        Watchdog(store, f"robot-{index}", lines.append, interval=0.0, retry_base=0.2,
-                 lease_seconds=60)
+        Watchdog(
+            store, f"robot-{index}", lines.append, interval=0.0, retry_base=0.2, lease_seconds=60
+        )
         for index in range(count)
     ]
 
@@ -83,7 +87,9 @@ def test_failed_job_gives_one_email_and_one_webhook_call(
     for fact in ("robot-7", "Exit code: 3", "KeyError: 'customer'", str(job_id)):
         assert fact in text
     assert sorted(smtp.envelopes[0][1]) == [
-        "invoices-owner@example.com", "ops@example.com", "team@example.com"
+        "invoices-owner@example.com",
+        "ops@example.com",
+        "team@example.com",
     ]
     assert smtp.logins == [(USERNAME, PASSWORD)]
     assert hook.bodies[0]["rule"] == "job_failed" and hook.bodies[0]["event"] == "opened"
@@ -229,7 +235,8 @@ def test_queue_rules(store: Store, smtp: SmtpSink, hook: WebhookSink) -> None:
     elements = table_of(store.get_queue_elements("orders")[0].__class__)
     with store.engine.begin() as connection:
         connection.execute(
-            sa.update(elements).where(elements.c.queue_name == "orders")
+            sa.update(elements)
+            .where(elements.c.queue_name == "orders")
             .values(created_date=datetime.now() - timedelta(hours=2))
         )
     for index in range(3):
@@ -270,8 +277,9 @@ def test_process_raises_an_alert_with_a_screenshot(
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
     (tmp_path / "screen.png").write_bytes(png)
     with OrchestratorConnection("invoices", db_url, crypto_key, "") as connection:
-        connection.raise_alert("Portal down", "The login page did not load.",
-                               attachment=tmp_path / "screen.png")
+        connection.raise_alert(
+            "Portal down", "The login page did not load.", attachment=tmp_path / "screen.png"
+        )
         with pytest.raises(ValueError, match="too large"):
             connection.raise_alert("Big", "x", attachment=b"0" * 1_000_001)
         with pytest.raises(ValueError, match="subject"):
@@ -306,18 +314,33 @@ def test_send_a_test_and_clear_errors(store: Store, smtp: SmtpSink, hook: Webhoo
 def test_bad_channel_input_is_refused(store: Store) -> None:
     before = store.get_alert_channels()
     with pytest.raises(ValueError, match="credential"):
-        store.save_alert_channel("m", "email", smtp_host="h", smtp_port=25,
-                                 smtp_security="starttls", sender="a@b.c",
-                                 credential_name="nope")
+        store.save_alert_channel(
+            "m",
+            "email",
+            smtp_host="h",
+            smtp_port=25,
+            smtp_security="starttls",
+            sender="a@b.c",
+            credential_name="nope",
+        )
     with pytest.raises(ValueError, match="security"):
-        store.save_alert_channel("m", "email", smtp_host="h", smtp_port=25,
-                                 smtp_security="ssl", sender="a@b.c")
+        store.save_alert_channel(
+            "m", "email", smtp_host="h", smtp_port=25, smtp_security="ssl", sender="a@b.c"
+        )
     with pytest.raises(ValueError, match="not an email address"):
-        store.save_alert_channel("m", "email", smtp_host="h", smtp_port=25,
-                                 smtp_security="tls", sender="a@b.c", recipients="bob")
+        store.save_alert_channel(
+            "m",
+            "email",
+            smtp_host="h",
+            smtp_port=25,
+            smtp_security="tls",
+            sender="a@b.c",
+            recipients="bob",
+        )
     with pytest.raises(ValueError, match="name must not be empty"):
-        store.save_alert_channel("  ", "webhook", webhook_url="https://x.org/h",
-                                 webhook_format="plain")
+        store.save_alert_channel(
+            "  ", "webhook", webhook_url="https://x.org/h", webhook_format="plain"
+        )
     with pytest.raises(ValueError, match="http"):
         store.save_alert_channel("w", "webhook", webhook_url="ftp://x/y", webhook_format="plain")
     with pytest.raises(ValueError, match="threshold"):
@@ -350,18 +373,28 @@ def test_lease_goes_to_one_holder_and_passes_on_expiry(store: Store) -> None:
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_smtp_over_starttls_and_tls_verifies_the_certificate(
-    sqlite_db_url: str, crypto_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sqlite_db_url: str,
+    crypto_key: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     security: str,
 ) -> None:
     cert, key = make_certificate(tmp_path)
-    sink = SmtpSink(login=(USERNAME, PASSWORD), tls=security,
-                    context=server_context(cert, key)).start()
+    sink = SmtpSink(
+        login=(USERNAME, PASSWORD), tls=security, context=server_context(cert, key)
+    ).start()
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     try:
         store.create_credential("login", USERNAME, PASSWORD)
         store.save_alert_channel(
-            "mail", "email", smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security=security,
-            credential_name="login", sender="o@example.com", recipients="team@example.com",
+            "mail",
+            "email",
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            smtp_security=security,
+            credential_name="login",
+            sender="o@example.com",
+            recipients="team@example.com",
         )
         # Not trusted yet: the certificate check refuses the server.
         with pytest.raises(SendError, match="CERTIFICATE_VERIFY_FAILED"):

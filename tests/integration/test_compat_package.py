@@ -25,31 +25,77 @@ NAMES = {
     "OpenOrchestrator.database.logs": ["Log", "LogLevel"],
     "OpenOrchestrator.database.constants": ["Constant", "Credential"],
     "OpenOrchestrator.database.triggers": [
-        "Trigger", "SingleTrigger", "ScheduledTrigger", "QueueTrigger", "TriggerStatus",
+        "Trigger",
+        "SingleTrigger",
+        "ScheduledTrigger",
+        "QueueTrigger",
+        "TriggerStatus",
         "TriggerType",
     ],
     "OpenOrchestrator.database.jobs": ["Job", "JobStatus"],
     "OpenOrchestrator.database.schedulers": ["Scheduler"],
     "OpenOrchestrator.database.base": ["Base"],
     "OpenOrchestrator.common.crypto_util": [
-        "generate_key", "set_key", "get_key", "encrypt_string", "decrypt_string", "validate_key",
+        "generate_key",
+        "set_key",
+        "get_key",
+        "encrypt_string",
+        "decrypt_string",
+        "validate_key",
     ],
 }
 
 DB_UTIL = (
-    "connect", "disconnect", "check_database_revision", "get_conn_string", "get_trigger",
-    "get_all_triggers", "update_trigger", "get_scheduled_triggers", "get_single_triggers",
-    "get_queue_triggers", "delete_trigger", "create_single_trigger", "create_scheduled_trigger",
-    "create_queue_trigger", "get_pending_single_triggers", "get_pending_scheduled_triggers",
-    "get_pending_queue_triggers", "begin_single_trigger", "begin_scheduled_trigger",
-    "begin_queue_trigger", "set_trigger_status", "get_logs", "create_log",
-    "get_unique_log_process_names", "get_jobs", "start_job", "set_job_status", "get_job",
-    "get_constant", "get_constants", "create_constant", "update_constant", "delete_constant",
-    "get_credential", "get_credentials", "create_credential", "update_credential",
-    "delete_credential", "create_queue_element", "bulk_create_queue_elements",
-    "get_next_queue_element", "get_queue_elements", "get_queue_element", "update_queue_element",
-    "get_queue_count", "set_queue_element_status", "delete_queue_element", "get_schedulers",
-    "send_ping_from_scheduler", "start_trigger_from_machine",
+    "connect",
+    "disconnect",
+    "check_database_revision",
+    "get_conn_string",
+    "get_trigger",
+    "get_all_triggers",
+    "update_trigger",
+    "get_scheduled_triggers",
+    "get_single_triggers",
+    "get_queue_triggers",
+    "delete_trigger",
+    "create_single_trigger",
+    "create_scheduled_trigger",
+    "create_queue_trigger",
+    "get_pending_single_triggers",
+    "get_pending_scheduled_triggers",
+    "get_pending_queue_triggers",
+    "begin_single_trigger",
+    "begin_scheduled_trigger",
+    "begin_queue_trigger",
+    "set_trigger_status",
+    "get_logs",
+    "create_log",
+    "get_unique_log_process_names",
+    "get_jobs",
+    "start_job",
+    "set_job_status",
+    "get_job",
+    "get_constant",
+    "get_constants",
+    "create_constant",
+    "update_constant",
+    "delete_constant",
+    "get_credential",
+    "get_credentials",
+    "create_credential",
+    "update_credential",
+    "delete_credential",
+    "create_queue_element",
+    "bulk_create_queue_elements",
+    "get_next_queue_element",
+    "get_queue_elements",
+    "get_queue_element",
+    "update_queue_element",
+    "get_queue_count",
+    "set_queue_element_status",
+    "delete_queue_element",
+    "get_schedulers",
+    "send_ping_from_scheduler",
+    "start_trigger_from_machine",
 )
 
 
@@ -69,9 +115,18 @@ def test_the_original_import_paths_give_the_same_objects() -> None:
     # openorch's class, plus the original's string ids and default-connection side effect.
     assert issubclass(OrchestratorConnection, openorch.OrchestratorConnection)
     assert OldQueueStatus is QueueStatus
-    assert {"Triggers", "Queues", "Logs", "Constants", "Credentials", "Jobs", "Schedulers",
-            "Single_Triggers", "Scheduled_Triggers", "Queue_Triggers"} <= set(
-        Base.metadata.tables)
+    assert {
+        "Triggers",
+        "Queues",
+        "Logs",
+        "Constants",
+        "Credentials",
+        "Jobs",
+        "Schedulers",
+        "Single_Triggers",
+        "Scheduled_Triggers",
+        "Queue_Triggers",
+    } <= set(Base.metadata.tables)
 
 
 def test_db_util_has_every_listed_function() -> None:
@@ -86,12 +141,17 @@ def test_db_util_has_every_listed_function() -> None:
 def test_python_m_openorchestrator_is_the_openorch_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "OpenOrchestrator", "--version"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0 and result.stdout.strip() == f"openorch {openorch.__version__}"
     key = subprocess.run(
-        [sys.executable, "-m", "OpenOrchestrator", "key"], capture_output=True, text=True,
-        timeout=60, check=True,
+        [sys.executable, "-m", "OpenOrchestrator", "key"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.strip()
     Fernet(key)
 
@@ -228,8 +288,9 @@ def test_db_util_end_to_end(db_util: object, db_url: str, crypto_key: str) -> No
 
     past = datetime.now() - timedelta(minutes=1)
     single = du.create_single_trigger("s", "P", past, "p.py", "", False, False, 0)
-    scheduled = du.create_scheduled_trigger("c", "P", "*/5 * * * *", past, "p.py", None,
-                                            False, True, 2, ["RPA01"], "main")
+    scheduled = du.create_scheduled_trigger(
+        "c", "P", "*/5 * * * *", past, "p.py", None, False, True, 2, ["RPA01"], "main"
+    )
     queue = du.create_queue_trigger("q", "P", "jobs", "p.py", "a b", False, False, 1, 1)
     assert {t.id for t in du.get_all_triggers()} == {single, scheduled, queue}
     assert [t.id for t in du.get_single_triggers()] == [single]
@@ -268,13 +329,16 @@ def test_db_util_end_to_end(db_util: object, db_url: str, crypto_key: str) -> No
     assert first is not None and first.status == QueueStatus.IN_PROGRESS
     elements, count = du.get_queue_elements("jobs", search_term="needle", include_count=True)
     assert count == 1 and elements[0].id == element.id
-    assert [e.reference for e in du.get_queue_elements("jobs", order_by="reference",
-                                                        order_desc=True)] == ["c", "b", "a"]
+    assert [
+        e.reference for e in du.get_queue_elements("jobs", order_by="reference", order_desc=True)
+    ] == ["c", "b", "a"]
     du.update_queue_element(element.id, message="m", status="FAILED")
     assert du.get_queue_element(element.id).message == "m"
     du.set_queue_element_status(first.id, "DONE", "ok")
     assert du.get_queue_count()["jobs"] == {  # only the statuses present, as the original
-        QueueStatus.NEW: 1, QueueStatus.DONE: 1, QueueStatus.FAILED: 1,
+        QueueStatus.NEW: 1,
+        QueueStatus.DONE: 1,
+        QueueStatus.FAILED: 1,
     }
     du.delete_queue_element(element.id)
     with pytest.raises(ValueError, match="No queue element"):

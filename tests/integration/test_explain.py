@@ -89,9 +89,7 @@ READ_PATHS: dict[str, Callable[[Store], object]] = {
     "watchdog: queue failures in the last hour": lambda s: s.get_recent_queue_failures(
         datetime.now() - timedelta(hours=1)
     ),
-    "watchdog: elements past their deadline": lambda s: s.get_queues_past_deadline(
-        datetime.now()
-    ),
+    "watchdog: elements past their deadline": lambda s: s.get_queues_past_deadline(datetime.now()),
     "overview figures": lambda s: s.get_overview(),
 }
 

@@ -43,8 +43,9 @@ def test_steps_run_in_order_and_each_is_saved_before_the_next(
         seen.append(("third", run.step, run.state))
         state["path"].append("third")
 
-    pipeline = Pipeline("demo", [Step("first", first), Step("second", second),
-                                 Step("third", third)])
+    pipeline = Pipeline(
+        "demo", [Step("first", first), Step("second", second), Step("third", third)]
+    )
     with _connect(db_url, crypto_key, store) as oc:
         summary = pipeline.run(oc, "p")
     assert (summary.done, summary.handled) == (1, 1), store.get_queue_element(element.id).message
@@ -56,7 +57,10 @@ def test_steps_run_in_order_and_each_is_saved_before_the_next(
     assert run is not None and run.step is None and '"third"' in run.state
     history = store.get_pipeline_history(element.id)
     assert [(row.step, row.part, row.outcome) for row in history] == [
-        ("first", "start", "done"), ("second", "start", "done"), ("third", "start", "done")]
+        ("first", "start", "done"),
+        ("second", "start", "done"),
+        ("third", "start", "done"),
+    ]
     assert all(row.job_id == oc.job_id and row.finished_date is not None for row in history)
     assert all(row.finished_date >= row.started_date for row in history)  # type: ignore[operator]
 
@@ -116,8 +120,13 @@ def test_a_waiting_step_is_continued_after_its_not_before_and_not_earlier(
         state["checks"] = state.get("checks", 0) + 1
         return None if state["checks"] >= 2 else wait(0.5)
 
-    pipeline = Pipeline("demo", [Step("transfer", start, on_continue=check),
-                                 Step("notify", lambda _i, s: s.update(sent=True))])
+    pipeline = Pipeline(
+        "demo",
+        [
+            Step("transfer", start, on_continue=check),
+            Step("notify", lambda _i, s: s.update(sent=True)),
+        ],
+    )
     before = datetime.now()
     with _connect(db_url, crypto_key, store) as oc:
         assert pipeline.run(oc, "p").waiting == 1
@@ -135,8 +144,11 @@ def test_a_waiting_step_is_continued_after_its_not_before_and_not_earlier(
     assert parts == ["start", "continue T-1", "continue T-1"]
     history = store.get_pipeline_history(element.id)
     assert [(row.step, row.part, row.outcome) for row in history] == [
-        ("transfer", "start", "waiting"), ("transfer", "continue", "waiting"),
-        ("transfer", "continue", "done"), ("notify", "start", "done")]
+        ("transfer", "start", "waiting"),
+        ("transfer", "continue", "waiting"),
+        ("transfer", "continue", "done"),
+        ("notify", "start", "done"),
+    ]
     assert history[1].started_date >= waiting.not_before
     assert store.get_queue_element(element.id).status is QueueStatus.DONE
 
@@ -145,10 +157,17 @@ def test_a_step_past_its_time_limit_fails_the_element(
     store: Store, db_url: str, crypto_key: str
 ) -> None:
     element = store.create_queue_element("p", "r1")
-    pipeline = Pipeline("demo", [
-        Step("transfer", lambda _i, _s: wait(0.2), on_continue=lambda _i, _s: wait(0.2),
-             time_limit=timedelta(seconds=0.5)),
-    ])
+    pipeline = Pipeline(
+        "demo",
+        [
+            Step(
+                "transfer",
+                lambda _i, _s: wait(0.2),
+                on_continue=lambda _i, _s: wait(0.2),
+                time_limit=timedelta(seconds=0.5),
+            ),
+        ],
+    )
     with _connect(db_url, crypto_key, store) as oc:
         deadline = time.monotonic() + 10
         while store.get_queue_element(element.id).status is not QueueStatus.FAILED:
@@ -183,8 +202,9 @@ def test_a_run_that_lost_its_element_can_save_nothing(store: Store) -> None:
     stale = type(new)(**{**new.__dict__, "token": uuid.uuid4()})
     with pytest.raises(LostElementError, match="taken over"):
         store.begin_pipeline_part(stale, "first", "start")
-    store.finish_pipeline_part(new, store.begin_pipeline_part(new, "first", "start"),
-                               {"x": 2}, "second")
+    store.finish_pipeline_part(
+        new, store.begin_pipeline_part(new, "first", "start"), {"x": 2}, "second"
+    )
     run = store.get_pipeline_run(element.id)
     assert run is not None and run.step == "second" and run.state == '{"x": 2}'
 

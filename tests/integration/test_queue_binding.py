@@ -195,8 +195,9 @@ def test_admin_release_and_bulk_actions_on_the_filtered_elements(store: Store) -
     stuck = store.get_next_queue_element("q")  # unbound: the original's claim
     assert stuck is not None
     store.update_queue_element(stuck.id, start_date=datetime.now() - timedelta(hours=3))
-    assert [e.id for e in store.get_queue_elements(
-        "q", in_progress_longer_than=timedelta(hours=2))] == [stuck.id]
+    assert [
+        e.id for e in store.get_queue_elements("q", in_progress_longer_than=timedelta(hours=2))
+    ] == [stuck.id]
     assert store.release_queue_element(stuck.id) == QueueStatus.ABANDONED
     released = store.get_queue_element(stuck.id)
     assert "Released by an admin after 3 h" in (released.message or "")

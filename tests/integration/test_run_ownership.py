@@ -16,8 +16,15 @@ from openorch.store.state import TransitionRefused
 
 def _scheduled(store: Store, keep_running: bool | None = None) -> uuid.UUID:
     return store.create_scheduled_trigger(
-        "nightly", "robot", "0 3 * * *", datetime.now() - timedelta(minutes=1), "robot.py",
-        None, False, False, keep_running_after_failure=keep_running,
+        "nightly",
+        "robot",
+        "0 3 * * *",
+        datetime.now() - timedelta(minutes=1),
+        "robot.py",
+        None,
+        False,
+        False,
+        keep_running_after_failure=keep_running,
     )
 
 
@@ -29,7 +36,10 @@ def test_begin_creates_the_job_owned_by_the_run_in_one_go(store: Store) -> None:
     assert job is not None
     stored = store.get_job(job.id)
     assert (stored.status, stored.run_id, stored.trigger_id) == (
-        JobStatus.RUNNING, run_id, trigger_id)
+        JobStatus.RUNNING,
+        run_id,
+        trigger_id,
+    )
     trigger = store.get_trigger(trigger_id)
     assert trigger.process_status is TriggerStatus.RUNNING and trigger.last_run is not None
     assert trigger.next_run > datetime.now()  # type: ignore[attr-defined]
@@ -71,8 +81,9 @@ def test_saving_an_edited_trigger_never_changes_its_status(store: Store) -> None
     assert fresh.priority == 7 and fresh.process_status is TriggerStatus.RUNNING
 
 
-@pytest.mark.parametrize(("keep", "after"), [(None, TriggerStatus.FAILED),
-                                             (True, TriggerStatus.IDLE)])
+@pytest.mark.parametrize(
+    ("keep", "after"), [(None, TriggerStatus.FAILED), (True, TriggerStatus.IDLE)]
+)
 def test_a_job_ends_once_with_its_trigger_and_log(
     store: Store, keep: bool | None, after: TriggerStatus
 ) -> None:
@@ -103,8 +114,9 @@ def test_register_heartbeat_reap_and_supersede(store: Store) -> None:
 
     # Silent past its own 5 s timeout (the reaper's own timeout does not matter).
     with store.engine.begin() as connection:
-        connection.execute(update(Scheduler).values(
-            last_update=row.last_update - timedelta(seconds=6)))
+        connection.execute(
+            update(Scheduler).values(last_update=row.last_update - timedelta(seconds=6))
+        )
     (reaped,) = store.fail_jobs_of_dead_schedulers(timedelta(hours=1))
     assert reaped.id == job.id and store.get_job(job.id).status is JobStatus.FAILED
     assert store.get_trigger(trigger_id).process_status is TriggerStatus.FAILED

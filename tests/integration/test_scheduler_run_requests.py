@@ -20,8 +20,14 @@ TOMORROW = datetime.now() + timedelta(days=1)
 
 def _reporting_trigger(store: Store, name: str, **options: object) -> uuid.UUID:
     return store.create_single_trigger(
-        name, "reporter", TOMORROW, script("report_outcome.py"), '{"report": []}', False,
-        bool(options.pop("is_blocking", False)), **options,  # type: ignore[arg-type]
+        name,
+        "reporter",
+        TOMORROW,
+        script("report_outcome.py"),
+        '{"report": []}',
+        False,
+        bool(options.pop("is_blocking", False)),
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -57,7 +63,12 @@ def test_exclusive_mode_and_blocking_hold_requested_runs(
     assert store.get_jobs() == ()
 
     nap = store.create_single_trigger(
-        "nap", "napper", datetime.now() - timedelta(seconds=1), script("nap.py"), "2", False,
+        "nap",
+        "napper",
+        datetime.now() - timedelta(seconds=1),
+        script("nap.py"),
+        "2",
+        False,
         False,
     )
     blocking = _reporting_trigger(store, "blocking", is_blocking=True)
@@ -84,7 +95,9 @@ def test_sdk_reports_need_a_job(store: Store, db_url: str, crypto_key: str) -> N
         connection.report_completion("second")
     stored = store.get_job(job.id)
     assert (stored.outcome, stored.outcome_message, stored.outcome_data) == (
-        JobOutcome.COMPLETED, "second", None
+        JobOutcome.COMPLETED,
+        "second",
+        None,
     )
     with OrchestratorConnection("by hand", db_url, crypto_key, "") as by_hand:
         try:

@@ -81,8 +81,15 @@ def test_create_connection_from_args(
     count: int, sqlite_db_url: str, crypto_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trigger_id, job_id = uuid.uuid4(), uuid.uuid4()
-    argv = ["script.py", "Robot", sqlite_db_url, crypto_key, 'x "y" ü', str(trigger_id),
-            str(job_id)]
+    argv = [
+        "script.py",
+        "Robot",
+        sqlite_db_url,
+        crypto_key,
+        'x "y" ü',
+        str(trigger_id),
+        str(job_id),
+    ]
     monkeypatch.setattr(sys, "argv", argv[: count + 1])
     with OrchestratorConnection.create_connection_from_args() as connection:
         assert connection.process_name == "Robot"
@@ -125,7 +132,9 @@ def test_logs_carry_level_process_and_job(db_url: str, crypto_key: str, store: S
         connection.log_error("e")
     logs = store.get_logs(0, 10, order_desc=False)
     assert [(log.log_level, log.log_message) for log in logs] == [
-        (LogLevel.TRACE, "t"), (LogLevel.INFO, "i"), (LogLevel.ERROR, "e"),
+        (LogLevel.TRACE, "t"),
+        (LogLevel.INFO, "i"),
+        (LogLevel.ERROR, "e"),
     ]
     assert all(log.job_id == job.id and log.process_name == "Robot" for log in logs)
     assert all(before <= log.log_time <= datetime.now() for log in logs)
@@ -170,7 +179,9 @@ def test_credentials(conn: OrchestratorConnection) -> None:
     stored = conn.store.get_credential("mail", decrypt_password=False)
     assert stored.password.startswith("gAAAAA") and "pw2" not in stored.password
     assert (conn.get_credential("mail").username, conn.get_credential("mail").password) == (
-        "robot2", "pw2 ü")
+        "robot2",
+        "pw2 ü",
+    )
     with pytest.raises(ValueError, match="'nope'"):
         conn.get_credential("nope")
     with pytest.raises(ValueError, match="'nope'"):
@@ -206,7 +217,11 @@ def test_create_queue_element(conn: OrchestratorConnection) -> None:
     element = conn.create_queue_element("q", "ref", '{"a": 1}', "me")
     assert isinstance(element, QueueElement)
     assert (element.queue_name, element.reference, element.data, element.created_by) == (
-        "q", "ref", '{"a": 1}', "me")
+        "q",
+        "ref",
+        '{"a": 1}',
+        "me",
+    )
     assert element.status == QueueStatus.NEW
     assert before <= element.created_date <= datetime.now()
     assert element.start_date is None and element.end_date is None and element.message is None
@@ -218,7 +233,10 @@ def test_bulk_create_rules(conn: OrchestratorConnection) -> None:
     conn.bulk_create_queue_elements("q", ("a", "b", None), ("1", None, "3"), "bulk")
     elements = conn.get_queue_elements("q")
     assert sorted((e.reference or "", e.data or "") for e in elements) == [
-        ("", "3"), ("a", "1"), ("b", "")]
+        ("", "3"),
+        ("a", "1"),
+        ("b", ""),
+    ]
     assert {e.created_by for e in elements} == {"bulk"}
     with pytest.raises(ValueError, match="must not be empty"):
         conn.bulk_create_queue_elements("q", [], [])
@@ -270,10 +288,14 @@ def test_get_queue_elements_newest_first_with_filters(conn: OrchestratorConnecti
     everything = conn.get_queue_elements("q")
     assert [e.id for e in everything] == [e.id for e in reversed(made)]
     assert [e.id for e in conn.get_queue_elements("q", reference="same")] == [
-        made[3].id, made[1].id]
+        made[3].id,
+        made[1].id,
+    ]
     assert [e.id for e in conn.get_queue_elements("q", status=QueueStatus.DONE)] == [made[1].id]
     assert [e.id for e in conn.get_queue_elements("q", status="NEW", offset=1, limit=2)] == [
-        made[3].id, made[2].id]
+        made[3].id,
+        made[2].id,
+    ]
     window = conn.get_queue_elements(
         "q", from_date=made[1].created_date, to_date=made[3].created_date
     )

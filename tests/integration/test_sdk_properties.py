@@ -36,20 +36,43 @@ FAST = settings(
 #: Lengths at and around every column limit of the schema (openorch.database).
 LENGTHS = [0, 1, 99, 100, 101, 249, 250, 251, 999, 1000, 1001, 1999, 2000, 2001, 8000, 8001]
 TRICKY = [
-    "", " ", "\t\n", "\x00", "a\x00b", "\ud800", "x\udfffy", "\u202eevil", "e\u0301", "ﬀ",
-    "\U0010ffff", "🤖" * 3, "'; DROP TABLE \"Queues\"; --", "%", "_", "\\", "NULL", "None",
+    "",
+    " ",
+    "\t\n",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\u202eevil",
+    "e\u0301",
+    "ﬀ",
+    "\U0010ffff",
+    "🤖" * 3,
+    '\'; DROP TABLE "Queues"; --',
+    "%",
+    "_",
+    "\\",
+    "NULL",
+    "None",
 ]
 
 #: Any code point, lone surrogates included (hypothesis leaves them out by default).
 odd_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=12)
 long_text = st.builds(
-    lambda char, length: char * length, st.sampled_from(["a", "é", "€", "🤖", "\x00"]),
+    lambda char, length: char * length,
+    st.sampled_from(["a", "é", "€", "🤖", "\x00"]),
     st.sampled_from(LENGTHS),
 )
 texts = st.one_of(odd_text, long_text, st.sampled_from(TRICKY))
 wrong_types = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.binary(max_size=4),
-    st.lists(st.text(max_size=2), max_size=2), st.just(object()), st.just(uuid.uuid4()),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.binary(max_size=4),
+    st.lists(st.text(max_size=2), max_size=2),
+    st.just(object()),
+    st.just(uuid.uuid4()),
     st.datetimes(),
 )
 anything = st.one_of(texts, texts, wrong_types)
@@ -115,8 +138,12 @@ def _is_text(value: object, limit: int, *, required: bool = False) -> bool:
 
 
 @FAST
-@given(queue_name=anything, reference=st.one_of(optional_texts, wrong_types),
-       data=st.one_of(optional_texts, wrong_types), created_by=optional_texts)
+@given(
+    queue_name=anything,
+    reference=st.one_of(optional_texts, wrong_types),
+    data=st.one_of(optional_texts, wrong_types),
+    created_by=optional_texts,
+)
 def test_create_queue_element(
     conn: OrchestratorConnection, queue_name: Any, reference: Any, data: Any, created_by: Any
 ) -> None:
@@ -126,8 +153,10 @@ def test_create_queue_element(
         ("queue_name", "reference", "data", "created_by"),
     )
     valid = (
-        _is_text(queue_name, 100, required=True) and _is_text(reference, 100)
-        and _is_text(data, 2000) and _is_text(created_by, 100)
+        _is_text(queue_name, 100, required=True)
+        and _is_text(reference, 100)
+        and _is_text(data, 2000)
+        and _is_text(created_by, 100)
     )
     if isinstance(result, ValueError):
         assert not valid, f"valid input refused: {result}"
@@ -136,7 +165,11 @@ def test_create_queue_element(
     assert valid
     stored = conn.store.get_queue_element(result.id)
     assert (stored.queue_name, stored.reference, stored.data, stored.created_by) == (
-        _stored(queue_name), _stored(reference), _stored(data), created_by)
+        _stored(queue_name),
+        _stored(reference),
+        _stored(data),
+        created_by,
+    )
     assert stored.status == QueueStatus.NEW
 
 
@@ -148,16 +181,24 @@ def test_create_queue_element(
     created_by=st.one_of(optional_texts, wrong_types),
 )
 def test_bulk_create_is_all_or_nothing(
-    conn: OrchestratorConnection, queue_name: Any, references: list[Any], data: list[Any],
+    conn: OrchestratorConnection,
+    queue_name: Any,
+    references: list[Any],
+    data: list[Any],
     created_by: Any,
 ) -> None:
     valid = (
-        _is_text(queue_name, 100, required=True) and _is_text(created_by, 100)
+        _is_text(queue_name, 100, required=True)
+        and _is_text(created_by, 100)
         and 0 < len(references) == len(data)
-        and all(_is_text(r, 100) for r in references) and all(_is_text(d, 2000) for d in data)
+        and all(_is_text(r, 100) for r in references)
+        and all(_is_text(d, 2000) for d in data)
     )
-    prior = {e.id for e in conn.store.get_queue_elements(queue_name, limit=10_000)} if (
-        valid) else set()
+    prior = (
+        {e.id for e in conn.store.get_queue_elements(queue_name, limit=10_000)}
+        if (valid)
+        else set()
+    )
     before = snapshot(conn)
     result = attempt(
         lambda: conn.bulk_create_queue_elements(queue_name, references, data, created_by),
@@ -168,28 +209,34 @@ def test_bulk_create_is_all_or_nothing(
         assert snapshot(conn) == before
         return
     assert valid
-    added = [e for e in conn.store.get_queue_elements(queue_name, limit=10_000)
-             if e.id not in prior]
+    added = [
+        e for e in conn.store.get_queue_elements(queue_name, limit=10_000) if e.id not in prior
+    ]
     assert sorted((repr(e.reference), repr(e.data)) for e in added) == sorted(
-        (repr(_stored(r)), repr(_stored(d))) for r, d in zip(references, data, strict=True))
-    assert all(
-        e.created_by == _stored(created_by) and e.status == QueueStatus.NEW for e in added
+        (repr(_stored(r)), repr(_stored(d))) for r, d in zip(references, data, strict=True)
     )
+    assert all(e.created_by == _stored(created_by) and e.status == QueueStatus.NEW for e in added)
 
 
 ID_CHOICES = ["uuid", "str", "upper", "hex", "braced", "random", "garbage"]
 statuses = st.one_of(
-    st.sampled_from(list(QueueStatus)), st.sampled_from([s.name for s in QueueStatus]),
-    st.sampled_from([s.value for s in QueueStatus]), anything,
+    st.sampled_from(list(QueueStatus)),
+    st.sampled_from([s.name for s in QueueStatus]),
+    st.sampled_from([s.value for s in QueueStatus]),
+    anything,
 )
 
 
 def _element_id(conn: OrchestratorConnection, choice: str, garbage: Any) -> Any:
     element = conn.store.get_queue_elements("known", limit=1)[0]
     return {
-        "uuid": element.id, "str": str(element.id), "upper": str(element.id).upper(),
-        "hex": element.id.hex, "braced": "{" + str(element.id) + "}",
-        "random": uuid.uuid4(), "garbage": garbage,
+        "uuid": element.id,
+        "str": str(element.id),
+        "upper": str(element.id).upper(),
+        "hex": element.id.hex,
+        "braced": "{" + str(element.id) + "}",
+        "random": uuid.uuid4(),
+        "garbage": garbage,
     }[choice]
 
 
@@ -200,8 +247,12 @@ def _as_status(value: QueueStatus | str) -> QueueStatus:
 
 
 @FAST
-@given(choice=st.sampled_from(ID_CHOICES), garbage=anything, status=statuses,
-       message=st.one_of(optional_texts, wrong_types))
+@given(
+    choice=st.sampled_from(ID_CHOICES),
+    garbage=anything,
+    status=statuses,
+    message=st.one_of(optional_texts, wrong_types),
+)
 def test_set_queue_element_status(
     conn: OrchestratorConnection, choice: str, garbage: Any, status: Any, message: Any
 ) -> None:
@@ -225,8 +276,7 @@ def test_set_queue_element_status(
 def test_delete_queue_element(conn: OrchestratorConnection, choice: str, garbage: Any) -> None:
     element_id = _element_id(conn, choice, garbage)
     before = snapshot(conn)
-    result = attempt(lambda: conn.delete_queue_element(element_id),
-                     ("element_id", "queue element"))
+    result = attempt(lambda: conn.delete_queue_element(element_id), ("element_id", "queue element"))
     if isinstance(result, ValueError):
         assert snapshot(conn) == before
         return
@@ -235,15 +285,19 @@ def test_delete_queue_element(conn: OrchestratorConnection, choice: str, garbage
 
 
 @FAST
-@given(queue_name=st.one_of(st.just("known"), anything),
-       reference=st.one_of(st.just("ref"), optional_texts, wrong_types),
-       set_status=st.booleans())
+@given(
+    queue_name=st.one_of(st.just("known"), anything),
+    reference=st.one_of(st.just("ref"), optional_texts, wrong_types),
+    set_status=st.booleans(),
+)
 def test_get_next_queue_element(
     conn: OrchestratorConnection, queue_name: Any, reference: Any, set_status: bool
 ) -> None:
     before = snapshot(conn)
-    result = attempt(lambda: conn.get_next_queue_element(queue_name, reference, set_status),
-                     ("queue_name", "reference"))
+    result = attempt(
+        lambda: conn.get_next_queue_element(queue_name, reference, set_status),
+        ("queue_name", "reference"),
+    )
     if isinstance(result, ValueError) or result is None or not set_status:
         assert snapshot(conn) == before
         return
@@ -262,13 +316,20 @@ def test_get_next_queue_element(
     to_date=st.one_of(st.none(), st.datetimes(), wrong_types),
 )
 def test_get_queue_elements_never_writes(
-    conn: OrchestratorConnection, queue_name: Any, reference: Any, status: Any, offset: Any,
-    limit: Any, from_date: Any, to_date: Any,
+    conn: OrchestratorConnection,
+    queue_name: Any,
+    reference: Any,
+    status: Any,
+    offset: Any,
+    limit: Any,
+    from_date: Any,
+    to_date: Any,
 ) -> None:
     before = snapshot(conn)
     result = attempt(
-        lambda: conn.get_queue_elements(queue_name, reference, status, offset, limit,
-                                        from_date, to_date),
+        lambda: conn.get_queue_elements(
+            queue_name, reference, status, offset, limit, from_date, to_date
+        ),
         ("queue_name", "reference", "status", "offset", "limit", "from_date", "to_date"),
     )
     assert snapshot(conn) == before
@@ -299,9 +360,7 @@ def test_constants(conn: OrchestratorConnection, name: Any, value: Any) -> None:
 
 @FAST
 @given(name=st.one_of(st.just("known"), anything), username=anything, password=anything)
-def test_credentials(
-    conn: OrchestratorConnection, name: Any, username: Any, password: Any
-) -> None:
+def test_credentials(conn: OrchestratorConnection, name: Any, username: Any, password: Any) -> None:
     before = snapshot(conn)
     got = attempt(lambda: conn.get_credential(name), ("name", "credential"))
     assert snapshot(conn) == before
@@ -315,16 +374,18 @@ def test_credentials(
         return
     stored = conn.get_credential("known")
     assert (stored.username, stored.password) == (
-        "" if username is None else _stored(username), password)
+        "" if username is None else _stored(username),
+        password,
+    )
     conn.update_credential("known", "user", "password")
 
 
 @FAST
-@given(message=st.one_of(anything, st.text(min_size=7990, max_size=8010)),
-       level=st.sampled_from(["trace", "info", "error"]))
-def test_logging_never_loses_a_line(
-    conn: OrchestratorConnection, message: Any, level: str
-) -> None:
+@given(
+    message=st.one_of(anything, st.text(min_size=7990, max_size=8010)),
+    level=st.sampled_from(["trace", "info", "error"]),
+)
+def test_logging_never_loses_a_line(conn: OrchestratorConnection, message: Any, level: str) -> None:
     count = len(snapshot(conn)["Logs"])
     getattr(conn, f"log_{level}")(message)
     (log,) = conn.store.get_logs(0, 1)
@@ -351,11 +412,18 @@ def test_logging_never_loses_a_line(
     job_id=st.one_of(st.none(), st.uuids(), st.uuids().map(str), anything),
 )
 def test_constructor_refuses_bad_arguments_and_writes_nothing(
-    conn: OrchestratorConnection, db_url: str, crypto_key: str, process_name: Any, key: Any,
-    process_arguments: Any, trigger_id: Any, job_id: Any,
+    conn: OrchestratorConnection,
+    db_url: str,
+    crypto_key: str,
+    process_name: Any,
+    key: Any,
+    process_arguments: Any,
+    trigger_id: Any,
+    job_id: Any,
 ) -> None:
-    key = {"good": crypto_key, "other": generate_key()}.get(key, key) if isinstance(
-        key, str) else key
+    key = (
+        {"good": crypto_key, "other": generate_key()}.get(key, key) if isinstance(key, str) else key
+    )
     before = snapshot(conn)
     result = attempt(
         lambda: OrchestratorConnection(
@@ -368,4 +436,3 @@ def test_constructor_refuses_bad_arguments_and_writes_nothing(
         result.close()
         assert result.process_name == process_name
         assert result.process_arguments == (process_arguments or "")
-

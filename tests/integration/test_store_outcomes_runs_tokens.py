@@ -14,7 +14,13 @@ from openorch.store.outcomes import MAX_OUTCOME_DATA_BYTES, decode_outcome_data
 def _trigger(store: Store, name: str = "t", *, scheduled: bool = False) -> uuid.UUID:
     if scheduled:
         return store.create_scheduled_trigger(
-            name, "proc", "0 7 * * *", datetime.now() + timedelta(days=1), "p.py", "a", False,
+            name,
+            "proc",
+            "0 7 * * *",
+            datetime.now() + timedelta(days=1),
+            "p.py",
+            "a",
+            False,
             False,
         )
     return store.create_single_trigger(

@@ -17,9 +17,12 @@ def backdate_job(store: Store, job_id: object, start: datetime) -> None:
 def test_overview_figures(store: Store) -> None:
     now = datetime.now()
     for process, status, hours_ago in (
-        ("invoices", JobStatus.DONE, 1), ("invoices", JobStatus.FAILED, 2),
-        ("invoices", JobStatus.FAILED, 30), ("reports", JobStatus.FAILED, 3),
-        ("reports", JobStatus.KILLED, 50), ("old", JobStatus.FAILED, 24 * 9),
+        ("invoices", JobStatus.DONE, 1),
+        ("invoices", JobStatus.FAILED, 2),
+        ("invoices", JobStatus.FAILED, 30),
+        ("reports", JobStatus.FAILED, 3),
+        ("reports", JobStatus.KILLED, 50),
+        ("old", JobStatus.FAILED, 24 * 9),
     ):
         job = store.start_job(process, "robot-1")
         store.end_job(job.id, status)
@@ -36,8 +39,11 @@ def test_overview_figures(store: Store) -> None:
     quiet = store.get_queue_elements("quiet")[0]
     store.set_queue_element_status(quiet.id, QueueStatus.DONE)
     with store.engine.begin() as connection:  # finished long ago: no recent activity
-        connection.execute(update(QueueElement).where(QueueElement.id == quiet.id)
-                           .values(end_date=now - timedelta(days=3)))
+        connection.execute(
+            update(QueueElement)
+            .where(QueueElement.id == quiet.id)
+            .values(end_date=now - timedelta(days=3))
+        )
     store.send_ping_from_scheduler("robot-2")
     failing = store.create_single_trigger("failing", "p", now, "C:/p.py", None, False, True)
     store.set_trigger_status(failing, TriggerStatus.FAILED)
@@ -45,8 +51,12 @@ def test_overview_figures(store: Store) -> None:
     figures = store.get_overview(now + timedelta(seconds=1))
 
     assert figures.jobs_24h == {JobStatus.DONE: 1, JobStatus.FAILED: 2, JobStatus.RUNNING: 1}
-    assert figures.jobs_7d == {JobStatus.DONE: 1, JobStatus.FAILED: 3, JobStatus.KILLED: 1,
-                               JobStatus.RUNNING: 1}
+    assert figures.jobs_7d == {
+        JobStatus.DONE: 1,
+        JobStatus.FAILED: 3,
+        JobStatus.KILLED: 1,
+        JobStatus.RUNNING: 1,
+    }
     assert len(figures.jobs_per_day) == 7
     assert figures.jobs_per_day[-1][0] == now.date()
     assert sum(sum(counts.values()) for _, counts in figures.jobs_per_day) <= 6
@@ -58,7 +68,8 @@ def test_overview_figures(store: Store) -> None:
     assert q1.oldest_new is not None and q1.oldest_new <= now + timedelta(seconds=1)
     assert [job.job_id for job in figures.running] == [str(running.id)]
     assert [(health.scheduler.machine_name, health.alive) for health in figures.schedulers] == [
-        ("robot-2", True)]
+        ("robot-2", True)
+    ]
     assert [trigger.trigger_name for trigger in figures.triggers] == ["failing"]
 
 
@@ -80,7 +91,9 @@ def test_open_alerts(store: Store) -> None:
     assert newest.subject in ("job:2", "job:3") and newest.opened_at is not None
     everything = store.get_overview()
     assert sorted((a.rule, a.subject) for a in everything.newest_open_alerts) == [
-        ("job_failed", "job:2"), ("job_killed", "job:3")]
+        ("job_failed", "job:2"),
+        ("job_killed", "job:3"),
+    ]
     opened = [a.opened_at for a in everything.newest_open_alerts]
     assert opened == sorted(opened, reverse=True)
     alerts, total = store.get_alerts(include_count=True, open_only=True)

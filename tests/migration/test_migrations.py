@@ -36,8 +36,8 @@ def test_empty_to_head_matches_the_models(empty_url: str) -> None:
             connection,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, kind, _parents: not (
-                    kind == "table" and name in ("alembic_version", "openorch_version")
+                "include_name": lambda name, kind, _parents: (
+                    not (kind == "table" and name in ("alembic_version", "openorch_version"))
                 ),
             },
         )

@@ -28,10 +28,12 @@ def test_store_works_on_native_enum_columns(pg_empty_url: str, crypto_key: str) 
         for (table, column), (type_name, members) in NATIVE_ENUMS.items():
             labels = ", ".join(f"'{member}'" for member in members)
             connection.execute(text(f"CREATE TYPE {type_name} AS ENUM ({labels})"))
-            connection.execute(text(
-                f'ALTER TABLE "{table}" ALTER COLUMN {column} TYPE {type_name} '
-                f"USING {column}::text::{type_name}"
-            ))
+            connection.execute(
+                text(
+                    f'ALTER TABLE "{table}" ALTER COLUMN {column} TYPE {type_name} '
+                    f"USING {column}::text::{type_name}"
+                )
+            )
     migrate.upgrade(engine)
     engine.dispose()
 

@@ -30,8 +30,11 @@ def test_original_jobs_live_beside_outcomes(empty_url: str) -> None:
     with engine.begin() as connection:
         connection.execute(
             ORIGINAL_JOBS.insert().values(
-                id=theirs, process_name="invoice", scheduler_name="RPA01",
-                start_time=datetime(2024, 5, 1), status="RUNNING",
+                id=theirs,
+                process_name="invoice",
+                scheduler_name="RPA01",
+                start_time=datetime(2024, 5, 1),
+                status="RUNNING",
             )
         )
     store = Store(engine)

@@ -24,9 +24,14 @@ def test_original_reads_and_deletes_pipeline_elements(empty_url: str) -> None:
     job = store.start_job("robot", "machine").id
     assert store.get_next_queue_element("q", job_id=job) is not None
     progress = store.adopt_pipeline_element(element.id, job, "backup", "transfer")
-    store.wait_pipeline_part(progress, store.begin_pipeline_part(progress, "transfer", "start"),
-                             "transfer", {"ticket": 1}, datetime.now() + timedelta(hours=1),
-                             datetime.now())
+    store.wait_pipeline_part(
+        progress,
+        store.begin_pipeline_part(progress, "transfer", "start"),
+        "transfer",
+        {"ticket": 1},
+        datetime.now() + timedelta(hours=1),
+        datetime.now(),
+    )
     with engine.connect() as connection:
         rows = connection.execute(ORIGINAL_READ, {"queue": "q"}).all()
     # A waiting element is a NEW one to the original (it has no other status to read).

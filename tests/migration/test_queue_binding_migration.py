@@ -41,10 +41,15 @@ def test_original_statements_work_after_the_upgrade(empty_url: str) -> None:
     )
     theirs = uuid.uuid4()
     with engine.begin() as connection:
-        connection.execute(ORIGINAL_INSERT, {
-            "id": _uuid_param(engine, theirs), "queue": "q", "ref": "theirs",
-            "created": datetime.now(),
-        })
+        connection.execute(
+            ORIGINAL_INSERT,
+            {
+                "id": _uuid_param(engine, theirs),
+                "queue": "q",
+                "ref": "theirs",
+                "created": datetime.now(),
+            },
+        )
         picked = connection.execute(ORIGINAL_PICK, {"queue": "q"}).scalar()
         connection.execute(ORIGINAL_MARK, {"id": picked, "now": datetime.now()})
     # The original ignores not-before: it claimed the deferred element (documented).

@@ -27,8 +27,17 @@ class ApiServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
         env["OPENORCH_HOME"] = str(folder / "api-home")
         env["PYTHONUNBUFFERED"] = "1"
-        command = [sys.executable, "-m", "openorch", "api", "--conn", url,
-                   "--port", str(self.port), *flags]
+        command = [
+            sys.executable,
+            "-m",
+            "openorch",
+            "api",
+            "--conn",
+            url,
+            "--port",
+            str(self.port),
+            *flags,
+        ]
         with self.output.open("wb") as sink:
             self.process = subprocess.Popen(
                 command, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=folder

@@ -28,6 +28,4 @@ def dump_tables(database: str | sa.Engine) -> dict[str, list[tuple[str, ...]]]:
 
 def as_text(dump: dict[str, list[tuple[str, ...]]]) -> str:
     """One string holding every value, for `needle in as_text(dump)` checks."""
-    return "\n".join(
-        f"{table}: {' | '.join(row)}" for table, rows in dump.items() for row in rows
-    )
+    return "\n".join(f"{table}: {' | '.join(row)}" for table, rows in dump.items() for row in rows)

@@ -81,8 +81,17 @@ def _default_root() -> Path:
 
 def _pip(python: Path, *args: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-         "--disable-pip-version-check", *args],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *args,
+        ],
         check=True,
         timeout=600,
         capture_output=True,
@@ -117,9 +126,7 @@ def original_venv(root: Path | None = None) -> OriginalVenv:
     return OriginalVenv(root)
 
 
-def _run(
-    python: str, script: Path, args: list[str], env: dict[str, str], timeout: float
-) -> Any:
+def _run(python: str, script: Path, args: list[str], env: dict[str, str], timeout: float) -> Any:
     result = subprocess.run(
         [python, str(script), *args],
         capture_output=True,
@@ -143,9 +150,7 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run_original(
-    original: OriginalVenv, script: str, *args: str, timeout: float = 300
-) -> Any:
+def run_original(original: OriginalVenv, script: str, *args: str, timeout: float = 300) -> Any:
     """Run `compat_scripts/<script>` with the original 3.0.0; returns its last JSON line."""
     env = clean_env()
     env["PYTHONPATH"] = str(SCRIPTS)

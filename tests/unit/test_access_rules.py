@@ -15,18 +15,41 @@ from openorch.orchestrator.access import (
 )
 
 LOCAL = AccessSettings(token="t" * 43, admin_set=False, port=8080)
-PROXIED = AccessSettings(token="t" * 43, admin_set=True, port=8080,
-                         allowed_hosts=("orch.example.org", "alt.example.org:8443"))
+PROXIED = AccessSettings(
+    token="t" * 43,
+    admin_set=True,
+    port=8080,
+    allowed_hosts=("orch.example.org", "alt.example.org:8443"),
+)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:8080", "[::1]:8080",
-                                  "LOCALHOST:8080", "10.1.2.3:8080", "127.0.0.1"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:8080",
+        "localhost:8080",
+        "[::1]:8080",
+        "LOCALHOST:8080",
+        "10.1.2.3:8080",
+        "127.0.0.1",
+    ],
+)
 def test_addresses_and_localhost_pass(host: str) -> None:
     assert LOCAL.host_allowed(host)
 
 
-@pytest.mark.parametrize("host", ["evil.example:8080", "evil.example", "localhost.evil:8080",
-                                  "127.0.0.1.nip.io:8080", "", "[::1", "orch.example.org"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:8080",
+        "evil.example",
+        "localhost.evil:8080",
+        "127.0.0.1.nip.io:8080",
+        "",
+        "[::1",
+        "orch.example.org",
+    ],
+)
 def test_other_names_are_refused(host: str) -> None:
     assert not LOCAL.host_allowed(host)
 
@@ -41,11 +64,19 @@ def test_allow_host_names_pass_host_and_origin() -> None:
     assert not PROXIED.origin_allowed("https://orch.example.org.evil", "127.0.0.1:8080")
 
 
-@pytest.mark.parametrize(("origin", "ok"), [
-    ("http://127.0.0.1:8080", True), ("http://localhost:8080", False),
-    ("http://127.0.0.1:9999", False), ("http://evil.example", False), ("null", False),
-    ("file://", False), ("", False), ("javascript:alert(1)", False),
-])
+@pytest.mark.parametrize(
+    ("origin", "ok"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080", False),
+        ("http://127.0.0.1:9999", False),
+        ("http://evil.example", False),
+        ("null", False),
+        ("file://", False),
+        ("", False),
+        ("javascript:alert(1)", False),
+    ],
+)
 def test_an_origin_must_be_the_pages_own(origin: str, ok: bool) -> None:
     assert LOCAL.origin_allowed(origin, "127.0.0.1:8080") is ok
 
@@ -66,8 +97,9 @@ def test_loopback_and_wildcard_addresses() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
 
 
-def test_a_network_address_needs_an_admin_token(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_a_network_address_needs_an_admin_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv(ENV_TOKEN, raising=False)
     with pytest.raises(AccessError, match=r"Refusing to listen on 0\.0\.0\.0"):
         make_settings(8080, "0.0.0.0")

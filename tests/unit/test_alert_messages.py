@@ -14,16 +14,28 @@ from openorch.store.alert_findings import EndedJob
 
 
 def ended(status: JobStatus, *errors: str) -> EndedJob:
-    return EndedJob(uuid.uuid4(), "invoices", "RPA01", status, datetime(2026, 1, 1, 7),
-                    datetime(2026, 1, 1, 7, 5), None, "nightly",
-                    trigger_status=TriggerStatus.FAILED, errors=list(errors))
+    return EndedJob(
+        uuid.uuid4(),
+        "invoices",
+        "RPA01",
+        status,
+        datetime(2026, 1, 1, 7),
+        datetime(2026, 1, 1, 7, 5),
+        None,
+        "nightly",
+        trigger_status=TriggerStatus.FAILED,
+        errors=list(errors),
+    )
 
 
 def test_classify_failed_killed_and_orphaned_jobs() -> None:
     tail = "\n".join(f"line {n}" for n in range(30))
-    kind, code, text = classify_job(ended(
-        JobStatus.FAILED, f"The process exited with code -9. The end of its error output:\n{tail}"
-    ))
+    kind, code, text = classify_job(
+        ended(
+            JobStatus.FAILED,
+            f"The process exited with code -9. The end of its error output:\n{tail}",
+        )
+    )
     assert (kind, code) == ("job_failed", -9)
     assert text.splitlines() == [f"line {n}" for n in range(10, 30)]  # the last 20 lines
     assert classify_job(ended(JobStatus.KILLED))[0] == "job_killed"
@@ -31,7 +43,9 @@ def test_classify_failed_killed_and_orphaned_jobs() -> None:
     assert classify_job(orphan)[0] == "job_orphaned"
     launch = ended(JobStatus.FAILED, "The Scheduler couldn't launch the process: no file.")
     assert classify_job(launch) == (
-        "job_failed", None, "The Scheduler couldn't launch the process: no file."
+        "job_failed",
+        None,
+        "The Scheduler couldn't launch the process: no file.",
     )
 
 
@@ -39,8 +53,12 @@ def test_job_finding_names_trigger_machine_code_and_tail() -> None:
     job = ended(JobStatus.FAILED)
     finding = job_finding(job, "job_failed", 2, "KeyError: 'x'")
     assert finding.title == "Job of trigger 'nightly' failed (exit code 2)"
-    for fact in ("Machine (Scheduler): RPA01", "Exit code: 2", "KeyError: 'x'",
-                 "will not run again until it is reset"):
+    for fact in (
+        "Machine (Scheduler): RPA01",
+        "Exit code: 2",
+        "KeyError: 'x'",
+        "will not run again until it is reset",
+    ):
         assert fact in finding.text
     assert finding.scope == ("trigger", "nightly") and finding.subject == str(job.id)
 
@@ -50,8 +68,16 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 
 def test_webhook_bodies() -> None:
-    message = Message("opened", "job_failed", "Job failed", "text", datetime(2026, 1, 2, 3, 4, 5),
-                      "id-1", b"png", "shot.png")
+    message = Message(
+        "opened",
+        "job_failed",
+        "Job failed",
+        "text",
+        datetime(2026, 1, 2, 3, 4, 5),
+        "id-1",
+        b"png",
+        "shot.png",
+    )
     teams = json.loads(webhook_body(message, "teams"))
     card = teams["attachments"][0]
     assert teams["type"] == "message"
@@ -62,15 +88,21 @@ def test_webhook_bodies() -> None:
     assert "Opened: 02-01-2026 03:04:05" in slack["text"]
     plain = json.loads(webhook_body(message, "plain"))
     assert plain == {
-        "event": "opened", "rule": "job_failed", "title": "Job failed",
-        "subject": "[openorch] Job failed", "text": "text", "opened_at": "2026-01-02T03:04:05",
-        "alert_id": "id-1", "attachment_name": "shot.png",
+        "event": "opened",
+        "rule": "job_failed",
+        "title": "Job failed",
+        "subject": "[openorch] Job failed",
+        "text": "text",
+        "opened_at": "2026-01-02T03:04:05",
+        "alert_id": "id-1",
+        "attachment_name": "shot.png",
     }
 
 
 def test_email_with_attachment_and_summary() -> None:
-    message = Message("reminder", "r", "Disk full", "text", attachment=b"\x89PNG",
-                      attachment_name="s.png")
+    message = Message(
+        "reminder", "r", "Disk full", "text", attachment=b"\x89PNG", attachment_name="s.png"
+    )
     email = email_message(message, "from@x.org", ["a@x.org", "b@x.org"])
     assert email["Subject"] == "[openorch] Still: Disk full"
     assert email["To"] == "a@x.org, b@x.org"

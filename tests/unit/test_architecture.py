@@ -15,24 +15,47 @@ PACKAGE = SRC / "openorch"
 #: Layer -> module prefixes it must never import.
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The data layer knows nothing of the programs or their UIs.
-    "openorch.store": ("openorch.orchestrator", "openorch.scheduler", "openorch.sdk",
-                       "nicegui", "tkinter", "fastapi"),
-    "openorch.database": ("openorch.store", "openorch.orchestrator", "openorch.scheduler",
-                          "openorch.sdk", "nicegui", "tkinter"),
+    "openorch.store": (
+        "openorch.orchestrator",
+        "openorch.scheduler",
+        "openorch.sdk",
+        "nicegui",
+        "tkinter",
+        "fastapi",
+    ),
+    "openorch.database": (
+        "openorch.store",
+        "openorch.orchestrator",
+        "openorch.scheduler",
+        "openorch.sdk",
+        "nicegui",
+        "tkinter",
+    ),
     # Alerts (rules, channels, the watchdog) run inside headless Schedulers, over the
     # data layer: no UI, no Scheduler internals.
-    "openorch.alerts": ("openorch.orchestrator", "openorch.scheduler", "openorch.sdk",
-                        "nicegui", "tkinter", "sqlalchemy.orm", "sqlalchemy.sql"),
+    "openorch.alerts": (
+        "openorch.orchestrator",
+        "openorch.scheduler",
+        "openorch.sdk",
+        "nicegui",
+        "tkinter",
+        "sqlalchemy.orm",
+        "sqlalchemy.sql",
+    ),
     # The Scheduler's engine runs headless: no UI toolkit outside its window.
     "openorch.scheduler": ("openorch.orchestrator", "nicegui"),
     # The SDK is imported by every RPA process: no UI, no Scheduler.
     "openorch.sdk": ("openorch.orchestrator", "openorch.scheduler", "nicegui", "tkinter"),
     # The HTTP API is a UI too: data through the data layer only, no other UI's code.
-    "openorch.api": ("openorch.orchestrator", "nicegui", "tkinter", "sqlalchemy.orm",
-                     "sqlalchemy.sql"),
+    "openorch.api": (
+        "openorch.orchestrator",
+        "nicegui",
+        "tkinter",
+        "sqlalchemy.orm",
+        "sqlalchemy.sql",
+    ),
     # The Orchestrator's UI talks to the database only through the data layer.
-    "openorch.orchestrator": ("openorch.scheduler", "tkinter", "sqlalchemy.orm",
-                              "sqlalchemy.sql"),
+    "openorch.orchestrator": ("openorch.scheduler", "tkinter", "sqlalchemy.orm", "sqlalchemy.sql"),
     # A popup is opened by tabs; it never reaches back into one (shared rows and tables
     # live in orchestrator/rows.py, log_table.py, widgets.py).
     "openorch.orchestrator.popups": ("openorch.orchestrator.tabs",),

@@ -26,8 +26,10 @@ def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatc
     assert config.resolve() == config.ConnectionSettings("sqlite:///from-env.db", "env-key")
 
 
-@pytest.mark.parametrize(("conn", "key", "missing"), [("sqlite:///x.db", None, "encryption key"),
-                                                      (None, "k", "connection string")])
+@pytest.mark.parametrize(
+    ("conn", "key", "missing"),
+    [("sqlite:///x.db", None, "encryption key"), (None, "k", "connection string")],
+)
 def test_half_a_configuration_is_refused_not_completed_from_local_mode(
     conn: str | None, key: str | None, missing: str
 ) -> None:

@@ -12,9 +12,18 @@ PG = "postgresql+psycopg://robot:pw@db.example:5432/rpa"
 
 @pytest.mark.parametrize(
     "query",
-    ["sslkey=/tmp/evil.so:engine", "sslcert=/etc/ssl/x.pem", "sslrootcert=/x", "sslcrl=/x",
-     "passfile=/home/me/.pgpass", "service=prod", "options=-c%20log_statement%3Dall",
-     "host=/tmp", "sslmode=require&SSLKEY=/tmp/evil.so:x", "requiressl=1"],
+    [
+        "sslkey=/tmp/evil.so:engine",
+        "sslcert=/etc/ssl/x.pem",
+        "sslrootcert=/x",
+        "sslcrl=/x",
+        "passfile=/home/me/.pgpass",
+        "service=prod",
+        "options=-c%20log_statement%3Dall",
+        "host=/tmp",
+        "sslmode=require&SSLKEY=/tmp/evil.so:x",
+        "requiressl=1",
+    ],
 )
 def test_file_and_engine_parameters_are_refused_for_postgresql(query: str) -> None:
     with pytest.raises(ValueError, match="not accepted from this page") as error:
@@ -38,7 +47,8 @@ def test_odbc_connect_and_driver_paths_are_refused(conn: str) -> None:
 
 def test_plain_parameters_are_accepted() -> None:
     check_page_connection_string(
-        f"{PG}?sslmode=verify-full&connect_timeout=5&application_name=orchestrator")
+        f"{PG}?sslmode=verify-full&connect_timeout=5&application_name=orchestrator"
+    )
     check_page_connection_string("postgresql+psycopg://robot@db.example/rpa")
     check_page_connection_string("mssql+pyodbc://u:p@h/db?Encrypt=yes&TrustServerCertificate=no")
 
@@ -62,8 +72,12 @@ def test_sqlite_must_be_an_existing_openorch_database(tmp_path: Path) -> None:
     text_file.write_text("hello")
     with pytest.raises(ValueError, match="not an openorch database"):
         check_page_connection_string(f"sqlite:///{text_file}")
-    for conn in ("sqlite://", "sqlite:///:memory:", f"sqlite:///{other}?mode=rwc",
-                 f"sqlite:///file:{other}?uri=true"):
+    for conn in (
+        "sqlite://",
+        "sqlite:///:memory:",
+        f"sqlite:///{other}?mode=rwc",
+        f"sqlite:///file:{other}?uri=true",
+    ):
         with pytest.raises(ValueError):
             check_page_connection_string(conn)
 

@@ -20,5 +20,7 @@ def test_missing_driver_reads_the_same_from_both_paths() -> None:
 
 
 def test_mask_hides_the_password_only() -> None:
-    assert mask("postgresql+psycopg://rpa:hunter2@db/orch") == "postgresql+psycopg://rpa:***@db/orch"
+    assert (
+        mask("postgresql+psycopg://rpa:hunter2@db/orch") == "postgresql+psycopg://rpa:***@db/orch"
+    )
     assert mask("sqlite:///x.db") == "sqlite:///x.db"

@@ -10,21 +10,34 @@ from openorch.scheduler import launcher
 from openorch.scheduler.launcher import LaunchError
 
 
-@pytest.mark.parametrize("url", [
-    "https://github.com/org/repo.git",
-    "ssh://git@github.com/org/repo.git",
-    "git://example.com/repo.git",
-    "file:///srv/git/repo.git",
-    "git@github.com:org/repo.git",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/org/repo.git",
+        "ssh://git@github.com/org/repo.git",
+        "git://example.com/repo.git",
+        "file:///srv/git/repo.git",
+        "git@github.com:org/repo.git",
+    ],
+)
 def test_ordinary_git_urls_are_accepted(url: str) -> None:
     launcher.check_git_source(url, "release/1.0")
 
 
-@pytest.mark.parametrize("url", [
-    "", "-oProxyCommand=x", "ext::sh", "fd::17", "http://example.com/r.git",
-    "/plain/local/path", "C:\\repos\\robot", "ftp://example.com/r.git", "git@host:\n-x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "-oProxyCommand=x",
+        "ext::sh",
+        "fd::17",
+        "http://example.com/r.git",
+        "/plain/local/path",
+        "C:\\repos\\robot",
+        "ftp://example.com/r.git",
+        "git@host:\n-x",
+    ],
+)
 def test_unusual_git_urls_are_refused(url: str) -> None:
     with pytest.raises(LaunchError):
         launcher.check_git_source(url, None)

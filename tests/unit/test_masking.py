@@ -20,8 +20,10 @@ SECRET = "s3cr3t-Value"
         (f"mssql+pyodbc://h/db?driver=ODBC+Driver+18&PWD={SECRET}&Encrypt=yes", "Encrypt=yes"),
         (f"DRIVER={{ODBC Driver 18}};SERVER=h;UID=robot;Pwd={{{SECRET};x}}}}y}};", "UID=robot"),
         # odbc_connect, URL-encoded
-        (f"mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Drobot%3BPWD%3D{SECRET}%3B",
-         "UID%3Drobot"),
+        (
+            f"mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Drobot%3BPWD%3D{SECRET}%3B",
+            "UID%3Drobot",
+        ),
         # git URLs: user:token and a bare token as the user
         (f"cloning 'https://robot:{SECRET}@git.example/rpa.git' failed", "robot:***@git.example"),
         (f"https://{SECRET}@github.com/org/repo.git", "https://***@github.com"),
@@ -38,8 +40,14 @@ def test_each_secret_form_is_masked(text: str, kept: str) -> None:
 
 
 def test_text_without_secrets_is_unchanged() -> None:
-    for text in ("ssh://git@git.example/rpa.git", "git@git.example:rpa.git",
-                 "sqlite:////home/me/openorch.db", "a=b&c=d", "bypass=1", "user@example.com"):
+    for text in (
+        "ssh://git@git.example/rpa.git",
+        "git@git.example:rpa.git",
+        "sqlite:////home/me/openorch.db",
+        "a=b&c=d",
+        "bypass=1",
+        "user@example.com",
+    ):
         assert mask(text) == text
 
 

@@ -19,8 +19,7 @@ def test_migration_adds_filtered_indexes_that_sql_server_accepts() -> None:
         "CREATE UNIQUE INDEX [ux_Queues_queue_name_unique_reference] ON [Queues] "
         "(queue_name, unique_reference) WHERE unique_reference IS NOT NULL" in sql
     )
-    assert "CREATE INDEX [ix_Queues_job_id] ON [Queues] (job_id) " \
-        "WHERE job_id IS NOT NULL" in sql
+    assert "CREATE INDEX [ix_Queues_job_id] ON [Queues] (job_id) WHERE job_id IS NOT NULL" in sql
     assert "ALTER TABLE [Queues] ADD not_before DATETIME NULL" in sql
     assert "CREATE TABLE [Queue_Settings]" in sql
     assert "unique_references BIT NOT NULL" in sql
@@ -58,5 +57,7 @@ def test_release_reads_settings_with_an_outer_join_on_sql_server() -> None:
     from openorch.store.queues import _attempts_statement
 
     sql = _mssql(_attempts_statement())
-    assert "LEFT OUTER JOIN [Queue_Settings] ON [Queue_Settings].queue_name = " \
+    assert (
+        "LEFT OUTER JOIN [Queue_Settings] ON [Queue_Settings].queue_name = "
         "[Queues].queue_name" in sql
+    )

@@ -11,8 +11,9 @@ from openorch.sdk import connection as sdk
 from openorch.sdk.connection import OrchestratorConnection
 
 CUT = "server closed the connection unexpectedly"
-REFUSED = 'connection failed: connection to server at "127.0.0.1", port 5432 failed: ' \
-    "Connection refused"
+REFUSED = (
+    'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+)
 
 
 def _conn(job: bool = True, patience: float = 60.0) -> OrchestratorConnection:

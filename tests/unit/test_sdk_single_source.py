@@ -13,8 +13,11 @@ from openorch.store import Store
 #: db_util functions written by hand, each for a behaviour of the original the data
 #: layer does not share (see their comments); they still take the Store's docstring.
 HAND_WRITTEN = {
-    "get_pending_single_triggers", "get_pending_scheduled_triggers",
-    "get_pending_queue_triggers", "get_queue_count", "update_queue_element",
+    "get_pending_single_triggers",
+    "get_pending_scheduled_triggers",
+    "get_pending_queue_triggers",
+    "get_queue_count",
+    "update_queue_element",
 }
 NOT_STORE_METHODS = {"connect", "disconnect", "get_conn_string"}
 
@@ -38,10 +41,18 @@ def test_db_util_function_is_the_store_method(name: str) -> None:
     assert function.__module__ == "openorch.sdk.db_util"
 
 
-@pytest.mark.parametrize("name", [
-    "get_constant", "update_constant", "update_credential", "create_queue_element",
-    "bulk_create_queue_elements", "get_next_queue_element", "set_queue_element_status",
-    "delete_queue_element",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "get_constant",
+        "update_constant",
+        "update_credential",
+        "create_queue_element",
+        "bulk_create_queue_elements",
+        "get_next_queue_element",
+        "set_queue_element_status",
+        "delete_queue_element",
+    ],
+)
 def test_connection_methods_take_the_store_docstring(name: str) -> None:
     assert getattr(OrchestratorConnection, name).__doc__ == getattr(Store, name).__doc__

@@ -7,10 +7,21 @@ from openorch.database import QueueTrigger, ScheduledTrigger, SingleTrigger, Tri
 from openorch.scheduler.selection import order_triggers, select_and_begin
 
 
-def _trigger(kind: type[Trigger], name: str, priority: int = 0, minutes_ago: int = 1,
-             blocking: bool = False, whitelist: list[str] | None = None) -> Trigger:
-    trigger = kind(id=uuid.uuid4(), trigger_name=name, priority=priority,
-                   is_blocking=blocking, process_status=TriggerStatus.IDLE)
+def _trigger(
+    kind: type[Trigger],
+    name: str,
+    priority: int = 0,
+    minutes_ago: int = 1,
+    blocking: bool = False,
+    whitelist: list[str] | None = None,
+) -> Trigger:
+    trigger = kind(
+        id=uuid.uuid4(),
+        trigger_name=name,
+        priority=priority,
+        is_blocking=blocking,
+        process_status=TriggerStatus.IDLE,
+    )
     trigger.scheduler_whitelist = whitelist
     if kind is not QueueTrigger:
         trigger.next_run = datetime.now() - timedelta(minutes=minutes_ago)  # type: ignore[attr-defined]
@@ -32,7 +43,10 @@ def test_order_is_priority_then_single_scheduled_queue_then_oldest() -> None:
 
 def _begin_all(candidates: list[Trigger], **options: object) -> list[str]:
     settings: dict[str, object] = {
-        "scheduler_name": "robot-1", "exclusive": False, "running": 0, "blocking_running": False
+        "scheduler_name": "robot-1",
+        "exclusive": False,
+        "running": 0,
+        "blocking_running": False,
     }
     settings.update(options)
     begun = select_and_begin(candidates, begin=lambda _t: True, **settings)  # type: ignore[arg-type]
@@ -68,7 +82,11 @@ def test_a_trigger_another_scheduler_won_is_skipped() -> None:
     won_elsewhere = _trigger(SingleTrigger, "lost", priority=5, blocking=True)
     free = _trigger(SingleTrigger, "free")
     begun = select_and_begin(
-        [won_elsewhere, free], "robot-1", False, 0, False,
+        [won_elsewhere, free],
+        "robot-1",
+        False,
+        0,
+        False,
         begin=lambda trigger: trigger is not won_elsewhere,
     )
     assert begun == [free]

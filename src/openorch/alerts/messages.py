@@ -77,9 +77,7 @@ def email_message(message: Message, sender: str, recipients: list[str]) -> Email
     if message.attachment is not None:
         name = message.attachment_name or "attachment.bin"
         maintype, subtype = _mime_type(name)
-        email.add_attachment(
-            message.attachment, maintype=maintype, subtype=subtype, filename=name
-        )
+        email.add_attachment(message.attachment, maintype=maintype, subtype=subtype, filename=name)
     return email
 
 
@@ -111,8 +109,13 @@ def webhook_body(message: Message, body_format: str) -> bytes:
                         "type": "AdaptiveCard",
                         "version": "1.4",
                         "body": [
-                            {"type": "TextBlock", "text": message.subject, "weight": "Bolder",
-                             "size": "Medium", "wrap": True},
+                            {
+                                "type": "TextBlock",
+                                "text": message.subject,
+                                "weight": "Bolder",
+                                "size": "Medium",
+                                "wrap": True,
+                            },
                             {"type": "TextBlock", "text": message.full_text, "wrap": True},
                         ],
                     },

@@ -50,9 +50,11 @@ def classify_job(job: EndedJob) -> tuple[str, int | None, str]:
         if found:
             tail = message.split(_TAIL_MARK, 1)[1] if _TAIL_MARK in message else ""
             return "job_failed", int(found.group(1)), "\n".join(tail.splitlines()[-TAIL_LINES:])
-    return "job_failed", None, "\n".join(job.errors[-1].splitlines()[-TAIL_LINES:]) if (
-        job.errors
-    ) else ""
+    return (
+        "job_failed",
+        None,
+        "\n".join(job.errors[-1].splitlines()[-TAIL_LINES:]) if (job.errors) else "",
+    )
 
 
 def job_finding(job: EndedJob, kind: str, code: int | None, tail: str) -> Finding:
@@ -73,7 +75,8 @@ def job_finding(job: EndedJob, kind: str, code: int | None, tail: str) -> Findin
             facts.append(f"The process reported: {job.outcome_message}")
         facts.append("")
         facts.append(
-            f"Last lines of its error output:\n{tail}" if tail.strip()
+            f"Last lines of its error output:\n{tail}"
+            if tail.strip()
             else "It wrote no error output."
         )
     elif kind == "job_killed":
@@ -138,7 +141,8 @@ def scheduler_silent(store: Store, rule: AlertRule, now: datetime) -> list[Findi
         scheduler = health.scheduler
         state = scheduler.engine_state
         why = (
-            "it was stopped" if state == "stopped"
+            "it was stopped"
+            if state == "stopped"
             else "it stopped, its machine is down or it cannot reach the database"
         )
         findings.append(

@@ -174,16 +174,19 @@ class Watchdog:
             return
         if self._job_watermark is None:
             starts = [rule.enabled_at for rule in enabled if rule.enabled_at is not None]
-            self._job_watermark = max([now - JOB_LOOKBACK, *starts]) if starts else now - (
-                JOB_LOOKBACK
+            self._job_watermark = (
+                max([now - JOB_LOOKBACK, *starts]) if starts else now - (JOB_LOOKBACK)
             )
         statuses = (JobStatus.FAILED, JobStatus.KILLED)
         jobs = self.store.get_badly_ended_jobs(self._job_watermark, statuses, JOB_RULES)
         for job in jobs:
             kind, code, tail = classify_job(job)
             rule = rules.get(kind)
-            if rule is None or (rule.enabled_at is not None and job.end_time is not None
-                                and job.end_time < rule.enabled_at):
+            if rule is None or (
+                rule.enabled_at is not None
+                and job.end_time is not None
+                and job.end_time < rule.enabled_at
+            ):
                 continue
             # While the job's trigger is stopped the alert stays open (and recovers when
             # the trigger is reset); otherwise (no trigger, or a failure the process
@@ -370,6 +373,8 @@ def _database_problem(error: BaseException) -> str:
     """Why alerts wait: tables missing (an old database) or the database unreachable."""
     text = str(getattr(error, "orig", None) or error).lower()
     if "no such table" in text or "does not exist" in text or "invalid object name" in text:
-        return ("the database has no alert tables yet: run `openorch upgrade` on it; "
-                "alerts are off until then.")
+        return (
+            "the database has no alert tables yet: run `openorch upgrade` on it; "
+            "alerts are off until then."
+        )
     return f"alerts wait for the database: {describe_connection_error(error)}"

@@ -39,8 +39,10 @@ def job_out(job: Job, logs: tuple[Log, ...] | None = None) -> JobOut:
         outcome_time=job.outcome_time,
         logs=None
         if logs is None
-        else [LogOut(time=log.log_time, level=log.log_level.name, message=log.log_message)
-              for log in logs],
+        else [
+            LogOut(time=log.log_time, level=log.log_level.name, message=log.log_message)
+            for log in logs
+        ],
     )
 
 
@@ -68,8 +70,10 @@ def run_out(request: RunRequest, job: Job | None, prefix: str) -> RunOut:
 def trigger_out(trigger: Trigger) -> TriggerOut:
     """A trigger without its path and arguments."""
     kind = (
-        "SINGLE" if isinstance(trigger, SingleTrigger)
-        else "SCHEDULED" if isinstance(trigger, ScheduledTrigger)
+        "SINGLE"
+        if isinstance(trigger, SingleTrigger)
+        else "SCHEDULED"
+        if isinstance(trigger, ScheduledTrigger)
         else "QUEUE"
     )
     return TriggerOut(

@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
     host = getattr(args, "host", None) or "127.0.0.1"
     port = getattr(args, "port", None) or DEFAULT_PORT
     logging.getLogger("openorch.api").setLevel(logging.INFO)
-    print(f"openorch API on http://{host}:{port}/api/v1 (docs: /api/docs), database "
-          f"{mask(store.engine.url)}.", flush=True)
+    print(
+        f"openorch API on http://{host}:{port}/api/v1 (docs: /api/docs), database "
+        f"{mask(store.engine.url)}.",
+        flush=True,
+    )
     try:
         uvicorn.run(
             app,

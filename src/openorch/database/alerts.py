@@ -182,23 +182,31 @@ RULE_KINDS: dict[str, RuleKind] = {
         "A trigger is overdue", condition=True, unit="minutes late", default_threshold=15
     ),
     "scheduler_silent": RuleKind(
-        "A Scheduler went silent", condition=True, unit="minutes without heartbeat",
+        "A Scheduler went silent",
+        condition=True,
+        unit="minutes without heartbeat",
         default_threshold=5,
     ),
     "scheduler_clock": RuleKind(
         "A Scheduler's clock is off", condition=True, unit="seconds off", default_threshold=120
     ),
     "queue_backlog": RuleKind(
-        "A queue's oldest NEW element is old", condition=True, unit="minutes old",
+        "A queue's oldest NEW element is old",
+        condition=True,
+        unit="minutes old",
         default_threshold=60,
     ),
     "queue_deadline": RuleKind(
-        "Queue elements passed their deadline", condition=True,
-        unit="elements past their deadline (at least)", default_threshold=1,
+        "Queue elements passed their deadline",
+        condition=True,
+        unit="elements past their deadline (at least)",
+        default_threshold=1,
     ),
     "queue_failures": RuleKind(
-        "Many queue elements failed in the last hour", condition=True,
-        unit="elements failed or abandoned per hour", default_threshold=10,
+        "Many queue elements failed in the last hour",
+        condition=True,
+        unit="elements failed or abandoned per hour",
+        default_threshold=10,
     ),
     "process_alert": RuleKind(
         "A process raised an alert (SDK)", condition=False, default_enabled=True

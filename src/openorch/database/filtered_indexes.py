@@ -19,7 +19,9 @@ FILTERED_INDEXES: dict[str, tuple[tuple[str, ...], bool, str]] = {
     "ix_Queues_status_deadline": (("status", "deadline"), False, "deadline IS NOT NULL"),
     # One element per reference in queues that ask for it, race-safe everywhere.
     "ux_Queues_queue_name_unique_reference": (
-        ("queue_name", "unique_reference"), True, "unique_reference IS NOT NULL",
+        ("queue_name", "unique_reference"),
+        True,
+        "unique_reference IS NOT NULL",
     ),
 }
 

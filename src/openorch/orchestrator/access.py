@@ -101,8 +101,9 @@ class AccessSettings:
 
     def has_own_auth(self, path: str) -> bool:
         """True for a path under one of `own_auth_prefixes`."""
-        return any(path == prefix or path.startswith(prefix + "/")
-                   for prefix in self.own_auth_prefixes)
+        return any(
+            path == prefix or path.startswith(prefix + "/") for prefix in self.own_auth_prefixes
+        )
 
     @property
     def cookie_name(self) -> str:
@@ -112,8 +113,9 @@ class AccessSettings:
     @property
     def cookie_value(self) -> str:
         """What the cookie holds: derived from the token, not the token itself."""
-        return hmac.new(self.token.encode(), b"openorch orchestrator cookie",
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.token.encode(), b"openorch orchestrator cookie", hashlib.sha256
+        ).hexdigest()
 
     @property
     def browser_host(self) -> str:
@@ -181,7 +183,7 @@ def _hostname(host_header: str) -> str:
     """The host part of a Host header or `name[:port]`, lower case, no brackets."""
     value = host_header.strip().lower()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else ""
+        return value[1 : value.find("]")] if "]" in value else ""
     if value.count(":") == 1:
         value = value.split(":", 1)[0]
     return value
@@ -224,15 +226,20 @@ def read_admin_token(token_file: str | Path | None = None) -> str | None:
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
         raise AccessError(
             f"The token in {where} is shorter than {MIN_TOKEN_LENGTH} characters; make "
-            "a long random one, e.g. with: python -c \"import secrets; "
-            "print(secrets.token_urlsafe(32))\""
+            'a long random one, e.g. with: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"'
         )
     return token
 
 
-def make_settings(port: int, host: str = "127.0.0.1", *, token_file: str | Path | None = None,
-                  allowed_hosts: tuple[str, ...] = (),
-                  own_auth_prefixes: tuple[str, ...] = ()) -> AccessSettings:
+def make_settings(
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    token_file: str | Path | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+    own_auth_prefixes: tuple[str, ...] = (),
+) -> AccessSettings:
     """The access settings a server starts with.
 
     Raises:
@@ -310,8 +317,9 @@ class AccessGate:
         headers = _headers(scope)
         host = headers.get("host", "")
         if not self.settings.host_allowed(host):
-            await self._refuse(scope, receive, send, 400,
-                               "This server does not answer to that Host name.")
+            await self._refuse(
+                scope, receive, send, 400, "This server does not answer to that Host name."
+            )
             return
         origin = headers.get("origin")
         if origin is not None and not self.settings.origin_allowed(origin, host):
@@ -336,8 +344,12 @@ class AccessGate:
         if "text/html" in headers.get("accept", "") and scope.get("method") == "GET":
             await _send_html(send, 401, login_page(wrong=token is not None))
             return
-        await _send_text(send, 401, "The Orchestrator needs its token: open the address "
-                                    "`openorch o` printed, or log in at /login.")
+        await _send_text(
+            send,
+            401,
+            "The Orchestrator needs its token: open the address "
+            "`openorch o` printed, or log in at /login.",
+        )
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":
@@ -362,23 +374,28 @@ class AccessGate:
     async def _sign_in(self, scope: Scope, send: Send, location: str) -> None:
         """Trade the token for the cookie and send the browser on without the token."""
         secure = "; Secure" if scope.get("scheme") == "https" else ""
-        cookie = (f"{self.settings.cookie_name}={self.settings.cookie_value}; Path=/; "
-                  f"HttpOnly; SameSite=Strict{secure}")
-        await send({
-            "type": "http.response.start",
-            "status": 303,
-            "headers": [
-                (b"location", location.encode("latin-1")),
-                (b"set-cookie", cookie.encode("latin-1")),
-                (b"cache-control", b"no-store"),
-                (b"content-length", b"0"),
-                *COMMON_HEADERS,
-            ],
-        })
+        cookie = (
+            f"{self.settings.cookie_name}={self.settings.cookie_value}; Path=/; "
+            f"HttpOnly; SameSite=Strict{secure}"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", location.encode("latin-1")),
+                    (b"set-cookie", cookie.encode("latin-1")),
+                    (b"cache-control", b"no-store"),
+                    (b"content-length", b"0"),
+                    *COMMON_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
-                      text: str) -> None:
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, text: str
+    ) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
         else:
@@ -410,8 +427,12 @@ def _query(scope: Scope) -> dict[str, str]:
 def _without_token(scope: Scope) -> str:
     """The request's path and query, minus the token (where the sign-in redirects)."""
     query = scope.get("query_string", b"").decode("latin-1")
-    kept = [(name, value) for name, values in parse_qs(query, keep_blank_values=True).items()
-            if name != "token" for value in values]
+    kept = [
+        (name, value)
+        for name, values in parse_qs(query, keep_blank_values=True).items()
+        if name != "token"
+        for value in values
+    ]
     path = scope.get("path", "/") or "/"
     if not path.startswith("/") or path.startswith("//"):
         path = "/"  # never an open redirect
@@ -425,8 +446,11 @@ def _with_headers(send: Send, csp: str | None) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             replaced = {b"x-frame-options", *([b"content-security-policy"] if csp else [])}
-            headers = [(name, value) for name, value in message.get("headers", [])
-                       if name.lower() not in replaced]
+            headers = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if name.lower() not in replaced
+            ]
             headers.extend(COMMON_HEADERS)
             if csp is not None:
                 headers.append((b"content-security-policy", csp.encode("latin-1")))
@@ -445,25 +469,25 @@ async def _send_html(send: Send, status: int, page: str) -> None:
 
 
 async def _send(send: Send, status: int, body: bytes, content_type: bytes, csp: str) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", content_type),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-            (b"content-security-policy", csp.encode("latin-1")),
-            *COMMON_HEADERS,
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"content-security-policy", csp.encode("latin-1")),
+                *COMMON_HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def login_page(*, wrong: bool = False) -> str:
     """The page a browser without the cookie gets: a form for the token, nothing else."""
-    problem = (
-        '<p class="wrong">That token is not right.</p>' if wrong else ""
-    )
+    problem = '<p class="wrong">That token is not right.</p>' if wrong else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -25,8 +25,18 @@ from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in the original Orchestrator's order; Overview (shown only while
 #: connected) comes first; openorch's API and Alerts tabs sit before Settings.
-TAB_NAMES = ("Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants",
-             "API", "Alerts", "Settings")
+TAB_NAMES = (
+    "Overview",
+    "Triggers",
+    "Queues",
+    "Schedulers",
+    "Jobs",
+    "Logs",
+    "Constants",
+    "API",
+    "Alerts",
+    "Settings",
+)
 
 #: The tab a page shows once connected.
 FIRST_TAB = "Overview"
@@ -81,16 +91,24 @@ class OrchestratorPage:
         self.dark = ui.dark_mode(on_change=self._remember_dark)
         with ui.header().classes("items-center"):
             with tid(ui.tabs(), "header_tabs") as self.tabs:
-                self.tab_buttons = {name: tid(ui.tab(name), f"tab_{name.lower()}")
-                                    for name in TAB_NAMES}
+                self.tab_buttons = {
+                    name: tid(ui.tab(name), f"tab_{name.lower()}") for name in TAB_NAMES
+                }
             ui.space()
-            tid(ui.button(icon="contrast", on_click=self.dark.toggle).props("flat color=white"),
-                "dark_mode_button").tooltip("Dark mode")
-            tid(ui.button(icon="refresh", on_click=guarded(self.refresh_manually))
-                .props("flat color=white"), "refresh_button").tooltip("Refresh")
-        with tid(ui.tab_panels(self.tabs, value="Settings",
-                               on_change=guarded(self.refresh_manually)), "tab_panels") \
-                .classes("w-full") as self.panels:
+            tid(
+                ui.button(icon="contrast", on_click=self.dark.toggle).props("flat color=white"),
+                "dark_mode_button",
+            ).tooltip("Dark mode")
+            tid(
+                ui.button(icon="refresh", on_click=guarded(self.refresh_manually)).props(
+                    "flat color=white"
+                ),
+                "refresh_button",
+            ).tooltip("Refresh")
+        with tid(
+            ui.tab_panels(self.tabs, value="Settings", on_change=guarded(self.refresh_manually)),
+            "tab_panels",
+        ).classes("w-full") as self.panels:
             self.tab_objects: dict[str, Refreshable] = {}
             with ui.tab_panel("Overview"):
                 self.overview = OverviewTab(self.client_store, self.navigate, self.open_queue)
@@ -117,8 +135,9 @@ class OrchestratorPage:
                 self.alerts = AlertsTab(self.client_store)
                 self.tab_objects["Alerts"] = self.alerts
             with ui.tab_panel("Settings"):
-                self.settings = SettingsTab(self.client_store, defaults, self.connected,
-                                            self.disconnected)
+                self.settings = SettingsTab(
+                    self.client_store, defaults, self.connected, self.disconnected
+                )
         self.tab_buttons["Overview"].visible = False
         ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
@@ -126,8 +145,13 @@ class OrchestratorPage:
         self.starting = False
         ui.timer(0, self._restore_dark, once=True)
         if startup_error:
-            ui.timer(0.05, lambda: ui.notify(mask(startup_error), type="negative", multi_line=True,
-                                              close_button=True), once=True)
+            ui.timer(
+                0.05,
+                lambda: ui.notify(
+                    mask(startup_error), type="negative", multi_line=True, close_button=True
+                ),
+                once=True,
+            )
         elif defaults is not None and defaults.local:
             # Local mode: nothing to type, so connect straight away and open the first
             # real tab instead of Settings.
@@ -154,10 +178,17 @@ class OrchestratorPage:
         if self.shown_tab == "Overview":
             self.panels.value = "Settings"
 
-    async def navigate(self, tab: str, *, status: str | None = None,
-                       process_name: str | None = None, level: str | None = None,
-                       from_date: datetime | None = None, search: str | None = None,
-                       open_only: bool = False) -> None:
+    async def navigate(
+        self,
+        tab: str,
+        *,
+        status: str | None = None,
+        process_name: str | None = None,
+        level: str | None = None,
+        from_date: datetime | None = None,
+        search: str | None = None,
+        open_only: bool = False,
+    ) -> None:
         """Show `tab` filtered to what an Overview figure counts."""
         if tab == "Jobs":
             self.jobs.apply_filter(status, process_name, from_date)
@@ -178,16 +209,18 @@ class OrchestratorPage:
         return await self.queues.open_queue(queue_name, status)
 
     def _remember_dark(self, event: events.ValueChangeEventArguments) -> None:
-        ui.run_javascript(f"localStorage.setItem({json.dumps(DARK_KEY)}, "
-                          f"{json.dumps(json.dumps(event.value))})")
+        ui.run_javascript(
+            f"localStorage.setItem({json.dumps(DARK_KEY)}, {json.dumps(json.dumps(event.value))})"
+        )
 
     async def _restore_dark(self) -> None:
         """Dark mode as this browser last left it (kept in its localStorage)."""
         client = ui.context.client
         try:
             await client.connected(timeout=10)
-            stored = await ui.run_javascript(f"localStorage.getItem({json.dumps(DARK_KEY)})",
-                                             timeout=5)
+            stored = await ui.run_javascript(
+                f"localStorage.getItem({json.dumps(DARK_KEY)})", timeout=5
+            )
         except (TimeoutError, RuntimeError):
             return
         if stored == "true" and not self.dark.value:
@@ -210,8 +243,9 @@ class OrchestratorPage:
     async def refresh_manually(self) -> None:
         """Refresh on tab change or the refresh button; say so when not connected."""
         if self.shown_tab != "Settings" and not self.client_store.connected:
-            ui.notify("Not connected to a database: open Settings and press Connect.",
-                      type="warning")
+            ui.notify(
+                "Not connected to a database: open Settings and press Connect.", type="warning"
+            )
             return
         await self.refresh()
 

@@ -15,14 +15,34 @@ from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
 
 COLUMNS: list[dict[str, Any]] = [
-    {"name": "log_time", "label": "Log Time", "field": "log_time", "align": "left",
-     "sortable": True},
-    {"name": "log_level", "label": "Level", "field": "log_level", "align": "left",
-     "sortable": True},
-    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
-     "sortable": True},
-    {"name": "log_message", "label": "Message", "field": "log_message", "align": "left",
-     "style": "white-space: normal; max-width: 40rem"},
+    {
+        "name": "log_time",
+        "label": "Log Time",
+        "field": "log_time",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "log_level",
+        "label": "Level",
+        "field": "log_level",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "process_name",
+        "label": "Process Name",
+        "field": "process_name",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "log_message",
+        "label": "Message",
+        "field": "log_message",
+        "align": "left",
+        "style": "white-space: normal; max-width: 40rem",
+    },
     {"name": "job_id", "label": "Job ID", "field": "job_id", "align": "left"},
 ]
 
@@ -59,25 +79,44 @@ class LogFilter:
 class LogTable:
     """Logs paged and sorted by the database; a click opens the whole entry."""
 
-    def __init__(self, client_store: ClientStore, get_filter: Callable[[], LogFilter],
-                 test_id: str, title: str | None = None, *, job_button: bool = True) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        get_filter: Callable[[], LogFilter],
+        test_id: str,
+        title: str | None = None,
+        *,
+        job_button: bool = True,
+    ) -> None:
         self.client_store = client_store
         self.get_filter = get_filter
         popup_connection = client_store if job_button else None
-        self.server = ServerTable(COLUMNS, self.fetch, test_id, title=title, rows_per_page=50,
-                                  sort_by="log_time", descending=True,
-                                  on_row_click=lambda row: log_popup(row, popup_connection))
+        self.server = ServerTable(
+            COLUMNS,
+            self.fetch,
+            test_id,
+            title=title,
+            rows_per_page=50,
+            sort_by="log_time",
+            descending=True,
+            on_row_click=lambda row: log_popup(row, popup_connection),
+        )
         status_badge_slot(self.server.table, "log_level")
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of logs (runs in a worker thread)."""
         wanted = self.get_filter()
         logs, total = self.client_store.store.get_logs(
-            offset=page.offset, limit=page.limit,
-            from_date=wanted.from_date, to_date=wanted.to_date,
-            process_name=wanted.process_name, log_level=wanted.log_level,
-            job_id=wanted.job_id, order_by=page.sort_by or "log_time",
-            order_desc=page.descending, include_count=True,
+            offset=page.offset,
+            limit=page.limit,
+            from_date=wanted.from_date,
+            to_date=wanted.to_date,
+            process_name=wanted.process_name,
+            log_level=wanted.log_level,
+            job_id=wanted.job_id,
+            order_by=page.sort_by or "log_time",
+            order_desc=page.descending,
+            include_count=True,
         )
         return [log_row(log) for log in logs], total
 

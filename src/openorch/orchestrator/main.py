@@ -46,7 +46,8 @@ def page_defaults(
         return resolve(conn, key), None
     except ValueError as error:  # a connection string without a key, or the reverse
         partial = ConnectionSettings(
-            conn or os.environ.get(ENV_CONN, ""), key or os.environ.get(ENV_KEY, ""),
+            conn or os.environ.get(ENV_CONN, ""),
+            key or os.environ.get(ENV_KEY, ""),
             key_source="the --key option" if key else f"the environment variable {ENV_KEY}",
         )
         return partial, str(error)
@@ -117,9 +118,17 @@ def mount_api(conn: str | None) -> None:
     app.on_shutdown(store.close)
 
 
-def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0.0.1",
-          port: int | None = None, show: bool = True, api: bool = False,
-          token_file: str | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
+def start(
+    conn: str | None = None,
+    key: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    show: bool = True,
+    api: bool = False,
+    token_file: str | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+) -> None:
     """Run the server until it is stopped (Ctrl-C).
 
     Raises:
@@ -128,8 +137,13 @@ def start(conn: str | None = None, key: str | None = None, *, host: str = "127.0
         ConnectError: `api` and the API's database cannot be opened.
     """
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
-    settings = make_settings(port, host, token_file=token_file, allowed_hosts=allowed_hosts,
-                             own_auth_prefixes=("/api",) if api else ())
+    settings = make_settings(
+        port,
+        host,
+        token_file=token_file,
+        allowed_hosts=allowed_hosts,
+        own_auth_prefixes=("/api",) if api else (),
+    )
     for line in startup_lines(conn, key):
         print(line, flush=True)
     if api:
@@ -153,11 +167,16 @@ def announce(settings: AccessSettings, *, show: bool) -> None:
     """Print where the Orchestrator is and, unless `-d`, open it in the browser."""
     print(f"Orchestrator running on {settings.address}", flush=True)
     if settings.admin_set:
-        print("Log in with the token you set (OPENORCH_ORCHESTRATOR_TOKEN or --token-file).",
-              flush=True)
+        print(
+            "Log in with the token you set (OPENORCH_ORCHESTRATOR_TOKEN or --token-file).",
+            flush=True,
+        )
     else:
-        print("Open this address (it holds the token; keep it to yourself):\n"
-              f"    {settings.login_url}", flush=True)
+        print(
+            "Open this address (it holds the token; keep it to yourself):\n"
+            f"    {settings.login_url}",
+            flush=True,
+        )
     if show:
         open_browser(settings)
 

@@ -53,9 +53,12 @@ def quiet_no_data(table: ui.table, text: str = "Nothing to show.") -> None:
     """Say an empty table is empty in grey text, instead of Quasar's default black
     warning triangle (an empty table is normal, not an alarm)."""
     table.props(f'no-data-label="{text}"')
-    table.add_slot("no-data", """
+    table.add_slot(
+        "no-data",
+        """
         <div class="full-width text-grey-7 text-center q-pa-sm">{{ props.message }}</div>
-    """)
+    """,
+    )
 
 
 def paged(table: ui.table) -> None:
@@ -74,8 +77,14 @@ class DatetimeInput:
 
     DATE_FORMAT = "%d-%m-%Y"
 
-    def __init__(self, label: str, test_id: str, *, allow_empty: bool = True,
-                 on_change: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        test_id: str,
+        *,
+        allow_empty: bool = True,
+        on_change: Callable[[], Any] | None = None,
+    ) -> None:
         self.label = label
         self.allow_empty = allow_empty
         handler = (lambda _e: on_change()) if on_change else None
@@ -237,8 +246,9 @@ class ServerTable:
         for key in ("page", "rowsPerPage", "sortBy", "descending"):
             if key in wanted:
                 pagination[key] = wanted[key]
-        pagination["rowsPerPage"] = min(_whole(pagination.get("rowsPerPage"), 50),
-                                        MAX_ROWS_PER_PAGE)
+        pagination["rowsPerPage"] = min(
+            _whole(pagination.get("rowsPerPage"), 50), MAX_ROWS_PER_PAGE
+        )
         pagination["page"] = _whole(pagination.get("page"), 1)
         self.table.pagination = pagination
         await self.refresh()

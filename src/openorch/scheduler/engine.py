@@ -328,8 +328,9 @@ class SchedulerEngine:
             if self._run_id is not None:
                 # On a database error the row keeps its last state; nothing else depends on it.
                 with contextlib.suppress(*DATABASE_ERRORS):
-                    self.store.set_engine_state(self.settings.name, self._run_id,
-                                                RunState.STOPPED.value)
+                    self.store.set_engine_state(
+                        self.settings.name, self._run_id, RunState.STOPPED.value
+                    )
             self.say("Scheduler stopped.")
 
     def _start_watchdog(self) -> Watchdog | None:
@@ -570,9 +571,14 @@ class SchedulerEngine:
         self.say(f"Killed '{job.trigger_name}' (job {job.job_id}): {why}.")
         self._end(job)
         message = f"The Scheduler killed this process and its children: {why}."
-        self._end_job(f"'{job.trigger_name}' was killed (job {job.job_id})",
-                      job.job_id, JobStatus.KILLED, message, LogLevel.INFO,
-                      end_time=job.ended_at or datetime.now())
+        self._end_job(
+            f"'{job.trigger_name}' was killed (job {job.job_id})",
+            job.job_id,
+            JobStatus.KILLED,
+            message,
+            LogLevel.INFO,
+            end_time=job.ended_at or datetime.now(),
+        )
 
     def _finish(self, job: RunningJob, code: int) -> None:
         self._end(job)
@@ -583,8 +589,10 @@ class SchedulerEngine:
             self.say(f"'{job.trigger_name}' finished (exit 0, {seconds:.1f} s).")
             # The job is DONE, or FAILED if the process reported a failure; the trigger
             # follows the exit code (a reported failure is the run's, not the trigger's).
-            self._record(f"'{job.trigger_name}' finished",
-                         lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at))
+            self._record(
+                f"'{job.trigger_name}' finished",
+                lambda: store.end_job_after_exit(job.job_id, 0, end_time=ended_at),
+            )
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
@@ -593,9 +601,10 @@ class SchedulerEngine:
             message += f" The end of its error output:\n{tail}"
         else:
             message += " It wrote no error output."
-        self._record(f"'{job.trigger_name}' failed with exit code {code}",
-                     lambda: store.end_job_after_exit(job.job_id, code, message,
-                                                      end_time=ended_at))
+        self._record(
+            f"'{job.trigger_name}' failed with exit code {code}",
+            lambda: store.end_job_after_exit(job.job_id, code, message, end_time=ended_at),
+        )
 
     def _record(self, description: str, record: Callable[[], object]) -> None:
         """Queue a job's end (job, trigger, log: one transaction through the data layer's
@@ -607,13 +616,20 @@ class SchedulerEngine:
         """
         self._outcomes.append(Outcome(description, record))
 
-    def _end_job(self, description: str, job_id: uuid.UUID, status: JobStatus,
-                 message: str | None = None, level: LogLevel = LogLevel.ERROR,
-                 end_time: datetime | None = None) -> None:
+    def _end_job(
+        self,
+        description: str,
+        job_id: uuid.UUID,
+        status: JobStatus,
+        message: str | None = None,
+        level: LogLevel = LogLevel.ERROR,
+        end_time: datetime | None = None,
+    ) -> None:
         """`_record` of an end whose status is known (a kill, a launch failure)."""
         store = self.store
-        self._record(description,
-                     lambda: store.end_job(job_id, status, message, level, end_time=end_time))
+        self._record(
+            description, lambda: store.end_job(job_id, status, message, level, end_time=end_time)
+        )
 
     def _end(self, job: RunningJob) -> None:
         """Forget a job locally: close its files, remove its clone."""
@@ -675,8 +691,8 @@ class SchedulerEngine:
             job = store.begin_trigger_run(trigger.id, self.settings.name, self._run_id)
         if job is None:
             return False
-        via = "" if request is None else (
-            f", run {request.id} requested by '{request.requested_by}'"
+        via = (
+            "" if request is None else (f", run {request.id} requested by '{request.requested_by}'")
         )
         self.say(f"Starting '{trigger.trigger_name}' ({trigger.process_name}), job {job.id}{via}.")
         try:
@@ -736,11 +752,20 @@ class SchedulerEngine:
             else:
                 script = launcher.check_script_path(trigger.process_path)
             argv = launcher.build_argv(
-                settings.python, script, trigger.process_name, settings.conn_string,
-                settings.crypto_key, trigger.process_args, trigger.id, job_id,
+                settings.python,
+                script,
+                trigger.process_name,
+                settings.conn_string,
+                settings.crypto_key,
+                trigger.process_args,
+                trigger.id,
+                job_id,
             )
-            in_use = {path for job in self._jobs.values()
-                      for path in (job.launched.stdout_path, job.launched.stderr_path)}
+            in_use = {
+                path
+                for job in self._jobs.values()
+                for path in (job.launched.stdout_path, job.launched.stderr_path)
+            }
             launcher.prune_logs(settings.log_dir, settings.keep_logs - 1, in_use.__contains__)
             stdout_path, stderr_path = launcher.output_paths(settings.log_dir, job_id)
             popen, files = launcher.start_process(argv, script.parent, stdout_path, stderr_path)
@@ -757,6 +782,7 @@ class SchedulerEngine:
     def _launch_failed(self, trigger: Trigger, job_id: uuid.UUID, reason: str) -> None:
         self.say(f"Could not launch '{trigger.trigger_name}': {reason}.")
         message = f"The Scheduler couldn't launch the process: {reason}."
-        self._end_job(f"'{trigger.trigger_name}' could not be launched", job_id,
-                      JobStatus.FAILED, message)
+        self._end_job(
+            f"'{trigger.trigger_name}' could not be launched", job_id, JobStatus.FAILED, message
+        )
         self._report_outcomes()

@@ -55,13 +55,16 @@ def run_headless(
     try:
         store = Store.open(settings.conn_string, settings.crypto_key, create=create)
     except ConnectError as error:
-        print(f"openorch scheduler: cannot start: {for_terminal(error)}", file=sys.stderr,
-              flush=True)
+        print(
+            f"openorch scheduler: cannot start: {for_terminal(error)}", file=sys.stderr, flush=True
+        )
         return EXIT_CONFIG
     for warning in store.open_warnings:
         print(f"Warning: {for_terminal(warning)}", file=sys.stderr, flush=True)
-    print(f"Database: {for_terminal(settings.conn_string)}"
-          + (f" ({local_note})" if local_note else ""))
+    print(
+        f"Database: {for_terminal(settings.conn_string)}"
+        + (f" ({local_note})" if local_note else "")
+    )
     print(
         f"Scheduler name: {for_terminal(settings.name)}; "
         + ("exclusive mode (only whitelisted triggers); " if settings.exclusive else "")

@@ -164,9 +164,7 @@ def clone_repository(url: str, branch: str | None, destination: Path) -> Path:
     # A stalled transfer must end: the clone runs inside a poll, and a Scheduler silent
     # for the heartbeat timeout is declared dead by the others. HTTP(S) gives up below
     # 1 KB/s for 60 s; SSH on a dead connection within about a minute.
-    environment.update(
-        {"GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "60"}
-    )
+    environment.update({"GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "60"})
     if "GIT_SSH_COMMAND" not in os.environ:
         environment["GIT_SSH_COMMAND"] = (
             "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 "
@@ -197,9 +195,9 @@ def find_main_script(folder: Path) -> Path:
     raise LaunchError(f"the repository has no main.py (looked in {folder} and its subfolders)")
 
 
-def start_process(argv: list[str], cwd: Path, stdout_path: Path, stderr_path: Path) -> tuple[
-    subprocess.Popen[bytes], list[BinaryIO]
-]:
+def start_process(
+    argv: list[str], cwd: Path, stdout_path: Path, stderr_path: Path
+) -> tuple[subprocess.Popen[bytes], list[BinaryIO]]:
     """Start `argv` in `cwd` with stdout and stderr going to files.
 
     The process leads its own process group (POSIX) or gets a new one (Windows): a Ctrl-C

@@ -251,8 +251,13 @@ class SchedulerWindow:
 
     def _lock_inputs(self, locked: bool) -> None:
         state = "disabled" if locked else "normal"
-        for widget in (self.conn_entry, self.key_entry, self.name_entry, self.exclusive_check,
-                       self.connect_button):
+        for widget in (
+            self.conn_entry,
+            self.key_entry,
+            self.name_entry,
+            self.exclusive_check,
+            self.connect_button,
+        ):
             widget.configure(state=state)
         self.disconnect_button.configure(state="normal" if locked else "disabled")
 
@@ -260,8 +265,7 @@ class SchedulerWindow:
         """The button and the state line follow the engine's one state value."""
         state = self.engine.state if self.engine is not None else None
         self.run_button.configure(text="Pause" if state is RunState.RUNNING else "Run")
-        self.state_var.set(f"State: {state.value}" if state is not None else
-                           "State: not connected")
+        self.state_var.set(f"State: {state.value}" if state is not None else "State: not connected")
 
 
 def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
@@ -274,8 +278,10 @@ def _prefill(args: argparse.Namespace) -> tuple[str, str, str | None]:
         local = app_config.local_settings()
     except Exception as error:  # local mode is a convenience: never block the window
         return "", "", f"Local mode is unavailable: {error}"
-    return local.conn_string, local.crypto_key, (
-        f"Nothing configured: local mode ({local.database_path}) is filled in."
+    return (
+        local.conn_string,
+        local.crypto_key,
+        (f"Nothing configured: local mode ({local.database_path}) is filled in."),
     )
 
 
@@ -299,8 +305,15 @@ def run_window(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     options = {
         field: getattr(template, field)
-        for field in ("poll_interval", "python", "clone_dir", "log_dir", "grace_period",
-                      "heartbeat_timeout", "keep_logs")
+        for field in (
+            "poll_interval",
+            "python",
+            "clone_dir",
+            "log_dir",
+            "grace_period",
+            "heartbeat_timeout",
+            "keep_logs",
+        )
     }
     window = SchedulerWindow(root, conn, key, template.name, template.exclusive, options)
     if note:

@@ -148,9 +148,7 @@ class OrchestratorConnection:
             _ping_patiently(self._store, connection_string, patience)
         except Exception as error:
             self._store.close()
-            raise ConnectionError(
-                describe_connection_error(error, connection_string)
-            ) from error
+            raise ConnectionError(describe_connection_error(error, connection_string)) from error
 
     @classmethod
     def create_connection_from_args(cls) -> "OrchestratorConnection":
@@ -168,7 +166,7 @@ class OrchestratorConnection:
         """
         args = sys.argv[1:7]
         if len(args) < len(_REQUIRED_ARGS):
-            missing = ", ".join(_REQUIRED_ARGS[len(args):])
+            missing = ", ".join(_REQUIRED_ARGS[len(args) :])
             script = sys.argv[0] if sys.argv and sys.argv[0] else "<script.py>"
             raise ValueError(
                 f"Missing command-line argument(s): {missing} (got {len(args)} of the 4 "
@@ -282,9 +280,7 @@ class OrchestratorConnection:
         self._patiently(lambda: self._store.update_constant(constant_name, new_value))
 
     @documented_by(Store.update_credential)
-    def update_credential(
-        self, credential_name: str, new_username: str, new_password: str
-    ) -> None:
+    def update_credential(self, credential_name: str, new_username: str, new_password: str) -> None:
         self._patiently(
             lambda: self._store.update_credential(credential_name, new_username, new_password)
         )
@@ -305,8 +301,13 @@ class OrchestratorConnection:
         element_id = new_id()  # the same id on a retry, so it is created once
         return self._patiently(
             lambda: self._store.create_queue_element(
-                queue_name, reference, data, created_by,
-                not_before=not_before, deadline=deadline, element_id=element_id,
+                queue_name,
+                reference,
+                data,
+                created_by,
+                not_before=not_before,
+                deadline=deadline,
+                element_id=element_id,
             )
         )
 
@@ -324,8 +325,13 @@ class OrchestratorConnection:
     ) -> BulkCreated:
         return self._patiently(
             lambda: self._store.bulk_create_queue_elements(
-                queue_name, references, data, created_by,
-                skip_duplicates=skip_duplicates, not_before=not_before, deadline=deadline,
+                queue_name,
+                references,
+                data,
+                created_by,
+                skip_duplicates=skip_duplicates,
+                not_before=not_before,
+                deadline=deadline,
             ),
             # Twice is harmless only where duplicates are skipped.
             repeatable=skip_duplicates,
@@ -355,8 +361,14 @@ class OrchestratorConnection:
         """Elements of a queue, newest first, filtered by reference, status and date."""
         return self._patiently(
             lambda: self._store.get_queue_elements(
-                queue_name, reference=reference, status=status, from_date=from_date,
-                to_date=to_date, offset=offset, limit=limit, order_desc=True,
+                queue_name,
+                reference=reference,
+                status=status,
+                from_date=from_date,
+                to_date=to_date,
+                offset=offset,
+                limit=limit,
+                order_desc=True,
             )
         )
 

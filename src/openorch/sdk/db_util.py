@@ -164,9 +164,7 @@ def _keyed() -> Store:
     return store
 
 
-def _delegate(
-    method: Callable[Concatenate[Store, P], R], *, keyed: bool = False
-) -> Callable[P, R]:
+def _delegate(method: Callable[Concatenate[Store, P], R], *, keyed: bool = False) -> Callable[P, R]:
     """A module function that runs `method` on the default connection, with the method's
     name, signature (without `self`) and docstring."""
 
@@ -289,4 +287,3 @@ def get_queue_count() -> dict[str, dict[QueueStatus, int]]:
 get_schedulers = _delegate(Store.get_schedulers)
 send_ping_from_scheduler = _delegate(Store.send_ping_from_scheduler)
 start_trigger_from_machine = _delegate(Store.start_trigger_from_machine)
-

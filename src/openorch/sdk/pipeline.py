@@ -128,13 +128,15 @@ class Pipeline:
             raise ValueError(f"Pipeline {name!r} needs at least one step.")
         for step in steps:
             if not isinstance(step, Step):
-                raise ValueError(f"Pipeline {name!r}: every step must be a Step, not "
-                                 f"{type(step).__name__}.")
+                raise ValueError(
+                    f"Pipeline {name!r}: every step must be a Step, not {type(step).__name__}."
+                )
         names = [step.name for step in steps]
         repeated = sorted({one for one in names if names.count(one) > 1})
         if repeated:
-            raise ValueError(f"Pipeline {name!r}: step names must be unique; repeated: "
-                             f"{', '.join(repeated)}.")
+            raise ValueError(
+                f"Pipeline {name!r}: step names must be unique; repeated: {', '.join(repeated)}."
+            )
         self.name = name
         self.steps = tuple(steps)
         self._index = {step.name: index for index, step in enumerate(steps)}
@@ -181,8 +183,9 @@ class Pipeline:
         job_id = connection.job_id
         try:
             progress = connection.call(
-                lambda: store.adopt_pipeline_element(element.id, job_id, self.name,
-                                                     self.steps[0].name),
+                lambda: store.adopt_pipeline_element(
+                    element.id, job_id, self.name, self.steps[0].name
+                ),
                 repeatable=False,
             )
         except LostElementError as error:
@@ -203,7 +206,8 @@ class Pipeline:
             return "done"
         if progress.step not in self._index:
             return self._refuse(
-                connection, element,
+                connection,
+                element,
                 f"Pipeline {self.name!r} has no step {progress.step!r}, where this element "
                 f"stopped (steps now: {', '.join(self._index)}).",
             )
@@ -213,8 +217,9 @@ class Pipeline:
         wait_started = progress.wait_started
         for index in range(start, len(self.steps)):
             step = self.steps[index]
-            outcome = self._run_step(connection, element, progress, step, index, state,
-                                     continuing, wait_started)
+            outcome = self._run_step(
+                connection, element, progress, step, index, state, continuing, wait_started
+            )
             if outcome != "next":
                 return outcome
             continuing, wait_started = False, None
@@ -274,8 +279,7 @@ class Pipeline:
                 state.clear()
                 state.update(working)
                 return "next" if next_step is not None else "done"
-            return self._wait(connection, progress, step, history_id, working, result,
-                              wait_started)
+            return self._wait(connection, progress, step, history_id, working, result, wait_started)
         except LostElementError as error:
             connection.log_error(f"Pipeline {self.name!r}, step {step.name!r}: {error}")
             return "lost"
@@ -313,8 +317,9 @@ class Pipeline:
             # Come back at the limit at the latest, for one last check.
             not_before = min(not_before, limit_at)
         connection.call(
-            lambda: store.wait_pipeline_part(progress, history_id, step.name, state,
-                                             not_before, first),
+            lambda: store.wait_pipeline_part(
+                progress, history_id, step.name, state, not_before, first
+            ),
             repeatable=False,
         )
         connection.log_info(
@@ -353,7 +358,8 @@ class Pipeline:
         try:
             connection.call(
                 lambda: connection.store.fail_pipeline_element(
-                    element.id, connection.job_id, message),
+                    element.id, connection.job_id, message
+                ),
                 repeatable=False,
             )
         except LostElementError:

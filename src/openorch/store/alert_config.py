@@ -221,9 +221,10 @@ class AlertConfigStore(StoreCore):
                 values["webhook_url"] = self._encrypt_url(webhook_url)
 
         def work(session: Session) -> AlertChannel:
-            if values["credential_name"] and session.get(
-                Credential, values["credential_name"]
-            ) is None:
+            if (
+                values["credential_name"]
+                and session.get(Credential, values["credential_name"]) is None
+            ):
                 raise ValueError(f"No credential named {values['credential_name']!r} exists.")
             channel = session.scalar(select(AlertChannel).where(AlertChannel.name == name))
             if channel is None:
@@ -311,7 +312,8 @@ class AlertConfigStore(StoreCore):
         enabled = v.check_bool("enabled", enabled)
         if catalogue.unit is not None:
             threshold = v.check_int(
-                "threshold", catalogue.default_threshold if threshold is None else threshold,
+                "threshold",
+                catalogue.default_threshold if threshold is None else threshold,
                 minimum=1,
             )
         else:

@@ -186,10 +186,7 @@ class AlertFindingStore(StoreCore):
             statement = select(QueueElement.queue_name).distinct()
             return self._read(lambda session: sorted(session.scalars(statement)))
         queues = QueueElement.__table__
-        names = (
-            select(func.min(queues.c.queue_name).label("name"))
-            .cte("names", recursive=True)
-        )
+        names = select(func.min(queues.c.queue_name).label("name")).cte("names", recursive=True)
         following = (
             select(func.min(queues.c.queue_name))
             .where(queues.c.queue_name > names.c.name)
@@ -225,9 +222,7 @@ class AlertFindingStore(StoreCore):
 
         return self._read(work)
 
-    def get_queues_past_deadline(
-        self, now: datetime
-    ) -> dict[str, tuple[int, datetime | None]]:
+    def get_queues_past_deadline(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per queue, the NEW or IN_PROGRESS elements whose deadline is before `now`:
         their number and the earliest deadline (an index range on (status, deadline))."""
         statement = (

@@ -44,7 +44,6 @@ WATCHDOG_LEASE = "alerts"
 MAX_ATTACHMENT_BYTES = 1_000_000
 
 
-
 class AlertStore(AlertConfigStore):
     """The watchdog lease, alert rows and their deliveries (over the configuration)."""
 
@@ -208,9 +207,7 @@ class AlertStore(AlertConfigStore):
         Raises:
             ValueError: empty subject or text, or an attachment over the size limit.
         """
-        subject_text = (
-            v.check_text(Alert, "title", subject, label="subject", nonblank=True) or ""
-        )
+        subject_text = v.check_text(Alert, "title", subject, label="subject", nonblank=True) or ""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text must not be empty.")
         v.check_storable("text", text)
@@ -258,9 +255,7 @@ class AlertStore(AlertConfigStore):
         """The alerts of `rule` still open (condition rules only stay open)."""
         return self._read(
             lambda session: tuple(
-                session.scalars(
-                    select(Alert).where(Alert.closed_at.is_(None), Alert.rule == rule)
-                )
+                session.scalars(select(Alert).where(Alert.closed_at.is_(None), Alert.rule == rule))
             )
         )
 
@@ -337,7 +332,8 @@ class AlertStore(AlertConfigStore):
         stored = session.get(AlertRule, rule)
         enabled = list(
             session.scalars(
-                select(AlertChannel.name).where(AlertChannel.enabled.is_(True))
+                select(AlertChannel.name)
+                .where(AlertChannel.enabled.is_(True))
                 .order_by(AlertChannel.name)
             )
         )
@@ -348,19 +344,31 @@ class AlertStore(AlertConfigStore):
 
     @overload
     def get_alerts(
-        self, offset: int = ..., limit: int = ..., include_count: Literal[False] = ...,
-        *, open_only: bool = ...
+        self,
+        offset: int = ...,
+        limit: int = ...,
+        include_count: Literal[False] = ...,
+        *,
+        open_only: bool = ...,
     ) -> tuple[Alert, ...]: ...
 
     @overload
     def get_alerts(
-        self, offset: int = ..., limit: int = ..., *, include_count: Literal[True],
-        open_only: bool = ...
+        self,
+        offset: int = ...,
+        limit: int = ...,
+        *,
+        include_count: Literal[True],
+        open_only: bool = ...,
     ) -> tuple[tuple[Alert, ...], int]: ...
 
     def get_alerts(
-        self, offset: int = 0, limit: int = 50, include_count: bool = False,
-        *, open_only: bool = False
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        include_count: bool = False,
+        *,
+        open_only: bool = False,
     ) -> tuple[Alert, ...] | tuple[tuple[Alert, ...], int]:
         """The history of alerts, newest first, one page (attachments not loaded);
         `open_only`: only the alerts not closed yet (where the Overview's figure leads).
@@ -441,8 +449,9 @@ class AlertStore(AlertConfigStore):
                     .where(
                         _DELIVERIES.c.id == delivery.id,
                         _DELIVERIES.c.state == "pending",
-                        or_(_DELIVERIES.c.claimed_until.is_(None),
-                            _DELIVERIES.c.claimed_until < now),
+                        or_(
+                            _DELIVERIES.c.claimed_until.is_(None), _DELIVERIES.c.claimed_until < now
+                        ),
                     )
                     .values(claimed_until=until)
                 )
@@ -491,8 +500,9 @@ class AlertStore(AlertConfigStore):
         self._write(work)
 
 
-def _delivery(alert_id: uuid.UUID, channel: str, message: str, now: datetime,
-              utc_now: datetime) -> AlertDelivery:
+def _delivery(
+    alert_id: uuid.UUID, channel: str, message: str, now: datetime, utc_now: datetime
+) -> AlertDelivery:
     """A pending message; `next_attempt_at` and `claimed_until` are in UTC (compared by
     every Scheduler, whatever its zone), `created_at` and `sent_at` in local time."""
     return AlertDelivery(

@@ -116,9 +116,7 @@ class ApiTokenStore(StoreCore):
         statement = select(ApiToken).order_by(ApiToken.name)
         return self._read(lambda session: tuple(session.scalars(statement)))
 
-    def authenticate_api_token(
-        self, secret: str, now: datetime | None = None
-    ) -> ApiToken | None:
+    def authenticate_api_token(self, secret: str, now: datetime | None = None) -> ApiToken | None:
         """The active token with this secret; None when unknown, revoked or expired."""
         if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX):
             return None

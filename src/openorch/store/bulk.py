@@ -69,13 +69,24 @@ def insert_elements(
     bind = session.get_bind()
     driver_integrity = bind.dialect.loaded_dbapi.IntegrityError
     try:
-        _insert(session, bind, columns, queue_name, references, data, created_by,
-                created_date, unique, extra)
+        _insert(
+            session,
+            bind,
+            columns,
+            queue_name,
+            references,
+            data,
+            created_by,
+            created_date,
+            unique,
+            extra,
+        )
     except driver_integrity as error:
         # COPY and the raw executemany bypass SQLAlchemy: report a duplicate the way
         # every other statement does, so callers catch one exception class.
-        raise exc.IntegrityError(f'bulk insert into "Queues" ({", ".join(columns)})',
-                                 None, error) from error
+        raise exc.IntegrityError(
+            f'bulk insert into "Queues" ({", ".join(columns)})', None, error
+        ) from error
 
 
 def _insert(

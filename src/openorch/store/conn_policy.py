@@ -25,19 +25,38 @@ from openorch.store.engine import parse_url
 
 #: Query parameters a PostgreSQL URL from the page may carry (libpq keywords that name
 #: no file, load nothing and send nothing to the server but the connection itself).
-POSTGRESQL_PARAMETERS = frozenset({
-    "sslmode", "connect_timeout", "application_name", "target_session_attrs",
-    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-    "tcp_user_timeout", "client_encoding", "channel_binding", "gssencmode",
-    "load_balance_hosts",
-})
+POSTGRESQL_PARAMETERS = frozenset(
+    {
+        "sslmode",
+        "connect_timeout",
+        "application_name",
+        "target_session_attrs",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "client_encoding",
+        "channel_binding",
+        "gssencmode",
+        "load_balance_hosts",
+    }
+)
 
 #: Query parameters a SQL Server (pyodbc) URL from the page may carry, lower case;
 #: `driver` must also name an installed ODBC driver, never a library path.
-MSSQL_PARAMETERS = frozenset({
-    "driver", "trustservercertificate", "encrypt", "logintimeout", "applicationintent",
-    "multisubnetfailover", "authentication", "hostnameincertificate",
-})
+MSSQL_PARAMETERS = frozenset(
+    {
+        "driver",
+        "trustservercertificate",
+        "encrypt",
+        "logintimeout",
+        "applicationintent",
+        "multisubnetfailover",
+        "authentication",
+        "hostnameincertificate",
+    }
+)
 
 #: Backends openorch runs on.
 BACKENDS = ("sqlite", "postgresql", "mssql")
@@ -61,8 +80,7 @@ def check_page_connection_string(conn_string: str) -> URL:
     backend = url.get_backend_name()
     if backend not in BACKENDS:
         raise ValueError(
-            f"Unsupported database {mask(url)!r}: openorch runs on sqlite, postgresql and "
-            "mssql."
+            f"Unsupported database {mask(url)!r}: openorch runs on sqlite, postgresql and mssql."
         )
     if backend == "sqlite":
         _check_sqlite(url)
@@ -126,13 +144,13 @@ def _check_sqlite(url: URL) -> None:
         raise ValueError(
             f"The SQLite file {database} does not exist. From this page only an existing "
             f"openorch database can be opened; create one with: "
-            f"openorch upgrade \"sqlite:///{database}\""
+            f'openorch upgrade "sqlite:///{database}"'
         )
     if not is_openorch_sqlite(path):
         raise ValueError(
             f"{database} is not an openorch database (no openorch tables). From this page "
             f"only an existing openorch database can be opened; create or upgrade one "
-            f"with: openorch upgrade \"sqlite:///{database}\""
+            f'with: openorch upgrade "sqlite:///{database}"'
         )
 
 
@@ -146,8 +164,10 @@ def is_openorch_sqlite(path: Path) -> bool:
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, timeout=5)
         try:
-            names = {row[0] for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            names = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         finally:
             connection.close()
     except (OSError, sqlite3.Error):

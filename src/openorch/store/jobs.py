@@ -95,8 +95,9 @@ class JobStore(StoreCore):
         new_status = v.check_enum(JobStatus, "status", status)
         log_level = v.check_enum(LogLevel, "level", level)
         return self._write_core(
-            lambda connection: state.end_job(connection, key, new_status, message,
-                                             level=log_level, when=end_time)
+            lambda connection: state.end_job(
+                connection, key, new_status, message, level=log_level, when=end_time
+            )
         )
 
     def record_job_process(
@@ -198,8 +199,15 @@ class JobStore(StoreCore):
         if started_from is not None:
             filters.append(Job.start_time >= started_from)
         page = page_statement(
-            Job, filters, columns=_JOB_ORDER_COLUMNS, default="start_time", order_by=order_by,
-            order_desc=order_desc, offset=offset, limit=limit, tiebreak=Job.id,
+            Job,
+            filters,
+            columns=_JOB_ORDER_COLUMNS,
+            default="start_time",
+            order_by=order_by,
+            order_desc=order_desc,
+            offset=offset,
+            limit=limit,
+            tiebreak=Job.id,
         )
 
         def work(session: Session) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:

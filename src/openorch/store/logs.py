@@ -149,8 +149,14 @@ class LogStore(StoreCore):
         if job_id:
             filters.append(Log.job_id == v.check_uuid("job_id", job_id))
         page = page_statement(
-            Log, filters, columns=_LOG_ORDER_COLUMNS, default="log_time", order_by=order_by,
-            order_desc=order_desc, offset=offset, limit=limit,
+            Log,
+            filters,
+            columns=_LOG_ORDER_COLUMNS,
+            default="log_time",
+            order_by=order_by,
+            order_desc=order_desc,
+            offset=offset,
+            limit=limit,
         )
 
         def work(session: Session) -> tuple[Log, ...] | tuple[tuple[Log, ...], int]:

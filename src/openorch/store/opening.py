@@ -115,8 +115,11 @@ def _prepare_private_sqlite(database: str | URL) -> None:
         url = parse_url(database)
     except ValueError:
         return  # Store() below says what is wrong with it
-    if (url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:")
-            or url.database.startswith("file:")):
+    if (
+        url.get_backend_name() != "sqlite"
+        or url.database in (None, "", ":memory:")
+        or url.database.startswith("file:")
+    ):
         return
     path = Path(url.database)
     if path.parent.is_dir():

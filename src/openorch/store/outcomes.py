@@ -126,7 +126,12 @@ class OutcomeStore(StoreCore):
             outcome = connection.scalar(select(_JOBS.c.outcome).where(_JOBS.c.id == key))
             status = job_status_after_exit(exit_code, outcome)
             ended = state.end_job(
-                connection, key, status, message, level=log_level, trigger_event=event,
+                connection,
+                key,
+                status,
+                message,
+                level=log_level,
+                trigger_event=event,
                 when=end_time,
             )
             return status if ended else None

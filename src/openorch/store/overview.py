@@ -116,13 +116,13 @@ def _as_date(value: Any) -> date:
 class OverviewStore(StoreCore):
     """The Overview page's aggregate reads."""
 
-    def get_overview(self, now: datetime | None = None, *, failures_limit: int = 10,
-                     alerts_limit: int = 5) -> OverviewFigures:
+    def get_overview(
+        self, now: datetime | None = None, *, failures_limit: int = 10, alerts_limit: int = 5
+    ) -> OverviewFigures:
         """Every Overview figure at `now` (default: now), in one read transaction."""
         moment = now or datetime.now()
         day_ago = moment - timedelta(hours=24)
-        first_day = (moment - timedelta(days=6)).replace(hour=0, minute=0, second=0,
-                                                         microsecond=0)
+        first_day = (moment - timedelta(days=6)).replace(hour=0, minute=0, second=0, microsecond=0)
         week_ago = min(first_day, moment - timedelta(days=7))
         dialect = self.dialect
 
@@ -155,18 +155,23 @@ class OverviewStore(StoreCore):
                 (str(name), int(count))
                 for name, count in session.execute(
                     select(Job.process_name, func.count().label("failures"))
-                    .where(_recent(dialect, Job.start_time >= week_ago),
-                           Job.status == JobStatus.FAILED)
+                    .where(
+                        _recent(dialect, Job.start_time >= week_ago), Job.status == JobStatus.FAILED
+                    )
                     .group_by(Job.process_name)
                     .order_by(func.count().desc(), Job.process_name)
                     .limit(failures_limit)
                 ).all()
             ]
-            figures.errors_24h = int(session.execute(
-                select(func.count()).select_from(Log)
-                .where(Log.log_level == LogLevel.ERROR,
-                       _recent(dialect, Log.log_time >= day_ago))
-            ).scalar_one())
+            figures.errors_24h = int(
+                session.execute(
+                    select(func.count())
+                    .select_from(Log)
+                    .where(
+                        Log.log_level == LogLevel.ERROR, _recent(dialect, Log.log_time >= day_ago)
+                    )
+                ).scalar_one()
+            )
             figures.queues = _queue_figures(session, dialect, day_ago)
             figures.schedulers = list(scheduler_health(session))
             # Sorted here: an ORDER BY start_time makes SQLite walk the start_time index
@@ -175,24 +180,25 @@ class OverviewStore(StoreCore):
                 (
                     RunningJobFigures(str(job_id), process, scheduler, start)
                     for job_id, process, scheduler, start in session.execute(
-                        select(Job.id, Job.process_name, Job.scheduler_name, Job.start_time)
-                        .where(Job.status == JobStatus.RUNNING)
+                        select(Job.id, Job.process_name, Job.scheduler_name, Job.start_time).where(
+                            Job.status == JobStatus.RUNNING
+                        )
                     ).all()
                 ),
                 key=lambda job: job.start_time,
             )
-            figures.triggers = list(session.scalars(
-                select(Trigger).order_by(Trigger.trigger_name)
-            ).all())
+            figures.triggers = list(
+                session.scalars(select(Trigger).order_by(Trigger.trigger_name)).all()
+            )
             figures.open_alerts, figures.newest_open_alerts = _open_alerts(
-                session, dialect, alerts_limit)
+                session, dialect, alerts_limit
+            )
             return figures
 
         return self._read(work)
 
 
-def _open_alerts(session: Session, dialect: str, limit: int
-                 ) -> tuple[int, list[OpenAlertFigures]]:
+def _open_alerts(session: Session, dialect: str, limit: int) -> tuple[int, list[OpenAlertFigures]]:
     """How many alerts are open, and the newest `limit` of them.
 
     Both read the open range (closed_at IS NULL) of the Alerts(closed_at, rule) index,
@@ -200,9 +206,9 @@ def _open_alerts(session: Session, dialect: str, limit: int
     SQLite from walking the opened_at index backwards through every closed alert.
     """
     is_open = _recent(dialect, Alert.closed_at.is_(None))
-    count = int(session.execute(
-        select(func.count()).select_from(Alert).where(is_open)
-    ).scalar_one())
+    count = int(
+        session.execute(select(func.count()).select_from(Alert).where(is_open)).scalar_one()
+    )
     newest = [
         OpenAlertFigures(str(alert_id), str(rule), str(subject), opened_at)
         for alert_id, rule, subject, opened_at in session.execute(
@@ -227,8 +233,12 @@ def _queue_figures(session: Session, dialect: str, day_ago: datetime) -> list[Qu
         return queues.setdefault(name, QueueFigures(name))
 
     for name, status, count, oldest in session.execute(
-        select(QueueElement.queue_name, QueueElement.status, func.count(),
-               func.min(QueueElement.created_date))
+        select(
+            QueueElement.queue_name,
+            QueueElement.status,
+            func.count(),
+            func.min(QueueElement.created_date),
+        )
         .where(QueueElement.status.in_([QueueStatus.NEW, QueueStatus.IN_PROGRESS]))
         .group_by(QueueElement.status, QueueElement.queue_name)
     ).all():
@@ -240,8 +250,10 @@ def _queue_figures(session: Session, dialect: str, day_ago: datetime) -> list[Qu
             figures.in_progress = int(count)
     for name, status, count in session.execute(
         select(QueueElement.queue_name, QueueElement.status, func.count())
-        .where(QueueElement.status.in_([QueueStatus.DONE, QueueStatus.FAILED]),
-               _recent(dialect, QueueElement.end_date >= day_ago))
+        .where(
+            QueueElement.status.in_([QueueStatus.DONE, QueueStatus.FAILED]),
+            _recent(dialect, QueueElement.end_date >= day_ago),
+        )
         .group_by(QueueElement.status, QueueElement.queue_name)
     ).all():
         figures = get(str(name))

@@ -102,7 +102,9 @@ def element_lock_statement(element_id: uuid.UUID) -> Any:
 
 
 def _own(
-    connection: Connection, element_id: uuid.UUID, job_id: uuid.UUID | None,
+    connection: Connection,
+    element_id: uuid.UUID,
+    job_id: uuid.UUID | None,
     token: uuid.UUID | None,
 ) -> str:
     """Lock the element's queue row (and progress row) and check this run owns it.
@@ -140,14 +142,20 @@ def _own(
 
 
 def _close_history(
-    connection: Connection, history_id: uuid.UUID, outcome: str, now: datetime,
+    connection: Connection,
+    history_id: uuid.UUID,
+    outcome: str,
+    now: datetime,
     message: str | None = None,
 ) -> None:
     connection.execute(
         update(_HISTORY)
         .where(_HISTORY.c.id == history_id)
-        .values(finished_date=now, outcome=outcome,
-                message=None if message is None else _message(message))
+        .values(
+            finished_date=now,
+            outcome=outcome,
+            message=None if message is None else _message(message),
+        )
     )
 
 
@@ -155,7 +163,10 @@ class PipelineStore(StoreCore):
     """Pipeline progress: adopt, begin and end step parts, and read it for the screens."""
 
     def adopt_pipeline_element(
-        self, element_id: uuid.UUID | str, job_id: uuid.UUID | str | None, pipeline: str,
+        self,
+        element_id: uuid.UUID | str,
+        job_id: uuid.UUID | str | None,
+        pipeline: str,
         first_step: str,
     ) -> PipelineProgress:
         """Take over the progress of an element this run has just claimed (IN_PROGRESS,
@@ -186,9 +197,15 @@ class PipelineStore(StoreCore):
             if row is None:
                 connection.execute(
                     _RUNS.insert().values(
-                        element_id=key, queue_name=queue_name, pipeline=pipeline,
-                        step=first_step, state="{}",
-                        continuing=False, wait_started=None, token=token, updated_date=now,
+                        element_id=key,
+                        queue_name=queue_name,
+                        pipeline=pipeline,
+                        step=first_step,
+                        state="{}",
+                        continuing=False,
+                        wait_started=None,
+                        token=token,
+                        updated_date=now,
                     )
                 )
                 return PipelineProgress(key, pipeline, first_step, {}, False, None, token, job)
@@ -198,15 +215,16 @@ class PipelineStore(StoreCore):
                     f"{pipeline!r}: two pipelines must not share a queue."
                 )
             connection.execute(
-                update(_RUNS).where(_RUNS.c.element_id == key).values(token=token,
-                                                                      updated_date=now)
+                update(_RUNS).where(_RUNS.c.element_id == key).values(token=token, updated_date=now)
             )
             connection.execute(
                 update(_HISTORY)
                 .where(_HISTORY.c.element_id == key, _HISTORY.c.outcome.is_(None))
-                .values(outcome="interrupted",
-                        message="The run stopped before this part finished (its process "
-                                "ended or lost the element).")
+                .values(
+                    outcome="interrupted",
+                    message="The run stopped before this part finished (its process "
+                    "ended or lost the element).",
+                )
             )
             finished = connection.execute(
                 select(_HISTORY.c.step)
@@ -214,15 +232,20 @@ class PipelineStore(StoreCore):
                 .order_by(_HISTORY.c.finished_date)
             ).scalars()
             return PipelineProgress(
-                key, pipeline, row.step, json.loads(row.state or "{}"), bool(row.continuing),
-                row.wait_started, token, job, tuple(finished),
+                key,
+                pipeline,
+                row.step,
+                json.loads(row.state or "{}"),
+                bool(row.continuing),
+                row.wait_started,
+                token,
+                job,
+                tuple(finished),
             )
 
         return self._write_core(work)
 
-    def begin_pipeline_part(
-        self, progress: PipelineProgress, step: str, part: str
-    ) -> uuid.UUID:
+    def begin_pipeline_part(self, progress: PipelineProgress, step: str, part: str) -> uuid.UUID:
         """Record that `part` ("start" or "continue") of `step` starts now for this run,
         before any of its code runs. Returns the history row's id.
 
@@ -240,9 +263,16 @@ class PipelineStore(StoreCore):
             _own(connection, progress.element_id, progress.job_id, progress.token)
             connection.execute(
                 _HISTORY.insert().values(
-                    id=history_id, element_id=progress.element_id, pipeline=progress.pipeline,
-                    step=step, part=part, job_id=progress.job_id, started_date=now,
-                    finished_date=None, outcome=None, message=None,
+                    id=history_id,
+                    element_id=progress.element_id,
+                    pipeline=progress.pipeline,
+                    step=step,
+                    part=part,
+                    job_id=progress.job_id,
+                    started_date=now,
+                    finished_date=None,
+                    outcome=None,
+                    message=None,
                 )
             )
             return history_id
@@ -250,7 +280,10 @@ class PipelineStore(StoreCore):
         return self._write_core(work)
 
     def finish_pipeline_part(
-        self, progress: PipelineProgress, history_id: uuid.UUID | None, state: dict[str, Any],
+        self,
+        progress: PipelineProgress,
+        history_id: uuid.UUID | None,
+        state: dict[str, Any],
         next_step: str | None,
     ) -> None:
         """Save, in one transaction, that the current step finished: its history row, the
@@ -272,22 +305,36 @@ class PipelineStore(StoreCore):
             connection.execute(
                 update(_RUNS)
                 .where(_RUNS.c.element_id == progress.element_id)
-                .values(step=next_step, state=text, continuing=False, wait_started=None,
-                        updated_date=now)
+                .values(
+                    step=next_step,
+                    state=text,
+                    continuing=False,
+                    wait_started=None,
+                    updated_date=now,
+                )
             )
             if next_step is None:
                 connection.execute(
                     update(_QUEUES)
                     .where(_QUEUES.c.id == progress.element_id)
-                    .values(status=QueueStatus.DONE, end_date=now, not_before=None,
-                            message=_message(f"Pipeline {progress.pipeline!r} finished."))
+                    .values(
+                        status=QueueStatus.DONE,
+                        end_date=now,
+                        not_before=None,
+                        message=_message(f"Pipeline {progress.pipeline!r} finished."),
+                    )
                 )
 
         self._write_core(work)
 
     def wait_pipeline_part(
-        self, progress: PipelineProgress, history_id: uuid.UUID, step: str,
-        state: dict[str, Any], not_before: datetime, wait_started: datetime,
+        self,
+        progress: PipelineProgress,
+        history_id: uuid.UUID,
+        step: str,
+        state: dict[str, Any],
+        not_before: datetime,
+        wait_started: datetime,
     ) -> None:
         """Save that the current step asked to be continued later: the state, the step's
         place (its continue part runs next) and, on the queue row, NEW with `not_before`
@@ -304,19 +351,19 @@ class PipelineStore(StoreCore):
 
         def work(connection: Connection) -> None:
             _own(connection, progress.element_id, progress.job_id, progress.token)
-            _close_history(connection, history_id, "waiting", now,
-                           f"Continues not before {when}.")
+            _close_history(connection, history_id, "waiting", now, f"Continues not before {when}.")
             connection.execute(
                 update(_RUNS)
                 .where(_RUNS.c.element_id == progress.element_id)
-                .values(state=text, continuing=True, wait_started=wait_started,
-                        updated_date=now)
+                .values(state=text, continuing=True, wait_started=wait_started, updated_date=now)
             )
             connection.execute(
                 update(_QUEUES)
                 .where(_QUEUES.c.id == progress.element_id)
                 .values(
-                    status=QueueStatus.NEW, not_before=not_before, job_id=None,
+                    status=QueueStatus.NEW,
+                    not_before=not_before,
+                    job_id=None,
                     message=_message(
                         f"Pipeline {progress.pipeline!r} waits in step {step!r}; it continues "
                         f"not before {when}."
@@ -462,4 +509,3 @@ class PipelineStore(StoreCore):
             .order_by(_RUNS.c.step)
         )
         return self._read(lambda session: tuple(session.scalars(statement)))
-

@@ -40,9 +40,7 @@ def default_settings(queue_name: str) -> QueueSettings:
 
 def read_settings(connection: Connection, queue_name: str) -> QueueSettings:
     """The settings of `queue_name` (the defaults when it has no row)."""
-    row = connection.execute(
-        select(_SETTINGS).where(_SETTINGS.c.queue_name == queue_name)
-    ).first()
+    row = connection.execute(select(_SETTINGS).where(_SETTINGS.c.queue_name == queue_name)).first()
     if row is None:
         return default_settings(queue_name)
     return QueueSettings(**row._mapping)

@@ -418,8 +418,15 @@ class QueueStore(StoreCore):
                     )
                 if refs:
                     insert_elements(
-                        session, queue_name, refs, items, created_by, moment,
-                        unique=settings.unique_references, not_before=not_before, deadline=due,
+                        session,
+                        queue_name,
+                        refs,
+                        items,
+                        created_by,
+                        moment,
+                        unique=settings.unique_references,
+                        not_before=not_before,
+                        deadline=due,
                     )
                 return BulkCreated(len(refs), skipped)
 
@@ -568,8 +575,16 @@ class QueueStore(StoreCore):
         v.check_int("offset", offset, minimum=0)
         page_size = v.check_limit(limit)
         filters = element_filters(
-            queue_name, reference, status, from_date, to_date, search_term, overdue,
-            in_progress_longer_than, datetime.now(), pipeline_step,
+            queue_name,
+            reference,
+            status,
+            from_date,
+            to_date,
+            search_term,
+            overdue,
+            in_progress_longer_than,
+            datetime.now(),
+            pipeline_step,
         )
         column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
         if column is None:
@@ -578,11 +593,7 @@ class QueueStore(StoreCore):
             )
         ordering = column.desc() if order_desc else column.asc()
         page = (
-            select(QueueElement)
-            .where(*filters)
-            .order_by(ordering)
-            .offset(offset)
-            .limit(page_size)
+            select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(page_size)
         )
 
         def work(
@@ -760,9 +771,7 @@ def element_filters(
         filters.append(_QUEUES.c.start_date < moment - in_progress_longer_than)
     if pipeline_step is not None and pipeline_step != "":
         if not isinstance(pipeline_step, str):
-            raise ValueError(
-                f"pipeline_step must be a string, not {type(pipeline_step).__name__}."
-            )
+            raise ValueError(f"pipeline_step must be a string, not {type(pipeline_step).__name__}.")
         v.check_storable("pipeline_step", pipeline_step)
         # The step filter names the queue itself (Pipeline_Runs.queue_name): without the
         # plain queue term, planners drive from its small (queue_name, step) index
@@ -938,9 +947,7 @@ def release_element(connection: Connection, element_id: uuid.UUID, now: datetime
 def _not_in_progress(connection: Connection, element_id: uuid.UUID, verb: str) -> StoreError:
     """The error for an element that cannot be retried or released: missing, or not
     IN_PROGRESS (saying what it is)."""
-    status = connection.execute(
-        select(_QUEUES.c.status).where(_QUEUES.c.id == element_id)
-    ).scalar()
+    status = connection.execute(select(_QUEUES.c.status).where(_QUEUES.c.id == element_id)).scalar()
     if status is None:
         return NotFound(f"No queue element with id {element_id} exists.")
     return BadInput(
@@ -976,8 +983,16 @@ class QueueOverview:
 
 
 _FILTER_NAMES = frozenset(
-    ("reference", "status", "from_date", "to_date", "search_term", "overdue",
-     "in_progress_longer_than", "pipeline_step")
+    (
+        "reference",
+        "status",
+        "from_date",
+        "to_date",
+        "search_term",
+        "overdue",
+        "in_progress_longer_than",
+        "pipeline_step",
+    )
 )
 
 

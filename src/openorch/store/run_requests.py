@@ -73,9 +73,7 @@ class RunRequestStore(StoreCore):
         """
         key = v.check_uuid("trigger_id", trigger_id)
         v.check_text(Trigger, "process_args", process_args, required=False)
-        v.check_text(
-            ApiAuditEntry, "token_name", requested_by, label="requested_by", nonblank=True
-        )
+        v.check_text(ApiAuditEntry, "token_name", requested_by, label="requested_by", nonblank=True)
         request = RunRequest(
             id=new_id(),
             trigger_id=key,
@@ -200,9 +198,7 @@ class RunRequestStore(StoreCore):
             ValueError: bad id, no such run, or a run that already started or was cancelled.
         """
         key = v.check_uuid("run_id", request_id)
-        v.check_text(
-            ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by", nonblank=True
-        )
+        v.check_text(ApiAuditEntry, "token_name", cancelled_by, label="cancelled_by", nonblank=True)
         moment = datetime.now()
 
         def work(session: Session) -> RunRequest:
@@ -220,7 +216,10 @@ class RunRequestStore(StoreCore):
                 )
             session.add(
                 ApiAuditEntry(
-                    id=new_id(), time=moment, token_name=cancelled_by, action="cancel run",
+                    id=new_id(),
+                    time=moment,
+                    token_name=cancelled_by,
+                    action="cancel run",
                     detail=f"run {key}, correlation id {request.correlation_id}",
                 )
             )

@@ -160,8 +160,11 @@ class SchedulerStore(StoreCore):
 
         def values(connection: Connection) -> dict[str, object]:
             moment = state.database_now(connection)
-            return {"last_update": moment, "latest_trigger": trigger_name,
-                    "latest_trigger_time": datetime.now()}
+            return {
+                "last_update": moment,
+                "latest_trigger": trigger_name,
+                "latest_trigger_time": datetime.now(),
+            }
 
         self._upsert(name, values)
 
@@ -201,7 +204,10 @@ class SchedulerStore(StoreCore):
 
         self._upsert(name, values)
         statement = select(
-            _JOBS.c.id, _JOBS.c.process_name, _JOBS.c.trigger_id, _JOBS.c.pid,
+            _JOBS.c.id,
+            _JOBS.c.process_name,
+            _JOBS.c.trigger_id,
+            _JOBS.c.pid,
             _JOBS.c.process_started,
         ).where(
             _JOBS.c.status == JobStatus.RUNNING,
@@ -225,9 +231,7 @@ class SchedulerStore(StoreCore):
                 ended.append(job_id)
         return tuple(ended)
 
-    def heartbeat(
-        self, machine_name: str, run_id: uuid.UUID, engine_state: str
-    ) -> HeartbeatResult:
+    def heartbeat(self, machine_name: str, run_id: uuid.UUID, engine_state: str) -> HeartbeatResult:
         """Record that run `run_id` is alive, by the database's clock, with its state and
         its clock offset. Tells the run when it no longer owns its name.
 
@@ -294,8 +298,10 @@ class SchedulerStore(StoreCore):
             now = state.database_now(connection)
             rows = connection.execute(
                 select(
-                    _SCHEDULERS.c.machine_name, _SCHEDULERS.c.last_update,
-                    _SCHEDULERS.c.heartbeat_timeout, _SCHEDULERS.c.run_id,
+                    _SCHEDULERS.c.machine_name,
+                    _SCHEDULERS.c.last_update,
+                    _SCHEDULERS.c.heartbeat_timeout,
+                    _SCHEDULERS.c.run_id,
                 )
             ).all()
             ended: list[Job] = []
@@ -310,13 +316,17 @@ class SchedulerStore(StoreCore):
                     continue
                 cutoff = now - timedelta(seconds=seconds)
                 owner = (
-                    _SCHEDULERS.c.run_id.is_(None) if run_id is None
+                    _SCHEDULERS.c.run_id.is_(None)
+                    if run_id is None
                     else _SCHEDULERS.c.run_id == run_id
                 )
                 claimed = connection.execute(
                     update(_SCHEDULERS)
-                    .where(_SCHEDULERS.c.machine_name == name, owner,
-                           _SCHEDULERS.c.last_update < cutoff)
+                    .where(
+                        _SCHEDULERS.c.machine_name == name,
+                        owner,
+                        _SCHEDULERS.c.last_update < cutoff,
+                    )
                     .values(run_id=None)
                 )
                 if claimed.rowcount != 1:
@@ -353,5 +363,3 @@ class SchedulerStore(StoreCore):
         except exc.IntegrityError:
             # Two processes with one machine name inserted at once: the row exists now.
             self._write_core(work)
-
-

@@ -71,9 +71,7 @@ ACTIVE = frozenset({S.RUNNING, S.PAUSING, S.KILLING})
 #: Statuses of a trigger whose process does not run.
 AT_REST = frozenset(set(S) - ACTIVE)
 
-_DISABLE = {S.RUNNING: S.PAUSING, S.PAUSING: S.PAUSING} | {
-    status: S.PAUSED for status in AT_REST
-}
+_DISABLE = {S.RUNNING: S.PAUSING, S.PAUSING: S.PAUSING} | {status: S.PAUSED for status in AT_REST}
 _AFTER_SUCCESS_RECURRING = {S.RUNNING: S.IDLE, S.PAUSING: S.PAUSED, S.KILLING: S.KILLED}
 _AFTER_FAILURE_STOP = {status: S.FAILED for status in ACTIVE}
 

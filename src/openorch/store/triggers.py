@@ -504,9 +504,7 @@ class TriggerStore(StoreCore):
                 process_started=None,
             )
             connection.execute(
-                insert(_JOBS).values(
-                    {column: getattr(job, column) for column in _JOB_COLUMNS}
-                )
+                insert(_JOBS).values({column: getattr(job, column) for column in _JOB_COLUMNS})
             )
             connection.execute(
                 update(_SCHEDULERS)

@@ -179,9 +179,7 @@ def check_cron(value: Any) -> str:
     try:
         croniter(value, datetime.now()).get_next(datetime)
     except Exception as error:  # croniter raises several unrelated types
-        raise BadInput(
-            f"cron_expr is not a valid cron expression: {value!r} ({error})."
-        ) from error
+        raise BadInput(f"cron_expr is not a valid cron expression: {value!r} ({error}).") from error
     return value
 
 

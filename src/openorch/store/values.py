@@ -215,4 +215,3 @@ class ValueStore(StoreCore):
             ValueError: no such credential.
         """
         self._delete_named(Credential, name)
-

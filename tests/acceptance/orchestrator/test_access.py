@@ -54,24 +54,43 @@ def free_port() -> int:
 
 def admin_env(home: Path, **extra: str) -> dict[str, str]:
     """An admin's shell: not under pytest, nothing configured (local mode)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST", "NICEGUI", "OpenOrchestrator", "OPENORCH"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "NICEGUI", "OpenOrchestrator", "OPENORCH"))
+    }
     env["PYTHONPATH"] = f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
     env["OPENORCH_HOME"] = str(home)
     env.update(extra)
     return env
 
 
-def start_server(folder: Path, *args: str, env: dict[str, str] | None = None,
-                 wait_for: str = "Orchestrator running on", show: bool = False) -> Server:
+def start_server(
+    folder: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    wait_for: str = "Orchestrator running on",
+    show: bool = False,
+) -> Server:
     port = free_port()
     output = folder / f"orchestrator-{port}.txt"
     home = folder / "home"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "openorch", "o", *([] if show else ["-d"]), "-p", str(port),
-             *args],
-            cwd=folder, env=env or admin_env(home), stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "openorch",
+                "o",
+                *([] if show else ["-d"]),
+                "-p",
+                str(port),
+                *args,
+            ],
+            cwd=folder,
+            env=env or admin_env(home),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     server = Server(process, port, output, home)
     deadline = time.monotonic() + 60
@@ -95,8 +114,15 @@ def stop(server: Server) -> None:
             server.process.wait()
 
 
-def request(port: int, path: str, *, host: str | None = None, method: str = "GET",
-            headers: dict[str, str] | None = None, body: bytes | None = None) -> Reply:
+def request(
+    port: int,
+    path: str,
+    *,
+    host: str | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Reply:
     """One HTTP request with exactly these headers (Host included), like `curl -H`."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
@@ -112,8 +138,9 @@ def request(port: int, path: str, *, host: str | None = None, method: str = "GET
     return reply
 
 
-def websocket_status(port: int, *, origin: str | None, cookie: str | None,
-                     host: str | None = None) -> int:
+def websocket_status(
+    port: int, *, origin: str | None, cookie: str | None, host: str | None = None
+) -> int:
     """The HTTP status a websocket handshake to NiceGUI's socket gets (101 = accepted)."""
     lines = [
         "GET /_nicegui_ws/socket.io/?EIO=4&transport=websocket HTTP/1.1",
@@ -145,8 +172,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def sign_in(server: Server) -> str:
     """The cookie a browser gets for the printed address, as a `Cookie:` header value."""
-    reply = request(server.port, "/?" + urlencode({"token": server.token}),
-                    headers={"Accept": "text/html"})
+    reply = request(
+        server.port, "/?" + urlencode({"token": server.token}), headers={"Accept": "text/html"}
+    )
     assert reply.status == 303, reply
     assert reply.headers["Location"] == "/"
     cookie = reply.headers["Set-Cookie"]
@@ -167,8 +195,14 @@ def test_a_request_without_the_token_gets_no_app_and_no_key(server: Server) -> N
     assert app.status == 200 and "client_id" in app.body  # the app, for the admin
     key = local_key(server)  # local mode made it while serving the admin's page
     # What another local user gets with curl, with or without guessing.
-    for path in ("/", "/?token=guess", "/_nicegui_ws/socket.io/?EIO=4&transport=polling",
-                 "/_nicegui/3.0.0/static/nicegui.js", "/favicon.ico", "/docs"):
+    for path in (
+        "/",
+        "/?token=guess",
+        "/_nicegui_ws/socket.io/?EIO=4&transport=polling",
+        "/_nicegui/3.0.0/static/nicegui.js",
+        "/favicon.ico",
+        "/docs",
+    ):
         for accept in ("text/html", "*/*"):
             reply = request(server.port, path, headers={"Accept": accept})
             assert reply.status == 401, (path, reply.status)
@@ -177,10 +211,17 @@ def test_a_request_without_the_token_gets_no_app_and_no_key(server: Server) -> N
             assert "Set-Cookie" not in reply.headers
     login = request(server.port, "/", headers={"Accept": "text/html"})
     assert "needs its token" in login.body and 'name="token"' in login.body
-    assert websocket_status(server.port, origin=f"http://127.0.0.1:{server.port}",
-                            cookie=None) != 101
-    assert websocket_status(server.port, origin=f"http://127.0.0.1:{server.port}",
-                            cookie="openorch-orchestrator-1=forged") != 101
+    assert (
+        websocket_status(server.port, origin=f"http://127.0.0.1:{server.port}", cookie=None) != 101
+    )
+    assert (
+        websocket_status(
+            server.port,
+            origin=f"http://127.0.0.1:{server.port}",
+            cookie="openorch-orchestrator-1=forged",
+        )
+        != 101
+    )
 
 
 @pytest.mark.slow
@@ -195,14 +236,20 @@ def test_the_page_source_holds_neither_the_key_nor_the_token(server: Server) -> 
 
 @pytest.mark.slow
 def test_the_login_form_trades_the_token_for_the_cookie(server: Server) -> None:
-    origin = {"Origin": f"http://127.0.0.1:{server.port}",
-              "Content-Type": "application/x-www-form-urlencoded"}
-    wrong = request(server.port, "/login", method="POST", headers=origin,
-                    body=b"token=wrong-token")
+    origin = {
+        "Origin": f"http://127.0.0.1:{server.port}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    wrong = request(server.port, "/login", method="POST", headers=origin, body=b"token=wrong-token")
     assert wrong.status == 401 and "not right" in wrong.body
     assert "Set-Cookie" not in wrong.headers
-    right = request(server.port, "/login", method="POST", headers=origin,
-                    body=urlencode({"token": server.token}).encode())
+    right = request(
+        server.port,
+        "/login",
+        method="POST",
+        headers=origin,
+        body=urlencode({"token": server.token}).encode(),
+    )
     assert right.status == 303 and "HttpOnly" in right.headers["Set-Cookie"]
     cookie = right.headers["Set-Cookie"].split(";", 1)[0]
     assert request(server.port, "/", headers={"Cookie": cookie}).status == 200
@@ -224,11 +271,16 @@ def test_a_wrong_host_and_a_foreign_origin_are_refused(server: Server) -> None:
     # A foreign page (another site, or another local server on another port) may not
     # open the websocket or read through socket.io, even with the cookie.
     polling = "/_nicegui_ws/socket.io/?EIO=4&transport=polling"
-    for origin in ("http://evil.example", f"http://127.0.0.1:{port + 1}", "null",
-                   f"https://127.0.0.1:{port}.evil.example"):
+    for origin in (
+        "http://evil.example",
+        f"http://127.0.0.1:{port + 1}",
+        "null",
+        f"https://127.0.0.1:{port}.evil.example",
+    ):
         assert websocket_status(port, origin=origin, cookie=cookie) != 101, origin
-        assert request(port, polling, headers={"Cookie": cookie, "Origin": origin}).status \
-            == 403, origin
+        assert request(port, polling, headers={"Cookie": cookie, "Origin": origin}).status == 403, (
+            origin
+        )
     assert websocket_status(port, origin=own, cookie=cookie) == 101  # the page's own
     assert request(port, polling, headers={"Cookie": cookie, "Origin": own}).status == 200
 
@@ -258,8 +310,11 @@ def test_local_mode_files_are_owner_only(server: Server) -> None:
     try:
         store.create_constant("probe", "value")
         with store.engine.connect():
-            modes = {path.name: stat.S_IMODE(path.stat().st_mode)
-                     for path in server.home.iterdir() if path.is_file()}
+            modes = {
+                path.name: stat.S_IMODE(path.stat().st_mode)
+                for path in server.home.iterdir()
+                if path.is_file()
+            }
     finally:
         store.close()
     assert stat.S_IMODE(server.home.stat().st_mode) == 0o700
@@ -274,8 +329,12 @@ def test_a_network_address_needs_a_token_the_admin_set(tmp_path: Path) -> None:
     assert refused.process.wait(30) == 2, refused.text()
     assert "OPENORCH_ORCHESTRATOR_TOKEN" in refused.text() and "Refusing" in refused.text()
 
-    short = start_server(tmp_path, "--host", "0.0.0.0",
-                         env=admin_env(tmp_path / "home", OPENORCH_ORCHESTRATOR_TOKEN="short"))
+    short = start_server(
+        tmp_path,
+        "--host",
+        "0.0.0.0",
+        env=admin_env(tmp_path / "home", OPENORCH_ORCHESTRATOR_TOKEN="short"),
+    )
     assert short.process.wait(30) == 2 and "shorter than" in short.text()
 
     token = "an-admin-token-" + os.urandom(8).hex()
@@ -311,14 +370,19 @@ with open(os.environ["FAKE_BROWSER_RECORD"], "w") as handle:
 
 @pytest.mark.slow
 def test_the_browser_is_opened_signed_in_without_the_token_on_a_command_line(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     import json
 
     script = tmp_path / "fake_browser.py"
     script.write_text(FAKE_BROWSER)
     record = tmp_path / "browser.json"
-    env = admin_env(tmp_path / "home", BROWSER=f"{sys.executable} {script} %s",
-                    FAKE_BROWSER_RECORD=str(record), DISPLAY="")
+    env = admin_env(
+        tmp_path / "home",
+        BROWSER=f"{sys.executable} {script} %s",
+        FAKE_BROWSER_RECORD=str(record),
+        DISPLAY="",
+    )
     server = start_server(tmp_path, env=env, show=True)
     try:
         deadline = time.monotonic() + 30
@@ -333,7 +397,7 @@ def test_the_browser_is_opened_signed_in_without_the_token_on_a_command_line(
         # That file, readable only by this user, sends the browser to the token address.
         assert opened["mode"] == 0o600
         assert f"http://127.0.0.1:{server.port}/?token={server.token}" in opened["content"]
-        assert "http-equiv=\"refresh\"" in opened["content"]
+        assert 'http-equiv="refresh"' in opened["content"]
     finally:
         stop(server)
     assert not Path(opened["path"]).exists()  # removed when the server stopped
@@ -363,10 +427,13 @@ print(json.dumps(found))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0
-                    or not Path("/usr/sbin/runuser").exists()
-                    or not Path("/usr/bin/python3").exists(),
-                    reason="acting as another local user needs root and runuser")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid")
+    or os.geteuid() != 0
+    or not Path("/usr/sbin/runuser").exists()
+    or not Path("/usr/bin/python3").exists(),
+    reason="acting as another local user needs root and runuser",
+)
 def test_another_local_user_gets_neither_the_key_nor_the_data(tmp_path: Path) -> None:
     import json
     import shutil
@@ -388,9 +455,21 @@ def test_another_local_user_gets_neither_the_key_nor_the_data(tmp_path: Path) ->
             store.create_credential("mail", "robot", "credential-pw-for-nobody")
             with store.engine.connect():  # -wal and -shm exist meanwhile
                 probe = subprocess.run(
-                    ["/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c",
-                     AS_OTHER_USER, str(server.home), str(server.port)],
-                    capture_output=True, text=True, timeout=60, cwd="/",
+                    [
+                        "/usr/sbin/runuser",
+                        "-u",
+                        "nobody",
+                        "--",
+                        "/usr/bin/python3",
+                        "-c",
+                        AS_OTHER_USER,
+                        str(server.home),
+                        str(server.port),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    cwd="/",
                 )
         finally:
             store.close()

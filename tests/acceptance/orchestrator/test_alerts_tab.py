@@ -15,8 +15,6 @@ from support.ui import click_and_wait, click_row, has, one, set_value, show_tab,
 USERNAME, PASSWORD = SMTP_LOGIN
 
 
-
-
 def page_text(user: User) -> str:
     """Every prop and text of every element on the page (what a browser could see)."""
     with user.client:  # type: ignore[union-attr]
@@ -47,8 +45,9 @@ async def test_channels_test_rules_and_history(
     assert db.get_alert_channels() == ()
     user.find(marker="channel_popup_recipients_input").clear().type("team@example.com")
     user.find(marker="channel_popup_save_button").click()
-    await until(lambda: [row["name"] for row in table_rows(user, "alerts_channels_table")]
-                == ["mail"])
+    await until(
+        lambda: [row["name"] for row in table_rows(user, "alerts_channels_table")] == ["mail"]
+    )
 
     await click_and_wait(user, "alerts_new_webhook_button", "channel_popup_save_button")
     user.find(marker="channel_popup_name_input").type("slack")
@@ -63,8 +62,9 @@ async def test_channels_test_rules_and_history(
     for row in table_rows(user, "alerts_channels_table"):
         click_row(user, "alerts_channels_table", row)
         await until(lambda: has(user, "channel_popup_test_button"))
-        assert "SECRET-TOKEN" not in str(one(user, "channel_popup_url_input").value
-                                         if row["name"] == "slack" else "")
+        assert "SECRET-TOKEN" not in str(
+            one(user, "channel_popup_url_input").value if row["name"] == "slack" else ""
+        )
         user.find(marker="channel_popup_test_button").click()
         await user.should_see(f"Test message sent through '{row['name']}'.")
         user.find(marker="channel_popup_cancel_button").click()
@@ -98,7 +98,9 @@ async def test_channels_test_rules_and_history(
     await until(lambda: table_rows(user, "alerts_recipients_table"))
     (entry,) = table_rows(user, "alerts_recipients_table")
     assert (entry["scope"], entry["name"], entry["recipients"]) == (
-        "queue", "orders", "orders@example.com"
+        "queue",
+        "orders",
+        "orders@example.com",
     )
 
     # History: an alert with its messages.

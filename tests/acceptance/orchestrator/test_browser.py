@@ -43,33 +43,52 @@ def free_port() -> int:
 def seed(db: Store) -> None:
     """A little of everything, so the screenshots show real-looking tabs."""
     soon = datetime.now() + timedelta(hours=2)
-    db.create_single_trigger("Monthly report", "report", soon, "C:/robots/report.py", None,
-                             False, True)
-    db.create_queue_trigger("Invoice robot", "invoices", "invoices",
-                            "https://git.example.org/rpa/invoices.git", "--fast", True, True, 5,
-                            priority=10)
+    db.create_single_trigger(
+        "Monthly report", "report", soon, "C:/robots/report.py", None, False, True
+    )
+    db.create_queue_trigger(
+        "Invoice robot",
+        "invoices",
+        "invoices",
+        "https://git.example.org/rpa/invoices.git",
+        "--fast",
+        True,
+        True,
+        5,
+        priority=10,
+    )
     job = db.start_job("invoices", "robot-1")
     for index in range(12):
-        db.create_log("invoices", LogLevel.ERROR if index == 7 else LogLevel.INFO, job.id,
-                      f"Handled invoice {1000 + index}")
+        db.create_log(
+            "invoices",
+            LogLevel.ERROR if index == 7 else LogLevel.INFO,
+            job.id,
+            f"Handled invoice {1000 + index}",
+        )
     db.end_job(job.id, JobStatus.DONE)
     db.create_constant("Mail server", "smtp.example.org")
     db.create_credential("Mail robot", "robot@example.org", "not shown anywhere")
     db.send_ping_from_scheduler("robot-1")
     db.start_trigger_from_machine("robot-1", "Invoice robot")
     db.bulk_create_queue_elements(
-        "invoices", [f"INV-{n}" for n in range(120)],
-        [json.dumps({"invoice": n, "amount": n * 10}) for n in range(120)], created_by="import")
+        "invoices",
+        [f"INV-{n}" for n in range(120)],
+        [json.dumps({"invoice": n, "amount": n * 10}) for n in range(120)],
+        created_by="import",
+    )
     for index in range(48):
         db.create_log("reports", LogLevel.TRACE, None, f"Report step {index}")
-    failed = db.create_single_trigger("Weekly export", "export", soon, "C:/robots/export.py",
-                                      None, False, True)
+    failed = db.create_single_trigger(
+        "Weekly export", "export", soon, "C:/robots/export.py", None, False, True
+    )
     db.set_trigger_status(failed, TriggerStatus.FAILED)
     late = datetime.now() - timedelta(hours=1)
-    db.create_single_trigger("Forgotten run", "report", late, "C:/robots/report.py", None,
-                             False, True)
-    done = db.create_single_trigger("Yesterday's run", "report", late, "C:/robots/report.py",
-                                    None, False, True)
+    db.create_single_trigger(
+        "Forgotten run", "report", late, "C:/robots/report.py", None, False, True
+    )
+    done = db.create_single_trigger(
+        "Yesterday's run", "report", late, "C:/robots/report.py", None, False, True
+    )
     db.set_trigger_status(done, TriggerStatus.DONE)
     fail_job = db.start_job("export", "robot-1")
     db.create_log("export", LogLevel.ERROR, fail_job.id, "The export server refused the file.")
@@ -88,17 +107,34 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
     seed(store)
     store.close()
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "OPENORCH_HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "OPENORCH_HOME": str(tmp_path / "home"),
+    }
     env.pop("OpenOrchestratorConnString", None)
     env.pop("OpenOrchestratorKey", None)
     env.pop("PYTEST_CURRENT_TEST", None)  # NiceGUI would think it runs inside pytest
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "openorch", "o", "-d", "-p", str(port),
-             "--conn", sqlite_db_url, "--key", crypto_key],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "openorch",
+                "o",
+                "-d",
+                "-p",
+                str(port),
+                "--conn",
+                sqlite_db_url,
+                "--key",
+                crypto_key,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
     try:
         yield printed_address(process, log_path, port)
@@ -139,10 +175,18 @@ def browser() -> Iterator[object]:
     profile = tempfile.mkdtemp(prefix="openorch-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
-                 "--window-size=1400,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # Reloading asks "leave the page?"; the test accepts it as an admin would.
@@ -153,7 +197,6 @@ def browser() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-
 
 
 class Page:
@@ -170,28 +213,41 @@ class Page:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
 
-        return self.wait.until(ec.element_to_be_clickable(
-            (By.CSS_SELECTOR, f'[data-testid="{test_id}"]')))
+        return self.wait.until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, f'[data-testid="{test_id}"]'))
+        )
 
     def see(self, text: str) -> None:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
 
-        self.wait.until(ec.visibility_of_element_located(
-            (By.XPATH, f"//*[contains(normalize-space(.), {json.dumps(text)}) "
-                       "and not(descendant::*[contains(normalize-space(.), "
-                       f"{json.dumps(text)})])]")))
+        self.wait.until(
+            ec.visibility_of_element_located(
+                (
+                    By.XPATH,
+                    f"//*[contains(normalize-space(.), {json.dumps(text)}) "
+                    "and not(descendant::*[contains(normalize-space(.), "
+                    f"{json.dumps(text)})])]",
+                )
+            )
+        )
 
     def footer(self, test_id: str) -> str:
         """The pagination text of a table ("1-50 of 120")."""
         table = self.by_id(test_id)
-        return str(self.driver.execute_script(
-            "return [...arguments[0].querySelectorAll('.q-table__bottom .q-table__control')]"
-            ".map(e => e.innerText).find(x => / of /.test(x)) || '';", table))
+        return str(
+            self.driver.execute_script(
+                "return [...arguments[0].querySelectorAll('.q-table__bottom .q-table__control')]"
+                ".map(e => e.innerText).find(x => / of /.test(x)) || '';",
+                table,
+            )
+        )
 
     def wait_footer(self, test_id: str, text: str) -> None:
-        self.wait.until(lambda _d: text in self.footer(test_id),
-                        message=f"{test_id} footer never showed {text!r}")
+        self.wait.until(
+            lambda _d: text in self.footer(test_id),
+            message=f"{test_id} footer never showed {text!r}",
+        )
 
     def next_page(self, test_id: str) -> None:
         from selenium.webdriver.common.by import By
@@ -204,8 +260,9 @@ class Page:
 
     def tab(self, name: str) -> None:
         self.by_id(f"tab_{name.lower()}").click()
-        self.wait.until(lambda d: "q-tab--active" in self.by_id(
-            f"tab_{name.lower()}").get_attribute("class"))
+        self.wait.until(
+            lambda d: "q-tab--active" in self.by_id(f"tab_{name.lower()}").get_attribute("class")
+        )
 
     def shot(self, name: str, dark: bool) -> None:
         """Save a screenshot with no notification over the content."""
@@ -213,7 +270,8 @@ class Page:
             "let s = document.getElementById('openorch-shot');"
             "if (!s) { s = document.createElement('style'); s.id = 'openorch-shot';"
             "s.textContent = '.q-notifications { display: none !important; }';"
-            "document.head.appendChild(s); }")
+            "document.head.appendChild(s); }"
+        )
         time.sleep(0.6)  # let Quasar's transitions settle
         IMAGES.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(IMAGES / f"{name}{'_dark' if dark else ''}.png"))
@@ -222,8 +280,11 @@ class Page:
     def console_problems(self) -> list[str]:
         """Console errors and warnings: under the Content-Security-Policy a refused
         script, style, font, image or websocket shows up here."""
-        return [entry["message"] for entry in self.driver.get_log("browser")  # type: ignore[attr-defined]
-                if entry["level"] in ("SEVERE", "WARNING")]
+        return [
+            entry["message"]
+            for entry in self.driver.get_log("browser")  # type: ignore[attr-defined]
+            if entry["level"] in ("SEVERE", "WARNING")
+        ]
 
 
 @pytest.mark.slow
@@ -251,14 +312,17 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
     page.next_page("queue_dialog_table")
     page.wait_footer("queue_dialog_table", "101-120 of 120")
     selector = page.by_id("queue_dialog_table").find_elements(
-        By.CSS_SELECTOR, ".q-table__bottom .q-select")
+        By.CSS_SELECTOR, ".q-table__bottom .q-select"
+    )
     assert selector, "no rows-per-page selector"
     page.by_id("queue_dialog_close_button").click()
     page.tab("Triggers")
     table = page.by_id("trigger_table")
     page.wait.until(lambda d: "Forgotten run" in table.text)
-    badges = {row.find_element(By.CSS_SELECTOR, "td").text: row.text
-              for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    badges = {
+        row.find_element(By.CSS_SELECTOR, "td").text: row.text
+        for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    }
     assert "Overdue" in badges["Forgotten run"]
     assert "Overdue" not in badges["Yesterday's run"]
 
@@ -277,15 +341,17 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
     for dark in (False, True):
         if dark:
             page.by_id("dark_mode_button").click()
-            page.wait.until(lambda d: "body--dark" in d.find_element(
-                By.TAG_NAME, "body").get_attribute("class"))
+            page.wait.until(
+                lambda d: "body--dark" in d.find_element(By.TAG_NAME, "body").get_attribute("class")
+            )
         walk(page, dark)
 
     # Dark mode is remembered across a reload.
     driver.refresh()
     page.by_id("settings_connect_button")
-    page.wait.until(lambda d: "body--dark" in d.find_element(
-        By.TAG_NAME, "body").get_attribute("class"))
+    page.wait.until(
+        lambda d: "body--dark" in d.find_element(By.TAG_NAME, "body").get_attribute("class")
+    )
     problems = page.console_problems()
     assert not problems, problems
 
@@ -303,7 +369,8 @@ def walk(page: Page, dark: bool) -> None:
     page.wait.until(lambda d: "Monthly report" in page.by_id("trigger_table").text)
     page.shot("triggers", dark)
     page.by_id("trigger_table").find_element(
-        By.XPATH, ".//td[contains(., 'Invoice robot')]").click()
+        By.XPATH, ".//td[contains(., 'Invoice robot')]"
+    ).click()
     page.by_id("trigger_popup_save_button")
     page.shot("trigger_popup_edit", dark)
     page.by_id("trigger_popup_cancel_button").click()
@@ -314,8 +381,7 @@ def walk(page: Page, dark: bool) -> None:
     queues.find_element(By.XPATH, ".//td[contains(., 'invoices')]").click()
     page.wait_footer("queue_dialog_table", "of 120")
     page.shot("queue_dialog", dark)
-    page.by_id("queue_dialog_table").find_element(
-        By.XPATH, ".//td[contains(., 'INV-119')]").click()
+    page.by_id("queue_dialog_table").find_element(By.XPATH, ".//td[contains(., 'INV-119')]").click()
     page.by_id("queue_element_popup_save_button")
     page.shot("queue_element_popup", dark)
     page.by_id("queue_element_popup_close_button").click()
@@ -336,7 +402,8 @@ def walk(page: Page, dark: bool) -> None:
     page.wait_footer("logs_table", "of 61")
     page.shot("logs", dark)
     page.by_id("logs_table").find_element(
-        By.XPATH, ".//td[contains(., 'The export server')]").click()
+        By.XPATH, ".//td[contains(., 'The export server')]"
+    ).click()
     page.by_id("log_popup_job_logs_button")
     page.shot("log_popup", dark)
     page.by_id("log_popup_close_button").click()
@@ -346,13 +413,15 @@ def walk(page: Page, dark: bool) -> None:
     assert "not shown anywhere" not in page.driver.page_source
     page.shot("constants", dark)
     page.by_id("constants_table").find_element(
-        By.XPATH, ".//td[contains(., 'Mail server')]").click()
+        By.XPATH, ".//td[contains(., 'Mail server')]"
+    ).click()
     page.by_id("constant_popup_save_button")
     page.shot("constant_popup", dark)
     page.by_id("constant_popup_cancel_button").click()
     time.sleep(0.3)
     page.by_id("credentials_table").find_element(
-        By.XPATH, ".//td[contains(., 'Mail robot')]").click()
+        By.XPATH, ".//td[contains(., 'Mail robot')]"
+    ).click()
     page.by_id("credential_popup_save_button")
     page.shot("credential_popup", dark)
     page.by_id("credential_popup_cancel_button").click()

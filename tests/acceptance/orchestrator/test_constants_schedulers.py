@@ -18,8 +18,9 @@ async def test_constants_create_edit_delete_and_duplicate(connected: User, db: S
     user.find(marker="constant_popup_name_input").type("greeting")
     user.find(marker="constant_popup_value_input").type("hello")
     user.find(marker="constant_popup_save_button").click()
-    await until(lambda: [row["name"] for row in table_rows(user, "constants_table")]
-                == ["greeting"])
+    await until(
+        lambda: [row["name"] for row in table_rows(user, "constants_table")] == ["greeting"]
+    )
     assert db.get_constant("greeting").value == "hello"
     assert table_rows(user, "constants_table")[0]["changed_at"]
 
@@ -104,8 +105,11 @@ async def test_schedulers_table_marks_silent_ones(connected: User, db: Store) ->
 
         from openorch.database import Scheduler
 
-        connection.execute(update(Scheduler).where(Scheduler.machine_name == "silent")
-                           .values(last_update=datetime.now() - timedelta(minutes=5)))
+        connection.execute(
+            update(Scheduler)
+            .where(Scheduler.machine_name == "silent")
+            .values(last_update=datetime.now() - timedelta(minutes=5))
+        )
     await show_tab(user, "Schedulers")
     await until(lambda: len(table_rows(user, "schedulers_table")) == 2)
     rows = {row["machine_name"]: row for row in table_rows(user, "schedulers_table")}
@@ -114,8 +118,7 @@ async def test_schedulers_table_marks_silent_ones(connected: User, db: Store) ->
     assert rows["silent"]["latest_trigger"] == "None yet"
 
 
-async def test_schedulers_table_shows_state_and_clock_offsets(connected: User,
-                                                              db: Store) -> None:
+async def test_schedulers_table_shows_state_and_clock_offsets(connected: User, db: Store) -> None:
     """The tab judges liveness by the data layer's rule (each run's own timeout, the
     database's clock) and shows clock offsets over 30 s."""
     import uuid
@@ -129,13 +132,18 @@ async def test_schedulers_table_shows_state_and_clock_offsets(connected: User,
     db.register_run("close", uuid.uuid4(), 30, "running")
     db.register_run("quiet", uuid.uuid4(), 30, "running")
     with db.engine.begin() as connection:  # test setup, not UI code
-        connection.execute(update(Scheduler).where(Scheduler.machine_name == "behind")
-                           .values(clock_offset=-299.6))
-        connection.execute(update(Scheduler).where(Scheduler.machine_name == "close")
-                           .values(clock_offset=20.0))
+        connection.execute(
+            update(Scheduler).where(Scheduler.machine_name == "behind").values(clock_offset=-299.6)
+        )
+        connection.execute(
+            update(Scheduler).where(Scheduler.machine_name == "close").values(clock_offset=20.0)
+        )
         # Silent for 40 s: dead by its own 30 s timeout (the old 1-minute rule said alive).
-        connection.execute(update(Scheduler).where(Scheduler.machine_name == "quiet")
-                           .values(last_update=datetime.now() - timedelta(seconds=40)))
+        connection.execute(
+            update(Scheduler)
+            .where(Scheduler.machine_name == "quiet")
+            .values(last_update=datetime.now() - timedelta(seconds=40))
+        )
     await show_tab(user, "Schedulers")
     await until(lambda: len(table_rows(user, "schedulers_table")) == 3)
     rows = {row["machine_name"]: row for row in table_rows(user, "schedulers_table")}
@@ -153,8 +161,11 @@ async def test_refresh_button_and_auto_refresh(connected: User, db: Store) -> No
     await until(lambda: table_rows(user, "constants_table"))
     db.create_constant("later", "value")
     # The timer's tick refreshes the shown tab, but only while the window has focus.
-    timers = [element for element in user.client.elements.values()  # type: ignore[union-attr]
-              if isinstance(element, ui.timer) and element.interval == AUTO_REFRESH_SECONDS]
+    timers = [
+        element
+        for element in user.client.elements.values()  # type: ignore[union-attr]
+        if isinstance(element, ui.timer) and element.interval == AUTO_REFRESH_SECONDS
+    ]
     assert len(timers) == 1 and AUTO_REFRESH_SECONDS == 10.0
     layout = user.client.layout  # type: ignore[union-attr]
     for listener in layout._event_listeners.values():

@@ -16,13 +16,20 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 def test_first_run_says_local_mode_paths_and_address(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "OPENORCH_HOME": str(home)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "OPENORCH_HOME": str(home),
+    }
     for name in ("OpenOrchestratorConnString", "OpenOrchestratorKey", "PYTEST_CURRENT_TEST"):
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "openorch", "o", "-d", "-p", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
     )
     lines: list[str] = []
     try:

@@ -16,10 +16,12 @@ from support.ui import click_row, has, one, set_value, show_tab, table_rows, unt
 def seed_logs(db: Store) -> str:
     job = db.start_job("invoices", "robot-1")
     for index in range(120):
-        db.create_log("invoices", LogLevel.INFO if index % 3 else LogLevel.ERROR, job.id,
-                      f"line {index}")
-    db.create_log("reports", LogLevel.TRACE, None,
-                  "<b>bold?</b><script>alert(1)</script>" + "x" * 200)
+        db.create_log(
+            "invoices", LogLevel.INFO if index % 3 else LogLevel.ERROR, job.id, f"line {index}"
+        )
+    db.create_log(
+        "reports", LogLevel.TRACE, None, "<b>bold?</b><script>alert(1)</script>" + "x" * 200
+    )
     return str(job.id)
 
 
@@ -37,8 +39,9 @@ async def test_logs_page_on_the_server_and_filter(connected: User, db: Store) ->
 
     # Page 3 of 50 holds the last 21 rows; the server was asked, not the browser.
     user.find(marker="logs_table").trigger(
-        "request", {"pagination": {"page": 3, "rowsPerPage": 50, "sortBy": "log_time",
-                                   "descending": True}})
+        "request",
+        {"pagination": {"page": 3, "rowsPerPage": 50, "sortBy": "log_time", "descending": True}},
+    )
     await until(lambda: len(table_rows(user, "logs_table")) == 21)
     assert table_rows(user, "logs_table")[-1]["log_message"] == "line 0"
 
@@ -65,8 +68,7 @@ async def test_logs_page_on_the_server_and_filter(connected: User, db: Store) ->
     await user.should_see("is not a date in the form dd-mm-yyyy")
 
 
-async def test_the_server_caps_the_page_size_a_browser_asks_for(connected: User,
-                                                                 db: Store) -> None:
+async def test_the_server_caps_the_page_size_a_browser_asks_for(connected: User, db: Store) -> None:
     user = connected
     job = db.start_job("bulk", "robot-1")
     for index in range(260):
@@ -74,25 +76,45 @@ async def test_the_server_caps_the_page_size_a_browser_asks_for(connected: User,
     await show_tab(user, "Logs")
     await until(lambda: table_rows(user, "logs_table"))
     # A hand-made request event may name any page size (0 is Quasar's "all rows").
-    for asked, served in ((1_000_000, MAX_ROWS_PER_PAGE), ("all", 50), (10**12, 200),
-                          (-5, 50), (300, 200), (0, 50)):
+    for asked, served in (
+        (1_000_000, MAX_ROWS_PER_PAGE),
+        ("all", 50),
+        (10**12, 200),
+        (-5, 50),
+        (300, 200),
+        (0, 50),
+    ):
         user.find(marker="logs_table").trigger(
-            "request", {"pagination": {"page": 1, "rowsPerPage": asked, "sortBy": "log_time",
-                                       "descending": True}})
-        await until(lambda served=served: (  # type: ignore[misc]
-            one(user, "logs_table").pagination["rowsPerPage"] == served
-            and len(table_rows(user, "logs_table")) == served))
+            "request",
+            {
+                "pagination": {
+                    "page": 1,
+                    "rowsPerPage": asked,
+                    "sortBy": "log_time",
+                    "descending": True,
+                }
+            },
+        )
+        await until(
+            lambda served=served: (  # type: ignore[misc]
+                one(user, "logs_table").pagination["rowsPerPage"] == served
+                and len(table_rows(user, "logs_table")) == served
+            )
+        )
     assert one(user, "logs_table").pagination["rowsNumber"] == 260
 
 
-async def test_secrets_in_log_messages_are_masked_in_the_logs_tab(connected: User,
-                                                                   db: Store) -> None:
+async def test_secrets_in_log_messages_are_masked_in_the_logs_tab(
+    connected: User, db: Store
+) -> None:
     user = connected
     secret = "hunter2-in-a-log"
-    for message in (f"cloning https://robot:{secret}@git.example/rpa.git failed",
-                    f"connecting to postgresql+psycopg://robot@db/rpa?password={secret}",
-                    f"mssql+pyodbc:///?odbc_connect=DRIVER%3D%7Bx%7D%3BPWD%3D{secret}%3B",
-                    f"DRIVER={{x}};UID=robot;PWD={secret};"):
+    for message in (
+        f"cloning https://robot:{secret}@git.example/rpa.git failed",
+        f"connecting to postgresql+psycopg://robot@db/rpa?password={secret}",
+        f"mssql+pyodbc:///?odbc_connect=DRIVER%3D%7Bx%7D%3BPWD%3D{secret}%3B",
+        f"DRIVER={{x}};UID=robot;PWD={secret};",
+    ):
         db.create_log("masking", LogLevel.ERROR, None, message)
     await show_tab(user, "Logs")
     await until(lambda: len(table_rows(user, "logs_table")) == 4)
@@ -139,18 +161,31 @@ async def test_jobs_filter_and_open_a_jobs_logs(connected: User, db: Store) -> N
     with user.client:  # type: ignore[union-attr]
         one(user, "jobs_status_select").value = "All"
         one(user, "jobs_process_select").value = "reports"
-    await until(lambda: [row["process_name"] for row in table_rows(user, "jobs_table")]
-                == ["reports"])
+    await until(
+        lambda: [row["process_name"] for row in table_rows(user, "jobs_table")] == ["reports"]
+    )
     with user.client:  # type: ignore[union-attr]
         one(user, "jobs_process_select").value = "All"
     await until(lambda: len(table_rows(user, "jobs_table")) == 2)
 
     # Sorting is the server's: by process name ascending puts "invoices" first.
     user.find(marker="jobs_table").trigger(
-        "request", {"pagination": {"page": 1, "rowsPerPage": 50, "sortBy": "process_name",
-                                   "descending": False}})
-    await until(lambda: [row["process_name"] for row in table_rows(user, "jobs_table")]
-                == ["invoices", "reports"])
+        "request",
+        {
+            "pagination": {
+                "page": 1,
+                "rowsPerPage": 50,
+                "sortBy": "process_name",
+                "descending": False,
+            }
+        },
+    )
+    await until(
+        lambda: (
+            [row["process_name"] for row in table_rows(user, "jobs_table")]
+            == ["invoices", "reports"]
+        )
+    )
 
     job_row = next(row for row in table_rows(user, "jobs_table") if row["id"] == job_id)
     click_row(user, "jobs_table", job_row)

@@ -14,8 +14,12 @@ from support.ui import click_and_wait, click_row, has, one, show_tab, table_rows
 async def test_jobs_show_outcomes_and_filter_by_them(connected: User, db: Store) -> None:
     user = connected
     reported = db.start_job("invoices", "robot-1")
-    db.report_job_outcome(reported.id, JobOutcome.FAILED, "customer <b>17</b> unknown",
-                          {"customer": 17, "html": "<script>x</script>"})
+    db.report_job_outcome(
+        reported.id,
+        JobOutcome.FAILED,
+        "customer <b>17</b> unknown",
+        {"customer": 17, "html": "<script>x</script>"},
+    )
     db.end_job_after_exit(reported.id, 0)
     silent = db.start_job("reports", "robot-2")
     db.end_job(silent.id, JobStatus.DONE)
@@ -47,9 +51,7 @@ async def test_jobs_show_outcomes_and_filter_by_them(connected: User, db: Store)
     assert one(user, "job_duration").text.startswith("0:00:")
 
 
-async def test_tokens_are_shown_once_revoked_and_writes_listed(
-    connected: User, db: Store
-) -> None:
+async def test_tokens_are_shown_once_revoked_and_writes_listed(connected: User, db: Store) -> None:
     user = connected
     await show_tab(user, "API")
     await click_and_wait(user, "api_token_new_button", "api_token_create_button")

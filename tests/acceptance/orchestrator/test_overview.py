@@ -11,22 +11,33 @@ from support.ui import click_row, has, one, show_tab, table_rows, until
 
 
 def seed(db: Store) -> None:
-    for process, status in (("invoices", JobStatus.DONE), ("invoices", JobStatus.FAILED),
-                            ("invoices", JobStatus.FAILED), ("reports", JobStatus.FAILED)):
+    for process, status in (
+        ("invoices", JobStatus.DONE),
+        ("invoices", JobStatus.FAILED),
+        ("invoices", JobStatus.FAILED),
+        ("reports", JobStatus.FAILED),
+    ):
         job = db.start_job(process, "robot-1")
-        db.create_log(process, LogLevel.ERROR if status == JobStatus.FAILED else LogLevel.INFO,
-                      job.id, "outcome")
+        db.create_log(
+            process,
+            LogLevel.ERROR if status == JobStatus.FAILED else LogLevel.INFO,
+            job.id,
+            "outcome",
+        )
         db.end_job(job.id, status)
     db.start_job("reports", "robot-1")  # running now
     db.send_ping_from_scheduler("robot-1")
     db.bulk_create_queue_elements("invoices", [f"r{n}" for n in range(5)], [None] * 5)
-    failed = db.create_single_trigger("broken", "p", datetime.now() + timedelta(hours=1),
-                                      "C:/p.py", None, False, True)
+    failed = db.create_single_trigger(
+        "broken", "p", datetime.now() + timedelta(hours=1), "C:/p.py", None, False, True
+    )
     db.set_trigger_status(failed, TriggerStatus.FAILED)
-    db.create_single_trigger("late", "p", datetime.now() - timedelta(hours=1), "C:/p.py", None,
-                             False, True)
-    db.create_single_trigger("fine", "p", datetime.now() + timedelta(hours=1), "C:/p.py", None,
-                             False, True)
+    db.create_single_trigger(
+        "late", "p", datetime.now() - timedelta(hours=1), "C:/p.py", None, False, True
+    )
+    db.create_single_trigger(
+        "fine", "p", datetime.now() + timedelta(hours=1), "C:/p.py", None, False, True
+    )
 
 
 async def open_overview(user: User) -> None:
@@ -42,15 +53,17 @@ async def test_overview_figures(connected: User, db: Store) -> None:
     assert one(user, "overview_jobs_24h_done").text == "1 Done"
     assert one(user, "overview_jobs_7d_running").text == "1 Running"
     assert one(user, "overview_errors_24h").text == "3 Errors"
-    failures = {row["process_name"]: row["failures"]
-                for row in table_rows(user, "overview_failures_table")}
+    failures = {
+        row["process_name"]: row["failures"] for row in table_rows(user, "overview_failures_table")
+    }
     assert failures == {"invoices": 2, "reports": 1}
     queue = table_rows(user, "overview_queues_table")[0]
     assert queue["queue_name"] == "invoices" and queue["new"] == 5
     scheduler = table_rows(user, "overview_schedulers_table")[0]
     assert scheduler["alive"] == "Alive" and scheduler["running"] == "reports"
-    attention = {row["trigger_name"]: row["problem"]
-                 for row in table_rows(user, "overview_attention_table")}
+    attention = {
+        row["trigger_name"]: row["problem"] for row in table_rows(user, "overview_attention_table")
+    }
     assert attention == {"broken": "Failed", "late": "Overdue"}
     chart = one(user, "overview_chart")
     series = {serie["name"]: serie["data"] for serie in chart.options["series"]}
@@ -71,8 +84,9 @@ async def test_open_alerts_lead_to_the_alerts_tab(connected: User, db: Store) ->
 
     user.find(marker="overview_open_alerts").click()
     await until(lambda: one(user, "tab_panels").value == "Alerts")
-    await until(lambda: [row["title"] for row in table_rows(user, "alerts_history_table")]
-                == ["open one"])
+    await until(
+        lambda: [row["title"] for row in table_rows(user, "alerts_history_table")] == ["open one"]
+    )
     assert one(user, "alerts_open_only_checkbox").value is True
 
     # Unticking the filter shows the whole history again.
@@ -119,6 +133,7 @@ async def test_figures_lead_to_the_filtered_tab(connected: User, db: Store) -> N
 
     await open_overview(user)
     click_row(user, "overview_queues_table", {"queue_name": "invoices"})
-    await until(lambda: has(user, "queue_dialog_table")
-                and len(table_rows(user, "queue_dialog_table")) == 5)
+    await until(
+        lambda: has(user, "queue_dialog_table") and len(table_rows(user, "queue_dialog_table")) == 5
+    )
     assert one(user, "queue_dialog_status_select").value == "New"

@@ -22,7 +22,8 @@ def seed(db: Store) -> dict[str, object]:
     assert bound and unbound
     db.update_queue_element(unbound.id, start_date=datetime.now() - timedelta(hours=5))
     deferred = db.create_queue_element(
-        "orders", "later", not_before=datetime.now() + timedelta(days=1))
+        "orders", "later", not_before=datetime.now() + timedelta(days=1)
+    )
     return {"late": late, "job": job, "bound": bound, "unbound": unbound, "deferred": deferred}
 
 
@@ -120,9 +121,7 @@ async def test_filters_and_bulk_actions_ask_and_count(connected: User, db: Store
     assert len(db.get_queue_elements("orders")) == 2
 
 
-async def test_element_popup_shows_binding_and_releases_unbound(
-    connected: User, db: Store
-) -> None:
+async def test_element_popup_shows_binding_and_releases_unbound(connected: User, db: Store) -> None:
     user = connected
     seeded = seed(db)
     bound, unbound, job = seeded["bound"], seeded["unbound"], seeded["job"]
@@ -160,5 +159,6 @@ async def test_element_popup_shows_binding_and_releases_unbound(
     click_row(user, "queue_dialog_table", rows[str(deferred.id)])  # type: ignore[attr-defined]
     await until(lambda: has(user, "queue_element_popup_not_before"))
     assert one(user, "queue_element_popup_not_before").text == deferred.not_before.strftime(  # type: ignore[attr-defined]
-        "%d-%m-%Y %H:%M:%S")
+        "%d-%m-%Y %H:%M:%S"
+    )
     db.end_job(job.id, JobStatus.DONE)  # type: ignore[attr-defined]

@@ -13,8 +13,10 @@ from support.ui import click_and_wait, click_row, has, one, set_value, show_tab,
 
 def seed_queue(db: Store) -> None:
     references = [f"ref-{index:03d}" for index in range(130)]
-    data = [json.dumps({"index": index, "city": "Aarhus" if index % 2 else "Odense"})
-            for index in range(130)]
+    data = [
+        json.dumps({"index": index, "city": "Aarhus" if index % 2 else "Odense"})
+        for index in range(130)
+    ]
     db.bulk_create_queue_elements("invoices", references, data, created_by="test")
     db.create_queue_element("other", "x")
     first = db.get_queue_elements("invoices", reference="ref-000")[0]
@@ -26,8 +28,7 @@ async def open_invoices(user: User) -> None:
     await until(lambda: len(table_rows(user, "queues_table")) == 2)
     row = next(row for row in table_rows(user, "queues_table") if row["queue_name"] == "invoices")
     click_row(user, "queues_table", row)
-    await until(lambda: has(user, "queue_dialog_table")
-                and table_rows(user, "queue_dialog_table"))
+    await until(lambda: has(user, "queue_dialog_table") and table_rows(user, "queue_dialog_table"))
 
 
 async def test_queue_counts_and_paging(connected: User, db: Store) -> None:
@@ -43,12 +44,16 @@ async def test_queue_counts_and_paging(connected: User, db: Store) -> None:
     table = one(user, "queue_dialog_table")
     assert table.pagination["rowsNumber"] == 130 and len(table.rows) == 50
     table_rows(user, "queue_dialog_table")
-    user.find(marker="queue_dialog_table").trigger("request", {"pagination": {
-        "page": 3, "rowsPerPage": 50, "sortBy": "reference", "descending": False}})
+    user.find(marker="queue_dialog_table").trigger(
+        "request",
+        {"pagination": {"page": 3, "rowsPerPage": 50, "sortBy": "reference", "descending": False}},
+    )
     await until(lambda: len(table_rows(user, "queue_dialog_table")) == 30)
     assert table_rows(user, "queue_dialog_table")[-1]["reference"] == "ref-129"
-    user.find(marker="queue_dialog_table").trigger("request", {"pagination": {
-        "page": 1, "rowsPerPage": 25, "sortBy": "reference", "descending": True}})
+    user.find(marker="queue_dialog_table").trigger(
+        "request",
+        {"pagination": {"page": 1, "rowsPerPage": 25, "sortBy": "reference", "descending": True}},
+    )
     await until(lambda: table_rows(user, "queue_dialog_table")[0]["reference"] == "ref-129")
     assert len(table_rows(user, "queue_dialog_table")) == 25
 
@@ -100,7 +105,8 @@ async def test_edit_delete_and_add_an_element(connected: User, db: Store) -> Non
     await until(lambda: has(user, "queue_element_popup_save_button"))
     # JSON data is pretty-printed.
     assert one(user, "queue_element_popup_data_input").value == json.dumps(
-        {"index": 5, "city": "Aarhus"}, indent=2)
+        {"index": 5, "city": "Aarhus"}, indent=2
+    )
     assert one(user, "queue_element_popup_reference_input").value == "ref-005"
     user.find(marker="queue_element_popup_message_input").type("checked by hand")
     with user.client:  # type: ignore[union-attr]
@@ -132,9 +138,15 @@ async def test_edit_delete_and_add_an_element(connected: User, db: Store) -> Non
 
     # Closing the dialog refreshes the counts behind it.
     user.find(marker="queue_dialog_close_button").click()
-    await until(lambda: next(row for row in table_rows(user, "queues_table")
-                             if row["queue_name"] == "invoices")["done"] == 0
-                and sum(row["new"] for row in table_rows(user, "queues_table")) == 130)
+    await until(
+        lambda: (
+            next(
+                row for row in table_rows(user, "queues_table") if row["queue_name"] == "invoices"
+            )["done"]
+            == 0
+            and sum(row["new"] for row in table_rows(user, "queues_table")) == 130
+        )
+    )
 
 
 async def test_pipeline_elements_show_their_step_state_and_history_and_filter_by_step(
@@ -149,16 +161,26 @@ async def test_pipeline_elements_show_their_step_state_and_history_and_filter_by
         assert element is not None
         progress[reference] = db.adopt_pipeline_element(element.id, job, "backup", "generate")
     first = progress["b-1"]
-    db.finish_pipeline_part(first, db.begin_pipeline_part(first, "generate", "start"),
-                            {"file": "b-1.bak", "bytes": 42}, "transfer")
-    db.wait_pipeline_part(first, db.begin_pipeline_part(first, "transfer", "start"),
-                          "transfer", {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"},
-                          datetime.now() + timedelta(hours=1), datetime.now())
+    db.finish_pipeline_part(
+        first,
+        db.begin_pipeline_part(first, "generate", "start"),
+        {"file": "b-1.bak", "bytes": 42},
+        "transfer",
+    )
+    db.wait_pipeline_part(
+        first,
+        db.begin_pipeline_part(first, "transfer", "start"),
+        "transfer",
+        {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"},
+        datetime.now() + timedelta(hours=1),
+        datetime.now(),
+    )
     await show_tab(user, "Queues")
     await until(lambda: table_rows(user, "queues_table"))
     click_row(user, "queues_table", table_rows(user, "queues_table")[0])
-    await until(lambda: has(user, "queue_dialog_table")
-                and len(table_rows(user, "queue_dialog_table")) == 3)
+    await until(
+        lambda: has(user, "queue_dialog_table") and len(table_rows(user, "queue_dialog_table")) == 3
+    )
 
     # The step filter offers the steps elements stand at; choosing one filters the table.
     select = one(user, "queue_dialog_step_select")
@@ -173,12 +195,16 @@ async def test_pipeline_elements_show_their_step_state_and_history_and_filter_by
     await until(lambda: has(user, "queue_element_popup_pipeline"))
     assert one(user, "queue_element_popup_pipeline_name").text == "backup"
     assert one(user, "queue_element_popup_pipeline_step").text.startswith(
-        "transfer (waiting to be continued since")
+        "transfer (waiting to be continued since"
+    )
     assert one(user, "queue_element_popup_pipeline_state").content == json.dumps(
-        {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"}, indent=2)
+        {"file": "b-1.bak", "bytes": 42, "ticket": "T-7"}, indent=2
+    )
     history = one(user, "queue_element_popup_pipeline_history").rows
     assert [(line["step"], line["outcome"], line["job"]) for line in history] == [
-        ("generate", "done", str(job)), ("transfer", "waiting", str(job))]
+        ("generate", "done", str(job)),
+        ("transfer", "waiting", str(job)),
+    ]
     assert all(line["started"] and line["finished"] for line in history)
     user.find(marker="queue_element_popup_close_button").click()
 
@@ -192,8 +218,9 @@ async def test_pipeline_elements_show_their_step_state_and_history_and_filter_by
     assert not has(user, "queue_element_popup_pipeline")
 
 
-async def test_a_deeply_nested_json_element_opens_saves_and_deletes(connected: User,
-                                                                    db: Store) -> None:
+async def test_a_deeply_nested_json_element_opens_saves_and_deletes(
+    connected: User, db: Store
+) -> None:
     user = connected
     deep = "[" * 999 + "]" * 999  # fits the 2000-character column; json.loads: RecursionError
     element = db.create_queue_element("deep", "deep-1", deep)

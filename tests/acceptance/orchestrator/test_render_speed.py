@@ -28,15 +28,16 @@ def seed(db: Store) -> None:
         if index % 3 == 0:
             db.create_single_trigger(name, "p", soon, "path", None, False, True)
         elif index % 3 == 1:
-            db.create_scheduled_trigger(name, "p", "*/5 * * * *", soon, "path", None, False,
-                                        True)
+            db.create_scheduled_trigger(name, "p", "*/5 * * * *", soon, "path", None, False, True)
         else:
             db.create_queue_trigger(name, "p", "big", "path", None, False, True, 10)
     chunk = 100_000
     for start in range(0, ELEMENTS, chunk):
         db.bulk_create_queue_elements(
-            "big", [f"ref-{n}" for n in range(start, start + chunk)],
-            [json.dumps({"n": n}) for n in range(start, start + chunk)])
+            "big",
+            [f"ref-{n}" for n in range(start, start + chunk)],
+            [json.dumps({"n": n}) for n in range(start, start + chunk)],
+        )
 
 
 async def median_ms(action: object) -> float:
@@ -75,7 +76,9 @@ async def test_render_times(connected: User, db: Store, capsys: pytest.CaptureFi
     assert dialog.server.total == ELEMENTS and len(dialog.server.table.rows) == 50
 
     with capsys.disabled():
-        print(f"\n[orchestrator render] Triggers tab, {TRIGGERS} triggers: {triggers_ms:.1f} ms; "
-              f"first page of a {ELEMENTS:,}-element queue: {queue_ms:.1f} ms "
-              f"(median of {RUNS}, SQLite)")
+        print(
+            f"\n[orchestrator render] Triggers tab, {TRIGGERS} triggers: {triggers_ms:.1f} ms; "
+            f"first page of a {ELEMENTS:,}-element queue: {queue_ms:.1f} ms "
+            f"(median of {RUNS}, SQLite)"
+        )
     assert triggers_ms < 2000 and queue_ms < 2000

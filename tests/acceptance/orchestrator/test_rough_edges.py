@@ -18,8 +18,11 @@ from support.ui import click_and_wait, click_row, has, one, set_value, show_tab,
 
 def seed_queue(db: Store, count: int = 120) -> None:
     db.bulk_create_queue_elements(
-        "invoices", [f"ref-{index:03d}" for index in range(count)],
-        [json.dumps({"index": index}) for index in range(count)], created_by="test")
+        "invoices",
+        [f"ref-{index:03d}" for index in range(count)],
+        [json.dumps({"index": index}) for index in range(count)],
+        created_by="test",
+    )
 
 
 async def test_first_pagination_report_keeps_the_server_total(connected: User, db: Store) -> None:
@@ -34,9 +37,16 @@ async def test_first_pagination_report_keeps_the_server_total(connected: User, d
     table = one(user, "queue_dialog_table")
     assert table.pagination["rowsNumber"] == 120
     # What the browser sends right after the table first renders.
-    user.find(marker="queue_dialog_table").trigger("update:pagination", {
-        "page": 1, "rowsPerPage": 50, "sortBy": "created_date", "descending": True,
-        "rowsNumber": 0})
+    user.find(marker="queue_dialog_table").trigger(
+        "update:pagination",
+        {
+            "page": 1,
+            "rowsPerPage": 50,
+            "sortBy": "created_date",
+            "descending": True,
+            "rowsNumber": 0,
+        },
+    )
     assert table.pagination["rowsNumber"] == 120
     assert table.pagination["rowsPerPage"] == 50
 
@@ -45,8 +55,7 @@ async def test_rows_per_page_choices_are_a_list(connected: User) -> None:
     """A ":"-prop is evaluated as JavaScript, where "[25,50,100,200]" became the number
     200 and Quasar hid the selector: the choices must travel as data."""
     user = connected
-    for marker in ("trigger_table", "jobs_table", "logs_table", "queues_table",
-                   "constants_table"):
+    for marker in ("trigger_table", "jobs_table", "logs_table", "queues_table", "constants_table"):
         table = one(user, marker)
         assert table.props.get("rows-per-page-options") == [25, 50, 100, 200], marker
         assert not any(key.startswith(":rows-per-page") for key in table.props), marker
@@ -55,14 +64,20 @@ async def test_rows_per_page_choices_are_a_list(connected: User) -> None:
 async def test_overdue_only_when_due_and_not_started(connected: User, db: Store) -> None:
     user = connected
     past = datetime.now() - timedelta(hours=1)
-    for name, status in (("idle", None), ("running", TriggerStatus.RUNNING),
-                         ("done", TriggerStatus.DONE), ("failed", TriggerStatus.FAILED),
-                         ("killed", TriggerStatus.KILLED), ("paused", TriggerStatus.PAUSED)):
+    for name, status in (
+        ("idle", None),
+        ("running", TriggerStatus.RUNNING),
+        ("done", TriggerStatus.DONE),
+        ("failed", TriggerStatus.FAILED),
+        ("killed", TriggerStatus.KILLED),
+        ("paused", TriggerStatus.PAUSED),
+    ):
         trigger_id = db.create_single_trigger(name, "p", past, "C:/p.py", None, False, True)
         if status is not None:
             db.set_trigger_status(trigger_id, status)
-    db.create_single_trigger("future", "p", datetime.now() + timedelta(hours=1), "C:/p.py",
-                             None, False, True)
+    db.create_single_trigger(
+        "future", "p", datetime.now() + timedelta(hours=1), "C:/p.py", None, False, True
+    )
     await show_tab(user, "Triggers")
     await until(lambda: len(table_rows(user, "trigger_table")) == 7)
     overdue = {row["trigger_name"] for row in table_rows(user, "trigger_table") if row["overdue"]}
@@ -90,23 +105,47 @@ async def test_run_now_without_a_question(connected: User, db: Store) -> None:
 
 async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
     await user.open("/")
-    tabs = [element for element in one(user, "header_tabs").descendants()
-            if isinstance(element, ui.tab)]
+    tabs = [
+        element for element in one(user, "header_tabs").descendants() if isinstance(element, ui.tab)
+    ]
     assert [tab._props["name"] for tab in tabs] == [
-        "Overview", "Triggers", "Queues", "Schedulers", "Jobs", "Logs", "Constants", "API",
-        "Alerts", "Settings"]
+        "Overview",
+        "Triggers",
+        "Queues",
+        "Schedulers",
+        "Jobs",
+        "Logs",
+        "Constants",
+        "API",
+        "Alerts",
+        "Settings",
+    ]
     assert one(user, "tab_panels").value != "Overview"
     assert not next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     user.find(marker="settings_connect_button").click()
     await user.should_see("Connected!")
     assert next(tab for tab in tabs if tab._props["name"] == "Overview").visible
-    titles = {marker: one(user, marker).props.get("title") for marker in (
-        "trigger_table", "queues_table", "schedulers_table", "jobs_table", "logs_table",
-        "constants_table", "credentials_table")}
-    assert titles == {"trigger_table": "Triggers", "queues_table": "Queues",
-                      "schedulers_table": "Schedulers", "jobs_table": "Jobs",
-                      "logs_table": "Logs", "constants_table": "Constants",
-                      "credentials_table": "Credentials"}
+    titles = {
+        marker: one(user, marker).props.get("title")
+        for marker in (
+            "trigger_table",
+            "queues_table",
+            "schedulers_table",
+            "jobs_table",
+            "logs_table",
+            "constants_table",
+            "credentials_table",
+        )
+    }
+    assert titles == {
+        "trigger_table": "Triggers",
+        "queues_table": "Queues",
+        "schedulers_table": "Schedulers",
+        "jobs_table": "Jobs",
+        "logs_table": "Logs",
+        "constants_table": "Constants",
+        "credentials_table": "Credentials",
+    }
     # Empty tables say so in grey text, not with Quasar's black warning triangle.
     assert "no-data" in one(user, "jobs_table").slots
     user.find(marker="settings_disconnect_button").click()
@@ -115,7 +154,8 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
 
 
 async def test_local_mode_opens_on_overview_and_banner_follows_the_database(
-        user: User, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_db_url: str) -> None:
+    user: User, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_db_url: str
+) -> None:
     monkeypatch.delenv(ENV_CONN)
     monkeypatch.delenv(ENV_KEY)
     await user.open("/")
@@ -143,10 +183,14 @@ async def test_log_popup_shows_the_jobs_logs(connected: User, db: Store) -> None
     click_row(user, "logs_table", row)
     await until(lambda: has(user, "log_popup_job_logs_button"))
     user.find(marker="log_popup_job_logs_button").click()
-    await until(lambda: has(user, "job_logs_table")
-                and len(table_rows(user, "job_logs_table")) == 3)
+    await until(
+        lambda: has(user, "job_logs_table") and len(table_rows(user, "job_logs_table")) == 3
+    )
     assert {r["log_message"] for r in table_rows(user, "job_logs_table")} == {
-        "line 0", "line 1", "line 2"}
+        "line 0",
+        "line 1",
+        "line 2",
+    }
 
 
 async def test_new_queue_from_the_queues_tab_with_created_by(connected: User, db: Store) -> None:

@@ -16,8 +16,9 @@ from support.probe import build_marker_library, client_certificate, ssl_yes_serv
 from support.ui import one
 
 
-async def test_page_opens_on_settings_prefilled_from_environment(user: User, orch_env: str,
-                                                                  crypto_key: str) -> None:
+async def test_page_opens_on_settings_prefilled_from_environment(
+    user: User, orch_env: str, crypto_key: str
+) -> None:
     await user.open("/")
     assert one(user, "tab_panels").value == "Settings"
     assert one(user, "header_tabs").value == "Settings"
@@ -117,8 +118,9 @@ async def test_other_tabs_ask_to_connect_first(user: User) -> None:
     await user.should_see("Not connected to a database")
 
 
-async def test_local_mode_connects_by_itself(user: User, monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
+async def test_local_mode_connects_by_itself(
+    user: User, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv(ENV_CONN)
     monkeypatch.delenv(ENV_KEY)
     await user.open("/")
@@ -128,8 +130,9 @@ async def test_local_mode_connects_by_itself(user: User, monkeypatch: pytest.Mon
     assert (tmp_path / "home" / "openorch.db").exists()
 
 
-async def test_connection_string_without_key_is_explained(user: User,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_connection_string_without_key_is_explained(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(ENV_KEY)
     await user.open("/")
     await user.should_see("encryption key")
@@ -172,25 +175,34 @@ _CONNECT = (
 
 @pytest.mark.skipif(os.name != "posix", reason="builds a shared library with gcc")
 async def test_the_sslkey_probe_loads_nothing_from_the_page(
-        user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     library = build_marker_library(tmp_path)
     certificate = client_certificate(tmp_path)
     marker = tmp_path / "loaded-by-the-orchestrator.txt"
     with ssl_yes_server() as port:
-        probe = (f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslmode=require"
-                 f"&sslcert={certificate}&sslkey={library}:key&connect_timeout=3")
+        probe = (
+            f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslmode=require"
+            f"&sslcert={certificate}&sslkey={library}:key&connect_timeout=3"
+        )
         # Control: handed straight to the driver, the string does load the library (the
         # probe is real; this is what the page allowed before it was checked).
         control = tmp_path / "loaded-by-the-control.txt"
-        subprocess.run([sys.executable, "-c", _CONNECT, probe.replace("+psycopg", "")],
-                       env={**os.environ, "OPENORCH_PROBE_MARKER": str(control)},
-                       timeout=60, check=True)
+        subprocess.run(
+            [sys.executable, "-c", _CONNECT, probe.replace("+psycopg", "")],
+            env={**os.environ, "OPENORCH_PROBE_MARKER": str(control)},
+            timeout=60,
+            check=True,
+        )
         assert control.read_text() == "loaded\n"
 
         monkeypatch.setenv("OPENORCH_PROBE_MARKER", str(marker))
         await user.open("/")
-        for conn in (probe, probe.replace("sslkey=", "SSLKEY="),
-                     f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslkey={library}:k"):
+        for conn in (
+            probe,
+            probe.replace("sslkey=", "SSLKEY="),
+            f"postgresql+psycopg://robot@127.0.0.1:{port}/rpa?sslkey={library}:k",
+        ):
             user.find(marker="settings_conn_input").clear().type(conn)
             user.find(marker="settings_connect_button").click()
             await user.should_see("not accepted from this page")
@@ -213,12 +225,14 @@ async def test_a_sqlite_path_from_the_page_is_never_created(user: User, tmp_path
 
 @pytest.mark.postgres
 async def test_the_configured_connection_string_is_shown_masked_and_still_used(
-        user: User, monkeypatch: pytest.MonkeyPatch, pg_db_url: str) -> None:
+    user: User, monkeypatch: pytest.MonkeyPatch, pg_db_url: str
+) -> None:
     import sqlalchemy as sa
 
     # The throwaway server trusts every login, so the password is accepted and ignored.
-    with_password = sa.make_url(pg_db_url).set(password="conn-secret-pw").render_as_string(
-        hide_password=False)
+    with_password = (
+        sa.make_url(pg_db_url).set(password="conn-secret-pw").render_as_string(hide_password=False)
+    )
     monkeypatch.setenv(ENV_CONN, with_password)
     await user.open("/")
     shown = one(user, "settings_conn_input").value

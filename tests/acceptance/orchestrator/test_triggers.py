@@ -65,7 +65,10 @@ async def test_create_one_trigger_of_each_kind(connected: User, db: Store) -> No
     await until(lambda: len(table_rows(user, "trigger_table")) == 3)
     rows = {row["trigger_name"]: row for row in table_rows(user, "trigger_table")}
     assert [row["trigger_name"] for row in table_rows(user, "trigger_table")] == [
-        "queue", "scheduled", "single"]
+        "queue",
+        "scheduled",
+        "single",
+    ]
     assert rows["queue"]["next_run"] == "N/A"
     assert rows["single"]["last_run"] == "Never"
     assert rows["single"]["status"] == "Idle"
@@ -115,8 +118,9 @@ def seed(db: Store, kind: TriggerType) -> str:
     if kind == TriggerType.SINGLE:
         trigger_id = db.create_single_trigger("t", "p", soon, "path", None, False, True)
     elif kind == TriggerType.SCHEDULED:
-        trigger_id = db.create_scheduled_trigger("t", "p", "*/5 * * * *", soon, "path", None,
-                                                 False, True)
+        trigger_id = db.create_scheduled_trigger(
+            "t", "p", "*/5 * * * *", soon, "path", None, False, True
+        )
     else:
         trigger_id = db.create_queue_trigger("t", "p", "q", "path", None, False, True, 1)
     return str(trigger_id)
@@ -131,8 +135,9 @@ async def open_trigger(user: User, trigger_id: str) -> None:
 
 
 @pytest.mark.parametrize("kind", list(TriggerType))
-async def test_edit_enable_disable_kill_delete(connected: User, db: Store,
-                                               kind: TriggerType) -> None:
+async def test_edit_enable_disable_kill_delete(
+    connected: User, db: Store, kind: TriggerType
+) -> None:
     user = connected
     trigger_id = seed(db, kind)
 
@@ -191,12 +196,17 @@ async def test_edit_enable_disable_kill_delete(connected: User, db: Store,
     await until(lambda: table_rows(user, "trigger_table") == [])
 
 
-
 async def test_enable_on_a_running_trigger_is_refused(connected: User, db: Store) -> None:
     user = connected
     trigger_id = db.create_scheduled_trigger(
-        "nightly", "robot", "0 3 * * *", datetime.now() + timedelta(hours=1), "robot.py",
-        None, False, False,
+        "nightly",
+        "robot",
+        "0 3 * * *",
+        datetime.now() + timedelta(hours=1),
+        "robot.py",
+        None,
+        False,
+        False,
     )
     assert db.begin_trigger_run(trigger_id, "robot-1", None) is not None  # a Scheduler runs it
     await open_trigger(user, str(trigger_id))

@@ -45,9 +45,21 @@ if InvalidToken is not None:
     EXCEPTIONS.append(("InvalidToken", InvalidToken))
 
 
-_TRIGGER = ("id", "trigger_name", "process_name", "last_run", "process_path", "process_args",
-            "process_status", "is_git_repo", "git_branch", "is_blocking",
-            "scheduler_whitelist", "priority", "type")
+_TRIGGER = (
+    "id",
+    "trigger_name",
+    "process_name",
+    "last_run",
+    "process_path",
+    "process_args",
+    "process_status",
+    "is_git_repo",
+    "git_branch",
+    "is_blocking",
+    "scheduler_whitelist",
+    "priority",
+    "type",
+)
 
 #: The columns the original's models have: openorch's extra columns are left out.
 ORIGINAL_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -55,8 +67,18 @@ ORIGINAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "Credential": ("name", "username", "password", "changed_at"),
     "Job": ("id", "process_name", "scheduler_name", "status", "start_time", "end_time"),
     "Log": ("id", "log_time", "log_level", "process_name", "job_id", "log_message"),
-    "QueueElement": ("id", "queue_name", "status", "data", "reference", "created_date",
-                     "start_date", "end_date", "message", "created_by"),
+    "QueueElement": (
+        "id",
+        "queue_name",
+        "status",
+        "data",
+        "reference",
+        "created_date",
+        "start_date",
+        "end_date",
+        "message",
+        "created_by",
+    ),
     "Scheduler": ("machine_name", "last_update", "latest_trigger", "latest_trigger_time"),
     "SingleTrigger": (*_TRIGGER, "next_run"),
     "ScheduledTrigger": (*_TRIGGER, "cron_expr", "next_run"),

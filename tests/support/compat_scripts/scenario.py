@@ -157,20 +157,48 @@ def calls(url: str, key: str) -> None:
     step("delete_credential missing", lambda: db_util.delete_credential("k1"))
 
     # triggers
-    single = step("create_single_trigger", lambda: db_util.create_single_trigger(
-        "single", "P1", PAST, "path.py", "args", False, False, 0))
-    scheduled = step("create_scheduled_trigger", lambda: db_util.create_scheduled_trigger(
-        "scheduled", "P2", "0 0 * * *", PAST, "path.py", "", True, True, 5, ["M1"], "dev"))
-    queue = step("create_queue_trigger", lambda: db_util.create_queue_trigger(
-        "queue", "P3", "trigger queue", "", None, False, False, 2, 1, []))
-    step("create_single_trigger empty names", lambda: db_util.create_single_trigger(
-        "", "", FUTURE, "", "", False, False, 0, None, None) and None)
-    step("create_scheduled_trigger bad cron", lambda: db_util.create_scheduled_trigger(
-        "bad", "P", "not cron", PAST, "p", "", False, False, 0), undo=db_util.delete_trigger)
-    step("create_constant too long", lambda: db_util.create_constant("long", "v" * 1001),
-         undo=lambda _none: db_util.delete_constant("long"))
-    step("create_queue_element NUL", lambda: db_util.create_queue_element("nul", "a\x00b"),
-         undo=lambda element: db_util.delete_queue_element(element.id))
+    single = step(
+        "create_single_trigger",
+        lambda: db_util.create_single_trigger(
+            "single", "P1", PAST, "path.py", "args", False, False, 0
+        ),
+    )
+    scheduled = step(
+        "create_scheduled_trigger",
+        lambda: db_util.create_scheduled_trigger(
+            "scheduled", "P2", "0 0 * * *", PAST, "path.py", "", True, True, 5, ["M1"], "dev"
+        ),
+    )
+    queue = step(
+        "create_queue_trigger",
+        lambda: db_util.create_queue_trigger(
+            "queue", "P3", "trigger queue", "", None, False, False, 2, 1, []
+        ),
+    )
+    step(
+        "create_single_trigger empty names",
+        lambda: (
+            db_util.create_single_trigger("", "", FUTURE, "", "", False, False, 0, None, None)
+            and None
+        ),
+    )
+    step(
+        "create_scheduled_trigger bad cron",
+        lambda: db_util.create_scheduled_trigger(
+            "bad", "P", "not cron", PAST, "p", "", False, False, 0
+        ),
+        undo=db_util.delete_trigger,
+    )
+    step(
+        "create_constant too long",
+        lambda: db_util.create_constant("long", "v" * 1001),
+        undo=lambda _none: db_util.delete_constant("long"),
+    )
+    step(
+        "create_queue_element NUL",
+        lambda: db_util.create_queue_element("nul", "a\x00b"),
+        undo=lambda element: db_util.delete_queue_element(element.id),
+    )
     step("get_trigger single", lambda: db_util.get_trigger(single))
     step("get_trigger by string", lambda: db_util.get_trigger(str(scheduled)))
     step("get_trigger queue", lambda: db_util.get_trigger(queue))
@@ -202,8 +230,10 @@ def calls(url: str, key: str) -> None:
     step("next_run stepped", lambda: db_util.get_trigger(scheduled).next_run > PAST)
     step("set_trigger_status", lambda: db_util.set_trigger_status(single, TriggerStatus.PAUSED))
     step("status after set", lambda: db_util.get_trigger(single).process_status)
-    step("set_trigger_status missing", lambda: db_util.set_trigger_status(
-        uuid.uuid4(), TriggerStatus.IDLE))
+    step(
+        "set_trigger_status missing",
+        lambda: db_util.set_trigger_status(uuid.uuid4(), TriggerStatus.IDLE),
+    )
 
     def update_deleted() -> Any:
         trigger = db_util.get_trigger(queue)
@@ -217,21 +247,37 @@ def calls(url: str, key: str) -> None:
     # logs
     job_text = str(uuid.uuid4())
     step("create_log", lambda: db_util.create_log("P1", LogLevel.INFO, None, "first") and None)
-    step("create_log str job", lambda: db_util.create_log(
-        "P1", LogLevel.ERROR, job_text, "second") and None)
-    step("create_log uuid job", lambda: db_util.create_log(
-        "P2", LogLevel.TRACE, uuid.UUID(job_text), "x" * 9000) and None)
+    step(
+        "create_log str job",
+        lambda: db_util.create_log("P1", LogLevel.ERROR, job_text, "second") and None,
+    )
+    step(
+        "create_log uuid job",
+        lambda: db_util.create_log("P2", LogLevel.TRACE, uuid.UUID(job_text), "x" * 9000) and None,
+    )
     step("get_logs", lambda: db_util.get_logs(0, 100))
     step("get_logs no limit", lambda: db_util.get_logs(0, 0))
     step("get_logs level", lambda: db_util.get_logs(0, 100, log_level=LogLevel.ERROR))
     step("get_logs process", lambda: db_util.get_logs(0, 100, process_name="P2"))
     step("get_logs job", lambda: db_util.get_logs(0, 100, job_id=job_text))
     step("get_logs dates", lambda: db_util.get_logs(0, 100, from_date=PAST, to_date=FUTURE))
-    for key_name in ("level", "message", "short_job_id", "full_job_id", "process_name",
-                     "none", "Log Time", "Level"):
-        step(f"get_logs order_by {key_name}", lambda k=key_name: [
-            (log.log_level, log.log_message[:10]) for log in db_util.get_logs(
-                0, 100, order_by=k, order_desc=False)])
+    for key_name in (
+        "level",
+        "message",
+        "short_job_id",
+        "full_job_id",
+        "process_name",
+        "none",
+        "Log Time",
+        "Level",
+    ):
+        step(
+            f"get_logs order_by {key_name}",
+            lambda k=key_name: [
+                (log.log_level, log.log_message[:10])
+                for log in db_util.get_logs(0, 100, order_by=k, order_desc=False)
+            ],
+        )
     step("get_logs include_count", lambda: db_util.get_logs(1, 1, include_count=True))
     step("get_logs paging", lambda: db_util.get_logs(1, 1))
     step("log to_row_dict", lambda: rows(db_util.get_logs(0, 100)))
@@ -251,55 +297,102 @@ def calls(url: str, key: str) -> None:
     step("job to_row_dict", lambda: rows(db_util.get_jobs()))
 
     # queues
-    first = step("create_queue_element", lambda: db_util.create_queue_element(
-        "q", "ref1", "data1", "me"))
-    step("create_queue_element number reference", lambda: db_util.create_queue_element(
-        "q", reference=1254).reference)
-    step("bulk_create_queue_elements (the docs' example)",
-         lambda: db_util.bulk_create_queue_elements(
-             "My bulk queue", references=[1, 2, 3, 4, None], data=["a", "b", "c", "d", "e"]))
-    step("bulk_create_queue_elements empty", lambda: db_util.bulk_create_queue_elements(
-        "q", (), ()))
-    step("bulk_create_queue_elements unequal", lambda: db_util.bulk_create_queue_elements(
-        "q", ("a",), ("1", "2")))
+    first = step(
+        "create_queue_element", lambda: db_util.create_queue_element("q", "ref1", "data1", "me")
+    )
+    step(
+        "create_queue_element number reference",
+        lambda: db_util.create_queue_element("q", reference=1254).reference,
+    )
+    step(
+        "bulk_create_queue_elements (the docs' example)",
+        lambda: db_util.bulk_create_queue_elements(
+            "My bulk queue", references=[1, 2, 3, 4, None], data=["a", "b", "c", "d", "e"]
+        ),
+    )
+    step(
+        "bulk_create_queue_elements empty", lambda: db_util.bulk_create_queue_elements("q", (), ())
+    )
+    step(
+        "bulk_create_queue_elements unequal",
+        lambda: db_util.bulk_create_queue_elements("q", ("a",), ("1", "2")),
+    )
     by_reference = lambda e: (str(e.reference), str(e.data))  # noqa: E731
-    step("bulk elements", lambda: db_util.get_queue_elements("My bulk queue"),
-         sort_key=by_reference)
-    step("get_queue_elements limit None", lambda: len(db_util.get_queue_elements(
-        "My bulk queue", limit=None)))
-    step("get_queue_elements limit 0", lambda: len(db_util.get_queue_elements(
-        "My bulk queue", limit=0)))
-    step("get_queue_elements order_by none", lambda: len(db_util.get_queue_elements(
-        "q", order_by="none")))
-    step("get_queue_elements order_by reference", lambda: [
-        e.reference for e in db_util.get_queue_elements("q", order_by="reference",
-                                                         order_desc=True)])
-    step("get_queue_elements search", lambda: [
-        e.reference for e in db_util.get_queue_elements("q", search_term="data")])
-    step("get_queue_elements include_count", lambda: db_util.get_queue_elements(
-        "q", include_count=True, limit=1)[1])
-    step("get_queue_elements status", lambda: db_util.get_queue_elements(
-        "q", status=QueueStatus.NEW))
+    step(
+        "bulk elements", lambda: db_util.get_queue_elements("My bulk queue"), sort_key=by_reference
+    )
+    step(
+        "get_queue_elements limit None",
+        lambda: len(db_util.get_queue_elements("My bulk queue", limit=None)),
+    )
+    step(
+        "get_queue_elements limit 0",
+        lambda: len(db_util.get_queue_elements("My bulk queue", limit=0)),
+    )
+    step(
+        "get_queue_elements order_by none",
+        lambda: len(db_util.get_queue_elements("q", order_by="none")),
+    )
+    step(
+        "get_queue_elements order_by reference",
+        lambda: [
+            e.reference
+            for e in db_util.get_queue_elements("q", order_by="reference", order_desc=True)
+        ],
+    )
+    step(
+        "get_queue_elements search",
+        lambda: [e.reference for e in db_util.get_queue_elements("q", search_term="data")],
+    )
+    step(
+        "get_queue_elements include_count",
+        lambda: db_util.get_queue_elements("q", include_count=True, limit=1)[1],
+    )
+    step(
+        "get_queue_elements status", lambda: db_util.get_queue_elements("q", status=QueueStatus.NEW)
+    )
     step("get_queue_element", lambda: db_util.get_queue_element(first.id))
     step("get_queue_element missing", lambda: db_util.get_queue_element(uuid.uuid4()))
     step("get_next_queue_element", lambda: db_util.get_next_queue_element("q"))
-    step("get_next_queue_element reference", lambda: db_util.get_next_queue_element(
-        "My bulk queue", "3", set_status=False))
+    step(
+        "get_next_queue_element reference",
+        lambda: db_util.get_next_queue_element("My bulk queue", "3", set_status=False),
+    )
     step("get_next_queue_element empty", lambda: db_util.get_next_queue_element("none here"))
-    step("set_queue_element_status number message", lambda: db_util.set_queue_element_status(
-        first.id, QueueStatus.DONE, message=42))
+    step(
+        "set_queue_element_status number message",
+        lambda: db_util.set_queue_element_status(first.id, QueueStatus.DONE, message=42),
+    )
     step("element after status", lambda: db_util.get_queue_element(first.id))
-    step("set_queue_element_status missing", lambda: db_util.set_queue_element_status(
-        uuid.uuid4(), QueueStatus.DONE))
-    step("update_queue_element", lambda: db_util.update_queue_element(
-        first.id, reference="new ref", status=QueueStatus.FAILED, data="d2", message="m2",
-        created_by="you", start_date=PAST, end_date=FUTURE))
+    step(
+        "set_queue_element_status missing",
+        lambda: db_util.set_queue_element_status(uuid.uuid4(), QueueStatus.DONE),
+    )
+    step(
+        "update_queue_element",
+        lambda: db_util.update_queue_element(
+            first.id,
+            reference="new ref",
+            status=QueueStatus.FAILED,
+            data="d2",
+            message="m2",
+            created_by="you",
+            start_date=PAST,
+            end_date=FUTURE,
+        ),
+    )
     step("element after update", lambda: db_util.get_queue_element(first.id))
-    step("update_queue_element empty keeps", lambda: db_util.update_queue_element(
-        first.id, reference="", data="", message="", created_by=""))
+    step(
+        "update_queue_element empty keeps",
+        lambda: db_util.update_queue_element(
+            first.id, reference="", data="", message="", created_by=""
+        ),
+    )
     step("element after empty update", lambda: db_util.get_queue_element(first.id))
-    step("update_queue_element missing", lambda: db_util.update_queue_element(uuid.uuid4(),
-                                                                               reference="x"))
+    step(
+        "update_queue_element missing",
+        lambda: db_util.update_queue_element(uuid.uuid4(), reference="x"),
+    )
     step("get_queue_count", db_util.get_queue_count)
     step("queue status present", lambda: QueueStatus.FAILED in db_util.get_queue_count()["q"])
     step("queue element to_row_dict", lambda: rows(db_util.get_queue_elements("q")))
@@ -322,9 +415,15 @@ def calls(url: str, key: str) -> None:
     db_util.disconnect()
     crypto_util.set_key(None)
     oc = OrchestratorConnection("OC process", url, key, "the args", trigger_text, job_id)
-    step("oc ids are the given strings", lambda: (
-        oc.job_id == job_id, oc.trigger_id == trigger_text, "x" + oc.job_id == "x" + job_id,
-        json.dumps(oc.job_id) == json.dumps(job_id)))
+    step(
+        "oc ids are the given strings",
+        lambda: (
+            oc.job_id == job_id,
+            oc.trigger_id == trigger_text,
+            "x" + oc.job_id == "x" + job_id,
+            json.dumps(oc.job_id) == json.dumps(job_id),
+        ),
+    )
     step("oc attributes", lambda: (oc.process_name, oc.process_arguments))
     step("db_util after oc", lambda: db_util.get_constant("oc").value)
     step("crypto_util key after oc", lambda: crypto_util.get_key() == key)
@@ -337,14 +436,19 @@ def calls(url: str, key: str) -> None:
     step("oc update_constant", lambda: oc.update_constant("oc", "new"))
     step("oc update_credential", lambda: oc.update_credential("oc", "n2", "p2"))
     step("oc credential after", lambda: oc.get_credential("oc"))
-    element = step("oc create_queue_element", lambda: oc.create_queue_element(
-        "ocq", "r1", "d1", "oc"))
-    step("oc bulk_create_queue_elements", lambda: oc.bulk_create_queue_elements(
-        "ocq", ("r2", "r3"), ("d2", "d3")))
+    element = step(
+        "oc create_queue_element", lambda: oc.create_queue_element("ocq", "r1", "d1", "oc")
+    )
+    step(
+        "oc bulk_create_queue_elements",
+        lambda: oc.bulk_create_queue_elements("ocq", ("r2", "r3"), ("d2", "d3")),
+    )
     step("oc get_next_queue_element", lambda: oc.get_next_queue_element("ocq"))
     step("oc get_queue_elements", lambda: oc.get_queue_elements("ocq"), sort_key=by_reference)
-    step("oc set_queue_element_status", lambda: oc.set_queue_element_status(
-        element.id, QueueStatus.DONE, "ok"))
+    step(
+        "oc set_queue_element_status",
+        lambda: oc.set_queue_element_status(element.id, QueueStatus.DONE, "ok"),
+    )
     step("oc delete_queue_element", lambda: oc.delete_queue_element(element.id))
     step("oc is_trigger_pausing", oc.is_trigger_pausing)
     step("oc pause_my_trigger", oc.pause_my_trigger)
@@ -358,8 +462,13 @@ def calls(url: str, key: str) -> None:
             made = OrchestratorConnection.create_connection_from_args()
         finally:
             sys.argv = saved
-        return (made.process_name, made.process_arguments, made.trigger_id == trigger_text,
-                made.job_id == job_id, type(made).__name__)
+        return (
+            made.process_name,
+            made.process_arguments,
+            made.trigger_id == trigger_text,
+            made.job_id == job_id,
+            type(made).__name__,
+        )
 
     step("oc create_connection_from_args", from_args)
     db_util.disconnect()
@@ -377,8 +486,9 @@ def write(url: str, key: str) -> None:
     db_util.create_constant("constant", "value")
     db_util.create_credential("credential", "user", "password")
     db_util.create_single_trigger("single", "P", PAST, "p.py", "a", False, False, 1, ["M1"])
-    db_util.create_scheduled_trigger("scheduled", "P", "*/5 * * * *", FUTURE, "p.py", "",
-                                     True, True, 2, [], "main")
+    db_util.create_scheduled_trigger(
+        "scheduled", "P", "*/5 * * * *", FUTURE, "p.py", "", True, True, 2, [], "main"
+    )
     db_util.create_queue_trigger("queue", "P", "q", "p.py", None, False, False, 3, 0, None)
     db_util.create_log("P", LogLevel.INFO, str(uuid.uuid4()), "logged")
     job = db_util.start_job("P", "M1")
@@ -399,18 +509,30 @@ def read(url: str, key: str) -> None:
     step("credential", lambda: db_util.get_credential("credential"))
     step("credentials encrypted", db_util.get_credentials)
     step("triggers", db_util.get_all_triggers, sort_key=by_name)
-    step("whitelists", lambda: sorted(
-        (t.trigger_name, t.scheduler_whitelist) for t in db_util.get_all_triggers()))
+    step(
+        "whitelists",
+        lambda: sorted((t.trigger_name, t.scheduler_whitelist) for t in db_util.get_all_triggers()),
+    )
     step("logs", lambda: db_util.get_logs(0, 100))
     step("jobs", db_util.get_jobs)
     step("elements", lambda: db_util.get_queue_elements("q"), sort_key=lambda e: e.reference)
     step("queue count", db_util.get_queue_count)
     step("schedulers", db_util.get_schedulers)
-    step("rows", lambda: sorted(json.dumps(N(r), sort_keys=True) for r in [
-        *rows(db_util.get_all_triggers()), *rows(db_util.get_constants()),
-        *rows(db_util.get_credentials()), *rows(db_util.get_jobs()),
-        *rows(db_util.get_logs(0, 100)), *rows(db_util.get_queue_elements("q")),
-        *rows(db_util.get_schedulers())]))
+    step(
+        "rows",
+        lambda: sorted(
+            json.dumps(N(r), sort_keys=True)
+            for r in [
+                *rows(db_util.get_all_triggers()),
+                *rows(db_util.get_constants()),
+                *rows(db_util.get_credentials()),
+                *rows(db_util.get_jobs()),
+                *rows(db_util.get_logs(0, 100)),
+                *rows(db_util.get_queue_elements("q")),
+                *rows(db_util.get_schedulers()),
+            ]
+        ),
+    )
     print(json.dumps(results))
 
 
@@ -434,14 +556,22 @@ def cycle(url: str, key: str) -> None:
     )
     order = {SingleTrigger: 0, ScheduledTrigger: 1, QueueTrigger: 2}
     trigger_list.sort(key=lambda t: (-t.priority, order[type(t)]))
-    step("pending, sorted as the original Scheduler sorts", lambda: [
-        t.trigger_name for t in trigger_list])
-    step("whitelisted", lambda: [
-        bool(t.scheduler_whitelist and "M1" in t.scheduler_whitelist) for t in trigger_list])
+    step(
+        "pending, sorted as the original Scheduler sorts",
+        lambda: [t.trigger_name for t in trigger_list],
+    )
+    step(
+        "whitelisted",
+        lambda: [
+            bool(t.scheduler_whitelist and "M1" in t.scheduler_whitelist) for t in trigger_list
+        ],
+    )
     ran = []
     for trigger in trigger_list:
-        begin = {SingleTrigger: db_util.begin_single_trigger,
-                 QueueTrigger: db_util.begin_queue_trigger}[type(trigger)]
+        begin = {
+            SingleTrigger: db_util.begin_single_trigger,
+            QueueTrigger: db_util.begin_queue_trigger,
+        }[type(trigger)]
         if begin(trigger.id):
             db_util.start_trigger_from_machine("M1", trigger.trigger_name)
             job = db_util.start_job(trigger.process_name, "M1")
@@ -451,8 +581,10 @@ def cycle(url: str, key: str) -> None:
         db_util.set_job_status(job.id, JobStatus.DONE)
         status = TriggerStatus.DONE if isinstance(trigger, SingleTrigger) else TriggerStatus.IDLE
         db_util.set_trigger_status(trigger.id, status)
-    step("triggers after", lambda: sorted(
-        (t.trigger_name, t.process_status.name) for t in db_util.get_all_triggers()))
+    step(
+        "triggers after",
+        lambda: sorted((t.trigger_name, t.process_status.name) for t in db_util.get_all_triggers()),
+    )
     step("jobs after", lambda: sorted(j.status.name for j in db_util.get_jobs()))
     print(json.dumps(results))
 
@@ -461,8 +593,9 @@ def create(url: str, _key: str) -> None:
     """The tables as the original's own `alembic upgrade head` leaves them."""
     fresh(url)
     with engine().begin() as connection:
-        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) "
-                                "NOT NULL PRIMARY KEY)"))
+        connection.execute(
+            text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        )
         connection.execute(text("INSERT INTO alembic_version VALUES ('1c87ed320c78')"))
     step("check_database_revision", db_util.check_database_revision)
     print(json.dumps(results))

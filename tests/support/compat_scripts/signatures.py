@@ -63,14 +63,24 @@ def main() -> None:
         else:
             continue
         own.append(f"OrchestratorConnection.{name}")
-    for model in (Constant, Credential, Job, Log, QueueElement, Scheduler, SingleTrigger,
-                  ScheduledTrigger, QueueTrigger):
+    for model in (
+        Constant,
+        Credential,
+        Job,
+        Log,
+        QueueElement,
+        Scheduler,
+        SingleTrigger,
+        ScheduledTrigger,
+        QueueTrigger,
+    ):
         for name in ("to_row_dict", "format_password"):
             if hasattr(model, name):
                 found[f"{model.__name__}.{name}"] = describe(getattr(model, name))
                 own.append(f"{model.__name__}.{name}")
-    print(json.dumps({"own": sorted(own), "signatures": found, "surface": surface()},
-                     sort_keys=True))
+    print(
+        json.dumps({"own": sorted(own), "signatures": found, "surface": surface()}, sort_keys=True)
+    )
 
 
 #: The modules scripts and tools import (the original's GUI apps are not offered).
@@ -101,8 +111,11 @@ def surface() -> dict[str, dict[str, list[str]]]:
         own = []
         for name in names:
             value = getattr(module, name)
-            origin = value.__name__ if isinstance(value, types.ModuleType) else getattr(
-                value, "__module__", "") or ""
+            origin = (
+                value.__name__
+                if isinstance(value, types.ModuleType)
+                else getattr(value, "__module__", "") or ""
+            )
             if origin.startswith("OpenOrchestrator"):
                 own.append(name)
         found[module_name] = {"all": sorted(names), "own": sorted(own)}

@@ -20,8 +20,12 @@ def build_marker_library(folder: Path) -> Path:
     if gcc is None:
         missing("gcc")
     library = folder / "marker_library.so"
-    subprocess.run([str(gcc), "-shared", "-fPIC", "-o", str(library), str(SOURCE)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [str(gcc), "-shared", "-fPIC", "-o", str(library), str(SOURCE)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return library
 
 
@@ -31,10 +35,27 @@ def client_certificate(folder: Path) -> Path:
     if openssl is None:
         missing("openssl")
     cert = folder / "client.pem"
-    subprocess.run([str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-subj", "/CN=probe", "-keyout", str(folder / "client.key"),
-                    "-out", str(cert), "-days", "1"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            str(openssl),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=probe",
+            "-keyout",
+            str(folder / "client.key"),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert
 
 

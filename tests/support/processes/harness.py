@@ -32,26 +32,38 @@ def make_settings(url: str, key: str, folder: Path, **changes: object) -> Schedu
     return SchedulerSettings(conn_string=url, crypto_key=key, **values)  # type: ignore[arg-type]
 
 
-def make_engine(url: str, key: str, store: Store, folder: Path,
-                lines: list[str] | None = None, **changes: object) -> SchedulerEngine:
+def make_engine(
+    url: str,
+    key: str,
+    store: Store,
+    folder: Path,
+    lines: list[str] | None = None,
+    **changes: object,
+) -> SchedulerEngine:
     """An engine over `store` (the test keeps ownership) whose output goes to `lines`."""
     sink = lines if lines is not None else []
     return SchedulerEngine(make_settings(url, key, folder, **changes), store, sink.append)
 
 
-def single_due(store: Store, path: str, args: str = "", name: str | None = None,
-               **options: object) -> uuid.UUID:
+def single_due(
+    store: Store, path: str, args: str = "", name: str | None = None, **options: object
+) -> uuid.UUID:
     """A single trigger due a second ago."""
     return store.create_single_trigger(
-        name or f"t-{uuid.uuid4().hex[:8]}", str(options.pop("process_name", "test process")),
-        datetime.now() - timedelta(seconds=1), path, args,
-        bool(options.pop("is_git_repo", False)), bool(options.pop("is_blocking", False)),
+        name or f"t-{uuid.uuid4().hex[:8]}",
+        str(options.pop("process_name", "test process")),
+        datetime.now() - timedelta(seconds=1),
+        path,
+        args,
+        bool(options.pop("is_git_repo", False)),
+        bool(options.pop("is_blocking", False)),
         **options,  # type: ignore[arg-type]
     )
 
 
-def poll_until(engine: SchedulerEngine, done: Callable[[], bool], timeout: float = 30.0,
-               pause: float = 0.05) -> None:
+def poll_until(
+    engine: SchedulerEngine, done: Callable[[], bool], timeout: float = 30.0, pause: float = 0.05
+) -> None:
     """Poll the engine until `done()` holds; fail with the engine's state otherwise."""
     deadline = time.monotonic() + timeout
     while True:

@@ -31,8 +31,16 @@ def _example() -> Any:
 def _journaled(step: str, part: str, function: Any, journal: Path, pause: float) -> Any:
     def run(element: QueueElement, state: dict[str, Any]) -> Wait | None:
         def note(event: str) -> None:
-            line = json.dumps({"pid": os.getpid(), "element": str(element.id), "step": step,
-                               "part": part, "event": event, "t": time.time()})
+            line = json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "element": str(element.id),
+                    "step": step,
+                    "part": part,
+                    "event": event,
+                    "t": time.time(),
+                }
+            )
             with journal.open("a") as sink:
                 sink.write(line + "\n")
                 sink.flush()
@@ -52,13 +60,20 @@ def main() -> None:
     pause = float(os.environ.get("BACKUP_STEP_SECONDS", "0.2"))
     orchestrator = OrchestratorConnection.create_connection_from_args()
     pipeline: Pipeline = example.build_pipeline(json.loads(orchestrator.process_arguments))
-    wrapped = Pipeline(pipeline.name, [
-        Step(step.name, _journaled(step.name, "start", step.on_start, journal, pause),
-             None if step.on_continue is None
-             else _journaled(step.name, "continue", step.on_continue, journal, pause),
-             step.time_limit)
-        for step in pipeline.steps
-    ])
+    wrapped = Pipeline(
+        pipeline.name,
+        [
+            Step(
+                step.name,
+                _journaled(step.name, "start", step.on_start, journal, pause),
+                None
+                if step.on_continue is None
+                else _journaled(step.name, "continue", step.on_continue, journal, pause),
+                step.time_limit,
+            )
+            for step in pipeline.steps
+        ],
+    )
     wrapped.run(orchestrator, example.QUEUE)
 
 

@@ -27,10 +27,20 @@ def main() -> None:
     args: dict[str, Any] = json.loads(oc.process_arguments)
     journal = Path(args["journal"])
 
-    def note(element: QueueElement, step: str, part: str, event: str,
-             state: dict[str, Any]) -> None:
-        line = json.dumps({"pid": os.getpid(), "element": str(element.id), "step": step,
-                           "part": part, "event": event, "t": time.time(), "state": state})
+    def note(
+        element: QueueElement, step: str, part: str, event: str, state: dict[str, Any]
+    ) -> None:
+        line = json.dumps(
+            {
+                "pid": os.getpid(),
+                "element": str(element.id),
+                "step": step,
+                "part": part,
+                "event": event,
+                "t": time.time(),
+                "state": state,
+            }
+        )
         with journal.open("a") as sink:
             sink.write(line + "\n")
             sink.flush()
@@ -58,17 +68,21 @@ def main() -> None:
 
         return run
 
-    pipeline = Pipeline("three", [
-        Step("first", part("first", "start")),
-        Step("second", part("second", "start"), on_continue=part("second", "continue")),
-        Step("third", part("third", "start")),
-    ])
+    pipeline = Pipeline(
+        "three",
+        [
+            Step("first", part("first", "start")),
+            Step("second", part("second", "start"), on_continue=part("second", "continue")),
+            Step("third", part("third", "start")),
+        ],
+    )
     while True:
         pipeline.run(oc, args["queue"])
         if not args.get("until_empty"):
             break
         open_ones = [
-            element for status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS)
+            element
+            for status in (QueueStatus.NEW, QueueStatus.IN_PROGRESS)
             for element in oc.get_queue_elements(args["queue"], status=status, limit=1)
         ]
         if not open_ones:

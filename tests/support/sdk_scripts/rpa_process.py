@@ -23,7 +23,9 @@ def main() -> int:
     oc.log_trace("read the constant and the credential")
 
     oc.bulk_create_queue_elements(
-        queue, [f"ref-{i}" for i in range(count)], [json.dumps({"n": i}) for i in range(count)],
+        queue,
+        [f"ref-{i}" for i in range(count)],
+        [json.dumps({"n": i}) for i in range(count)],
         created_by=oc.process_name,
     )
     done: list[str] = []
@@ -36,18 +38,22 @@ def main() -> int:
     oc.pause_my_trigger()
     pausing_after = oc.is_trigger_pausing()
     oc.log_error("finished (an ERROR line, to check the level)")
-    print(json.dumps({
-        "process_name": oc.process_name,
-        "process_arguments": oc.process_arguments,
-        "trigger_id": str(oc.trigger_id) if oc.trigger_id else None,
-        "job_id": str(oc.job_id) if oc.job_id else None,
-        "constant": constant.value,
-        "username": credential.username,
-        "password": credential.password,
-        "done": done,
-        "pausing_before": pausing_before,
-        "pausing_after": pausing_after,
-    }))
+    print(
+        json.dumps(
+            {
+                "process_name": oc.process_name,
+                "process_arguments": oc.process_arguments,
+                "trigger_id": str(oc.trigger_id) if oc.trigger_id else None,
+                "job_id": str(oc.job_id) if oc.job_id else None,
+                "constant": constant.value,
+                "username": credential.username,
+                "password": credential.password,
+                "done": done,
+                "pausing_before": pausing_before,
+                "pausing_after": pausing_after,
+            }
+        )
+    )
     return 0
 
 

@@ -74,9 +74,7 @@ def add_elements(
     store = get_store(request)
     references = [item.reference for item in body.elements]
     data = [element_data(item.data) for item in body.elements]
-    store.bulk_create_queue_elements(
-        queue_name, references, data, _creator(token, body.created_by)
-    )
+    store.bulk_create_queue_elements(queue_name, references, data, _creator(token, body.created_by))
     store.record_api_write(
         token.name, "add queue elements", f"queue '{queue_name}', {len(references)} elements"
     )
@@ -119,9 +117,7 @@ def list_elements(
     return [element_out(element) for element in elements]
 
 
-@router.get(
-    "/queues/{queue_name}/elements/{element_id}", response_model=ElementOut
-)
+@router.get("/queues/{queue_name}/elements/{element_id}", response_model=ElementOut)
 def read_element(
     queue_name: QueueName,
     element_id: uuid.UUID,

@@ -15,24 +15,34 @@ class ConstantPopup:
     constant is its key and cannot change; a new name that exists is refused by the
     data layer with a message."""
 
-    def __init__(self, client_store: ClientStore, constant: Constant | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        constant: Constant | None,
+        on_change: Callable[[], Awaitable[None]],
+    ) -> None:
         self.client_store = client_store
         self.constant = constant
         self.on_change = on_change
-        with tid(ui.dialog(value=True), "constant_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-2xl"):
+        with (
+            tid(ui.dialog(value=True), "constant_popup") as self.dialog,
+            ui.card().classes("w-full max-w-2xl"),
+        ):
             ui.label("Update Constant" if constant else "New Constant").classes("text-xl")
-            self.name_input = tid(ui.input("Constant Name").classes("w-full"),
-                                  "constant_popup_name_input")
-            self.value_input = tid(ui.textarea("Value").classes("w-full"),
-                                   "constant_popup_value_input")
+            self.name_input = tid(
+                ui.input("Constant Name").classes("w-full"), "constant_popup_name_input"
+            )
+            self.value_input = tid(
+                ui.textarea("Value").classes("w-full"), "constant_popup_value_input"
+            )
             with ui.row():
                 tid(ui.button("Save", on_click=guarded(self.save)), "constant_popup_save_button")
                 tid(ui.button("Cancel", on_click=self.dialog.close), "constant_popup_cancel_button")
                 if constant is not None:
-                    tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
-                        "constant_popup_delete_button")
+                    tid(
+                        ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                        "constant_popup_delete_button",
+                    )
         if constant is None:
             self.dialog.props("persistent")
         else:

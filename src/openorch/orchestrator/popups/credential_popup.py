@@ -14,30 +14,45 @@ from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 class CredentialPopup:
     """New credential (credential is None) or an existing one (name fixed)."""
 
-    def __init__(self, client_store: ClientStore, credential: Credential | None,
-                 on_change: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        credential: Credential | None,
+        on_change: Callable[[], Awaitable[None]],
+    ) -> None:
         self.client_store = client_store
         self.credential = credential
         self.on_change = on_change
-        with tid(ui.dialog(value=True), "credential_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-2xl"):
+        with (
+            tid(ui.dialog(value=True), "credential_popup") as self.dialog,
+            ui.card().classes("w-full max-w-2xl"),
+        ):
             ui.label("Update Credential" if credential else "New Credential").classes("text-xl")
-            self.name_input = tid(ui.input("Credential Name").classes("w-full"),
-                                  "credential_popup_name_input")
-            self.username_input = tid(ui.input("Username").classes("w-full"),
-                                      "credential_popup_username_input")
+            self.name_input = tid(
+                ui.input("Credential Name").classes("w-full"), "credential_popup_name_input"
+            )
+            self.username_input = tid(
+                ui.input("Username").classes("w-full"), "credential_popup_username_input"
+            )
             self.password_input = tid(
-                ui.input("Password" if credential is None else "Password (type it again)",
-                         password=True, password_toggle_button=True).classes("w-full"),
+                ui.input(
+                    "Password" if credential is None else "Password (type it again)",
+                    password=True,
+                    password_toggle_button=True,
+                ).classes("w-full"),
                 "credential_popup_password_input",
             )
             with ui.row():
                 tid(ui.button("Save", on_click=guarded(self.save)), "credential_popup_save_button")
-                tid(ui.button("Cancel", on_click=self.dialog.close),
-                    "credential_popup_cancel_button")
+                tid(
+                    ui.button("Cancel", on_click=self.dialog.close),
+                    "credential_popup_cancel_button",
+                )
                 if credential is not None:
-                    tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
-                        "credential_popup_delete_button")
+                    tid(
+                        ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                        "credential_popup_delete_button",
+                    )
         if credential is None:
             self.dialog.props("persistent")
         else:
@@ -72,8 +87,7 @@ class CredentialPopup:
         if self.credential is None:
             return
         name = self.credential.name
-        if not await question_popup(f"Delete credential '{name}'?", "Delete",
-                                    yes_color="negative"):
+        if not await question_popup(f"Delete credential '{name}'?", "Delete", yes_color="negative"):
             return
         await off_loop(self.client_store.store.delete_credential, name)
         ui.notify(f"Credential '{name}' deleted.", type="positive")

@@ -8,8 +8,9 @@ from nicegui.events import ValueChangeEventArguments
 from openorch.orchestrator.common import tid
 
 
-async def question_popup(question: str, yes: str, no: str = "Cancel", *,
-                         yes_color: str = "primary") -> bool:
+async def question_popup(
+    question: str, yes: str, no: str = "Cancel", *, yes_color: str = "primary"
+) -> bool:
     """Ask a question in a modal dialog; True when the admin picked `yes`.
 
     Test ids: `question_popup`, `question_popup_yes_button`, `question_popup_no_button`.
@@ -17,8 +18,10 @@ async def question_popup(question: str, yes: str, no: str = "Cancel", *,
     with tid(ui.dialog().props("persistent"), "question_popup") as dialog, ui.card():
         ui.label(question).classes("text-lg")
         with ui.row():
-            tid(ui.button(yes, color=yes_color, on_click=lambda: dialog.submit(True)),
-                "question_popup_yes_button")
+            tid(
+                ui.button(yes, color=yes_color, on_click=lambda: dialog.submit(True)),
+                "question_popup_yes_button",
+            )
             tid(ui.button(no, on_click=lambda: dialog.submit(False)), "question_popup_no_button")
     try:
         return bool(await dialog)

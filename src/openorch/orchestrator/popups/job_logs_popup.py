@@ -26,14 +26,17 @@ def pretty_data(text: str | None) -> str:
 class JobLogsPopup:
     """A job's outcome and every log line written under its id."""
 
-    def __init__(self, client_store: ClientStore, job: dict[str, Any], full: Job | None = None
-                 ) -> None:
+    def __init__(
+        self, client_store: ClientStore, job: dict[str, Any], full: Job | None = None
+    ) -> None:
         from openorch.orchestrator.log_table import LogFilter, LogTable
         from openorch.orchestrator.rows import duration_text
 
         job_id = str(job["id"])
-        with tid(ui.dialog(value=True), "job_logs_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-6xl"):
+        with (
+            tid(ui.dialog(value=True), "job_logs_popup") as self.dialog,
+            ui.card().classes("w-full max-w-6xl"),
+        ):
             ui.label(f"Job {job_id}").classes("text-xl")
             ui.label(
                 f"{job.get('process_name', '')} on {job.get('scheduler_name', '')}, "
@@ -42,8 +45,9 @@ class JobLogsPopup:
             if full is not None:
                 self._outcome(full, duration_text(full))
             ui.label("Logs").classes("text-lg")
-            self.table = LogTable(client_store, lambda: LogFilter(job_id=job_id), "job_logs_table",
-                                  job_button=False)
+            self.table = LogTable(
+                client_store, lambda: LogFilter(job_id=job_id), "job_logs_table", job_button=False
+            )
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)
 
@@ -64,11 +68,13 @@ class JobLogsPopup:
             )
             tid(ui.label(reported), "job_outcome")
         if job.outcome_message:
-            tid(ui.label(job.outcome_message).classes("whitespace-pre-wrap"),
-                "job_outcome_message")
+            tid(ui.label(job.outcome_message).classes("whitespace-pre-wrap"), "job_outcome_message")
         if job.outcome_data is not None:
             # A label (text, never markdown or HTML): the data is the process's, not ours.
-            tid(ui.label(pretty_data(job.outcome_data))
-                .classes("w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 p-2 "
-                         "max-h-96 overflow-auto"),
-                "job_outcome_data")
+            tid(
+                ui.label(pretty_data(job.outcome_data)).classes(
+                    "w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 p-2 "
+                    "max-h-96 overflow-auto"
+                ),
+                "job_outcome_data",
+            )

@@ -43,8 +43,10 @@ def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
                     await open_job_logs(client_store, str(log["job_id_full"]))
                     dialog.close()
 
-                tid(ui.button("Show this job's logs", icon="list",
-                              on_click=guarded(show_job_logs)), "log_popup_job_logs_button")
+                tid(
+                    ui.button("Show this job's logs", icon="list", on_click=guarded(show_job_logs)),
+                    "log_popup_job_logs_button",
+                )
             tid(ui.button("Close", on_click=dialog.close), "log_popup_close_button")
     forget_on_close(dialog)
     return dialog

@@ -41,8 +41,18 @@ BULK_ACTIONS = {
 }
 
 COLUMNS: list[dict[str, Any]] = [
-    {"name": name, "label": label, "field": name, "align": "left", "sortable": True,
-     **({"style": "white-space: normal; max-width: 30rem"} if name in ("data", "message") else {})}
+    {
+        "name": name,
+        "label": label,
+        "field": name,
+        "align": "left",
+        "sortable": True,
+        **(
+            {"style": "white-space: normal; max-width: 30rem"}
+            if name in ("data", "message")
+            else {}
+        ),
+    }
     for name, label in (
         ("reference", "Reference"),
         ("status", "Status"),
@@ -92,62 +102,93 @@ def element_row(element: QueueElement, now: datetime | None = None) -> dict[str,
 class QueueDialog:
     """A maximized dialog over one queue. Test ids start with `queue_dialog_`."""
 
-    def __init__(self, client_store: ClientStore, queue_name: str,
-                 on_close: Callable[[], Awaitable[None]] | None = None,
-                 status: str | None = None) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        queue_name: str,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+        status: str | None = None,
+    ) -> None:
         self.client_store = client_store
         self.queue_name = queue_name
         self.on_close = on_close
         on_filter = guarded(self.filter_changed)
-        with tid(ui.dialog(value=True).props("maximized"), "queue_dialog") as self.dialog, \
-                ui.card().classes("w-full"):
+        with (
+            tid(ui.dialog(value=True).props("maximized"), "queue_dialog") as self.dialog,
+            ui.card().classes("w-full"),
+        ):
             with ui.row().classes("w-full items-center"):
                 ui.label(f"Queue: {queue_name}").classes("text-xl")
                 ui.space()
-                tid(ui.button("New element", icon="add", on_click=guarded(self.new_element)),
-                    "queue_dialog_new_button")
-                tid(ui.button("Settings", icon="settings", on_click=guarded(self.settings)),
-                    "queue_dialog_settings_button")
-                tid(ui.button(icon="refresh", on_click=guarded(self.refresh)),
-                    "queue_dialog_refresh_button").tooltip("Refresh")
-                tid(ui.button(icon="close", on_click=guarded(self.close)),
-                    "queue_dialog_close_button").tooltip("Close")
+                tid(
+                    ui.button("New element", icon="add", on_click=guarded(self.new_element)),
+                    "queue_dialog_new_button",
+                )
+                tid(
+                    ui.button("Settings", icon="settings", on_click=guarded(self.settings)),
+                    "queue_dialog_settings_button",
+                )
+                tid(
+                    ui.button(icon="refresh", on_click=guarded(self.refresh)),
+                    "queue_dialog_refresh_button",
+                ).tooltip("Refresh")
+                tid(
+                    ui.button(icon="close", on_click=guarded(self.close)),
+                    "queue_dialog_close_button",
+                ).tooltip("Close")
             with ui.row().classes("w-full items-start gap-4"):
                 self.search_input = tid(
-                    ui.input("Search (reference prefix, or text in data or message)",
-                             on_change=on_filter).props("clearable debounce=400").classes("w-80"),
+                    ui.input(
+                        "Search (reference prefix, or text in data or message)", on_change=on_filter
+                    )
+                    .props("clearable debounce=400")
+                    .classes("w-80"),
                     "queue_dialog_search_input",
                 )
                 self.status_select = tid(
-                    ui.select([ALL] + [each.value for each in QueueStatus], value=status or ALL,
-                              label="Status", on_change=on_filter).classes("w-40"),
+                    ui.select(
+                        [ALL] + [each.value for each in QueueStatus],
+                        value=status or ALL,
+                        label="Status",
+                        on_change=on_filter,
+                    ).classes("w-40"),
                     "queue_dialog_status_select",
                 )
                 # Shown for queues run by a pipeline (openorch.sdk.pipeline) only.
                 self.step_select = tid(
-                    ui.select([ALL], value=ALL, label="Pipeline step", on_change=on_filter)
-                    .classes("w-40"),
+                    ui.select([ALL], value=ALL, label="Pipeline step", on_change=on_filter).classes(
+                        "w-40"
+                    ),
                     "queue_dialog_step_select",
                 )
                 self.step_select.visible = False
                 self.from_input = DatetimeInput("From", "queue_dialog_from", on_change=on_filter)
                 self.to_input = DatetimeInput("To", "queue_dialog_to", on_change=on_filter)
-                self.overdue_switch = tid(ui.switch("Overdue", on_change=on_filter),
-                                          "queue_dialog_overdue_switch")
+                self.overdue_switch = tid(
+                    ui.switch("Overdue", on_change=on_filter), "queue_dialog_overdue_switch"
+                )
                 self.longer_select = tid(
-                    ui.select(list(IN_PROGRESS_LONGER), value="Any time",
-                              label="In progress longer than", on_change=on_filter)
-                    .classes("w-48"),
+                    ui.select(
+                        list(IN_PROGRESS_LONGER),
+                        value="Any time",
+                        label="In progress longer than",
+                        on_change=on_filter,
+                    ).classes("w-48"),
                     "queue_dialog_longer_select",
                 )
-                self.dense_switch = tid(ui.switch("Dense", on_change=self._dense_changed),
-                                        "queue_dialog_dense_switch")
-                with tid(ui.button("Columns", icon="view_column"),
-                         "queue_dialog_columns_button"), ui.menu(), ui.column().classes("q-pa-sm"):
+                self.dense_switch = tid(
+                    ui.switch("Dense", on_change=self._dense_changed), "queue_dialog_dense_switch"
+                )
+                with (
+                    tid(ui.button("Columns", icon="view_column"), "queue_dialog_columns_button"),
+                    ui.menu(),
+                    ui.column().classes("q-pa-sm"),
+                ):
                     self.column_checks = {
                         column["name"]: tid(
-                            ui.checkbox(column["label"], value=True,
-                                        on_change=self._columns_changed),
+                            ui.checkbox(
+                                column["label"], value=True, on_change=self._columns_changed
+                            ),
                             f"queue_dialog_column_{column['name']}",
                         )
                         for column in COLUMNS
@@ -155,14 +196,24 @@ class QueueDialog:
             with ui.row().classes("items-center"):
                 ui.label("On the filtered elements:")
                 for action, (label, _verb, _done) in BULK_ACTIONS.items():
-                    tid(ui.button(label, color="negative" if action == "delete" else "primary",
-                                  on_click=guarded(functools.partial(self.bulk, action)))
-                        .props("outline"),
-                        f"queue_dialog_{action}_button")
-            self.server = ServerTable(COLUMNS, self.fetch, "queue_dialog_table",
-                                      title=f"Elements of {queue_name}",
-                                      rows_per_page=50, sort_by="created_date", descending=True,
-                                      on_row_click=self.open_element)
+                    tid(
+                        ui.button(
+                            label,
+                            color="negative" if action == "delete" else "primary",
+                            on_click=guarded(functools.partial(self.bulk, action)),
+                        ).props("outline"),
+                        f"queue_dialog_{action}_button",
+                    )
+            self.server = ServerTable(
+                COLUMNS,
+                self.fetch,
+                "queue_dialog_table",
+                title=f"Elements of {queue_name}",
+                rows_per_page=50,
+                sort_by="created_date",
+                descending=True,
+                on_row_click=self.open_element,
+            )
             status_badge_slot(self.server.table, "status")
         forget_on_close(self.dialog)
 
@@ -206,13 +257,13 @@ class QueueDialog:
             return
         noun = "element" if count == 1 else "elements"
         if not await question_popup(
-            f"{verb} {count} {noun} of queue '{self.queue_name}'?", verb,
+            f"{verb} {count} {noun} of queue '{self.queue_name}'?",
+            verb,
             yes_color="negative" if action == "delete" else "primary",
         ):
             return
         changed = await off_loop(store.apply_queue_action, action, self.queue_name, **filters)
-        ui.notify(f"{changed} {'element' if changed == 1 else 'elements'} {done}.",
-                  type="positive")
+        ui.notify(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", type="positive")
         await self.refresh()
 
     async def settings(self) -> QueueSettingsPopup:
@@ -252,8 +303,9 @@ class QueueDialog:
         """Open the clicked element, read fresh from the database."""
         element = await off_loop(self.client_store.store.get_queue_element, row["id"])
         pipeline = await off_loop(self.client_store.store.get_pipeline_view, element.id)
-        return QueueElementPopup(self.client_store, self.queue_name, element, self.refresh,
-                                 pipeline)
+        return QueueElementPopup(
+            self.client_store, self.queue_name, element, self.refresh, pipeline
+        )
 
     def new_element(self) -> QueueElementPopup:
         """Open an empty element popup that adds to this queue."""

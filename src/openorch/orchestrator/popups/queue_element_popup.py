@@ -47,10 +47,14 @@ class QueueElementPopup:
     no queue name it asks for one too, which is how a new queue is created (a queue
     exists by having elements). Test ids start with `queue_element_popup_`."""
 
-    def __init__(self, client_store: ClientStore, queue_name: str | None,
-                 element: QueueElement | None,
-                 on_change: Callable[[], Awaitable[None]],
-                 pipeline: PipelineView | None = None) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        queue_name: str | None,
+        element: QueueElement | None,
+        on_change: Callable[[], Awaitable[None]],
+        pipeline: PipelineView | None = None,
+    ) -> None:
         self.client_store = client_store
         self.queue_name = queue_name
         self.element = element
@@ -62,8 +66,10 @@ class QueueElementPopup:
             title = f"New element in {queue_name}"
         else:
             title = "New queue: its name and first element"
-        with tid(ui.dialog(value=True), "queue_element_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-3xl"):
+        with (
+            tid(ui.dialog(value=True), "queue_element_popup") as self.dialog,
+            ui.card().classes("w-full max-w-3xl"),
+        ):
             ui.label(title).classes("text-xl")
             self.queue_input = tid(
                 ui.input("Queue Name", value=queue_name or "").classes("w-full"),
@@ -71,30 +77,35 @@ class QueueElementPopup:
             )
             self.queue_input.visible = not queue_name
             self.reference_input = tid(
-                ui.input("Reference", value=element.reference or "" if element else "")
-                .classes("w-full"),
+                ui.input("Reference", value=element.reference or "" if element else "").classes(
+                    "w-full"
+                ),
                 "queue_element_popup_reference_input",
             )
             self.status_select = tid(
-                ui.select([status.value for status in QueueStatus],
-                          value=(element.status if element else QueueStatus.NEW).value,
-                          label="Status").classes("w-48"),
+                ui.select(
+                    [status.value for status in QueueStatus],
+                    value=(element.status if element else QueueStatus.NEW).value,
+                    label="Status",
+                ).classes("w-48"),
                 "queue_element_popup_status_select",
             )
             self.data_input = tid(
-                ui.textarea("Data", value=self.shown_data).classes("w-full font-mono")
+                ui.textarea("Data", value=self.shown_data)
+                .classes("w-full font-mono")
                 .props("autogrow"),
                 "queue_element_popup_data_input",
             )
             self.message_input = tid(
-                ui.textarea("Message", value=(element.message or "") if element else "")
-                .classes("w-full"),
+                ui.textarea("Message", value=(element.message or "") if element else "").classes(
+                    "w-full"
+                ),
                 "queue_element_popup_message_input",
             )
             self.created_by_input = tid(
-                ui.input("Created By",
-                         value=(element.created_by or "") if element else CREATED_BY_UI)
-                .classes("w-full"),
+                ui.input(
+                    "Created By", value=(element.created_by or "") if element else CREATED_BY_UI
+                ).classes("w-full"),
                 "queue_element_popup_created_by_input",
             )
             if element is not None:
@@ -117,15 +128,20 @@ class QueueElementPopup:
                     tid(ui.label(str(element.attempts or 0)), "queue_element_popup_attempts")
                     ui.label("Job").classes("text-bold")
                     if element.job_id is not None:
-                        tid(ui.button(str(element.job_id), on_click=guarded(self.open_job))
-                            .props("flat dense no-caps").classes("q-pa-none"),
-                            "queue_element_popup_job_link").tooltip("Open the job's logs")
+                        tid(
+                            ui.button(str(element.job_id), on_click=guarded(self.open_job))
+                            .props("flat dense no-caps")
+                            .classes("q-pa-none"),
+                            "queue_element_popup_job_link",
+                        ).tooltip("Open the job's logs")
                     else:
                         tid(ui.label("none recorded"), "queue_element_popup_job_link")
                     if element.status is QueueStatus.IN_PROGRESS and element.start_date:
                         ui.label("In Progress For").classes("text-bold")
-                        tid(ui.label(describe_duration(datetime.now() - element.start_date)),
-                            "queue_element_popup_in_progress_for")
+                        tid(
+                            ui.label(describe_duration(datetime.now() - element.start_date)),
+                            "queue_element_popup_in_progress_for",
+                        )
                     ui.label("ID").classes("text-bold")
                     tid(ui.label(str(element.id)), "queue_element_popup_id")
                 if pipeline is not None:
@@ -134,20 +150,30 @@ class QueueElementPopup:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
             with ui.row():
-                tid(ui.button("Save", on_click=guarded(self.save)),
-                    "queue_element_popup_save_button")
+                tid(
+                    ui.button("Save", on_click=guarded(self.save)),
+                    "queue_element_popup_save_button",
+                )
                 if element is not None:
-                    tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
-                        "queue_element_popup_delete_button")
-                if element is not None and element.status is QueueStatus.IN_PROGRESS \
-                        and element.job_id is None:
+                    tid(
+                        ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                        "queue_element_popup_delete_button",
+                    )
+                if (
+                    element is not None
+                    and element.status is QueueStatus.IN_PROGRESS
+                    and element.job_id is None
+                ):
                     # Claimed by the original (no job recorded): nothing releases it but
                     # an admin.
-                    tid(ui.button("Release", color="warning", on_click=guarded(self.release)),
-                        "queue_element_popup_release_button").tooltip(
-                        "Back to NEW if the queue allows another attempt, else ABANDONED")
-                tid(ui.button("Close", on_click=self.dialog.close),
-                    "queue_element_popup_close_button")
+                    tid(
+                        ui.button("Release", color="warning", on_click=guarded(self.release)),
+                        "queue_element_popup_release_button",
+                    ).tooltip("Back to NEW if the queue allows another attempt, else ABANDONED")
+                tid(
+                    ui.button("Close", on_click=self.dialog.close),
+                    "queue_element_popup_close_button",
+                )
         forget_on_close(self.dialog)
 
     async def save(self) -> None:
@@ -161,8 +187,13 @@ class QueueElementPopup:
             queue_name = self.queue_name or (self.queue_input.value or "").strip()
             if not queue_name:
                 raise ValueError("Queue Name is required.")
-            await off_loop(store.create_queue_element, queue_name, reference or None,
-                           data or None, created_by or None)
+            await off_loop(
+                store.create_queue_element,
+                queue_name,
+                reference or None,
+                data or None,
+                created_by or None,
+            )
             ui.notify(f"Queue element created in {queue_name}.", type="positive")
         else:
             element = self.element
@@ -170,7 +201,8 @@ class QueueElementPopup:
             if status != element.status:
                 await off_loop(store.set_queue_element_status, element.id, status)
             await off_loop(
-                store.update_queue_element, element.id,
+                store.update_queue_element,
+                element.id,
                 reference=reference,
                 # Unchanged pretty-printed JSON is not written back reformatted.
                 data=None if data == self.shown_data else data,
@@ -197,7 +229,9 @@ class QueueElementPopup:
         label = self.element.reference or str(self.element.id)
         if not await question_popup(
             f"Release queue element '{label}'? It goes back to NEW if its queue allows "
-            "another attempt, otherwise it becomes ABANDONED.", "Release", yes_color="warning",
+            "another attempt, otherwise it becomes ABANDONED.",
+            "Release",
+            yes_color="warning",
         ):
             return
         status = await off_loop(self.client_store.store.release_queue_element, self.element.id)
@@ -210,8 +244,9 @@ class QueueElementPopup:
         if self.element is None:
             return
         label = self.element.reference or str(self.element.id)
-        if not await question_popup(f"Delete queue element '{label}'?", "Delete",
-                                    yes_color="negative"):
+        if not await question_popup(
+            f"Delete queue element '{label}'?", "Delete", yes_color="negative"
+        ):
             return
         await off_loop(self.client_store.store.delete_queue_element, self.element.id)
         ui.notify("Queue element deleted.", type="positive")
@@ -254,10 +289,18 @@ def pipeline_section(view: PipelineView) -> None:
             ui.label("Updated").classes("text-bold")
             ui.label(fmt(run.updated_date))
         ui.label("State").classes("text-bold")
-        tid(ui.code(pretty_data(run.state), language="json").classes("w-full"),
-            "queue_element_popup_pipeline_state")
+        tid(
+            ui.code(pretty_data(run.state), language="json").classes("w-full"),
+            "queue_element_popup_pipeline_state",
+        )
         ui.label("Step history").classes("text-bold")
-        tid(ui.table(columns=HISTORY_COLUMNS,
-                     rows=[history_row(index, row) for index, row in enumerate(view.history)],
-                     row_key="id").props("dense flat").classes("w-full"),
-            "queue_element_popup_pipeline_history")
+        tid(
+            ui.table(
+                columns=HISTORY_COLUMNS,
+                rows=[history_row(index, row) for index, row in enumerate(view.history)],
+                row_key="id",
+            )
+            .props("dense flat")
+            .classes("w-full"),
+            "queue_element_popup_pipeline_history",
+        )

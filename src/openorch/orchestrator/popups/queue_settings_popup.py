@@ -14,42 +14,69 @@ class QueueSettingsPopup:
     """Edit one queue's settings (`queue_name` None: a name is asked for, so a queue can
     be configured before its first element). Test ids start with `queue_settings_popup_`."""
 
-    def __init__(self, client_store: ClientStore, queue_name: str | None,
-                 on_change: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        queue_name: str | None,
+        on_change: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.client_store = client_store
         self.on_change = on_change
-        with tid(ui.dialog(value=True), "queue_settings_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-xl"):
-            ui.label(f"Settings of queue {queue_name}" if queue_name else "Queue settings") \
-                .classes("text-xl")
-            self.name_input = tid(ui.input("Queue name", value=queue_name or "")
-                                  .classes("w-full"), "queue_settings_popup_name_input")
+        with (
+            tid(ui.dialog(value=True), "queue_settings_popup") as self.dialog,
+            ui.card().classes("w-full max-w-xl"),
+        ):
+            ui.label(f"Settings of queue {queue_name}" if queue_name else "Queue settings").classes(
+                "text-xl"
+            )
+            self.name_input = tid(
+                ui.input("Queue name", value=queue_name or "").classes("w-full"),
+                "queue_settings_popup_name_input",
+            )
             if queue_name:
                 self.name_input.disable()
             self.attempts_input = tid(
-                ui.number("Maximum attempts (1: no retries)", value=1, min=1, precision=0,
-                          format="%d").classes("w-full"),
+                ui.number(
+                    "Maximum attempts (1: no retries)", value=1, min=1, precision=0, format="%d"
+                ).classes("w-full"),
                 "queue_settings_popup_attempts_input",
             )
             self.delay_input = tid(
-                ui.number("Retry delay (seconds before a released element may be claimed)",
-                          value=0, min=0, precision=0, format="%d").classes("w-full"),
+                ui.number(
+                    "Retry delay (seconds before a released element may be claimed)",
+                    value=0,
+                    min=0,
+                    precision=0,
+                    format="%d",
+                ).classes("w-full"),
                 "queue_settings_popup_delay_input",
             )
             self.deadline_input = tid(
-                ui.number("Default deadline (minutes after creation; empty: none)",
-                          value=None, min=1, precision=0, format="%d").classes("w-full"),
+                ui.number(
+                    "Default deadline (minutes after creation; empty: none)",
+                    value=None,
+                    min=1,
+                    precision=0,
+                    format="%d",
+                ).classes("w-full"),
                 "queue_settings_popup_deadline_input",
             )
-            self.unique_switch = tid(ui.switch("Unique references"),
-                                     "queue_settings_popup_unique_switch")
-            self.description_input = tid(ui.textarea("Description").classes("w-full"),
-                                         "queue_settings_popup_description_input")
+            self.unique_switch = tid(
+                ui.switch("Unique references"), "queue_settings_popup_unique_switch"
+            )
+            self.description_input = tid(
+                ui.textarea("Description").classes("w-full"),
+                "queue_settings_popup_description_input",
+            )
             with ui.row():
-                tid(ui.button("Save", on_click=guarded(self.save)),
-                    "queue_settings_popup_save_button")
-                tid(ui.button("Close", on_click=self.dialog.close),
-                    "queue_settings_popup_close_button")
+                tid(
+                    ui.button("Save", on_click=guarded(self.save)),
+                    "queue_settings_popup_save_button",
+                )
+                tid(
+                    ui.button("Close", on_click=self.dialog.close),
+                    "queue_settings_popup_close_button",
+                )
         forget_on_close(self.dialog)
 
     async def load(self) -> None:

@@ -54,38 +54,50 @@ def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | N
 class TriggerPopup:
     """Create (trigger is None) or edit a trigger. Test ids start with `trigger_popup_`."""
 
-    def __init__(self, client_store: ClientStore, trigger_type: TriggerType,
-                 trigger: Trigger | None, on_change: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        trigger_type: TriggerType,
+        trigger: Trigger | None,
+        on_change: Callable[[], Awaitable[None]],
+    ) -> None:
         self.client_store = client_store
         self.trigger_type = trigger_type
         self.trigger = trigger
         self.on_change = on_change
         verb = "Update" if trigger else "New"
-        with tid(ui.dialog(value=True), "trigger_popup") as self.dialog, \
-                ui.card().classes("w-full max-w-3xl"):
+        with (
+            tid(ui.dialog(value=True), "trigger_popup") as self.dialog,
+            ui.card().classes("w-full max-w-3xl"),
+        ):
             ui.label(f"{verb} {trigger_type.value} Trigger").classes("text-xl")
             self.name_input = self._input("Trigger Name", "name")
             self.process_input = self._input("Process Name", "process")
             self.cron_input = self._input("Cron expression", "cron")
             self.cron_input.on_value_change(self._cron_changed)
-            with self.cron_input.add_slot("append"), tid(
-                ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"
+            with (
+                self.cron_input.add_slot("append"),
+                tid(ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"),
             ):
                 ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
             with ui.row().classes("items-center gap-2"):
-                self.time_input = DatetimeInput("Trigger Time", "trigger_popup_time",
-                                                allow_empty=False)
+                self.time_input = DatetimeInput(
+                    "Trigger Time", "trigger_popup_time", allow_empty=False
+                )
                 self.now_button = tid(
-                    ui.button("Run now", icon="play_arrow", on_click=self._set_now)
-                    .props("flat no-caps"),
+                    ui.button("Run now", icon="play_arrow", on_click=self._set_now).props(
+                        "flat no-caps"
+                    ),
                     "trigger_popup_now_button",
                 )
-                self.now_button.tooltip("Set the time to now: the trigger runs as soon as a "
-                                        "Scheduler polls")
+                self.now_button.tooltip(
+                    "Set the time to now: the trigger runs as soon as a Scheduler polls"
+                )
             self.queue_input = self._input("Queue Name", "queue")
             self.batch_input = tid(
-                ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f")
-                .classes("w-full"),
+                ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f").classes(
+                    "w-full"
+                ),
                 "trigger_popup_batch_input",
             )
             self.path_input = self._input("Process Path", "path")
@@ -93,11 +105,13 @@ class TriggerPopup:
             self.branch_input = self._input("Git Branch/Tag (empty: the default branch)", "branch")
             self.branch_input.bind_visibility_from(self.git_check, "value")
             self.args_input = self._input("Process Arguments", "args")
-            self.blocking_check = tid(ui.checkbox("Is process blocking?", value=True),
-                                      "trigger_popup_blocking_check")
+            self.blocking_check = tid(
+                ui.checkbox("Is process blocking?", value=True), "trigger_popup_blocking_check"
+            )
             self.after_failure_select = tid(
-                ui.select(AFTER_FAILURE_OPTIONS, value=False, label="After a failure")
-                .classes("w-full"),
+                ui.select(AFTER_FAILURE_OPTIONS, value=False, label="After a failure").classes(
+                    "w-full"
+                ),
                 "trigger_popup_after_failure_select",
             )
             self.priority_input = tid(
@@ -105,21 +119,30 @@ class TriggerPopup:
                 "trigger_popup_priority_input",
             )
             self.whitelist_input = tid(
-                ui.input_chips("Scheduler whitelist (empty: any Scheduler)", value=[])
-                .classes("w-full"),
+                ui.input_chips("Scheduler whitelist (empty: any Scheduler)", value=[]).classes(
+                    "w-full"
+                ),
                 "trigger_popup_whitelist_input",
             )
             if trigger is not None:
                 with ui.row():
-                    tid(ui.button("Enable", on_click=guarded(self.enable)),
-                        "trigger_popup_enable_button")
-                    tid(ui.button("Disable", on_click=guarded(self.disable)),
-                        "trigger_popup_disable_button")
+                    tid(
+                        ui.button("Enable", on_click=guarded(self.enable)),
+                        "trigger_popup_enable_button",
+                    )
+                    tid(
+                        ui.button("Disable", on_click=guarded(self.disable)),
+                        "trigger_popup_disable_button",
+                    )
                     if trigger.process_status in (TriggerStatus.RUNNING, TriggerStatus.PAUSING):
-                        tid(ui.button("Kill", color="negative", on_click=guarded(self.kill)),
-                            "trigger_popup_kill_button")
-                    tid(ui.button("Delete", color="negative", on_click=guarded(self.delete)),
-                        "trigger_popup_delete_button")
+                        tid(
+                            ui.button("Kill", color="negative", on_click=guarded(self.kill)),
+                            "trigger_popup_kill_button",
+                        )
+                    tid(
+                        ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                        "trigger_popup_delete_button",
+                    )
             else:
                 self.dialog.props("persistent")
             with ui.row():
@@ -178,8 +201,15 @@ class TriggerPopup:
 
     # --- reading the form ---------------------------------------------------------
 
-    def _text(self, element: ui.input, field: str, label: str, *, required: bool = True,
-              model: type[Trigger] = Trigger) -> str:
+    def _text(
+        self,
+        element: ui.input,
+        field: str,
+        label: str,
+        *,
+        required: bool = True,
+        model: type[Trigger] = Trigger,
+    ) -> str:
         value = (element.value or "").strip() if required else (element.value or "")
         checked = v.check_text(
             model, field, value, required=required, label=label, nonblank=required
@@ -216,17 +246,22 @@ class TriggerPopup:
         batch = 1
         next_run: datetime | None = None
         if kind == TriggerType.SCHEDULED:
-            cron = self._text(self.cron_input, "cron_expr", "Cron expression",
-                              model=ScheduledTrigger)
+            cron = self._text(
+                self.cron_input, "cron_expr", "Cron expression", model=ScheduledTrigger
+            )
             # Said before the time is read: a cron that does not parse leaves the time empty,
             # and "the cron is wrong" is the message that helps.
             v.check_cron(cron)
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
-            if next_run is not None and next_run < datetime.now() - NOW_TOLERANCE \
-                    and not await question_popup(
-                "The selected time is in the past. Create the trigger anyway?",
-                "Create", "Cancel",
+            if (
+                next_run is not None
+                and next_run < datetime.now() - NOW_TOLERANCE
+                and not await question_popup(
+                    "The selected time is in the past. Create the trigger anyway?",
+                    "Create",
+                    "Cancel",
+                )
             ):
                 return
         if kind == TriggerType.QUEUE:
@@ -236,16 +271,51 @@ class TriggerPopup:
         git_branch = branch if is_git and branch.strip() else None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
-                await off_loop(store.create_single_trigger, name, process, next_run, path, args,
-                               is_git, is_blocking, priority, whitelist, git_branch)
+                await off_loop(
+                    store.create_single_trigger,
+                    name,
+                    process,
+                    next_run,
+                    path,
+                    args,
+                    is_git,
+                    is_blocking,
+                    priority,
+                    whitelist,
+                    git_branch,
+                )
             elif kind == TriggerType.SCHEDULED:
-                await off_loop(store.create_scheduled_trigger, name, process, cron, next_run,
-                               path, args, is_git, is_blocking, priority, whitelist, git_branch,
-                               keep_running)
+                await off_loop(
+                    store.create_scheduled_trigger,
+                    name,
+                    process,
+                    cron,
+                    next_run,
+                    path,
+                    args,
+                    is_git,
+                    is_blocking,
+                    priority,
+                    whitelist,
+                    git_branch,
+                    keep_running,
+                )
             else:
-                await off_loop(store.create_queue_trigger, name, process, queue, path, args,
-                               is_git, is_blocking, batch, priority, whitelist, git_branch,
-                               keep_running)
+                await off_loop(
+                    store.create_queue_trigger,
+                    name,
+                    process,
+                    queue,
+                    path,
+                    args,
+                    is_git,
+                    is_blocking,
+                    batch,
+                    priority,
+                    whitelist,
+                    git_branch,
+                    keep_running,
+                )
             ui.notify(f"Trigger '{name}' created.", type="positive")
         else:
             trigger = self.trigger
@@ -311,8 +381,9 @@ class TriggerPopup:
     async def delete(self) -> None:
         """Delete the trigger after asking."""
         trigger = self._require()
-        if not await question_popup(f"Delete trigger '{trigger.trigger_name}'?", "Delete",
-                                    yes_color="negative"):
+        if not await question_popup(
+            f"Delete trigger '{trigger.trigger_name}'?", "Delete", yes_color="negative"
+        ):
             return
         await off_loop(self.client_store.store.delete_trigger, trigger.id)
         ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")

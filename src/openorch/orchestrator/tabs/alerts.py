@@ -26,21 +26,44 @@ def _columns(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"name": key, "label": label, "field": key, "align": "left"} for key, label in pairs]
 
 
-CHANNEL_COLUMNS = _columns(("name", "Name"), ("kind", "Kind"), ("target", "Sends to"),
-                           ("recipients", "Always to"), ("enabled", "Enabled"))
-RULE_COLUMNS = _columns(("label", "Rule"), ("enabled", "On"), ("threshold", "Threshold"),
-                        ("reminder", "Reminder"), ("recovered", "Recovered notice"),
-                        ("recipients", "Recipients"), ("channels", "Channels"))
+CHANNEL_COLUMNS = _columns(
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("target", "Sends to"),
+    ("recipients", "Always to"),
+    ("enabled", "Enabled"),
+)
+RULE_COLUMNS = _columns(
+    ("label", "Rule"),
+    ("enabled", "On"),
+    ("threshold", "Threshold"),
+    ("reminder", "Reminder"),
+    ("recovered", "Recovered notice"),
+    ("recipients", "Recipients"),
+    ("channels", "Channels"),
+)
 RECIPIENT_COLUMNS = _columns(("scope", "For a"), ("name", "Name"), ("recipients", "Addresses"))
-HISTORY_COLUMNS = _columns(("opened_at", "Opened"), ("rule", "Rule"), ("title", "Alert"),
-                           ("state", "State"), ("sent_at", "Sent"), ("closed_at", "Closed"),
-                           ("attempts", "Attempts"))
+HISTORY_COLUMNS = _columns(
+    ("opened_at", "Opened"),
+    ("rule", "Rule"),
+    ("title", "Alert"),
+    ("state", "State"),
+    ("sent_at", "Sent"),
+    ("closed_at", "Closed"),
+    ("attempts", "Attempts"),
+)
 
 
 def channel_row(channel: AlertChannel, target: str) -> dict[str, Any]:
     """One channel: where it sends, described without its secret."""
-    return {"id": channel.name, "name": channel.name, "kind": channel.kind, "target": target,
-            "recipients": channel.recipients or "", "enabled": "yes" if channel.enabled else "no"}
+    return {
+        "id": channel.name,
+        "name": channel.name,
+        "kind": channel.kind,
+        "target": target,
+        "recipients": channel.recipients or "",
+        "enabled": "yes" if channel.enabled else "no",
+    }
 
 
 def rule_row(rule: AlertRule) -> dict[str, Any]:
@@ -48,20 +71,30 @@ def rule_row(rule: AlertRule) -> dict[str, Any]:
     catalogue = RULE_KINDS[rule.kind]
     channels = ", ".join(json.loads(rule.channels)) if rule.channels else "all enabled"
     return {
-        "id": rule.kind, "kind": rule.kind, "label": catalogue.label,
+        "id": rule.kind,
+        "kind": rule.kind,
+        "label": catalogue.label,
         "enabled": "on" if rule.enabled else "off",
         "threshold": f"{rule.threshold} {catalogue.unit}" if catalogue.unit else "",
         "reminder": f"after {rule.reminder_minutes} min" if rule.reminder_minutes else "",
         "recovered": ("yes" if rule.notify_recovered else "no") if catalogue.condition else "",
-        "recipients": rule.recipients or "", "channels": channels,
+        "recipients": rule.recipients or "",
+        "channels": channels,
     }
 
 
 def history_row(alert: Alert) -> dict[str, Any]:
     """One alert of the history."""
-    return {"id": str(alert.id), "opened_at": fmt(alert.opened_at), "rule": alert.rule,
-            "title": cut(alert.title, 120), "state": alert.state, "sent_at": fmt(alert.sent_at),
-            "closed_at": fmt(alert.closed_at), "attempts": alert.attempts}
+    return {
+        "id": str(alert.id),
+        "opened_at": fmt(alert.opened_at),
+        "rule": alert.rule,
+        "title": cut(alert.title, 120),
+        "state": alert.state,
+        "sent_at": fmt(alert.sent_at),
+        "closed_at": fmt(alert.closed_at),
+        "attempts": alert.attempts,
+    }
 
 
 class AlertsTab:
@@ -79,41 +112,75 @@ class AlertsTab:
         self.lease_label = tid(ui.label(""), "alerts_lease_label")
         ui.label("Channels").classes("text-lg")
         with ui.row():
-            tid(ui.button("New email channel", icon="mail",
-                          on_click=guarded(lambda: self.new_channel("email"))),
-                "alerts_new_email_button")
-            tid(ui.button("New webhook channel", icon="webhook",
-                          on_click=guarded(lambda: self.new_channel("webhook"))),
-                "alerts_new_webhook_button")
-        self.channels_table = tid(ui.table(columns=CHANNEL_COLUMNS, rows=[], row_key="id")
-                                  .classes("w-full"), "alerts_channels_table")
+            tid(
+                ui.button(
+                    "New email channel",
+                    icon="mail",
+                    on_click=guarded(lambda: self.new_channel("email")),
+                ),
+                "alerts_new_email_button",
+            )
+            tid(
+                ui.button(
+                    "New webhook channel",
+                    icon="webhook",
+                    on_click=guarded(lambda: self.new_channel("webhook")),
+                ),
+                "alerts_new_webhook_button",
+            )
+        self.channels_table = tid(
+            ui.table(columns=CHANNEL_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            "alerts_channels_table",
+        )
         self.channels_table.on("row-click", guarded(lambda e: self.open_channel(e.args[1]["id"])))
         ui.label("Rules").classes("text-lg")
-        self.rules_table = tid(ui.table(columns=RULE_COLUMNS, rows=[], row_key="id")
-                               .classes("w-full"), "alerts_rules_table")
+        self.rules_table = tid(
+            ui.table(columns=RULE_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            "alerts_rules_table",
+        )
         self.rules_table.on("row-click", guarded(lambda e: self.open_rule(e.args[1]["id"])))
         ui.label("Recipients per trigger or queue").classes("text-lg")
-        tid(ui.button("Add recipients", icon="person_add",
-                      on_click=guarded(lambda: self.open_recipients(None))),
-            "alerts_new_recipients_button")
-        self.recipients_table = tid(ui.table(columns=RECIPIENT_COLUMNS, rows=[], row_key="id")
-                                    .classes("w-full"), "alerts_recipients_table")
-        self.recipients_table.on("row-click",
-                                 guarded(lambda e: self.open_recipients(e.args[1]["id"])))
+        tid(
+            ui.button(
+                "Add recipients",
+                icon="person_add",
+                on_click=guarded(lambda: self.open_recipients(None)),
+            ),
+            "alerts_new_recipients_button",
+        )
+        self.recipients_table = tid(
+            ui.table(columns=RECIPIENT_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            "alerts_recipients_table",
+        )
+        self.recipients_table.on(
+            "row-click", guarded(lambda e: self.open_recipients(e.args[1]["id"]))
+        )
         with ui.row().classes("items-center"):
             ui.label("History").classes("text-lg")
-            tid(ui.button(icon="chevron_left", on_click=guarded(lambda: self.turn(-1)))
-                .props("flat"), "alerts_history_newer_button")
+            tid(
+                ui.button(icon="chevron_left", on_click=guarded(lambda: self.turn(-1))).props(
+                    "flat"
+                ),
+                "alerts_history_newer_button",
+            )
             self.page_label = tid(ui.label(""), "alerts_history_page_label")
-            tid(ui.button(icon="chevron_right", on_click=guarded(lambda: self.turn(1)))
-                .props("flat"), "alerts_history_older_button")
-            self.open_only = tid(ui.checkbox("Open only", on_change=guarded(self._filter_changed)),
-                                 "alerts_open_only_checkbox")
+            tid(
+                ui.button(icon="chevron_right", on_click=guarded(lambda: self.turn(1))).props(
+                    "flat"
+                ),
+                "alerts_history_older_button",
+            )
+            self.open_only = tid(
+                ui.checkbox("Open only", on_change=guarded(self._filter_changed)),
+                "alerts_open_only_checkbox",
+            )
             self.open_only.tooltip("Show only the alerts not closed yet")
         self.history_table = tid(
-            ui.table(columns=HISTORY_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 0}).classes("w-full"),
-            "alerts_history_table")
+            ui.table(
+                columns=HISTORY_COLUMNS, rows=[], row_key="id", pagination={"rowsPerPage": 0}
+            ).classes("w-full"),
+            "alerts_history_table",
+        )
         self.history_table.on("row-click", guarded(lambda e: self.open_alert(e.args[1]["id"])))
         self.total = 0
 
@@ -123,19 +190,24 @@ class AlertsTab:
         lease = await off_loop(store.get_watchdog_lease)
         now = await off_loop(store.database_utc_now)
         if lease is None:
-            self.lease_label.text = ("Watchdog: no Scheduler has evaluated the rules yet "
-                                     "(start one).")
+            self.lease_label.text = (
+                "Watchdog: no Scheduler has evaluated the rules yet (start one)."
+            )
         elif lease.expires_at < now:
-            self.lease_label.text = (f"Watchdog: nobody holds the lease now (the last holder, "
-                                     f"{lease.holder}, stopped renewing it).")
+            self.lease_label.text = (
+                f"Watchdog: nobody holds the lease now (the last holder, "
+                f"{lease.holder}, stopped renewing it)."
+            )
         else:
             self.lease_label.text = f"Watchdog: {lease.holder} evaluates the rules."
         channels = await off_loop(store.get_alert_channels)
         self._channels = {channel.name: channel for channel in channels}
-        self._targets = {channel.name: store.describe_alert_channel(channel)
-                         for channel in channels}
-        self.channels_table.rows = [channel_row(channel, self._targets[channel.name])
-                                    for channel in channels]
+        self._targets = {
+            channel.name: store.describe_alert_channel(channel) for channel in channels
+        }
+        self.channels_table.rows = [
+            channel_row(channel, self._targets[channel.name]) for channel in channels
+        ]
         rules = await off_loop(store.get_alert_rules)
         self._rules = {rule.kind: rule for rule in rules}
         self.rules_table.rows = [rule_row(rule) for rule in rules]
@@ -147,15 +219,20 @@ class AlertsTab:
         ]
         offset = self.page * HISTORY_PAGE
         alerts, self.total = await off_loop(
-            lambda: store.get_alerts(offset, HISTORY_PAGE, include_count=True,
-                                     open_only=bool(self.open_only.value))
+            lambda: store.get_alerts(
+                offset, HISTORY_PAGE, include_count=True, open_only=bool(self.open_only.value)
+            )
         )
         self._alerts = {str(alert.id): alert for alert in alerts}
         self.history_table.rows = [history_row(alert) for alert in alerts]
         pages = max(1, -(-self.total // HISTORY_PAGE))
         self.page_label.text = f"page {self.page + 1} of {pages} ({self.total} alerts)"
-        for table in (self.channels_table, self.rules_table, self.recipients_table,
-                      self.history_table):
+        for table in (
+            self.channels_table,
+            self.rules_table,
+            self.recipients_table,
+            self.history_table,
+        ):
             table.update()
 
     def apply_filter(self, open_only: bool) -> None:
@@ -183,15 +260,22 @@ class AlertsTab:
     async def new_channel(self, kind: str) -> ChannelPopup:
         """Open an empty channel form."""
         credentials = await off_loop(self.client_store.store.get_credentials)
-        return ChannelPopup(self.client_store, kind, None, "", [c.name for c in credentials],
-                            self.refresh)
+        return ChannelPopup(
+            self.client_store, kind, None, "", [c.name for c in credentials], self.refresh
+        )
 
     async def open_channel(self, name: str) -> ChannelPopup:
         """Open a channel's form (its webhook URL stays hidden)."""
         channel = self._channels[name]
         credentials = await off_loop(self.client_store.store.get_credentials)
-        return ChannelPopup(self.client_store, channel.kind, channel, self._targets[name],
-                            [c.name for c in credentials], self.refresh)
+        return ChannelPopup(
+            self.client_store,
+            channel.kind,
+            channel,
+            self._targets[name],
+            [c.name for c in credentials],
+            self.refresh,
+        )
 
     def open_rule(self, kind: str) -> RulePopup:
         """Open a rule's form."""
@@ -202,8 +286,9 @@ class AlertsTab:
         entry = self._recipients.get(key or "")
         if entry is None:
             return RecipientsPopup(self.client_store, "trigger", "", "", self.refresh)
-        return RecipientsPopup(self.client_store, entry.scope, entry.name, entry.recipients,
-                               self.refresh)
+        return RecipientsPopup(
+            self.client_store, entry.scope, entry.name, entry.recipients, self.refresh
+        )
 
     async def open_alert(self, alert_id: str) -> ui.dialog:
         """Show one alert and its messages."""

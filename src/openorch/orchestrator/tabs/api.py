@@ -25,8 +25,13 @@ AUDIT_COLUMNS: list[dict[str, Any]] = [
     {"name": "time", "label": "Time", "field": "time", "align": "left"},
     {"name": "token_name", "label": "Token", "field": "token_name", "align": "left"},
     {"name": "action", "label": "Action", "field": "action", "align": "left"},
-    {"name": "detail", "label": "Detail", "field": "detail", "align": "left",
-     "style": "white-space: normal; max-width: 50rem"},
+    {
+        "name": "detail",
+        "label": "Detail",
+        "field": "detail",
+        "align": "left",
+        "style": "white-space: normal; max-width: 50rem",
+    },
 ]
 
 SCOPE_LABELS = {ApiScope.READ: "Read", ApiScope.RUN: "Run", ApiScope.QUEUE_WRITE: "Queue write"}
@@ -54,8 +59,13 @@ def token_row(token: ApiToken, now: datetime) -> dict[str, Any]:
 
 def audit_row(entry: ApiAuditEntry) -> dict[str, Any]:
     """One row of the audit table."""
-    return {"id": str(entry.id), "time": fmt(entry.time), "token_name": entry.token_name,
-            "action": entry.action, "detail": entry.detail or ""}
+    return {
+        "id": str(entry.id),
+        "time": fmt(entry.time),
+        "token_name": entry.token_name,
+        "action": entry.action,
+        "detail": entry.detail or "",
+    }
 
 
 class ApiTab:
@@ -67,19 +77,27 @@ class ApiTab:
             "Tokens for the HTTP API (openorch api). A token's secret is shown once, when it "
             "is created; only its hash is stored. Click a token to revoke it."
         ).classes("text-sm")
-        tid(ui.button("New Token", icon="add", on_click=guarded(self.new_token)),
-            "api_token_new_button")
+        tid(
+            ui.button("New Token", icon="add", on_click=guarded(self.new_token)),
+            "api_token_new_button",
+        )
         self.tokens_table = tid(
-            ui.table(columns=TOKEN_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}, title="API tokens").classes("w-full"),
+            ui.table(
+                columns=TOKEN_COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 25},
+                title="API tokens",
+            ).classes("w-full"),
             "api_tokens_table",
         )
         paged(self.tokens_table)
         quiet_no_data(self.tokens_table, "No API tokens yet.")
         self.tokens_table.on("row-click", guarded(lambda e: self.revoke(e.args[1])))
         ui.label("Writes through the API").classes("text-lg")
-        self.audit = ServerTable(AUDIT_COLUMNS, self.fetch_audit, "api_audit_table",
-                                 rows_per_page=25)
+        self.audit = ServerTable(
+            AUDIT_COLUMNS, self.fetch_audit, "api_audit_table", rows_per_page=25
+        )
 
     def fetch_audit(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of the audit record, newest first (runs in a worker thread)."""
@@ -105,7 +123,8 @@ class ApiTab:
             return
         if not await question_popup(
             f"Revoke the token '{row['name']}'? Callers using it are refused at once.",
-            "Revoke", yes_color="negative",
+            "Revoke",
+            yes_color="negative",
         ):
             return
         await off_loop(self.client_store.store.revoke_api_token, row["id"])
@@ -119,20 +138,24 @@ class TokenPopup:
     def __init__(self, client_store: ClientStore, on_saved: Any) -> None:
         self.client_store = client_store
         self.on_saved = on_saved
-        with tid(ui.dialog(value=True).props("persistent"), "api_token_popup") as self.dialog, \
-                ui.card().classes("w-[36rem]"):
+        with (
+            tid(ui.dialog(value=True).props("persistent"), "api_token_popup") as self.dialog,
+            ui.card().classes("w-[36rem]"),
+        ):
             ui.label("New API token").classes("text-lg text-bold")
-            self.name = tid(ui.input("Token name (who uses it)").classes("w-full"),
-                            "api_token_name_input")
+            self.name = tid(
+                ui.input("Token name (who uses it)").classes("w-full"), "api_token_name_input"
+            )
             self.scopes = {
-                scope: tid(ui.checkbox(label, value=scope is ApiScope.READ),
-                           f"api_token_scope_{scope.name.lower()}")
+                scope: tid(
+                    ui.checkbox(label, value=scope is ApiScope.READ),
+                    f"api_token_scope_{scope.name.lower()}",
+                )
                 for scope, label in SCOPE_LABELS.items()
             }
             self.expires = DatetimeInput("Expires (optional)", "api_token_expires")
             with ui.row() as self.buttons:
-                tid(ui.button("Create", on_click=guarded(self.create)),
-                    "api_token_create_button")
+                tid(ui.button("Create", on_click=guarded(self.create)), "api_token_create_button")
                 tid(ui.button("Cancel", on_click=self.dialog.close), "api_token_cancel_button")
             self.result = ui.column().classes("w-full")
         forget_on_close(self.dialog)
@@ -150,10 +173,11 @@ class TokenPopup:
                 f"Token '{token.name}' created. Copy its secret now: it is not stored and "
                 "cannot be shown again."
             ).classes("text-bold")
-            tid(ui.input("Secret", value=secret).props("readonly").classes("w-full font-mono"),
-                "api_token_secret")
+            tid(
+                ui.input("Secret", value=secret).props("readonly").classes("w-full font-mono"),
+                "api_token_secret",
+            )
             with ui.row():
-                ui.button("Copy", icon="content_copy",
-                          on_click=lambda: ui.clipboard.write(secret))
+                ui.button("Copy", icon="content_copy", on_click=lambda: ui.clipboard.write(secret))
                 tid(ui.button("Done", on_click=self.dialog.close), "api_token_done_button")
         await self.on_saved()

@@ -14,14 +14,24 @@ from openorch.orchestrator.widgets import paged, quiet_no_data
 
 CONSTANT_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Constant Name", "field": "name", "align": "left", "sortable": True},
-    {"name": "value", "label": "Value", "field": "value", "align": "left",
-     "style": "white-space: normal; max-width: 40rem"},
+    {
+        "name": "value",
+        "label": "Value",
+        "field": "value",
+        "align": "left",
+        "style": "white-space: normal; max-width: 40rem",
+    },
     {"name": "changed_at", "label": "Last Changed", "field": "changed_at", "align": "left"},
 ]
 
 CREDENTIAL_COLUMNS: list[dict[str, Any]] = [
-    {"name": "name", "label": "Credential Name", "field": "name", "align": "left",
-     "sortable": True},
+    {
+        "name": "name",
+        "label": "Credential Name",
+        "field": "name",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "username", "label": "Username", "field": "username", "align": "left"},
     {"name": "password", "label": "Password", "field": "password", "align": "left"},
     {"name": "changed_at", "label": "Last Changed", "field": "changed_at", "align": "left"},
@@ -30,15 +40,23 @@ CREDENTIAL_COLUMNS: list[dict[str, Any]] = [
 
 def constant_row(constant: Constant) -> dict[str, Any]:
     """One row of the Constants table."""
-    return {"id": constant.name, "name": constant.name, "value": constant.value,
-            "changed_at": fmt(constant.changed_at)}
+    return {
+        "id": constant.name,
+        "name": constant.name,
+        "value": constant.value,
+        "changed_at": fmt(constant.changed_at),
+    }
 
 
 def credential_row(credential: Credential) -> dict[str, Any]:
     """One row of the Credentials table: the password only as its length description."""
-    return {"id": credential.name, "name": credential.name, "username": credential.username,
-            "password": describe_encrypted_password(credential.password),
-            "changed_at": fmt(credential.changed_at)}
+    return {
+        "id": credential.name,
+        "name": credential.name,
+        "username": credential.username,
+        "password": describe_encrypted_password(credential.password),
+        "changed_at": fmt(credential.changed_at),
+    }
 
 
 class ConstantsTab:
@@ -47,13 +65,22 @@ class ConstantsTab:
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
         with ui.row():
-            tid(ui.button("New Constant", icon="add", on_click=guarded(self.new_constant)),
-                "constant_new_button")
-            tid(ui.button("New Credential", icon="add", on_click=guarded(self.new_credential)),
-                "credential_new_button")
+            tid(
+                ui.button("New Constant", icon="add", on_click=guarded(self.new_constant)),
+                "constant_new_button",
+            )
+            tid(
+                ui.button("New Credential", icon="add", on_click=guarded(self.new_credential)),
+                "credential_new_button",
+            )
         self.constants_table = tid(
-            ui.table(columns=CONSTANT_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}, title="Constants").classes("w-full"),
+            ui.table(
+                columns=CONSTANT_COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 25},
+                title="Constants",
+            ).classes("w-full"),
             "constants_table",
         )
         paged(self.constants_table)
@@ -62,8 +89,13 @@ class ConstantsTab:
             "row-click", guarded(lambda e: self.open_constant(e.args[1]["name"]))
         )
         self.credentials_table = tid(
-            ui.table(columns=CREDENTIAL_COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 25}, title="Credentials").classes("w-full"),
+            ui.table(
+                columns=CREDENTIAL_COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 25},
+                title="Credentials",
+            ).classes("w-full"),
             "credentials_table",
         )
         paged(self.credentials_table)

@@ -21,21 +21,49 @@ from openorch.orchestrator.widgets import (
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
-    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
-     "sortable": True},
-    {"name": "scheduler_name", "label": "Scheduler", "field": "scheduler_name", "align": "left",
-     "sortable": True},
-    {"name": "start_time", "label": "Start Time", "field": "start_time", "align": "left",
-     "sortable": True},
-    {"name": "end_time", "label": "End Time", "field": "end_time", "align": "left",
-     "sortable": True},
+    {
+        "name": "process_name",
+        "label": "Process Name",
+        "field": "process_name",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "scheduler_name",
+        "label": "Scheduler",
+        "field": "scheduler_name",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "start_time",
+        "label": "Start Time",
+        "field": "start_time",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "end_time",
+        "label": "End Time",
+        "field": "end_time",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
-    {"name": "outcome_message", "label": "Outcome Message", "field": "outcome_message",
-     "align": "left"},
-    {"name": "correlation_id", "label": "Correlation ID", "field": "correlation_id",
-     "align": "left"},
+    {
+        "name": "outcome_message",
+        "label": "Outcome Message",
+        "field": "outcome_message",
+        "align": "left",
+    },
+    {
+        "name": "correlation_id",
+        "label": "Correlation ID",
+        "field": "correlation_id",
+        "align": "left",
+    },
 ]
 
 #: The outcome filter's choices: a reported outcome, or none reported.
@@ -51,32 +79,50 @@ class JobsTab:
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
             self.status_select = tid(
-                ui.select([ALL] + [status.value for status in JobStatus], value=ALL,
-                          label="Status", on_change=on_filter).classes("w-40"),
+                ui.select(
+                    [ALL] + [status.value for status in JobStatus],
+                    value=ALL,
+                    label="Status",
+                    on_change=on_filter,
+                ).classes("w-40"),
                 "jobs_status_select",
             )
             self.process_select = tid(
-                ui.select([ALL], value=ALL, label="Process Name", on_change=on_filter)
-                .classes("w-56"),
+                ui.select([ALL], value=ALL, label="Process Name", on_change=on_filter).classes(
+                    "w-56"
+                ),
                 "jobs_process_select",
             )
             self.outcome_select = tid(
-                ui.select([ALL] + [outcome.value for outcome in JobOutcome] + [NO_OUTCOME],
-                          value=ALL, label="Outcome", on_change=on_filter).classes("w-44"),
+                ui.select(
+                    [ALL] + [outcome.value for outcome in JobOutcome] + [NO_OUTCOME],
+                    value=ALL,
+                    label="Outcome",
+                    on_change=on_filter,
+                ).classes("w-44"),
                 "jobs_outcome_select",
             )
             self.from_input = DatetimeInput("Started from", "jobs_from", on_change=on_filter)
-        self.server = ServerTable(COLUMNS, self.fetch, "jobs_table", title="Jobs",
-                                  rows_per_page=50,
-                                  sort_by="start_time", descending=True,
-                                  on_row_click=self.open_job)
+        self.server = ServerTable(
+            COLUMNS,
+            self.fetch,
+            "jobs_table",
+            title="Jobs",
+            rows_per_page=50,
+            sort_by="start_time",
+            descending=True,
+            on_row_click=self.open_job,
+        )
         status_badge_slot(self.server.table, "status")
-        self.server.table.add_slot("body-cell-outcome", """
+        self.server.table.add_slot(
+            "body-cell-outcome",
+            """
             <q-td :props="props">
                 <q-badge v-if="props.value" :color="props.row.outcome_color"
                          :label="props.value" />
             </q-td>
-        """)
+        """,
+        )
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of jobs (runs in a worker thread)."""
@@ -87,15 +133,25 @@ class JobsTab:
             status=None if status in (None, ALL) else str(status),
             process_name=None if process in (None, ALL) else str(process),
             started_from=self.from_input.get_datetime(),
-            offset=page.offset, limit=page.limit, include_count=True,
-            order_by=page.sort_by or "start_time", order_desc=page.descending,
-            outcome=None if outcome in (None, ALL) else "NONE" if outcome == NO_OUTCOME
+            offset=page.offset,
+            limit=page.limit,
+            include_count=True,
+            order_by=page.sort_by or "start_time",
+            order_desc=page.descending,
+            outcome=None
+            if outcome in (None, ALL)
+            else "NONE"
+            if outcome == NO_OUTCOME
             else str(outcome),
         )
         return [job_row(job) for job in jobs], total
 
-    def apply_filter(self, status: str | None = None, process_name: str | None = None,
-                     started_from: datetime | None = None) -> None:
+    def apply_filter(
+        self,
+        status: str | None = None,
+        process_name: str | None = None,
+        started_from: datetime | None = None,
+    ) -> None:
         """Set the filters (from an Overview link); the tab change refreshes once."""
         self.applying = True
         try:

@@ -28,13 +28,18 @@ class LogsTab:
             self.from_input = DatetimeInput("From", "logs_from", on_change=on_filter)
             self.to_input = DatetimeInput("To", "logs_to", on_change=on_filter)
             self.process_select = tid(
-                ui.select([ALL], value=ALL, label="Process Name", on_change=on_filter)
-                .classes("w-56"),
+                ui.select([ALL], value=ALL, label="Process Name", on_change=on_filter).classes(
+                    "w-56"
+                ),
                 "logs_process_select",
             )
             self.level_select = tid(
-                ui.select([ALL] + [level.value for level in LogLevel], value=ALL, label="Level",
-                          on_change=on_filter).classes("w-36"),
+                ui.select(
+                    [ALL] + [level.value for level in LogLevel],
+                    value=ALL,
+                    label="Level",
+                    on_change=on_filter,
+                ).classes("w-36"),
                 "logs_level_select",
             )
         self.table = LogTable(client_store, self.current_filter, "logs_table", "Logs")
@@ -50,8 +55,12 @@ class LogsTab:
             log_level=None if level in (None, ALL) else str(level),
         )
 
-    def apply_filter(self, level: str | None = None, from_date: datetime | None = None,
-                     process_name: str | None = None) -> None:
+    def apply_filter(
+        self,
+        level: str | None = None,
+        from_date: datetime | None = None,
+        process_name: str | None = None,
+    ) -> None:
         """Set the filters (from an Overview link); the tab change refreshes once."""
         self.applying = True
         try:

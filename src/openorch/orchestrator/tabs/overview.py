@@ -104,16 +104,21 @@ def scheduler_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
             state, color = "Alive", "positive"
         else:
             state, color = "Not responding", "negative"
-        rows.append({
-            "id": scheduler.machine_name,
-            "machine_name": scheduler.machine_name,
-            "alive": state,
-            "alive_color": color,
-            "last_update": age_text(figures.now - timedelta(seconds=health.silent_for),
-                                    figures.now) + " ago"
-            if health.silent_for is not None else "never",
-            "running": ", ".join(running.get(scheduler.machine_name, [])) or "nothing",
-        })
+        rows.append(
+            {
+                "id": scheduler.machine_name,
+                "machine_name": scheduler.machine_name,
+                "alive": state,
+                "alive_color": color,
+                "last_update": age_text(
+                    figures.now - timedelta(seconds=health.silent_for), figures.now
+                )
+                + " ago"
+                if health.silent_for is not None
+                else "never",
+                "running": ", ".join(running.get(scheduler.machine_name, [])) or "nothing",
+            }
+        )
     return rows
 
 
@@ -125,36 +130,45 @@ def attention_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
         if trigger.process_status != TriggerStatus.FAILED and not overdue:
             continue
         problem = "Overdue" if overdue else trigger.process_status.value
-        rows.append({
-            "id": str(trigger.id),
-            "trigger_name": trigger.trigger_name,
-            "process_name": trigger.process_name,
-            "problem": problem,
-            "problem_color": status_color("Failed") if problem != "Overdue" else "negative",
-            "last_run": fmt(trigger.last_run, "Never"),
-        })
+        rows.append(
+            {
+                "id": str(trigger.id),
+                "trigger_name": trigger.trigger_name,
+                "process_name": trigger.process_name,
+                "problem": problem,
+                "problem_color": status_color("Failed") if problem != "Overdue" else "negative",
+                "last_run": fmt(trigger.last_run, "Never"),
+            }
+        )
     return rows
 
 
 def alert_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
     """The newest open alerts: which rule fired, about what, when."""
     return [
-        {"id": alert.alert_id, "rule": alert.rule, "subject": alert.subject,
-         "opened_at": fmt(alert.opened_at)}
+        {
+            "id": alert.alert_id,
+            "rule": alert.rule,
+            "subject": alert.subject,
+            "opened_at": fmt(alert.opened_at),
+        }
         for alert in figures.newest_open_alerts
     ]
 
 
 def _columns(*names: tuple[str, str]) -> list[dict[str, Any]]:
-    return [{"name": name, "label": label, "field": name, "align": "left"}
-            for name, label in names]
+    return [{"name": name, "label": label, "field": name, "align": "left"} for name, label in names]
 
 
 class OverviewTab:
     """The Overview panel. `navigate(tab, **filters)` switches to a filtered tab."""
 
-    def __init__(self, client_store: ClientStore, navigate: Navigate,
-                 open_queue: Callable[[str, str | None], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        navigate: Navigate,
+        open_queue: Callable[[str, str | None], Awaitable[Any]],
+    ) -> None:
         self.client_store = client_store
         self.navigate = navigate
         self.open_queue = open_queue
@@ -163,13 +177,17 @@ class OverviewTab:
         with ui.row().classes("w-full items-stretch gap-4"):
             for period in ("24h", "7d"):
                 with tid(ui.card(), f"overview_jobs_{period}_card").classes("min-w-64"):
-                    ui.label("Jobs, last 24 hours" if period == "24h" else "Jobs, last 7 days") \
-                        .classes("text-subtitle1 text-bold")
+                    ui.label(
+                        "Jobs, last 24 hours" if period == "24h" else "Jobs, last 7 days"
+                    ).classes("text-subtitle1 text-bold")
                     with ui.row().classes("gap-1"):
                         for status in JobStatus:
-                            self._link(f"overview_jobs_{period}_{status.name.lower()}",
-                                       status.value, status_color(status.value),
-                                       self._jobs_link(status, period))
+                            self._link(
+                                f"overview_jobs_{period}_{status.name.lower()}",
+                                status.value,
+                                status_color(status.value),
+                                self._jobs_link(status, period),
+                            )
             with tid(ui.card(), "overview_errors_card").classes("min-w-48"):
                 ui.label("Errors logged, last 24 hours").classes("text-subtitle1 text-bold")
                 self._link("overview_errors_24h", "Errors", "negative", self._errors_clicked)
@@ -180,75 +198,119 @@ class OverviewTab:
             with ui.card().style("flex: 3; min-width: 0"):
                 ui.label("Jobs started per day, by outcome").classes("text-subtitle1 text-bold")
                 self.chart = tid(
-                    ui.echart({"xAxis": {"type": "category", "data": []},
-                               "yAxis": {"type": "value"}, "series": []},
-                              on_point_click=guarded(self._bar_clicked))
-                    .classes("w-full h-64"),
+                    ui.echart(
+                        {
+                            "xAxis": {"type": "category", "data": []},
+                            "yAxis": {"type": "value"},
+                            "series": [],
+                        },
+                        on_point_click=guarded(self._bar_clicked),
+                    ).classes("w-full h-64"),
                     "overview_chart",
                 )
             with ui.element("div").style("flex: 2; min-width: 0"):
                 self.failures_table = self._table(
-                    "overview_failures_table", "Failures by process, last 7 days",
+                    "overview_failures_table",
+                    "Failures by process, last 7 days",
                     _columns(("process_name", "Process"), ("failures", "Failed jobs")),
                     "No failed jobs in the last 7 days.",
-                    lambda row: self.navigate("Jobs", status=JobStatus.FAILED.value,
-                                              process_name=row["process_name"],
-                                              from_date=self._since("7d")),
+                    lambda row: self.navigate(
+                        "Jobs",
+                        status=JobStatus.FAILED.value,
+                        process_name=row["process_name"],
+                        from_date=self._since("7d"),
+                    ),
                 )
                 self.failures_table.props("hide-pagination")
         self.queues_table = self._table(
-            "overview_queues_table", "Queues",
-            _columns(("queue_name", "Queue"), ("new", "Backlog (New)"),
-                     ("in_progress", "In Progress"), ("oldest_new", "Oldest New waits"),
-                     ("done_24h", "Done, 24 h"), ("failed_24h", "Failed, 24 h")),
+            "overview_queues_table",
+            "Queues",
+            _columns(
+                ("queue_name", "Queue"),
+                ("new", "Backlog (New)"),
+                ("in_progress", "In Progress"),
+                ("oldest_new", "Oldest New waits"),
+                ("done_24h", "Done, 24 h"),
+                ("failed_24h", "Failed, 24 h"),
+            ),
             "No queue has a backlog or finished elements in the last 24 hours.",
             lambda row: self.open_queue(row["queue_name"], "New"),
         )
         with ui.row().classes("w-full items-start gap-4 no-wrap"):
             self.schedulers_table = self._table(
-                "overview_schedulers_table", "Schedulers",
-                _columns(("machine_name", "Machine"), ("alive", "State"),
-                         ("last_update", "Last heard"), ("running", "Running now")),
+                "overview_schedulers_table",
+                "Schedulers",
+                _columns(
+                    ("machine_name", "Machine"),
+                    ("alive", "State"),
+                    ("last_update", "Last heard"),
+                    ("running", "Running now"),
+                ),
                 "No Scheduler has connected to this database yet.",
                 lambda row: self.navigate("Schedulers"),
             )
-            self.schedulers_table.add_slot("body-cell-alive", """
+            self.schedulers_table.add_slot(
+                "body-cell-alive",
+                """
                 <q-td :props="props"><q-badge :color="props.row.alive_color"
                       :label="props.value" /></q-td>
-            """)
+            """,
+            )
             self.attention_table = self._table(
-                "overview_attention_table", "Triggers failed or overdue",
-                _columns(("trigger_name", "Trigger"), ("problem", "Problem"),
-                         ("process_name", "Process"), ("last_run", "Last Run")),
+                "overview_attention_table",
+                "Triggers failed or overdue",
+                _columns(
+                    ("trigger_name", "Trigger"),
+                    ("problem", "Problem"),
+                    ("process_name", "Process"),
+                    ("last_run", "Last Run"),
+                ),
                 "No trigger has failed or is overdue.",
                 lambda row: self.navigate("Triggers", search=row["trigger_name"]),
             )
-            self.attention_table.add_slot("body-cell-problem", """
+            self.attention_table.add_slot(
+                "body-cell-problem",
+                """
                 <q-td :props="props"><q-badge :color="props.row.problem_color"
                       :label="props.value" /></q-td>
-            """)
+            """,
+            )
         self.alerts_table = self._table(
-            "overview_alerts_table", "Newest open alerts",
+            "overview_alerts_table",
+            "Newest open alerts",
             _columns(("rule", "Rule"), ("subject", "Subject"), ("opened_at", "Opened")),
             "No open alert.",
             lambda row: self._alerts_clicked(),
         )
         self.alerts_table.props("hide-pagination")
-        self.updated_label = tid(ui.label("").classes("text-caption text-grey-7"),
-                                 "overview_updated_label")
+        self.updated_label = tid(
+            ui.label("").classes("text-caption text-grey-7"), "overview_updated_label"
+        )
 
-    def _link(self, test_id: str, label: str, color: str,
-              on_click: Callable[[], Any]) -> None:
-        button = tid(ui.button(f"0 {label}", on_click=guarded(on_click))
-                     .props(f"flat dense no-caps color={color}"), test_id)
+    def _link(self, test_id: str, label: str, color: str, on_click: Callable[[], Any]) -> None:
+        button = tid(
+            ui.button(f"0 {label}", on_click=guarded(on_click)).props(
+                f"flat dense no-caps color={color}"
+            ),
+            test_id,
+        )
         button.tooltip(f"Open what this counts: {label}")
         self.links[test_id] = button
 
     @staticmethod
-    def _table(test_id: str, title: str, columns: list[dict[str, Any]], empty: str,
-               on_click: Callable[[dict[str, Any]], Any]) -> ui.table:
-        table = tid(ui.table(columns=columns, rows=[], row_key="id", title=title,
-                             pagination={"rowsPerPage": 10}), test_id)
+    def _table(
+        test_id: str,
+        title: str,
+        columns: list[dict[str, Any]],
+        empty: str,
+        on_click: Callable[[dict[str, Any]], Any],
+    ) -> ui.table:
+        table = tid(
+            ui.table(
+                columns=columns, rows=[], row_key="id", title=title, pagination={"rowsPerPage": 10}
+            ),
+            test_id,
+        )
         table.classes("w-full").props("flat bordered")
         quiet_no_data(table, empty)
         click = guarded(on_click)
@@ -285,9 +347,9 @@ class OverviewTab:
         self.figures = figures
         for period, counts in (("24h", figures.jobs_24h), ("7d", figures.jobs_7d)):
             for status in JobStatus:
-                self.links[f"overview_jobs_{period}_{status.name.lower()}"].text = (
-                    f"{counts.get(status, 0)} {status.value}"
-                )
+                self.links[
+                    f"overview_jobs_{period}_{status.name.lower()}"
+                ].text = f"{counts.get(status, 0)} {status.value}"
         self.links["overview_errors_24h"].text = f"{figures.errors_24h} Errors"
         self.links["overview_open_alerts"].text = f"{figures.open_alerts} Open"
         self.chart.options.clear()
@@ -301,7 +363,12 @@ class OverviewTab:
         self.schedulers_table.rows = scheduler_rows(figures)
         self.attention_table.rows = attention_rows(figures)
         self.alerts_table.rows = alert_rows(figures)
-        for table in (self.failures_table, self.queues_table, self.schedulers_table,
-                      self.attention_table, self.alerts_table):
+        for table in (
+            self.failures_table,
+            self.queues_table,
+            self.schedulers_table,
+            self.attention_table,
+            self.alerts_table,
+        ):
             table.update()
         self.updated_label.text = f"Figures as of {fmt(figures.now)}."

@@ -19,16 +19,31 @@ from openorch.store import QueueOverview
 from openorch.store.queues import describe_duration
 
 COLUMNS: list[dict[str, Any]] = [
-    {"name": "queue_name", "label": "Queue Name", "field": "queue_name", "align": "left",
-     "sortable": True},
+    {
+        "name": "queue_name",
+        "label": "Queue Name",
+        "field": "queue_name",
+        "align": "left",
+        "sortable": True,
+    },
     *(
-        {"name": status.name.lower(), "label": status.value, "field": status.name.lower(),
-         "align": "left", "sortable": True}
+        {
+            "name": status.name.lower(),
+            "label": status.value,
+            "field": status.name.lower(),
+            "align": "left",
+            "sortable": True,
+        }
         for status in QueueStatus
     ),
     {"name": "oldest_new", "label": "Oldest New", "field": "oldest_new", "align": "left"},
-    {"name": "past_deadline", "label": "Past Deadline", "field": "past_deadline",
-     "align": "left", "sortable": True},
+    {
+        "name": "past_deadline",
+        "label": "Past Deadline",
+        "field": "past_deadline",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "description", "label": "Description", "field": "description", "align": "left"},
 ]
 
@@ -36,8 +51,11 @@ COLUMNS: list[dict[str, Any]] = [
 def queue_rows(counts: dict[str, dict[QueueStatus, int]]) -> list[dict[str, Any]]:
     """One row per queue: its name and the number of elements in each status."""
     return [
-        {"id": name, "queue_name": name,
-         **{status.name.lower(): per_status.get(status, 0) for status in QueueStatus}}
+        {
+            "id": name,
+            "queue_name": name,
+            **{status.name.lower(): per_status.get(status, 0) for status in QueueStatus},
+        }
         for name, per_status in counts.items()
     ]
 
@@ -60,15 +78,23 @@ class QueuesTab:
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
         with ui.row().classes("w-full"):
-            tid(ui.button("New Queue", icon="add", on_click=guarded(self.new_queue)),
-                "queue_new_button")
+            tid(
+                ui.button("New Queue", icon="add", on_click=guarded(self.new_queue)),
+                "queue_new_button",
+            )
             ui.space()
-            tid(ui.button("Queue settings", icon="settings",
-                          on_click=guarded(self.new_settings)),
-                "queues_settings_button").tooltip("Configure a queue by name")
+            tid(
+                ui.button("Queue settings", icon="settings", on_click=guarded(self.new_settings)),
+                "queues_settings_button",
+            ).tooltip("Configure a queue by name")
         self.table = tid(
-            ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50}, title="Queues").classes("w-full"),
+            ui.table(
+                columns=COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 50},
+                title="Queues",
+            ).classes("w-full"),
             "queues_table",
         )
         paged(self.table)

@@ -14,15 +14,28 @@ from openorch.orchestrator.widgets import quiet_no_data
 from openorch.store.schedulers import SchedulerHealth
 
 COLUMNS: list[dict[str, Any]] = [
-    {"name": "machine_name", "label": "Machine Name", "field": "machine_name", "align": "left",
-     "sortable": True},
+    {
+        "name": "machine_name",
+        "label": "Machine Name",
+        "field": "machine_name",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "state", "label": "State", "field": "state", "align": "left"},
     {"name": "last_update", "label": "Last Connection", "field": "last_update", "align": "left"},
     {"name": "clock", "label": "Clock", "field": "clock", "align": "left"},
-    {"name": "latest_trigger", "label": "Latest Trigger", "field": "latest_trigger",
-     "align": "left"},
-    {"name": "latest_trigger_time", "label": "Latest Trigger Time",
-     "field": "latest_trigger_time", "align": "left"},
+    {
+        "name": "latest_trigger",
+        "label": "Latest Trigger",
+        "field": "latest_trigger",
+        "align": "left",
+    },
+    {
+        "name": "latest_trigger_time",
+        "label": "Latest Trigger Time",
+        "field": "latest_trigger_time",
+        "align": "left",
+    },
 ]
 
 
@@ -63,21 +76,32 @@ class SchedulersTab:
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
         self.table = tid(
-            ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50}, title="Schedulers").classes("w-full"),
+            ui.table(
+                columns=COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 50},
+                title="Schedulers",
+            ).classes("w-full"),
             "schedulers_table",
         )
         quiet_no_data(self.table, "No Scheduler has connected to this database yet.")
-        self.table.add_slot("body-cell-last_update", """
+        self.table.add_slot(
+            "body-cell-last_update",
+            """
             <q-td :props="props" :class="props.row.stale ? 'text-negative text-bold' : ''">
                 {{ props.value }}
             </q-td>
-        """)
-        self.table.add_slot("body-cell-clock", """
+        """,
+        )
+        self.table.add_slot(
+            "body-cell-clock",
+            """
             <q-td :props="props" :class="props.value ? 'text-warning text-bold' : ''">
                 {{ props.value }}
             </q-td>
-        """)
+        """,
+        )
 
     async def refresh(self) -> None:
         """Load every Scheduler again, judged by the data layer's liveness rule."""

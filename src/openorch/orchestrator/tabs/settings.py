@@ -24,9 +24,13 @@ class SettingsTab:
     """The Settings panel. Inputs are locked while connected, so what the inputs say is
     always what the page is connected to."""
 
-    def __init__(self, client_store: ClientStore, defaults: ConnectionSettings | None,
-                 on_connected: Callable[[], Awaitable[None]],
-                 on_disconnected: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        client_store: ClientStore,
+        defaults: ConnectionSettings | None,
+        on_connected: Callable[[], Awaitable[None]],
+        on_disconnected: Callable[[], None] | None = None,
+    ) -> None:
         self.client_store = client_store
         self.defaults = defaults
         self.on_connected = on_connected
@@ -42,8 +46,7 @@ class SettingsTab:
                 "settings_local_label",
             )
             self.conn_input = tid(
-                ui.input("Connection String", value=mask(self.configured_conn))
-                .classes("w-full"),
+                ui.input("Connection String", value=mask(self.configured_conn)).classes("w-full"),
                 "settings_conn_input",
             )
             self.key_input = tid(
@@ -53,7 +56,9 @@ class SettingsTab:
                     password=True,
                     password_toggle_button=True,
                     validation={"Invalid AES key": lambda value: not value or validate_key(value)},
-                ).classes("w-full").props('autocomplete="off"'),
+                )
+                .classes("w-full")
+                .props('autocomplete="off"'),
                 "settings_key_input",
             )
             self.key_label = tid(ui.label(""), "settings_key_label")
@@ -95,7 +100,8 @@ class SettingsTab:
         self.local_label.visible = bool(self.local_label.text) and on_local
         self.status_label.text = (
             f"Connected to {mask(self.client_store.store.engine.url)}."
-            if connected else "Not connected."
+            if connected
+            else "Not connected."
         )
         if self.key_note:
             self.key_label.text = self.key_note
@@ -113,8 +119,10 @@ class SettingsTab:
             return
         key = typed_key or self.configured_key
         if not key:
-            ui.notify("No encryption key: type one (or set OpenOrchestratorKey and restart).",
-                      type="negative")
+            ui.notify(
+                "No encryption key: type one (or set OpenOrchestratorKey and restart).",
+                type="negative",
+            )
             return
         if self.configured_conn and typed_conn == mask(self.configured_conn):
             conn_string = self.configured_conn  # the admin's own: any parameter is fine
@@ -148,7 +156,7 @@ class SettingsTab:
                 "Unexpected database revision",
                 f"The database is at revision {result.revision}, but this Orchestrator expects "
                 f"{HEAD_REVISION}. Some screens may fail until the database is upgraded with:\n"
-                f"openorch upgrade \"<connection string>\"",
+                f'openorch upgrade "<connection string>"',
                 "revision_popup",
             )
         await self.on_connected()

@@ -23,14 +23,29 @@ from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
 
 COLUMNS: list[dict[str, Any]] = [
-    {"name": "trigger_name", "label": "Trigger Name", "field": "trigger_name", "align": "left",
-     "sortable": True},
-    {"name": "priority", "label": "Priority", "field": "priority", "align": "left",
-     "sortable": True},
+    {
+        "name": "trigger_name",
+        "label": "Trigger Name",
+        "field": "trigger_name",
+        "align": "left",
+        "sortable": True,
+    },
+    {
+        "name": "priority",
+        "label": "Priority",
+        "field": "priority",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "type", "label": "Type", "field": "type", "align": "left", "sortable": True},
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
-    {"name": "process_name", "label": "Process Name", "field": "process_name", "align": "left",
-     "sortable": True},
+    {
+        "name": "process_name",
+        "label": "Process Name",
+        "field": "process_name",
+        "align": "left",
+        "sortable": True,
+    },
     {"name": "last_run", "label": "Last Run", "field": "last_run", "align": "left"},
     {"name": "next_run", "label": "Next Run", "field": "next_run", "align": "left"},
     {"name": "id", "label": "ID", "field": "id", "align": "left"},
@@ -83,35 +98,57 @@ class TriggersTab:
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
         with ui.row():
-            tid(ui.button("New Single Trigger", icon="add",
-                          on_click=guarded(lambda: self.open_new(TriggerType.SINGLE))),
-                "trigger_new_single_button")
-            tid(ui.button("New Scheduled Trigger", icon="add",
-                          on_click=guarded(lambda: self.open_new(TriggerType.SCHEDULED))),
-                "trigger_new_scheduled_button")
-            tid(ui.button("New Queue Trigger", icon="add",
-                          on_click=guarded(lambda: self.open_new(TriggerType.QUEUE))),
-                "trigger_new_queue_button")
+            tid(
+                ui.button(
+                    "New Single Trigger",
+                    icon="add",
+                    on_click=guarded(lambda: self.open_new(TriggerType.SINGLE)),
+                ),
+                "trigger_new_single_button",
+            )
+            tid(
+                ui.button(
+                    "New Scheduled Trigger",
+                    icon="add",
+                    on_click=guarded(lambda: self.open_new(TriggerType.SCHEDULED)),
+                ),
+                "trigger_new_scheduled_button",
+            )
+            tid(
+                ui.button(
+                    "New Queue Trigger",
+                    icon="add",
+                    on_click=guarded(lambda: self.open_new(TriggerType.QUEUE)),
+                ),
+                "trigger_new_queue_button",
+            )
         self.search_input = tid(
             ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
         )
         self.table = tid(
-            ui.table(columns=COLUMNS, rows=[], row_key="id",
-                     pagination={"rowsPerPage": 50, "sortBy": None},
-                     title="Triggers").classes("w-full"),
+            ui.table(
+                columns=COLUMNS,
+                rows=[],
+                row_key="id",
+                pagination={"rowsPerPage": 50, "sortBy": None},
+                title="Triggers",
+            ).classes("w-full"),
             "trigger_table",
         )
         self.table.bind_filter_from(self.search_input, "value")
         paged(self.table)
         quiet_no_data(self.table, "No triggers yet: create one with the buttons above.")
         status_badge_slot(self.table, "status")
-        self.table.add_slot("body-cell-next_run", """
+        self.table.add_slot(
+            "body-cell-next_run",
+            """
             <q-td :props="props">
                 {{ props.value }}
                 <q-badge v-if="props.row.overdue" color="negative" label="Overdue"
                          class="q-ml-sm" />
             </q-td>
-        """)
+        """,
+        )
         self.table.on("row-click", guarded(lambda e: self.open_existing(e.args[1]["id"])))
 
     async def refresh(self) -> None:
