@@ -239,8 +239,17 @@ def test_scheduler_death_resumes_elsewhere_and_the_orphan_can_save_nothing(
     started: list[Headless] = []
     orphan = 0
     try:
+        # A dead Scheduler is judged by the heartbeat timeout it declared itself (issue 13).
         doomed = Headless(
-            tmp_path, db_url, crypto_key, "--poll-interval", "0.3", "--name", "doomed"
+            tmp_path,
+            db_url,
+            crypto_key,
+            "--poll-interval",
+            "0.3",
+            "--name",
+            "doomed",
+            "--heartbeat-timeout",
+            "2",
         )
         started.append(doomed)
         _wait_for(marker.exists, 30, "the process to hang in step 2")
