@@ -28,6 +28,7 @@ from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
+from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 
@@ -573,7 +574,7 @@ class QueueStore(StoreCore):
         """
         queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         v.check_int("offset", offset, minimum=0)
-        page_size = v.check_limit(limit)
+        v.check_limit(limit)
         filters = element_filters(
             queue_name,
             reference,
@@ -586,24 +587,21 @@ class QueueStore(StoreCore):
             datetime.now(),
             pipeline_step,
         )
-        column = _QUEUE_ORDER_COLUMNS.get(v.order_key(order_by) or "created_date")
-        if column is None:
-            raise BadInput(
-                f"order_by must be one of {', '.join(_QUEUE_ORDER_COLUMNS)}; got {order_by!r}."
-            )
-        ordering = column.desc() if order_desc else column.asc()
-        page = (
-            select(QueueElement).where(*filters).order_by(ordering).offset(offset).limit(page_size)
+        page = page_statement(
+            QueueElement,
+            filters,
+            columns=_QUEUE_ORDER_COLUMNS,
+            default="created_date",
+            order_by=order_by,
+            order_desc=order_desc,
+            offset=offset,
+            limit=limit,
         )
 
         def work(
             session: Session,
         ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
-            elements = tuple(session.scalars(page))
-            if not include_count:
-                return elements
-            total = session.scalar(select(func.count()).select_from(QueueElement).where(*filters))
-            return elements, int(total or 0)
+            return read_page(session, page, QueueElement, filters, include_count)
 
         return self._read(work)
 
