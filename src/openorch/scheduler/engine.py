@@ -36,7 +36,6 @@ from openorch.database import (
     JobStatus,
     LogLevel,
     RunRequest,
-    SingleTrigger,
     Trigger,
     TriggerStatus,
 )
@@ -100,7 +99,6 @@ class RunningJob:
     trigger_name: str
     process_name: str
     is_blocking: bool
-    is_single: bool
     launched: Launched
     started_at: float = field(default_factory=time.monotonic)
     #: When the process ended, set by its watcher thread the moment it exits: the job's
@@ -714,7 +712,6 @@ class SchedulerEngine:
             trigger_name=trigger.trigger_name,
             process_name=trigger.process_name,
             is_blocking=bool(trigger.is_blocking),
-            is_single=isinstance(trigger, SingleTrigger),
             launched=launched,
         )
         self._jobs[job.id] = running

@@ -42,7 +42,6 @@ T = TypeVar("T")
 ARGUMENTS = (
     "<process_name> <connection_string> <crypto_key> <process_args> [<trigger_id> [<job_id>]]"
 )
-USAGE = f"python <script.py> {ARGUMENTS}"
 _REQUIRED_ARGS = ("process_name", "connection_string", "crypto_key", "process_args")
 
 
