@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "src")]
 
+from populate import _series, _time, _uuid_sql  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from openorch import migrate  # noqa: E402
@@ -39,32 +40,13 @@ TARGET_MS = 200.0
 NOW = datetime(2025, 1, 1) + timedelta(seconds=ROWS * SPACING)
 
 
-def _series(dialect: str, count: int) -> str:
-    if dialect == "postgresql":
-        return f"generate_series(0, {count - 1}) AS s(n)"
-    return (
-        f"(WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < {count - 1})"
-        " SELECT n FROM c) AS s"
-    )
-
-
-def _time(dialect: str, seconds: str) -> str:
-    if dialect == "postgresql":
-        return f"(TIMESTAMP '2025-01-01 00:00:00' + ({seconds}) * INTERVAL '1 second')"
-    return f"datetime('2025-01-01 00:00:00', '+' || ({seconds}) || ' seconds')"
-
-
-def _uuid(dialect: str) -> str:
-    return "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
-
-
 def populate_jobs(engine: Engine, count: int) -> None:
     """`count` ended jobs, SPACING seconds apart, over 50 processes and 5 Schedulers."""
     dialect = engine.dialect.name
     status = "CASE WHEN n % 100 < 3 THEN 'FAILED' WHEN n % 100 = 3 THEN 'KILLED' ELSE 'DONE' END"
     sql = (
         'INSERT INTO "Jobs" (id, process_name, scheduler_name, start_time, end_time, status) '
-        f"SELECT {_uuid(dialect)}, 'process_' || (n % 50), 'robot-' || (n % 5), "
+        f"SELECT {_uuid_sql(dialect)}, 'process_' || (n % 50), 'robot-' || (n % 5), "
         f"{_time(dialect, f'n * {SPACING}')}, {_time(dialect, f'n * {SPACING} + 20')}, {status} "
         f"FROM {_series(dialect, count)}"
     )
@@ -78,8 +60,8 @@ def populate_logs(engine: Engine, count: int) -> None:
     level = "CASE n % 10 WHEN 0 THEN 'ERROR' WHEN 1 THEN 'TRACE' ELSE 'INFO' END"
     sql = (
         'INSERT INTO "Logs" (id, log_time, log_level, process_name, log_message, job_id) '
-        f"SELECT {_uuid(dialect)}, {_time(dialect, f'n * {SPACING}')}, {level}, "
-        f"'process_' || (n % 50), 'Benchmark log line ' || n, {_uuid(dialect)} "
+        f"SELECT {_uuid_sql(dialect)}, {_time(dialect, f'n * {SPACING}')}, {level}, "
+        f"'process_' || (n % 50), 'Benchmark log line ' || n, {_uuid_sql(dialect)} "
         f"FROM {_series(dialect, count)}"
     )
     with engine.begin() as connection:
@@ -98,7 +80,7 @@ def populate_queues(engine: Engine, count: int) -> None:
     sql = (
         'INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, '
         "end_date, created_by) "
-        f"SELECT {_uuid(dialect)}, 'queue_' || (n % 20), {status}, "
+        f"SELECT {_uuid_sql(dialect)}, 'queue_' || (n % 20), {status}, "
         "'{\"invoice\": ' || n || '}', 'REF-' || n, "
         f"{_time(dialect, f'n * {SPACING}')}, {end}, 'bench' FROM {_series(dialect, count)}"
     )
@@ -120,7 +102,7 @@ def populate_alerts(engine: Engine, count: int) -> None:
     sql = (
         'INSERT INTO "Alerts" (id, rule, subject, episode, title, body, opened_at, closed_at, '
         "attempts) "
-        f"SELECT {_uuid(dialect)}, CASE n % 2 WHEN 0 THEN 'job_failed' ELSE 'job_killed' END, "
+        f"SELECT {_uuid_sql(dialect)}, CASE n % 2 WHEN 0 THEN 'job_failed' ELSE 'job_killed' END, "
         "'job:' || n, 1, 'Alert ' || n, 'body', "
         f"{_time(dialect, f'n * {ALERT_SPACING}')}, {closed}, 1 FROM {_series(dialect, count)}"
     )
