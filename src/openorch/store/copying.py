@@ -207,9 +207,7 @@ def _check_source(engine: Engine, label: str) -> None:
         raise _connect_error("SOURCE", label, error) from error
     if found.openorch == HEAD_REVISION:
         return
-    upgrade_first = (
-        f'Bring it up to date first (back it up, stop the programs using it): openorch upgrade "{label}"'
-    )
+    upgrade_first = f'Bring it up to date first (back it up, stop the programs using it): openorch upgrade "{label}"'
     if found.current is None:
         if names & {table.name for table in Base.metadata.sorted_tables}:
             raise CopyRefused(
@@ -250,7 +248,10 @@ def _check_target(engine: Engine, label: str, tables: tuple[Table, ...]) -> Prep
     except SQLAlchemyError as error:
         raise _connect_error("TARGET", label, error) from error
     if filled:
-        listed = ", ".join(f"{name} ({rows} rows)" for name, rows in sorted(filled.items()))
+        listed = ", ".join(
+            f"{name} ({rows} row{'' if rows == 1 else 's'})"
+            for name, rows in sorted(filled.items())
+        )
         raise CopyRefused(
             f"TARGET {label} is not empty: {listed}. Copy only into an empty database (a new "
             "one, or one just made with openorch upgrade --new). Nothing was changed."
@@ -368,8 +369,14 @@ def copy_database(
         try:
             prepared = _check_target(target_engine, target_label, tables)
             return _run(
-                source_engine, target_engine, tables, prepared, target_label, batch_size,
-                on_progress or (lambda _progress: None), note,
+                source_engine,
+                target_engine,
+                tables,
+                prepared,
+                target_label,
+                batch_size,
+                on_progress or (lambda _progress: None),
+                note,
             )
         finally:
             target_engine.dispose()
@@ -395,9 +402,7 @@ def _run(
         try:
             migrate.upgrade(target)
         except (SQLAlchemyError, RuntimeError) as error:
-            raise CopyFailed(
-                f"preparing TARGET {label} failed: {_first_line(error)}"
-            ) from error
+            raise CopyFailed(f"preparing TARGET {label} failed: {_first_line(error)}") from error
     try:
         counts = _copy_rows(source, target, tables, batch_size, on_progress)
     except SQLAlchemyError as error:
@@ -409,7 +414,9 @@ def _run(
         with target.connect() as connection:
             found = _row_counts(connection, tables)
     except SQLAlchemyError as error:
-        raise CopyFailed(f"counting the rows in TARGET {label} failed: {_first_line(error)}") from error
+        raise CopyFailed(
+            f"counting the rows in TARGET {label} failed: {_first_line(error)}"
+        ) from error
     return CopyResult(
         prepared,
         tuple(TableCount(table.name, counts[table.name], found[table.name]) for table in tables),
