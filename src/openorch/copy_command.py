@@ -32,32 +32,47 @@ def _error(message: str) -> None:
 
 
 class ProgressDisplay:
-    """A progress bar redrawn in place on a terminal; one line per finished table when
-    the output goes to a file or a pipe (a log then holds no carriage returns)."""
+    """A progress bar redrawn in place on a terminal. To a file or a pipe (a log then
+    holds no carriage returns): one line per table with rows when it is done, and one
+    every `LOG_EVERY` rows inside a big table."""
+
+    #: Rows between two progress lines when the output is not a terminal.
+    LOG_EVERY = 100_000
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
         self._drawn = False
+        self._logged = 0
 
     def __call__(self, progress: Progress) -> None:
         if self.live:
-            share = progress.done / progress.total if progress.total else 1.0
-            filled = round(share * _BAR_WIDTH)
-            bar = "#" * filled + "." * (_BAR_WIDTH - filled)
-            line = (
-                f"[{bar}] {share:4.0%}  {progress.table} "
-                f"{progress.table_done:,}/{progress.table_total:,}"
-            )
-            self.stream.write(f"\r{line:<79}")
-            self.stream.flush()
-            self._drawn = True
-        elif progress.table_done == progress.table_total:
+            self._draw(progress)
+            return
+        if progress.table_done == 0:
+            self._logged = 0
+        finished = progress.table_done == progress.table_total
+        if (finished and progress.table_total) or (
+            progress.table_done - self._logged >= self.LOG_EVERY and not finished
+        ):
+            self._logged = progress.table_done
             self.stream.write(
-                f"  {progress.table:<24} {progress.table_total:>10,} rows "
-                f"({progress.done:,}/{progress.total:,})\n"
+                f"  {progress.table:<24} {progress.table_done:>12,} of "
+                f"{progress.table_total:,} rows ({progress.done:,} of {progress.total:,} in all)\n"
             )
             self.stream.flush()
+
+    def _draw(self, progress: Progress) -> None:
+        share = progress.done / progress.total if progress.total else 1.0
+        filled = round(share * _BAR_WIDTH)
+        bar = "#" * filled + "." * (_BAR_WIDTH - filled)
+        line = (
+            f"[{bar}] {share:4.0%}  {progress.table} "
+            f"{progress.table_done:,}/{progress.table_total:,}"
+        )
+        self.stream.write(f"\r{line:<79}")
+        self.stream.flush()
+        self._drawn = True
 
     def end(self) -> None:
         """Leave the terminal's line to what is printed next."""

@@ -3,7 +3,6 @@ into PostgreSQL (and SQLite) row for row, ids, times and encrypted values unchan
 targets it accepts (new, freshly upgraded, empty at an older revision); and everything it
 refuses, with the target left exactly as it was."""
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +233,7 @@ def test_a_failure_half_way_leaves_no_row_in_the_target(
         if progress.table == "Queues" and progress.table_done > 0:
             raise sa.exc.OperationalError("INSERT", {}, Exception("disk full (simulated)"))
 
-    with pytest.raises(CopyFailed, match="no row was kept.*disk full"):
+    with pytest.raises(CopyFailed, match=r"no row was kept.*disk full"):
         copy_database(source[0], target, batch_size=2, on_progress=stop_in_queues)
     assert all(not rows for rows in rows_of(target).values())
     # The target is now a valid, empty database at head: running again works.

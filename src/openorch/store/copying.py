@@ -26,7 +26,7 @@ to move on after inserting explicit ids. The version tables (`alembic_version`,
 """
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -207,7 +207,10 @@ def _check_source(engine: Engine, label: str) -> None:
         raise _connect_error("SOURCE", label, error) from error
     if found.openorch == HEAD_REVISION:
         return
-    upgrade_first = f'Bring it up to date first (back it up, stop the programs using it): openorch upgrade "{label}"'
+    upgrade_first = (
+        "Bring it up to date first (back it up and stop the programs using it): "
+        f'openorch upgrade "{label}"'
+    )
     if found.current is None:
         if names & {table.name for table in Base.metadata.sorted_tables}:
             raise CopyRefused(
@@ -317,8 +320,8 @@ def _copy_rows(
                 on_progress(Progress(table.name, 0, counts[table.name], done, total))
                 ordered = select(table).order_by(*table.primary_key.columns)
                 for batch in streaming.execute(ordered).partitions():
-                    rows: list[Mapping[str, Any]] = [row._mapping for row in batch]
-                    writer.execute(table.insert(), [dict(row) for row in rows])
+                    rows = [dict(row._mapping) for row in batch]
+                    writer.execute(table.insert(), rows)
                     table_done += len(rows)
                     done += len(rows)
                     on_progress(Progress(table.name, table_done, counts[table.name], done, total))
