@@ -46,8 +46,8 @@ def source(sqlite_db_url: str, crypto_key: str) -> tuple[str, Any]:
 
 
 @pytest.mark.postgres
-def test_every_row_reaches_postgresql_unchanged(
-    source: tuple[str, Any], pg_empty_url: str, crypto_key: str
+def test_every_row_reaches_postgresql_unchanged_and_comes_back(
+    source: tuple[str, Any], pg_empty_url: str, crypto_key: str, tmp_path: Path
 ) -> None:
     source_url, filled = source
     seen: list[Progress] = []
@@ -79,8 +79,23 @@ def test_every_row_reaches_postgresql_unchanged(
         assert copied.get_job(filled.job_id).trigger_id is not None
         run = copied.get_pipeline_run(filled.element_id)
         assert run is not None and run.step == "second" and '"doubled": 4' in run.state
+        # The Orchestrator's screens read it as they read local mode's file.
+        hook = copied.get_alert_channel("hook", decrypt=True)
+        assert hook.webhook_url == "http://127.0.0.1:9/h/TOKEN"
+        overview = copied.get_overview()
+        assert overview.errors_24h == 2 and overview.open_alerts == 1
+        assert {queue.queue_name for queue in copied.get_queue_overview()} >= {"outbox", "bulk"}
+        health = {one.scheduler.machine_name: one for one in copied.get_scheduler_health()}
+        assert health["vm1"].scheduler.engine_state == "running"
+        assert copied.get_pipeline_view(filled.element_id) is not None
     finally:
         copied.close()
+
+    # And back again (PostgreSQL read in one snapshot, streamed): the same rows (the
+    # token's last use, recorded just above, included).
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    assert not copy_database(pg_empty_url, back, batch_size=3).mismatches
+    assert rows_of(back) == rows_of(pg_empty_url)
 
 
 def test_sqlite_to_sqlite_and_the_new_file_is_private(
