@@ -62,6 +62,8 @@ def test_local_mode_moves_to_postgresql_and_everything_reads_it(
     assert str(home / "openorch.key") in done.stdout
     assert HIDDEN_PASSWORD not in output and local.crypto_key not in output
     assert "postgres:***@" in done.stdout
+    # The Scheduler fill_every_table registered looks alive: the admin is warned.
+    assert "Warning: the Scheduler(s) old-machine, vm1 sent a heartbeat" in done.stdout
 
     # Running it again refuses: the target is not empty any more; nothing changes.
     again = _copy(home, "local", target_text)

@@ -228,6 +228,20 @@ def _check_source(engine: Engine, label: str) -> None:
     )
 
 
+def _live_schedulers(engine: Engine) -> list[str]:
+    """Schedulers the source's liveness rule still counts as running (the same rule as
+    the Schedulers tab): what they write after the copy read the source stays behind."""
+    from sqlalchemy.orm import Session
+
+    from openorch.store.schedulers import scheduler_health
+
+    try:
+        with Session(engine) as session:
+            return [one.scheduler.machine_name for one in scheduler_health(session) if one.alive]
+    except SQLAlchemyError:
+        return []  # only a warning: the copy itself will say what is wrong
+
+
 def _row_counts(connection: Connection, tables: tuple[Table, ...]) -> dict[str, int]:
     return {
         table.name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
@@ -399,6 +413,13 @@ def _run(
 ) -> CopyResult:
     from openorch import migrate
 
+    running = _live_schedulers(source)
+    if running:
+        note(
+            f"Warning: the Scheduler(s) {', '.join(running)} sent a heartbeat to SOURCE "
+            "recently. If they still run, stop them (and the Orchestrator) first: what "
+            "they write after this copy stays behind."
+        )
     if prepared != "ready":
         verb = "Creating the openorch tables in" if prepared == "created" else "Upgrading"
         note(f"{verb} {label} (revision {HEAD_REVISION}).")
