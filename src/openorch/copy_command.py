@@ -129,7 +129,8 @@ def run_copy(source: str, target: str, *, batch_size: int = DEFAULT_BATCH_SIZE) 
         )
     except CopyRefused as error:
         display.end()
-        _error(str(error))
+        message = str(error)
+        _error(message if "Nothing was changed" in message else f"{message} Nothing was changed.")
         return 2
     except CopyFailed as error:
         display.end()

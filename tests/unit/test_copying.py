@@ -1,10 +1,13 @@
 """What `openorch copy` relies on about the schema, and how it tells databases apart."""
 
+import io
+
 import pytest
 from sqlalchemy import Enum, Integer, String, make_url
 
+from openorch.copy_command import ProgressDisplay
 from openorch.database import Base
-from openorch.store.copying import copy_tables, same_database
+from openorch.store.copying import Progress, copy_tables, same_database
 
 
 def test_no_table_has_a_generated_integer_key() -> None:
@@ -76,3 +79,35 @@ def test_same_database(first: str, second: str, same: bool, tmp_path: object) ->
     one, two = (make_url(url.format(**values)) for url in (first, second))
     assert same_database(one, two) is same
     assert same_database(two, one) is same
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_redraws_one_line_on_a_terminal() -> None:
+    stream = _Terminal()
+    display = ProgressDisplay(stream)
+    display(Progress("Logs", 0, 4, 0, 4))
+    display(Progress("Logs", 2, 4, 2, 4))
+    display(Progress("Logs", 4, 4, 4, 4))
+    display.end()
+    text = stream.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
+    assert "[###############...............]  50%  Logs 2/4" in text
+    assert "[##############################] 100%  Logs 4/4" in text
+
+
+def test_progress_to_a_log_is_one_line_per_table_with_rows() -> None:
+    stream = io.StringIO()
+    display = ProgressDisplay(stream)
+    display.LOG_EVERY = 3
+    display(Progress("Alerts", 0, 0, 0, 8))  # empty: no line
+    display(Progress("Logs", 0, 8, 0, 8))
+    for done in (2, 4, 6, 8):
+        display(Progress("Logs", done, 8, done, 8))
+    display.end()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert [line.split()[:2] for line in lines] == [["Logs", "4"], ["Logs", "8"]]

@@ -385,7 +385,7 @@ def copy_database(
         target_engine = _engine("TARGET", target_url)
         try:
             prepared = _check_target(target_engine, target_label, tables)
-            return _run(
+            return _prepare_and_copy(
                 source_engine,
                 target_engine,
                 tables,
@@ -401,7 +401,7 @@ def copy_database(
         source_engine.dispose()
 
 
-def _run(
+def _prepare_and_copy(
     source: Engine,
     target: Engine,
     tables: tuple[Table, ...],
@@ -411,6 +411,7 @@ def _run(
     on_progress: Callable[[Progress], None],
     note: Callable[[str], None],
 ) -> CopyResult:
+    """Warn about live Schedulers, create or upgrade the target, copy, count again."""
     from openorch import migrate
 
     running = _live_schedulers(source)
