@@ -255,3 +255,19 @@ def test_a_failure_half_way_leaves_no_row_in_the_target(
     result = copy_database(source[0], target)
     assert result.prepared == "ready" and not result.mismatches
     assert rows_of(target) == rows_of(source[0])
+
+
+def test_schedulers_still_alive_in_the_source_are_named(
+    source: tuple[str, Any], tmp_path: Path
+) -> None:
+    """A warning, not a refusal: a Scheduler killed a minute ago still looks alive."""
+    notes: list[str] = []
+    copy_database(source[0], f"sqlite:///{tmp_path / 'one.db'}", on_note=notes.append)
+    assert any("Scheduler(s) old-machine, vm1 sent a heartbeat" in note for note in notes)
+
+    store = Store(source[0])
+    store.set_engine_state("vm1", source[1].run_id, "stopped")  # as a clean stop leaves it
+    store.close()
+    notes.clear()
+    copy_database(source[0], f"sqlite:///{tmp_path / 'two.db'}", on_note=notes.append)
+    assert any("Scheduler(s) old-machine sent a heartbeat" in note for note in notes), notes

@@ -23,6 +23,7 @@ class Filled:
     job_id: uuid.UUID
     element_id: uuid.UUID
     due_trigger_id: uuid.UUID
+    run_id: uuid.UUID
 
 
 def fill_every_table(store: Store) -> Filled:
@@ -122,4 +123,4 @@ def fill_every_table(store: Store) -> Filled:
     )
     store.request_run(single, "ci", "--from-api", "corr-1")
     store.record_api_write("ci", "constant.update", "greeting")
-    return Filled(password, secret, job.id, element.id, due)
+    return Filled(password, secret, job.id, element.id, due, run_id)

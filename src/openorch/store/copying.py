@@ -230,14 +230,19 @@ def _check_source(engine: Engine, label: str) -> None:
 
 def _live_schedulers(engine: Engine) -> list[str]:
     """Schedulers the source's liveness rule still counts as running (the same rule as
-    the Schedulers tab): what they write after the copy read the source stays behind."""
+    the Schedulers tab), leaving out those that recorded a clean stop: what a running
+    one writes after the copy read the source stays behind."""
     from sqlalchemy.orm import Session
 
     from openorch.store.schedulers import scheduler_health
 
     try:
         with Session(engine) as session:
-            return [one.scheduler.machine_name for one in scheduler_health(session) if one.alive]
+            return [
+                one.scheduler.machine_name
+                for one in scheduler_health(session)
+                if one.alive and one.scheduler.engine_state != "stopped"
+            ]
     except SQLAlchemyError:
         return []  # only a warning: the copy itself will say what is wrong
 
