@@ -1,5 +1,5 @@
 """The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `api` (HTTP API),
-`upgrade` (migrations).
+`upgrade` (migrations), `copy` (move a database).
 
 Each program is imported only when its command runs, so `openorch upgrade` and the SDK
 never load NiceGUI or Tk.
@@ -114,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     upgrade.set_defaults(handler=_run_upgrade)
 
+    copy = commands.add_parser(
+        "copy",
+        help="copy every row of an openorch database into a new, empty one "
+        "(e.g. local mode to PostgreSQL)",
+    )
+    copy.add_argument(
+        "source", metavar="SOURCE", help="connection string, or 'local' for local mode's database"
+    )
+    copy.add_argument(
+        "target",
+        metavar="TARGET",
+        help="connection string of an empty database (its tables are created if missing)",
+    )
+    copy.add_argument(
+        "--batch-size", type=int, default=None, help="rows per round trip (default 2000)"
+    )
+    copy.set_defaults(handler=_run_copy)
+
     api = commands.add_parser("api", help="serve the HTTP API (FastAPI; docs at /api/docs)")
     api.add_argument(
         "--host",
@@ -163,6 +181,14 @@ def _run_upgrade(args: argparse.Namespace) -> int:
     from openorch.upgrade import run_upgrade
 
     return run_upgrade(args.conn, new=args.new, yes=args.yes)
+
+
+def _run_copy(args: argparse.Namespace) -> int:
+    from openorch.copy_command import run_copy
+
+    if args.batch_size is None:
+        return run_copy(args.source, args.target)
+    return run_copy(args.source, args.target, batch_size=args.batch_size)
 
 
 def _run_key(_args: argparse.Namespace) -> int:
