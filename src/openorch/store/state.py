@@ -248,6 +248,47 @@ def require_trigger_change(
     )
 
 
+#: A status a script asks for by saving a trigger object (`update_trigger`, the way
+#: OpenOrchestrator 3.0.0's scripts pause, re-enable or reset triggers), and the
+#: Orchestrator button whose effect it gets. The other statuses (RUNNING, DONE, FAILED)
+#: are a run's to set: saving them is refused.
+REQUESTED_STATUS_EVENTS: dict[TriggerStatus, TriggerEvent] = {
+    S.IDLE: TriggerEvent.ENABLE,
+    S.PAUSED: TriggerEvent.DISABLE,
+    S.PAUSING: TriggerEvent.DISABLE,
+    S.KILLING: TriggerEvent.KILL,
+    S.KILLED: TriggerEvent.KILL,
+}
+
+
+def request_trigger_status(
+    connection: Connection, trigger_id: uuid.UUID, requested: TriggerStatus
+) -> TriggerStatus:
+    """Apply a status a caller asked for by name, as the Orchestrator's button with that
+    effect (`REQUESTED_STATUS_EVENTS`): IDLE is Enable, PAUSED or PAUSING is Disable
+    (a running trigger becomes PAUSING, then PAUSED when its run ends), KILLING or
+    KILLED is Kill. Returns the status the trigger now has.
+
+    Raises:
+        TransitionRefused: a status only a run sets, or one the button refuses now
+            (Enable while the process runs, Kill when nothing runs); nothing changed.
+        ValueError: no such trigger.
+    """
+    event = REQUESTED_STATUS_EVENTS.get(requested)
+    if event is None:
+        raise TransitionRefused(
+            f"process_status cannot be set to {requested.name} by saving the trigger: "
+            "RUNNING, DONE and FAILED are set when a run begins or ends. Save IDLE "
+            "(enable), PAUSED (disable) or KILLING (kill), or call "
+            "set_trigger_status(trigger_id, status) to set any status unconditionally, "
+            "as OpenOrchestrator 3.0.0 did."
+        )
+    try:
+        return require_trigger_change(connection, trigger_id, event)
+    except TransitionRefused as refusal:
+        raise TransitionRefused(f"process_status {requested.name}: {refusal}") from None
+
+
 def begin_trigger(connection: Connection, trigger_id: uuid.UUID, moment: datetime) -> bool:
     """IDLE → RUNNING with `last_run = moment`; a Scheduled trigger's `next_run` moves to
     its next cron time after `moment` (missed runs are not caught up). False: someone
