@@ -197,3 +197,26 @@ def test_a_due_time_is_unaffected(store: Store) -> None:
     with pytest.raises(ValueError, match="next_run"):
         store.create_single_trigger("s", "P", None, "p", "", False, False, 1)  # type: ignore[arg-type]
     assert store.create_single_trigger("s", "P", datetime.now() + timedelta(1), "p", "", 0, 1)
+
+
+# --- smaller differences made the same ------------------------------------------------------
+
+
+def test_none_where_the_original_took_none(store: Store) -> None:
+    """No queue has no name (the original's query matched nothing); no trigger name is
+    stored as NULL."""
+    store.create_queue_element("q", "r")
+    assert store.get_next_queue_element(None) is None  # type: ignore[arg-type]
+    assert store.get_queue_elements("q")[0].status.name == "NEW"
+    store.start_trigger_from_machine("M1", None)  # type: ignore[arg-type]
+    (scheduler,) = store.get_schedulers()
+    assert (scheduler.machine_name, scheduler.latest_trigger) == ("M1", None)
+    assert scheduler.latest_trigger_time is not None
+    with pytest.raises(ValueError, match="trigger_name is too long"):
+        store.start_trigger_from_machine("M1", "t" * 101)
+
+
+def test_repr_is_the_originals(store: Store) -> None:
+    trigger_id = _queue_trigger(store)
+    trigger = store.get_trigger(trigger_id)
+    assert repr(trigger) == str(trigger) == "q: Queue"
