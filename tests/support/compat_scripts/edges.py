@@ -187,6 +187,14 @@ def triggers() -> None:
         lambda: (repr(db_util.get_trigger(tid)), str(db_util.get_trigger(tid))),
     )
     step("get_all_triggers", lambda: _trigger_names())
+    for name in ("zz last by name", "aa first by name"):
+        db_util.create_single_trigger(name, "P", FUTURE, "p", "", False, False, 0)
+    step(
+        "get_all_triggers order",
+        lambda: [t.trigger_name for t in db_util.get_all_triggers() if "by name" in t.trigger_name],
+    )
+    _delete_triggers_named("zz last by name")
+    _delete_triggers_named("aa first by name")
 
 
 def values_and_queues() -> None:
@@ -325,6 +333,10 @@ def connections(url: str, key: str) -> None:
     step("create_connection_from_args no items", lambda: from_args())
     oc = OrchestratorConnection("Edge process", url, key, "", "", job_id)
     step("oc repr and str", lambda: (repr(oc), str(oc)))
+    step(
+        "oc ids that are not UUIDs, reading a constant",
+        lambda: OrchestratorConnection("E", url, key, "", "123", "x").get_constant("edge").value,
+    )
     step(
         "oc malformed connection string, first use",
         lambda: OrchestratorConnection("E", "no url at all", key, "", "", "").get_constant("edge"),
