@@ -4,10 +4,9 @@ Every status change openorch makes — the Scheduler beginning and ending runs, 
 the cleanup after a restart, the Orchestrator's Enable/Disable/Kill buttons, the SDK's
 `pause_my_trigger`, a status saved with `update_trigger` — goes through this module. The
 allowed transitions are data (`TRIGGER_TRANSITIONS`, `JOB_TRANSITIONS`); `change_trigger`
-and `end_job` apply them,
-each as conditional UPDATEs (`WHERE status IN (allowed sources)`), so two programs that
-change one row at once cannot overwrite each other's decision: the second finds the
-status moved and changes nothing.
+and `end_job` apply them, each as conditional UPDATEs (`WHERE status IN (allowed
+sources)`), so two programs that change one row at once cannot overwrite each other's
+decision: the second finds the status moved and changes nothing.
 
 The functions take an open Core `Connection` and run inside the caller's transaction, so
 the data layer can put more work in the same transaction (a job, its trigger, its log
