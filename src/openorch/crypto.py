@@ -91,7 +91,10 @@ class Cipher:
         if self._fernet_instance is None:
             from cryptography.fernet import Fernet
 
-            self._fernet_instance = Fernet(self.key)
+            try:
+                self._fernet_instance = Fernet(self.key)
+            except ValueError as error:  # a spelling the checks above let through
+                raise _bad_key(_INVALID_KEY) from error
         return self._fernet_instance
 
     def encrypt(self, plain: str) -> str:

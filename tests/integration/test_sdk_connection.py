@@ -42,16 +42,53 @@ def test_attributes_and_optional_ids(db_url: str, crypto_key: str) -> None:
         assert connection.process_arguments == "a b"
         assert connection.trigger_id == trigger_id
         assert connection.job_id == job_id
-        assert "Robot" in repr(connection)
+        assert repr(connection) == str(connection) == "OrchestratorConnection - Process name: Robot"
     with OrchestratorConnection("Robot", db_url, crypto_key, None) as connection:
         assert connection.process_arguments == ""
         assert connection.trigger_id is None and connection.job_id is None
 
 
-def test_bad_key_says_it_is_the_key(sqlite_db_url: str) -> None:
-    for key in ("not a key", "", generate_key()[:-4].decode(), "ø" * 44):
-        with pytest.raises(ValueError, match="key"):
-            OrchestratorConnection("Robot", sqlite_db_url, key, "")
+@pytest.mark.parametrize("key", ["not a key", generate_key()[:-4].decode(), "ø" * 44, b"x"])
+def test_a_bad_key_is_taken_and_fails_when_a_credential_is_used(
+    db_url: str, key: str, store: Store
+) -> None:
+    """As in OpenOrchestrator 3.0.0: a script run with a dummy key logs, reads constants
+    and works queues; a credential says what is wrong with the key."""
+    store.create_constant("c", "v")
+    store.create_credential("c", "user", "secret")
+    with OrchestratorConnection("Robot", db_url, key, "") as connection:
+        connection.log_info("with a dummy key")
+        assert connection.get_constant("c").value == "v"
+        connection.create_queue_element("q", "r")
+        for use in (
+            lambda: connection.get_credential("c"),
+            lambda: connection.update_credential("c", "u", "p"),
+        ):
+            with pytest.raises(ValueError, match="Invalid AES key") as caught:
+                use()
+            assert str(key) not in str(caught.value)
+    assert [log.log_message for log in store.get_logs(0, 10)] == ["with a dummy key"]
+
+
+@pytest.mark.parametrize("key", ["", None])
+def test_no_key_is_taken_and_fails_when_a_credential_is_used(
+    db_url: str, key: str | None, store: Store
+) -> None:
+    store.create_credential("c", "user", "secret")
+    with OrchestratorConnection("Robot", db_url, key, "") as connection:  # type: ignore[arg-type]
+        connection.log_info("no key")
+        with pytest.raises(RuntimeError, match="No encryption key is set"):
+            connection.get_credential("c")
+
+
+def test_a_bad_key_from_the_command_line_is_taken_too(
+    sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["s.py", "Robot", sqlite_db_url, "bad key", ""])
+    with OrchestratorConnection.create_connection_from_args() as connection:
+        connection.log_info("started by hand")
+        with pytest.raises(ValueError, match="Invalid AES key"):
+            connection.update_credential("c", "u", "p")
 
 
 def test_unreachable_database_says_it_is_the_database(tmp_path: Path, crypto_key: str) -> None:
@@ -63,6 +100,10 @@ def test_unreachable_database_says_it_is_the_database(tmp_path: Path, crypto_key
         )
     with pytest.raises(ValueError, match="Malformed connection string"):
         OrchestratorConnection("R", "no url at all", crypto_key, "")
+    # The original failed at the first call with a RuntimeError: those clauses catch.
+    for url in ("no url at all", f"sqlite:///{tmp_path}/missing/dir/x.db"):
+        with pytest.raises(RuntimeError):
+            OrchestratorConnection("R", url, crypto_key, "")
 
 
 def test_bad_ids_and_names_are_refused(sqlite_db_url: str, crypto_key: str) -> None:
@@ -115,6 +156,7 @@ def test_too_few_arguments_name_what_is_missing(
     names = ("process_name", "connection_string", "crypto_key", "process_args")
     with pytest.raises(ValueError) as caught:
         OrchestratorConnection.create_connection_from_args()
+    assert isinstance(caught.value, IndexError)  # what the original raised
     message = str(caught.value)
     assert f"Missing command-line argument(s): {', '.join(names[count:])}" in message
     assert "python robot.py <process_name> <connection_string> <crypto_key>" in message

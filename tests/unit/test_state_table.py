@@ -54,3 +54,17 @@ def test_flavours() -> None:
     assert is_known_transition(S.IDLE, S.RUNNING)
     assert is_known_transition(S.RUNNING, S.IDLE)  # a recurring trigger's run ended
     assert not is_known_transition(S.DONE, S.RUNNING)
+
+
+def test_a_saved_status_is_a_button_and_never_a_run_s_status() -> None:
+    """update_trigger's requests (issue 24): each is an admin's event; a saved status
+    never begins or ends a run."""
+    from openorch.store.state import REQUESTED_STATUS_EVENTS
+
+    admin = {TriggerEvent.ENABLE, TriggerEvent.DISABLE, TriggerEvent.KILL}
+    assert set(REQUESTED_STATUS_EVENTS.values()) <= admin
+    assert not {S.RUNNING, S.DONE, S.FAILED} & set(REQUESTED_STATUS_EVENTS)
+    for status, event in REQUESTED_STATUS_EVENTS.items():
+        # From the status itself, the event keeps it (saving it twice changes nothing).
+        reached = allowed(event, Flavour.ONCE, status)
+        assert reached is None or reached in (status, S.KILLING), (status, reached)

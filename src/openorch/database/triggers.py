@@ -93,10 +93,10 @@ class Trigger(Base):
         return bool(self.keep_running_after_failure)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(id={self.id}, trigger_name={self.trigger_name!r}, "
-            f"status={self.process_status.name})"
-        )
+        # OpenOrchestrator 3.0.0's text ('nightly: Scheduled'): log lines and scripts
+        # that match text see it.
+        kind = self.type.value if isinstance(self.type, TriggerType) else self.type
+        return f"{self.trigger_name}: {kind}"
 
 
 class SingleTrigger(Trigger):

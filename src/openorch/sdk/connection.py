@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc
 
-from openorch.crypto import Cipher
 from openorch.database import (
     Constant,
     Credential,
@@ -34,6 +33,7 @@ from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
 from openorch.store.alerts import MAX_ATTACHMENT_BYTES
 from openorch.store.engine import connection_problem
+from openorch.store.errors import BadInput
 from openorch.store.state import TransitionRefused
 
 T = TypeVar("T")
@@ -98,6 +98,22 @@ def _never_reached(error: BaseException) -> bool:
     return any(words in text for words in _NEVER_REACHED)
 
 
+class CannotConnect(ConnectionError, RuntimeError):
+    """The database cannot be reached (the message says why). Also a `RuntimeError`:
+    OpenOrchestrator 3.0.0 raised one ("Not connected to database.") at the first call,
+    so `except RuntimeError` clauses written for it still catch this."""
+
+
+class MalformedConnectionString(BadInput, RuntimeError):
+    """The connection string is not a SQLAlchemy URL. A `ValueError`, and a
+    `RuntimeError` as `CannotConnect` is."""
+
+
+class MissingArguments(BadInput, IndexError):
+    """`create_connection_from_args` found fewer than four arguments (the message names
+    them). Also the `IndexError` OpenOrchestrator 3.0.0 raised."""
+
+
 class OrchestratorConnection:
     """A process's connection to the orchestrator database.
 
@@ -105,10 +121,15 @@ class OrchestratorConnection:
         >>> oc = OrchestratorConnection.create_connection_from_args()
         >>> oc.log_info("started")
 
+    Any key is taken, as OpenOrchestrator 3.0.0 took it: a missing or malformed key
+    fails when a credential is first read or written, with a message saying so, so a
+    script run by hand with a dummy key can log, read constants and work queues.
+
     Raises:
-        ValueError: the key is not a Fernet key, the connection string is malformed, or
-            an id is not a UUID.
-        ConnectionError: the database cannot be reached (the message says why).
+        ValueError: the connection string is malformed (`MalformedConnectionString`),
+            or an id is not a UUID.
+        ConnectionError: the database cannot be reached (`CannotConnect`, also a
+            RuntimeError; the message says why).
     """
 
     def __init__(
@@ -125,9 +146,6 @@ class OrchestratorConnection:
             raise ValueError(
                 f"process_arguments must be a string, not {type(process_arguments).__name__}."
             )
-        # Checked before connecting, so a bad key is reported as a bad key and not as
-        # a database problem; Cipher never repeats the key in its message.
-        Cipher(crypto_key)
         self.process_name: str = process_name
         self.process_arguments: str = process_arguments or ""
         self._trigger_key = v.check_optional_uuid("trigger_id", trigger_id)
@@ -138,7 +156,12 @@ class OrchestratorConnection:
         self.job_id: uuid.UUID | str | None = self._job_key
         #: For how long calls wait out a database outage (a process started by a Scheduler).
         self.outage_patience: float = OUTAGE_PATIENCE_SECONDS
-        self._store = Store(connection_string, crypto_key=crypto_key)
+        try:
+            self._store = Store(connection_string)
+        except ValueError as error:
+            raise MalformedConnectionString(str(error)) from error
+        # Checked when a credential is used (the message never repeats the key).
+        self._store.set_key(crypto_key, check_now=False)
         # Started by a Scheduler (a job id), the database answered moments ago: an
         # unreachable server is most likely a short outage, so wait for it a while
         # rather than fail the job. Started by hand, say what is wrong at once.
@@ -147,7 +170,7 @@ class OrchestratorConnection:
             _ping_patiently(self._store, connection_string, patience)
         except Exception as error:
             self._store.close()
-            raise ConnectionError(describe_connection_error(error, connection_string)) from error
+            raise CannotConnect(describe_connection_error(error, connection_string)) from error
 
     @classmethod
     def create_connection_from_args(cls) -> "OrchestratorConnection":
@@ -159,15 +182,16 @@ class OrchestratorConnection:
         the script by hand with four arguments; an empty string there means "none".
 
         Raises:
-            ValueError: a required argument is missing (the message names it and shows
-                the command line), or an argument is invalid.
+            ValueError: a required argument is missing (`MissingArguments`, also the
+                IndexError the original raised; the message names it and shows the
+                command line), or an argument is invalid.
             ConnectionError: the database cannot be reached.
         """
         args = sys.argv[1:7]
         if len(args) < len(_REQUIRED_ARGS):
             missing = ", ".join(_REQUIRED_ARGS[len(args) :])
             script = sys.argv[0] if sys.argv and sys.argv[0] else "<script.py>"
-            raise ValueError(
+            raise MissingArguments(
                 f"Missing command-line argument(s): {missing} (got {len(args)} of the 4 "
                 f"required). Start the script as:\n  python {script} "
                 f"{ARGUMENTS}\n"
@@ -195,7 +219,8 @@ class OrchestratorConnection:
         self.close()
 
     def __repr__(self) -> str:
-        return f"OrchestratorConnection(process_name={self.process_name!r}, job_id={self.job_id})"
+        # The original's text: log lines and text matching see it.
+        return f"OrchestratorConnection - Process name: {self.process_name}"
 
     # --- riding through an outage --------------------------------------------------
 

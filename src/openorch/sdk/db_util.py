@@ -159,7 +159,9 @@ def _keyed() -> Store:
     store = _connected()
     key = crypto_util.get_key()
     if key != _store_key:
-        store.set_key(key)
+        # Checked when used, as crypto_util's own functions do: "" is no key (NoKey, a
+        # RuntimeError as in the original), a malformed key a ValueError.
+        store.set_key(key, check_now=False)
         _store_key = key
     return store
 

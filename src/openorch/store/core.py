@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openorch.crypto import Cipher
 from openorch.store.engine import IMMEDIATE, build_engine
-from openorch.store.errors import NoKey
+from openorch.store.errors import BadInput, NoKey
 from openorch.store.revision import Revisions, read_revisions
 
 T = TypeVar("T")
@@ -56,6 +56,8 @@ class StoreCore:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
         self._cipher: Cipher | None = Cipher(crypto_key) if crypto_key is not None else None
+        #: Why the key given to `set_key(..., check_now=False)` cannot be used (None: fine).
+        self._key_problem: str | None = None
         #: What `Store.open` found worth telling the user (revision, key); empty otherwise.
         self.open_warnings: list[str] = []
 
@@ -64,13 +66,28 @@ class StoreCore:
         """The database backend: 'sqlite', 'postgresql' or 'mssql'."""
         return self.engine.dialect.name
 
-    def set_key(self, crypto_key: str | bytes | None) -> None:
+    def set_key(self, crypto_key: str | bytes | None, *, check_now: bool = True) -> None:
         """Use another encryption key for credentials (None forgets the key).
 
+        `check_now=False` takes any key as OpenOrchestrator 3.0.0's processes did, and
+        says what is wrong with it when a credential is first read or written: an empty
+        key is no key (`NoKey`), a malformed one fails with the message it would fail
+        with now. Scripts run by hand with a dummy key, which only log, read constants
+        or work queues, keep working.
+
         Raises:
-            ValueError: when the key is not a Fernet key.
+            ValueError: (only when checking now) the key is not a Fernet key.
         """
-        self._cipher = Cipher(crypto_key) if crypto_key is not None else None
+        self._key_problem = None
+        if not check_now and not crypto_key:
+            self._cipher = None
+            return
+        try:
+            self._cipher = Cipher(crypto_key) if crypto_key is not None else None
+        except BadInput as problem:
+            if check_now:
+                raise
+            self._cipher, self._key_problem = None, problem.message
 
     @property
     def cipher(self) -> Cipher:
@@ -78,7 +95,10 @@ class StoreCore:
 
         Raises:
             NoKey: when no key was given (a ValueError and a RuntimeError).
+            BadInput: the key given with `set_key(..., check_now=False)` is malformed.
         """
+        if self._key_problem is not None:
+            raise BadInput(self._key_problem)
         if self._cipher is None:
             raise NoKey("No encryption key is set: credentials cannot be read or written.")
         return self._cipher

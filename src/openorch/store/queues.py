@@ -459,6 +459,8 @@ class QueueStore(StoreCore):
         Raises:
             ValueError: bad queue name, reference or job id.
         """
+        if queue_name is None:  # no queue has no name: nothing to claim (as the original)
+            return None
         queue_name = v.check_text(QueueElement, "queue_name", queue_name)  # type: ignore[assignment]
         reference = v.check_text(QueueElement, "reference", reference, required=False)
         job = v.check_optional_uuid("job_id", job_id)

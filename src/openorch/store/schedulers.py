@@ -156,13 +156,16 @@ class SchedulerStore(StoreCore):
             ValueError: bad names.
         """
         name = v.check_text(Scheduler, "machine_name", machine_name) or ""
-        v.check_text(Scheduler, "latest_trigger", trigger_name, label="trigger_name")
+        # None is stored as NULL (no trigger name), as the original stored it.
+        latest = v.check_text(
+            Scheduler, "latest_trigger", trigger_name, label="trigger_name", required=False
+        )
 
         def values(connection: Connection) -> dict[str, object]:
             moment = state.database_now(connection)
             return {
                 "last_update": moment,
-                "latest_trigger": trigger_name,
+                "latest_trigger": latest,
                 "latest_trigger_time": datetime.now(),
             }
 

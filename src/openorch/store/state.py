@@ -2,11 +2,11 @@
 
 Every status change openorch makes — the Scheduler beginning and ending runs, the reaper,
 the cleanup after a restart, the Orchestrator's Enable/Disable/Kill buttons, the SDK's
-`pause_my_trigger` — goes through this module. The allowed transitions are data
-(`TRIGGER_TRANSITIONS`, `JOB_TRANSITIONS`); `change_trigger` and `end_job` apply them,
-each as conditional UPDATEs (`WHERE status IN (allowed sources)`), so two programs that
-change one row at once cannot overwrite each other's decision: the second finds the
-status moved and changes nothing.
+`pause_my_trigger`, a status saved with `update_trigger` — goes through this module. The
+allowed transitions are data (`TRIGGER_TRANSITIONS`, `JOB_TRANSITIONS`); `change_trigger`
+and `end_job` apply them, each as conditional UPDATEs (`WHERE status IN (allowed
+sources)`), so two programs that change one row at once cannot overwrite each other's
+decision: the second finds the status moved and changes nothing.
 
 The functions take an open Core `Connection` and run inside the caller's transaction, so
 the data layer can put more work in the same transaction (a job, its trigger, its log
@@ -246,6 +246,47 @@ def require_trigger_change(
     raise TransitionRefused(
         f"{action} refused: the trigger is {current.value}; {REFUSALS.get(event, 'not allowed')}."
     )
+
+
+#: A status a script asks for by saving a trigger object (`update_trigger`, the way
+#: OpenOrchestrator 3.0.0's scripts pause, re-enable or reset triggers), and the
+#: Orchestrator button whose effect it gets. The other statuses (RUNNING, DONE, FAILED)
+#: are a run's to set: saving them is refused.
+REQUESTED_STATUS_EVENTS: dict[TriggerStatus, TriggerEvent] = {
+    S.IDLE: TriggerEvent.ENABLE,
+    S.PAUSED: TriggerEvent.DISABLE,
+    S.PAUSING: TriggerEvent.DISABLE,
+    S.KILLING: TriggerEvent.KILL,
+    S.KILLED: TriggerEvent.KILL,
+}
+
+
+def request_trigger_status(
+    connection: Connection, trigger_id: uuid.UUID, requested: TriggerStatus
+) -> TriggerStatus:
+    """Apply a status a caller asked for by name, as the Orchestrator's button with that
+    effect (`REQUESTED_STATUS_EVENTS`): IDLE is Enable, PAUSED or PAUSING is Disable
+    (a running trigger becomes PAUSING, then PAUSED when its run ends), KILLING or
+    KILLED is Kill. Returns the status the trigger now has.
+
+    Raises:
+        TransitionRefused: a status only a run sets, or one the button refuses now
+            (Enable while the process runs, Kill when nothing runs); nothing changed.
+        ValueError: no such trigger.
+    """
+    event = REQUESTED_STATUS_EVENTS.get(requested)
+    if event is None:
+        raise TransitionRefused(
+            f"process_status cannot be set to {requested.name} by saving the trigger: "
+            "RUNNING, DONE and FAILED are set when a run begins or ends. Save IDLE "
+            "(enable), PAUSED (disable) or KILLING (kill), or call "
+            "set_trigger_status(trigger_id, status) to set any status unconditionally, "
+            "as OpenOrchestrator 3.0.0 did."
+        )
+    try:
+        return require_trigger_change(connection, trigger_id, event)
+    except TransitionRefused as refusal:
+        raise TransitionRefused(f"process_status {requested.name}: {refusal}") from None
 
 
 def begin_trigger(connection: Connection, trigger_id: uuid.UUID, moment: datetime) -> bool:

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from openorch.database import (
     Job,
@@ -25,12 +26,22 @@ from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import NotFound
+from openorch.store.errors import BadInput, NotFound
 
 _TRIGGERS = table_of(Trigger)
 _JOBS = table_of(Job)
 _SCHEDULERS = table_of(Scheduler)
 _JOB_COLUMNS = tuple(column.name for column in _JOBS.columns)
+
+#: `_changed`'s answer for an attribute the caller did not change.
+_UNCHANGED: Any = object()
+
+
+def _changed(trigger: Trigger, attribute: str) -> Any:
+    """The value the caller gave `attribute` since the object was read (or on a new
+    object), else `_UNCHANGED`: SQLAlchemy tracks changes on detached objects too."""
+    history = inspect(trigger).attrs[attribute].history
+    return history.added[-1] if history.added else _UNCHANGED
 
 
 def claim_trigger(session: Session, key: uuid.UUID, moment: datetime) -> bool:
@@ -145,7 +156,7 @@ class TriggerStore(StoreCore):
         """
         trigger = QueueTrigger(
             queue_name=v.check_text(QueueTrigger, "queue_name", queue_name),
-            min_batch_size=v.check_int("min_batch_size", min_batch_size, minimum=1),
+            min_batch_size=v.check_whole_number("min_batch_size", min_batch_size, minimum=1),
         )
         self._fill_common(
             trigger,
@@ -182,7 +193,8 @@ class TriggerStore(StoreCore):
         trigger.process_args = v.check_text(Trigger, "process_args", process_args, required=False)
         trigger.is_git_repo = v.check_bool("is_git_repo", is_git_repo)
         trigger.is_blocking = v.check_bool("is_blocking", is_blocking)
-        trigger.priority = v.check_int("priority", priority)
+        # None is the column's default, as the original stored it.
+        trigger.priority = v.check_whole_number("priority", priority, default=0)
         trigger.scheduler_whitelist = v.check_names(
             "scheduler_whitelist",
             scheduler_whitelist,
@@ -297,34 +309,76 @@ class TriggerStore(StoreCore):
     # --- change -------------------------------------------------------------------
 
     def update_trigger(self, trigger: Trigger) -> None:
-        """Save the fields of a (detached) trigger object, except its status.
+        """Save the fields of a (detached) trigger object read with `get_trigger`.
 
-        The status changes only through the state machine (`enable_trigger`, ...): an
-        object read before a Scheduler began the trigger must not set it back.
+        The status is not written as it stands in the object: an object read before a
+        Scheduler began the trigger must not set it back. A status the caller *changed*
+        on the object (`t.process_status = TriggerStatus.PAUSED`, as scripts for
+        OpenOrchestrator 3.0.0 do) is applied through the state machine in the same
+        transaction, with the effect of the Orchestrator's button (IDLE: Enable, PAUSED:
+        Disable, KILLING: Kill; see `state.request_trigger_status`), and the object then
+        holds the status the trigger has. A changed `last_run` is saved as given.
 
         Raises:
-            ValueError: a field is invalid, or the trigger no longer exists.
+            TransitionRefused: the changed status is not allowed now (Enable while the
+                process runs) or is a run's to set (RUNNING, DONE, FAILED); nothing is
+                written and the object is left as it was.
+            ValueError: a field is invalid, the object was never created (no id: use
+                `create_*_trigger`), or the trigger no longer exists.
         """
+        requested = _changed(trigger, "process_status")
+        new_last_run = _changed(trigger, "last_run")
+        if trigger.id is None:
+            raise BadInput(
+                "update_trigger saves a trigger that exists; this object has no id (it "
+                "was never created): use create_single_trigger, create_scheduled_trigger "
+                "or create_queue_trigger."
+            )
         self._check_trigger(trigger)
         key = v.check_uuid("trigger_id", trigger.id)
+        wanted = (
+            None
+            if requested is _UNCHANGED
+            else v.check_enum(TriggerStatus, "process_status", requested)
+        )
+        last_run = (
+            _UNCHANGED
+            if new_last_run is _UNCHANGED
+            else v.check_datetime("last_run", new_last_run, required=False)
+        )
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> TriggerStatus:
             current = session.get(Trigger, key)
             if current is None:
                 raise NotFound(f"No trigger with id {key} exists.")
-            trigger.process_status = current.process_status
-            trigger.last_run = current.last_run
+            status = current.process_status
+            # Unchanged here, so the merge leaves the column alone (no stale write).
+            trigger.process_status = status
+            trigger.last_run = current.last_run if last_run is _UNCHANGED else last_run
             session.merge(trigger)
+            session.flush()
+            if wanted is not None and wanted is not status:
+                status = state.request_trigger_status(session.connection(), key, wanted)
+            return status
 
-        self._write(work)
+        try:
+            status = self._write(work)
+        except Exception:
+            # Refused or failed: nothing was written; leave the object as it was.
+            if requested is not _UNCHANGED:
+                trigger.process_status = requested
+            if new_last_run is not _UNCHANGED:
+                trigger.last_run = new_last_run
+            raise
+        # The object now matches the row (as the original's refresh left it): a later
+        # change of its status is a new request.
+        set_committed_value(trigger, "process_status", status)
+        set_committed_value(trigger, "last_run", trigger.last_run)
 
     @classmethod
     def _check_trigger(cls, trigger: Trigger) -> None:
-        """The creation checks, applied to an edited object (status kept, whitelist and
-        branch normalised the same way)."""
-        trigger.process_status = v.check_enum(
-            TriggerStatus, "process_status", trigger.process_status
-        )
+        """The creation checks, applied to an edited object (whitelist and branch
+        normalised the same way; the status is `update_trigger`'s)."""
         cls._fill_common(
             trigger,
             trigger.trigger_name,
@@ -346,7 +400,9 @@ class TriggerStore(StoreCore):
             v.check_datetime("next_run", trigger.next_run)
         elif isinstance(trigger, QueueTrigger):
             v.check_text(QueueTrigger, "queue_name", trigger.queue_name)
-            v.check_int("min_batch_size", trigger.min_batch_size, minimum=1)
+            trigger.min_batch_size = v.check_whole_number(
+                "min_batch_size", trigger.min_batch_size, minimum=1
+            )
 
     def delete_trigger(self, trigger_id: uuid.UUID | str) -> None:
         """Delete a trigger (both its rows).

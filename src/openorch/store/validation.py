@@ -7,6 +7,8 @@ Lengths come from the models, so they cannot drift from the schema.
 
 import enum
 import json
+import numbers
+import operator
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -140,6 +142,44 @@ def check_int(field: str, value: Any, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise BadInput(f"{field} must be at least {minimum}; got {value}.")
     return value
+
+
+def check_whole_number(
+    field: str, value: Any, *, minimum: int | None = None, default: int | None = None
+) -> int:
+    """An integer given as OpenOrchestrator 3.0.0's callers give it: NiceGUI number
+    fields, JSON and pandas hand over floats and strings. What converts to an integer
+    without loss is that integer (`7.0`, `"5"`, `" 5 "`, `"5.0"`, `True` -> 1, as the
+    original's databases stored them); None is `default` (a column default), else
+    refused. A value that would change (`1.5`, `"1.5"`, `nan`) is refused: the original
+    stored 1.5 on SQLite and 2 on PostgreSQL. Then `check_int`'s range and minimum."""
+    if value is None and default is not None:
+        return check_int(field, default, minimum=minimum)
+    number: Any = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise BadInput(f"{field} must be an integer; got {value!r}.") from None
+    if isinstance(number, bool):
+        number = int(number)
+    elif not isinstance(number, int) and isinstance(number, numbers.Number):
+        try:
+            whole = int(number)  # type: ignore[call-overload]
+        except (TypeError, ValueError, OverflowError):
+            raise BadInput(f"{field} must be an integer; got {value!r}.") from None
+        if whole != number:
+            raise BadInput(
+                f"{field} must be an integer; got {value!r}, which would not be stored as given."
+            )
+        number = whole
+    elif not isinstance(number, int) and hasattr(number, "__index__"):  # numpy integers
+        number = operator.index(number)
+    return check_int(field, number, minimum=minimum)
 
 
 def check_bool(field: str, value: Any) -> bool:
