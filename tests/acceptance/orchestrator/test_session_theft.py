@@ -191,9 +191,13 @@ def replay_websocket(orchestrator: Orchestrator, cookie: str, page: str) -> list
         wait_timeout=10,
     )
     try:
+        # Until the server sends the socket away (or, were it fooled, the app arrives).
         wait_for(
-            lambda: any("/login" in json.dumps(message) for message in received),
-            message=f"the replayed socket was never sent away: {received}",
+            lambda: any(
+                text in json.dumps(received)
+                for text in ("location.replace('/login')", *APP_MARKERS)
+            ),
+            message="the replayed socket got neither the app nor sent away",
         )
         time.sleep(1)  # anything else the server would still send
     finally:
@@ -239,6 +243,7 @@ def test_a_cookie_collected_on_another_port_opens_nothing(
         # not one element of the app on the way.
         received = replay_websocket(orchestrator, stolen, shell.text)
         assert_no_app(json.dumps(received), "the replayed websocket")
+        assert "location.replace('/login')" in json.dumps(received)
         assert "Failed sign-in with a wrong session secret" in orchestrator.output.read_text()
 
         # Replayed by a second browser profile holding the cookie: the login page.
