@@ -75,9 +75,7 @@ class SignInLimiter:
             mine.append(now)
             self._total.append(now)
             mine_count, total_count = len(mine), len(self._total)
-        minutes = (
-            f"{self.window / 60:g} minutes" if self.window % 60 == 0 else f"{self.window:g} s"
-        )
+        minutes = f"{self.window / 60:g} minutes" if self.window % 60 == 0 else f"{self.window:g} s"
         self.log.warning(
             "Failed sign-in with %s from %s (%d from there and %d in all in the last %s).",
             what,

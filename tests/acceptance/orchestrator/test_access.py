@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from openorch.sign_in_limiter import PER_ADDRESS, WINDOW_SECONDS
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and signals")
 
@@ -489,3 +492,46 @@ def test_another_local_user_gets_neither_the_key_nor_the_data(tmp_path: Path) ->
     finally:
         stop(server)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_the_page_limits_wrong_tokens_and_keeps_signed_in_browsers(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        port = server.port
+        signed_in = request(port, "/?" + urlencode({"token": server.token}))
+        cookie = signed_in.headers["Set-Cookie"].split(";", 1)[0]
+        started = time.monotonic()
+        with ThreadPoolExecutor(PER_ADDRESS) as pool:  # guesses in parallel, as an attacker
+            guesses = list(
+                pool.map(
+                    lambda n: request(port, f"/?token=guess-{n}", headers={"Accept": "*/*"}),
+                    range(PER_ADDRESS),
+                )
+            )
+        assert [reply.status for reply in guesses] == [401] * PER_ADDRESS
+        assert time.monotonic() - started < 10  # each waits its second, in parallel
+        for path, method, body in (
+            ("/?" + urlencode({"token": server.token}), "GET", None),  # even the right one
+            ("/?token=another-guess", "GET", None),
+            ("/login", "POST", urlencode({"token": server.token}).encode()),
+        ):
+            headers = {
+                "Accept": "text/html",
+                "Origin": f"http://127.0.0.1:{port}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            reply = request(port, path, method=method, headers=headers, body=body)
+            assert reply.status == 429, (path, reply.status)
+            assert 0 < int(reply.headers["Retry-After"]) <= WINDOW_SECONDS
+            assert "Too many failed sign-ins" in reply.body and "Set-Cookie" not in reply.headers
+        # A browser signed in before goes on (its page is built once it shows its secret).
+        shell = request(port, "/", headers={"Cookie": cookie, "Accept": "text/html"})
+        assert shell.status == 200 and "session_pending" in shell.body
+    finally:
+        stop(server)
+    output = server.text()
+    assert len(
+        re.findall(r"Failed sign-in with a wrong token in the address from 127\.0\.0\.1", output)
+    ) == (PER_ADDRESS)
+    assert "refused (429)" in output and "guess-" not in output
