@@ -95,3 +95,40 @@ def test_failures_in_total_lock_every_address() -> None:
     assert limiter.retry_after("192.0.2.7") == 95  # never failed, locked all the same
     clock.now += 95
     assert limiter.retry_after("192.0.2.7") is None
+
+
+async def test_an_open_pages_websocket_keeps_its_session_alive() -> None:
+    """The gate marks the session used at every websocket message: a page left open
+    makes no HTTP request, and its session must not end under it."""
+    from openorch.orchestrator.access import AccessGate, AccessSettings, Guard
+
+    clock = Clock()
+    settings = AccessSettings(token="t" * 43, admin_set=False, port=8080)
+    sessions = SessionStore(idle_seconds=60, clock=clock)
+    guard = Guard(settings, sessions, SignInLimiter(logging.getLogger("test.limiter")))
+    session_id, _secret = sessions.create()
+    incoming = [{"type": "websocket.connect"}]
+    incoming += [{"type": "websocket.receive", "text": "3"}] * 5  # engine.io pongs
+    incoming.append({"type": "websocket.disconnect"})
+
+    async def receive() -> dict[str, str]:
+        return incoming.pop(0)
+
+    async def send(_message: object) -> None:
+        pass
+
+    async def app(_scope: object, receive: object, _send: object) -> None:
+        while (await receive())["type"] != "websocket.disconnect":  # type: ignore[operator]
+            clock.now += 50  # 250 s in all, each message 50 s after the last
+
+    scope = {
+        "type": "websocket",
+        "path": "/_nicegui_ws/socket.io/",
+        "headers": [
+            (b"host", b"127.0.0.1:8080"),
+            (b"origin", b"http://127.0.0.1:8080"),
+            (b"cookie", f"{settings.cookie_name}={session_id}".encode()),
+        ],
+    }
+    await AccessGate(app, guard)(scope, receive, send)  # type: ignore[arg-type]
+    assert sessions.touch(session_id)
