@@ -46,8 +46,6 @@ from openorch.host_rule import LOOPBACK_HOSTS, WILDCARD_HOSTS, HostRule, is_loop
 from openorch.orchestrator.sessions import SessionStore
 from openorch.sign_in_limiter import SignInLimiter
 
-__all__ = ["LOOPBACK_HOSTS", "WILDCARD_HOSTS", "is_loopback"]
-
 log = logging.getLogger("openorch.orchestrator.access")
 
 #: Environment variable with the admin's token (read at start).
