@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds of silence after which a Scheduler is shown as not alive (default 120)",
     )
     api.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME[:PORT]",
+        help="a name clients use to reach the server besides its addresses and localhost, "
+        "e.g. a reverse proxy's public name (repeatable); other Host headers are refused",
+    )
+    api.add_argument(
         "--forwarded-allow-ips",
         default=None,
         help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",

@@ -11,6 +11,7 @@ import os
 import sys
 
 from openorch.config import ENV_CONN, local_settings
+from openorch.host_rule import HostRule
 from openorch.store import ConnectError, Store, mask
 
 #: The port `openorch api` listens on unless told otherwise.
@@ -39,7 +40,7 @@ def open_api_store(conn: str | None) -> Store:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch api [--host] [--port] [--conn]`."""
+    """Entry point of `openorch api [--host] [--port] [--conn] [--allow-host NAME]`."""
     import uvicorn
 
     from openorch.api.app import create_app
@@ -53,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     for warning in store.open_warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     timeout = getattr(args, "heartbeat_timeout", None) or DEFAULT_HEARTBEAT_TIMEOUT
-    app = create_app(store, heartbeat_timeout=timeout)
     host = getattr(args, "host", None) or "127.0.0.1"
+    hosts = HostRule.for_listening(host, tuple(getattr(args, "allow_host", None) or ()))
+    app = create_app(store, heartbeat_timeout=timeout, hosts=hosts)
     port = getattr(args, "port", None) or DEFAULT_PORT
     logging.getLogger("openorch.api").setLevel(logging.INFO)
     print(

@@ -185,8 +185,14 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
 
 
+class HealthStatusOut(BaseModel):
+    """Health without a token: the status alone (no revision, no error text)."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+
+
 class HealthOut(BaseModel):
-    """Health of the API and what it depends on."""
+    """Health of the API and what it depends on (for a token with READ)."""
 
     status: Literal["ok", "degraded", "unavailable"]
     database: DatabaseHealth

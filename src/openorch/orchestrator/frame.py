@@ -12,6 +12,7 @@ from openorch.config import ConnectionSettings
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, tid
+from openorch.orchestrator.sign_out import sign_out_section
 from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
@@ -47,9 +48,11 @@ DARK_KEY = "openorch.dark"
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
 AUTO_REFRESH_SECONDS = 10.0
 
-# Tells the server whether the window has focus (no round trip per timer tick), and asks
-# before leaving the page so a half-filled form is not lost by accident.
-_PAGE_SCRIPT = """
+#: Tells the server whether the window has focus (no round trip per timer tick), and asks
+#: before leaving the page so a half-filled form is not lost by accident (not when the
+#: session ended: `window.openorchLeaving`). Part of the page's first HTML (main.py):
+#: a script added once the page is shown would not run.
+PAGE_SCRIPT = """
 <script>
   // A focus change can come before NiceGUI has defined emitEvent (while reloading).
   const openorchFocus = () => {
@@ -58,6 +61,7 @@ _PAGE_SCRIPT = """
   window.addEventListener('focus', openorchFocus);
   window.addEventListener('blur', openorchFocus);
   window.addEventListener('beforeunload', (event) => {
+    if (window.openorchLeaving) return;
     event.preventDefault();
     event.returnValue = '';
   });
@@ -87,7 +91,6 @@ class OrchestratorPage:
         self.has_focus = True
         PAGES[ui.context.client] = self
         ui.context.client.on_delete(self.client_store.disconnect)
-        ui.page_title("Orchestrator")
         self.dark = ui.dark_mode(on_change=self._remember_dark)
         with ui.header().classes("items-center"):
             with tid(ui.tabs(), "header_tabs") as self.tabs:
@@ -138,8 +141,8 @@ class OrchestratorPage:
                 self.settings = SettingsTab(
                     self.client_store, defaults, self.connected, self.disconnected
                 )
+                sign_out_section()
         self.tab_buttons["Overview"].visible = False
-        ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
         self.timer = ui.timer(AUTO_REFRESH_SECONDS, guarded(self.auto_refresh))
         self.starting = False
