@@ -10,6 +10,8 @@ SDK's `OrchestratorConnection`, which are different things.)
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 from openorch.store import HEAD_REVISION, Store
 
 
@@ -40,7 +42,8 @@ class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
-    conn_string: str = ""
+    #: What the store was opened with (a URL from the page's check, or the configured string).
+    conn_string: str | URL = ""
     local_path: Path | None = None
 
     @property
@@ -59,7 +62,9 @@ class ClientStore:
             raise NotConnectedError()
         return self._store
 
-    def connect(self, conn_string: str, key: str, local_path: Path | None = None) -> ConnectResult:
+    def connect(
+        self, conn_string: str | URL, key: str, local_path: Path | None = None
+    ) -> ConnectResult:
         """Open the database through the data layer's one entry (`Store.open`); blocking.
 
         Local mode (`local_path` given) creates or upgrades its database first.
