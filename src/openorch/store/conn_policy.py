@@ -15,6 +15,7 @@ returns, which is rebuilt from the checked parts only (it lives in the data laye
 because it reads SQLite's table list, and so that any other front end can use it).
 """
 
+import re
 import sqlite3
 import warnings
 from pathlib import Path
@@ -116,6 +117,8 @@ def check_page_connection_string(conn_string: str | URL) -> URL:
             f"postgresql+psycopg or mssql+pyodbc. {_ELSEWHERE}"
         )
     _check_characters(url)
+    _check_host(url.host)
+    _check_user_name(url.username)
     query = normalised_query(url)
     if backend == "sqlite":
         _check_sqlite(url, query)
@@ -178,6 +181,23 @@ def _check_characters(url: URL) -> None:
             )
 
 
+#: A host from the page: a name, an address, a libpq host list (`a,b`) or a SQL Server
+#: named instance (`host\\SQLEXPRESS`); nothing a driver could read as another keyword.
+_HOST = re.compile(r"[A-Za-z0-9._:,\\-]+")
+
+
+def _check_host(host: str | None) -> None:
+    if host is not None and not _HOST.fullmatch(host):
+        raise ValueError(f"The host {host!r} is not a host name or address. {_ELSEWHERE}")
+
+
+def _check_user_name(user: str | None) -> None:
+    """A user name holds no '=' or ';': drivers that read `key=value` lists (libpq's
+    conninfo, ODBC) must never see one that looks like another keyword."""
+    if user is not None and ("=" in user or ";" in user):
+        raise ValueError(f"The user name {user!r} holds '=' or ';'. {_ELSEWHERE}")
+
+
 def _check_parameters(query: dict[str, str], allowed: frozenset[str]) -> None:
     refused = sorted(name for name in query if name not in allowed)
     if refused:
@@ -212,6 +232,11 @@ def _check_odbc_values(url: URL, query: dict[str, str]) -> None:
         "database": url.database,
         **query,
     }
+    if url.database and "=" in url.database:
+        raise ValueError(
+            f"The database name {url.database!r} holds '=', which ODBC reads as an "
+            f"attribute of its own. {_ELSEWHERE}"
+        )
     for name, value in parts.items():
         if value is not None and _ODBC_SPECIAL & set(value):
             raise ValueError(
