@@ -64,10 +64,11 @@ _DATABASE_SCHEME = (
     r"(?:\+[A-Za-z0-9_]+)?|[A-Za-z][A-Za-z0-9_]*\+[A-Za-z0-9_]+)://"
 )
 
-# A database URL's user:password@, the password holding a character _USERINFO stops at.
+# A database URL's user:password@ (linear: the password cannot hold '@', so there is
+# one place it can end); `_hide_database_password` leaves passwords _USERINFO handles.
 _DATABASE_USERINFO = (
     rf"(?P<scheme>\b{_DATABASE_SCHEME})(?P<user>[^:/@\s]*):"
-    r"(?P<password>[^@\n]*?[/?#\s][^@\n]*?)@"
+    r"(?P<password>[^@\n]*)@"
 )
 
 # A whole text that is one database URL (no line break): parsed, then rendered.
@@ -101,6 +102,8 @@ def _hide_userinfo(match: re.Match[str]) -> str:
 
 
 def _hide_database_password(match: re.Match[str]) -> str:
+    if not any(char in "/?#" or char.isspace() for char in match.group("password")):
+        return match.group(0)  # nothing _USERINFO stops at: it masks this one
     return f"{match.group('scheme')}{match.group('user')}:{HIDDEN}@"
 
 
