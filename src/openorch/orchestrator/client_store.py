@@ -10,9 +10,7 @@ SDK's `OrchestratorConnection`, which are different things.)
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import URL
-
-from openorch.store import HEAD_REVISION, Store
+from openorch.store import HEAD_REVISION, ConnectionURL, Store
 
 
 class NotConnectedError(ValueError):
@@ -42,8 +40,8 @@ class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
-    #: What the store was opened with (a URL from the page's check, or the configured string).
-    conn_string: str | URL = ""
+    #: What the store was opened with (the URL from the page's check, or the configured string).
+    conn_string: str | ConnectionURL = ""
     local_path: Path | None = None
 
     @property
@@ -63,7 +61,7 @@ class ClientStore:
         return self._store
 
     def connect(
-        self, conn_string: str | URL, key: str, local_path: Path | None = None
+        self, conn_string: str | ConnectionURL, key: str, local_path: Path | None = None
     ) -> ConnectResult:
         """Open the database through the data layer's one entry (`Store.open`); blocking.
 

@@ -14,16 +14,14 @@ returns, never from the typed text.
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
-from sqlalchemy.engine import URL
 
 from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.store import HEAD_REVISION, mask
+from openorch.store import HEAD_REVISION, ConnectionURL, mask, parse_url
 from openorch.store.conn_policy import check_page_connection_string, with_page_password
-from openorch.store.engine import parse_url
 
 
 class SettingsTab:
@@ -160,7 +158,7 @@ class SettingsTab:
             self.connect_button.props(remove="loading")
         self.key_input.value = ""  # write-only: a typed key is not kept on the page
         self.password_input.value = ""  # so is a typed password
-        self.current_url = conn if isinstance(conn, URL) else self._parsed(conn)
+        self.current_url = self._parsed(conn) if isinstance(conn, str) else conn
         self.conn_input.value = mask(conn) if not use_configured else typed_conn
         source = "typed on this page" if typed_key else f"from {self.key_source}"
         match = {
@@ -183,7 +181,9 @@ class SettingsTab:
             )
         await self.on_connected()
 
-    def _connection_url(self, typed_conn: str, typed_password: str, configured: bool) -> str | URL:
+    def _connection_url(
+        self, typed_conn: str, typed_password: str, configured: bool
+    ) -> str | ConnectionURL:
         """What to connect with: the configured string itself (the admin's own: any
         parameter is fine), with a typed password if one was typed; or the typed string
         with the password the page means, checked, as the URL the check rebuilt."""
@@ -195,7 +195,7 @@ class SettingsTab:
         return check_page_connection_string(url)
 
     @staticmethod
-    def _parsed(conn: str) -> URL | None:
+    def _parsed(conn: str) -> ConnectionURL | None:
         try:
             return parse_url(conn) if conn else None
         except ValueError:
