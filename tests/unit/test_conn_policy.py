@@ -226,3 +226,28 @@ def test_a_registered_driver_is_accepted_and_is_all_that_reaches_odbc(tmp_path: 
         assert drivers == ["{ODBC Driver 18 for SQL Server}"], results[conn]
     for conn in conns[2:]:
         assert results[conn].startswith("refused: "), results[conn]
+
+
+def test_a_blank_password_keeps_the_current_one_for_the_same_server_only() -> None:
+    """Issue 23, F3: the page shows `***` for the password. Kept as shown, it means the
+    current password, but only for the server and user it belongs to."""
+    import sqlalchemy as sa
+
+    from openorch.store.conn_policy import with_page_password
+
+    current = sa.make_url("postgresql+psycopg://robot:Sl/ash Secret@db.example:5432/rpa")
+    shown = sa.make_url("postgresql+psycopg://robot:***@db.example:5432/other_db")
+    assert with_page_password(shown, "", current).password == "Sl/ash Secret"
+    assert with_page_password(shown, "typed", current).password == "typed"
+    own = sa.make_url("postgresql+psycopg://robot:own@elsewhere/rpa")
+    assert with_page_password(own, "", current).password == "own"
+    for elsewhere in (
+        "postgresql+psycopg://robot:***@attacker.example:5432/rpa",
+        "postgresql+psycopg://robot:***@db.example:6543/rpa",
+        "postgresql+psycopg://admin:***@db.example:5432/rpa",
+        "mssql+pyodbc://robot:***@db.example:5432/rpa",
+    ):
+        with pytest.raises(ValueError, match="Type the password"):
+            with_page_password(sa.make_url(elsewhere), "", current)
+    with pytest.raises(ValueError, match="Type the password"):
+        with_page_password(shown, "", None)
