@@ -127,6 +127,31 @@ def test_scoped_tokens_do_their_part_and_are_audited(server: Server) -> None:
         assert secret not in server.api.text()
 
 
+def test_a_queue_writer_cannot_claim_to_be_anyone_else(server: Server) -> None:
+    """Issue 23, F6: `created_by: "admin"` was stored as given. What an API caller adds
+    is recorded as theirs (`api:<token name>`); the name they sent is kept apart, in
+    the audit record, never as the element's creator."""
+    with server.api.client(server.tokens["queue-writer"]) as client:
+        one = client.post(
+            "/queues/claims/elements", json={"reference": "C-1", "created_by": "admin"}
+        )
+        many = client.post(
+            "/queues/claims/elements/bulk",
+            json={"elements": [{"reference": "C-2"}, {"reference": "C-3"}], "created_by": "admin"},
+        )
+    assert one.status_code == 201 and one.json()["created_by"] == "api:queue-writer", one.text
+    assert many.status_code == 201, many.text
+    stored = server.store.get_queue_elements("claims")
+    assert sorted(element.reference for element in stored) == ["C-1", "C-2", "C-3"]
+    assert {element.created_by for element in stored} == {"api:queue-writer"}
+    with server.api.client(server.tokens["reader"]) as client:
+        listed = client.get("/queues/claims/elements").json()
+    assert {item["created_by"] for item in listed} == {"api:queue-writer"}
+    entries, _total = server.store.get_api_audit(limit=2)
+    assert all(entry.token_name == "queue-writer" for entry in entries)
+    assert all("caller's created_by 'admin'" in (entry.detail or "") for entry in entries)
+
+
 def test_health_without_a_token_says_only_the_status(server: Server) -> None:
     answer = httpx.get(f"{server.api.base}/api/v1/health")
     assert answer.status_code == 200 and answer.json() == {"status": "degraded"}

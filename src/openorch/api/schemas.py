@@ -48,7 +48,12 @@ class ElementBody(_Input):
         description="A string, stored as is, or any JSON value, stored as JSON text "
         "(at most 2000 characters either way).",
     )
-    created_by: str | None = Field(None, max_length=100, description="Default: api:<token name>")
+    created_by: str | None = Field(
+        None,
+        max_length=100,
+        description="Ignored for the element: it is always created by api:<token name>. "
+        "A different value is noted in the API audit record.",
+    )
 
 
 class BulkItem(_Input):
@@ -62,7 +67,12 @@ class BulkBody(_Input):
     """Elements to add to one queue, all or nothing."""
 
     elements: list[BulkItem] = Field(..., min_length=1, max_length=MAX_BULK_ELEMENTS)
-    created_by: str | None = Field(None, max_length=100)
+    created_by: str | None = Field(
+        None,
+        max_length=100,
+        description="Ignored for the elements: they are always created by "
+        "api:<token name>. A different value is noted in the API audit record.",
+    )
 
 
 class LogOut(BaseModel):

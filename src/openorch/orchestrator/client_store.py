@@ -10,7 +10,7 @@ SDK's `OrchestratorConnection`, which are different things.)
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openorch.store import HEAD_REVISION, Store
+from openorch.store import HEAD_REVISION, ConnectionURL, Store
 
 
 class NotConnectedError(ValueError):
@@ -40,7 +40,8 @@ class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
-    conn_string: str = ""
+    #: What the store was opened with (the URL from the page's check, or the configured string).
+    conn_string: str | ConnectionURL = ""
     local_path: Path | None = None
 
     @property
@@ -59,7 +60,9 @@ class ClientStore:
             raise NotConnectedError()
         return self._store
 
-    def connect(self, conn_string: str, key: str, local_path: Path | None = None) -> ConnectResult:
+    def connect(
+        self, conn_string: str | ConnectionURL, key: str, local_path: Path | None = None
+    ) -> ConnectResult:
         """Open the database through the data layer's one entry (`Store.open`); blocking.
 
         Local mode (`local_path` given) creates or upgrades its database first.

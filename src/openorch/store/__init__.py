@@ -11,7 +11,12 @@ from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.engine import build_engine, describe_connection_error, parse_url
+from openorch.store.engine import (
+    ConnectionURL,
+    build_engine,
+    describe_connection_error,
+    parse_url,
+)
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import ConnectError, open_store
@@ -70,6 +75,7 @@ __all__ = [
     "ORIGINAL_HEAD_REVISION",
     "BulkCreated",
     "ConnectError",
+    "ConnectionURL",
     "DuplicateReferenceError",
     "LostElementError",
     "PipelineProgress",

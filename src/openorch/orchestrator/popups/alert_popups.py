@@ -15,6 +15,7 @@ from openorch.database.alerts import RULE_KINDS, SMTP_SECURITY, WEBHOOK_FORMATS
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.orchestrator.widgets import KeptSecretInput
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -71,14 +72,9 @@ class ChannelPopup:
                     ui.select(list(WEBHOOK_FORMATS), value="teams", label="Body"),
                     "channel_popup_format_select",
                 )
-                self.url = tid(
-                    ui.input(
-                        "Webhook URL",
-                        password=True,
-                        placeholder=("leave empty to keep " + target) if channel else "",
-                    ).classes("w-full"),
-                    "channel_popup_url_input",
-                )
+                self.url = KeptSecretInput("Webhook URL", "channel_popup_url_input")
+                if channel:
+                    self.url.keep(target)
             with ui.row():
                 tid(ui.button("Save", on_click=guarded(self.save)), "channel_popup_save_button")
                 tid(ui.button("Cancel", on_click=self.dialog.close), "channel_popup_cancel_button")
@@ -128,8 +124,8 @@ class ChannelPopup:
                 recipients=self.recipients.value,
             )
         else:
-            url = (self.url.value or "").strip() or None
-            self.url.value = ""
+            url = self.url.typed()
+            self.url.input.value = ""
             await off_loop(
                 store.save_alert_channel,
                 name,

@@ -22,10 +22,11 @@ from openorch.database import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
-from openorch.orchestrator.widgets import DatetimeInput
+from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
 from openorch.store.state import TransitionRefused
 
@@ -100,7 +101,10 @@ class TriggerPopup:
                 ),
                 "trigger_popup_batch_input",
             )
-            self.path_input = self._input("Process Path", "path")
+            # A git URL may hold a token: such a path is kept on the server, like a
+            # webhook URL (the input shows it masked and keeps it unless replaced).
+            self.path = KeptSecretInput("Process Path", "trigger_popup_path_input", password=False)
+            self.path_input = self.path.input
             self.git_check = tid(ui.checkbox("Is path a Git Repo?"), "trigger_popup_git_check")
             self.branch_input = self._input("Git Branch/Tag (empty: the default branch)", "branch")
             self.branch_input.bind_visibility_from(self.git_check, "value")
@@ -177,7 +181,10 @@ class TriggerPopup:
             return
         self.name_input.value = trigger.trigger_name
         self.process_input.value = trigger.process_name
-        self.path_input.value = trigger.process_path
+        if mask(trigger.process_path) != trigger.process_path:
+            self.path.keep(mask(trigger.process_path))
+        else:
+            self.path_input.value = trigger.process_path
         self.args_input.value = trigger.process_args or ""
         self.git_check.value = trigger.is_git_repo
         self.branch_input.value = trigger.git_branch or ""
@@ -216,6 +223,12 @@ class TriggerPopup:
         )
         return checked or ""
 
+    def _process_path(self) -> str:
+        """The typed path, or the stored one when it holds a secret and nothing was typed."""
+        if self.path.keeping and self.path.typed() is None and self.trigger is not None:
+            return self.trigger.process_path
+        return self._text(self.path_input, "process_path", "Process Path")
+
     def _integer(self, element: ui.number, label: str, minimum: int | None = None) -> int:
         if element.value is None or element.value == "":
             raise ValueError(f"{label} is required.")
@@ -233,7 +246,7 @@ class TriggerPopup:
         first only to say the right thing when it leaves the time empty."""
         name = self._text(self.name_input, "trigger_name", "Trigger Name")
         process = self._text(self.process_input, "process_name", "Process Name")
-        path = self._text(self.path_input, "process_path", "Process Path")
+        path = self._process_path()
         args = self._text(self.args_input, "process_args", "Process Arguments", required=False)
         branch = self._text(self.branch_input, "git_branch", "Git Branch/Tag", required=False)
         priority = self._integer(self.priority_input, "Priority")
