@@ -13,6 +13,8 @@ from pathlib import Path
 from nicegui import app, ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, resolve
+from openorch.crypto import Cipher
+from openorch.listening import listen_problem
 from openorch.orchestrator.access import (
     WILDCARD_HOSTS,
     AccessError,
@@ -23,6 +25,11 @@ from openorch.orchestrator.access import (
 from openorch.orchestrator.frame import OrchestratorPage
 from openorch.private_files import private_dir, write_private
 from openorch.store import ConnectError, Store, describe_connection_error, mask
+
+
+class StartError(Exception):
+    """The Orchestrator cannot start as configured; the message says why (nothing was
+    printed or started before it)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -70,6 +77,23 @@ class RootPage:
     def __call__(self) -> None:
         defaults, error = page_defaults(self.conn, self.key)
         OrchestratorPage(defaults, error)
+
+
+def key_problem(conn: str | None, key: str | None) -> str | None:
+    """What is wrong with the key from --key or the environment, as the Scheduler says
+    it when it refuses to start; None when it is a usable Fernet key, or when the
+    connection is incomplete (Settings says that) or local mode's."""
+    try:
+        settings = resolve(conn, key, allow_local=False)
+    except ValueError:
+        return None
+    if settings is None:
+        return None
+    try:
+        Cipher(settings.crypto_key)
+    except ValueError as error:
+        return f"{error} (The key comes from {settings.key_source}.)"
+    return None
 
 
 def startup_lines(conn: str | None, key: str | None) -> list[str]:
@@ -132,10 +156,19 @@ def start(
     """Run the server until it is stopped (Ctrl-C).
 
     Raises:
+        StartError: the port is taken or the configured key is not a key (nothing is
+            printed or started).
         AccessError: `host` reaches other machines and the admin set no token, or the
             admin's token is unusable (nothing is started).
         ConnectError: `api` and the API's database cannot be opened.
     """
+    if port:
+        problem = listen_problem(host, port)
+        if problem:
+            raise StartError(problem)
+    problem = key_problem(conn, key)
+    if problem:
+        raise StartError(problem)
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
     settings = make_settings(
         port,
@@ -235,6 +268,9 @@ def run(args: argparse.Namespace) -> int:
             token_file=getattr(args, "token_file", None),
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
         )
+    except StartError as error:
+        print(f"openorch o: cannot start: {error}", file=sys.stderr, flush=True)
+        return 2
     except AccessError as error:
         print(f"openorch o: {error}", file=sys.stderr, flush=True)
         return 2
