@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat-timeout",
         type=float,
         default=None,
-        help="seconds of silence after which a Scheduler is shown as not alive (default 120)",
+        help="heartbeat timeout (seconds) for Schedulers whose row declares none, e.g. an "
+        "original 3.0.0 Scheduler (default 120); the others by their own",
     )
     api.add_argument(
         "--forwarded-allow-ips",
