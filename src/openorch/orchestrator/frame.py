@@ -122,7 +122,7 @@ class OrchestratorPage:
             with ui.tab_panel("Schedulers"):
                 self.tab_objects["Schedulers"] = SchedulersTab(self.client_store)
             with ui.tab_panel("Jobs"):
-                self.jobs = JobsTab(self.client_store)
+                self.jobs = JobsTab(self.client_store, self.show_logs)
                 self.tab_objects["Jobs"] = self.jobs
             with ui.tab_panel("Logs"):
                 self.logs = LogsTab(self.client_store)
@@ -202,6 +202,14 @@ class OrchestratorPage:
             await self.refresh()
         else:
             self.panels.value = tab
+
+    async def show_logs(self, from_date: datetime, to_date: datetime) -> None:
+        """Show every process's logs between two times (a job's "logs around this time")."""
+        self.logs.apply_filter(from_date=from_date, to_date=to_date)
+        if self.shown_tab == "Logs":
+            await self.refresh()
+        else:
+            self.panels.value = "Logs"
 
     async def open_queue(self, queue_name: str, status: str | None = None) -> Any:
         """Open a queue's element dialog over the Queues tab, filtered to `status`."""

@@ -18,8 +18,13 @@ def duration_text(job: Job) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def job_row(job: Job) -> dict[str, Any]:
-    """One table row for a job."""
+#: How much of a failure reason a table row shows (the popup shows it all).
+REASON_CHARS = 120
+
+
+def job_row(job: Job, reason: str = "") -> dict[str, Any]:
+    """One table row for a job; `reason` is why it failed, in one line
+    (`Store.get_failure_reasons`), shown in the row so nobody has to click for it."""
     return {
         "id": str(job.id),
         "process_name": job.process_name,
@@ -33,4 +38,6 @@ def job_row(job: Job) -> dict[str, Any]:
         "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
         "outcome_message": cut(job.outcome_message, 80),
         "correlation_id": job.correlation_id or "",
+        "reason": cut(reason, REASON_CHARS),
+        "reason_full": reason,
     }
