@@ -138,6 +138,7 @@ class OrchestratorPage:
                 self.settings = SettingsTab(
                     self.client_store, defaults, self.connected, self.disconnected
                 )
+                self.tab_objects["Settings"] = self.settings
         self.tab_buttons["Overview"].visible = False
         ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
@@ -243,7 +244,7 @@ class OrchestratorPage:
         self.has_focus = bool(event.args)
 
     async def refresh(self) -> None:
-        """Refresh the shown tab (nothing to do on Settings or while disconnected)."""
+        """Refresh the shown tab (nothing to do while disconnected)."""
         tab = self.tab_objects.get(self.shown_tab)
         if tab is not None and self.client_store.connected:
             await tab.refresh()

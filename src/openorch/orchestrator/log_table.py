@@ -51,8 +51,9 @@ COLUMNS: list[dict[str, Any]] = [
 def log_row(log: Log) -> dict[str, Any]:
     """One table row: the message's meaningful part first (for a crash the exception
     line, exit code and "traceback below": `summarize_message`) cut to 100 characters,
-    the job id shortened; the full values ride along for the popup. Masked again on the
-    way out: rows written before openorch masked log messages may still hold a password."""
+    the job id shortened to its end (the part that differs); the full values ride along
+    for the popup. Masked again on the way out: rows written before openorch masked log
+    messages may still hold a password."""
     message = mask(log.log_message or "")
     return {
         "id": str(log.id),
@@ -104,6 +105,14 @@ class LogTable:
             on_row_click=lambda row: log_popup(row, popup_connection),
         )
         status_badge_slot(self.server.table, "log_level")
+        self.server.table.add_slot(
+            "body-cell-job_id",
+            """
+            <q-td :props="props" :title="props.row.job_id_full" class="font-mono">
+                {{ props.value }}
+            </q-td>
+        """,
+        )
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of logs (runs in a worker thread)."""

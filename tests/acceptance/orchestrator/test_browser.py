@@ -328,6 +328,8 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
 
     # --- a new scheduled trigger through the popup ---
     page.by_id("trigger_new_scheduled_button").click()
+    page.by_id("trigger_popup_save_button").click()  # empty: an error first
+    page.see("Trigger Name must not be empty.")
     page.by_id("trigger_popup_name_input").send_keys("Nightly cleanup")
     page.by_id("trigger_popup_process_input").send_keys("cleanup")
     page.by_id("trigger_popup_cron_input").send_keys("0 2 * * *")
@@ -336,6 +338,11 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
     page.shot("trigger_popup", False)
     page.by_id("trigger_popup_save_button").click()
     page.see("Trigger 'Nightly cleanup' created.")
+    # The success replaced the error: it does not stay on screen beside it (issue 25).
+    notes = driver.execute_script(
+        "return [...document.querySelectorAll('.q-notification')].map(n => n.innerText);"
+    )
+    assert not any("must not be empty" in note for note in notes), notes
     page.wait.until(lambda d: "Nightly cleanup" in page.by_id("trigger_table").text)
 
     for dark in (False, True):

@@ -10,7 +10,7 @@ from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import ALL, cut, fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
@@ -21,7 +21,7 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
-from openorch.store.queues import describe_duration
+from openorch.store.queues import attempts_made, describe_duration
 
 #: The "in progress longer than" filter's choices.
 IN_PROGRESS_LONGER = {
@@ -82,7 +82,7 @@ def element_row(element: QueueElement, now: datetime | None = None) -> dict[str,
     if element.status is QueueStatus.IN_PROGRESS and element.start_date is not None:
         in_progress_for = describe_duration((now or datetime.now()) - element.start_date)
     return {
-        "attempts": element.attempts or 0,
+        "attempts": attempts_made(element),
         "deadline": fmt(element.deadline),
         "in_progress_for": in_progress_for,
         "job_id": str(element.job_id) if element.job_id else "",
@@ -263,7 +263,7 @@ class QueueDialog:
         ):
             return
         changed = await off_loop(store.apply_queue_action, action, self.queue_name, **filters)
-        ui.notify(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", type="positive")
+        notify_result(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", "positive")
         await self.refresh()
 
     async def settings(self) -> QueueSettingsPopup:

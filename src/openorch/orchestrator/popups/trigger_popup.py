@@ -25,7 +25,7 @@ from openorch.database import (
 )
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput
 from openorch.store import validation as v
@@ -356,7 +356,7 @@ class TriggerPopup:
                     git_branch,
                     keep_running,
                 )
-            ui.notify(f"Trigger '{name}' created.", type="positive")
+            notify_result(f"Trigger '{name}' created.", "positive")
         else:
             trigger = self.trigger
             trigger.trigger_name = name
@@ -377,7 +377,7 @@ class TriggerPopup:
                 trigger.queue_name = queue
                 trigger.min_batch_size = batch
             await off_loop(store.update_trigger, trigger)
-            ui.notify(f"Trigger '{name}' updated.", type="positive")
+            notify_result(f"Trigger '{name}' updated.", "positive")
         warning = missing_path_warning(path, is_git)
         if warning:
             ui.notify(warning, type="warning", multi_line=True, close_button=True, timeout=15000)
@@ -417,7 +417,7 @@ class TriggerPopup:
             TriggerStatus.KILLING: ": its Scheduler stops the process",
             TriggerStatus.RUNNING: ": the current run goes on, and it runs again when due",
         }.get(new_status, "")
-        ui.notify(f"Trigger status set to '{new_status.value}'{hint}.", type="positive")
+        notify_result(f"Trigger status set to '{new_status.value}'{hint}.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -429,6 +429,6 @@ class TriggerPopup:
         ):
             return
         await off_loop(self.client_store.store.delete_trigger, trigger.id)
-        ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
+        notify_result(f"Trigger '{trigger.trigger_name}' deleted.", "positive")
         self.dialog.close()
         await self.on_change()

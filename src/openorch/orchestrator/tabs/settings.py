@@ -14,7 +14,7 @@ from nicegui import ui
 from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
 from openorch.store import HEAD_REVISION, mask
 from openorch.store.conn_policy import check_page_connection_string
@@ -39,6 +39,7 @@ class SettingsTab:
         self.configured_key = defaults.crypto_key if defaults else ""
         self.key_source = (defaults.key_source or "the configuration") if defaults else ""
         self.key_note = ""
+        self.key_used = ""
         with ui.column().classes("w-full max-w-3xl gap-2"):
             # Dark text on a light blue panel: readable in light and dark mode alike.
             self.local_label = tid(
@@ -115,13 +116,12 @@ class SettingsTab:
         typed_conn = (self.conn_input.value or "").strip()
         typed_key = (self.key_input.value or "").strip()
         if typed_key and not validate_key(typed_key):
-            ui.notify("Invalid AES key", type="negative")
+            notify_result("Invalid AES key", "negative")
             return
         key = typed_key or self.configured_key
         if not key:
-            ui.notify(
-                "No encryption key: type one (or set OpenOrchestratorKey and restart).",
-                type="negative",
+            notify_result(
+                "No encryption key: type one (or set OpenOrchestratorKey and restart).", "negative"
             )
             return
         if self.configured_conn and typed_conn == mask(self.configured_conn):
@@ -140,15 +140,10 @@ class SettingsTab:
         finally:
             self.connect_button.props(remove="loading")
         self.key_input.value = ""  # write-only: a typed key is not kept on the page
-        source = "typed on this page" if typed_key else f"from {self.key_source}"
-        match = {
-            True: "it matches the credentials in this database",
-            False: "it does NOT match the credentials in this database",
-            None: "no credentials in this database to check it against",
-        }[result.key_matches]
-        self.key_note = f"Key: {source} (not shown); {match}."
+        self.key_used = "typed on this page" if typed_key else f"from {self.key_source}"
+        self._note_key(result.key_matches)
         self._show_state()
-        ui.notify("Connected!", type="positive")
+        notify_result("Connected!", "positive")
         for warning in result.warnings:
             ui.notify(warning, type="warning", multi_line=True, close_button=True)
         if not result.revision_ok:
@@ -160,6 +155,22 @@ class SettingsTab:
                 "revision_popup",
             )
         await self.on_connected()
+
+    def _note_key(self, matches: bool | None) -> None:
+        match = {
+            True: "it matches the credentials in this database",
+            False: "it does NOT match the credentials in this database",
+            None: "no credentials in this database to check it against",
+        }[matches]
+        self.key_note = f"Key: {self.key_used} (not shown); {match}."
+
+    async def refresh(self) -> None:
+        """Check the key against the credentials again: one created since Connect (in
+        Constants, or by another admin) changes what the key line says."""
+        if not self.client_store.connected or not self.key_note:
+            return
+        self._note_key(await off_loop(self.client_store.key_matches))
+        self._show_state()
 
     async def disconnect(self) -> None:
         """Close the connection and unlock the inputs."""
