@@ -70,8 +70,15 @@ RESULT_GROUP = "openorch-result"
 
 
 def notify_result(message: str, kind: str, **options: Any) -> None:
-    """Say how an action went ("positive" or "negative"), replacing the last such note."""
-    ui.notify(message, type=kind, group=RESULT_GROUP, badgeClass="hidden", **options)  # type: ignore[arg-type]
+    """Say how an action went ("positive", "warning" or "negative"), replacing the last
+    such note."""
+    ui.notify(
+        message,
+        type=kind,  # type: ignore[arg-type]
+        group=RESULT_GROUP,
+        badgeClass="hidden",
+        **options,
+    )
 
 
 def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:

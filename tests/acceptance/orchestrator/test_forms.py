@@ -58,3 +58,28 @@ async def test_a_missing_process_path_is_a_warning_on_save(
     await user.should_see("Trigger 'here' created.")
     warnings = [message for message in user.notify.messages if "does not exist" in message]
     assert len(warnings) == 1  # only the first trigger's
+
+
+async def test_queue_dialog_cells_stay_one_line_with_the_whole_text_on_hover(
+    connected: User, db: Store
+) -> None:
+    from support.ui import click_row, has, table_rows
+
+    user = connected
+    long_data = '{"customer": "' + "x" * 300 + '"}'
+    element = db.create_queue_element("invoices", "INV-1", long_data, "import")
+    db.set_queue_element_status(element.id, "IN_PROGRESS")
+    await show_tab(user, "Queues")
+    await until(lambda: table_rows(user, "queues_table"))
+    click_row(user, "queues_table", table_rows(user, "queues_table")[0])
+    await until(lambda: has(user, "queue_dialog_table") and table_rows(user, "queue_dialog_table"))
+    table = one(user, "queue_dialog_table")
+    (row,) = table_rows(user, "queue_dialog_table")
+    assert row["id_short"] == "…" + str(element.id)[-8:] and row["id_full"] == str(element.id)
+    assert row["data_full"] == long_data  # on hover; the popup shows it all
+    columns = {column["name"]: column for column in table.columns}
+    assert columns["id"]["field"] == "id_short" and columns["job_id"]["field"] == "job_id_short"
+    for name in ("data", "message"):
+        assert "white-space: nowrap" in columns[name]["style"]
+        assert "text-overflow: ellipsis" in columns[name]["style"]
+        assert f"body-cell-{name}" in table.slots

@@ -109,9 +109,11 @@ class JobLogsPopup:
             tid(ui.label(job.outcome_message).classes("whitespace-pre-wrap"), "job_outcome_message")
         if job.outcome_data is not None:
             # A label (text, never markdown or HTML): the data is the process's, not ours.
+            # Black on light grey in both modes (dark mode made it white on light grey),
+            # as the log popup's message.
             tid(
                 ui.label(pretty_data(job.outcome_data)).classes(
-                    "w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 p-2 "
+                    "w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 text-black p-2 "
                     "max-h-96 overflow-auto"
                 ),
                 "job_outcome_data",

@@ -356,7 +356,7 @@ class TriggerPopup:
                     git_branch,
                     keep_running,
                 )
-            notify_result(f"Trigger '{name}' created.", "positive")
+            done = f"Trigger '{name}' created."
         else:
             trigger = self.trigger
             trigger.trigger_name = name
@@ -377,10 +377,13 @@ class TriggerPopup:
                 trigger.queue_name = queue
                 trigger.min_batch_size = batch
             await off_loop(store.update_trigger, trigger)
-            notify_result(f"Trigger '{name}' updated.", "positive")
+            done = f"Trigger '{name}' updated."
+        # One result note: saved, with the warning when the path is not on this machine.
         warning = missing_path_warning(path, is_git)
         if warning:
-            ui.notify(warning, type="warning", multi_line=True, close_button=True, timeout=15000)
+            notify_result(f"{done} {warning}", "warning", multi_line=True, close_button=True)
+        else:
+            notify_result(done, "positive")
         self.dialog.close()
         await self.on_change()
 
