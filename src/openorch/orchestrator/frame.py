@@ -76,6 +76,30 @@ class Refreshable(Protocol):
         """Fetch the tab's data again."""
 
 
+#: Quasar's brand colours, dark enough for white text at WCAG AA (4.5:1): NiceGUI's
+#: default blue, Quasar's green and cyan gave white labels 3.1, 2.6 and 1.9.
+BRAND_COLORS = {
+    "primary": "#1f5f9e",
+    "positive": "#1b7d36",
+    "info": "#0b6e8a",
+    "negative": "#c10015",
+}
+
+#: Text coloured with a brand colour on dark mode's near-black background needs the
+#: colour's light variant (the brand colours themselves read 2.6-3.2 there; grey-7 3.7).
+#: In NiceGUI's first cascade layer: for `!important` rules the first layer wins, and
+#: Quasar's colour classes are `!important` in a later one.
+DARK_MODE_CSS = """
+@layer theme {
+  .body--dark .text-primary { color: #8ab4f8 !important; }
+  .body--dark .text-negative { color: #ff8a80 !important; }
+  .body--dark .text-positive { color: #81c995 !important; }
+  .body--dark .text-info { color: #78d9ec !important; }
+  .body--dark .text-grey-7, .body--dark .text-grey-8 { color: #bdbdbd !important; }
+}
+"""
+
+
 class OrchestratorPage:
     """One browser tab's Orchestrator: its own data-layer handle (`ClientStore`), header,
     panels and timer."""
@@ -89,6 +113,8 @@ class OrchestratorPage:
         ui.context.client.on_delete(self.client_store.disconnect)
         ui.page_title("Orchestrator")
         self.dark = ui.dark_mode(on_change=self._remember_dark)
+        ui.colors(**BRAND_COLORS)
+        ui.add_css(DARK_MODE_CSS)
         with ui.header().classes("items-center"):
             with tid(ui.tabs(), "header_tabs") as self.tabs:
                 self.tab_buttons = {

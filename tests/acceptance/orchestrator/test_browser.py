@@ -199,6 +199,14 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+#: Every visible text's contrast on its background, as WCAG 2 computes it: returns the
+#: texts under 4.5:1 (3:1 for large text) in the page, or in the dialog on top.
+CONTRAST_SCRIPT = ROOT / "tests" / "support" / "contrast.js"
+
+#: What the dark-mode walk found below WCAG AA (the test fails on any).
+LOW_CONTRAST: list[str] = []
+
+
 class Page:
     """The Orchestrator in Chromium, by test id."""
 
@@ -265,7 +273,11 @@ class Page:
         )
 
     def shot(self, name: str, dark: bool) -> None:
-        """Save a screenshot with no notification over the content."""
+        """Save a screenshot with no notification over the content (and, in dark mode,
+        check the contrast of every visible text: `low_contrast`)."""
+        if dark:
+            found = self.driver.execute_script(CONTRAST_SCRIPT.read_text(encoding="utf-8"))
+            LOW_CONTRAST.extend(f"{name}: {item}" for item in found)
         self.driver.execute_script(
             "let s = document.getElementById('openorch-shot');"
             "if (!s) { s = document.createElement('style'); s.id = 'openorch-shot';"
@@ -328,6 +340,8 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
 
     # --- a new scheduled trigger through the popup ---
     page.by_id("trigger_new_scheduled_button").click()
+    page.by_id("trigger_popup_name_input")
+    time.sleep(0.5)  # let the dialog's opening transition end
     page.by_id("trigger_popup_save_button").click()  # empty: an error first
     page.see("Trigger Name must not be empty.")
     page.by_id("trigger_popup_name_input").send_keys("Nightly cleanup")
@@ -365,6 +379,8 @@ def test_every_tab_and_popup_in_light_and_dark(server: str, browser: object) -> 
     )
     problems = page.console_problems()
     assert not problems, problems
+    # Dark mode: every text of every tab and popup at WCAG AA contrast (issue 25).
+    assert not LOW_CONTRAST, "\n".join(sorted(set(LOW_CONTRAST)))
 
 
 def walk(page: Page, dark: bool) -> None:
