@@ -6,6 +6,7 @@ Kept apart from the tabs so a popup never imports a tab (docs/architecture.md).
 from typing import Any
 
 from openorch.database import Job, JobOutcome
+from openorch.masking import mask
 from openorch.orchestrator.common import cut, fmt
 from openorch.orchestrator.widgets import status_color
 
@@ -38,6 +39,7 @@ def job_row(job: Job, reason: str = "") -> dict[str, Any]:
         "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
         "outcome_message": cut(job.outcome_message, 80),
         "correlation_id": job.correlation_id or "",
-        "reason": cut(reason, REASON_CHARS),
-        "reason_full": reason,
+        # Masked again on the way out, as log rows are (older rows may hold a password).
+        "reason": cut(mask(reason), REASON_CHARS),
+        "reason_full": mask(reason),
     }
