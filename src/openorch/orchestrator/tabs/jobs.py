@@ -58,7 +58,7 @@ COLUMNS: list[dict[str, Any]] = [
         "label": "Why It Failed",
         "field": "reason",
         "align": "left",
-        "style": "white-space: normal; max-width: 28rem",
+        "style": "white-space: normal; min-width: 14rem; max-width: 28rem",
     },
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
