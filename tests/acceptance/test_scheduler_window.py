@@ -168,3 +168,22 @@ def test_the_text_area_keeps_the_newest_1000_lines(display: str) -> None:
         window.disconnect_button.invoke()  # harmless when not connected
     finally:
         root.destroy()
+
+
+def test_settings_labels_do_not_touch_their_fields(display: str) -> None:
+    import tkinter as tk
+
+    from openorch.scheduler.window import SchedulerWindow
+
+    root = tk.Tk()
+    try:
+        window = SchedulerWindow(root)
+        window.tabs.select(window.settings_tab)
+        root.update()
+        label_end = window.conn_label.winfo_x() + window.conn_label.winfo_width()
+        assert window.conn_entry.winfo_x() - label_end >= 8, (
+            label_end,
+            window.conn_entry.winfo_x(),
+        )
+    finally:
+        root.destroy()

@@ -16,7 +16,9 @@ from typing import Any
 from nicegui import Client, app, background_tasks, ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, resolve
+from openorch.crypto import Cipher
 from openorch.host_rule import HostRule
+from openorch.listening import listen_problem
 from openorch.orchestrator.access import (
     SECRET_KEY,
     WILDCARD_HOSTS,
@@ -34,6 +36,11 @@ from openorch.orchestrator.frame import PAGE_SCRIPT, OrchestratorPage
 from openorch.private_files import private_dir, write_private
 from openorch.sign_in_limiter import SignInLimiter
 from openorch.store import ConnectError, Store, describe_connection_error, mask
+
+
+class StartError(Exception):
+    """The Orchestrator cannot start as configured; the message says why (nothing was
+    printed or started before it)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -149,6 +156,23 @@ def leave(client: Client) -> None:
     background_tasks.create(drop(), name="drop a signed-out page")
 
 
+def key_problem(conn: str | None, key: str | None) -> str | None:
+    """What is wrong with the key from --key or the environment, as the Scheduler says
+    it when it refuses to start; None when it is a usable Fernet key, or when the
+    connection is incomplete (Settings says that) or local mode's."""
+    try:
+        settings = resolve(conn, key, allow_local=False)
+    except ValueError:
+        return None
+    if settings is None:
+        return None
+    try:
+        Cipher(settings.crypto_key)
+    except ValueError as error:
+        return f"{error} (The key comes from {settings.key_source}.)"
+    return None
+
+
 def startup_lines(conn: str | None, key: str | None) -> list[str]:
     """What `openorch o` says first: where its connection comes from. In local mode the
     database is created (or upgraded) here, at start, not when a browser first loads
@@ -209,10 +233,19 @@ def start(
     """Run the server until it is stopped (Ctrl-C).
 
     Raises:
+        StartError: the port is taken or the configured key is not a key (nothing is
+            printed or started).
         AccessError: `host` reaches other machines and the admin set no token, or the
             admin's token is unusable (nothing is started).
         ConnectError: `api` and the API's database cannot be opened.
     """
+    if port:
+        problem = listen_problem(host, port)
+        if problem:
+            raise StartError(problem)
+    problem = key_problem(conn, key)
+    if problem:
+        raise StartError(problem)
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
     settings = make_settings(
         port,
@@ -313,6 +346,9 @@ def run(args: argparse.Namespace) -> int:
             token_file=getattr(args, "token_file", None),
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
         )
+    except StartError as error:
+        print(f"openorch o: cannot start: {error}", file=sys.stderr, flush=True)
+        return 2
     except AccessError as error:
         print(f"openorch o: {error}", file=sys.stderr, flush=True)
         return 2

@@ -48,6 +48,7 @@ from openorch.scheduler.process_tree import kill_recognised, kill_tree, start_ti
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import Store, describe_connection_error
 from openorch.store.errors import StoreError
+from openorch.store.failures import exit_message
 from openorch.store.schedulers import HeartbeatResult, LeftoverJob
 
 #: Errors that mean "the database is not answering" rather than a bug.
@@ -594,11 +595,7 @@ class SchedulerEngine:
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
-        message = f"The process exited with code {code}."
-        if tail.strip():
-            message += f" The end of its error output:\n{tail}"
-        else:
-            message += " It wrote no error output."
+        message = exit_message(code, tail)
         self._record(
             f"'{job.trigger_name}' failed with exit code {code}",
             lambda: store.end_job_after_exit(job.job_id, code, message, end_time=ended_at),

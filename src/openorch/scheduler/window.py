@@ -36,6 +36,10 @@ MAX_LINES = 1000
 #: How often the main loop moves engine output into the text area (ms).
 DRAIN_MS = 100
 
+#: Space between a label and its field on the Settings tab (pixels; left, right): the
+#: "Connection string" label touched its field.
+LABEL_GAP = (0, 12)
+
 
 class SchedulerWindow:
     """The window's widgets and handlers. Handlers are short: read, call, refresh.
@@ -100,13 +104,18 @@ class SchedulerWindow:
         self.key_var = tk.StringVar(value=key)
         self.name_var = tk.StringVar(value=name)
         self.exclusive_var = tk.BooleanVar(value=exclusive)
-        ttk.Label(frame, text="Connection string").grid(row=0, column=0, sticky="w", pady=3)
+        self.conn_label = ttk.Label(frame, text="Connection string")
+        self.conn_label.grid(row=0, column=0, sticky="w", pady=3, padx=LABEL_GAP)
         self.conn_entry = ttk.Entry(frame, textvariable=self.conn_var, width=70)
         self.conn_entry.grid(row=0, column=1, sticky="ew", pady=3)
-        ttk.Label(frame, text="Encryption key").grid(row=1, column=0, sticky="w", pady=3)
+        ttk.Label(frame, text="Encryption key").grid(
+            row=1, column=0, sticky="w", pady=3, padx=LABEL_GAP
+        )
         self.key_entry = ttk.Entry(frame, textvariable=self.key_var, width=70, show="•")
         self.key_entry.grid(row=1, column=1, sticky="ew", pady=3)
-        ttk.Label(frame, text="Scheduler name").grid(row=2, column=0, sticky="w", pady=3)
+        ttk.Label(frame, text="Scheduler name").grid(
+            row=2, column=0, sticky="w", pady=3, padx=LABEL_GAP
+        )
         self.name_entry = ttk.Entry(frame, textvariable=self.name_var, width=40)
         self.name_entry.grid(row=2, column=1, sticky="w", pady=3)
         self.exclusive_check = ttk.Checkbutton(

@@ -36,16 +36,23 @@ DEFAULT_HEARTBEAT_TIMEOUT = 120.0
 CLOCK_OFFSET_WORTH_SHOWING = 30.0
 
 
+#: The engine state a Scheduler writes as it leaves cleanly.
+STOPPED = "stopped"
+
+
 def is_alive(
     last_update: datetime | None,
     heartbeat_timeout: float | None,
     database_now: datetime,
     default_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+    engine_state: str | None = None,
 ) -> bool:
-    """THE liveness rule, used by every reaper and by the Orchestrator's Schedulers tab:
-    alive while the last heartbeat (database clock) is no older than the Scheduler's own
-    declared timeout (`default_timeout` for rows that declare none)."""
-    if last_update is None:
+    """THE liveness rule, used by every reaper, the Orchestrator's Schedulers tab and
+    Overview, and the HTTP API: alive while the last heartbeat (database clock) is no
+    older than the Scheduler's own declared timeout (`default_timeout` for rows that
+    declare none), and not when it said it stopped (`engine_state`; reapers leave it
+    out, so a stopped run is still only reaped after its timeout)."""
+    if last_update is None or engine_state == STOPPED:
         return False
     timeout = heartbeat_timeout if heartbeat_timeout is not None else default_timeout
     return database_now - last_update <= timedelta(seconds=timeout)
@@ -101,7 +108,9 @@ def scheduler_health(
         found.append(
             SchedulerHealth(
                 scheduler=row,
-                alive=is_alive(row.last_update, row.heartbeat_timeout, now, default_timeout),
+                alive=is_alive(
+                    row.last_update, row.heartbeat_timeout, now, default_timeout, row.engine_state
+                ),
                 silent_for=(now - row.last_update).total_seconds()
                 if row.last_update is not None
                 else None,

@@ -84,7 +84,7 @@ async def test_required_fields_and_bad_cron_are_refused(connected: User, db: Sto
     fill_common(user, "bad cron")
     user.find(marker="trigger_popup_cron_input").type("every monday")
     user.find(marker="trigger_popup_save_button").click()
-    await user.should_see("cron_expr must have 5 fields")
+    await user.should_see("Cron: 5 fields are needed")
     user.find(marker="trigger_popup_name_input").type("x" * 200)
     user.find(marker="trigger_popup_save_button").click()
     await user.should_see("Trigger Name is too long")

@@ -1,6 +1,5 @@
 """Schedulers and their liveness; the health check."""
 
-from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -27,10 +26,10 @@ router = APIRouter()
 def list_schedulers(
     request: Request, _token: Annotated[ApiToken, Depends(require(ApiScope.READ))]
 ) -> list[SchedulerOut]:
-    """Every Scheduler that ever reported, and whether its heartbeat is recent."""
-    timeout = timedelta(seconds=request.app.state.heartbeat_timeout)
-    now = datetime.now()
-    return [scheduler_out(item, timeout, now) for item in get_store(request).get_schedulers()]
+    """Every Scheduler that ever reported, and whether it is alive by the one liveness
+    rule (database clock, each Scheduler's own timeout, a stopped one is not alive)."""
+    health = get_store(request).get_scheduler_health(request.app.state.heartbeat_timeout)
+    return [scheduler_out(item) for item in health]
 
 
 @router.get(
@@ -54,7 +53,7 @@ def health(
     detailed = token is not None and ApiScope.READ in token.scope_set
     try:
         revision = store.current_revision()
-        schedulers = store.get_schedulers()
+        schedulers = store.get_scheduler_health(request.app.state.heartbeat_timeout)
     except Exception as error:  # any failure here means "not reachable"
         body: HealthOut | HealthStatusOut = HealthStatusOut(status="unavailable")
         if detailed:
@@ -69,8 +68,7 @@ def health(
                 live_schedulers=None,
             )
         return JSONResponse(body.model_dump(mode="json"), status_code=503)
-    cutoff = datetime.now() - timedelta(seconds=request.app.state.heartbeat_timeout)
-    live = sum(1 for item in schedulers if item.last_update >= cutoff)
+    live = sum(1 for item in schedulers if item.alive)
     state: Literal["ok", "degraded"] = "ok" if revision == HEAD_REVISION and live else "degraded"
     if not detailed:
         return HealthStatusOut(status=state)

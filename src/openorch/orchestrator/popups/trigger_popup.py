@@ -11,6 +11,7 @@ message.
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from nicegui import ui
 
@@ -24,7 +25,7 @@ from openorch.database import (
 )
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
@@ -43,13 +44,38 @@ AFTER_FAILURE_OPTIONS = {
 }
 
 
-def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | None:
-    """The next time a cron expression names, or None when it does not parse."""
-    try:
-        v.check_cron(cron_expr)
-    except ValueError:
+def missing_path_warning(path: str, is_git: bool) -> str | None:
+    """What to warn about when a trigger's process path is not on this machine: a
+    warning, not an error (robots may have the file where the Orchestrator does not).
+    Git URLs are not checked: they are cloned by the robots."""
+    if is_git or not path.strip():
         return None
-    return v.next_cron_time(cron_expr, after or datetime.now())
+    try:
+        if Path(path.strip()).expanduser().exists():
+            return None
+    except OSError:  # a name the file system cannot even look at (too long, bad bytes)
+        pass
+    return (
+        f"Note: the process path {mask(path.strip())!r} does not exist on this machine (the "
+        "Orchestrator's). Fine if the robots have it there; otherwise its runs will fail."
+    )
+
+
+#: How many coming runs the cron field lists under itself.
+CRON_RUNS_SHOWN = 5
+
+
+def describe_cron(cron_expr: str, after: datetime | None = None) -> tuple[str, list[datetime]]:
+    """What the cron field says as the admin types: why it is wrong ('' when it is
+    not), and its next five runs when it is right."""
+    text = cron_expr.strip()
+    if not text:
+        return "", []
+    try:
+        v.check_cron(text, label="Cron")
+    except ValueError as error:
+        return str(error), []
+    return "", v.next_cron_times(text, after or datetime.now(), CRON_RUNS_SHOWN)
 
 
 class TriggerPopup:
@@ -81,6 +107,7 @@ class TriggerPopup:
                 tid(ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"),
             ):
                 ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
+            self.cron_runs = tid(ui.label("").classes("text-sm -mt-2"), "trigger_popup_cron_runs")
             with ui.row().classes("items-center gap-2"):
                 self.time_input = DatetimeInput(
                     "Trigger Time", "trigger_popup_time", allow_empty=False
@@ -165,6 +192,7 @@ class TriggerPopup:
     def _show_fields_of_kind(self) -> None:
         kind = self.trigger_type
         self.cron_input.visible = kind == TriggerType.SCHEDULED
+        self.cron_runs.visible = kind == TriggerType.SCHEDULED
         self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
@@ -201,10 +229,21 @@ class TriggerPopup:
             self.batch_input.value = trigger.min_batch_size
 
     def _cron_changed(self) -> None:
-        """A valid expression fills Trigger Time with its next run."""
-        moment = next_cron_run((self.cron_input.value or "").strip())
-        if moment is not None:
-            self.time_input.set_datetime(moment)
+        """Checked as typed: what is wrong, in words, or the next five runs under the
+        field; a valid expression also fills Trigger Time with its next run."""
+        problem, runs = describe_cron(self.cron_input.value or "")
+        if problem:
+            self.cron_runs.text = problem
+            self.cron_runs.classes(add="text-negative", remove="text-grey-7")
+        else:
+            self.cron_runs.text = (
+                "Next runs: " + ", ".join(moment.strftime("%a %d-%m-%Y %H:%M") for moment in runs)
+                if runs
+                else ""
+            )
+            self.cron_runs.classes(add="text-grey-7", remove="text-negative")
+        if runs:
+            self.time_input.set_datetime(runs[0])
 
     # --- reading the form ---------------------------------------------------------
 
@@ -264,7 +303,7 @@ class TriggerPopup:
             )
             # Said before the time is read: a cron that does not parse leaves the time empty,
             # and "the cron is wrong" is the message that helps.
-            v.check_cron(cron)
+            v.check_cron(cron, label="Cron")
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
             if (
@@ -329,7 +368,7 @@ class TriggerPopup:
                     git_branch,
                     keep_running,
                 )
-            ui.notify(f"Trigger '{name}' created.", type="positive")
+            done = f"Trigger '{name}' created."
         else:
             trigger = self.trigger
             trigger.trigger_name = name
@@ -350,7 +389,13 @@ class TriggerPopup:
                 trigger.queue_name = queue
                 trigger.min_batch_size = batch
             await off_loop(store.update_trigger, trigger)
-            ui.notify(f"Trigger '{name}' updated.", type="positive")
+            done = f"Trigger '{name}' updated."
+        # One result note: saved, with the warning when the path is not on this machine.
+        warning = missing_path_warning(path, is_git)
+        if warning:
+            notify_result(f"{done} {warning}", "warning", multi_line=True, close_button=True)
+        else:
+            notify_result(done, "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -387,7 +432,7 @@ class TriggerPopup:
             TriggerStatus.KILLING: ": its Scheduler stops the process",
             TriggerStatus.RUNNING: ": the current run goes on, and it runs again when due",
         }.get(new_status, "")
-        ui.notify(f"Trigger status set to '{new_status.value}'{hint}.", type="positive")
+        notify_result(f"Trigger status set to '{new_status.value}'{hint}.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -399,6 +444,6 @@ class TriggerPopup:
         ):
             return
         await off_loop(self.client_store.store.delete_trigger, trigger.id)
-        ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
+        notify_result(f"Trigger '{trigger.trigger_name}' deleted.", "positive")
         self.dialog.close()
         await self.on_change()

@@ -18,7 +18,7 @@ from nicegui import ui
 from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
 from openorch.store import HEAD_REVISION, ConnectionURL, mask, parse_url
 from openorch.store.conn_policy import check_page_connection_string, with_page_password
@@ -46,6 +46,7 @@ class SettingsTab:
         #: Whose password a blank password field keeps: the configured URL, then the one
         #: last connected to. Server-side only.
         self.current_url = self._parsed(self.configured_conn)
+        self.key_used = ""
         with ui.column().classes("w-full max-w-3xl gap-2"):
             # Dark text on a light blue panel: readable in light and dark mode alike.
             self.local_label = tid(
@@ -134,13 +135,12 @@ class SettingsTab:
         typed_conn = (self.conn_input.value or "").strip()
         typed_key = (self.key_input.value or "").strip()
         if typed_key and not validate_key(typed_key):
-            ui.notify("Invalid AES key", type="negative")
+            notify_result("Invalid AES key", "negative")
             return
         key = typed_key or self.configured_key
         if not key:
-            ui.notify(
-                "No encryption key: type one (or set OpenOrchestratorKey and restart).",
-                type="negative",
+            notify_result(
+                "No encryption key: type one (or set OpenOrchestratorKey and restart).", "negative"
             )
             return
         typed_password = self.password_input.value or ""
@@ -160,15 +160,10 @@ class SettingsTab:
         self.password_input.value = ""  # so is a typed password
         self.current_url = self._parsed(conn) if isinstance(conn, str) else conn
         self.conn_input.value = mask(conn) if not use_configured else typed_conn
-        source = "typed on this page" if typed_key else f"from {self.key_source}"
-        match = {
-            True: "it matches the credentials in this database",
-            False: "it does NOT match the credentials in this database",
-            None: "no credentials in this database to check it against",
-        }[result.key_matches]
-        self.key_note = f"Key: {source} (not shown); {match}."
+        self.key_used = "typed on this page" if typed_key else f"from {self.key_source}"
+        self._note_key(result.key_matches)
         self._show_state()
-        ui.notify("Connected!", type="positive")
+        notify_result("Connected!", "positive")
         for warning in result.warnings:
             ui.notify(warning, type="warning", multi_line=True, close_button=True)
         if not result.revision_ok:
@@ -200,6 +195,22 @@ class SettingsTab:
             return parse_url(conn) if conn else None
         except ValueError:
             return None
+
+    def _note_key(self, matches: bool | None) -> None:
+        match = {
+            True: "it matches the credentials in this database",
+            False: "it does NOT match the credentials in this database",
+            None: "no credentials in this database to check it against",
+        }[matches]
+        self.key_note = f"Key: {self.key_used} (not shown); {match}."
+
+    async def refresh(self) -> None:
+        """Check the key against the credentials again: one created since Connect (in
+        Constants, or by another admin) changes what the key line says."""
+        if not self.client_store.connected or not self.key_note:
+            return
+        self._note_key(await off_loop(self.client_store.key_matches))
+        self._show_state()
 
     async def disconnect(self) -> None:
         """Close the connection and unlock the inputs."""
