@@ -62,6 +62,18 @@ def start_time(pid: int) -> float | None:
         return None
 
 
+def is_running(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (a zombie, already dead and waiting for
+    its parent to notice, does not): how a Scheduler tells that the run holding its
+    name on this host is gone."""
+    try:
+        return _alive(psutil.Process(pid))
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; another user's process
+
+
 def _alive(process: psutil.Process) -> bool:
     try:
         return bool(process.status() != psutil.STATUS_ZOMBIE)

@@ -26,8 +26,10 @@ from openorch.scheduler.config import (
     SchedulerSettings,
     default_name,
     settings_from_args,
+    this_run,
 )
-from openorch.scheduler.engine import RunState, SchedulerEngine
+from openorch.scheduler.engine import DATABASE_ERRORS, RunState, SchedulerEngine, name_in_use
+from openorch.scheduler.process_tree import is_running
 from openorch.store import ConnectError, Store, mask
 
 #: Lines the text area keeps; older ones scroll away.
@@ -35,6 +37,15 @@ MAX_LINES = 1000
 
 #: How often the main loop moves engine output into the text area (ms).
 DRAIN_MS = 100
+
+#: What the window says instead of the headless flags when the name is in use.
+REPLACE_HOW = "choose Replace"
+OTHER_NAME = "type another Scheduler name on the Settings tab and connect again"
+
+
+def _ask_replace(title: str, message: str) -> bool:
+    """The choice when the name is held by a live Scheduler: Replace (yes) or Cancel."""
+    return bool(messagebox.askyesno(title, message, icon="warning", default="no"))
 
 
 class SchedulerWindow:
@@ -63,6 +74,8 @@ class SchedulerWindow:
         self.lines: queue.Queue[str] = queue.Queue()
         #: Asks yes/no before closing with processes running (replaceable in tests).
         self.confirm: Callable[[str, str], bool] = messagebox.askokcancel
+        #: Asks Replace or Cancel when a live Scheduler holds the name (tests replace it).
+        self.ask_replace: Callable[[str, str], bool] = _ask_replace
 
         root.title("openorch Scheduler")
         root.geometry("760x520")
@@ -133,8 +146,24 @@ class SchedulerWindow:
 
     def _drain(self) -> None:
         self.flush_output()
+        self._notice_engine_end()
         self._refresh_run_button()
         self.root.after(DRAIN_MS, self._drain)
+
+    def _notice_engine_end(self) -> None:
+        """The engine stopped on its own (its name was taken, or a live Scheduler held
+        it): release the connection and unlock the inputs, saying why."""
+        engine, thread = self.engine, self.thread
+        if engine is None or thread is None or thread.is_alive():
+            return
+        self._stop_engine(0)
+        self._lock_inputs(False)
+        if engine.refused_by is not None:
+            message = name_in_use(engine.refused_by, REPLACE_HOW, OTHER_NAME)
+            self.write(message)
+            self.status_var.set(f"Not connected: {message}")
+        else:
+            self.status_var.set("Not connected: the Scheduler stopped (see the Run tab).")
 
     def flush_output(self) -> None:
         """Move queued lines into the text area, keeping the newest MAX_LINES."""
@@ -184,8 +213,29 @@ class SchedulerWindow:
             return
         for warning in store.open_warnings:
             self.write(f"Warning: {warning}")
+        # One name, one Scheduler: say who holds the name before connecting, and let the
+        # user replace it or cancel (the engine decides again, atomically, on register).
+        try:
+            holder = store.get_run_holder(settings.name, this_run(), is_running)
+        except DATABASE_ERRORS as error:  # the engine's registration tries again
+            holder = None
+            self.write(f"Could not check who holds the name: {error}")
+        replace = False
+        if holder is not None and holder.alive:
+            message = name_in_use(holder, REPLACE_HOW, OTHER_NAME)
+            self.status_var.set(f"Not connected: {message}")
+            self.write(message)
+            replace = self.ask_replace(
+                "Scheduler name in use",
+                f"{message}\n\nReplace it? Yes takes the name over; No leaves it and does "
+                "not connect.",
+            )
+            if not replace:
+                store.close()
+                self.write("Not connected: the name is in use.")
+                return
         self.store = store
-        self.engine = SchedulerEngine(settings, store, self.write, paused=True)
+        self.engine = SchedulerEngine(settings, store, self.write, paused=True, replace=replace)
         self.thread = threading.Thread(target=self.engine.run, name="scheduler-engine", daemon=True)
         self.thread.start()
         self._lock_inputs(True)
