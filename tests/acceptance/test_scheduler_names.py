@@ -260,7 +260,9 @@ def test_replace_takes_the_name_and_the_old_scheduler_kills_its_processes_and_ex
     orphans: list[int],
 ) -> None:
     store = Store(sqlite_db_url, crypto_key=crypto_key)
-    old = scheduler(tmp_path, sqlite_db_url, crypto_key, "vm")
+    # Room for the kill itself (a process tree gets 1 s to terminate, 1 s more to die).
+    timeout = 2 * TIMEOUT
+    old = scheduler(tmp_path, sqlite_db_url, crypto_key, "vm", timeout=timeout)
     headless.append(old)
     trigger_id, parent, child = robot(store, tmp_path, "vm", headless, orphans)
     job = jobs_of(store, trigger_id)[0]
@@ -274,9 +276,9 @@ def test_replace_takes_the_name_and_the_old_scheduler_kills_its_processes_and_ex
     assert f"pid {old.process.pid} under the name 'vm' (--replace)" in said
     assert "1 process(es) of it were set to KILLING" in said
 
-    assert old.finish(TIMEOUT + 10) == 0, old.text()
+    assert old.finish(timeout + 10) == 0, old.text()
     exited_after = time.monotonic() - registered_at
-    assert exited_after < TIMEOUT, f"the old Scheduler took {exited_after:.1f} s to exit"
+    assert exited_after < timeout, f"the old Scheduler took {exited_after:.1f} s to exit"
     assert not alive(parent) and not alive(child)
     assert f"on machine '{platform.node()}', pid {new.process.pid} took over" in old.text()
     assert store.get_job(job.id).status is JobStatus.KILLED
