@@ -30,7 +30,7 @@ from openorch.scheduler.config import (
 )
 from openorch.scheduler.engine import DATABASE_ERRORS, RunState, SchedulerEngine, name_in_use
 from openorch.scheduler.process_tree import is_running
-from openorch.store import ConnectError, Store, mask
+from openorch.store import ConnectError, Store, describe_connection_error, mask
 
 #: Lines the text area keeps; older ones scroll away.
 MAX_LINES = 1000
@@ -213,27 +213,11 @@ class SchedulerWindow:
             return
         for warning in store.open_warnings:
             self.write(f"Warning: {warning}")
-        # One name, one Scheduler: say who holds the name before connecting, and let the
-        # user replace it or cancel (the engine decides again, atomically, on register).
-        try:
-            holder = store.get_run_holder(settings.name, this_run(), is_running)
-        except DATABASE_ERRORS as error:  # the engine's registration tries again
-            holder = None
-            self.write(f"Could not check who holds the name: {error}")
-        replace = False
-        if holder is not None and holder.alive:
-            message = name_in_use(holder, REPLACE_HOW, OTHER_NAME)
-            self.status_var.set(f"Not connected: {message}")
-            self.write(message)
-            replace = self.ask_replace(
-                "Scheduler name in use",
-                f"{message}\n\nReplace it? Yes takes the name over; No leaves it and does "
-                "not connect.",
-            )
-            if not replace:
-                store.close()
-                self.write("Not connected: the name is in use.")
-                return
+        replace = self._replace_or_cancel(store, settings.name)
+        if replace is None:
+            store.close()
+            self.write("Not connected: the name is in use.")
+            return
         self.store = store
         self.engine = SchedulerEngine(settings, store, self.write, paused=True, replace=replace)
         self.thread = threading.Thread(target=self.engine.run, name="scheduler-engine", daemon=True)
@@ -241,6 +225,25 @@ class SchedulerWindow:
         self._lock_inputs(True)
         self.status_var.set(f"Connected to {mask(settings.conn_string)} as '{settings.name}'.")
         self.write(f"Connected to {mask(settings.conn_string)}. Press Run to take work.")
+
+    def _replace_or_cancel(self, store: Store, name: str) -> bool | None:
+        """One name, one Scheduler: before connecting, say who holds the name and ask
+        whether to replace it. False: the name is free; True: replace; None: cancel.
+        (The engine's registration decides again, atomically.)"""
+        try:
+            holder = store.get_run_holder(name, this_run(), is_running)
+        except DATABASE_ERRORS as error:  # the engine's registration tries again
+            self.write(f"Could not check who holds the name: {describe_connection_error(error)}")
+            return False
+        if holder is None or not holder.alive:
+            return False
+        message = name_in_use(holder, REPLACE_HOW, OTHER_NAME)
+        self.status_var.set(f"Not connected: {message}")
+        self.write(message)
+        question = (
+            f"{message}\n\nReplace it? Yes takes the name over; No leaves it and does not connect."
+        )
+        return True if self.ask_replace("Scheduler name in use", question) else None
 
     def disconnect(self) -> None:
         """Stop the engine and close the connection; refused while processes run."""
@@ -366,6 +369,8 @@ def run_window(args: argparse.Namespace) -> int:
         )
     }
     window = SchedulerWindow(root, conn, key, template.name, template.exclusive, options)
+    if getattr(args, "replace", False):  # `openorch s --replace`: replace without asking
+        window.ask_replace = lambda _title, _message: True
     if note:
         window.write(note)
     root.mainloop()
