@@ -291,3 +291,28 @@ def test_replace_takes_the_name_and_the_old_scheduler_kills_its_processes_and_ex
     assert health.alive and health.scheduler.run_pid == new.process.pid
     print(f"\n[names] --replace: the old Scheduler exited {exited_after:.1f} s after")
     store.close()
+
+
+def test_two_schedulers_started_at_once_under_one_name_one_runs(
+    db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless]
+) -> None:
+    store = Store(db_url, crypto_key=crypto_key)
+    pair = [scheduler(tmp_path, db_url, crypto_key, "twin") for _ in range(2)]
+    headless.extend(pair)
+    wait_for(
+        lambda: any(one.process.poll() is not None for one in pair),
+        30,
+        "one of the two to be refused",
+        headless,
+    )
+    (refused,) = [one for one in pair if one.process.poll() is not None]
+    (running,) = [one for one in pair if one is not refused]
+    assert refused.process.returncode == EXIT_NAME_IN_USE, refused.text()
+    assert f"pid {running.process.pid}" in refused.text()
+    running.wait_for_output("Registered as run")
+    time.sleep(0.5)
+    assert running.process.poll() is None
+    assert store.get_schedulers()[0].run_pid == running.process.pid
+    running.process.send_signal(signal.SIGTERM)
+    assert running.finish() == 0, running.text()
+    store.close()
