@@ -1,17 +1,23 @@
 """One name, one Scheduler in the data layer (SQLite and PostgreSQL): the rule that says
 whether a run still holds its name, refusal changing nothing, `replace` killing the old
-run's triggers as the Orchestrator's kill does, and two registrations at once: one wins."""
+run's triggers as the Orchestrator's kill does, and two registrations at once: one wins.
+And the engine after `replace`: what an unresponsive old run left is ended after its
+timeout."""
 
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from openorch.database import Scheduler, TriggerStatus
+from openorch.database import JobStatus, Scheduler, TriggerStatus
+from openorch.scheduler import SchedulerEngine
 from openorch.store import Store
 from openorch.store.schedulers import RunIdentity, run_holds_name
+from support.processes.harness import make_settings, poll_until
 
 NOW = datetime(2026, 1, 1, 12)
 HERE = RunIdentity("robot-1", 100)
@@ -153,3 +159,31 @@ def test_two_schedulers_registering_one_name_at_once_one_wins(
         one.close()
     assert not errors, errors
     assert all(sorted(won) == [False, True] for won in results.values()), results
+
+
+def test_replace_ends_what_an_unresponsive_old_run_left_after_its_timeout(
+    sqlite_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    old = uuid.uuid4()
+    store.register_run("vm", old, 1.0, "running", here=RunIdentity("far-away", 77))
+    trigger_id = _single(store)
+    job = store.begin_trigger_run(trigger_id, "vm", old)
+    assert job is not None
+    store.record_job_process(job.id, 77777, 1234.5)
+    lines: list[str] = []
+    settings = make_settings(sqlite_db_url, crypto_key, tmp_path, name="vm", heartbeat_timeout=1)
+    engine = SchedulerEngine(settings, store, lines.append, replace=True)
+    engine.poll()
+    assert engine.run_id is not None and engine.refused_by is None
+    assert any("Replaced the running Scheduler on machine 'far-away', pid 77" in x for x in lines)
+    # The old run is asked, as by the Orchestrator's Kill; it has its timeout to answer.
+    assert store.get_trigger(trigger_id).process_status is TriggerStatus.KILLING
+    assert store.get_job(job.id).status is JobStatus.RUNNING
+    started = time.monotonic()
+    poll_until(engine, lambda: store.get_job(job.id).status is JobStatus.FAILED, timeout=10)
+    assert time.monotonic() - started > 1.0
+    (log,) = store.get_logs(job_id=job.id)
+    assert "is on another machine and was left alone" in log.log_message
+    assert store.get_trigger(trigger_id).process_status is TriggerStatus.FAILED
+    store.close()

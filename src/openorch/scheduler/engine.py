@@ -77,7 +77,8 @@ MAX_HEARTBEAT_INTERVAL = 10.0
 
 
 #: After `--replace`, how long past the replaced run's heartbeat timeout its jobs may
-#: still be RUNNING before this run ends them itself (seconds: its kill and report).
+#: still be RUNNING before this run ends them itself (seconds: its kill and report; at
+#: most its timeout again).
 REPLACE_MARGIN = KILL_WAIT / 2
 
 
@@ -491,7 +492,7 @@ class SchedulerEngine:
         previous = registration.previous
         if previous is not None and previous.alive:
             count = len(registration.handed_over)
-            wait = previous.heartbeat_timeout + REPLACE_MARGIN
+            wait = previous.heartbeat_timeout + min(REPLACE_MARGIN, previous.heartbeat_timeout)
             self.say(
                 f"Replaced the running Scheduler on {previous.where()} under the name "
                 f"'{name}' (--replace): {count} process(es) of it were set to KILLING, as a "
