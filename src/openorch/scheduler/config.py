@@ -48,7 +48,8 @@ def this_run() -> RunIdentity:
     """Where this process runs: host name (`OPENORCH_SCHEDULER_HOST` overrides it) and
     pid, recorded with the run so a second Scheduler under the name can tell whether
     it still runs."""
-    return RunIdentity(os.environ.get(ENV_HOST) or platform.node() or "unknown", os.getpid())
+    host = os.environ.get(ENV_HOST) or platform.node() or "unknown"
+    return RunIdentity(host[:255], os.getpid())
 
 
 def _default_clone_dir() -> Path:

@@ -64,7 +64,8 @@ def is_alive(
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """Where a run is: its machine's host name and its process id there."""
+    """Where a run is: its machine's host name (at most 255 characters, the column's
+    size) and its process id there."""
 
     host: str
     pid: int
@@ -120,7 +121,7 @@ class RunHolder:
     silent_for: float | None
 
     def where(self) -> str:
-        """ "machine 'X', pid N" (what an admin needs to find it)."""
+        """Where the run is, as an admin needs it to find it: machine 'X', pid N."""
         host = f"machine '{self.host}'" if self.host else "an unknown machine"
         return f"{host}, pid {self.pid}" if self.pid is not None else host
 
@@ -295,7 +296,7 @@ class SchedulerStore(StoreCore):
         if heartbeat_timeout <= 0:
             raise ValueError("The heartbeat timeout must be positive.")
         identity = (
-            {"run_host": here.host[:255], "run_pid": here.pid}
+            {"run_host": here.host, "run_pid": here.pid}
             if here is not None
             else {"run_host": None, "run_pid": None}
         )
@@ -304,16 +305,7 @@ class SchedulerStore(StoreCore):
             before = datetime.now()
             moment = state.database_now(connection)
             after = datetime.now()
-            row = connection.execute(
-                select(
-                    _SCHEDULERS.c.run_id,
-                    _SCHEDULERS.c.engine_state,
-                    _SCHEDULERS.c.run_host,
-                    _SCHEDULERS.c.run_pid,
-                    _SCHEDULERS.c.last_update,
-                    _SCHEDULERS.c.heartbeat_timeout,
-                ).where(_SCHEDULERS.c.machine_name == name)
-            ).first()
+            row = connection.execute(_holder_row(name)).first()
             holder = None
             if row is not None and row.run_id is not None:
                 holder = _holder(name, row, moment, here, pid_running)
@@ -391,16 +383,7 @@ class SchedulerStore(StoreCore):
         def read(session: Session) -> RunHolder | None:
             connection = session.connection()
             moment = state.database_now(connection)
-            row = connection.execute(
-                select(
-                    _SCHEDULERS.c.run_id,
-                    _SCHEDULERS.c.engine_state,
-                    _SCHEDULERS.c.run_host,
-                    _SCHEDULERS.c.run_pid,
-                    _SCHEDULERS.c.last_update,
-                    _SCHEDULERS.c.heartbeat_timeout,
-                ).where(_SCHEDULERS.c.machine_name == name)
-            ).first()
+            row = connection.execute(_holder_row(name)).first()
             if row is None or row.run_id is None:
                 return None
             return _holder(name, row, moment, here, pid_running)
@@ -560,6 +543,18 @@ class SchedulerStore(StoreCore):
         except exc.IntegrityError:
             # Two processes with one machine name inserted at once: the row exists now.
             self._write_core(work)
+
+
+def _holder_row(name: str) -> Any:
+    """The columns of a Schedulers row that say which run holds the name (`_holder`)."""
+    return select(
+        _SCHEDULERS.c.run_id,
+        _SCHEDULERS.c.engine_state,
+        _SCHEDULERS.c.run_host,
+        _SCHEDULERS.c.run_pid,
+        _SCHEDULERS.c.last_update,
+        _SCHEDULERS.c.heartbeat_timeout,
+    ).where(_SCHEDULERS.c.machine_name == name)
 
 
 def _holder(
