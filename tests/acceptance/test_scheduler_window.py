@@ -192,24 +192,30 @@ def test_a_name_held_by_a_running_scheduler_is_shown_before_connecting(
         held_by = store.get_schedulers()[0].run_id
         asked: list[str] = []
 
-        def cancel(_title: str, message: str) -> bool:
-            asked.append(message)
-            return False
+        def press(button: str) -> None:
+            """Press a button of the Replace/Cancel dialog once it is open."""
+            dialog = window.replace_dialog
+            if dialog is None:
+                root.after(50, press, button)
+                return
+            asked.append(str(dialog.message.cget("text")))
+            {"Replace": dialog.replace_button, "Cancel": dialog.cancel_button}[button].invoke()
 
-        window.ask_replace = cancel
+        root.after(50, press, "Cancel")
         window.connect_button.invoke()
         (message,) = asked
         assert f"machine '{platform.node()}', pid {holder.process.pid}" in message
         assert "choose Replace" in message and "another Scheduler name" in message
+        assert window.replace_dialog is None
         assert window.engine is None and str(window.connect_button.cget("state")) == "normal"
         assert "Not connected: The name 'shared' is held" in window.status_var.get()
         assert f"pid {holder.process.pid}" in window.output_text()
         time.sleep(0.5)
         assert holder.process.poll() is None and store.get_schedulers()[0].run_id == held_by
 
-        window.ask_replace = lambda _title, _message: True
+        root.after(50, press, "Replace")
         window.connect_button.invoke()
-        assert window.engine is not None
+        assert len(asked) == 2 and window.engine is not None
         _pump(root, lambda: "Replaced the running Scheduler" in window.output_text())
         assert holder.finish(10) == 0, holder.text()
         assert "took over the name 'shared'" in holder.text()

@@ -10,6 +10,7 @@ and a read-only text area of at most 1000 lines, newest at the bottom).
 """
 
 import argparse
+import contextlib
 import os
 import queue
 import sys
@@ -43,9 +44,39 @@ REPLACE_HOW = "choose Replace"
 OTHER_NAME = "type another Scheduler name on the Settings tab and connect again"
 
 
-def _ask_replace(title: str, message: str) -> bool:
-    """The choice when the name is held by a live Scheduler: Replace (yes) or Cancel."""
-    return bool(messagebox.askyesno(title, message, icon="warning", default="no"))
+class ReplaceDialog:
+    """The choice when a live Scheduler holds the name: **Replace** or **Cancel**
+    (Cancel has the focus; closing the dialog cancels). Modal: `ask` returns the choice.
+    """
+
+    def __init__(self, root: tk.Tk, title: str, message: str) -> None:
+        self.top = tk.Toplevel(root)
+        self.top.title(title)
+        self.top.transient(root)
+        self.message = ttk.Label(self.top, text=message, wraplength=560, justify="left")
+        self.message.pack(padx=12, pady=12)
+        buttons = ttk.Frame(self.top)
+        buttons.pack(pady=(0, 12))
+        self.replace_button = ttk.Button(
+            buttons, text="Replace", command=lambda: self._choose(True)
+        )
+        self.replace_button.pack(side="left", padx=6)
+        self.cancel_button = ttk.Button(buttons, text="Cancel", command=lambda: self._choose(False))
+        self.cancel_button.pack(side="left", padx=6)
+        self.cancel_button.focus_set()
+        self.top.protocol("WM_DELETE_WINDOW", lambda: self._choose(False))
+        self.chosen = False
+
+    def _choose(self, replace: bool) -> None:
+        self.chosen = replace
+        self.top.destroy()
+
+    def ask(self) -> bool:
+        """Wait (the Tk loop runs meanwhile) until a button is pressed; True: Replace."""
+        with contextlib.suppress(tk.TclError):  # no grab under some window managers
+            self.top.grab_set()
+        self.top.wait_window()
+        return self.chosen
 
 
 class SchedulerWindow:
@@ -74,8 +105,10 @@ class SchedulerWindow:
         self.lines: queue.Queue[str] = queue.Queue()
         #: Asks yes/no before closing with processes running (replaceable in tests).
         self.confirm: Callable[[str, str], bool] = messagebox.askokcancel
-        #: Asks Replace or Cancel when a live Scheduler holds the name (tests replace it).
-        self.ask_replace: Callable[[str, str], bool] = _ask_replace
+        #: Asks Replace or Cancel when a live Scheduler holds the name.
+        self.ask_replace: Callable[[str, str], bool] = self._ask_replace
+        #: The open Replace/Cancel dialog, while it is open.
+        self.replace_dialog: ReplaceDialog | None = None
 
         root.title("openorch Scheduler")
         root.geometry("760x520")
@@ -241,9 +274,17 @@ class SchedulerWindow:
         self.status_var.set(f"Not connected: {message}")
         self.write(message)
         question = (
-            f"{message}\n\nReplace it? Yes takes the name over; No leaves it and does not connect."
+            f"{message}\n\nReplace takes the name over; Cancel leaves that Scheduler alone and "
+            "does not connect."
         )
         return True if self.ask_replace("Scheduler name in use", question) else None
+
+    def _ask_replace(self, title: str, message: str) -> bool:
+        self.replace_dialog = ReplaceDialog(self.root, title, message)
+        try:
+            return self.replace_dialog.ask()
+        finally:
+            self.replace_dialog = None
 
     def disconnect(self) -> None:
         """Stop the engine and close the connection; refused while processes run."""
