@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_argument("--name", help="scheduler name (default: this machine's name)")
     scheduler.add_argument(
+        "--replace",
+        action="store_true",
+        help="take the name over even from a running scheduler (its processes are killed)",
+    )
+    scheduler.add_argument(
         "--poll-interval", type=float, default=None, help="seconds between polls (default 2)"
     )
     scheduler.add_argument(
