@@ -10,6 +10,7 @@ from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
@@ -38,6 +39,7 @@ from openorch.store.values import ValueStore
 
 class Store(
     TriggerStore,
+    CalendarStore,
     LogStore,
     JobStore,
     OutcomeStore,
@@ -69,6 +71,7 @@ __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
     "BulkCreated",
+    "CalendarSummary",
     "ConnectError",
     "DuplicateReferenceError",
     "LostElementError",

@@ -290,4 +290,3 @@ def in_zone(moment: datetime, zone_name: str | None) -> datetime:
     if zone_name is None:
         return moment
     return moment.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None)
-
