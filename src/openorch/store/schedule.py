@@ -250,6 +250,15 @@ def next_run(
             if horizon_end is not None and moved >= horizon_end:
                 break
             candidates = [(moved, instant) for instant in resolve(moved, False)]
+            # Later runs of this day move to later times of the same day: one is enough,
+            # unless this one is not after `after` (then try the day from after's time).
+            if any(acceptable(instant) for _, instant in candidates):
+                day_end = datetime.combine(day, datetime.max.time()).replace(microsecond=0)
+                iterator.set_current(day_end)
+            elif moved.date() == after_wall.date() and after_wall.time() > wall.time():
+                later = datetime.combine(day, after_wall.time()) - timedelta(minutes=1)
+                if later > wall:
+                    iterator.set_current(later)
         else:
             candidates = [(wall, instant) for instant in resolve(wall, both_folds)]
         for candidate_wall, instant in candidates:
