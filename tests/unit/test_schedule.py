@@ -40,8 +40,7 @@ def runs(schedule: Schedule, after: datetime, count: int = 10) -> list[datetime]
 def wall(moments: list[datetime], zone: str) -> list[str]:
     """The runs as wall-clock text with offset in `zone` (what an admin there reads)."""
     return [
-        m.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).strftime("%m-%d %H:%M%z")
-        for m in moments
+        m.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).strftime("%m-%d %H:%M%z") for m in moments
     ]
 
 
