@@ -6,6 +6,7 @@ Results are naive times in the machine's zone; the tests pin that zone (`local_z
 to UTC, so each expectation is one fixed instant.
 """
 
+import itertools
 import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -84,7 +85,7 @@ def test_every_15_minutes_is_every_15_minutes_of_real_time_through_both_changes(
     schedule = Schedule("*/15 * * * *", zone)
     for change in (spring, fall):
         found = runs(schedule, change - timedelta(hours=2), 16)
-        gaps = {later - earlier for earlier, later in zip(found, found[1:], strict=False)}
+        gaps = {later - earlier for earlier, later in itertools.pairwise(found)}
         assert gaps == {timedelta(minutes=15)}, (zone, change, found)
         assert len(set(found)) == len(found)
 
