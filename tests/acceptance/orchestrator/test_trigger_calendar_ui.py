@@ -109,3 +109,59 @@ async def test_queue_window_bad_time_is_refused_then_saved(connected: User, db: 
         "18:00",
         "Europe/Copenhagen",
     )
+
+
+def day_rows(user: User) -> list[dict[str, str]]:
+    return list(one(user, "calendar_popup_days_table").rows)
+
+
+async def test_calendars_by_hand_and_from_holidays_in_the_orchestrator(
+    connected: User, db: Store
+) -> None:
+    user = connected
+    await show_tab(user, "Triggers")
+    await click_and_wait(user, "trigger_calendars_button", "calendar_popup_create_button")
+    await user.should_see("No calendar yet: create one.")
+    user.find(marker="calendar_popup_name_input").type("Denmark")
+    user.find(marker="calendar_popup_create_button").click()
+    await user.should_see("Calendar 'Denmark' created.")
+    (calendar,) = db.get_calendars()
+
+    # A bad date among good ones: a clear error, and none is added.
+    set_value(user, "calendar_popup_days_input", "2030-06-05, 2030-02-30")
+    user.find(marker="calendar_popup_add_button").click()
+    await user.should_see("day must be a date as YYYY-MM-DD; got '2030-02-30'.")
+    assert db.get_calendar_days(calendar.id) == ()
+    set_value(user, "calendar_popup_days_input", "2030-06-05, 2030-12-23")
+    set_value(user, "calendar_popup_description_input", "Office closed")
+    user.find(marker="calendar_popup_add_button").click()
+    await until(lambda: len(day_rows(user)) == 2)
+
+    # Public holidays: a bad country is named, then DK fills the year.
+    set_value(user, "calendar_popup_country_input", "Danmark")
+    set_value(user, "calendar_popup_years_input", "2030")
+    user.find(marker="calendar_popup_fill_button").click()
+    await until(
+        lambda: any(
+            "country 'Danmark' is not known to the holidays package" in message
+            for message in user.notify.messages
+        )
+    )
+    assert len(db.get_calendar_days(calendar.id)) == 2
+    set_value(user, "calendar_popup_country_input", "DK")
+    user.find(marker="calendar_popup_fill_button").click()
+    await until(lambda: len(day_rows(user)) > 10)
+    days = {row["day"]: row for row in day_rows(user)}
+    assert days["2030-12-25"]["source"] == "holidays"
+    assert days["2030-12-23"]["description"] == "Office closed"
+    assert "holidays of DK (2030)" in str(one(user, "calendar_popup_summary").text)
+
+    # Remove a day, then delete the calendar.
+    table = one(user, "calendar_popup_days_table")
+    table.selected = [days["2030-12-23"]]
+    user.find(marker="calendar_popup_remove_button").click()
+    await until(lambda: "2030-12-23" not in {row["day"] for row in day_rows(user)})
+    user.find(marker="calendar_popup_delete_button").click()
+    await user.should_see("Delete calendar 'Denmark'?")
+    user.find(marker="question_popup_yes_button").click()
+    await until(lambda: db.get_calendars() == ())

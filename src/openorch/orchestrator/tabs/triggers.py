@@ -19,6 +19,7 @@ from openorch.database import (
 )
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
 
@@ -122,6 +123,10 @@ class TriggersTab:
                 ),
                 "trigger_new_queue_button",
             )
+            tid(
+                ui.button("Calendars", icon="event_busy", on_click=guarded(self.open_calendars)),
+                "trigger_calendars_button",
+            )
         self.search_input = tid(
             ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
         )
@@ -160,6 +165,10 @@ class TriggersTab:
             self.table.update()
         finally:
             self.table.props(remove="loading")
+
+    def open_calendars(self) -> CalendarPopup:
+        """Open the calendars (non-working days) popup."""
+        return CalendarPopup(self.client_store)
 
     def open_new(self, trigger_type: TriggerType) -> TriggerPopup:
         """Open the (persistent) popup for a new trigger of this kind."""
