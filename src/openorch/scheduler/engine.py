@@ -649,6 +649,9 @@ class SchedulerEngine:
 
     def _start_work(self) -> None:
         now = datetime.now()
+        # An original Scheduler may have recomputed a zoned or calendar trigger's next
+        # run without its zone and calendar: put it right before anything is due.
+        self.store.correct_next_runs(now)
         blocking_running = any(job.is_blocking for job in self._jobs.values())
         if not blocking_running:
             # A run requested over the HTTP API is its trigger, "due now", with the

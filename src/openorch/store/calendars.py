@@ -12,7 +12,7 @@ computed yesterday fall on it.
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -421,6 +421,51 @@ class CalendarStore(StoreCore):
             connection.execute(delete(_CALENDARS).where(_CALENDARS.c.id == key))
 
         self._write_core(work)
+
+    # --- mixed fleets --------------------------------------------------------------
+
+    def correct_next_runs(self, now: datetime | None = None) -> int:
+        """Put right the `next_run` of IDLE scheduled triggers with a zone or calendar
+        that is not one of their run times: the original OpenOrchestrator's Scheduler
+        recomputes `next_run` from the cron alone, in its own local time, after it begins
+        such a trigger. Every openorch Scheduler calls this before it looks for due
+        triggers, so the wrong time is replaced before it comes due. Returns how many
+        changed (docs/migrating.md, "Mixed fleets").
+
+        Each change is a conditional UPDATE on the value read, so it never overwrites a
+        BEGIN or an admin's edit made meanwhile.
+        """
+        moment = now or datetime.now()
+
+        def work(connection: Connection) -> int:
+            rows = connection.execute(
+                select(_SCHEDULED.c.id, _SCHEDULED.c.next_run, _TRIGGERS.c.last_run)
+                .join(_TRIGGERS, _TRIGGERS.c.id == _SCHEDULED.c.id)
+                .where(
+                    _TRIGGERS.c.process_status == TriggerStatus.IDLE,
+                    (_SCHEDULED.c.time_zone.is_not(None))
+                    | (_SCHEDULED.c.calendar_rule.is_not(None)),
+                )
+            ).all()
+            changed = 0
+            for trigger_id, stored, last_run in rows:
+                if stored is None or stored >= sch.NO_NEXT_RUN:
+                    continue
+                schedule = schedule_of(connection, trigger_id)
+                if schedule is None or schedule.is_legacy:
+                    continue
+                if sch.next_run(schedule, stored - timedelta(seconds=1)) == stored:
+                    continue  # one of its run times: openorch's own (or an admin's)
+                after = max(last_run or moment, moment - timedelta(minutes=5))
+                result = connection.execute(
+                    update(_SCHEDULED)
+                    .where(_SCHEDULED.c.id == trigger_id, _SCHEDULED.c.next_run == stored)
+                    .values(next_run=sch.stored_next_run(schedule, after))
+                )
+                changed += int(result.rowcount or 0)
+            return changed
+
+        return self._write_core(work)
 
     # --- run-time previews --------------------------------------------------------
 
