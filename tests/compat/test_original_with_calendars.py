@@ -48,4 +48,13 @@ def test_original_begins_a_calendar_trigger_and_openorch_corrects_its_next_run(
         schedule, max(trigger.last_run, datetime.now() - timedelta(minutes=5))
     )  # type: ignore[type-var]
     assert store.correct_next_runs() == 0  # right now: left alone
+
+    # Begun by the original again, and read as due before any correction ran: not due,
+    # corrected instead.
+    run_original(original, "begin_scheduled.py", sqlite_db_url, str(key))
+    wrong = store.get_trigger(key).next_run  # type: ignore[attr-defined]
+    assert wrong.date() in off
+    assert store.get_pending_scheduled_triggers(wrong + timedelta(minutes=1)) == ()
+    assert store.get_trigger(key).next_run != wrong  # type: ignore[attr-defined]
+    assert store.correct_next_runs() == 0
     store.close()

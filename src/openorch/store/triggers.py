@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
@@ -26,7 +26,7 @@ from openorch.database.ids import new_id
 from openorch.store import schedule as sch
 from openorch.store import state
 from openorch.store import validation as v
-from openorch.store.calendars import check_hhmm, days_off, queue_window_open
+from openorch.store.calendars import build_schedule, check_hhmm, days_off, queue_window_open
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
 from openorch.store.schedule import CalendarRule
@@ -317,7 +317,12 @@ class TriggerStore(StoreCore):
     def get_pending_scheduled_triggers(
         self, now: datetime | None = None
     ) -> tuple[ScheduledTrigger, ...]:
-        """IDLE scheduled triggers whose next run has come, oldest first."""
+        """IDLE scheduled triggers whose next run has come, oldest first.
+
+        A trigger with a zone or calendar whose `next_run` is not one of its run times
+        (an original Scheduler recomputed it from the cron alone) is not due: its next
+        run is corrected instead (`correct_next_runs`; docs/migrating.md).
+        """
         moment = now or datetime.now()
         statement = (
             select(ScheduledTrigger)
@@ -327,7 +332,33 @@ class TriggerStore(StoreCore):
             )
             .order_by(ScheduledTrigger.next_run)
         )
-        return self._read(lambda session: tuple(session.scalars(statement)))
+
+        def work(session: Session) -> tuple[tuple[ScheduledTrigger, ...], bool]:
+            found = tuple(session.scalars(statement))
+            wrong = {
+                trigger.id
+                for trigger in found
+                if (trigger.time_zone or trigger.calendar_rule)
+                and not self._is_run_time(session, trigger)
+            }
+            return tuple(t for t in found if t.id not in wrong), bool(wrong)
+
+        due, corrected = self._read(work)
+        if corrected:
+            self.correct_next_runs(moment)  # type: ignore[attr-defined]
+        return due
+
+    @staticmethod
+    def _is_run_time(session: Session, trigger: ScheduledTrigger) -> bool:
+        schedule = build_schedule(
+            session.connection(),
+            trigger.cron_expr,
+            trigger.time_zone,
+            trigger.calendar_id,
+            trigger.calendar_rule,
+        )
+        stored = trigger.next_run
+        return schedule.is_legacy or sch.next_run(schedule, stored - timedelta(seconds=1)) == stored
 
     def get_pending_queue_triggers(self) -> tuple[QueueTrigger, ...]:
         """IDLE queue triggers whose queue holds at least `min_batch_size` claimable
