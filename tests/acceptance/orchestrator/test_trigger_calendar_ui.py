@@ -165,3 +165,11 @@ async def test_calendars_by_hand_and_from_holidays_in_the_orchestrator(
     await user.should_see("Delete calendar 'Denmark'?")
     user.find(marker="question_popup_yes_button").click()
     await until(lambda: db.get_calendars() == ())
+
+
+def test_next_run_cell_says_when_the_calendar_leaves_no_run() -> None:
+    from openorch.orchestrator.tabs.triggers import next_run_text
+    from openorch.store.schedule import NO_NEXT_RUN
+
+    assert next_run_text(NO_NEXT_RUN) == "None: the calendar leaves no run"
+    assert next_run_text(datetime(2030, 1, 2, 3, 4, 5)) == "02-01-2030 03:04:05"

@@ -22,6 +22,7 @@ from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
+from openorch.store.schedule import NO_NEXT_RUN
 
 COLUMNS: list[dict[str, Any]] = [
     {
@@ -65,6 +66,13 @@ def is_overdue(trigger: Trigger, now: datetime) -> bool:
     )
 
 
+def next_run_text(next_run: datetime | None) -> str:
+    """The Next Run cell: a time, or why there is none (the calendar leaves no run)."""
+    if next_run is not None and next_run >= NO_NEXT_RUN:
+        return "None: the calendar leaves no run"
+    return fmt(next_run)
+
+
 def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
     """One table row for a trigger."""
     next_run: datetime | None = (
@@ -80,7 +88,7 @@ def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
         "status_color": status_color(status),
         "process_name": trigger.process_name,
         "last_run": fmt(trigger.last_run, "Never"),
-        "next_run": "N/A" if isinstance(trigger, QueueTrigger) else fmt(next_run),
+        "next_run": "N/A" if isinstance(trigger, QueueTrigger) else next_run_text(next_run),
         "overdue": is_overdue(trigger, now),
     }
 
