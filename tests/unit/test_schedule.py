@@ -183,3 +183,45 @@ def test_bad_zone_and_rule_names_are_clear_errors() -> None:
     assert check_rule("MOVE") is CalendarRule.MOVE
     with pytest.raises(BadInput, match="calendar_rule must be one of SKIP, MOVE, WORKING_DAYS"):
         check_rule("SOMETIMES")
+
+
+# --- queue trigger time windows -------------------------------------------------------------
+
+
+def test_queue_window_in_the_triggers_zone_on_working_days() -> None:
+    import uuid
+
+    from openorch.database import QueueTrigger
+    from openorch.store.calendars import queue_window_open
+
+    def window(
+        start: str | None, end: str | None, zone: str | None, calendar: bool
+    ) -> QueueTrigger:
+        return QueueTrigger(
+            window_start=start,
+            window_end=end,
+            time_zone=zone,
+            calendar_id=uuid.uuid4() if calendar else None,
+        )
+
+    # `now` is naive machine time: without a zone it is read as is; with one, converted.
+    monday_0530 = datetime(2026, 12, 21, 5, 30)
+    monday_0530_utc = (
+        datetime(2026, 12, 21, 5, 30, tzinfo=UTC).astimezone().replace(tzinfo=None)
+    )  # 06:30 in Copenhagen
+    day = window("06:00", "18:00", None, False)
+    assert not queue_window_open(day, frozenset(), monday_0530)  # machine time 05:30
+    assert queue_window_open(window("06:00", "18:00", CPH, False), frozenset(), monday_0530_utc)
+    assert not queue_window_open(window("06:00", "18:00", NYC, False), frozenset(), monday_0530_utc)
+    night = window("22:00", "06:00", None, False)  # crosses midnight
+    assert queue_window_open(night, frozenset(), monday_0530)
+    assert queue_window_open(night, frozenset(), datetime(2026, 12, 21, 23, 0))
+    assert not queue_window_open(night, frozenset(), datetime(2026, 12, 21, 12, 0))
+    # With a calendar: only working days (Mon–Fri minus its days).
+    calendar = window("06:00", "18:00", CPH, True)
+    assert queue_window_open(calendar, frozenset(), monday_0530_utc)
+    assert not queue_window_open(calendar, frozenset({date(2026, 12, 21)}), monday_0530_utc)
+    saturday = datetime(2026, 12, 19, 10, 0, tzinfo=UTC).astimezone().replace(tzinfo=None)
+    assert not queue_window_open(calendar, frozenset(), saturday)
+    # Nothing set: always (the original's behaviour).
+    assert queue_window_open(window(None, None, None, False), frozenset(), monday_0530)
