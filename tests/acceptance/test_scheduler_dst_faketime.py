@@ -29,6 +29,7 @@ HOLIDAY = "2026-03-29"
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="libfaketime is a POSIX preload"),
+    pytest.mark.slow,  # about 20 s: a real Scheduler and ten seconds of its clock
 ]
 
 
