@@ -133,8 +133,9 @@ def test_move_runs_on_the_next_working_day_once() -> None:
     schedule = Schedule("0 7 * * 4,5", CPH, CalendarRule.MOVE, CHRISTMAS)
     found = runs(schedule, utc(2026, 12, 20, 0, 0), 3)
     assert wall(found, CPH) == ["12-28 07:00+0100", "12-31 07:00+0100", "01-01 07:00+0100"]
-    # Asked on the Saturday in between, the moved run is still ahead.
+    # Asked on the Saturday or the Sunday in between, the moved run is still ahead.
     assert runs(schedule, utc(2026, 12, 26, 12, 0), 1) == [utc(2026, 12, 28, 6, 0)]
+    assert runs(schedule, utc(2026, 12, 27, 12, 0), 1) == [utc(2026, 12, 28, 6, 0)]
 
 
 def test_working_days_is_monday_to_friday_minus_the_calendar() -> None:

@@ -169,10 +169,15 @@ def _instants(wall: datetime, zone: ZoneInfo, both_folds: bool) -> list[datetime
     return [first_utc]
 
 
+def _is_working_day(day: date, days_off: Collection[date]) -> bool:
+    """Monday to Friday, and not a day of the calendar."""
+    return day.weekday() < 5 and day not in days_off
+
+
 def _next_working_day(day: date, days_off: Collection[date], limit: date) -> date | None:
     candidate = day + timedelta(days=1)
     while candidate <= limit:
-        if candidate.weekday() < 5 and candidate not in days_off:
+        if _is_working_day(candidate, days_off):
             return candidate
         candidate += timedelta(days=1)
     return None
@@ -215,11 +220,12 @@ def next_run(
     after_wall = after if zone is None else after_instant.astimezone(zone).replace(tzinfo=None)
     start = after_wall - _MAX_SHIFT
     if rule == CalendarRule.MOVE:
-        # A run on an earlier non-working day may move past `after`: start the search at
-        # the first day of the non-working stretch that ends at `after`'s date.
+        # A run on an earlier calendar day may move past `after`: start the search at the
+        # first day of the stretch of non-working days (calendar days and weekends) that
+        # ends at `after`'s date.
         first_day = start.date()
         stop = first_day - HORIZON
-        while first_day - timedelta(days=1) in days_off and first_day > stop:
+        while first_day > stop and not _is_working_day(first_day - timedelta(days=1), days_off):
             first_day -= timedelta(days=1)
         start = min(start, datetime.combine(first_day, datetime.min.time()) - timedelta(minutes=1))
     iterator = croniter(schedule.cron_expr, start)
