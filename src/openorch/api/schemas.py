@@ -146,6 +146,24 @@ class TriggerOut(BaseModel):
     has_process_args: bool
 
 
+class NextRunOut(BaseModel):
+    """One coming run."""
+
+    time: datetime = Field(description="in the trigger's time zone (or the server's), with offset")
+    server_time: datetime = Field(description="the server's local time, as `next_run` is stored")
+
+
+class NextRunsOut(BaseModel):
+    """A trigger's coming runs, computed as a Scheduler will (zone, DST, calendar)."""
+
+    trigger_id: UUID
+    time_zone: str | None = Field(description="IANA zone; null: the server's local time")
+    calendar_id: UUID | None
+    calendar_rule: str | None = Field(description="SKIP, MOVE or WORKING_DAYS")
+    runs: list[NextRunOut]
+    note: str | None = Field(description="why there are fewer runs than asked, if there are")
+
+
 class ElementOut(BaseModel):
     """A queue element."""
 

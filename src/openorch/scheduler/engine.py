@@ -431,6 +431,11 @@ class SchedulerEngine:
             database_ok = self._database(self._end_replaced_leftovers, "ending leftover jobs")
         if database_ok and self._reap_due():
             database_ok = self._database(self._reap_dead_schedulers, "reaping dead Schedulers")
+            if database_ok:
+                # An original Scheduler may have recomputed a zoned or calendar trigger's
+                # next run from the cron alone: put it right (docs/migrating.md). A due
+                # one is also checked when it is read (get_pending_scheduled_triggers).
+                database_ok = self._database(self.store.correct_next_runs, "correcting next runs")
         if database_ok and not self._paused and not self._stopping:
             self._database(self._start_work, "looking for triggers")
 

@@ -10,6 +10,7 @@ from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import (
     ConnectionURL,
@@ -43,6 +44,7 @@ from openorch.store.values import ValueStore
 
 class Store(
     TriggerStore,
+    CalendarStore,
     LogStore,
     JobStore,
     OutcomeStore,
@@ -74,6 +76,7 @@ __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
     "BulkCreated",
+    "CalendarSummary",
     "ConnectError",
     "ConnectionURL",
     "DuplicateReferenceError",

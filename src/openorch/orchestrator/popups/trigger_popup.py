@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import available_timezones
 
 from nicegui import ui
 
@@ -27,8 +28,10 @@ from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.orchestrator.popups.next_runs_preview import NextRunsPreview
 from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
+from openorch.store.schedule import CalendarRule
 from openorch.store.state import TransitionRefused
 
 CRON_HELP_URL = "https://crontab.guru/"
@@ -36,6 +39,11 @@ CRON_HELP_URL = "https://crontab.guru/"
 #: A trigger time at most this far in the past means "now" (the time input holds minutes
 #: only, and the minute may pass while the admin types): no "create anyway?" question.
 NOW_TOLERANCE = timedelta(minutes=5)
+
+#: The calendar rule choice: stored name → what the admin reads ("" = no rule).
+RULE_OPTIONS = {"": "Run on every day the cron names"} | {
+    rule.name: rule.value for rule in CalendarRule
+}
 
 #: The "after a failure" choice: stored value → what the admin reads.
 AFTER_FAILURE_OPTIONS = {
@@ -121,6 +129,7 @@ class TriggerPopup:
                 self.now_button.tooltip(
                     "Set the time to now: the trigger runs as soon as a Scheduler polls"
                 )
+            self._calendar_fields()
             self.queue_input = self._input("Queue Name", "queue")
             self.batch_input = tid(
                 ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f").classes(
@@ -184,6 +193,90 @@ class TriggerPopup:
         self._fill()
         if trigger is None and trigger_type == TriggerType.SINGLE:
             self._set_now()  # the usual single trigger: run it now
+        if trigger_type != TriggerType.SINGLE:
+            with self.dialog:
+                ui.timer(0.01, guarded(self._load_calendars), once=True)
+
+    def _calendar_fields(self) -> None:
+        """Zone, calendar, rule and the preview (scheduled); zone, calendar and the time
+        window (queue). Every check is the data layer's; the preview shows its message."""
+        self.zone_input = tid(
+            ui.input(
+                "Time zone (empty: this server's local time)",
+                autocomplete=sorted(available_timezones()),
+            ).classes("w-full"),
+            "trigger_popup_zone_input",
+        )
+        self.zone_input.on_value_change(self._rule_changed)
+        self.cron_input.on_value_change(self._rule_changed)
+        with ui.row().classes("w-full items-center gap-2"):
+            self.calendar_select = tid(
+                ui.select({"": "No calendar"}, value="", label="Calendar").classes("grow"),
+                "trigger_popup_calendar_select",
+            )
+            self.calendar_select.on_value_change(self._rule_changed)
+            self.rule_select = tid(
+                ui.select(RULE_OPTIONS, value="", label="On non-working days").classes("grow"),
+                "trigger_popup_rule_select",
+            )
+            self.rule_select.on_value_change(self._rule_changed)
+            self.working_days_button = tid(
+                ui.button("Working days", icon="work", on_click=self._working_days).props(
+                    "flat no-caps"
+                ),
+                "trigger_popup_working_days_button",
+            )
+            self.working_days_button.tooltip("Mon–Fri minus the calendar's days")
+        with ui.row().classes("w-full gap-2") as self.window_row:
+            self.window_start_input = tid(
+                ui.input("Start from (HH:MM, empty: any time)").classes("grow"),
+                "trigger_popup_window_start_input",
+            )
+            self.window_end_input = tid(
+                ui.input("Start until (HH:MM)").classes("grow"),
+                "trigger_popup_window_end_input",
+            )
+        self.preview = NextRunsPreview()
+        #: The saved rule (an edited trigger): while unchanged, the stored time stays.
+        self._loaded_rule: tuple[str, str, str, str] | None = None
+        self._ready = False  # calendars loaded: the preview may run
+
+    def _rule_values(self) -> tuple[str, str, str, str]:
+        return (
+            (self.cron_input.value or "").strip(),
+            (self.zone_input.value or "").strip(),
+            str(self.calendar_select.value or ""),
+            str(self.rule_select.value or ""),
+        )
+
+    async def _load_calendars(self) -> None:
+        """The calendar choices (and the browser's zone), then the first preview."""
+        calendars = await off_loop(self.client_store.store.get_calendars)
+        options = {"": "No calendar"} | {str(item.id): item.name for item in calendars}
+        current = getattr(self.trigger, "calendar_id", None)
+        self.calendar_select.set_options(options, value=str(current) if current else "")
+        await self.preview.detect_browser_zone()
+        self._ready = True
+        await self._rule_changed()
+
+    def _working_days(self) -> None:
+        """The one-click choice: run on Mon–Fri, minus the calendar's days."""
+        self.rule_select.value = "WORKING_DAYS"
+
+    async def _rule_changed(self) -> None:
+        """Show the next runs of the rule as typed; a new rule also fills Trigger Time
+        with its first run (an unchanged one keeps the stored time)."""
+        if self.trigger_type != TriggerType.SCHEDULED or not self._ready:
+            return
+        values = self._rule_values()
+        cron, zone, calendar, rule = values
+        if not cron:
+            return
+        runs = await self.preview.update(
+            self.client_store.store, cron, zone or None, calendar or None, rule or None
+        )
+        if runs and values != self._loaded_rule:
+            self.time_input.set_datetime(runs[0])
 
     @staticmethod
     def _input(label: str, name: str) -> ui.input:
@@ -193,6 +286,12 @@ class TriggerPopup:
         kind = self.trigger_type
         self.cron_input.visible = kind == TriggerType.SCHEDULED
         self.cron_runs.visible = kind == TriggerType.SCHEDULED
+        self.zone_input.visible = kind != TriggerType.SINGLE
+        self.calendar_select.visible = kind != TriggerType.SINGLE
+        self.rule_select.visible = kind == TriggerType.SCHEDULED
+        self.working_days_button.visible = kind == TriggerType.SCHEDULED
+        self.preview.container.visible = kind == TriggerType.SCHEDULED
+        self.window_row.visible = kind == TriggerType.QUEUE
         self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
@@ -220,8 +319,21 @@ class TriggerPopup:
         self.priority_input.value = trigger.priority
         self.whitelist_input.value = trigger.whitelist
         self.after_failure_select.value = trigger.keeps_running_after_failure
+        if isinstance(trigger, ScheduledTrigger | QueueTrigger):
+            self.zone_input.value = trigger.time_zone or ""
         if isinstance(trigger, ScheduledTrigger):
+            self.rule_select.value = trigger.calendar_rule or ""
             self.cron_input.value = trigger.cron_expr
+        if isinstance(trigger, QueueTrigger):
+            self.window_start_input.value = trigger.window_start or ""
+            self.window_end_input.value = trigger.window_end or ""
+        if isinstance(trigger, ScheduledTrigger):
+            self._loaded_rule = (
+                trigger.cron_expr.strip(),
+                trigger.time_zone or "",
+                str(trigger.calendar_id or ""),
+                trigger.calendar_rule or "",
+            )
         if isinstance(trigger, SingleTrigger | ScheduledTrigger):
             self.time_input.set_datetime(trigger.next_run)
         if isinstance(trigger, QueueTrigger):
@@ -229,8 +341,8 @@ class TriggerPopup:
             self.batch_input.value = trigger.min_batch_size
 
     def _cron_changed(self) -> None:
-        """Checked as typed: what is wrong, in words, or the next five runs under the
-        field; a valid expression also fills Trigger Time with its next run."""
+        """Checked as typed: what is wrong, in words, or the cron's next five runs under
+        the field; a valid expression also fills Trigger Time with its next run."""
         problem, runs = describe_cron(self.cron_input.value or "")
         if problem:
             self.cron_runs.text = problem
@@ -242,7 +354,11 @@ class TriggerPopup:
                 else ""
             )
             self.cron_runs.classes(add="text-grey-7", remove="text-negative")
-        if runs:
+        # Without a zone or calendar rule the cron's next run is the trigger's; with one,
+        # the preview below computes it (and fills Trigger Time).
+        if (self.zone_input.value or "").strip() or self.rule_select.value:
+            return
+        if runs and self._rule_values() != self._loaded_rule:
             self.time_input.set_datetime(runs[0])
 
     # --- reading the form ---------------------------------------------------------
@@ -321,6 +437,11 @@ class TriggerPopup:
             batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
         store = self.client_store.store
         git_branch = branch if is_git and branch.strip() else None
+        zone = (self.zone_input.value or "").strip() or None
+        calendar = str(self.calendar_select.value or "") or None
+        rule = str(self.rule_select.value or "") or None
+        window_start = (self.window_start_input.value or "").strip() or None
+        window_end = (self.window_end_input.value or "").strip() or None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
                 await off_loop(
@@ -351,6 +472,9 @@ class TriggerPopup:
                     whitelist,
                     git_branch,
                     keep_running,
+                    zone,
+                    calendar,
+                    rule,
                 )
             else:
                 await off_loop(
@@ -367,6 +491,10 @@ class TriggerPopup:
                     whitelist,
                     git_branch,
                     keep_running,
+                    window_start,
+                    window_end,
+                    zone,
+                    calendar,
                 )
             done = f"Trigger '{name}' created."
         else:
@@ -383,11 +511,18 @@ class TriggerPopup:
             trigger.scheduler_whitelist = whitelist  # the data layer checks and normalises it
             if isinstance(trigger, ScheduledTrigger):
                 trigger.cron_expr = cron
+                trigger.time_zone = zone
+                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
+                trigger.calendar_rule = rule
             if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
                 trigger.next_run = next_run
             if isinstance(trigger, QueueTrigger):
                 trigger.queue_name = queue
                 trigger.min_batch_size = batch
+                trigger.time_zone = zone
+                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
+                trigger.window_start = window_start
+                trigger.window_end = window_end
             await off_loop(store.update_trigger, trigger)
             done = f"Trigger '{name}' updated."
         # One result note: saved, with the warning when the path is not on this machine.

@@ -19,8 +19,10 @@ from openorch.database import (
 )
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
+from openorch.store.schedule import NO_NEXT_RUN
 
 COLUMNS: list[dict[str, Any]] = [
     {
@@ -84,12 +86,15 @@ def is_overdue(trigger: Trigger, now: datetime) -> bool:
 
 def next_run_text(trigger: Trigger) -> str:
     """What the Next Run column says: "N/A" for a queue trigger, "None" for a single
-    trigger that ran (or runs) and will not run again until enabled, else the time."""
+    trigger that ran (or runs) and will not run again until enabled, why there is none
+    when the calendar leaves no run, else the time."""
     if isinstance(trigger, QueueTrigger):
         return "N/A"
     if isinstance(trigger, SingleTrigger) and trigger.process_status in _SINGLE_WITHOUT_NEXT_RUN:
         return "None"
     next_run = trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
+    if next_run is not None and next_run >= NO_NEXT_RUN:
+        return "None: the calendar leaves no run"
     return fmt(next_run)
 
 
@@ -148,6 +153,10 @@ class TriggersTab:
                 ),
                 "trigger_new_queue_button",
             )
+            tid(
+                ui.button("Calendars", icon="event_busy", on_click=guarded(self.open_calendars)),
+                "trigger_calendars_button",
+            )
         self.search_input = tid(
             ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
         )
@@ -186,6 +195,10 @@ class TriggersTab:
             self.table.update()
         finally:
             self.table.props(remove="loading")
+
+    def open_calendars(self) -> CalendarPopup:
+        """Open the calendars (non-working days) popup."""
+        return CalendarPopup(self.client_store)
 
     def open_new(self, trigger_type: TriggerType) -> TriggerPopup:
         """Open the (persistent) popup for a new trigger of this kind."""
