@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +211,45 @@ def test_nothing_opens_the_database_file_beside_sqlite(
     assert sorted(c.name for c in first.get_constants()) == ["one", "three", "two"]
     first.close()
     assert file_calls == [], f"opened or closed outside SQLite: {file_calls}"
+
+
+#: A program starting in local mode: waits for the common start time, then opens.
+START_AT = textwrap.dedent(
+    """
+    import sys, time
+    from openorch.store import Store
+
+    while time.time() < float(sys.argv[3]):
+        time.sleep(0.001)
+    Store.open(sys.argv[1], sys.argv[2], create=True).close()
+    """
+)
+
+
+def test_programs_starting_together_on_a_new_file_all_open_it(
+    tmp_path: Path, crypto_key: str
+) -> None:
+    """`openorch o` and Schedulers started at once on a first run: each creates the
+    tables if missing; the others wait for the first instead of failing with "database
+    is locked"."""
+    url = f"sqlite:///{tmp_path / 'openorch.db'}"
+    start = f"{time.time() + 2.5:.3f}"  # every interpreter has started by then
+    programs = [
+        subprocess.Popen(
+            [sys.executable, "-c", START_AT, url, crypto_key, start],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    failures = [
+        errors
+        for program in programs
+        if (errors := program.communicate(timeout=60)[1]) and program.returncode
+    ]
+    assert not failures, failures[0]
+    store = Store.open(url, crypto_key)
+    try:
+        assert store.check_database_revision()
+    finally:
+        store.close()
