@@ -26,6 +26,7 @@ import sys
 import textwrap
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -199,6 +200,80 @@ class SchedulerChaos(threading.Thread):
             scheduler.kill()
 
 
+class SdkWriters(threading.Thread):
+    """SDK programs logging and adding bulk elements, two at a time: each writes a few
+    dozen rounds, closes its connection and exits, and the next one starts (so processes
+    close the database while others still use it, the moment that lost saves)."""
+
+    def __init__(self, folder: Path, acks: Path, stop: Path, conn: str, key: str) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.acks, self.stop_file, self.conn, self.key = folder, acks, stop, conn, key
+        self.rng = random.Random(SEED + 1)
+        self.every: list[subprocess.Popen[str]] = []
+        self.slowest: list[float] = [0.0]
+        #: SDK programs that failed, reported with the counts at the end.
+        self.failures: list[str] = []
+        self.error: BaseException | None = None
+        self.halt = threading.Event()
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
+
+    def run(self) -> None:
+        try:
+            running: list[subprocess.Popen[str]] = []
+            while not self.halt.is_set():
+                for writer in [w for w in running if w.poll() is not None]:
+                    running.remove(writer)
+                    self.collect(writer)
+                if len(running) < 2:
+                    running.append(self.spawn())
+                self.halt.wait(self.rng.uniform(0.2, 1.0))
+        except BaseException as error:  # reported by the test's thread
+            self.error = error
+
+    def spawn(self) -> subprocess.Popen[str]:
+        number = len(self.every) + 1
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                str(SCRIPTS / "soak_writer.py"),
+                f"sdk-writer-{number}",
+                self.conn,
+                self.key,
+                str(self.acks / f"writer-{number}.txt"),
+                str(self.stop_file),
+                str(self.rng.randint(10, 60)),
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=(self.folder / f"writer-{number}.err").open("w"),
+            text=True,
+        )
+        self.every.append(writer)
+        return writer
+
+    def collect(self, writer: subprocess.Popen[str]) -> None:
+        output, _ = writer.communicate(timeout=60)
+        if writer.returncode == 0:
+            self.slowest.append(float(output.strip() or 0))
+            return
+        name = str(writer.args[2])  # type: ignore[index]
+        errors = (self.folder / f"writer-{name.rsplit('-', 1)[1]}.err").read_text()
+        self.failures.append(f"{name} exited {writer.returncode}: {errors.strip()[-300:]}")
+
+    def stop_all(self) -> None:
+        """Stop starting new ones; the running ones see the stop file and exit."""
+        self.halt.set()
+        self.join(timeout=60)
+        for writer in self.every:
+            if writer.returncode is None:
+                self.collect(writer)
+
+    def kill_all(self) -> None:
+        for writer in self.every:
+            if writer.poll() is None:
+                writer.kill()
+
+
 class Acks:
     """What the test itself was told is saved (the page's "... created." messages)."""
 
@@ -225,12 +300,39 @@ class UiUser:
         self.acks = acks
         self.database = database
         self.count = 0
+        #: What went wrong on the way, reported after the counts (so a failure also
+        #: says what was lost).
+        self.problems: list[str] = []
+
+    def check(self, when: str) -> None:
+        """Note a -wal/-shm any process holds open although deleted."""
+        self.problems += [f"{when}: {p}" for p in deleted_database_files(self.database)]
 
     def check_page(self) -> None:
-        source = self.page.driver.page_source
-        assert LOCKED not in source, "the page shows 'database is locked'"
-        problems = deleted_database_files(self.database)
-        assert not problems, f"held open although deleted: {problems}"
+        if LOCKED in self.page.driver.page_source:
+            self.problems.append(f"the page shows '{LOCKED}'")
+        self.check("during the UI rounds")
+
+    def attempt(self, work: Callable[[], None]) -> None:
+        """Run UI steps; a page that stops answering is a problem reported with the
+        counts at the end, after every process was stopped and the database read."""
+        try:
+            work()
+        except Exception as error:
+            where = [
+                f"{frame.name}:{frame.lineno}"
+                for frame in traceback.extract_tb(error.__traceback__)
+                if frame.filename == __file__
+            ]
+            self.problems.append(f"the page failed in {where}: {type(error).__name__} {error}")
+
+    def last_saves(self) -> None:
+        """Saves after the Schedulers and SDK programs closed the database."""
+        self.check_page()
+        self.reload()
+        self.constant()
+        self.api_token()
+        self.check_page()
 
     def wait_connected(self) -> None:
         """Local mode connects by itself and opens Overview."""
@@ -312,6 +414,27 @@ class UiUser:
         return f"soak-{kind}-{self.count}"
 
 
+def ui_rounds(user: "UiUser", chaos: SchedulerChaos, writers: SdkWriters) -> None:
+    """Each kind of save UI_ROUNDS times in a seeded order, a reload, a Settings visit
+    or nothing between two saves, while the Schedulers and SDK programs churn."""
+    user.wait_connected()
+    rng = random.Random(SEED)
+    actions = [user.constant, user.credential, user.trigger, user.queue_element, user.api_token]
+    for _ in range(UI_ROUNDS):
+        for action in rng.sample(actions, len(actions)):
+            action()
+            user.check_page()
+            between = rng.choice(["reload", "settings", "none"])
+            if between == "reload":
+                user.reload()
+            elif between == "settings":
+                user.visit_settings()
+            user.check_page()
+            assert chaos.error is None and writers.error is None, (chaos.error, writers.error)
+    user.reload()  # one more new tab: its store opens beside the old tab's
+    user.check_page()
+
+
 @pytest.fixture
 def cleanup() -> Iterator[list[Callable[[], None]]]:
     """Things to end whatever happens, last registered first."""
@@ -356,26 +479,9 @@ def test_local_mode_keeps_every_acknowledged_write(
         )
     store.close()
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
-    writers = []
-    for number in (1, 2):
-        with (tmp_path / f"writer-{number}.err").open("w") as errors:
-            writers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        str(SCRIPTS / "soak_writer.py"),
-                        f"sdk-writer-{number}",
-                        settings.conn_string,
-                        settings.crypto_key,
-                        str(acks_dir / f"writer-{number}.txt"),
-                        str(stop_file),
-                    ],
-                    env=env,
-                    stderr=errors,
-                )
-            )
-    cleanup.append(lambda: [w.kill() for w in writers if w.poll() is None])
+    writers = SdkWriters(tmp_path, acks_dir, stop_file, settings.conn_string, settings.crypto_key)
+    cleanup.append(writers.kill_all)
+    writers.start()
 
     chaos = SchedulerChaos(tmp_path, SEED)
     cleanup.append(chaos.kill_all)
@@ -384,47 +490,21 @@ def test_local_mode_keeps_every_acknowledged_write(
 
     acks = Acks()
     with chromium() as driver:
-        page = Page(driver)
-        user = UiUser(page, acks, database)
+        user = UiUser(Page(driver), acks, database)
         driver.get(orchestrator.address)
-        user.wait_connected()
-        rng = random.Random(SEED)
-        actions = [user.constant, user.credential, user.trigger, user.queue_element]
-        actions += [user.api_token]
-        for _ in range(UI_ROUNDS):
-            for action in rng.sample(actions, len(actions)):
-                action()
-                user.check_page()
-                between = rng.choice(["reload", "settings", "none"])
-                if between == "reload":
-                    user.reload()
-                elif between == "settings":
-                    user.visit_settings()
-                user.check_page()
-                assert chaos.error is None, chaos.error
-        user.reload()  # one more new tab: its store opens beside the old tab's
-        user.check_page()
+        user.attempt(lambda: ui_rounds(user, chaos, writers))
         while (
             len(chaos.events) < SCHEDULER_ACTIONS or time.monotonic() - started < MIN_SECONDS
         ) and chaos.is_alive():
             time.sleep(0.5)
-            assert not deleted_database_files(database)
-        assert chaos.error is None, chaos.error
-
-        # Before stopping anyone: nobody writes into a deleted WAL.
-        problems = deleted_database_files(database)
-        assert not problems, f"held open although deleted: {problems}"
+            user.check("while the Schedulers churn")
+        user.check("before stopping anyone")
         stop_file.touch()
-        for writer in writers:
-            assert writer.wait(timeout=60) == 0
+        writers.stop_all()
         chaos.stop_all()
-        assert chaos.error is None, chaos.error
-        # The issue's sequence: others closed the database; the page's saves must stay.
-        user.check_page()
-        user.reload()
-        user.constant()
-        user.api_token()
-        user.check_page()
+        assert chaos.error is None and writers.error is None, (chaos.error, writers.error)
+        # The issue's sequence: the others closed the database; the page's saves stay.
+        user.attempt(user.last_saves)
     orchestrator.stop()
     _wait_for_robots(acks_dir)
 
@@ -435,9 +515,13 @@ def test_local_mode_keeps_every_acknowledged_write(
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, (
+        f"a fresh process cannot read the database: {done.stderr.strip()[-300:]}; "
+        f"{user.problems[:5]}; {writers.failures[:3]}"
+    )
     found = json.loads(done.stdout)
     print(f"Scheduler events ({len(chaos.events)}): {', '.join(chaos.events)}")
+    print(f"SDK programs: {len(writers.every)}, slowest write {max(writers.slowest):.2f} s")
     lost = {}
     for kind in ("constant", "credential", "trigger", "token", "element", "done", "log"):
         acknowledged = set(acks.seen.get(kind, []))
@@ -445,7 +529,11 @@ def test_local_mode_keeps_every_acknowledged_write(
         print(f"{kind}: acknowledged {len(acknowledged)}, found {len(there)}")
         if there != acknowledged:
             lost[kind] = sorted(acknowledged - there)[:10]
-    assert not lost, f"acknowledged but not in the database: {lost}"
+    assert not lost, (
+        f"acknowledged but not in the database: {lost}; {user.problems[:5]}; {writers.failures[:3]}"
+    )
+    assert not user.problems, user.problems[:10]
+    assert not writers.failures, writers.failures[:3]
     assert found["integrity"] == ["ok"], found["integrity"]
     for kind in ("constant", "credential", "trigger", "token", "done", "log"):
         assert acks.seen.get(kind), f"nothing of kind {kind} was acknowledged"
