@@ -191,19 +191,23 @@ def file_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
 
 
 def test_nothing_opens_the_database_file_beside_sqlite(
-    tmp_path: Path, crypto_key: str, file_calls: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, file_calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While a Store is open: a second store on the file (page reload, Scheduler in the
     same process), local mode's settings, the Settings tab's check of a typed string and
     the header check open nothing but through SQLite."""
     monkeypatch.setenv(config.ENV_HOME, str(tmp_path / "home"))
-    path = tmp_path / "openorch.db"
-    url = f"sqlite:///{path}"
-    first = Store.open(url, crypto_key, create=True)
+    monkeypatch.delenv(config.ENV_CONN, raising=False)
+    monkeypatch.delenv(config.ENV_KEY, raising=False)
+    settings = config.resolve()  # nothing configured: local mode
+    assert settings is not None and settings.local and settings.database_path is not None
+    url, key, path = settings.conn_string, settings.crypto_key, settings.database_path
+    first = Store.open(url, key, create=True)
     file_calls.clear()  # creating the file (before any connection) may open it
     first.create_constant("one", "1")
-    second = Store.open(url, crypto_key, create=True)
+    second = Store.open(url, key, create=True)
     second.create_constant("two", "2")
+    assert config.resolve() == settings
     assert is_openorch_sqlite(path)
     check_page_connection_string(url)
     second.close()
