@@ -7,12 +7,15 @@ One local-mode SQLite file, used as a new admin uses it, all at once:
   new tab's store beside the old one's, the route that lost saves);
 - two headless Schedulers started, stopped (SIGTERM) and killed (SIGKILL) in a seeded
   random order, running robots that log, claim and finish queue elements;
-- two SDK programs logging and adding bulk elements the whole time.
+- SDK programs logging and adding bulk elements the whole time, two at a time, each
+  closing the file after a few dozen rounds while the others still use it.
 
 Every program writes down each write only after the call returned ("acknowledged").
 At the end, with every process stopped, a fresh process must find every acknowledged
-write, `PRAGMA integrity_check` must say ok, no process may ever have held the -wal or
--shm open as deleted, and "database is locked" must never have been shown or logged.
+write, `PRAGMA integrity_check` must say ok, no process may have been seen holding the
+-wal or -shm open as deleted (every process's /proc/<pid>/fd, after each step of the
+page and before anyone is stopped), and "database is locked" must never have been
+shown or logged.
 The counts (acknowledged / found) are printed so a failure says what was lost.
 `OPENORCH_SOAK_SEED` replays another order of Scheduler starts and stops.
 """
