@@ -237,7 +237,7 @@ def test_programs_starting_together_on_a_new_file_all_open_it(
     tables if missing; the others wait for the first instead of failing with "database
     is locked"."""
     url = f"sqlite:///{tmp_path / 'openorch.db'}"
-    start = f"{time.time() + 2.5:.3f}"  # every interpreter has started by then
+    start = f"{time.time() + 4:.3f}"  # every interpreter has started by then
     programs = [
         subprocess.Popen(
             [sys.executable, "-c", START_AT, url, crypto_key, start],
