@@ -17,7 +17,8 @@ target; a database from before the split (openorch's revision in `alembic_versio
 over first, in the same transaction.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
+from openorch.store.engine import IMMEDIATE
 from openorch.store.revision import (
     OPENORCH_VERSION_TABLE,
     ORIGINAL_REVISIONS,
@@ -103,9 +105,9 @@ def current_revision(engine: Engine) -> str | None:
     return revisions(engine).current
 
 
-def has_tables(engine: Engine) -> bool:
+def has_tables(bind: Engine | Connection) -> bool:
     """True when the database holds any OpenOrchestrator table."""
-    names = set(inspect(engine).get_table_names())
+    names = set(inspect(bind).get_table_names())
     return bool(names & {"Triggers", "Logs", "Queues", "Constants", "Credentials"})
 
 
@@ -148,6 +150,21 @@ def _move_old_layout(connection: Connection) -> None:
     _command(connection, OPENORCH, lambda config: command.stamp(config, openorch_revision))
 
 
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds SQLite's write lock from BEGIN (BEGIN IMMEDIATE).
+
+    Programs started together on a new local-mode file (`openorch o` and a Scheduler)
+    each create the tables. A deferred transaction that reads first and then writes
+    fails at once with "database is locked" when another process wrote meanwhile (SQLite
+    cannot wait for it: its snapshot is stale); taking the lock first makes the second
+    one wait (the busy timeout) and then find the tables made. Other databases ignore
+    the option.
+    """
+    with engine.execution_options(**{IMMEDIATE: True}).begin() as connection:
+        yield connection
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` in one transaction where the database allows.
 
@@ -155,17 +172,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     databases as the original left them); "head" or an openorch revision brings the
     original's chain to its head first, then openorch's to `revision`.
     """
-    with engine.begin() as connection:
-        _move_old_layout(connection)
-        if revision in ORIGINAL_REVISIONS:
-            _command(connection, ORIGINAL, lambda config: command.upgrade(config, revision))
-            return
-        original = read_revisions(connection).original
-        # A newer original may have moved alembic_version past 3.0.0's head: its migrations
-        # are its own business, openorch's chain only adds to the tables.
-        if original is None or original in ORIGINAL_REVISIONS:
-            _command(connection, ORIGINAL, lambda config: command.upgrade(config, "head"))
-        _command(connection, OPENORCH, lambda config: command.upgrade(config, revision))
+    with _locked(engine) as connection:
+        _upgrade(connection, revision)
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    _move_old_layout(connection)
+    if revision in ORIGINAL_REVISIONS:
+        _command(connection, ORIGINAL, lambda config: command.upgrade(config, revision))
+        return
+    original = read_revisions(connection).original
+    # A newer original may have moved alembic_version past 3.0.0's head: its migrations
+    # are its own business, openorch's chain only adds to the tables.
+    if original is None or original in ORIGINAL_REVISIONS:
+        _command(connection, ORIGINAL, lambda config: command.upgrade(config, "head"))
+    _command(connection, OPENORCH, lambda config: command.upgrade(config, revision))
 
 
 def stamp(engine: Engine, revision: str) -> None:
@@ -179,15 +200,20 @@ def ensure_current(engine: Engine) -> bool:
     """Create or upgrade the database to head when it is empty or versioned and behind.
 
     Used by local mode. Returns True when something was done. An unversioned database
-    with tables is left alone (that needs a person: `openorch upgrade`).
+    with tables is left alone (that needs a person: `openorch upgrade`). The check is
+    made again under the write lock, so programs starting together on a new file create
+    the tables once and none of them fails (see `_locked`).
     """
-    found = revisions(engine)
-    if found.openorch == HEAD_REVISION:
-        return False
-    if found.current is None and has_tables(engine):
-        raise RuntimeError(
-            "The database has tables but no revision: run `openorch upgrade CONN` to say "
-            "whether it is new or legacy."
-        )
-    upgrade(engine)
+    if revisions(engine).openorch == HEAD_REVISION:
+        return False  # the usual case: a read, no lock
+    with _locked(engine) as connection:
+        found = read_revisions(connection)
+        if found.openorch == HEAD_REVISION:
+            return False
+        if found.current is None and has_tables(connection):
+            raise RuntimeError(
+                "The database has tables but no revision: run `openorch upgrade CONN` to "
+                "say whether it is new or legacy."
+            )
+        _upgrade(connection, "head")
     return True

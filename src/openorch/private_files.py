@@ -37,15 +37,25 @@ def make_private(path: Path) -> None:
             os.chmod(path, FILE_MODE)
 
 
-def touch_private(path: Path) -> Path:
-    """Create an empty file readable only by its owner, or make an existing one so.
+def create_private(path: Path) -> Path:
+    """Create an empty file readable only by its owner unless it exists, and make it so.
 
     SQLite gives its `-wal` and `-shm` files the mode of the database file, so a
     database created this way before SQLite opens it keeps all three private.
+
+    An existing file is never opened, only `chmod`-ed (which takes no descriptor): this
+    process may hold SQLite connections to it, and closing any descriptor of a file drops
+    every POSIX lock the process holds on it, after which another process closing the
+    database deletes its -wal and -shm under this one's feet (issue 22). `O_EXCL` makes
+    the descriptor opened here always a brand-new file's, which no connection can hold.
     """
     path = Path(path)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
-    os.close(descriptor)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(descriptor)
     make_private(path)
     return path
 

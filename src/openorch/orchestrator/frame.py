@@ -2,6 +2,7 @@
 panels, auto-refresh of the shown tab and the leave-page confirmation."""
 
 import json
+import threading
 import weakref
 from datetime import datetime
 from typing import Any, Protocol
@@ -114,7 +115,7 @@ class OrchestratorPage:
         self.client_store = ClientStore()
         self.has_focus = True
         PAGES[ui.context.client] = self
-        ui.context.client.on_delete(self.client_store.disconnect)
+        ui.context.client.on_delete(self._close_store)
         self.dark = ui.dark_mode(on_change=self._remember_dark)
         ui.colors(**BRAND_COLORS)
         ui.add_css(DARK_MODE_CSS)
@@ -186,6 +187,12 @@ class OrchestratorPage:
             # Local mode: nothing to type, so connect straight away and open the first
             # real tab instead of Settings.
             ui.timer(0.05, guarded(self._connect_at_start), once=True)
+
+    def _close_store(self) -> None:
+        """Close the gone tab's store in a thread of its own, never on the event loop:
+        closing the last connection to a SQLite file checkpoints its WAL into the
+        database, which must not hold up every other tab's requests."""
+        threading.Thread(target=self.client_store.disconnect, name="openorch-close-store").start()
 
     async def _connect_at_start(self) -> None:
         self.starting = True

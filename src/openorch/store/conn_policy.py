@@ -353,12 +353,19 @@ def _check_sqlite(url: URL, query: dict[str, str]) -> None:
 
 def is_openorch_sqlite(path: Path) -> bool:
     """True when `path` is a SQLite file with openorch's tables (opened read-only, so
-    nothing is created or changed)."""
+    nothing is created or changed).
+
+    The file is read through SQLite only, never with `open()`: this process may already
+    hold connections to it (the Orchestrator does), and closing any descriptor of a file
+    drops every POSIX lock the process holds on it. The next process to close the
+    database would then think itself the last, checkpoint and delete the -wal and -shm
+    files, and this process's later saves would go into a deleted WAL (issue 22; SQLite's
+    "How To Corrupt An SQLite Database File", section 2.2). SQLite itself tracks its
+    locks per file across the connections of one process, so a connection of its own is
+    safe. A file that is not SQLite fails the query ("file is not a database").
+    """
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     try:
-        with path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                return False
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         connection = sqlite3.connect(uri, uri=True, timeout=5)
         try:
             names = {

@@ -50,7 +50,7 @@ from sqlalchemy.types import TypeEngine
 
 from openorch.database import Base
 from openorch.masking import mask
-from openorch.private_files import touch_private
+from openorch.private_files import create_private
 from openorch.store.core import HEAD_REVISION
 from openorch.store.engine import IMMEDIATE, build_engine, describe_connection_error, parse_url
 from openorch.store.revision import read_revisions
@@ -305,7 +305,7 @@ def _prepare_sqlite_target(url: URL, label: str) -> None:
         return
     if not path.parent.is_dir():
         raise CopyRefused(f"TARGET {label}: the folder {path.parent} does not exist.")
-    touch_private(path)
+    create_private(path)  # a new file (checked above): no connection can hold it
 
 
 def _snapshot(connection: Connection) -> Connection:

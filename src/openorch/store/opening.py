@@ -105,10 +105,15 @@ def open_store(
 def _prepare_private_sqlite(database: str | URL) -> None:
     """Local mode's SQLite file: created owner-only (0600) before SQLite opens it, since
     SQLite gives its -wal and -shm files the database's mode; files an older openorch
-    left 0644 are tightened. Database and key file together decrypt every credential."""
+    left 0644 are tightened. Database and key file together decrypt every credential.
+
+    An existing file is only `chmod`-ed, never opened: this process may already hold
+    connections to it (a page reload opens a new tab's store while the old tab's is
+    still open), and closing a descriptor of it would drop this process's SQLite locks
+    (see `create_private`)."""
     from pathlib import Path
 
-    from openorch.private_files import make_private, touch_private
+    from openorch.private_files import create_private, make_private
     from openorch.store.engine import parse_url
 
     try:
@@ -123,6 +128,6 @@ def _prepare_private_sqlite(database: str | URL) -> None:
         return
     path = Path(url.database)
     if path.parent.is_dir():
-        touch_private(path)
+        create_private(path)
         for suffix in ("-wal", "-shm", "-journal"):
             make_private(path.with_name(path.name + suffix))
