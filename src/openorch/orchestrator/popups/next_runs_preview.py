@@ -66,7 +66,8 @@ class NextRunsPreview:
         calendar_id: str | None,
         calendar_rule: str | None,
     ) -> list[datetime]:
-        """Recompute and show; returns the runs (empty on an error or none)."""
+        """Recompute and show; returns the runs shown (empty on an error, on none, and
+        when a later call overtook this one: stale runs must not fill Trigger Time)."""
         self._generation += 1
         generation = self._generation
         try:
@@ -84,7 +85,7 @@ class NextRunsPreview:
         except asyncio.CancelledError:
             raise
         if generation != self._generation:
-            return runs  # a later keystroke is being shown
+            return []  # a later keystroke is being shown; its runs are the ones that count
         zone = (time_zone or "").strip() or None
         self.lines = [run_text(moment, zone, self.browser_zone) for moment in runs]
         self.error_text = error

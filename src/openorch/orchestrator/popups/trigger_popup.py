@@ -186,7 +186,10 @@ class TriggerPopup:
             else:
                 self.dialog.props("persistent")
             with ui.row():
-                tid(ui.button("Save", on_click=guarded(self.save)), "trigger_popup_save_button")
+                self.save_button = tid(
+                    ui.button("Save", on_click=guarded(self._save_once)),
+                    "trigger_popup_save_button",
+                )
                 tid(ui.button("Cancel", on_click=self.dialog.close), "trigger_popup_cancel_button")
         forget_on_close(self.dialog)
         self._show_fields_of_kind()
@@ -237,6 +240,9 @@ class TriggerPopup:
                 "trigger_popup_window_end_input",
             )
         self.preview = NextRunsPreview()
+        #: A save is in flight (checking, asking about a past time, or writing): a second
+        #: click must not start another one, or one dialog creates two triggers.
+        self._saving = False
         #: The saved rule (an edited trigger): while unchanged, the stored time stays.
         self._loaded_rule: tuple[str, str, str, str] | None = None
         self._ready = False  # calendars loaded: the preview may run
@@ -392,6 +398,22 @@ class TriggerPopup:
             raise ValueError(f"{label} must be a whole number.")
         return v.check_int(label, int(number), minimum=minimum)
 
+    async def _save_once(self) -> None:
+        """Save, at most one at a time: the button is disabled and a click that arrives
+        while a save is in flight (a double click, a click while the past-time question is
+        open or while the data layer writes) is ignored. Without this, two clicks ran two
+        saves and one dialog could create two triggers."""
+        if self._saving:
+            return
+        self._saving = True
+        self.save_button.disable()
+        try:
+            await self.save()
+        finally:
+            self._saving = False
+            if not self.save_button.is_deleted:
+                self.save_button.enable()
+
     async def save(self) -> None:
         """Check the form, ask about a past time, then create or update the trigger.
 
@@ -420,6 +442,16 @@ class TriggerPopup:
             # Said before the time is read: a cron that does not parse leaves the time empty,
             # and "the cron is wrong" is the message that helps.
             v.check_cron(cron, label="Cron")
+        if kind == TriggerType.QUEUE:
+            queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
+            batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
+        # Every value is read before the first await: what is saved is the form as it was
+        # when Save was clicked, not as it is after the question below was answered.
+        zone = (self.zone_input.value or "").strip() or None
+        calendar = str(self.calendar_select.value or "") or None
+        rule = str(self.rule_select.value or "") or None
+        window_start = (self.window_start_input.value or "").strip() or None
+        window_end = (self.window_end_input.value or "").strip() or None
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
             if (
@@ -432,16 +464,8 @@ class TriggerPopup:
                 )
             ):
                 return
-        if kind == TriggerType.QUEUE:
-            queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
-            batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
         store = self.client_store.store
         git_branch = branch if is_git and branch.strip() else None
-        zone = (self.zone_input.value or "").strip() or None
-        calendar = str(self.calendar_select.value or "") or None
-        rule = str(self.rule_select.value or "") or None
-        window_start = (self.window_start_input.value or "").strip() or None
-        window_end = (self.window_end_input.value or "").strip() or None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
                 await off_loop(
