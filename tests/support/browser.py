@@ -47,7 +47,9 @@ def printed_address(process: subprocess.Popen[bytes], log_path: Path, port: int)
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
     """Headless Chromium through the Debian chromedriver (no Selenium Manager), at
-    1400x900; skipped locally (failed in CI) when Chromium is not installed."""
+    1400x900, on a new, empty profile (removed after): a second driver is a second
+    browser profile, sharing nothing. Skipped locally (failed in CI) when Chromium is
+    not installed."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         missing("chromium")
     from selenium import webdriver

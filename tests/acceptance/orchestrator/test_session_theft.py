@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from openorch.store import Store
-from support.chromium import chromium
+from support.browser import chromium
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 #: What only the app shows: a trigger and a constant seeded in the database, and the
