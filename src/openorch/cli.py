@@ -1,5 +1,5 @@
 """The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `api` (HTTP API),
-`upgrade` (migrations), `copy` (move a database).
+`upgrade` (migrations), `copy` (move a database), `backup` (copy a SQLite database).
 
 Each program is imported only when its command runs, so `openorch upgrade` and the SDK
 never load NiceGUI or Tk.
@@ -154,6 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.set_defaults(handler=_run_api)
 
+    backup = commands.add_parser(
+        "backup",
+        help="copy a SQLite database consistently while programs run, with its key "
+        "(PostgreSQL/SQL Server: see docs/operations.md)",
+    )
+    backup.add_argument(
+        "destination",
+        metavar="DEST",
+        help="a new file, or a folder to put openorch-<time>.db in; the key goes to DEST.key",
+    )
+    backup.add_argument("--conn", help="connection string (default: environment or local mode)")
+    backup.add_argument("--key", help="encryption key (default: environment or local mode)")
+    backup.add_argument(
+        "--no-key", action="store_true", help="do not write the key file beside the copy"
+    )
+    backup.set_defaults(handler=_run_backup)
+
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
     return parser
@@ -189,6 +206,12 @@ def _run_copy(args: argparse.Namespace) -> int:
     if args.batch_size is None:
         return run_copy(args.source, args.target)
     return run_copy(args.source, args.target, batch_size=args.batch_size)
+
+
+def _run_backup(args: argparse.Namespace) -> int:
+    from openorch.backup_command import run_backup
+
+    return run_backup(args.destination, args.conn, args.key, with_key=not args.no_key)
 
 
 def _run_key(_args: argparse.Namespace) -> int:
