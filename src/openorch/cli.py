@@ -14,6 +14,23 @@ from openorch import __version__
 EXIT_USAGE = 2
 
 
+def _add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one JSON object a line for log shippers (docs/operations.md)",
+    )
+
+
+def _use_log_format(args: argparse.Namespace, program: str) -> None:
+    """Switch this process to JSON lines before the program prints anything."""
+    if getattr(args, "log_format", "text") == "json":
+        from openorch.json_logs import install
+
+        install(program)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -60,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve the HTTP API at /api/v1 (on the database of --conn, the "
         "environment or local mode)",
     )
+    _add_log_format(orchestrator)
     orchestrator.set_defaults(handler=_run_orchestrator)
 
     scheduler = commands.add_parser(
@@ -102,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never evaluate alert rules or send alerts from this scheduler",
     )
+    _add_log_format(scheduler)
     scheduler.set_defaults(handler=_run_scheduler)
 
     upgrade = commands.add_parser(
@@ -152,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",
     )
+    _add_log_format(api)
     api.set_defaults(handler=_run_api)
 
     backup = commands.add_parser(
@@ -177,18 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_orchestrator(args: argparse.Namespace) -> int:
+    _use_log_format(args, "orchestrator")
     from openorch.orchestrator.main import run
 
     return run(args)
 
 
 def _run_scheduler(args: argparse.Namespace) -> int:
+    _use_log_format(args, "scheduler")
     from openorch.scheduler.main import run
 
     return run(args)
 
 
 def _run_api(args: argparse.Namespace) -> int:
+    _use_log_format(args, "api")
     from openorch.api.main import run
 
     return run(args)

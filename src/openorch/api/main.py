@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 from openorch.config import ENV_CONN, local_settings
 from openorch.store import ConnectError, Store, mask
@@ -62,9 +63,15 @@ def run(args: argparse.Namespace) -> int:
         f"{mask(store.engine.url)}.",
         flush=True,
     )
+    logging_options: dict[str, Any] = {}
+    if getattr(args, "log_format", "text") == "json":
+        from openorch.json_logs import uvicorn_log_config
+
+        logging_options["log_config"] = uvicorn_log_config("api")
     try:
         uvicorn.run(
             app,
+            **logging_options,
             host=host,
             port=port,
             log_level="info",
