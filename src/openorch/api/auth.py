@@ -2,7 +2,8 @@
 
 A request names its token in `Authorization: Bearer <secret>`; the data layer finds the
 token by the secret's hash and refuses revoked or expired ones. Scopes: READ (every GET),
-RUN (start runs), QUEUE_WRITE (add queue elements). The secret is never logged.
+RUN (start runs), QUEUE_WRITE (add queue elements), METRICS (`/metrics`). The secret
+is never logged.
 """
 
 from collections.abc import Callable

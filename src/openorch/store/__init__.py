@@ -14,6 +14,7 @@ from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import build_engine, describe_connection_error, parse_url
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
+from openorch.store.metrics import MetricFigures, MetricsStore
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
@@ -50,6 +51,7 @@ class Store(
     AlertStore,
     AlertFindingStore,
     OverviewStore,
+    MetricsStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -72,6 +74,8 @@ __all__ = [
     "ConnectError",
     "DuplicateReferenceError",
     "LostElementError",
+    "MetricFigures",
+    "MetricsStore",
     "PipelineProgress",
     "PipelineView",
     "QueueOverview",

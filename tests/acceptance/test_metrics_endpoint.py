@@ -1,0 +1,156 @@
+"""`GET /metrics` on a real `openorch api` server (issue 29), on SQLite and PostgreSQL:
+a scrape parsed with prometheus_client's own parser, each value checked against the
+database (read here with plain queries, not the data layer's metrics code); only a
+token with the METRICS scope may scrape."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
+from openorch.store import Store
+from openorch.store.metrics import DURATION_BUCKETS
+from support.api_server import ApiServer
+from support.every_kind import fill_every_table
+
+#: Run times (seconds) of the ended jobs added for the histogram.
+TIMED = (0.5, 3, 10, 100, 7200)
+
+
+def _scrape(server: ApiServer, token: str, path: str = "/metrics") -> dict[str, dict]:
+    """{family name: {(sample name, labels as sorted tuple): value}}."""
+    import httpx
+
+    answer = httpx.get(
+        f"{server.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    families: dict[str, dict] = {}
+    for family in text_string_to_metric_families(answer.text):
+        families[family.name] = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for sample in family.samples
+        }
+    return families
+
+
+def _fill(store: Store) -> None:
+    fill_every_table(store)
+    for number in range(4):
+        store.create_queue_element("metrics_q", f"m{number}")
+    worker = store.start_job("metrics robot", "vm1")
+    store.get_next_queue_element("metrics_q", job_id=worker.id)
+    now = datetime.now().replace(microsecond=0)
+    with Session(store.engine) as session, session.begin():
+        for seconds in TIMED:
+            start = now - timedelta(hours=3)
+            session.add(
+                Job(
+                    process_name="timed",
+                    scheduler_name="vm1",
+                    start_time=start,
+                    end_time=start + timedelta(seconds=seconds),
+                    status=JobStatus.DONE,
+                )
+            )
+
+
+def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: Path) -> None:
+    store = Store(db_url, crypto_key=crypto_key)
+    _fill(store)
+    _token, metrics_secret = store.create_api_token("prometheus", ["METRICS"])
+    _token, read_secret = store.create_api_token("reader", ["READ"])
+    server = ApiServer(tmp_path, db_url)
+    try:
+        families = _scrape(server, metrics_secret)
+        assert _scrape(server, metrics_secret, "/api/metrics").keys() == families.keys()
+        import httpx
+
+        refused = httpx.get(
+            f"{server.base}/metrics", headers={"Authorization": f"Bearer {read_secret}"}
+        )
+        assert refused.status_code == 403 and "METRICS" in refused.json()["detail"]
+        assert httpx.get(f"{server.base}/metrics").status_code == 401
+    finally:
+        server.stop()
+
+    with Session(store.engine) as session:
+        elements = {
+            (queue, status.name): count
+            for queue, status, count in session.execute(
+                select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
+                    QueueElement.queue_name, QueueElement.status
+                )
+            )
+        }
+        jobs = {
+            (process, status.name): count
+            for process, status, count in session.execute(
+                select(Job.process_name, Job.status, func.count()).group_by(
+                    Job.process_name, Job.status
+                )
+            )
+        }
+        open_alerts = Counter(
+            session.scalars(select(Alert.rule).where(Alert.closed_at.is_(None))).all()
+        )
+        new_queues = set(
+            session.scalars(
+                select(QueueElement.queue_name).where(QueueElement.status == QueueStatus.NEW)
+            ).all()
+        )
+    store.close()
+
+    gauge = families["openorch_queue_elements"]
+    queues = {queue for queue, _ in elements}
+    assert queues >= {"metrics_q", "bulk", "outbox", "steps"}
+    for queue in queues:
+        for status in QueueStatus:
+            labels = (("queue", queue), ("status", status.name))
+            assert gauge[("openorch_queue_elements", labels)] == elements.get(
+                (queue, status.name), 0
+            )
+    assert gauge[("openorch_queue_elements", (("queue", "metrics_q"), ("status", "NEW")))] == 3
+
+    ages = families["openorch_queue_oldest_new_age_seconds"]
+    assert {dict(labels)["queue"] for _, labels in ages} == new_queues
+    assert all(0 <= age < 300 for age in ages.values()), ages
+
+    counted = families["openorch_jobs"]
+    assert {
+        (dict(labels)["process"], dict(labels)["status"]): value
+        for (name, labels), value in counted.items()
+        if name == "openorch_jobs_total"
+    } == jobs
+
+    histogram = families["openorch_job_duration_seconds"]
+    timed = (("process", "timed"),)
+    assert histogram[("openorch_job_duration_seconds_count", timed)] == len(TIMED)
+    assert histogram[("openorch_job_duration_seconds_sum", timed)] == pytest.approx(sum(TIMED))
+    for bound in DURATION_BUCKETS:
+        labels = (("le", repr(float(bound))), ("process", "timed"))
+        expected = sum(1 for seconds in TIMED if seconds <= bound)
+        assert histogram[("openorch_job_duration_seconds_bucket", labels)] == expected, bound
+    inf = (("le", "+Inf"), ("process", "timed"))
+    assert histogram[("openorch_job_duration_seconds_bucket", inf)] == len(TIMED)
+
+    up = families["openorch_scheduler_up"]
+    # fill_every_table's "vm1" and "old-machine" just sent heartbeats: both alive.
+    assert up == {
+        ("openorch_scheduler_up", (("scheduler", "old-machine"),)): 1.0,
+        ("openorch_scheduler_up", (("scheduler", "vm1"),)): 1.0,
+    }
+    silent = families["openorch_scheduler_heartbeat_age_seconds"]
+    assert len(silent) == 2 and all(0 <= value < 300 for value in silent.values())
+
+    alerts = families["openorch_open_alerts"]
+    assert {dict(labels)["rule"]: value for (_, labels), value in alerts.items()} == dict(
+        open_alerts
+    )
+    assert open_alerts == {"job_failed": 1}
