@@ -191,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.set_defaults(handler=_run_backup)
 
+    prune = commands.add_parser(
+        "prune", help="delete rows older than a number of days, per kind (docs/operations.md)"
+    )
+    prune.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KIND=DAYS",
+        help="days to keep one kind: logs, jobs, queue_elements, alerts, api_audit, "
+        "run_requests (repeatable; kinds not named are kept whole)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    prune.add_argument("--conn", help="connection string (default: environment or local mode)")
+    prune.add_argument(
+        "--batch-size", type=int, default=1000, help="rows per short transaction (default 1000)"
+    )
+    prune.set_defaults(handler=_run_prune)
+
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
     return parser
@@ -235,6 +253,12 @@ def _run_backup(args: argparse.Namespace) -> int:
     from openorch.backup_command import run_backup
 
     return run_backup(args.destination, args.conn, args.key, with_key=not args.no_key)
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from openorch.prune_command import run_prune
+
+    return run_prune(args.keep, args.conn, dry_run=args.dry_run, batch_size=args.batch_size)
 
 
 def _run_key(_args: argparse.Namespace) -> int:

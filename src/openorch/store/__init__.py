@@ -31,6 +31,7 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
+from openorch.store.retention import PruneResult, RetentionStore
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
@@ -52,6 +53,7 @@ class Store(
     AlertFindingStore,
     OverviewStore,
     MetricsStore,
+    RetentionStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -78,7 +80,9 @@ __all__ = [
     "MetricsStore",
     "PipelineProgress",
     "PipelineView",
+    "PruneResult",
     "QueueOverview",
+    "RetentionStore",
     "Store",
     "build_engine",
     "describe_connection_error",
