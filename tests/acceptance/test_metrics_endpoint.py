@@ -154,3 +154,61 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
         open_alerts
     )
     assert open_alerts == {"job_failed": 1}
+
+
+def test_the_orchestrator_serves_metrics_with_api(tmp_path: Path) -> None:
+    """`openorch o --api` serves the same endpoint at /api/metrics (local mode)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from support.api_server import free_port
+    from support.original import OPENORCH_SRC
+
+    home = tmp_path / "home"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OpenOrchestrator", "PYTEST", "NICEGUI"))
+    }
+    env.update(OPENORCH_HOME=str(home), PYTHONPATH=str(OPENORCH_SRC), PYTHONUNBUFFERED="1")
+    port = free_port()
+    output = tmp_path / "o.txt"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openorch", "o", "--api", "-d", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Orchestrator running on" not in output.read_text():
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.1)
+        store = Store(f"sqlite:///{home / 'openorch.db'}")  # local mode's database
+        store.create_queue_element("via_o", "r1")
+        _token, secret = store.create_api_token("prometheus", ["METRICS"])
+        store.close()
+        url = f"http://127.0.0.1:{port}/api/metrics"
+        assert httpx.get(url, timeout=10).status_code == 401
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+        }
+        assert samples[("openorch_queue_elements", (("queue", "via_o"), ("status", "NEW")))] == 1
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
