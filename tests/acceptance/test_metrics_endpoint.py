@@ -89,12 +89,21 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
                 )
             )
         }
-        jobs = {
+        day_ago = datetime.now() - timedelta(hours=24)
+        ended = {
             (process, status.name): count
             for process, status, count in session.execute(
-                select(Job.process_name, Job.status, func.count()).group_by(
-                    Job.process_name, Job.status
-                )
+                select(Job.process_name, Job.status, func.count())
+                .where(Job.status != JobStatus.RUNNING, Job.end_time >= day_ago)
+                .group_by(Job.process_name, Job.status)
+            )
+        }
+        running = {
+            process: count
+            for process, count in session.execute(
+                select(Job.process_name, func.count())
+                .where(Job.status == JobStatus.RUNNING)
+                .group_by(Job.process_name)
             )
         }
         open_alerts = Counter(
@@ -122,23 +131,28 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
     assert {dict(labels)["queue"] for _, labels in ages} == new_queues
     assert all(0 <= age < 300 for age in ages.values()), ages
 
-    counted = families["openorch_jobs"]
+    counted = families["openorch_jobs_ended_24h"]
     assert {
         (dict(labels)["process"], dict(labels)["status"]): value
-        for (name, labels), value in counted.items()
-        if name == "openorch_jobs_total"
-    } == jobs
+        for (_, labels), value in counted.items()
+    } == ended
+    assert ended[("timed", "DONE")] == len(TIMED) and ended[("mailer", "FAILED")] == 1
+    assert {
+        dict(labels)["process"]: value
+        for (_, labels), value in families["openorch_jobs_running"].items()
+    } == running
+    assert running == {"pipeline": 1, "metrics robot": 1}
 
-    histogram = families["openorch_job_duration_seconds"]
+    histogram = families["openorch_job_duration_24h_seconds"]
     timed = (("process", "timed"),)
-    assert histogram[("openorch_job_duration_seconds_count", timed)] == len(TIMED)
-    assert histogram[("openorch_job_duration_seconds_sum", timed)] == pytest.approx(sum(TIMED))
+    assert histogram[("openorch_job_duration_24h_seconds_count", timed)] == len(TIMED)
+    assert histogram[("openorch_job_duration_24h_seconds_sum", timed)] == pytest.approx(sum(TIMED))
     for bound in DURATION_BUCKETS:
         labels = (("le", repr(float(bound))), ("process", "timed"))
         expected = sum(1 for seconds in TIMED if seconds <= bound)
-        assert histogram[("openorch_job_duration_seconds_bucket", labels)] == expected, bound
+        assert histogram[("openorch_job_duration_24h_seconds_bucket", labels)] == expected, bound
     inf = (("le", "+Inf"), ("process", "timed"))
-    assert histogram[("openorch_job_duration_seconds_bucket", inf)] == len(TIMED)
+    assert histogram[("openorch_job_duration_24h_seconds_bucket", inf)] == len(TIMED)
 
     up = families["openorch_scheduler_up"]
     # fill_every_table's "vm1" and "old-machine" just sent heartbeats: both alive.

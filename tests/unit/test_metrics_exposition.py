@@ -18,6 +18,7 @@ def _figures() -> MetricFigures:
         queue_elements={("q", "NEW"): 2, ("q", "DONE"): 5},
         oldest_new_age={"q": 42.5},
         jobs={("p", "DONE"): 3, ("p", "FAILED"): 1},
+        running={"p": 4},
         durations={"p": DurationFigures(2, 70.0, [0, 0, 1, 1, 2, 2, 2, 2])},
         schedulers={"vm1": (True, 1.5), "vm2": (False, None)},
         open_alerts={"job_failed": 1},
@@ -34,11 +35,13 @@ def test_rendered_families_parse_and_carry_the_figures() -> None:
     assert samples[("openorch_queue_elements", (("queue", "q"), ("status", "NEW")))] == 2
     # Every status is reported, 0 included.
     assert samples[("openorch_queue_elements", (("queue", "q"), ("status", "ABANDONED")))] == 0
-    assert samples[("openorch_jobs_total", (("process", "p"), ("status", "FAILED")))] == 1
-    assert samples[("openorch_job_duration_seconds_count", (("process", "p"),))] == 2
+    assert samples[("openorch_jobs_ended_24h", (("process", "p"), ("status", "FAILED")))] == 1
+    assert samples[("openorch_jobs_running", (("process", "p"),))] == 4
+    assert samples[("openorch_job_duration_24h_seconds_count", (("process", "p"),))] == 2
     assert len(DURATION_BUCKETS) == 8
     assert (
-        samples[("openorch_job_duration_seconds_bucket", (("le", "15.0"), ("process", "p")))] == 1
+        samples[("openorch_job_duration_24h_seconds_bucket", (("le", "15.0"), ("process", "p")))]
+        == 1
     )
     assert samples[("openorch_scheduler_up", (("scheduler", "vm2"),))] == 0
     # A Scheduler that never sent a heartbeat has no age.

@@ -3,9 +3,9 @@ METRICS scope (`Authorization: Bearer <token>`; Prometheus's `authorization` set
 
 The figures are read from the database at each scrape (`Store.get_metric_figures`, one
 read transaction) and handed to `prometheus_client` as a custom collector, so every
-API process reports the same numbers whichever one Prometheus reaches. Counters
-(`openorch_jobs_total`, the duration histogram) are counts of the Jobs table: they only
-grow while no rows are deleted.
+API process reports the same numbers whichever one Prometheus reaches. There are no
+counters: an all-time count of jobs would read every job at every scrape, so the job
+figures cover the last 24 hours (`store/metrics.py`, `JOB_WINDOW`) and are gauges.
 """
 
 from collections.abc import Iterator
@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
-    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -55,15 +54,24 @@ class FiguresCollector(Collector):
         for queue, age in sorted(figures.oldest_new_age.items()):
             oldest.add_metric([queue], age)
         yield oldest
-        jobs = CounterMetricFamily(
-            "openorch_jobs", "Jobs recorded, by process and status.", labels=["process", "status"]
+        jobs = GaugeMetricFamily(
+            "openorch_jobs_ended_24h",
+            "Jobs that ended in the last 24 hours, by process and status.",
+            labels=["process", "status"],
         )
         for (process, job_status), count in sorted(figures.jobs.items()):
             jobs.add_metric([process, job_status], count)
         yield jobs
+        running = GaugeMetricFamily(
+            "openorch_jobs_running", "Jobs RUNNING now, by process.", labels=["process"]
+        )
+        for process, count in sorted(figures.running.items()):
+            running.add_metric([process], count)
+        yield running
+        # A window, not a counter: use histogram_quantile on the buckets without rate().
         durations = HistogramMetricFamily(
-            "openorch_job_duration_seconds",
-            "Run time of ended jobs, by process.",
+            "openorch_job_duration_24h_seconds",
+            "Run time of the jobs that ended in the last 24 hours, by process.",
             labels=["process"],
         )
         for process, duration in sorted(figures.durations.items()):
