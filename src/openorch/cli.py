@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="never evaluate alert rules or send alerts from this scheduler",
     )
     _add_log_format(scheduler)
+    scheduler.add_argument(
+        "--prune",
+        action="append",
+        metavar="KIND=DAYS",
+        help="retention: days to keep logs, jobs, queue_elements, alerts, api_audit or "
+        "run_requests (repeatable); the Scheduler holding the watchdog lease prunes hourly",
+    )
     scheduler.set_defaults(handler=_run_scheduler)
 
     upgrade = commands.add_parser(

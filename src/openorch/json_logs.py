@@ -60,6 +60,7 @@ EVENTS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
         (r"^Watchdog: alert opened", "alert_opened", "warning"),
         (r"^Watchdog: recovered", "alert_closed", "info"),
         (r"^Watchdog: sent ", "alert_sent", "info"),
+        (r"^Watchdog: pruned ", "prune_run", "info"),
         (r"^Watchdog: ", "watchdog", None),
         (r"^Orchestrator running on ", "orchestrator_started", "info"),
         (r"^openorch API on ", "api_started", "info"),

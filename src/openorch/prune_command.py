@@ -12,9 +12,9 @@ import sys
 
 from openorch.config import ENV_CONN, local_database_path
 from openorch.masking import mask
-from openorch.store import ConnectError, Store
+from openorch.store import ConnectError, Store, retention
 from openorch.store.errors import BadInput
-from openorch.store.retention import DEFAULT_BATCH_SIZE, KINDS, check_days
+from openorch.store.retention import DEFAULT_BATCH_SIZE, KINDS
 
 EXIT_OK = 0
 EXIT_REFUSED = 2
@@ -25,20 +25,12 @@ def _error(message: str) -> None:
 
 
 def parse_policy(items: list[str]) -> dict[str, int]:
-    """`["logs=90", "jobs=365"]` -> {"logs": 90, "jobs": 365}.
+    """The `--keep` items as {kind: days}; at least one.
 
     Raises:
-        BadInput: not KIND=DAYS, an unknown kind, days below 1, a kind given twice.
+        BadInput: see `store.retention.parse_policy`, or nothing to prune.
     """
-    policy: dict[str, int] = {}
-    for item in items:
-        kind, sep, days = item.partition("=")
-        kind = kind.strip().replace("-", "_")
-        if not sep or not days.strip().isdigit():
-            raise BadInput(f"--keep wants KIND=DAYS (e.g. logs=90), not {item!r}.")
-        if kind in policy:
-            raise BadInput(f"--keep names {kind} twice.")
-        policy[kind] = check_days(kind, int(days))
+    policy = retention.parse_policy(items)
     if not policy:
         raise BadInput(f"Say what to prune: --keep KIND=DAYS, KIND one of {', '.join(KINDS)}.")
     return policy

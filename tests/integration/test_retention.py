@@ -223,3 +223,44 @@ def test_the_prune_command(sqlite_db_url: str, crypto_key: str, tmp_path: Path) 
     nothing = _prune(home, "--keep", "logs=3")
     assert nothing.returncode == 2 and "There is no database" in nothing.stderr
     assert not home.exists()
+
+
+def _old_logs(store: Store, count: int) -> None:
+    with Session(store.engine) as session, session.begin():
+        for _ in range(count):
+            session.add(
+                Log(
+                    log_time=datetime.now() - timedelta(days=40),
+                    log_level=LogLevel.INFO,
+                    process_name="p",
+                    log_message="old",
+                )
+            )
+
+
+def test_only_the_watchdog_lease_holder_prunes(store: Store) -> None:
+    """`openorch s --prune logs=30`: the Scheduler holding the watchdog lease is the
+    fleet's one pruner; the others never prune; a pass runs once per `prune_every`."""
+    from openorch.alerts.watchdog import Watchdog
+
+    said: list[str] = []
+    holder = Watchdog(store, "vm1", said.append, interval=30, prune={"logs": 30})
+    other = Watchdog(store, "vm2", said.append, interval=30, prune={"logs": 30})
+    _old_logs(store, 3)
+    store.create_log("p", LogLevel.INFO, None, "today")
+    holder.tick()
+    assert holder.is_holder
+    assert len(_ids(store, Log)) == 1
+    assert "Watchdog: pruned 3 logs older than 30 days." in said
+
+    _old_logs(store, 2)
+    other.tick()
+    assert not other.is_holder and len(_ids(store, Log)) == 3
+    holder.tick()  # the next pass is an hour away
+    assert len(_ids(store, Log)) == 3
+    holder.prune_every = 0
+    holder.tick()
+    assert len(_ids(store, Log)) == 1
+    assert said.count("Watchdog: pruned 2 logs older than 30 days.") == 1
+    holder.stop()
+    other.stop()

@@ -59,6 +59,8 @@ class PruneResult:
     batches: int
     seconds: float
     dry_run: bool
+    #: False when the time budget ran out with old rows left (the next pass goes on).
+    finished: bool = True
 
 
 def _old_rows(kind: str, cutoff: datetime) -> tuple[Any, ColumnElement[bool]]:
@@ -110,6 +112,24 @@ def check_days(kind: str, days: object) -> int:
     return days
 
 
+def parse_policy(items: Sequence[str]) -> dict[str, int]:
+    """`["logs=90", "jobs=365"]` -> {"logs": 90, "jobs": 365} (`--keep`, `--prune`).
+
+    Raises:
+        BadInput: not KIND=DAYS, an unknown kind, days below 1, a kind given twice.
+    """
+    policy: dict[str, int] = {}
+    for item in items:
+        kind, sep, days = item.partition("=")
+        kind = kind.strip().replace("-", "_")
+        if not sep or not days.strip().isdigit():
+            raise BadInput(f"Retention wants KIND=DAYS (e.g. logs=90), not {item!r}.")
+        if kind in policy:
+            raise BadInput(f"Retention names {kind} twice.")
+        policy[kind] = check_days(kind, int(days))
+    return policy
+
+
 class RetentionStore(StoreCore):
     """Pruning old rows in short batches."""
 
@@ -123,9 +143,11 @@ class RetentionStore(StoreCore):
         pause: float = DEFAULT_PAUSE,
         now: datetime | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        max_seconds: float | None = None,
     ) -> PruneResult:
         """Delete `kind`'s rows older than `keep_days` days (by the database's clock
-        unless `now` is given); `dry_run` only counts them.
+        unless `now` is given); `dry_run` only counts them. With `max_seconds` it stops
+        after the batch that used up the budget (`finished` False: rows may be left).
 
         Raises:
             BadInput: an unknown kind, or days or batch size below 1 (nothing deleted).
@@ -151,6 +173,7 @@ class RetentionStore(StoreCore):
             return PruneResult(kind, cutoff, count, 0, time.monotonic() - started, True)
         query: Select[Any] = select(column).where(condition).limit(batch_size)
         rows = batches = 0
+        finished = False
         while not should_stop():
 
             def work(session: Session) -> int:
@@ -164,6 +187,10 @@ class RetentionStore(StoreCore):
             if deleted:
                 batches += 1
             if deleted < batch_size:
+                finished = True
+                break
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
             time.sleep(pause)
-        return PruneResult(kind, cutoff, rows, batches, time.monotonic() - started, False)
+        seconds = time.monotonic() - started
+        return PruneResult(kind, cutoff, rows, batches, seconds, False, finished)
