@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",
     )
+    api.add_argument(
+        "--metrics-allow",
+        action="append",
+        metavar="ADDRESS[/BITS]",
+        help="addresses that may scrape /metrics without a token, e.g. your Prometheus "
+        "server (repeatable); others need a token with the METRICS scope",
+    )
     _add_log_format(api)
     api.set_defaults(handler=_run_api)
 

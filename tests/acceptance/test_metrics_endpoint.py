@@ -226,3 +226,41 @@ def test_the_orchestrator_serves_metrics_with_api(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_an_allow_listed_address_scrapes_without_a_token(
+    sqlite_db_url: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    inside = ApiServer(tmp_path, sqlite_db_url, "--metrics-allow", "127.0.0.0/8")
+    try:
+        answer = httpx.get(f"{inside.base}/metrics", timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert "openorch_queue_elements" in answer.text
+        # The allow-list opens /metrics only: the rest still needs a token.
+        assert httpx.get(f"{inside.base}/api/v1/triggers", timeout=10).status_code == 401
+    finally:
+        inside.stop()
+    outside = ApiServer(tmp_path, sqlite_db_url, "--metrics-allow", "10.1.0.0/16")
+    try:
+        assert httpx.get(f"{outside.base}/metrics", timeout=10).status_code == 401
+    finally:
+        outside.stop()
+    from support.original import OPENORCH_SRC
+
+    env = dict(os.environ, PYTHONPATH=str(OPENORCH_SRC), OPENORCH_HOME=str(tmp_path / "h"))
+    command = [sys.executable, "-m", "openorch", "api", "--conn", sqlite_db_url]
+    bad = subprocess.run(
+        [*command, "--metrics-allow", "10.0.0.0/99"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert bad.returncode == 2 and "--metrics-allow wants an address" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from openorch.api.app import create_app
+    from openorch.api.routes.metrics import parse_allowed
     from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 
     try:
@@ -55,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"Warning: {warning}", file=sys.stderr)
     timeout = getattr(args, "heartbeat_timeout", None) or DEFAULT_HEARTBEAT_TIMEOUT
     app = create_app(store, heartbeat_timeout=timeout)
+    try:
+        app.state.metrics_allow = parse_allowed(getattr(args, "metrics_allow", None) or [])
+    except ValueError as error:
+        store.close()
+        print(f"Cannot start the API: {error}", file=sys.stderr)
+        return 2
     host = getattr(args, "host", None) or "127.0.0.1"
     port = getattr(args, "port", None) or DEFAULT_PORT
     logging.getLogger("openorch.api").setLevel(logging.INFO)

@@ -8,10 +8,12 @@ counters: an all-time count of jobs would read every job at every scrape, so the
 figures cover the last 24 hours (`store/metrics.py`, `JOB_WINDOW`) and are gauges.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     GaugeMetricFamily,
@@ -21,7 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from openorch.api.auth import get_store, require
-from openorch.database import ApiScope, ApiToken, QueueStatus
+from openorch.database import ApiScope, QueueStatus
 from openorch.store.metrics import DURATION_BUCKETS, MetricFigures
 
 router = APIRouter()
@@ -118,10 +120,52 @@ def render(figures: MetricFigures) -> bytes:
     return generate_latest(registry)
 
 
+_bearer = HTTPBearer(auto_error=False, description="A token with the METRICS scope.")
+_metrics_token = require(ApiScope.METRICS)
+
+
+def parse_allowed(items: Sequence[str]) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`--metrics-allow` values (addresses or CIDR ranges) as networks.
+
+    Raises:
+        ValueError: a value is not an address or range (the message names it).
+    """
+    networks = []
+    for item in items:
+        try:
+            networks.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"--metrics-allow wants an address or range such as 10.0.0.5 or "
+                f"10.0.0.0/24, not {item!r}."
+            ) from None
+    return tuple(networks)
+
+
+def scrape_allowed(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """A scraper at an allow-listed address needs no token; others need METRICS.
+
+    The address is the TCP peer's, or the one a trusted proxy forwarded
+    (`--forwarded-allow-ips`), as uvicorn reports it.
+    """
+    allowed = getattr(request.app.state, "metrics_allow", ())
+    client = request.client.host if request.client else None
+    if allowed and client:
+        try:
+            address = ip_address(client)
+        except ValueError:
+            address = None
+        if address is not None and any(address in network for network in allowed):
+            return
+    _metrics_token(request, credentials)
+
+
 @router.get("/metrics", tags=["system"], response_class=Response)
-def metrics(
-    request: Request, _token: Annotated[ApiToken, Depends(require(ApiScope.METRICS))]
-) -> Response:
-    """The fleet's figures in Prometheus's text format (token scope METRICS)."""
+def metrics(request: Request, _allowed: Annotated[None, Depends(scrape_allowed)]) -> Response:
+    """The fleet's figures in Prometheus's text format (token scope METRICS, or an
+    address allowed by `--metrics-allow`)."""
     figures = get_store(request).get_metric_figures(request.app.state.heartbeat_timeout)
     return Response(render(figures), media_type=CONTENT_TYPE_LATEST)
