@@ -41,9 +41,13 @@ from openorch.store.errors import BadInput
 
 #: The kinds of data retention knows, in the order a run prunes them.
 KINDS = ("logs", "jobs", "queue_elements", "alerts", "api_audit", "run_requests")
-DEFAULT_BATCH_SIZE = 1000
-#: Seconds between two batches: room for everyone else's transactions.
+DEFAULT_BATCH_SIZE = 500
+#: Seconds between two batches at least: room for everyone else's transactions.
 DEFAULT_PAUSE = 0.05
+#: After each batch the pruner also waits this many times as long as the batch took,
+#: so it holds the write lock (SQLite has one for the whole file) at most a third of
+#: the time whatever the machine's speed: claims keep most of it.
+PAUSE_FACTOR = 2.0
 
 _FINAL_ELEMENTS = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
@@ -182,7 +186,9 @@ class RetentionStore(StoreCore):
                     _delete_batch(session, kind, ids)
                 return len(ids)
 
+            batch_started = time.monotonic()
             deleted = self._write(work)
+            batch_seconds = time.monotonic() - batch_started
             rows += deleted
             if deleted:
                 batches += 1
@@ -191,6 +197,6 @@ class RetentionStore(StoreCore):
                 break
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
-            time.sleep(pause)
+            time.sleep(max(pause, batch_seconds * PAUSE_FACTOR) if pause else 0.0)
         seconds = time.monotonic() - started
         return PruneResult(kind, cutoff, rows, batches, seconds, False, finished)
