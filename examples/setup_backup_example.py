@@ -2,7 +2,7 @@
 
     python examples/backup_service.py &                      # the fake storage service
     python examples/setup_backup_example.py                  # local mode
-    python examples/setup_backup_example.py --conn URL --key KEY --service URL
+    python examples/setup_backup_example.py --conn URL --key=KEY --service URL
 
 Creates the queue `example_backups` with settings fit for a pipeline (5 attempts, 5 s
 between them, unique references), one element per database to back up, and the queue
@@ -30,7 +30,10 @@ DATABASES = {"sales": 2000, "hr": 300, "stock": 1200, "finance": 800}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conn", help="connection string (default: environment or local mode)")
-    parser.add_argument("--key", help="encryption key (default: environment or local mode)")
+    parser.add_argument(
+        "--key",
+        help="encryption key (default: environment or local mode)" + config.KEY_HELP_SUFFIX,
+    )
     parser.add_argument(
         "--service",
         default="http://127.0.0.1:8765",
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         default=PROCESS,
         help="the script the trigger runs (default: backup_pipeline.py)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(config.join_key_values(sys.argv[1:] if argv is None else argv))
     resolved = config.resolve(args.conn, args.key)
     assert resolved is not None
     store = Store.open(resolved.conn_string, resolved.crypto_key, create=resolved.local)

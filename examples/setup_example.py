@@ -1,7 +1,7 @@
 """Create what the example process needs, and a trigger that runs it now.
 
     python examples/setup_example.py            # local mode (nothing configured)
-    python examples/setup_example.py --conn URL --key KEY
+    python examples/setup_example.py --conn URL --key=KEY
 
 Creates the constant `example_api_url`, the credential `example_api`, and a single
 trigger "Example invoices" due now. A running Scheduler picks it up within seconds. Run
@@ -24,8 +24,11 @@ TRIGGER_NAME = "Example invoices"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conn", help="connection string (default: environment or local mode)")
-    parser.add_argument("--key", help="encryption key (default: environment or local mode)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--key",
+        help="encryption key (default: environment or local mode)" + config.KEY_HELP_SUFFIX,
+    )
+    args = parser.parse_args(config.join_key_values(sys.argv[1:] if argv is None else argv))
     resolved = config.resolve(args.conn, args.key)
     assert resolved is not None
     store = Store.open(resolved.conn_string, resolved.crypto_key, create=resolved.local)

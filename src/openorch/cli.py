@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from openorch import __version__
+from openorch.config import KEY_HELP_SUFFIX, join_key_values
 
 EXIT_USAGE = 2
 
@@ -70,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     orchestrator.add_argument(
         "--conn", help="connection string (default: environment or local mode)"
     )
-    orchestrator.add_argument("--key", help="encryption key (default: environment or local mode)")
+    orchestrator.add_argument(
+        "--key", help="encryption key (default: environment or local mode)" + KEY_HELP_SUFFIX
+    )
     orchestrator.add_argument(
         "--api",
         action="store_true",
@@ -85,8 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_argument("--headless", action="store_true", help="run without a window")
     scheduler.add_argument("--conn", help="connection string (env OpenOrchestratorConnString)")
-    scheduler.add_argument("--key", help="encryption key (env OpenOrchestratorKey)")
+    scheduler.add_argument(
+        "--key", help="encryption key (env OpenOrchestratorKey)" + KEY_HELP_SUFFIX
+    )
     scheduler.add_argument("--name", help="scheduler name (default: this machine's name)")
+    scheduler.add_argument(
+        "--replace",
+        action="store_true",
+        help="take the name over even from a running scheduler (its processes are killed)",
+    )
     scheduler.add_argument(
         "--poll-interval", type=float, default=None, help="seconds between polls (default 2)"
     )
@@ -171,7 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat-timeout",
         type=float,
         default=None,
-        help="seconds of silence after which a Scheduler is shown as not alive (default 120)",
+        help="heartbeat timeout (seconds) for Schedulers whose row declares none, e.g. an "
+        "original 3.0.0 Scheduler (default 120); the others by their own",
+    )
+    api.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME[:PORT]",
+        help="a name clients use to reach the server besides its addresses and localhost, "
+        "e.g. a reverse proxy's public name (repeatable); other Host headers are refused",
     )
     api.add_argument(
         "--forwarded-allow-ips",
@@ -285,7 +303,7 @@ def _run_key(_args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `openorch` console script and `python -m openorch`."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_key_values(sys.argv[1:] if argv is None else argv))
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -10,6 +10,8 @@ decrypt every credential.
 """
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,3 +109,34 @@ def resolve(
     if not allow_local:
         return None
     return local_settings()
+
+
+#: The shape of a Fernet key: urlsafe base64 of 32 bytes (43 characters and one "=").
+_FERNET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}=")
+
+#: What `--key`'s help says, for every program and example that takes one.
+KEY_HELP_SUFFIX = " (a key beginning with '-' may be written --key=KEY)"
+
+
+def join_key_values(argv: Sequence[str], options: Sequence[str] = ("--key",)) -> list[str]:
+    """`--key -Abc…=` as `--key=-Abc…=`: argparse takes a value beginning with "-" for
+    an option and refuses it, yet about one Fernet key in 64 begins with "-". Only a
+    value shaped like a Fernet key is joined, so `--key --conn x` still says a value is
+    missing."""
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        argument = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if (
+            argument in options
+            and following is not None
+            and following.startswith("-")
+            and _FERNET_SHAPE.fullmatch(following.strip())
+        ):
+            joined.append(f"{argument}={following}")
+            index += 2
+            continue
+        joined.append(argument)
+        index += 1
+    return joined

@@ -6,7 +6,13 @@ it, so a password never reaches a screen, a terminal or the Logs table. It works
 any text (a whole sentence, an error from a driver or from git), not only on a parsed
 URL, because secrets arrive embedded in such text:
 
-- `scheme://user:password@host` (SQLAlchemy URLs, git and HTTP URLs) -> `user:***@`;
+- a connection string on its own (`postgresql+psycopg://...`, `mssql+pyodbc://...`) is
+  parsed the way SQLAlchemy parses it and rendered with its password hidden, so a
+  password holding `/ ? #` or a space (which SQLAlchemy accepts unencoded) is hidden
+  whole;
+- `scheme://user:password@host` (SQLAlchemy URLs, git and HTTP URLs) -> `user:***@`; in
+  a database URL inside other text the password runs, as SQLAlchemy reads it, up to
+  the first `@` of the line, so `/ ? #` and spaces in it are hidden too;
 - `https://token@host` (a git token given as the user name) -> `***@`;
 - `password=`, `pwd=`, `passwd=`, `token=`, `secret=` ... in query strings and ODBC
   connection strings (`PWD={...}` braces included), plain or URL-encoded (as inside
@@ -19,7 +25,7 @@ an escape sequence would otherwise recolour, move or rewrite the admin's termina
 import functools
 import re
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 #: What replaces a secret.
 HIDDEN = "***"
@@ -50,6 +56,24 @@ _ENCODED_PAIR = (
     r"(?P<value>(?:%7B.*?%7D)|(?:(?!%3B)[^&\s'\"])+)"
 )
 
+#: Database URL schemes: SQLAlchemy reads their password as everything up to the '@'
+#: (`/ ? #` and spaces included), so masking must too. A scheme with a `+driver` part
+#: is always one.
+_DATABASE_SCHEME = (
+    r"(?:(?:postgresql|postgres|mssql|sqlite|mysql|mariadb|oracle|cockroachdb)"
+    r"(?:\+[A-Za-z0-9_]+)?|[A-Za-z][A-Za-z0-9_]*\+[A-Za-z0-9_]+)://"
+)
+
+# A database URL's user:password@ (linear: the password cannot hold '@', so there is
+# one place it can end); `_hide_database_password` leaves passwords _USERINFO handles.
+_DATABASE_USERINFO = (
+    rf"(?P<scheme>\b{_DATABASE_SCHEME})(?P<user>[^:/@\s]*):"
+    r"(?P<password>[^@\n]*)@"
+)
+
+# A whole text that is one database URL (no line break): parsed, then rendered.
+_WHOLE_DATABASE_URL = rf"\s*{_DATABASE_SCHEME}[^\n]*"
+
 #: Schemes where a bare user name (no password) is a secret: HTTP tokens (GitHub,
 #: GitLab) travel as `https://<token>@host`. For ssh and git the user name ("git") is not.
 _TOKEN_USER_SCHEMES = ("http://", "https://")
@@ -77,6 +101,27 @@ def _hide_userinfo(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def _hide_database_password(match: re.Match[str]) -> str:
+    if not any(char in "/?#" or char.isspace() for char in match.group("password")):
+        return match.group(0)  # nothing _USERINFO stops at: it masks this one
+    return f"{match.group('scheme')}{match.group('user')}:{HIDDEN}@"
+
+
+def _parsed_and_rendered(value: str) -> str:
+    """A text that is one database URL, rendered from SQLAlchemy's own parse with the
+    password hidden (what SQLAlchemy would send as the password is exactly what is
+    hidden); any other text unchanged."""
+    if not _compiled(_WHOLE_DATABASE_URL, re.IGNORECASE).fullmatch(value):
+        return value
+    try:
+        url = make_url(value.strip())
+    except Exception:  # not a URL after all: the expressions below still apply
+        return value
+    if url.password is None:
+        return value
+    return url.render_as_string(hide_password=True)
+
+
 def _hide_value(match: re.Match[str]) -> str:
     return f"{match.group('key')}{match.group('eq')}{HIDDEN}"
 
@@ -94,6 +139,8 @@ def mask(text: object) -> str:
     # Cheap substring tests first: most text (every log row passes here) has no secret,
     # and then no regular expression runs at all.
     if "@" in value and "://" in value:
+        value = _parsed_and_rendered(value)
+        value = _compiled(_DATABASE_USERINFO, re.IGNORECASE).sub(_hide_database_password, value)
         value = _compiled(_USERINFO).sub(_hide_userinfo, value)
     if "=" in value or "%" in value:
         lowered = value.lower()

@@ -69,5 +69,5 @@ async def connected(user: User) -> User:
     """A user on the page, connected through the Settings tab."""
     await user.open("/")
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=30)  # a busy machine takes over 0.3 s
     return user

@@ -127,11 +127,84 @@ def test_scoped_tokens_do_their_part_and_are_audited(server: Server) -> None:
         assert secret not in server.api.text()
 
 
-def test_health_needs_no_token(server: Server) -> None:
+def test_a_queue_writer_cannot_claim_to_be_anyone_else(server: Server) -> None:
+    """Issue 23, F6: `created_by: "admin"` was stored as given. What an API caller adds
+    is recorded as theirs (`api:<token name>`); the name they sent is kept apart, in
+    the audit record, never as the element's creator."""
+    with server.api.client(server.tokens["queue-writer"]) as client:
+        one = client.post(
+            "/queues/claims/elements", json={"reference": "C-1", "created_by": "admin"}
+        )
+        many = client.post(
+            "/queues/claims/elements/bulk",
+            json={"elements": [{"reference": "C-2"}, {"reference": "C-3"}], "created_by": "admin"},
+        )
+    assert one.status_code == 201 and one.json()["created_by"] == "api:queue-writer", one.text
+    assert many.status_code == 201, many.text
+    stored = server.store.get_queue_elements("claims")
+    assert sorted(element.reference for element in stored) == ["C-1", "C-2", "C-3"]
+    assert {element.created_by for element in stored} == {"api:queue-writer"}
+    with server.api.client(server.tokens["reader"]) as client:
+        listed = client.get("/queues/claims/elements").json()
+    assert {item["created_by"] for item in listed} == {"api:queue-writer"}
+    entries, _total = server.store.get_api_audit(limit=2)
+    assert all(entry.token_name == "queue-writer" for entry in entries)
+    assert all("caller's created_by 'admin'" in (entry.detail or "") for entry in entries)
+
+
+def test_health_without_a_token_says_only_the_status(server: Server) -> None:
     answer = httpx.get(f"{server.api.base}/api/v1/health")
-    body = answer.json()
-    assert answer.status_code == 200 and body["database"]["reachable"] is True
+    assert answer.status_code == 200 and answer.json() == {"status": "degraded"}
+    with server.api.client(server.tokens["reader"]) as client:
+        body = client.get("/health").json()
+    assert body["database"]["reachable"] is True
     assert body["database"]["revision"] == body["database"]["expected_revision"]
+    with server.api.client("oot_not-a-real-token") as client:
+        assert client.get("/health").status_code == 401
+
+
+def test_the_api_answers_only_to_its_own_names(server: Server) -> None:
+    """Issue 23 F5: a DNS-rebinding page (evil.example re-pointed at 127.0.0.1) gets 400,
+    the page's rule: addresses and localhost pass, other names do not."""
+    port = server.api.port
+    for host in (f"evil.example:{port}", "evil.example", f"localhost.evil.example:{port}"):
+        for path in ("/api/v1/health", "/api/v1/jobs", "/api/openapi.json"):
+            answer = httpx.get(f"{server.api.base}{path}", headers={"Host": host})
+            assert answer.status_code == 400, (host, path, answer.status_code)
+            assert "Host" in answer.json()["detail"] and "status" not in answer.text
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        answer = httpx.get(f"{server.api.base}/api/v1/health", headers={"Host": host})
+        assert answer.status_code == 200, host
+
+
+def test_allow_host_adds_a_proxys_name(tmp_path: Path) -> None:
+    from support.databases import migrated
+
+    url = migrated(f"sqlite:///{tmp_path / 'named.db'}")
+    api = ApiServer(tmp_path, url, "--allow-host", "api.example.org")
+    try:
+        named = httpx.get(f"{api.base}/api/v1/health", headers={"Host": "api.example.org"})
+        other = httpx.get(f"{api.base}/api/v1/health", headers={"Host": "evil.example"})
+    finally:
+        api.stop()
+    assert named.status_code == 200 and other.status_code == 400
+
+
+def test_health_of_a_broken_database_holds_no_error_text_without_a_token(
+    tmp_path: Path,
+) -> None:
+    from support.databases import migrated
+
+    database = tmp_path / "broken.db"
+    url = migrated(f"sqlite:///{database}")
+    api = ApiServer(tmp_path, url)
+    try:
+        assert httpx.get(f"{api.base}/api/v1/health").json() == {"status": "degraded"}
+        database.write_bytes(b"this is not a database, it says where it is: " * 200)
+        answer = httpx.get(f"{api.base}/api/v1/health")
+        assert answer.status_code == 503 and answer.json() == {"status": "unavailable"}
+    finally:
+        api.stop()
 
 
 def test_openapi_schema_validates_and_docs_are_served(server: Server) -> None:
@@ -279,7 +352,9 @@ def test_orchestrator_serves_the_api_with_dash_dash_api(tmp_path: Path, crypto_k
                     tmp_path / "o.txt"
                 ).read_text(errors="replace")
                 time.sleep(0.2)
-        assert health.status_code == 200 and health.json()["database"]["reachable"]
+        assert health.status_code == 200 and health.json() == {"status": "degraded"}
+        evil = httpx.get(f"{base}/api/v1/health", headers={"Host": "evil.example"})
+        assert evil.status_code == 400  # the Orchestrator's Host rule, in the API too
         assert httpx.get(f"{base}/api/v1/jobs").status_code == 401
         jobs = httpx.get(f"{base}/api/v1/jobs", headers={"Authorization": f"Bearer {secret}"})
         assert jobs.status_code == 200 and jobs.json()["total"] == 0

@@ -183,7 +183,11 @@ def test_newcomer_first_hour_in_local_mode(installed_venv: Path, tmp_path: Path)
             )
             try:
                 if printed:
+                    # The sign-in page keeps its secret and goes on to "/" by script,
+                    # which this opener does by hand (with the cookie it got).
                     with browser.open(printed.group(0), timeout=2) as answer:
+                        assert "localStorage" in answer.read().decode()
+                    with browser.open(f"http://127.0.0.1:{port}/", timeout=2) as answer:
                         page = answer.read().decode()
                         break
             except OSError:

@@ -168,3 +168,91 @@ def test_the_text_area_keeps_the_newest_1000_lines(display: str) -> None:
         window.disconnect_button.invoke()  # harmless when not connected
     finally:
         root.destroy()
+
+
+def test_settings_labels_do_not_touch_their_fields(display: str) -> None:
+    import tkinter as tk
+
+    from openorch.scheduler.window import SchedulerWindow
+
+    root = tk.Tk()
+    try:
+        window = SchedulerWindow(root)
+        window.tabs.select(window.settings_tab)
+        root.update()
+        label_end = window.conn_label.winfo_x() + window.conn_label.winfo_width()
+        assert window.conn_entry.winfo_x() - label_end >= 8, (
+            label_end,
+            window.conn_entry.winfo_x(),
+        )
+    finally:
+        root.destroy()
+
+
+def test_a_name_held_by_a_running_scheduler_is_shown_before_connecting(
+    display: str, sqlite_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    import platform
+    import tkinter as tk
+
+    from openorch.scheduler.window import SchedulerWindow
+    from support.headless import Headless
+
+    flags = ("--name", "shared", "--poll-interval", "0.3", "--heartbeat-timeout", "3")
+    holder = Headless(tmp_path, sqlite_db_url, crypto_key, *flags, "--no-watchdog")
+    root = tk.Tk()
+    options = {"poll_interval": 0.3, "heartbeat_timeout": 3.0, "watchdog": False}
+    options |= {"clone_dir": tmp_path / "clones", "log_dir": tmp_path / "logs"}
+    window = SchedulerWindow(root, sqlite_db_url, crypto_key, "shared", False, options)
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    replacer: Headless | None = None
+    try:
+        holder.wait_for_output("Registered as run")
+        held_by = store.get_schedulers()[0].run_id
+        asked: list[str] = []
+
+        def press(button: str) -> None:
+            """Press a button of the Replace/Cancel dialog once it is open."""
+            dialog = window.replace_dialog
+            if dialog is None:
+                root.after(50, press, button)
+                return
+            asked.append(str(dialog.message.cget("text")))
+            {"Replace": dialog.replace_button, "Cancel": dialog.cancel_button}[button].invoke()
+
+        root.after(50, press, "Cancel")
+        window.connect_button.invoke()
+        (message,) = asked
+        assert f"machine '{platform.node()}', pid {holder.process.pid}" in message
+        assert "choose Replace" in message and "another Scheduler name" in message
+        assert window.replace_dialog is None
+        assert window.engine is None and str(window.connect_button.cget("state")) == "normal"
+        assert "Not connected: The name 'shared' is held" in window.status_var.get()
+        assert f"pid {holder.process.pid}" in window.output_text()
+        time.sleep(0.5)
+        assert holder.process.poll() is None and store.get_schedulers()[0].run_id == held_by
+
+        root.after(50, press, "Replace")
+        window.connect_button.invoke()
+        assert len(asked) == 2 and window.engine is not None
+        _pump(root, lambda: "Replaced the running Scheduler" in window.output_text())
+        assert holder.finish(10) == 0, holder.text()
+        assert "took over the name 'shared'" in holder.text()
+        assert store.get_schedulers()[0].run_pid == os.getpid()
+
+        # Replaced in turn: the window notices, disconnects and says why.
+        replacer = Headless(tmp_path, sqlite_db_url, crypto_key, *flags, "--replace")
+        replacer.wait_for_output("Registered as run")
+        _pump(root, lambda: window.engine is None)
+        assert "took over the name 'shared'" in window.output_text()
+        assert "the Scheduler stopped" in window.status_var.get()
+        assert str(window.name_entry.cget("state")) == "normal"
+    finally:
+        store.close()
+        holder.kill()
+        if replacer is not None:
+            replacer.kill()
+        if window.engine is not None:
+            window.engine.stop(0)
+        with contextlib.suppress(tk.TclError):
+            root.destroy()

@@ -18,6 +18,9 @@ from openorch.store import Store
 
 ROWS = 200_000
 
+# `big_store` is module-wide; each test still counts as one that ran on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("on_postgres")
+
 
 @pytest.fixture(scope="module")
 def big_store(pg_server: str) -> Iterator[Store]:

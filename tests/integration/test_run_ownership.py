@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from openorch.database import JobStatus, LogLevel, Scheduler, TriggerStatus
 from openorch.store import Store
-from openorch.store.schedulers import HeartbeatResult, is_alive
+from openorch.store.schedulers import HeartbeatResult, RunIdentity, is_alive
 from openorch.store.state import TransitionRefused
 
 
@@ -104,7 +104,7 @@ def test_a_job_ends_once_with_its_trigger_and_log(
 def test_register_heartbeat_reap_and_supersede(store: Store) -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     trigger_id = _scheduled(store)
-    assert store.register_run("RPA01", first, 5, "running") == ()
+    assert store.register_run("RPA01", first, 5, "running").leftovers == ()
     job = store.begin_trigger_run(trigger_id, "RPA01", first)
     assert job is not None
     assert store.heartbeat("RPA01", first, "paused") is HeartbeatResult.ALIVE
@@ -123,7 +123,7 @@ def test_register_heartbeat_reap_and_supersede(store: Store) -> None:
     assert store.heartbeat("RPA01", first, "running") is HeartbeatResult.REAPED
 
     # A restart under the same name takes the name; the old run learns it.
-    assert store.register_run("RPA01", second, 5, "running") == ()
+    assert store.register_run("RPA01", second, 5, "running").leftovers == ()
     assert store.heartbeat("RPA01", first, "running") is HeartbeatResult.SUPERSEDED
     assert store.heartbeat("RPA01", second, "running") is HeartbeatResult.ALIVE
 
@@ -131,11 +131,21 @@ def test_register_heartbeat_reap_and_supersede(store: Store) -> None:
 def test_leftovers_of_an_earlier_run_are_returned_and_ended(store: Store) -> None:
     trigger_id = _scheduled(store)
     old = uuid.uuid4()
-    store.register_run("RPA01", old, 30, "running")
+    store.register_run("RPA01", old, 30, "running", here=RunIdentity("robot-host", 999))
     job = store.begin_trigger_run(trigger_id, "RPA01", old)
     assert job is not None
     store.record_job_process(job.id, 4321, 1234.5)
-    (leftover,) = store.register_run("RPA01", uuid.uuid4(), 30, "running")
+    # Restarted on the same host after a crash: the old run's pid is gone.
+    restarted = store.register_run(
+        "RPA01",
+        uuid.uuid4(),
+        30,
+        "running",
+        here=RunIdentity("robot-host", 1000),
+        pid_running=lambda pid: pid != 999,
+    )
+    assert restarted.previous is not None and not restarted.previous.alive
+    (leftover,) = restarted.leftovers
     assert (leftover.job_id, leftover.pid, leftover.process_started) == (job.id, 4321, 1234.5)
     assert store.end_leftover_jobs({job.id: "restarted"}) == (job.id,)
     assert store.get_trigger(trigger_id).process_status is TriggerStatus.FAILED

@@ -66,6 +66,8 @@ def test_exit_1_after_10_mb_of_stderr_fails_with_the_tail(
     assert "exited with code 1" in log.log_message
     assert log.log_message.rstrip().endswith("THE LAST LINE OF STDERR")
     assert len(log.log_message) <= 8000
+    # The Jobs tab's reason reads the Scheduler's own message (issue 25).
+    assert store.get_failure_reasons([job]) == {job.id: "THE LAST LINE OF STDERR · exit 1"}
 
 
 def test_killing_ends_the_process_and_its_child_within_one_poll(

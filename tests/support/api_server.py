@@ -20,11 +20,15 @@ def free_port() -> int:
 class ApiServer:
     """`python -m openorch api --conn URL --port P`, its output in a file."""
 
-    def __init__(self, folder: Path, url: str, *flags: str) -> None:
+    def __init__(
+        self, folder: Path, url: str, *flags: str, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.output = folder / f"api-{self.port}.txt"
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("OpenOrchestrator")}
+        env.update(extra)  # e.g. libfaketime's LD_PRELOAD and FAKETIME
         env["OPENORCH_HOME"] = str(folder / "api-home")
         env["PYTHONUNBUFFERED"] = "1"
         command = [

@@ -67,6 +67,37 @@ def fill_every_table(store: Store) -> Filled:
     store.create_queue_trigger(
         "on mail", "mailer", "outbox", "/robots/mail.py", None, False, False, 5, 2, None
     )
+    # A business calendar (typed days) and triggers that follow it (issue 28). No zone on
+    # the scheduled one: its stored time is then a run time on any machine, so no
+    # Scheduler corrects it while a test compares rows.
+    calendar = store.create_calendar("Denmark")
+    store.add_calendar_days(calendar, ["2099-01-01", "2099-12-24"], "Closed")
+    store.create_scheduled_trigger(
+        "working days",
+        "reports",
+        "0 7 * * *",
+        datetime(2099, 1, 5, 7, 0),
+        "/robots/reports.py",
+        None,
+        False,
+        False,
+        calendar_id=calendar,
+        calendar_rule="WORKING_DAYS",
+    )
+    store.create_queue_trigger(
+        "daytime",
+        "mailer",
+        "outbox",
+        "/robots/mail.py",
+        None,
+        False,
+        False,
+        1,
+        window_start="06:00",
+        window_end="18:00",
+        time_zone="Europe/Copenhagen",
+        calendar_id=calendar,
+    )
     due = single_due(store, script("secretive.py"), "copied args", name="due after copy")
 
     job = store.start_job("invoices", "vm1", single)

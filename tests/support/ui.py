@@ -1,6 +1,7 @@
 """Small helpers for the Orchestrator tests."""
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,19 +10,39 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from openorch.orchestrator import access
+from openorch.orchestrator.frame import PAGES
+from openorch.orchestrator.main import READ_SECRET_JS
 
 
 async def sign_in(user: User) -> None:
     """Visit the address `openorch o` prints (with the token), as an admin's browser
     does: the server answers with the session cookie, which the simulated browser keeps
-    for every later request. The Host header is the printed address's, as a browser's is
-    (the simulation's own `http://test` is no name this server answers to)."""
+    for every later request, and a page whose script keeps the session secret in
+    localStorage — the simulation answers the page's question for it with that secret.
+    The Host header is the printed address's, as a browser's is (the simulation's own
+    `http://test` is no name this server answers to).
+
+    `user.open` then waits until the page has shown its secret and built the
+    Orchestrator (an empty shell comes first)."""
     address = urlsplit(access.current().login_url)
     user.http_client.headers["Host"] = address.netloc
     response = await user.http_client.get(f"{address.path}?{address.query}")
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/", response.headers
+    assert response.status_code == 200, response.text
     assert access.current().cookie_name in user.http_client.cookies
+    found = re.search(r'localStorage\.setItem\("openorch\.session", "([^"]+)"\)', response.text)
+    assert found, response.text
+    secret = found.group(1)
+    user.javascript_rules[re.compile(re.escape(READ_SECRET_JS))] = lambda _match: secret
+    if not getattr(user, "_openorch_waits", False):
+        original_open = user.open
+
+        async def open_and_wait(path: str, **kwargs: Any) -> Any:
+            client = await original_open(path, **kwargs)
+            await until(lambda: client in PAGES or client.is_deleted, timeout=15)
+            return client
+
+        user.open = open_and_wait  # type: ignore[method-assign]
+        user._openorch_waits = True  # type: ignore[attr-defined]
 
 
 async def until(check: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -64,3 +64,36 @@ def test_control_characters_are_escaped_for_terminals() -> None:
     assert shown == "evil\\x1b[2J\\x1b]0;owned\\x07\\rname\\nnext\\x9b"
     assert escape_controls("plain näme ✓") == "plain näme ✓"
     assert for_terminal(f"https://u:{SECRET}@h/\x1b") == "https://u:***@h/\\x1b"
+
+
+#: Passwords SQLAlchemy accepts unencoded that an expression stopping at '/', '?', '#'
+#: or a space once printed in clear (issue 23, F3).
+AWKWARD_PASSWORDS = ["Sl/ash-Secret-99", "Qu?ery-Secret-99", "Ha#sh-Secret-99", "Spa ce-Secret-99"]
+
+
+@pytest.mark.parametrize("password", AWKWARD_PASSWORDS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "postgresql+psycopg://rpa2:{pw}@127.0.0.1:56432/rpa2",
+        "postgresql://rpa2:{pw}@db.example/rpa2?sslmode=require",
+        "mssql+pyodbc://robot:{pw}@sql.example/rpa?driver=ODBC+Driver+18+for+SQL+Server",
+        "Database from the environment: postgresql+psycopg://rpa2:{pw}@127.0.0.1:56432/rpa2",
+        "The database server is unreachable (postgresql://rpa2:{pw}@h:1/rpa2): timeout",
+    ],
+)
+def test_passwords_with_url_delimiters_are_masked(template: str, password: str) -> None:
+    text = template.format(pw=password)
+    masked = mask(text)
+    for piece in password.replace("?", " ").replace("/", " ").replace("#", " ").split():
+        assert piece not in masked, masked
+    assert "rpa2:***@" in masked or "robot:***@" in masked
+    assert mask(masked) == masked
+
+
+@pytest.mark.parametrize("password", AWKWARD_PASSWORDS)
+def test_a_whole_connection_string_is_masked_from_sqlalchemys_own_parse(password: str) -> None:
+    text = f"postgresql+psycopg://rpa2:{password}@127.0.0.1:56432/rpa2"
+    parsed = sa.make_url(text)
+    assert parsed.password == password  # what SQLAlchemy would send is exactly what is hidden
+    assert mask(text) == parsed.render_as_string(hide_password=True)

@@ -1,11 +1,15 @@
 """Building the FastAPI application around a `Store`."""
 
+import logging
+
 from fastapi import FastAPI
 
 from openorch import __version__
-from openorch.api.errors import MAX_BODY_BYTES, BodyLimit, install_error_handlers
+from openorch.api.errors import MAX_BODY_BYTES, BodyLimit, HostCheck, install_error_handlers
 from openorch.api.routes import metrics, queues, runs, system
+from openorch.host_rule import HostRule
 from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
+from openorch.sign_in_limiter import SignInLimiter
 from openorch.store import Store
 
 #: Every path of this version of the API starts here.
@@ -25,12 +29,17 @@ def create_app(
     mounted: bool = False,
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
     max_body_bytes: int = MAX_BODY_BYTES,
+    hosts: HostRule | None = None,
+    limiter: SignInLimiter | None = None,
 ) -> FastAPI:
     """The API over `store` (the caller keeps ownership of the store).
 
     `mounted=True` builds it to be mounted at `/api` inside another application (the
     Orchestrator's), so the public paths are the same either way: `/api/v1/...`,
     `/api/docs`, `/api/openapi.json`.
+
+    `hosts` is the Host rule (default: a server on 127.0.0.1); `limiter` counts failed
+    token checks (the Orchestrator shares its own with the API mounted in it).
     """
     base = "" if mounted else "/api"
     app = FastAPI(
@@ -44,8 +53,10 @@ def create_app(
     app.state.store = store
     app.state.prefix = API_PREFIX
     app.state.heartbeat_timeout = heartbeat_timeout
+    app.state.limiter = limiter or SignInLimiter(logging.getLogger("openorch.api"))
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(HostCheck, rule=hosts or HostRule())  # outermost: checked first
     for router in (runs.router, queues.router, system.router):
         app.include_router(router, prefix=f"{base}/v1")
     # Prometheus looks at /metrics: there on `openorch api`, and at /api/metrics both

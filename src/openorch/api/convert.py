@@ -1,7 +1,6 @@
 """From the data layer's objects to the API's response bodies."""
 
 import json
-from datetime import datetime, timedelta
 from typing import Any
 
 from openorch.api.schemas import ElementOut, JobOut, LogOut, RunOut, SchedulerOut, TriggerOut
@@ -12,11 +11,11 @@ from openorch.database import (
     QueueTrigger,
     RunRequest,
     ScheduledTrigger,
-    Scheduler,
     SingleTrigger,
     Trigger,
 )
 from openorch.store.outcomes import decode_outcome_data
+from openorch.store.schedulers import SchedulerHealth
 
 
 def job_out(job: Job, logs: tuple[Log, ...] | None = None) -> JobOut:
@@ -117,12 +116,13 @@ def element_data(data: Any) -> str | None:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def scheduler_out(scheduler: Scheduler, timeout: timedelta, now: datetime) -> SchedulerOut:
-    """A Scheduler; alive when its last heartbeat is within `timeout`."""
+def scheduler_out(health: SchedulerHealth) -> SchedulerOut:
+    """A Scheduler, alive by the data layer's one rule (`store.schedulers.is_alive`)."""
+    scheduler = health.scheduler
     return SchedulerOut(
         name=scheduler.machine_name,
         last_update=scheduler.last_update,
-        alive=now - scheduler.last_update <= timeout,
+        alive=health.alive,
         latest_trigger=scheduler.latest_trigger,
         latest_trigger_time=scheduler.latest_trigger_time,
     )

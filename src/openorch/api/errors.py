@@ -1,7 +1,8 @@
 """Turning failures into answers: 4xx with a message for bad input, 503 for an
 unreachable database, and a bare 500 (details only in the server's output) for bugs.
 
-Also the request size limit, enforced before a body is read into memory.
+Also the request size limit, enforced before a body is read into memory, and the Host
+check (the Orchestrator page's rule, `openorch.host_rule`).
 """
 
 import contextlib
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openorch.host_rule import HostRule
 from openorch.store import describe_connection_error
 from openorch.store.errors import NotFound
 
@@ -130,3 +132,43 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class HostCheck:
+    """ASGI middleware: 400 for a Host header that names no name of this server.
+
+    A DNS-rebinding page (`evil.example` re-pointed at 127.0.0.1) would otherwise read
+    the API's answers from the admin's own browser; the rule is the page's own.
+    """
+
+    def __init__(self, app: ASGIApp, rule: HostRule) -> None:
+        self.app = app
+        self.rule = rule
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        if self.rule.allows(host):
+            await self.app(scope, receive, send)
+            return
+        body = (
+            b'{"detail":"This server does not answer to that Host name (start it with '
+            b'--allow-host NAME to add one)."}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

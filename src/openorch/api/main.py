@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 from openorch.config import ENV_CONN, local_settings
+from openorch.host_rule import HostRule
+from openorch.listening import listen_problem
 from openorch.store import ConnectError, Store, mask
 
 #: The port `openorch api` listens on unless told otherwise.
@@ -40,13 +42,19 @@ def open_api_store(conn: str | None) -> Store:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `openorch api [--host] [--port] [--conn]`."""
+    """Entry point of `openorch api [--host] [--port] [--conn] [--allow-host NAME]`."""
     import uvicorn
 
     from openorch.api.app import create_app
     from openorch.api.routes.metrics import parse_allowed
     from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 
+    host = getattr(args, "host", None) or "127.0.0.1"
+    port = getattr(args, "port", None) or DEFAULT_PORT
+    problem = listen_problem(host, port)
+    if problem:
+        print(f"Cannot start the API: {problem}", file=sys.stderr)
+        return 1
     try:
         store = open_api_store(getattr(args, "conn", None))
     except ConnectError as error:
@@ -55,15 +63,14 @@ def run(args: argparse.Namespace) -> int:
     for warning in store.open_warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     timeout = getattr(args, "heartbeat_timeout", None) or DEFAULT_HEARTBEAT_TIMEOUT
-    app = create_app(store, heartbeat_timeout=timeout)
+    hosts = HostRule.for_listening(host, tuple(getattr(args, "allow_host", None) or ()))
+    app = create_app(store, heartbeat_timeout=timeout, hosts=hosts)
     try:
         app.state.metrics_allow = parse_allowed(getattr(args, "metrics_allow", None) or [])
     except ValueError as error:
         store.close()
         print(f"Cannot start the API: {error}", file=sys.stderr)
         return 2
-    host = getattr(args, "host", None) or "127.0.0.1"
-    port = getattr(args, "port", None) or DEFAULT_PORT
     logging.getLogger("openorch.api").setLevel(logging.INFO)
     print(
         f"openorch API on http://{host}:{port}/api/v1 (docs: /api/docs), database "

@@ -48,7 +48,12 @@ class ElementBody(_Input):
         description="A string, stored as is, or any JSON value, stored as JSON text "
         "(at most 2000 characters either way).",
     )
-    created_by: str | None = Field(None, max_length=100, description="Default: api:<token name>")
+    created_by: str | None = Field(
+        None,
+        max_length=100,
+        description="Ignored for the element: it is always created by api:<token name>. "
+        "A different value is noted in the API audit record.",
+    )
 
 
 class BulkItem(_Input):
@@ -62,7 +67,12 @@ class BulkBody(_Input):
     """Elements to add to one queue, all or nothing."""
 
     elements: list[BulkItem] = Field(..., min_length=1, max_length=MAX_BULK_ELEMENTS)
-    created_by: str | None = Field(None, max_length=100)
+    created_by: str | None = Field(
+        None,
+        max_length=100,
+        description="Ignored for the elements: they are always created by "
+        "api:<token name>. A different value is noted in the API audit record.",
+    )
 
 
 class LogOut(BaseModel):
@@ -136,6 +146,24 @@ class TriggerOut(BaseModel):
     has_process_args: bool
 
 
+class NextRunOut(BaseModel):
+    """One coming run."""
+
+    time: datetime = Field(description="in the trigger's time zone (or the server's), with offset")
+    server_time: datetime = Field(description="the server's local time, as `next_run` is stored")
+
+
+class NextRunsOut(BaseModel):
+    """A trigger's coming runs, computed as a Scheduler will (zone, DST, calendar)."""
+
+    trigger_id: UUID
+    time_zone: str | None = Field(description="IANA zone; null: the server's local time")
+    calendar_id: UUID | None
+    calendar_rule: str | None = Field(description="SKIP, MOVE or WORKING_DAYS")
+    runs: list[NextRunOut]
+    note: str | None = Field(description="why there are fewer runs than asked, if there are")
+
+
 class ElementOut(BaseModel):
     """A queue element."""
 
@@ -185,8 +213,14 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
 
 
+class HealthStatusOut(BaseModel):
+    """Health without a token: the status alone (no revision, no error text)."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+
+
 class HealthOut(BaseModel):
-    """Health of the API and what it depends on."""
+    """Health of the API and what it depends on (for a token with READ)."""
 
     status: Literal["ok", "degraded", "unavailable"]
     database: DatabaseHealth

@@ -11,6 +11,7 @@ from openorch.database.alerts import (
 )
 from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
 from openorch.database.base import Base
+from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
@@ -36,6 +37,8 @@ __all__ = [
     "ApiScope",
     "ApiToken",
     "Base",
+    "Calendar",
+    "CalendarDay",
     "Constant",
     "Credential",
     "Job",

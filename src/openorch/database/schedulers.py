@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, String, Uuid
+from sqlalchemy import Float, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base
@@ -34,6 +34,10 @@ class Scheduler(Base):
     clock_offset: Mapped[float | None] = mapped_column(Float)
     #: running, paused, stopping or stopped (`openorch.store.schedulers.EngineState`).
     engine_state: Mapped[str | None] = mapped_column(String(20))
+    #: The machine that run is on, and its process id there (one name, one Scheduler:
+    #: a new run is refused while this one is alive; `openorch.store.schedulers`).
+    run_host: Mapped[str | None] = mapped_column(String(255))
+    run_pid: Mapped[int | None] = mapped_column(Integer)
 
     def to_row_dict(self) -> dict[str, str]:
         """The original's row for this Scheduler (its Schedulers table)."""

@@ -118,6 +118,13 @@ class ScheduledTrigger(Trigger):
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("Triggers.id"), primary_key=True)
     cron_expr: Mapped[str] = mapped_column(String(200))
     next_run: Mapped[datetime] = mapped_column()
+    #: IANA zone the cron is read in; NULL (every row the original writes): the computing
+    #: machine's local time, as in the original.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: The business calendar (Calendars.id) and what to do on its days (CalendarRule name:
+    #: SKIP, MOVE, WORKING_DAYS). NULL: no calendar.
+    calendar_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    calendar_rule: Mapped[str | None] = mapped_column(String(12))
 
 
 class QueueTrigger(Trigger):
@@ -129,3 +136,10 @@ class QueueTrigger(Trigger):
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("Triggers.id"), primary_key=True)
     queue_name: Mapped[str] = mapped_column(String(200))
     min_batch_size: Mapped[int] = mapped_column()
+    #: A time window ("HH:MM" each, in `time_zone`; NULL: any time): the trigger starts
+    #: only from `window_start` until `window_end`, and only on working days (Mon–Fri not
+    #: in `calendar_id`) when a calendar is set. NULL everywhere: the original's behaviour.
+    window_start: Mapped[str | None] = mapped_column(String(5))
+    window_end: Mapped[str | None] = mapped_column(String(5))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    calendar_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -9,10 +9,15 @@ and websocket connection must show the token, the way Jupyter does it:
   (`OPENORCH_ORCHESTRATOR_TOKEN` or `openorch o --token-file FILE`);
 - `openorch o` opens the browser on `/?token=...` through a redirect file only this
   user can read, and prints that address; the first visit trades the token for a
-  cookie (HttpOnly: no script reads it; SameSite=Strict: no other site sends it) and
-  redirects to the same page without the token in the address bar;
+  session (`sessions.py`): a cookie (HttpOnly: no script reads it; SameSite=Strict: no
+  other site sends it) and a secret the sign-in page's script keeps in the origin's
+  localStorage, then goes on to the same page without the token in the address bar;
+- the cookie only opens the page's empty shell and its websocket: the page is built
+  once the websocket has presented the secret (`main.RootPage`), so a cookie another
+  server on this host collected opens nothing;
 - without the cookie a browser gets a login page asking for the token — never the app
   (its scripts, its websocket, its data); anything else gets 401, a websocket 403;
+- failed sign-ins are limited per address and in total (`openorch.sign_in_limiter`);
 - the Host header must name this server (an IP address, localhost, the `--host`
   name or an `--allow-host` name): a rebinding domain is refused even with the token;
 - a request with an Origin (every websocket, every cross-site fetch) must come from the
@@ -25,10 +30,10 @@ HTTP requests (the socket.io endpoint is mounted inside the same app).
 """
 
 import asyncio
-import hashlib
 import hmac
 import html
-import ipaddress
+import json
+import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -37,14 +42,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from openorch.host_rule import LOOPBACK_HOSTS, WILDCARD_HOSTS, HostRule, is_loopback
+from openorch.orchestrator.sessions import SessionStore
+from openorch.sign_in_limiter import SignInLimiter
+
+log = logging.getLogger("openorch.orchestrator.access")
+
 #: Environment variable with the admin's token (read at start).
 ENV_TOKEN = "OPENORCH_ORCHESTRATOR_TOKEN"
 #: Shortest token an admin may set: it is all that guards a server others can reach.
 MIN_TOKEN_LENGTH = 16
-#: Addresses that keep the server on this machine.
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-#: Listen addresses meaning "every interface".
-WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+#: The localStorage key of the session secret (per origin, so per port).
+SECRET_KEY = "openorch.session"
 #: Seconds a wrong token waits before the answer (guessing stays slow).
 WRONG_TOKEN_DELAY = 1.0
 
@@ -111,13 +120,6 @@ class AccessSettings:
         return f"openorch-orchestrator-{self.port}"
 
     @property
-    def cookie_value(self) -> str:
-        """What the cookie holds: derived from the token, not the token itself."""
-        return hmac.new(
-            self.token.encode(), b"openorch orchestrator cookie", hashlib.sha256
-        ).hexdigest()
-
-    @property
     def browser_host(self) -> str:
         """The address a local browser uses to reach the server."""
         if self.host in WILDCARD_HOSTS or self.host in LOOPBACK_HOSTS:
@@ -140,27 +142,15 @@ class AccessSettings:
             candidate.encode("utf-8", "replace"), self.token.encode("utf-8")
         )
 
-    def cookie_matches(self, candidate: str | None) -> bool:
-        """Constant-time comparison with the expected cookie."""
-        return candidate is not None and hmac.compare_digest(
-            candidate.encode("utf-8", "replace"), self.cookie_value.encode()
-        )
+    @property
+    def host_rule(self) -> HostRule:
+        """The Host rule of this server (the HTTP API mounted here uses it too)."""
+        return HostRule(self.host, self.allowed_hosts, self.hostnames)
 
     def host_allowed(self, host_header: str) -> bool:
-        """True when the Host header names this server, not a domain an attacker owns.
-
-        An IP address is always fine (DNS rebinding needs a name); names must be
-        localhost, the `--host` name, an `--allow-host` name or (listening on every
-        interface) this machine's own names.
-        """
-        host = _hostname(host_header)
-        if not host:
-            return False
-        if _is_ip(host) or host == "localhost":
-            return True
-        names = {self.host.lower(), *self.hostnames}
-        names.update(_hostname(allowed) for allowed in self.allowed_hosts)
-        return host in names
+        """True when the Host header names this server, not a domain an attacker owns
+        (`openorch.host_rule`)."""
+        return self.host_rule.allows(host_header)
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
         """True when `origin` is the page's own: the same host and port as the request
@@ -176,34 +166,6 @@ class AccessSettings:
             allowed = allowed.lower()
             if netloc in (allowed, allowed + default) or netloc + default == allowed:
                 return True
-        return False
-
-
-def _hostname(host_header: str) -> str:
-    """The host part of a Host header or `name[:port]`, lower case, no brackets."""
-    value = host_header.strip().lower()
-    if value.startswith("["):
-        return value[1 : value.find("]")] if "]" in value else ""
-    if value.count(":") == 1:
-        value = value.split(":", 1)[0]
-    return value
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def is_loopback(host: str) -> bool:
-    """True when listening on `host` keeps the server on this machine."""
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
         return False
 
 
@@ -255,31 +217,38 @@ def make_settings(
             f"random token first ({ENV_TOKEN}=... or --token-file FILE) and preferably put "
             "a TLS reverse proxy in front (see docs/security.md)."
         )
-    hostnames: set[str] = set()
-    if host in WILDCARD_HOSTS:
-        import socket
-
-        hostnames = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    rule = HostRule.for_listening(host, tuple(allowed_hosts))
     return AccessSettings(
         token=admin_token or secrets.token_urlsafe(32),
         admin_set=admin_token is not None,
         port=port,
         host=host,
-        allowed_hosts=tuple(allowed_hosts),
-        hostnames=frozenset(hostnames),
+        allowed_hosts=rule.allowed_hosts,
+        hostnames=rule.hostnames,
         own_auth_prefixes=tuple(own_auth_prefixes),
     )
 
 
 # --- the ASGI middleware -------------------------------------------------------------
 
-#: The settings of the server running in this process (read by the test fixtures, which
-#: sign in through `login_url` as a browser would).
-_CURRENT: AccessSettings | None = None
+
+@dataclass(frozen=True)
+class Guard:
+    """What the running server checks with: its settings, its browser sessions and its
+    limiter of failed sign-ins (shared with the HTTP API mounted in it)."""
+
+    settings: AccessSettings
+    sessions: SessionStore
+    limiter: SignInLimiter
 
 
-def current() -> AccessSettings:
-    """The settings the running server was started with.
+#: The guard of the server running in this process (read by the page, which checks the
+#: session secret, and by the test fixtures, which sign in through `login_url`).
+_CURRENT: Guard | None = None
+
+
+def current_guard() -> Guard:
+    """The guard the running server was started with.
 
     Raises:
         RuntimeError: no server was started in this process.
@@ -289,19 +258,49 @@ def current() -> AccessSettings:
     return _CURRENT
 
 
-def install(app: Any, settings: AccessSettings) -> None:
+def current() -> AccessSettings:
+    """The settings the running server was started with.
+
+    Raises:
+        RuntimeError: no server was started in this process.
+    """
+    return current_guard().settings
+
+
+def new_limiter() -> SignInLimiter:
+    """The limiter of failed sign-ins for one server (page and API share it)."""
+    return SignInLimiter(log)
+
+
+def install(app: Any, settings: AccessSettings, limiter: SignInLimiter | None = None) -> Guard:
     """Put the gate in front of `app` (a FastAPI/Starlette app, before it starts)."""
     global _CURRENT
-    app.add_middleware(AccessGate, settings=settings)
-    _CURRENT = settings
+    guard = Guard(settings, SessionStore(), limiter or new_limiter())
+    app.add_middleware(AccessGate, guard=guard)
+    _CURRENT = guard
+    return guard
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as the server sees it (a trusted proxy's X-Forwarded-For
+    already applied by uvicorn)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def session_id_of(cookie_header: str, settings: AccessSettings) -> str | None:
+    """The session id in a request's `Cookie` header, if any."""
+    return _cookies({"cookie": cookie_header}).get(settings.cookie_name)
 
 
 class AccessGate:
-    """ASGI middleware: Host, Origin and token checks, security headers, login page."""
+    """ASGI middleware: Host, Origin, session and token checks, sign-in limits, security
+    headers, the login page."""
 
-    def __init__(self, app: ASGIApp, settings: AccessSettings) -> None:
+    def __init__(self, app: ASGIApp, guard: Guard) -> None:
         self.app = app
-        self.settings = settings
+        self.guard = guard
+        self.settings = guard.settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -309,9 +308,9 @@ class AccessGate:
             await self.app(scope, receive, send)  # lifespan
             return
         if kind == "http" and self.settings.has_own_auth(scope.get("path", "")):
-            # The HTTP API checks its own bearer tokens (and a script's Host header may be
-            # any name that reaches this machine); it keeps its own page policy (its docs
-            # page loads Swagger UI), but may not be framed either.
+            # The HTTP API checks its own bearer tokens and Host header (with the same
+            # rule); it keeps its own page policy (its docs page loads Swagger UI), but
+            # may not be framed either.
             await self.app(scope, receive, _with_headers(send, None))
             return
         headers = _headers(scope)
@@ -329,14 +328,20 @@ class AccessGate:
         if kind == "http" and path == "/login":
             await self._login(scope, receive, send)
             return
-        if self.settings.cookie_matches(_cookies(headers).get(self.settings.cookie_name)):
+        session_id = _cookies(headers).get(self.settings.cookie_name)
+        if self.guard.sessions.touch(session_id):
+            if kind == "websocket":
+                receive = self._touching(receive, session_id)
             await self.app(scope, receive, _with_headers(send, APP_CSP))
             return
         token = _query(scope).get("token")
         if kind == "http" and scope.get("method") in ("GET", "HEAD") and token is not None:
+            if await self._limited(scope, send, headers):
+                return
             if self.settings.token_matches(token):
                 await self._sign_in(scope, send, _without_token(scope))
                 return
+            self.guard.limiter.failed(client_address(scope), "a wrong token in the address")
             await asyncio.sleep(WRONG_TOKEN_DELAY)
         if kind == "websocket":
             await send({"type": "websocket.close", "code": 1008})
@@ -351,6 +356,32 @@ class AccessGate:
             "`openorch o` printed, or log in at /login.",
         )
 
+    def _touching(self, receive: Receive, session_id: str | None) -> Receive:
+        """`receive` that marks the session used at every websocket message, so an open
+        page keeps its session alive (its socket makes no HTTP requests)."""
+        sessions = self.guard.sessions
+
+        async def wrapped() -> Message:
+            message = await receive()
+            if message.get("type") == "websocket.receive":
+                sessions.touch(session_id)
+            return message
+
+        return wrapped
+
+    async def _limited(self, scope: Scope, send: Send, headers: dict[str, str]) -> bool:
+        """Answer 429 (and return True) when this address may not try to sign in now."""
+        wait = self.guard.limiter.retry_after(client_address(scope))
+        if wait is None:
+            return False
+        text = f"Too many failed sign-ins: try again in {wait} seconds."
+        extra = ((b"retry-after", str(wait).encode()),)
+        if "text/html" in headers.get("accept", ""):
+            await _send_html(send, 429, login_page(problem=text), extra)
+        else:
+            await _send_text(send, 429, text, extra)
+        return True
+
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":
             await _send_html(send, 200, login_page())
@@ -364,34 +395,46 @@ class AccessGate:
                 return
             if not message.get("more_body"):
                 break
+        if await self._limited(scope, send, {"accept": "text/html"}):
+            return
         token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
         if self.settings.token_matches(token):
             await self._sign_in(scope, send, "/")
             return
+        self.guard.limiter.failed(client_address(scope), "a wrong token in the login form")
         await asyncio.sleep(WRONG_TOKEN_DELAY)
         await _send_html(send, 401, login_page(wrong=True))
 
     async def _sign_in(self, scope: Scope, send: Send, location: str) -> None:
-        """Trade the token for the cookie and send the browser on without the token."""
+        """Trade the token for a new session: the cookie in a header, the secret in a
+        page whose script keeps it in this origin's localStorage and goes on to
+        `location` (without the token)."""
+        session_id, secret = self.guard.sessions.create()
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         cookie = (
-            f"{self.settings.cookie_name}={self.settings.cookie_value}; Path=/; "
-            f"HttpOnly; SameSite=Strict{secure}"
+            f"{self.settings.cookie_name}={session_id}; Path=/; HttpOnly; SameSite=Strict{secure}"
+        )
+        nonce = secrets.token_urlsafe(16)
+        body = signed_in_page(secret, location, nonce).encode()
+        csp = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
         await send(
             {
                 "type": "http.response.start",
-                "status": 303,
+                "status": 200,
                 "headers": [
-                    (b"location", location.encode("latin-1")),
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
                     (b"set-cookie", cookie.encode("latin-1")),
                     (b"cache-control", b"no-store"),
-                    (b"content-length", b"0"),
+                    (b"content-security-policy", csp.encode("latin-1")),
                     *COMMON_HEADERS,
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": b""})
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, status: int, text: str
@@ -400,6 +443,34 @@ class AccessGate:
             await send({"type": "websocket.close", "code": 1008})
         else:
             await _send_text(send, status, text)
+
+
+def _script_json(value: str) -> str:
+    """`value` as a JavaScript string literal safe inside a <script> element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def signed_in_page(secret: str, location: str, nonce: str) -> str:
+    """The answer to a right token: keep the session secret in this origin's
+    localStorage (no other port can read it; no cookie carries it), then go on."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Orchestrator: signing in</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 4rem auto; max-width: 32rem">
+<p id="signing-in">Signing in…</p>
+<p id="no-storage" hidden>This browser does not let the page keep its sign-in
+(localStorage is off): allow site data for this address and open it again.</p>
+<noscript><p>The Orchestrator needs JavaScript.</p></noscript>
+<script nonce="{nonce}">
+try {{
+  localStorage.setItem({_script_json(SECRET_KEY)}, {_script_json(secret)});
+  location.replace({_script_json(location)});
+}} catch (error) {{
+  document.getElementById("signing-in").hidden = true;
+  document.getElementById("no-storage").hidden = false;
+}}
+</script>
+</body></html>
+"""
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -460,15 +531,20 @@ def _with_headers(send: Send, csp: str | None) -> Send:
     return wrapped
 
 
-async def _send_text(send: Send, status: int, text: str) -> None:
-    await _send(send, status, text.encode(), b"text/plain; charset=utf-8", LOGIN_CSP)
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
-async def _send_html(send: Send, status: int, page: str) -> None:
-    await _send(send, status, page.encode(), b"text/html; charset=utf-8", LOGIN_CSP)
+async def _send_text(send: Send, status: int, text: str, extra: Headers = ()) -> None:
+    await _send(send, status, text.encode(), b"text/plain; charset=utf-8", LOGIN_CSP, extra)
 
 
-async def _send(send: Send, status: int, body: bytes, content_type: bytes, csp: str) -> None:
+async def _send_html(send: Send, status: int, page: str, extra: Headers = ()) -> None:
+    await _send(send, status, page.encode(), b"text/html; charset=utf-8", LOGIN_CSP, extra)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: bytes, csp: str, extra: Headers = ()
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -479,15 +555,18 @@ async def _send(send: Send, status: int, body: bytes, content_type: bytes, csp: 
                 (b"cache-control", b"no-store"),
                 (b"content-security-policy", csp.encode("latin-1")),
                 *COMMON_HEADERS,
+                *extra,
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
 
 
-def login_page(*, wrong: bool = False) -> str:
-    """The page a browser without the cookie gets: a form for the token, nothing else."""
-    problem = '<p class="wrong">That token is not right.</p>' if wrong else ""
+def login_page(*, wrong: bool = False, problem: str = "") -> str:
+    """The page a browser without a session gets: a form for the token, nothing else."""
+    if wrong:
+        problem = "That token is not right."
+    problem = f'<p class="wrong">{html.escape(problem)}</p>' if problem else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -10,7 +10,7 @@ SDK's `OrchestratorConnection`, which are different things.)
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openorch.store import HEAD_REVISION, Store
+from openorch.store import HEAD_REVISION, ConnectionURL, Store
 
 
 class NotConnectedError(ValueError):
@@ -40,7 +40,8 @@ class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
-    conn_string: str = ""
+    #: What the store was opened with (the URL from the page's check, or the configured string).
+    conn_string: str | ConnectionURL = ""
     local_path: Path | None = None
 
     @property
@@ -59,7 +60,15 @@ class ClientStore:
             raise NotConnectedError()
         return self._store
 
-    def connect(self, conn_string: str, key: str, local_path: Path | None = None) -> ConnectResult:
+    def key_matches(self) -> bool | None:
+        """Whether the key decrypts this database's credentials now (None: none to try);
+        blocking. Asked again on every refresh of Settings: a credential created after
+        Connect changes the answer."""
+        return key_match(self.store)
+
+    def connect(
+        self, conn_string: str | ConnectionURL, key: str, local_path: Path | None = None
+    ) -> ConnectResult:
         """Open the database through the data layer's one entry (`Store.open`); blocking.
 
         Local mode (`local_path` given) creates or upgrades its database first.
@@ -71,11 +80,7 @@ class ClientStore:
         """
         store = Store.open(conn_string, key, create=local_path is not None)
         result = ConnectResult(store.current_revision(), list(store.open_warnings))
-        try:
-            if store.get_credentials():
-                result.key_matches = store.key_matches()
-        except Exception:  # an old schema may lack columns; the revision warning covers it
-            result.key_matches = None
+        result.key_matches = key_match(store)
         self.disconnect()
         self._store = store
         self.conn_string = conn_string
@@ -87,3 +92,14 @@ class ClientStore:
         store, self._store = self._store, None
         if store is not None:
             store.close()
+
+
+def key_match(store: Store) -> bool | None:
+    """True/False when the key does/does not decrypt a stored credential; None when there
+    is no credential to try (or an old schema cannot say)."""
+    try:
+        if store.get_credentials():
+            return store.key_matches()
+    except Exception:  # an old schema may lack columns; the revision warning covers it
+        return None
+    return None

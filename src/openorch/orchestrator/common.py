@@ -59,7 +59,26 @@ def notify_error(error: BaseException) -> None:
     """Show an error as a red notification, never as a dead page."""
     if not isinstance(error, ValueError):
         log.warning("Orchestrator handler failed", exc_info=error)
-    ui.notify(describe_error(error), type="negative", multi_line=True, close_button=True)
+    notify_result(describe_error(error), "negative", multi_line=True, close_button=True)
+
+
+#: The Quasar group of every notification that says how an action went: a later one
+#: replaces the one shown (a red error does not stay beside the success that followed
+#: it, and repeated errors do not stack over the Save button). The badge Quasar counts
+#: replacements with is hidden.
+RESULT_GROUP = "openorch-result"
+
+
+def notify_result(message: str, kind: str, **options: Any) -> None:
+    """Say how an action went ("positive", "warning" or "negative"), replacing the last
+    such note."""
+    ui.notify(
+        message,
+        type=kind,  # type: ignore[arg-type]
+        group=RESULT_GROUP,
+        badgeClass="hidden",
+        **options,
+    )
 
 
 def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
@@ -94,9 +113,16 @@ async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result  # type: ignore[return-value]
 
 
+#: How many of an id's last characters a table shows.
+SHORT_ID_CHARS = 8
+
+
 def short_id(value: object) -> str:
-    """The first block of a UUID, enough to tell rows apart at a glance."""
-    return str(value).split("-", 1)[0] if value else ""
+    """The end of an id ("…3f9a1c2e"), enough to tell rows apart at a glance. Not the
+    start: openorch's ids are time-ordered (UUIDv7), so ids made in the same minutes
+    share their first characters (six jobs all read `01a24768`) and differ at the end."""
+    text = str(value) if value else ""
+    return "…" + text[-SHORT_ID_CHARS:] if len(text) > SHORT_ID_CHARS else text
 
 
 def cut(text: str | None, length: int = 100) -> str:

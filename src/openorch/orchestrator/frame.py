@@ -12,6 +12,7 @@ from openorch.config import ConnectionSettings
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, tid
+from openorch.orchestrator.sign_out import sign_out_section
 from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.api import ApiTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
@@ -47,9 +48,11 @@ DARK_KEY = "openorch.dark"
 #: Seconds between automatic refreshes of the shown tab (while the window has focus).
 AUTO_REFRESH_SECONDS = 10.0
 
-# Tells the server whether the window has focus (no round trip per timer tick), and asks
-# before leaving the page so a half-filled form is not lost by accident.
-_PAGE_SCRIPT = """
+#: Tells the server whether the window has focus (no round trip per timer tick), and asks
+#: before leaving the page so a half-filled form is not lost by accident (not when the
+#: session ended: `window.openorchLeaving`). Part of the page's first HTML (main.py):
+#: a script added once the page is shown would not run.
+PAGE_SCRIPT = """
 <script>
   // A focus change can come before NiceGUI has defined emitEvent (while reloading).
   const openorchFocus = () => {
@@ -58,6 +61,7 @@ _PAGE_SCRIPT = """
   window.addEventListener('focus', openorchFocus);
   window.addEventListener('blur', openorchFocus);
   window.addEventListener('beforeunload', (event) => {
+    if (window.openorchLeaving) return;
     event.preventDefault();
     event.returnValue = '';
   });
@@ -76,6 +80,30 @@ class Refreshable(Protocol):
         """Fetch the tab's data again."""
 
 
+#: Quasar's brand colours, dark enough for white text at WCAG AA (4.5:1): NiceGUI's
+#: default blue, Quasar's green and cyan gave white labels 3.1, 2.6 and 1.9.
+BRAND_COLORS = {
+    "primary": "#1f5f9e",
+    "positive": "#1b7d36",
+    "info": "#0b6e8a",
+    "negative": "#c10015",
+}
+
+#: Text coloured with a brand colour on dark mode's near-black background needs the
+#: colour's light variant (the brand colours themselves read 2.6-3.2 there; grey-7 3.7).
+#: In NiceGUI's first cascade layer: for `!important` rules the first layer wins, and
+#: Quasar's colour classes are `!important` in a later one.
+DARK_MODE_CSS = """
+@layer theme {
+  .body--dark .text-primary { color: #8ab4f8 !important; }
+  .body--dark .text-negative { color: #ff8a80 !important; }
+  .body--dark .text-positive { color: #81c995 !important; }
+  .body--dark .text-info { color: #78d9ec !important; }
+  .body--dark .text-grey-7, .body--dark .text-grey-8 { color: #bdbdbd !important; }
+}
+"""
+
+
 class OrchestratorPage:
     """One browser tab's Orchestrator: its own data-layer handle (`ClientStore`), header,
     panels and timer."""
@@ -87,8 +115,9 @@ class OrchestratorPage:
         self.has_focus = True
         PAGES[ui.context.client] = self
         ui.context.client.on_delete(self.client_store.disconnect)
-        ui.page_title("Orchestrator")
         self.dark = ui.dark_mode(on_change=self._remember_dark)
+        ui.colors(**BRAND_COLORS)
+        ui.add_css(DARK_MODE_CSS)
         with ui.header().classes("items-center"):
             with tid(ui.tabs(), "header_tabs") as self.tabs:
                 self.tab_buttons = {
@@ -122,7 +151,7 @@ class OrchestratorPage:
             with ui.tab_panel("Schedulers"):
                 self.tab_objects["Schedulers"] = SchedulersTab(self.client_store)
             with ui.tab_panel("Jobs"):
-                self.jobs = JobsTab(self.client_store)
+                self.jobs = JobsTab(self.client_store, self.show_logs)
                 self.tab_objects["Jobs"] = self.jobs
             with ui.tab_panel("Logs"):
                 self.logs = LogsTab(self.client_store)
@@ -138,8 +167,9 @@ class OrchestratorPage:
                 self.settings = SettingsTab(
                     self.client_store, defaults, self.connected, self.disconnected
                 )
+                sign_out_section()
+                self.tab_objects["Settings"] = self.settings
         self.tab_buttons["Overview"].visible = False
-        ui.add_body_html(_PAGE_SCRIPT)
         ui.on("openorch_focus", self._on_focus)
         self.timer = ui.timer(AUTO_REFRESH_SECONDS, guarded(self.auto_refresh))
         self.starting = False
@@ -203,6 +233,14 @@ class OrchestratorPage:
         else:
             self.panels.value = tab
 
+    async def show_logs(self, from_date: datetime, to_date: datetime) -> None:
+        """Show every process's logs between two times (a job's "logs around this time")."""
+        self.logs.apply_filter(from_date=from_date, to_date=to_date)
+        if self.shown_tab == "Logs":
+            await self.refresh()
+        else:
+            self.panels.value = "Logs"
+
     async def open_queue(self, queue_name: str, status: str | None = None) -> Any:
         """Open a queue's element dialog over the Queues tab, filtered to `status`."""
         self.panels.value = "Queues"
@@ -235,7 +273,7 @@ class OrchestratorPage:
         self.has_focus = bool(event.args)
 
     async def refresh(self) -> None:
-        """Refresh the shown tab (nothing to do on Settings or while disconnected)."""
+        """Refresh the shown tab (nothing to do while disconnected)."""
         tab = self.tab_objects.get(self.shown_tab)
         if tab is not None and self.client_store.connected:
             await tab.refresh()

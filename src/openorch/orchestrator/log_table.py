@@ -13,6 +13,7 @@ from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import cut, fmt, short_id
 from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
+from openorch.store.failures import summarize_message
 
 COLUMNS: list[dict[str, Any]] = [
     {
@@ -48,9 +49,11 @@ COLUMNS: list[dict[str, Any]] = [
 
 
 def log_row(log: Log) -> dict[str, Any]:
-    """One table row: the message cut to 100 characters, the job id shortened; the full
-    values ride along for the popup. Masked again on the way out: rows written before
-    openorch masked log messages may still hold a password."""
+    """One table row: the message's meaningful part first (for a crash the exception
+    line, exit code and "traceback below": `summarize_message`) cut to 100 characters,
+    the job id shortened to its end (the part that differs); the full values ride along
+    for the popup. Masked again on the way out: rows written before openorch masked log
+    messages may still hold a password."""
     message = mask(log.log_message or "")
     return {
         "id": str(log.id),
@@ -58,7 +61,7 @@ def log_row(log: Log) -> dict[str, Any]:
         "log_level": log.log_level.value,
         "log_level_color": status_color(log.log_level.value),
         "process_name": log.process_name,
-        "log_message": cut(message, 100),
+        "log_message": cut(summarize_message(message), 100),
         "log_message_full": message,
         "job_id": short_id(log.job_id),
         "job_id_full": str(log.job_id) if log.job_id else "",
@@ -102,6 +105,14 @@ class LogTable:
             on_row_click=lambda row: log_popup(row, popup_connection),
         )
         status_badge_slot(self.server.table, "log_level")
+        self.server.table.add_slot(
+            "body-cell-job_id",
+            """
+            <q-td :props="props" :title="props.row.job_id_full" class="font-mono">
+                {{ props.value }}
+            </q-td>
+        """,
+        )
 
     def fetch(self, page: Page) -> tuple[list[dict[str, Any]], int]:
         """One page of logs (runs in a worker thread)."""

@@ -6,24 +6,41 @@ the environment, as it does for an admin who sets `OpenOrchestratorConnString`.
 """
 
 import argparse
+import asyncio
+import json
 import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-from nicegui import app, ui
+from nicegui import Client, app, background_tasks, ui
 
 from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, resolve
+from openorch.crypto import Cipher
+from openorch.host_rule import HostRule
+from openorch.listening import listen_problem
 from openorch.orchestrator.access import (
+    SECRET_KEY,
     WILDCARD_HOSTS,
     AccessError,
     AccessSettings,
+    client_address,
+    current_guard,
     install,
     make_settings,
+    new_limiter,
+    session_id_of,
 )
-from openorch.orchestrator.frame import OrchestratorPage
+from openorch.orchestrator.common import tid
+from openorch.orchestrator.frame import PAGE_SCRIPT, OrchestratorPage
 from openorch.private_files import private_dir, write_private
+from openorch.sign_in_limiter import SignInLimiter
 from openorch.store import ConnectError, Store, describe_connection_error, mask
+
+
+class StartError(Exception):
+    """The Orchestrator cannot start as configured; the message says why (nothing was
+    printed or started before it)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -61,16 +78,99 @@ def build_root(conn: str | None, key: str | None) -> "RootPage":
     return RootPage(conn, key)
 
 
+#: Seconds each attempt to read the page's session secret may take.
+SECRET_READ_TIMEOUTS = (3.0, 5.0, 10.0)
+#: JavaScript that answers the page's session secret (kept by the sign-in page).
+READ_SECRET_JS = f"localStorage.getItem({json.dumps(SECRET_KEY)})"
+#: JavaScript that leaves a page whose session ended or was refused (without asking
+#: "leave the page?"): to the login page, forgetting the secret.
+LEAVE_JS = (
+    "window.openorchLeaving = true; "
+    f"localStorage.removeItem({json.dumps(SECRET_KEY)}); location.replace('/login');"
+)
+
+
 class RootPage:
-    """Callable root page remembering the command line's --conn/--key."""
+    """Callable root page remembering the command line's --conn/--key.
+
+    The browser gets an empty shell first (the cookie lets it that far and no further);
+    the Orchestrator is built only once the page's websocket has presented its session
+    secret, read from this origin's localStorage (see `sessions.py`).
+    """
 
     def __init__(self, conn: str | None, key: str | None) -> None:
         self.conn = conn
         self.key = key
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:
+        client = ui.context.client
+        ui.page_title("Orchestrator")
+        ui.add_body_html(PAGE_SCRIPT)  # scripts run only from the first HTML, not later
+        pending = tid(ui.label("Opening the Orchestrator…"), "session_pending")
+        guard = current_guard()
+        session_id = session_id_of(client.request.headers.get("cookie", ""), guard.settings)
+        try:
+            await client.connected(timeout=60)
+        except Exception:  # never connected: nothing was shown, nothing to do
+            return
+        secret = await read_secret(client)
+        if client.is_deleted:
+            return
+        if session_id is None or not guard.sessions.verify(session_id, secret):
+            what = "no session secret" if secret is None else "a wrong session secret"
+            guard.limiter.failed(
+                client_address(client.request.scope), f"{what} (a cookie replayed elsewhere?)"
+            )
+            leave(client)
+            return
+        pending.delete()
         defaults, error = page_defaults(self.conn, self.key)
         OrchestratorPage(defaults, error)
+        guard.sessions.add_page(session_id, client, lambda: leave(client))
+        client.on_delete(lambda: guard.sessions.remove_page(session_id, client))
+
+
+async def read_secret(client: Client) -> Any:
+    """The session secret the page's localStorage holds (None: none, or no answer)."""
+    for timeout in SECRET_READ_TIMEOUTS:
+        try:
+            return await client.run_javascript(READ_SECRET_JS, timeout=timeout)
+        except TimeoutError:
+            if client.is_deleted:
+                return None
+    return None
+
+
+def leave(client: Client) -> None:
+    """Send a page to the login page and drop it here: its session ended, or it could
+    not show one."""
+    if client.is_deleted:
+        return
+    client.run_javascript(LEAVE_JS)
+
+    async def drop() -> None:
+        await asyncio.sleep(2)  # let the message reach the browser first
+        if not client.is_deleted:
+            client.delete()
+
+    background_tasks.create(drop(), name="drop a signed-out page")
+
+
+def key_problem(conn: str | None, key: str | None) -> str | None:
+    """What is wrong with the key from --key or the environment, as the Scheduler says
+    it when it refuses to start; None when it is a usable Fernet key, or when the
+    connection is incomplete (Settings says that) or local mode's."""
+    try:
+        settings = resolve(conn, key, allow_local=False)
+    except ValueError:
+        return None
+    if settings is None:
+        return None
+    try:
+        Cipher(settings.crypto_key)
+    except ValueError as error:
+        return f"{error} (The key comes from {settings.key_source}.)"
+    return None
 
 
 def startup_lines(conn: str | None, key: str | None) -> list[str]:
@@ -102,7 +202,7 @@ def startup_lines(conn: str | None, key: str | None) -> list[str]:
     ]
 
 
-def mount_api(conn: str | None) -> None:
+def mount_api(conn: str | None, hosts: HostRule, limiter: SignInLimiter) -> None:
     """Serve the HTTP API inside this server at /api (`openorch o --api`).
 
     The API gets its own data layer, without the encryption key, on the database the
@@ -115,7 +215,7 @@ def mount_api(conn: str | None) -> None:
     from openorch.api.main import open_api_store
 
     store = open_api_store(conn)
-    app.mount("/api", create_app(store, mounted=True))
+    app.mount("/api", create_app(store, mounted=True, hosts=hosts, limiter=limiter))
     app.on_shutdown(store.close)
 
 
@@ -134,10 +234,19 @@ def start(
     """Run the server until it is stopped (Ctrl-C).
 
     Raises:
+        StartError: the port is taken or the configured key is not a key (nothing is
+            printed or started).
         AccessError: `host` reaches other machines and the admin set no token, or the
             admin's token is unusable (nothing is started).
         ConnectError: `api` and the API's database cannot be opened.
     """
+    if port:
+        problem = listen_problem(host, port)
+        if problem:
+            raise StartError(problem)
+    problem = key_problem(conn, key)
+    if problem:
+        raise StartError(problem)
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
     settings = make_settings(
         port,
@@ -148,9 +257,10 @@ def start(
     )
     for line in startup_lines(conn, key):
         print(line, flush=True)
+    limiter = new_limiter()
     if api:
-        mount_api(conn)
-    install(app, settings)
+        mount_api(conn, settings.host_rule, limiter)
+    install(app, settings, limiter)
     app.on_startup(lambda: announce(settings, show=show))
     app.on_shutdown(forget_redirect_file)
     ui.run(
@@ -248,6 +358,9 @@ def run(args: argparse.Namespace) -> int:
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
             log_format=getattr(args, "log_format", None) or "text",
         )
+    except StartError as error:
+        print(f"openorch o: cannot start: {error}", file=sys.stderr, flush=True)
+        return 2
     except AccessError as error:
         print(f"openorch o: {error}", file=sys.stderr, flush=True)
         return 2

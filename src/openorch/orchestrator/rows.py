@@ -6,6 +6,7 @@ Kept apart from the tabs so a popup never imports a tab (docs/architecture.md).
 from typing import Any
 
 from openorch.database import Job, JobOutcome
+from openorch.masking import mask
 from openorch.orchestrator.common import cut, fmt
 from openorch.orchestrator.widgets import status_color
 
@@ -18,8 +19,13 @@ def duration_text(job: Job) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def job_row(job: Job) -> dict[str, Any]:
-    """One table row for a job."""
+#: How much of a failure reason a table row shows (the popup shows it all).
+REASON_CHARS = 120
+
+
+def job_row(job: Job, reason: str = "") -> dict[str, Any]:
+    """One table row for a job; `reason` is why it failed, in one line
+    (`Store.get_failure_reasons`), shown in the row so nobody has to click for it."""
     return {
         "id": str(job.id),
         "process_name": job.process_name,
@@ -33,4 +39,7 @@ def job_row(job: Job) -> dict[str, Any]:
         "outcome_color": status_color("Done" if job.outcome is JobOutcome.COMPLETED else "Failed"),
         "outcome_message": cut(job.outcome_message, 80),
         "correlation_id": job.correlation_id or "",
+        # Masked again on the way out, as log rows are (older rows may hold a password).
+        "reason": cut(mask(reason), REASON_CHARS),
+        "reason_full": mask(reason),
     }

@@ -291,3 +291,28 @@ class ServerTable:
         self.table.rows = rows
         self.table.pagination = {**self.table.pagination, "rowsNumber": total}
         self.table.update()
+
+
+class KeptSecretInput:
+    """An input for a value holding a secret (a webhook URL, a git URL with a token):
+    the stored value never reaches the page. The input starts empty, its placeholder
+    names the stored value masked ("leave empty to keep https://robot:***@host/…"), and
+    left empty it means "keep the stored value"; whatever is typed replaces it.
+
+    The one way every such value is edited, so a new secret field cannot show its
+    value by accident.
+    """
+
+    def __init__(self, label: str, marker: str, *, password: bool = True) -> None:
+        self.input = tid(ui.input(label, password=password).classes("w-full"), marker)
+        self.keeping = False
+
+    def keep(self, shown: str) -> None:
+        """A stored value exists: say (masked, as `shown`) what an empty input keeps."""
+        self.keeping = True
+        self.input.value = ""
+        self.input.props["placeholder"] = f"leave empty to keep {shown}"
+
+    def typed(self) -> str | None:
+        """What was typed (stripped), or None: keep the stored value (if any)."""
+        return (self.input.value or "").strip() or None

@@ -5,6 +5,7 @@ from their own inputs (flags and environment, or the Settings tab).
 """
 
 import argparse
+import os
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from openorch import config as app_config
 # clone) never looks like a death.
 from openorch.store.retention import parse_policy
 from openorch.store.schedulers import DEFAULT_HEARTBEAT_TIMEOUT as DEFAULT_HEARTBEAT_TIMEOUT
+from openorch.store.schedulers import RunIdentity
 
 #: Seconds between polls. The original polls every 6 s; 2 s keeps the dispatch latency
 #: (due time → process running) around a second while costing ~6 small queries a poll.
@@ -36,6 +38,19 @@ DEFAULT_KEEP_LOGS = 200
 def default_name() -> str:
     """This machine's name, the original's default scheduler name."""
     return platform.node() or "scheduler"
+
+
+#: Overrides the host name a run records (tests that play "another machine"; containers
+#: that share one host name but not their processes).
+ENV_HOST = "OPENORCH_SCHEDULER_HOST"
+
+
+def this_run() -> RunIdentity:
+    """Where this process runs: host name (`OPENORCH_SCHEDULER_HOST` overrides it) and
+    pid, recorded with the run so a second Scheduler under the name can tell whether
+    it still runs."""
+    host = os.environ.get(ENV_HOST) or platform.node() or "unknown"
+    return RunIdentity(host[:255], os.getpid())
 
 
 def _default_clone_dir() -> Path:
@@ -94,6 +109,9 @@ class SchedulerSettings:
 
 #: Exit code for a configuration the Scheduler cannot start with (both UIs use it).
 EXIT_CONFIG = 2
+
+#: Exit code when the name is held by a live Scheduler (start with --replace or --name).
+EXIT_NAME_IN_USE = 3
 
 
 def settings_from_args(args: argparse.Namespace, conn: str, key: str) -> SchedulerSettings:

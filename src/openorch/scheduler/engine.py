@@ -11,9 +11,10 @@ it has reached the database.
 
 Each run registers under the Scheduler's name with a fresh run id, ends what an earlier
 run under that name left RUNNING, and sends heartbeats from its own thread, so a slow
-clone or kill never makes it look dead. A run that learns from a heartbeat that it was
-declared dead stops its processes and registers again; one whose name another run took
-stops.
+clone or kill never makes it look dead. One name, one Scheduler: a run refuses to start
+while the name's run is alive (`refused_by`), unless started to replace it. A run that
+learns from a heartbeat that it was declared dead stops its processes and registers
+again; one whose name another run took kills its processes (KILLED) and stops.
 """
 
 import collections
@@ -42,13 +43,14 @@ from openorch.database import (
 from openorch.masking import for_terminal
 from openorch.private_files import private_dir
 from openorch.scheduler import launcher
-from openorch.scheduler.config import SchedulerSettings
+from openorch.scheduler.config import SchedulerSettings, this_run
 from openorch.scheduler.launcher import Launched, LaunchError
-from openorch.scheduler.process_tree import kill_recognised, kill_tree, start_time
+from openorch.scheduler.process_tree import is_running, kill_recognised, kill_tree, start_time
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import Store, describe_connection_error
 from openorch.store.errors import StoreError
-from openorch.store.schedulers import HeartbeatResult, LeftoverJob
+from openorch.store.failures import exit_message
+from openorch.store.schedulers import HeartbeatResult, LeftoverJob, RunHolder
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)
@@ -73,6 +75,27 @@ HEARTBEATS_PER_TIMEOUT = 12
 
 #: Longest pause between two heartbeats (seconds).
 MAX_HEARTBEAT_INTERVAL = 10.0
+
+
+#: After `--replace`, how long past the replaced run's heartbeat timeout its jobs may
+#: still be RUNNING before this run ends them itself (seconds: its kill and report; at
+#: most its timeout again).
+REPLACE_MARGIN = KILL_WAIT / 2
+
+
+def name_in_use(
+    holder: RunHolder,
+    how: str = "start with --replace",
+    other: str = "choose another name with --name",
+) -> str:
+    """Why a Scheduler does not start: who holds its name, and the two ways on."""
+    silent = f" (last heartbeat {holder.silent_for:.1f} s ago)" if holder.silent_for else ""
+    return (
+        f"The name '{holder.machine_name}' is held by a running Scheduler on "
+        f"{holder.where()}{silent}, so this one does not start: each Scheduler needs its "
+        f"own name. To take the name over on purpose, {how} (that Scheduler's processes "
+        f"are killed as by a kill from the Orchestrator, and it stops); or {other}."
+    )
 
 
 def heartbeat_interval(heartbeat_timeout: float) -> float:
@@ -124,7 +147,8 @@ class SchedulerEngine:
 
     Built from settings and an optional `Store` (the caller keeps ownership of a store
     it passes; the engine closes one it made). `paused=True` starts it without taking
-    work (it still sends heartbeats and watches processes).
+    work (it still sends heartbeats and watches processes). `replace=True` takes the
+    name even from a live Scheduler (its first registration only).
     """
 
     def __init__(
@@ -134,6 +158,7 @@ class SchedulerEngine:
         output: Callable[[str], None] | None = None,
         *,
         paused: bool = False,
+        replace: bool = False,
     ) -> None:
         self.settings = settings
         self._owns_store = store is None
@@ -170,6 +195,17 @@ class SchedulerEngine:
         self._lost: HeartbeatResult | None = None
         #: True once another run took the name: this one never registers again.
         self._retired = False
+        #: Take the name from a live run at the next registration (`--replace`).
+        self._replace = replace
+        #: Where this run is (host, pid), recorded with the name.
+        self._here = this_run()
+        #: The live run that holds the name, when registering was refused.
+        self.refused_by: RunHolder | None = None
+        #: After replacing a live run: when to end what it still left RUNNING, and
+        #: whether its processes are on this host.
+        self._sweep: tuple[float, RunHolder] | None = None
+        #: True during run()'s first registration, whose refusal run()'s caller reports.
+        self._starting = False
 
     # --- control, from any thread -------------------------------------------------
 
@@ -285,6 +321,17 @@ class SchedulerEngine:
                 private_dir(folder)  # clones and job output: owner-only (0700)
             except OSError as error:
                 self.say(f"Cannot prepare {folder}: {error}")
+        # Register before anything else: a name held by a live Scheduler ends the run
+        # here (`refused_by`). A database outage now is retried by the polls.
+        self._flush_notes()
+        self._starting = True
+        try:
+            self._database(self._register, "registering this run")
+        finally:
+            self._starting = False
+        if self.refused_by is not None:
+            self._state = RunState.STOPPED
+            return
         watchdog = self._start_watchdog()
         self.say(
             f"Scheduler '{self.settings.name}' started"
@@ -384,8 +431,15 @@ class SchedulerEngine:
         database_ok = self._watch_jobs(database_ok)
         if database_ok:
             database_ok = self._report_outcomes()
+        if database_ok and self._sweep is not None and time.monotonic() >= self._sweep[0]:
+            database_ok = self._database(self._end_replaced_leftovers, "ending leftover jobs")
         if database_ok and self._reap_due():
             database_ok = self._database(self._reap_dead_schedulers, "reaping dead Schedulers")
+            if database_ok:
+                # An original Scheduler may have recomputed a zoned or calendar trigger's
+                # next run from the cron alone: put it right (docs/migrating.md). A due
+                # one is also checked when it is read (get_pending_scheduled_triggers).
+                database_ok = self._database(self.store.correct_next_runs, "correcting next runs")
         if database_ok and not self._paused and not self._stopping:
             self._database(self._start_work, "looking for triggers")
 
@@ -419,24 +473,72 @@ class SchedulerEngine:
     # --- the run: registration, heartbeats, losing the name ------------------------
 
     def _register(self) -> None:
-        """Own the name with a fresh run id; end what earlier runs left RUNNING."""
+        """Own the name with a fresh run id unless a live run holds it; end what earlier
+        runs left RUNNING (after replacing a live run: once it had time to)."""
         run_id = uuid.uuid4()
-        leftovers = self.store.register_run(
-            self.settings.name, run_id, self.settings.heartbeat_timeout, self.state.value
+        name = self.settings.name
+        registration = self.store.register_run(
+            name,
+            run_id,
+            self.settings.heartbeat_timeout,
+            self.state.value,
+            here=self._here,
+            pid_running=is_running,
+            replace=self._replace,
         )
+        if registration.refused_by is not None:
+            self.refused_by = registration.refused_by
+            with self._lock:
+                self._retired = True
+            if not self._starting:  # at start, run() returns and its caller says why
+                self.say(name_in_use(registration.refused_by))
+                self.stop(0)
+            return
         with self._lock:
             self._run_id = run_id
             self._lost = None
-        self.say(f"Registered as run {run_id} of '{self.settings.name}'.")
-        if leftovers:
-            self._end_leftovers(leftovers)
+        self._replace = False  # a deliberate takeover happens once
+        self.say(f"Registered as run {run_id} of '{name}'.")
+        previous = registration.previous
+        if previous is not None and previous.alive:
+            count = len(registration.handed_over)
+            wait = previous.heartbeat_timeout + min(REPLACE_MARGIN, previous.heartbeat_timeout)
+            self.say(
+                f"Replaced the running Scheduler on {previous.where()} under the name "
+                f"'{name}' (--replace): {count} process(es) of it were set to KILLING, as a "
+                f"kill from the Orchestrator does; it kills them, records them KILLED and "
+                f"stops within its heartbeat timeout ({previous.heartbeat_timeout:g} s). "
+                f"What it leaves RUNNING is ended here after {wait:g} s."
+            )
+            self._sweep = (time.monotonic() + wait, previous)
+        elif previous is not None:
+            self.say(
+                f"The name '{name}' was held by a run that is gone ({previous.where()}): "
+                "taken over."
+            )
+        if registration.leftovers:
+            here = previous is None or previous.host in (None, self._here.host)
+            self._end_leftovers(registration.leftovers, here)
 
-    def _end_leftovers(self, leftovers: tuple[LeftoverJob, ...]) -> None:
+    def _end_replaced_leftovers(self) -> None:
+        """After replacing a live run and waiting out its heartbeat timeout: end what it
+        still left RUNNING as any restart does."""
+        sweep, self._sweep = self._sweep, None
+        if sweep is None or self._run_id is None:
+            return
+        leftovers = self.store.get_leftover_jobs(self.settings.name, self._run_id)
+        if leftovers:
+            self._end_leftovers(leftovers, sweep[1].host in (None, self._here.host))
+
+    def _end_leftovers(self, leftovers: tuple[LeftoverJob, ...], here: bool = True) -> None:
         """Kill what is left of the process trees an earlier run started (only processes
-        recognisable by pid and start time), then fail their jobs."""
+        recognisable by pid and start time, and only when that run was on this host),
+        then fail their jobs."""
         messages: dict[uuid.UUID, str] = {}
         for job in leftovers:
-            if job.pid is not None and job.process_started is not None:
+            if job.pid is not None and job.process_started is not None and not here:
+                fate = f"its process (pid {job.pid}) is on another machine and was left alone"
+            elif job.pid is not None and job.process_started is not None:
                 killed = kill_recognised(job.pid, job.process_started)
                 fate = (
                     f"its process tree (pid {job.pid}, {killed} process(es)) was killed"
@@ -489,10 +591,32 @@ class SchedulerEngine:
                 failing = False
 
     def _handle_lost_name(self) -> None:
-        """This run was declared dead (or another took its name): stop its processes,
-        record nothing over what the other decided, then register again or stop."""
+        """This run was declared dead (its jobs already ended by another: stop its
+        processes, record nothing over that, register again), or another run took its
+        name (kill its processes, record them KILLED as a kill from the Orchestrator
+        would, and stop)."""
         lost = self._lost
         count = len(self._jobs)
+        if lost is HeartbeatResult.SUPERSEDED:
+            holder = None
+            with contextlib.suppress(*DATABASE_ERRORS):
+                holder = self.store.get_run_holder(self.settings.name)
+            who = holder.where() if holder is not None else "another machine"
+            why = f"the Scheduler on {who} took over the name '{self.settings.name}'"
+            for job in list(self._jobs.values()):
+                self._kill(job, why)
+            self._database(self._report_outcomes, "recording the killed processes")
+            with self._lock:
+                self._run_id = None
+                self._lost = None
+                self._retired = True
+            self.say(
+                f"The Scheduler on {who} took over the name '{self.settings.name}': this "
+                f"one killed its {count} process(es) (marked KILLED) and stops (each "
+                "Scheduler needs its own name)."
+            )
+            self.stop(0)
+            return
         for job in list(self._jobs.values()):
             kill_tree(job.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -502,16 +626,6 @@ class SchedulerEngine:
         self._outcomes.clear()
         with self._lock:
             self._run_id = None
-        if lost is HeartbeatResult.SUPERSEDED:
-            self.say(
-                f"Another Scheduler registered under the name '{self.settings.name}': this "
-                f"one stopped its {count} process(es) and stops (each Scheduler needs its own "
-                "name)."
-            )
-            self._lost = None
-            self._retired = True
-            self.stop(0)
-            return
         self.say(
             f"This Scheduler was declared dead by another (no heartbeat reached the database "
             f"within {self.settings.heartbeat_timeout:g} s) and its jobs were marked FAILED: "
@@ -598,11 +712,7 @@ class SchedulerEngine:
             return
         tail = job.launched.stderr_tail()
         self.say(f"'{job.trigger_name}' failed (exit {code}, {seconds:.1f} s).")
-        message = f"The process exited with code {code}."
-        if tail.strip():
-            message += f" The end of its error output:\n{tail}"
-        else:
-            message += " It wrote no error output."
+        message = exit_message(code, tail)
         self._record(
             f"'{job.trigger_name}' failed with exit code {code}",
             lambda: store.end_job_after_exit(job.job_id, code, message, end_time=ended_at),

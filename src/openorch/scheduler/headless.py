@@ -2,7 +2,8 @@
 
 Prints what it does on stdout (connection problems on stderr). The first SIGINT or
 SIGTERM stops taking work and waits for running processes up to the grace period; a
-second one kills them now (they are marked KILLED). Either way it exits 0.
+second one kills them now (they are marked KILLED). Either way it exits 0. A name held
+by a live Scheduler makes it exit 3 with a message on stderr (`--replace` takes it).
 """
 
 import contextlib
@@ -13,8 +14,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 from openorch.masking import for_terminal
-from openorch.scheduler.config import EXIT_CONFIG, SchedulerSettings
-from openorch.scheduler.engine import SchedulerEngine
+from openorch.scheduler.config import EXIT_CONFIG, EXIT_NAME_IN_USE, SchedulerSettings
+from openorch.scheduler.engine import SchedulerEngine, name_in_use
 from openorch.store import ConnectError, Store
 
 EXIT_OK = 0
@@ -45,12 +46,17 @@ def stop_signals(on_signal: Callable[[int], None]) -> Iterator[None]:
 
 
 def run_headless(
-    settings: SchedulerSettings, *, local_note: str | None = None, create: bool = False
+    settings: SchedulerSettings,
+    *,
+    local_note: str | None = None,
+    create: bool = False,
+    replace: bool = False,
 ) -> int:
     """Connect, run the engine until a signal stops it, and return the exit code.
 
-    `create` (local mode) creates or upgrades the database first. Returns 2 (with a
-    message on stderr) when the connection cannot be made.
+    `create` (local mode) creates or upgrades the database first; `replace` takes the
+    name from a live Scheduler. Returns 2 (with a message on stderr) when the connection
+    cannot be made, 3 when a live Scheduler holds the name.
     """
     try:
         store = Store.open(settings.conn_string, settings.crypto_key, create=create)
@@ -73,7 +79,7 @@ def run_headless(
         flush=True,
     )
     print(f"Clones: {settings.clone_dir}; process output: {settings.log_dir}", flush=True)
-    engine = SchedulerEngine(settings, store)
+    engine = SchedulerEngine(settings, store, replace=replace)
     signals_seen = 0
 
     def on_signal(number: int) -> None:
@@ -91,4 +97,8 @@ def run_headless(
             engine.run()
     finally:
         store.close()
+    if engine.refused_by is not None:
+        message = name_in_use(engine.refused_by)
+        print(f"openorch scheduler: cannot start: {for_terminal(message)}", file=sys.stderr)
+        return EXIT_NAME_IN_USE
     return EXIT_OK

@@ -32,4 +32,5 @@ def _run_headless(args: argparse.Namespace) -> int:
         print(f"openorch scheduler: cannot start: {error}", file=sys.stderr)
         return EXIT_CONFIG
     note = f"local mode: {resolved.database_path}" if resolved.local else None
-    return run_headless(settings, local_note=note, create=resolved.local)
+    replace = bool(getattr(args, "replace", False))
+    return run_headless(settings, local_note=note, create=resolved.local, replace=replace)

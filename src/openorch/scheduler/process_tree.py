@@ -8,6 +8,7 @@ parent already died and who were re-parented away from the tree.
 import contextlib
 import os
 import signal
+import time
 
 import psutil
 
@@ -32,12 +33,31 @@ def kill_tree(pid: int, terminate_wait: float = TERMINATE_WAIT) -> None:
     for process in family:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.terminate()
-    _gone, alive = psutil.wait_procs(family, timeout=terminate_wait)
+    alive = _wait_gone(family, terminate_wait)
     for process in alive:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.kill()
-    psutil.wait_procs(alive, timeout=terminate_wait)
+    _wait_gone(alive, terminate_wait)
     _kill_session(pid)
+
+
+#: How often `_wait_gone` looks again (seconds).
+_GONE_POLL = 0.02
+
+
+def _wait_gone(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait up to `timeout` for `processes` to end; returns those still running.
+
+    A zombie counts as gone: it has ended, and only its parent (for a grandchild
+    re-parented to a PID 1 that does not reap, as in many containers, never) collects
+    it. psutil.wait_procs waits for zombies that are not our children until the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    alive = [process for process in processes if _alive(process)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(_GONE_POLL)
+        alive = [process for process in alive if _alive(process)]
+    return alive
 
 
 def _kill_session(pid: int) -> None:
@@ -60,6 +80,18 @@ def start_time(pid: int) -> float | None:
         return float(psutil.Process(pid).create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
+
+
+def is_running(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (a zombie, already dead and waiting for
+    its parent to notice, does not): how a Scheduler tells that the run holding its
+    name on this host is gone."""
+    try:
+        return _alive(psutil.Process(pid))
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; another user's process
 
 
 def _alive(process: psutil.Process) -> bool:
@@ -105,9 +137,9 @@ def kill_recognised(pid: int, started: float, terminate_wait: float = TERMINATE_
     for process in family:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.terminate()
-    _gone, alive = psutil.wait_procs(family, timeout=terminate_wait)
+    alive = _wait_gone(family, terminate_wait)
     for process in alive:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.kill()
-    psutil.wait_procs(alive, timeout=terminate_wait)
+    _wait_gone(alive, terminate_wait)
     return len(family)

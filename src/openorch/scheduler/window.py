@@ -10,6 +10,7 @@ and a read-only text area of at most 1000 lines, newest at the bottom).
 """
 
 import argparse
+import contextlib
 import os
 import queue
 import sys
@@ -26,15 +27,60 @@ from openorch.scheduler.config import (
     SchedulerSettings,
     default_name,
     settings_from_args,
+    this_run,
 )
-from openorch.scheduler.engine import RunState, SchedulerEngine
-from openorch.store import ConnectError, Store, mask
+from openorch.scheduler.engine import DATABASE_ERRORS, RunState, SchedulerEngine, name_in_use
+from openorch.scheduler.process_tree import is_running
+from openorch.store import ConnectError, Store, describe_connection_error, mask
 
 #: Lines the text area keeps; older ones scroll away.
 MAX_LINES = 1000
 
 #: How often the main loop moves engine output into the text area (ms).
 DRAIN_MS = 100
+
+#: Space between a label and its field on the Settings tab (pixels; left, right): the
+#: "Connection string" label touched its field.
+LABEL_GAP = (0, 12)
+
+#: What the window says instead of the headless flags when the name is in use.
+REPLACE_HOW = "choose Replace"
+OTHER_NAME = "type another Scheduler name on the Settings tab and connect again"
+
+
+class ReplaceDialog:
+    """The choice when a live Scheduler holds the name: **Replace** or **Cancel**
+    (Cancel has the focus; closing the dialog cancels). Modal: `ask` returns the choice.
+    """
+
+    def __init__(self, root: tk.Tk, title: str, message: str) -> None:
+        self.top = tk.Toplevel(root)
+        self.top.title(title)
+        self.top.transient(root)
+        self.message = ttk.Label(self.top, text=message, wraplength=560, justify="left")
+        self.message.pack(padx=12, pady=12)
+        buttons = ttk.Frame(self.top)
+        buttons.pack(pady=(0, 12))
+        self.replace_button = ttk.Button(
+            buttons, text="Replace", command=lambda: self._choose(True)
+        )
+        self.replace_button.pack(side="left", padx=6)
+        self.cancel_button = ttk.Button(buttons, text="Cancel", command=lambda: self._choose(False))
+        self.cancel_button.pack(side="left", padx=6)
+        self.cancel_button.focus_set()
+        self.top.protocol("WM_DELETE_WINDOW", lambda: self._choose(False))
+        self.chosen = False
+
+    def _choose(self, replace: bool) -> None:
+        self.chosen = replace
+        self.top.destroy()
+
+    def ask(self) -> bool:
+        """Wait (the Tk loop runs meanwhile) until a button is pressed; True: Replace."""
+        with contextlib.suppress(tk.TclError):  # no grab under some window managers
+            self.top.grab_set()
+        self.top.wait_window()
+        return self.chosen
 
 
 class SchedulerWindow:
@@ -63,6 +109,10 @@ class SchedulerWindow:
         self.lines: queue.Queue[str] = queue.Queue()
         #: Asks yes/no before closing with processes running (replaceable in tests).
         self.confirm: Callable[[str, str], bool] = messagebox.askokcancel
+        #: Asks Replace or Cancel when a live Scheduler holds the name.
+        self.ask_replace: Callable[[str, str], bool] = self._ask_replace
+        #: The open Replace/Cancel dialog, while it is open.
+        self.replace_dialog: ReplaceDialog | None = None
 
         root.title("openorch Scheduler")
         root.geometry("760x520")
@@ -100,13 +150,18 @@ class SchedulerWindow:
         self.key_var = tk.StringVar(value=key)
         self.name_var = tk.StringVar(value=name)
         self.exclusive_var = tk.BooleanVar(value=exclusive)
-        ttk.Label(frame, text="Connection string").grid(row=0, column=0, sticky="w", pady=3)
+        self.conn_label = ttk.Label(frame, text="Connection string")
+        self.conn_label.grid(row=0, column=0, sticky="w", pady=3, padx=LABEL_GAP)
         self.conn_entry = ttk.Entry(frame, textvariable=self.conn_var, width=70)
         self.conn_entry.grid(row=0, column=1, sticky="ew", pady=3)
-        ttk.Label(frame, text="Encryption key").grid(row=1, column=0, sticky="w", pady=3)
+        ttk.Label(frame, text="Encryption key").grid(
+            row=1, column=0, sticky="w", pady=3, padx=LABEL_GAP
+        )
         self.key_entry = ttk.Entry(frame, textvariable=self.key_var, width=70, show="•")
         self.key_entry.grid(row=1, column=1, sticky="ew", pady=3)
-        ttk.Label(frame, text="Scheduler name").grid(row=2, column=0, sticky="w", pady=3)
+        ttk.Label(frame, text="Scheduler name").grid(
+            row=2, column=0, sticky="w", pady=3, padx=LABEL_GAP
+        )
         self.name_entry = ttk.Entry(frame, textvariable=self.name_var, width=40)
         self.name_entry.grid(row=2, column=1, sticky="w", pady=3)
         self.exclusive_check = ttk.Checkbutton(
@@ -133,8 +188,24 @@ class SchedulerWindow:
 
     def _drain(self) -> None:
         self.flush_output()
+        self._notice_engine_end()
         self._refresh_run_button()
         self.root.after(DRAIN_MS, self._drain)
+
+    def _notice_engine_end(self) -> None:
+        """The engine stopped on its own (its name was taken, or a live Scheduler held
+        it): release the connection and unlock the inputs, saying why."""
+        engine, thread = self.engine, self.thread
+        if engine is None or thread is None or thread.is_alive():
+            return
+        self._stop_engine(0)
+        self._lock_inputs(False)
+        if engine.refused_by is not None:
+            message = name_in_use(engine.refused_by, REPLACE_HOW, OTHER_NAME)
+            self.write(message)
+            self.status_var.set(f"Not connected: {message}")
+        else:
+            self.status_var.set("Not connected: the Scheduler stopped (see the Run tab).")
 
     def flush_output(self) -> None:
         """Move queued lines into the text area, keeping the newest MAX_LINES."""
@@ -184,13 +255,45 @@ class SchedulerWindow:
             return
         for warning in store.open_warnings:
             self.write(f"Warning: {warning}")
+        replace = self._replace_or_cancel(store, settings.name)
+        if replace is None:
+            store.close()
+            self.write("Not connected: the name is in use.")
+            return
         self.store = store
-        self.engine = SchedulerEngine(settings, store, self.write, paused=True)
+        self.engine = SchedulerEngine(settings, store, self.write, paused=True, replace=replace)
         self.thread = threading.Thread(target=self.engine.run, name="scheduler-engine", daemon=True)
         self.thread.start()
         self._lock_inputs(True)
         self.status_var.set(f"Connected to {mask(settings.conn_string)} as '{settings.name}'.")
         self.write(f"Connected to {mask(settings.conn_string)}. Press Run to take work.")
+
+    def _replace_or_cancel(self, store: Store, name: str) -> bool | None:
+        """One name, one Scheduler: before connecting, say who holds the name and ask
+        whether to replace it. False: the name is free; True: replace; None: cancel.
+        (The engine's registration decides again, atomically.)"""
+        try:
+            holder = store.get_run_holder(name, this_run(), is_running)
+        except DATABASE_ERRORS as error:  # the engine's registration tries again
+            self.write(f"Could not check who holds the name: {describe_connection_error(error)}")
+            return False
+        if holder is None or not holder.alive:
+            return False
+        message = name_in_use(holder, REPLACE_HOW, OTHER_NAME)
+        self.status_var.set(f"Not connected: {message}")
+        self.write(message)
+        question = (
+            f"{message}\n\nReplace takes the name over; Cancel leaves that Scheduler alone and "
+            "does not connect."
+        )
+        return True if self.ask_replace("Scheduler name in use", question) else None
+
+    def _ask_replace(self, title: str, message: str) -> bool:
+        self.replace_dialog = ReplaceDialog(self.root, title, message)
+        try:
+            return self.replace_dialog.ask()
+        finally:
+            self.replace_dialog = None
 
     def disconnect(self) -> None:
         """Stop the engine and close the connection; refused while processes run."""
@@ -316,6 +419,8 @@ def run_window(args: argparse.Namespace) -> int:
         )
     }
     window = SchedulerWindow(root, conn, key, template.name, template.exclusive, options)
+    if getattr(args, "replace", False):  # `openorch s --replace`: replace without asking
+        window.ask_replace = lambda _title, _message: True
     if note:
         window.write(note)
     root.mainloop()

@@ -10,8 +10,14 @@ from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.engine import build_engine, describe_connection_error, parse_url
+from openorch.store.engine import (
+    ConnectionURL,
+    build_engine,
+    describe_connection_error,
+    parse_url,
+)
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.metrics import MetricFigures, MetricsStore
@@ -40,6 +46,7 @@ from openorch.store.values import ValueStore
 
 class Store(
     TriggerStore,
+    CalendarStore,
     LogStore,
     JobStore,
     OutcomeStore,
@@ -73,7 +80,9 @@ __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
     "BulkCreated",
+    "CalendarSummary",
     "ConnectError",
+    "ConnectionURL",
     "DuplicateReferenceError",
     "LostElementError",
     "MetricFigures",

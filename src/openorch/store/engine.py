@@ -13,6 +13,10 @@ from sqlalchemy.pool import StaticPool
 
 from openorch.masking import mask
 
+#: A parsed connection string (SQLAlchemy's URL), named by the data layer so front ends
+#: can speak of one without importing SQLAlchemy.
+ConnectionURL = URL
+
 #: How long SQLite waits for another writer inside one statement, in seconds.
 SQLITE_BUSY_TIMEOUT = 30.0
 

@@ -1,19 +1,21 @@
 """Job operations: starting, ending (through the state machine), listing."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, overload
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import Job, JobOutcome, JobStatus, LogLevel
+from openorch.database import Job, JobOutcome, JobStatus, Log, LogLevel
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import NotFound
+from openorch.store.failures import failure_reason
 from openorch.store.paging import page_statement, read_page
 
 _JOBS = table_of(Job)
@@ -144,6 +146,7 @@ class JobStore(StoreCore):
         outcome: JobOutcome | str | None = ...,
         correlation_id: str | None = ...,
         started_from: datetime | None = ...,
+        failure: str | None = ...,
     ) -> tuple[Job, ...]: ...
 
     @overload
@@ -160,6 +163,7 @@ class JobStore(StoreCore):
         outcome: JobOutcome | str | None = ...,
         correlation_id: str | None = ...,
         started_from: datetime | None = ...,
+        failure: str | None = ...,
     ) -> tuple[tuple[Job, ...], int]: ...
 
     def get_jobs(
@@ -174,13 +178,16 @@ class JobStore(StoreCore):
         outcome: JobOutcome | str | None = None,
         correlation_id: str | None = None,
         started_from: datetime | None = None,
+        failure: str | None = None,
     ) -> tuple[Job, ...] | tuple[tuple[Job, ...], int]:
         """Jobs, newest first unless `order_by`/`order_desc` say otherwise, optionally
         filtered (status, process, outcome, correlation id, started at or after
         `started_from`) and paged.
 
         `outcome` is a reported outcome (COMPLETED, FAILED) or NONE for jobs whose
-        process reported nothing.
+        process reported nothing. `failure` keeps FAILED jobs whose reason contains it
+        (any case): the failure message the process reported, or an ERROR log of the job
+        (where the Scheduler writes the exit code and the end of the error output).
 
         Raises:
             ValueError: bad status, outcome, paging values or order column.
@@ -198,6 +205,8 @@ class JobStore(StoreCore):
             filters.append(Job.correlation_id == correlation_id)
         if started_from is not None:
             filters.append(Job.start_time >= started_from)
+        if failure is not None and failure.strip():
+            filters.extend(_failure_filters(failure.strip()))
         page = page_statement(
             Job,
             filters,
@@ -215,7 +224,42 @@ class JobStore(StoreCore):
 
         return self._read(work)
 
+    def get_failure_reasons(self, jobs: Iterable[Job]) -> dict[uuid.UUID, str]:
+        """Why each FAILED job among `jobs` failed, in one line (`failures.failure_reason`:
+        its reported failure message, else its last ERROR log read for the exception line
+        and exit code). One query for the page; jobs that did not fail are left out."""
+        failed = [job for job in jobs if job.status is JobStatus.FAILED]
+        need_logs = [job.id for job in failed if job.outcome is not JobOutcome.FAILED]
+        last_error: dict[uuid.UUID, str] = {}
+        if need_logs:
+            statement = (
+                select(Log.job_id, Log.log_message)
+                .where(Log.job_id.in_(need_logs), Log.log_level == LogLevel.ERROR)
+                .order_by(Log.log_time, Log.id)
+            )
+            rows = self._read(lambda session: session.execute(statement).all())
+            for job_id, message in rows:
+                if job_id is not None:
+                    last_error[job_id] = message  # ordered by time: the last one stays
+        reasons = {job.id: failure_reason(job, last_error.get(job.id)) for job in failed}
+        return {key: text for key, text in reasons.items() if text}
+
     def get_unique_job_process_names(self) -> tuple[str, ...]:
         """Every distinct process name among the jobs, sorted (the Jobs tab's filter)."""
         statement = select(Job.process_name).distinct().order_by(Job.process_name)
         return self._read(lambda session: tuple(session.scalars(statement)))
+
+
+def _failure_filters(text: str) -> list[ColumnElement[bool]]:
+    """FAILED jobs whose reported failure message or one of whose ERROR logs contains
+    `text` (any case; % and _ are literal)."""
+    v.check_text(Job, "outcome_message", text, label="failure filter")
+    in_logs = exists().where(
+        Log.job_id == Job.id,
+        Log.log_level == LogLevel.ERROR,
+        Log.log_message.icontains(text, autoescape=True),
+    )
+    return [
+        Job.status == JobStatus.FAILED,
+        or_(Job.outcome_message.icontains(text, autoescape=True), in_logs),
+    ]

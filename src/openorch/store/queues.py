@@ -955,6 +955,19 @@ def _not_in_progress(connection: Connection, element_id: uuid.UUID, verb: str) -
     )
 
 
+#: Statuses an attempt ends in or is still in (counted by `attempts_made`, not stored).
+_ATTEMPT_IN_STATUS = (QueueStatus.IN_PROGRESS, QueueStatus.DONE, QueueStatus.FAILED)
+
+
+def attempts_made(element: QueueElement) -> int:
+    """How many times the element was taken up, as an admin counts: the stored
+    `attempts` (attempts that ended without finishing it: retried or abandoned) plus the
+    one it is in, or that ended it Done or Failed. A Failed element showed "Attempts 0"."""
+    ended = element.attempts or 0
+    current = element.status in _ATTEMPT_IN_STATUS and element.start_date is not None
+    return ended + (1 if current else 0)
+
+
 def describe_duration(duration: timedelta) -> str:
     """A short human duration: '45 s', '12 min', '3 h 5 min', '2 d 4 h'."""
     seconds = max(0, int(duration.total_seconds()))

@@ -33,10 +33,11 @@ from openorch.database import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store import validation as v
+from openorch.store.calendars import schedule_of
 from openorch.store.errors import BadInput, NotFound, StoreError
 from openorch.store.logs import clean_message
 from openorch.store.queues import release_job_elements
+from openorch.store.schedule import stored_next_run
 
 _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
@@ -291,19 +292,19 @@ def request_trigger_status(
 
 def begin_trigger(connection: Connection, trigger_id: uuid.UUID, moment: datetime) -> bool:
     """IDLE → RUNNING with `last_run = moment`; a Scheduled trigger's `next_run` moves to
-    its next cron time after `moment` (missed runs are not caught up). False: someone
+    its next run after `moment` (its zone and calendar applied; missed runs are not caught
+    up). False: someone
     else began or changed it first."""
     began = change_trigger(connection, trigger_id, TriggerEvent.BEGIN, values={"last_run": moment})
     if began is None:
         return False
-    cron_expr = connection.execute(
-        select(_SCHEDULED.c.cron_expr).where(_SCHEDULED.c.id == trigger_id)
-    ).scalar()
-    if cron_expr is not None:
+    schedule = schedule_of(connection, trigger_id)
+    if schedule is not None:
+        # Zone, DST and calendar rules: store/schedule.py (the same as every preview).
         connection.execute(
             update(_SCHEDULED)
             .where(_SCHEDULED.c.id == trigger_id)
-            .values(next_run=v.next_cron_time(cron_expr, moment))
+            .values(next_run=stored_next_run(schedule, moment))
         )
     return True
 

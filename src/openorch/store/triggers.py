@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, inspect, or_, select, update
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openorch.database import (
+    Calendar,
     Job,
     JobStatus,
     QueueElement,
@@ -23,10 +24,13 @@ from openorch.database import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
+from openorch.store import schedule as sch
 from openorch.store import state
 from openorch.store import validation as v
+from openorch.store.calendars import build_schedule, check_hhmm, days_off, queue_window_open
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
+from openorch.store.schedule import CalendarRule
 
 _TRIGGERS = table_of(Trigger)
 _JOBS = table_of(Job)
@@ -108,17 +112,29 @@ class TriggerStore(StoreCore):
         scheduler_whitelist: Sequence[str] | None = None,
         git_branch: str | None = None,
         keep_running_after_failure: bool | None = None,
+        time_zone: str | None = None,
+        calendar_id: uuid.UUID | str | None = None,
+        calendar_rule: str | CalendarRule | None = None,
     ) -> uuid.UUID:
         """Create a trigger that runs at every time `cron_expr` names, first at `next_run`.
 
+        `time_zone` (IANA name) is the zone the cron is read in (None: the machine's
+        local time, as the original); `calendar_id` and `calendar_rule` (SKIP, MOVE,
+        WORKING_DAYS) apply a business calendar. See store/schedule.py.
+
         Raises:
-            ValueError: bad cron expression, or a field is missing, too long or mistyped.
+            ValueError: bad cron expression, zone, calendar or rule, or a field is
+                missing, too long or mistyped.
         """
         v.check_text(ScheduledTrigger, "cron_expr", cron_expr)
         trigger = ScheduledTrigger(
             cron_expr=v.check_cron(cron_expr),
             next_run=v.check_datetime("next_run", next_run),
+            time_zone=time_zone,
+            calendar_id=calendar_id,
+            calendar_rule=calendar_rule,
         )
+        self._check_calendar_fields(trigger)
         self._fill_common(
             trigger,
             trigger_name,
@@ -148,16 +164,29 @@ class TriggerStore(StoreCore):
         scheduler_whitelist: Sequence[str] | None = None,
         git_branch: str | None = None,
         keep_running_after_failure: bool | None = None,
+        window_start: str | None = None,
+        window_end: str | None = None,
+        time_zone: str | None = None,
+        calendar_id: uuid.UUID | str | None = None,
     ) -> uuid.UUID:
         """Create a trigger that runs when `queue_name` holds `min_batch_size` NEW elements.
 
+        A time window ("HH:MM" to "HH:MM" in `time_zone`) and a calendar (only on working
+        days) limit when it may start; None for all of them: any time, as the original.
+
         Raises:
-            ValueError: a field is missing, too long or mistyped; min_batch_size < 1.
+            ValueError: a field is missing, too long or mistyped; min_batch_size < 1; a
+                bad window, zone or calendar.
         """
         trigger = QueueTrigger(
             queue_name=v.check_text(QueueTrigger, "queue_name", queue_name),
             min_batch_size=v.check_whole_number("min_batch_size", min_batch_size, minimum=1),
+            window_start=window_start,
+            window_end=window_end,
+            time_zone=time_zone,
+            calendar_id=calendar_id,
         )
+        self._check_calendar_fields(trigger)
         self._fill_common(
             trigger,
             trigger_name,
@@ -210,11 +239,41 @@ class TriggerStore(StoreCore):
         # A Single trigger runs once: there is nothing to keep running.
         trigger.keep_running_after_failure = None if isinstance(trigger, SingleTrigger) else keep
 
+    @staticmethod
+    def _check_calendar_fields(trigger: Trigger) -> None:
+        """Zone, calendar, rule and window of a scheduled or queue trigger, normalised in
+        place (the calendar's existence is checked in the writing transaction)."""
+        if isinstance(trigger, ScheduledTrigger):
+            trigger.time_zone = sch.check_time_zone(trigger.time_zone)
+            trigger.calendar_id = v.check_optional_uuid("calendar_id", trigger.calendar_id or None)
+            rule = sch.check_rule(trigger.calendar_rule)
+            if rule in (sch.CalendarRule.SKIP, sch.CalendarRule.MOVE) and not trigger.calendar_id:
+                raise BadInput(f"calendar_rule {rule.name} needs a calendar (calendar_id).")
+            if rule is None and trigger.calendar_id is not None:
+                raise BadInput(
+                    "calendar_rule is required with a calendar: SKIP, MOVE or WORKING_DAYS."
+                )
+            trigger.calendar_rule = None if rule is None else rule.name
+        elif isinstance(trigger, QueueTrigger):
+            trigger.time_zone = sch.check_time_zone(trigger.time_zone)
+            trigger.calendar_id = v.check_optional_uuid("calendar_id", trigger.calendar_id or None)
+            trigger.window_start = check_hhmm("window_start", trigger.window_start)
+            trigger.window_end = check_hhmm("window_end", trigger.window_end)
+            if trigger.window_start is not None and trigger.window_start == trigger.window_end:
+                raise BadInput("The time window is empty: window_start equals window_end.")
+
+    @staticmethod
+    def _require_calendar_of(session: Session, trigger: Trigger) -> None:
+        key = getattr(trigger, "calendar_id", None)
+        if key is not None and session.get(Calendar, key) is None:
+            raise NotFound(f"No calendar with id {key} exists.")
+
     def _add(self, trigger: Trigger) -> uuid.UUID:
         trigger.id = new_id()
         trigger.process_status = TriggerStatus.IDLE
 
         def work(session: Session) -> uuid.UUID:
+            self._require_calendar_of(session, trigger)
             session.add(trigger)
             return trigger.id
 
@@ -270,7 +329,12 @@ class TriggerStore(StoreCore):
     def get_pending_scheduled_triggers(
         self, now: datetime | None = None
     ) -> tuple[ScheduledTrigger, ...]:
-        """IDLE scheduled triggers whose next run has come, oldest first."""
+        """IDLE scheduled triggers whose next run has come, oldest first.
+
+        A trigger with a zone or calendar whose `next_run` is not one of its run times
+        (an original Scheduler recomputed it from the cron alone) is not due: its next
+        run is corrected instead (`correct_next_runs`; docs/migrating.md).
+        """
         moment = now or datetime.now()
         statement = (
             select(ScheduledTrigger)
@@ -280,7 +344,33 @@ class TriggerStore(StoreCore):
             )
             .order_by(ScheduledTrigger.next_run)
         )
-        return self._read(lambda session: tuple(session.scalars(statement)))
+
+        def work(session: Session) -> tuple[tuple[ScheduledTrigger, ...], bool]:
+            found = tuple(session.scalars(statement))
+            wrong = {
+                trigger.id
+                for trigger in found
+                if (trigger.time_zone or trigger.calendar_rule)
+                and not self._is_run_time(session, trigger)
+            }
+            return tuple(t for t in found if t.id not in wrong), bool(wrong)
+
+        due, corrected = self._read(work)
+        if corrected:
+            self.correct_next_runs(moment)  # type: ignore[attr-defined]
+        return due
+
+    @staticmethod
+    def _is_run_time(session: Session, trigger: ScheduledTrigger) -> bool:
+        schedule = build_schedule(
+            session.connection(),
+            trigger.cron_expr,
+            trigger.time_zone,
+            trigger.calendar_id,
+            trigger.calendar_rule,
+        )
+        stored = trigger.next_run
+        return schedule.is_legacy or sch.next_run(schedule, stored - timedelta(seconds=1)) == stored
 
     def get_pending_queue_triggers(self) -> tuple[QueueTrigger, ...]:
         """IDLE queue triggers whose queue holds at least `min_batch_size` claimable
@@ -304,7 +394,25 @@ class TriggerStore(StoreCore):
             QueueTrigger.process_status == TriggerStatus.IDLE,
             new_count >= QueueTrigger.min_batch_size,
         )
-        return self._read(lambda session: tuple(session.scalars(statement)))
+
+        def work(session: Session) -> tuple[QueueTrigger, ...]:
+            found = tuple(session.scalars(statement))
+            # Time windows and working days (issue 28): decided in Python, per trigger.
+            calendars = {t.calendar_id for t in found if t.calendar_id is not None}
+            off = {key: days_off(session.connection(), key) for key in calendars}
+            return tuple(
+                trigger
+                for trigger in found
+                if queue_window_open(
+                    trigger,
+                    off.get(trigger.calendar_id, frozenset())
+                    if trigger.calendar_id is not None
+                    else frozenset(),
+                    now,
+                )
+            )
+
+        return self._read(work)
 
     # --- change -------------------------------------------------------------------
 
@@ -355,6 +463,7 @@ class TriggerStore(StoreCore):
             # Unchanged here, so the merge leaves the column alone (no stale write).
             trigger.process_status = status
             trigger.last_run = current.last_run if last_run is _UNCHANGED else last_run
+            self._require_calendar_of(session, trigger)
             session.merge(trigger)
             session.flush()
             if wanted is not None and wanted is not status:
@@ -403,6 +512,7 @@ class TriggerStore(StoreCore):
             trigger.min_batch_size = v.check_whole_number(
                 "min_batch_size", trigger.min_batch_size, minimum=1
             )
+        cls._check_calendar_fields(trigger)
 
     def delete_trigger(self, trigger_id: uuid.UUID | str) -> None:
         """Delete a trigger (both its rows).

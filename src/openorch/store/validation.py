@@ -204,23 +204,35 @@ def check_datetime(field: str, value: Any, *, required: bool = True) -> datetime
     return value
 
 
-def check_cron(value: Any) -> str:
-    """A 5-field cron expression that croniter can step through."""
+def check_cron(value: Any, label: str = "cron_expr") -> str:
+    """A 5-field cron expression that croniter can step through; `label` names it in
+    the message (the Orchestrator says "Cron", the API the field's name)."""
     if not isinstance(value, str) or not value.strip():
-        raise BadInput("cron_expr is required: a 5-field cron expression such as '0 7 * * 1-5'.")
+        raise BadInput(f"{label} is required: a 5-field cron expression such as '0 7 * * 1-5'.")
     fields = value.split()
     if len(fields) != 5:
         raise BadInput(
-            f"cron_expr must have 5 fields (minute hour day month weekday); got {value!r}."
+            f"{label}: 5 fields are needed (minute hour day month weekday, e.g. "
+            f"'0 7 * * 1-5'); {value.strip()!r} has {len(fields)}."
         )
-    check_storable("cron_expr", value)
+    check_storable(label, value)
     from croniter import croniter  # not at import time: SDK processes never need cron
 
     try:
         croniter(value, datetime.now()).get_next(datetime)
     except Exception as error:  # croniter raises several unrelated types
-        raise BadInput(f"cron_expr is not a valid cron expression: {value!r} ({error}).") from error
+        raise BadInput(
+            f"{label}: {value.strip()!r} is not a valid cron expression ({error})."
+        ) from error
     return value
+
+
+def next_cron_times(cron_expr: str, after: datetime, count: int) -> list[datetime]:
+    """The first `count` times after `after` that `cron_expr` names."""
+    from croniter import croniter
+
+    stepper = croniter(cron_expr, after)
+    return [stepper.get_next(datetime) for _ in range(count)]
 
 
 def next_cron_time(cron_expr: str, after: datetime) -> datetime:

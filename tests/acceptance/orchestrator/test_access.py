@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from openorch.sign_in_limiter import PER_ADDRESS, WINDOW_SECONDS
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and signals")
 
@@ -171,17 +174,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def sign_in(server: Server) -> str:
-    """The cookie a browser gets for the printed address, as a `Cookie:` header value."""
+    """The cookie a browser gets for the printed address, as a `Cookie:` header value
+    (the page that comes with it keeps the session secret in localStorage)."""
     reply = request(
         server.port, "/?" + urlencode({"token": server.token}), headers={"Accept": "text/html"}
     )
-    assert reply.status == 303, reply
-    assert reply.headers["Location"] == "/"
+    assert reply.status == 200, reply
+    assert 'localStorage.setItem("openorch.session"' in reply.body
+    assert 'location.replace("/")' in reply.body
     cookie = reply.headers["Set-Cookie"]
     for attribute in ("HttpOnly", "SameSite=Strict", "Path=/"):
         assert attribute in cookie, cookie
-    assert server.token not in cookie  # the cookie is derived from the token, not it
-    return cookie.split(";", 1)[0]
+    assert server.token not in cookie and server.token not in reply.body
+    value = cookie.split(";", 1)[0]
+    assert value.split("=", 1)[1] not in reply.body  # the secret is not the cookie
+    return value
 
 
 def local_key(server: Server) -> str:
@@ -228,10 +235,12 @@ def test_a_request_without_the_token_gets_no_app_and_no_key(server: Server) -> N
 def test_the_page_source_holds_neither_the_key_nor_the_token(server: Server) -> None:
     cookie = sign_in(server)
     page = request(server.port, "/", headers={"Accept": "text/html", "Cookie": cookie})
-    assert page.status == 200 and "settings_key_input" in page.body
+    # The cookie opens only an empty shell: the Orchestrator is built over the websocket
+    # once the page has shown its session secret (test_session_theft.py).
+    assert page.status == 200 and "session_pending" in page.body
+    assert "settings_key_input" not in page.body and "the key file" not in page.body
     assert local_key(server) not in page.body
     assert server.token not in page.body
-    assert "the key file" in page.body  # where the key comes from is said instead
 
 
 @pytest.mark.slow
@@ -250,7 +259,7 @@ def test_the_login_form_trades_the_token_for_the_cookie(server: Server) -> None:
         headers=origin,
         body=urlencode({"token": server.token}).encode(),
     )
-    assert right.status == 303 and "HttpOnly" in right.headers["Set-Cookie"]
+    assert right.status == 200 and "HttpOnly" in right.headers["Set-Cookie"]
     cookie = right.headers["Set-Cookie"].split(";", 1)[0]
     assert request(server.port, "/", headers={"Cookie": cookie}).status == 200
 
@@ -346,7 +355,7 @@ def test_a_network_address_needs_a_token_the_admin_set(tmp_path: Path) -> None:
         assert token not in opened.text()  # an admin's token is not printed
         assert request(opened.port, "/").status == 401
         reply = request(opened.port, "/?" + urlencode({"token": token}))
-        assert reply.status == 303 and "Set-Cookie" in reply.headers
+        assert reply.status == 200 and "Set-Cookie" in reply.headers
     finally:
         stop(opened)
 
@@ -483,3 +492,46 @@ def test_another_local_user_gets_neither_the_key_nor_the_data(tmp_path: Path) ->
     finally:
         stop(server)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_the_page_limits_wrong_tokens_and_keeps_signed_in_browsers(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        port = server.port
+        signed_in = request(port, "/?" + urlencode({"token": server.token}))
+        cookie = signed_in.headers["Set-Cookie"].split(";", 1)[0]
+        started = time.monotonic()
+        with ThreadPoolExecutor(PER_ADDRESS) as pool:  # guesses in parallel, as an attacker
+            guesses = list(
+                pool.map(
+                    lambda n: request(port, f"/?token=guess-{n}", headers={"Accept": "*/*"}),
+                    range(PER_ADDRESS),
+                )
+            )
+        assert [reply.status for reply in guesses] == [401] * PER_ADDRESS
+        assert time.monotonic() - started < 10  # each waits its second, in parallel
+        for path, method, body in (
+            ("/?" + urlencode({"token": server.token}), "GET", None),  # even the right one
+            ("/?token=another-guess", "GET", None),
+            ("/login", "POST", urlencode({"token": server.token}).encode()),
+        ):
+            headers = {
+                "Accept": "text/html",
+                "Origin": f"http://127.0.0.1:{port}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            reply = request(port, path, method=method, headers=headers, body=body)
+            assert reply.status == 429, (path, reply.status)
+            assert 0 < int(reply.headers["Retry-After"]) <= WINDOW_SECONDS
+            assert "Too many failed sign-ins" in reply.body and "Set-Cookie" not in reply.headers
+        # A browser signed in before goes on (its page is built once it shows its secret).
+        shell = request(port, "/", headers={"Cookie": cookie, "Accept": "text/html"})
+        assert shell.status == 200 and "session_pending" in shell.body
+    finally:
+        stop(server)
+    output = server.text()
+    assert len(
+        re.findall(r"Failed sign-in with a wrong token in the address from 127\.0\.0\.1", output)
+    ) == (PER_ADDRESS)
+    assert "refused (429)" in output and "guess-" not in output

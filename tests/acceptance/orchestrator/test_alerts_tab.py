@@ -66,7 +66,9 @@ async def test_channels_test_rules_and_history(
             one(user, "channel_popup_url_input").value if row["name"] == "slack" else ""
         )
         user.find(marker="channel_popup_test_button").click()
-        await user.should_see(f"Test message sent through '{row['name']}'.")
+        # Sending takes a moment (a real SMTP exchange): more than should_see's 0.3 s
+        # when the machine is busy.
+        await user.should_see(f"Test message sent through '{row['name']}'.", retries=50)
         user.find(marker="channel_popup_cancel_button").click()
         await until(lambda: not has(user, "channel_popup_test_button"))
     assert smtp.wait_for(1)[0]["Subject"] == "[openorch] Test: channel 'mail' works"

@@ -62,7 +62,7 @@ async def test_credentials_never_show_the_password(connected: User, db: Store) -
     await until(lambda: table_rows(user, "credentials_table"))
     row = table_rows(user, "credentials_table")[0]
     assert row["username"] == "robot"
-    assert row["password"].endswith("decrypted bytes.") and "s3cret" not in str(row)
+    assert row["password"] == "Password set (encrypted)" and "s3cret" not in str(row)
     assert db.get_credential("mail").password == "s3cret-pässword"
 
     await click_and_wait(user, "credential_new_button", "credential_popup_save_button")
@@ -126,9 +126,10 @@ async def test_schedulers_table_shows_state_and_clock_offsets(connected: User, d
     from sqlalchemy import update
 
     from openorch.database import Scheduler
+    from openorch.store.schedulers import RunIdentity
 
     user = connected
-    db.register_run("behind", uuid.uuid4(), 30, "paused")
+    db.register_run("behind", uuid.uuid4(), 30, "paused", here=RunIdentity("rpa-07", 4711))
     db.register_run("close", uuid.uuid4(), 30, "running")
     db.register_run("quiet", uuid.uuid4(), 30, "running")
     with db.engine.begin() as connection:  # test setup, not UI code
@@ -149,6 +150,7 @@ async def test_schedulers_table_shows_state_and_clock_offsets(connected: User, d
     rows = {row["machine_name"]: row for row in table_rows(user, "schedulers_table")}
     assert rows["behind"]["clock"] == "5 min 0 s behind the database"
     assert rows["behind"]["state"] == "paused" and rows["behind"]["stale"] is False
+    assert rows["behind"]["runs_on"] == "rpa-07, pid 4711" and rows["close"]["runs_on"] == ""
     assert rows["close"]["clock"] == ""
     assert rows["quiet"]["stale"] is True and rows["quiet"]["state"] == "not responding"
 

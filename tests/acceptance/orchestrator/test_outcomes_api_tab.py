@@ -45,6 +45,8 @@ async def test_jobs_show_outcomes_and_filter_by_them(connected: User, db: Store)
     data = one(user, "job_outcome_data")
     assert isinstance(data, ui.label) and not isinstance(data, ui.html)
     assert '"customer": 17' in data.text and "\n" in data.text  # pretty-printed
+    # Dark text on its light grey box in dark mode too (it was white on light grey).
+    assert {"bg-grey-2", "text-black"} <= set(data.classes)
     assert one(user, "job_outcome_message").text == "customer <b>17</b> unknown"
     assert one(user, "job_outcome").text.startswith("Failed at ")
     assert one(user, "job_correlation_id").text == "none"

@@ -132,7 +132,8 @@ async def test_element_popup_shows_binding_and_releases_unbound(connected: User,
     await until(lambda: has(user, "queue_element_popup_job_link"))
     link = one(user, "queue_element_popup_job_link")
     assert link.text == str(job.id)  # type: ignore[attr-defined]
-    assert one(user, "queue_element_popup_attempts").text == "0"
+    # In its first attempt (issue 25: attempts made, not only those that ended unfinished).
+    assert one(user, "queue_element_popup_attempts").text == "1"
     assert not has(user, "queue_element_popup_release_button")  # its job will release it
     link_click = user.find(marker="queue_element_popup_job_link")
     link_click.click()

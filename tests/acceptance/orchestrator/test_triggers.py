@@ -84,7 +84,7 @@ async def test_required_fields_and_bad_cron_are_refused(connected: User, db: Sto
     fill_common(user, "bad cron")
     user.find(marker="trigger_popup_cron_input").type("every monday")
     user.find(marker="trigger_popup_save_button").click()
-    await user.should_see("cron_expr must have 5 fields")
+    await user.should_see("Cron: 5 fields are needed")
     user.find(marker="trigger_popup_name_input").type("x" * 200)
     user.find(marker="trigger_popup_save_button").click()
     await user.should_see("Trigger Name is too long")
@@ -227,3 +227,53 @@ async def test_after_a_failure_choice_is_saved_and_shown(connected: User, db: St
     await until(lambda: db.get_trigger(trigger_id).keep_running_after_failure is True)
     await open_trigger(user, str(trigger_id))
     assert one(user, "trigger_popup_after_failure_select").value is True
+
+
+def page_text(user: User) -> str:
+    """Every element of the page as the browser receives it (JSON)."""
+    import json
+
+    assert user.client is not None
+    return "\n".join(
+        json.dumps(element._to_dict(), default=str, ensure_ascii=False)
+        for element in user.client.elements.values()
+    )
+
+
+async def test_a_git_token_in_the_process_path_is_shown_masked_and_kept(
+    connected: User, db: Store
+) -> None:
+    """Issue 23, F4: the path input showed `https://robot:<token>@…` in clear (and the
+    value travelled in a websocket frame). It is kept like a webhook URL: masked in the
+    placeholder, kept when the input is left empty, replaced when one is typed."""
+    user = connected
+    token = "ghp_F4secretToken0123456789"
+    path = f"https://robot:{token}@git.example/rpa.git"
+    soon = datetime.now() + timedelta(hours=1)
+    trigger_id = str(db.create_single_trigger("git", "p", soon, path, None, True, True))
+    plain_id = seed(db, TriggerType.SINGLE)
+
+    # A path without a secret is shown (and edited) as it is.
+    await open_trigger(user, plain_id)
+    assert one(user, "trigger_popup_path_input").value == "path"
+    user.find(marker="trigger_popup_cancel_button").click()
+    await until(lambda: not has(user, "trigger_popup_save_button"))
+
+    await open_trigger(user, trigger_id)
+    path_input = one(user, "trigger_popup_path_input")
+    assert path_input.value == ""
+    assert "https://robot:***@git.example/rpa.git" in path_input.props["placeholder"]
+    assert token not in page_text(user)
+    # Left empty: saving another change keeps the stored path.
+    user.find(marker="trigger_popup_priority_input").clear().type("4")
+    user.find(marker="trigger_popup_save_button").click()
+    await until(lambda: db.get_trigger(trigger_id).priority == 4)
+    assert db.get_trigger(trigger_id).process_path == path
+    assert token not in page_text(user)
+
+    # Typed: the new path replaces it.
+    await open_trigger(user, trigger_id)
+    new_path = "https://robot:ghp_newToken@git.example/rpa.git"
+    user.find(marker="trigger_popup_path_input").type(new_path)
+    user.find(marker="trigger_popup_save_button").click()
+    await until(lambda: db.get_trigger(trigger_id).process_path == new_path)

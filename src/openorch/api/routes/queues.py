@@ -25,8 +25,16 @@ router = APIRouter(tags=["queues"], responses=ERROR_RESPONSES)
 QueueName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-def _creator(token: ApiToken, given: str | None) -> str:
-    return given if given is not None else f"api:{token.name}"[:100]
+def _creator(token: ApiToken) -> str:
+    """Who an element added through the API was created by: always the token's name. A
+    caller's own `created_by` is not stored there (a QUEUE_WRITE token could otherwise
+    sign its elements "admin"); it is kept apart, in the audit record (`_claimed`)."""
+    return f"api:{token.name}"[:100]
+
+
+def _claimed(given: str | None, creator: str) -> str:
+    """The audit detail's note of a `created_by` the caller sent, when it differs."""
+    return "" if given is None or given == creator else f", caller's created_by {given!r}"
 
 
 def _counts(store: Store, queue_name: str) -> QueueCounts:
@@ -48,13 +56,15 @@ def add_element(
 ) -> ElementOut:
     """Add one NEW element to a queue."""
     store = get_store(request)
+    creator = _creator(token)
     element = store.create_queue_element(
-        queue_name, body.reference, element_data(body.data), _creator(token, body.created_by)
+        queue_name, body.reference, element_data(body.data), creator
     )
     store.record_api_write(
         token.name,
         "add queue element",
-        f"queue '{queue_name}', element {element.id}, reference {element.reference!r}",
+        f"queue '{queue_name}', element {element.id}, reference {element.reference!r}"
+        + _claimed(body.created_by, creator),
     )
     return element_out(element)
 
@@ -74,9 +84,12 @@ def add_elements(
     store = get_store(request)
     references = [item.reference for item in body.elements]
     data = [element_data(item.data) for item in body.elements]
-    store.bulk_create_queue_elements(queue_name, references, data, _creator(token, body.created_by))
+    creator = _creator(token)
+    store.bulk_create_queue_elements(queue_name, references, data, creator)
     store.record_api_write(
-        token.name, "add queue elements", f"queue '{queue_name}', {len(references)} elements"
+        token.name,
+        "add queue elements",
+        f"queue '{queue_name}', {len(references)} elements" + _claimed(body.created_by, creator),
     )
     return BulkOut(queue_name=queue_name, created=len(references))
 

@@ -1,7 +1,9 @@
 """Starting runs and following them; reading jobs."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
@@ -12,11 +14,20 @@ from openorch.api.schemas import (
     MAX_PAGE,
     JobOut,
     JobPage,
+    NextRunOut,
+    NextRunsOut,
     RunBody,
     RunOut,
     TriggerOut,
 )
-from openorch.database import ApiScope, ApiToken, Trigger
+from openorch.database import (
+    ApiScope,
+    ApiToken,
+    QueueTrigger,
+    ScheduledTrigger,
+    SingleTrigger,
+    Trigger,
+)
 from openorch.store import Store
 from openorch.store.errors import BadInput, NotFound
 
@@ -62,6 +73,46 @@ def read_trigger(
 ) -> TriggerOut:
     """One trigger, by id or exact name."""
     return trigger_out(find_trigger(get_store(request), trigger))
+
+
+@router.get("/triggers/{trigger}/next-runs", response_model=NextRunsOut, tags=["triggers"])
+def read_next_runs(
+    trigger: TriggerRef,
+    request: Request,
+    _token: Annotated[ApiToken, Depends(require(ApiScope.READ))],
+    count: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> NextRunsOut:
+    """The trigger's next `count` runs, in its time zone and the server's: what its
+    Schedulers will do (zone, DST, calendar). A queue trigger has none; a single trigger
+    one."""
+    store = get_store(request)
+    found = find_trigger(store, trigger)
+    times = store.get_trigger_next_runs(found.id, count)
+    zone = getattr(found, "time_zone", None) if isinstance(found, ScheduledTrigger) else None
+    note = None
+    if len(times) < count:
+        if isinstance(found, QueueTrigger):
+            note = "A queue trigger runs when its queue fills, not at set times."
+        elif isinstance(found, SingleTrigger):
+            note = "A single trigger runs once."
+        else:
+            note = "The calendar leaves no further run within a year of the cron's next time."
+    return NextRunsOut(
+        trigger_id=found.id,
+        time_zone=zone,
+        calendar_id=getattr(found, "calendar_id", None),
+        calendar_rule=getattr(found, "calendar_rule", None)
+        if isinstance(found, ScheduledTrigger)
+        else None,
+        runs=[NextRunOut(time=aware_in(moment, zone), server_time=moment) for moment in times],
+        note=note,
+    )
+
+
+def aware_in(moment: datetime, zone: str | None) -> datetime:
+    """A naive server-local time as an aware time in `zone` (None: the server's zone)."""
+    local = moment.astimezone()
+    return local if zone is None else local.astimezone(ZoneInfo(zone))
 
 
 @router.post(

@@ -13,8 +13,9 @@ from openorch.alerts import send_test
 from openorch.database import Alert, AlertChannel, AlertRule
 from openorch.database.alerts import RULE_KINDS, SMTP_SECURITY, WEBHOOK_FORMATS
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.orchestrator.widgets import KeptSecretInput, quiet_no_data
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -71,14 +72,9 @@ class ChannelPopup:
                     ui.select(list(WEBHOOK_FORMATS), value="teams", label="Body"),
                     "channel_popup_format_select",
                 )
-                self.url = tid(
-                    ui.input(
-                        "Webhook URL",
-                        password=True,
-                        placeholder=("leave empty to keep " + target) if channel else "",
-                    ).classes("w-full"),
-                    "channel_popup_url_input",
-                )
+                self.url = KeptSecretInput("Webhook URL", "channel_popup_url_input")
+                if channel:
+                    self.url.keep(target)
             with ui.row():
                 tid(ui.button("Save", on_click=guarded(self.save)), "channel_popup_save_button")
                 tid(ui.button("Cancel", on_click=self.dialog.close), "channel_popup_cancel_button")
@@ -128,8 +124,8 @@ class ChannelPopup:
                 recipients=self.recipients.value,
             )
         else:
-            url = (self.url.value or "").strip() or None
-            self.url.value = ""
+            url = self.url.typed()
+            self.url.input.value = ""
             await off_loop(
                 store.save_alert_channel,
                 name,
@@ -138,7 +134,7 @@ class ChannelPopup:
                 webhook_url=url,
                 webhook_format=self.format.value,
             )
-        ui.notify(f"Channel '{name}' saved.", type="positive")
+        notify_result(f"Channel '{name}' saved.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -146,7 +142,7 @@ class ChannelPopup:
         """Send a test message through the saved channel now."""
         assert self.channel is not None
         await off_loop(send_test, self.client_store.store, self.channel.name)
-        ui.notify(f"Test message sent through '{self.channel.name}'.", type="positive")
+        notify_result(f"Test message sent through '{self.channel.name}'.", "positive")
 
     async def delete(self) -> None:
         """Delete after asking."""
@@ -234,7 +230,7 @@ class RulePopup:
             recipients=self.recipients.value,
             channels=list(self.channels.value or []) or None,
         )
-        ui.notify("Rule saved.", type="positive")
+        notify_result("Rule saved.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -319,10 +315,11 @@ async def alert_details_popup(client_store: ClientStore, alert: Alert) -> ui.dia
                 ("error", "Last error"),
             )
         ]
-        tid(
+        deliveries_table = tid(
             ui.table(columns=columns, rows=rows, row_key="id").classes("w-full"),
             "alert_popup_deliveries_table",
         )
+        quiet_no_data(deliveries_table, "Not sent to any channel.")
         tid(ui.button("Close", on_click=dialog.close), "alert_popup_close_button")
     forget_on_close(dialog)
     return dialog

@@ -6,7 +6,7 @@ from nicegui import ui
 
 from openorch.database import Constant
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 
 
@@ -60,10 +60,10 @@ class ConstantPopup:
             if not name:
                 raise ValueError("Constant Name is required.")
             await off_loop(store.create_constant, name, value)
-            ui.notify(f"Constant '{name}' created.", type="positive")
+            notify_result(f"Constant '{name}' created.", "positive")
         else:
             await off_loop(store.update_constant, self.constant.name, value)
-            ui.notify(f"Constant '{self.constant.name}' updated.", type="positive")
+            notify_result(f"Constant '{self.constant.name}' updated.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -75,6 +75,6 @@ class ConstantPopup:
         if not await question_popup(f"Delete constant '{name}'?", "Delete", yes_color="negative"):
             return
         await off_loop(self.client_store.store.delete_constant, name)
-        ui.notify(f"Constant '{name}' deleted.", type="positive")
+        notify_result(f"Constant '{name}' deleted.", "positive")
         self.dialog.close()
         await self.on_change()

@@ -7,7 +7,7 @@ from nicegui import ui
 
 from openorch.database import Credential
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 
 
@@ -74,10 +74,10 @@ class CredentialPopup:
             if not name:
                 raise ValueError("Credential Name is required.")
             await off_loop(store.create_credential, name, username, password)
-            ui.notify(f"Credential '{name}' created.", type="positive")
+            notify_result(f"Credential '{name}' created.", "positive")
         else:
             await off_loop(store.update_credential, self.credential.name, username, password)
-            ui.notify(f"Credential '{self.credential.name}' updated.", type="positive")
+            notify_result(f"Credential '{self.credential.name}' updated.", "positive")
         self.password_input.value = ""
         self.dialog.close()
         await self.on_change()
@@ -90,6 +90,6 @@ class CredentialPopup:
         if not await question_popup(f"Delete credential '{name}'?", "Delete", yes_color="negative"):
             return
         await off_loop(self.client_store.store.delete_credential, name)
-        ui.notify(f"Credential '{name}' deleted.", type="positive")
+        notify_result(f"Credential '{name}' deleted.", "positive")
         self.dialog.close()
         await self.on_change()

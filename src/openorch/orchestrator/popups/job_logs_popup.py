@@ -3,13 +3,15 @@ pretty-printed), its duration and correlation id, and its logs (paged on the ser
 like the Logs tab)."""
 
 import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from nicegui import ui
 
 from openorch.database import Job
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, tid
+from openorch.orchestrator.common import fmt, guarded, tid
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
@@ -23,11 +25,29 @@ def pretty_data(text: str | None) -> str:
         return text
 
 
+#: How far before a job's start and after its end "Logs around this time" reaches.
+AROUND = timedelta(minutes=5)
+
+
+def around(job: Job) -> tuple[datetime, datetime]:
+    """From five minutes before the job started to five after it ended (or now), widened
+    to whole minutes (the Logs tab's time inputs show minutes)."""
+    start = (job.start_time - AROUND).replace(second=0, microsecond=0)
+    end = ((job.end_time or datetime.now()) + AROUND).replace(second=0, microsecond=0)
+    return start, end + timedelta(minutes=1)
+
+
 class JobLogsPopup:
     """A job's outcome and every log line written under its id."""
 
     def __init__(
-        self, client_store: ClientStore, job: dict[str, Any], full: Job | None = None
+        self,
+        client_store: ClientStore,
+        job: dict[str, Any],
+        full: Job | None = None,
+        *,
+        reason: str = "",
+        show_logs: Callable[[datetime, datetime], Awaitable[None]] | None = None,
     ) -> None:
         from openorch.orchestrator.log_table import LogFilter, LogTable
         from openorch.orchestrator.rows import duration_text
@@ -42,9 +62,27 @@ class JobLogsPopup:
                 f"{job.get('process_name', '')} on {job.get('scheduler_name', '')}, "
                 f"started {job.get('start_time', '')}, {job.get('status', '')}"
             )
+            if reason:
+                with ui.row().classes("items-center gap-2"):
+                    ui.icon("error", color="negative")
+                    tid(ui.label(reason).classes("text-negative font-bold"), "job_reason")
             if full is not None:
                 self._outcome(full, duration_text(full))
-            ui.label("Logs").classes("text-lg")
+            with ui.row().classes("items-center gap-4"):
+                ui.label("Logs").classes("text-lg")
+                if full is not None and show_logs is not None:
+                    start, end = around(full)
+
+                    async def logs_around() -> None:
+                        self.dialog.close()
+                        await show_logs(start, end)
+
+                    tid(
+                        ui.button(
+                            "Every process's logs around this time", on_click=guarded(logs_around)
+                        ).props("flat dense icon=schedule"),
+                        "job_logs_around_button",
+                    ).tooltip("The Logs tab, every process, 5 minutes before to 5 minutes after")
             self.table = LogTable(
                 client_store, lambda: LogFilter(job_id=job_id), "job_logs_table", job_button=False
             )
@@ -71,9 +109,11 @@ class JobLogsPopup:
             tid(ui.label(job.outcome_message).classes("whitespace-pre-wrap"), "job_outcome_message")
         if job.outcome_data is not None:
             # A label (text, never markdown or HTML): the data is the process's, not ours.
+            # Black on light grey in both modes (dark mode made it white on light grey),
+            # as the log popup's message.
             tid(
                 ui.label(pretty_data(job.outcome_data)).classes(
-                    "w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 p-2 "
+                    "w-full font-mono text-sm whitespace-pre-wrap bg-grey-2 text-black p-2 "
                     "max-h-96 overflow-auto"
                 ),
                 "job_outcome_data",

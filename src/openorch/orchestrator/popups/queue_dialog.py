@@ -10,7 +10,16 @@ from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import ALL, cut, fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import (
+    ALL,
+    cut,
+    fmt,
+    guarded,
+    notify_result,
+    off_loop,
+    short_id,
+    tid,
+)
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
@@ -21,7 +30,7 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
-from openorch.store.queues import describe_duration
+from openorch.store.queues import attempts_made, describe_duration
 
 #: The "in progress longer than" filter's choices.
 IN_PROGRESS_LONGER = {
@@ -40,18 +49,30 @@ BULK_ACTIONS = {
     "delete": ("Delete filtered", "Delete", "deleted"),
 }
 
+#: Long cells stay on one line, cut with "…" at this width; hovering shows the whole
+#: text and the element popup shows it all. (At 1400 px Data wrapped to four lines and
+#: pushed Job and ID off-screen.)
+_ONE_LINE = "white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: {}; "
+
+#: Half Quasar's side padding, in every cell: thirteen columns fit 1400 px.
+_PADDING = "padding-left: 8px; padding-right: 8px"
+_CELL_WIDTHS = {"data": "12rem", "message": "9rem", "reference": "10rem", "created_by": "8rem"}
+
+#: Columns shown shortened, with the whole value in a hover title (`<name>_full`).
+_HOVER_COLUMNS = ("reference", "data", "message", "created_by", "job_id", "id")
+
+#: Columns whose shown value is another row field than their name (ids: their end).
+_SHOWN_FIELD = {"job_id": "job_id_short", "id": "id_short"}
+
 COLUMNS: list[dict[str, Any]] = [
     {
         "name": name,
         "label": label,
-        "field": name,
+        "field": _SHOWN_FIELD.get(name, name),
         "align": "left",
         "sortable": True,
-        **(
-            {"style": "white-space: normal; max-width: 30rem"}
-            if name in ("data", "message")
-            else {}
-        ),
+        "style": (_ONE_LINE.format(_CELL_WIDTHS[name]) if name in _CELL_WIDTHS else "") + _PADDING,
+        "headerStyle": _PADDING,
     }
     for name, label in (
         ("reference", "Reference"),
@@ -76,17 +97,30 @@ for _column in COLUMNS:
         _column["sortable"] = False
 
 
+#: How much of a long value a hover title carries (the popup shows it all).
+_HOVER_CHARS = 1000
+
+
 def element_row(element: QueueElement, now: datetime | None = None) -> dict[str, Any]:
-    """One table row: data and message cut short (the popup shows them whole)."""
+    """One table row: data and message cut short, ids shown by their end, each with its
+    whole value for the hover title (the popup shows them whole)."""
     in_progress_for = ""
     if element.status is QueueStatus.IN_PROGRESS and element.start_date is not None:
         in_progress_for = describe_duration((now or datetime.now()) - element.start_date)
     return {
-        "attempts": element.attempts or 0,
+        "attempts": attempts_made(element),
         "deadline": fmt(element.deadline),
         "in_progress_for": in_progress_for,
         "job_id": str(element.job_id) if element.job_id else "",
+        "job_id_short": short_id(element.job_id),
+        "job_id_full": str(element.job_id) if element.job_id else "",
         "id": str(element.id),
+        "id_short": short_id(element.id),
+        "id_full": str(element.id),
+        "reference_full": element.reference or "",
+        "data_full": cut(element.data, _HOVER_CHARS),
+        "message_full": cut(element.message, _HOVER_CHARS),
+        "created_by_full": element.created_by or "",
         "reference": element.reference or "",
         "status": element.status.value,
         "status_color": status_color(element.status.value),
@@ -215,6 +249,12 @@ class QueueDialog:
                 on_row_click=self.open_element,
             )
             status_badge_slot(self.server.table, "status")
+            for name in _HOVER_COLUMNS:
+                self.server.table.add_slot(
+                    f"body-cell-{name}",
+                    f'<q-td :props="props" :title="props.row.{name}_full">'
+                    "{{ props.value }}</q-td>",
+                )
         forget_on_close(self.dialog)
 
     def filters(self) -> dict[str, Any]:
@@ -263,7 +303,7 @@ class QueueDialog:
         ):
             return
         changed = await off_loop(store.apply_queue_action, action, self.queue_name, **filters)
-        ui.notify(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", type="positive")
+        notify_result(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", "positive")
         await self.refresh()
 
     async def settings(self) -> QueueSettingsPopup:

@@ -9,10 +9,10 @@ from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.store import PipelineView
-from openorch.store.queues import describe_duration
+from openorch.store.queues import attempts_made, describe_duration
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left"}
@@ -125,7 +125,7 @@ class QueueElementPopup:
                         ui.label(label).classes("text-bold")
                         tid(ui.label(fmt(value)), f"queue_element_popup_{name}")
                     ui.label("Attempts").classes("text-bold")
-                    tid(ui.label(str(element.attempts or 0)), "queue_element_popup_attempts")
+                    tid(ui.label(str(attempts_made(element))), "queue_element_popup_attempts")
                     ui.label("Job").classes("text-bold")
                     if element.job_id is not None:
                         tid(
@@ -194,7 +194,7 @@ class QueueElementPopup:
                 data or None,
                 created_by or None,
             )
-            ui.notify(f"Queue element created in {queue_name}.", type="positive")
+            notify_result(f"Queue element created in {queue_name}.", "positive")
         else:
             element = self.element
             status = QueueStatus(self.status_select.value)
@@ -209,7 +209,7 @@ class QueueElementPopup:
                 message=message,
                 created_by=created_by,
             )
-            ui.notify("Queue element saved.", type="positive")
+            notify_result("Queue element saved.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -235,7 +235,7 @@ class QueueElementPopup:
         ):
             return
         status = await off_loop(self.client_store.store.release_queue_element, self.element.id)
-        ui.notify(f"Queue element released: now {status.name}.", type="positive")
+        notify_result(f"Queue element released: now {status.name}.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -249,7 +249,7 @@ class QueueElementPopup:
         ):
             return
         await off_loop(self.client_store.store.delete_queue_element, self.element.id)
-        ui.notify("Queue element deleted.", type="positive")
+        notify_result("Queue element deleted.", "positive")
         self.dialog.close()
         await self.on_change()
 

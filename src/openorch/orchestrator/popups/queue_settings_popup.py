@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
@@ -108,7 +108,7 @@ class QueueSettingsPopup:
                 description=(self.description_input.value or "").strip() or None,
             )
         )
-        ui.notify(f"Settings of queue '{name}' saved.", type="positive")
+        notify_result(f"Settings of queue '{name}' saved.", "positive")
         self.dialog.close()
         if self.on_change is not None:
             await self.on_change()

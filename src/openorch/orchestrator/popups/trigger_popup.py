@@ -11,6 +11,8 @@ message.
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import available_timezones
 
 from nicegui import ui
 
@@ -22,11 +24,14 @@ from openorch.database import (
     TriggerStatus,
     TriggerType,
 )
+from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
-from openorch.orchestrator.widgets import DatetimeInput
+from openorch.orchestrator.popups.next_runs_preview import NextRunsPreview
+from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
+from openorch.store.schedule import CalendarRule
 from openorch.store.state import TransitionRefused
 
 CRON_HELP_URL = "https://crontab.guru/"
@@ -35,6 +40,11 @@ CRON_HELP_URL = "https://crontab.guru/"
 #: only, and the minute may pass while the admin types): no "create anyway?" question.
 NOW_TOLERANCE = timedelta(minutes=5)
 
+#: The calendar rule choice: stored name → what the admin reads ("" = no rule).
+RULE_OPTIONS = {"": "Run on every day the cron names"} | {
+    rule.name: rule.value for rule in CalendarRule
+}
+
 #: The "after a failure" choice: stored value → what the admin reads.
 AFTER_FAILURE_OPTIONS = {
     False: "Stop: stay Failed until enabled (default)",
@@ -42,13 +52,38 @@ AFTER_FAILURE_OPTIONS = {
 }
 
 
-def next_cron_run(cron_expr: str, after: datetime | None = None) -> datetime | None:
-    """The next time a cron expression names, or None when it does not parse."""
-    try:
-        v.check_cron(cron_expr)
-    except ValueError:
+def missing_path_warning(path: str, is_git: bool) -> str | None:
+    """What to warn about when a trigger's process path is not on this machine: a
+    warning, not an error (robots may have the file where the Orchestrator does not).
+    Git URLs are not checked: they are cloned by the robots."""
+    if is_git or not path.strip():
         return None
-    return v.next_cron_time(cron_expr, after or datetime.now())
+    try:
+        if Path(path.strip()).expanduser().exists():
+            return None
+    except OSError:  # a name the file system cannot even look at (too long, bad bytes)
+        pass
+    return (
+        f"Note: the process path {mask(path.strip())!r} does not exist on this machine (the "
+        "Orchestrator's). Fine if the robots have it there; otherwise its runs will fail."
+    )
+
+
+#: How many coming runs the cron field lists under itself.
+CRON_RUNS_SHOWN = 5
+
+
+def describe_cron(cron_expr: str, after: datetime | None = None) -> tuple[str, list[datetime]]:
+    """What the cron field says as the admin types: why it is wrong ('' when it is
+    not), and its next five runs when it is right."""
+    text = cron_expr.strip()
+    if not text:
+        return "", []
+    try:
+        v.check_cron(text, label="Cron")
+    except ValueError as error:
+        return str(error), []
+    return "", v.next_cron_times(text, after or datetime.now(), CRON_RUNS_SHOWN)
 
 
 class TriggerPopup:
@@ -80,6 +115,7 @@ class TriggerPopup:
                 tid(ui.link(target=CRON_HELP_URL, new_tab=True), "trigger_popup_cron_help"),
             ):
                 ui.icon("help").tooltip(f"Cron syntax help: {CRON_HELP_URL}")
+            self.cron_runs = tid(ui.label("").classes("text-sm -mt-2"), "trigger_popup_cron_runs")
             with ui.row().classes("items-center gap-2"):
                 self.time_input = DatetimeInput(
                     "Trigger Time", "trigger_popup_time", allow_empty=False
@@ -93,6 +129,7 @@ class TriggerPopup:
                 self.now_button.tooltip(
                     "Set the time to now: the trigger runs as soon as a Scheduler polls"
                 )
+            self._calendar_fields()
             self.queue_input = self._input("Queue Name", "queue")
             self.batch_input = tid(
                 ui.number("Min Batch Size", value=1, min=1, precision=0, format="%.0f").classes(
@@ -100,7 +137,10 @@ class TriggerPopup:
                 ),
                 "trigger_popup_batch_input",
             )
-            self.path_input = self._input("Process Path", "path")
+            # A git URL may hold a token: such a path is kept on the server, like a
+            # webhook URL (the input shows it masked and keeps it unless replaced).
+            self.path = KeptSecretInput("Process Path", "trigger_popup_path_input", password=False)
+            self.path_input = self.path.input
             self.git_check = tid(ui.checkbox("Is path a Git Repo?"), "trigger_popup_git_check")
             self.branch_input = self._input("Git Branch/Tag (empty: the default branch)", "branch")
             self.branch_input.bind_visibility_from(self.git_check, "value")
@@ -153,6 +193,90 @@ class TriggerPopup:
         self._fill()
         if trigger is None and trigger_type == TriggerType.SINGLE:
             self._set_now()  # the usual single trigger: run it now
+        if trigger_type != TriggerType.SINGLE:
+            with self.dialog:
+                ui.timer(0.01, guarded(self._load_calendars), once=True)
+
+    def _calendar_fields(self) -> None:
+        """Zone, calendar, rule and the preview (scheduled); zone, calendar and the time
+        window (queue). Every check is the data layer's; the preview shows its message."""
+        self.zone_input = tid(
+            ui.input(
+                "Time zone (empty: this server's local time)",
+                autocomplete=sorted(available_timezones()),
+            ).classes("w-full"),
+            "trigger_popup_zone_input",
+        )
+        self.zone_input.on_value_change(self._rule_changed)
+        self.cron_input.on_value_change(self._rule_changed)
+        with ui.row().classes("w-full items-center gap-2"):
+            self.calendar_select = tid(
+                ui.select({"": "No calendar"}, value="", label="Calendar").classes("grow"),
+                "trigger_popup_calendar_select",
+            )
+            self.calendar_select.on_value_change(self._rule_changed)
+            self.rule_select = tid(
+                ui.select(RULE_OPTIONS, value="", label="On non-working days").classes("grow"),
+                "trigger_popup_rule_select",
+            )
+            self.rule_select.on_value_change(self._rule_changed)
+            self.working_days_button = tid(
+                ui.button("Working days", icon="work", on_click=self._working_days).props(
+                    "flat no-caps"
+                ),
+                "trigger_popup_working_days_button",
+            )
+            self.working_days_button.tooltip("Mon–Fri minus the calendar's days")
+        with ui.row().classes("w-full gap-2") as self.window_row:
+            self.window_start_input = tid(
+                ui.input("Start from (HH:MM, empty: any time)").classes("grow"),
+                "trigger_popup_window_start_input",
+            )
+            self.window_end_input = tid(
+                ui.input("Start until (HH:MM)").classes("grow"),
+                "trigger_popup_window_end_input",
+            )
+        self.preview = NextRunsPreview()
+        #: The saved rule (an edited trigger): while unchanged, the stored time stays.
+        self._loaded_rule: tuple[str, str, str, str] | None = None
+        self._ready = False  # calendars loaded: the preview may run
+
+    def _rule_values(self) -> tuple[str, str, str, str]:
+        return (
+            (self.cron_input.value or "").strip(),
+            (self.zone_input.value or "").strip(),
+            str(self.calendar_select.value or ""),
+            str(self.rule_select.value or ""),
+        )
+
+    async def _load_calendars(self) -> None:
+        """The calendar choices (and the browser's zone), then the first preview."""
+        calendars = await off_loop(self.client_store.store.get_calendars)
+        options = {"": "No calendar"} | {str(item.id): item.name for item in calendars}
+        current = getattr(self.trigger, "calendar_id", None)
+        self.calendar_select.set_options(options, value=str(current) if current else "")
+        await self.preview.detect_browser_zone()
+        self._ready = True
+        await self._rule_changed()
+
+    def _working_days(self) -> None:
+        """The one-click choice: run on Mon–Fri, minus the calendar's days."""
+        self.rule_select.value = "WORKING_DAYS"
+
+    async def _rule_changed(self) -> None:
+        """Show the next runs of the rule as typed; a new rule also fills Trigger Time
+        with its first run (an unchanged one keeps the stored time)."""
+        if self.trigger_type != TriggerType.SCHEDULED or not self._ready:
+            return
+        values = self._rule_values()
+        cron, zone, calendar, rule = values
+        if not cron:
+            return
+        runs = await self.preview.update(
+            self.client_store.store, cron, zone or None, calendar or None, rule or None
+        )
+        if runs and values != self._loaded_rule:
+            self.time_input.set_datetime(runs[0])
 
     @staticmethod
     def _input(label: str, name: str) -> ui.input:
@@ -161,6 +285,13 @@ class TriggerPopup:
     def _show_fields_of_kind(self) -> None:
         kind = self.trigger_type
         self.cron_input.visible = kind == TriggerType.SCHEDULED
+        self.cron_runs.visible = kind == TriggerType.SCHEDULED
+        self.zone_input.visible = kind != TriggerType.SINGLE
+        self.calendar_select.visible = kind != TriggerType.SINGLE
+        self.rule_select.visible = kind == TriggerType.SCHEDULED
+        self.working_days_button.visible = kind == TriggerType.SCHEDULED
+        self.preview.container.visible = kind == TriggerType.SCHEDULED
+        self.window_row.visible = kind == TriggerType.QUEUE
         self.time_input.visible = kind in (TriggerType.SINGLE, TriggerType.SCHEDULED)
         self.queue_input.visible = kind == TriggerType.QUEUE
         self.batch_input.visible = kind == TriggerType.QUEUE
@@ -177,7 +308,10 @@ class TriggerPopup:
             return
         self.name_input.value = trigger.trigger_name
         self.process_input.value = trigger.process_name
-        self.path_input.value = trigger.process_path
+        if mask(trigger.process_path) != trigger.process_path:
+            self.path.keep(mask(trigger.process_path))
+        else:
+            self.path_input.value = trigger.process_path
         self.args_input.value = trigger.process_args or ""
         self.git_check.value = trigger.is_git_repo
         self.branch_input.value = trigger.git_branch or ""
@@ -185,8 +319,21 @@ class TriggerPopup:
         self.priority_input.value = trigger.priority
         self.whitelist_input.value = trigger.whitelist
         self.after_failure_select.value = trigger.keeps_running_after_failure
+        if isinstance(trigger, ScheduledTrigger | QueueTrigger):
+            self.zone_input.value = trigger.time_zone or ""
         if isinstance(trigger, ScheduledTrigger):
+            self.rule_select.value = trigger.calendar_rule or ""
             self.cron_input.value = trigger.cron_expr
+        if isinstance(trigger, QueueTrigger):
+            self.window_start_input.value = trigger.window_start or ""
+            self.window_end_input.value = trigger.window_end or ""
+        if isinstance(trigger, ScheduledTrigger):
+            self._loaded_rule = (
+                trigger.cron_expr.strip(),
+                trigger.time_zone or "",
+                str(trigger.calendar_id or ""),
+                trigger.calendar_rule or "",
+            )
         if isinstance(trigger, SingleTrigger | ScheduledTrigger):
             self.time_input.set_datetime(trigger.next_run)
         if isinstance(trigger, QueueTrigger):
@@ -194,10 +341,25 @@ class TriggerPopup:
             self.batch_input.value = trigger.min_batch_size
 
     def _cron_changed(self) -> None:
-        """A valid expression fills Trigger Time with its next run."""
-        moment = next_cron_run((self.cron_input.value or "").strip())
-        if moment is not None:
-            self.time_input.set_datetime(moment)
+        """Checked as typed: what is wrong, in words, or the cron's next five runs under
+        the field; a valid expression also fills Trigger Time with its next run."""
+        problem, runs = describe_cron(self.cron_input.value or "")
+        if problem:
+            self.cron_runs.text = problem
+            self.cron_runs.classes(add="text-negative", remove="text-grey-7")
+        else:
+            self.cron_runs.text = (
+                "Next runs: " + ", ".join(moment.strftime("%a %d-%m-%Y %H:%M") for moment in runs)
+                if runs
+                else ""
+            )
+            self.cron_runs.classes(add="text-grey-7", remove="text-negative")
+        # Without a zone or calendar rule the cron's next run is the trigger's; with one,
+        # the preview below computes it (and fills Trigger Time).
+        if (self.zone_input.value or "").strip() or self.rule_select.value:
+            return
+        if runs and self._rule_values() != self._loaded_rule:
+            self.time_input.set_datetime(runs[0])
 
     # --- reading the form ---------------------------------------------------------
 
@@ -216,6 +378,12 @@ class TriggerPopup:
         )
         return checked or ""
 
+    def _process_path(self) -> str:
+        """The typed path, or the stored one when it holds a secret and nothing was typed."""
+        if self.path.keeping and self.path.typed() is None and self.trigger is not None:
+            return self.trigger.process_path
+        return self._text(self.path_input, "process_path", "Process Path")
+
     def _integer(self, element: ui.number, label: str, minimum: int | None = None) -> int:
         if element.value is None or element.value == "":
             raise ValueError(f"{label} is required.")
@@ -233,7 +401,7 @@ class TriggerPopup:
         first only to say the right thing when it leaves the time empty."""
         name = self._text(self.name_input, "trigger_name", "Trigger Name")
         process = self._text(self.process_input, "process_name", "Process Name")
-        path = self._text(self.path_input, "process_path", "Process Path")
+        path = self._process_path()
         args = self._text(self.args_input, "process_args", "Process Arguments", required=False)
         branch = self._text(self.branch_input, "git_branch", "Git Branch/Tag", required=False)
         priority = self._integer(self.priority_input, "Priority")
@@ -251,7 +419,7 @@ class TriggerPopup:
             )
             # Said before the time is read: a cron that does not parse leaves the time empty,
             # and "the cron is wrong" is the message that helps.
-            v.check_cron(cron)
+            v.check_cron(cron, label="Cron")
         if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
             next_run = self.time_input.get_datetime()
             if (
@@ -269,6 +437,11 @@ class TriggerPopup:
             batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
         store = self.client_store.store
         git_branch = branch if is_git and branch.strip() else None
+        zone = (self.zone_input.value or "").strip() or None
+        calendar = str(self.calendar_select.value or "") or None
+        rule = str(self.rule_select.value or "") or None
+        window_start = (self.window_start_input.value or "").strip() or None
+        window_end = (self.window_end_input.value or "").strip() or None
         if self.trigger is None:
             if kind == TriggerType.SINGLE:
                 await off_loop(
@@ -299,6 +472,9 @@ class TriggerPopup:
                     whitelist,
                     git_branch,
                     keep_running,
+                    zone,
+                    calendar,
+                    rule,
                 )
             else:
                 await off_loop(
@@ -315,8 +491,12 @@ class TriggerPopup:
                     whitelist,
                     git_branch,
                     keep_running,
+                    window_start,
+                    window_end,
+                    zone,
+                    calendar,
                 )
-            ui.notify(f"Trigger '{name}' created.", type="positive")
+            done = f"Trigger '{name}' created."
         else:
             trigger = self.trigger
             trigger.trigger_name = name
@@ -331,13 +511,26 @@ class TriggerPopup:
             trigger.scheduler_whitelist = whitelist  # the data layer checks and normalises it
             if isinstance(trigger, ScheduledTrigger):
                 trigger.cron_expr = cron
+                trigger.time_zone = zone
+                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
+                trigger.calendar_rule = rule
             if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
                 trigger.next_run = next_run
             if isinstance(trigger, QueueTrigger):
                 trigger.queue_name = queue
                 trigger.min_batch_size = batch
+                trigger.time_zone = zone
+                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
+                trigger.window_start = window_start
+                trigger.window_end = window_end
             await off_loop(store.update_trigger, trigger)
-            ui.notify(f"Trigger '{name}' updated.", type="positive")
+            done = f"Trigger '{name}' updated."
+        # One result note: saved, with the warning when the path is not on this machine.
+        warning = missing_path_warning(path, is_git)
+        if warning:
+            notify_result(f"{done} {warning}", "warning", multi_line=True, close_button=True)
+        else:
+            notify_result(done, "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -374,7 +567,7 @@ class TriggerPopup:
             TriggerStatus.KILLING: ": its Scheduler stops the process",
             TriggerStatus.RUNNING: ": the current run goes on, and it runs again when due",
         }.get(new_status, "")
-        ui.notify(f"Trigger status set to '{new_status.value}'{hint}.", type="positive")
+        notify_result(f"Trigger status set to '{new_status.value}'{hint}.", "positive")
         self.dialog.close()
         await self.on_change()
 
@@ -386,6 +579,6 @@ class TriggerPopup:
         ):
             return
         await off_loop(self.client_store.store.delete_trigger, trigger.id)
-        ui.notify(f"Trigger '{trigger.trigger_name}' deleted.", type="positive")
+        notify_result(f"Trigger '{trigger.trigger_name}' deleted.", "positive")
         self.dialog.close()
         await self.on_change()

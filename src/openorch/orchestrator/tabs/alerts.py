@@ -17,6 +17,7 @@ from openorch.orchestrator.popups.alert_popups import (
     RulePopup,
     alert_details_popup,
 )
+from openorch.orchestrator.widgets import quiet_no_data
 
 #: How many alerts the history shows per page.
 HISTORY_PAGE = 50
@@ -66,6 +67,26 @@ def channel_row(channel: AlertChannel, target: str) -> dict[str, Any]:
     }
 
 
+#: A unit's words for a threshold of exactly 1 ("1 element past its deadline").
+_SINGULAR = {
+    "minutes": "minute",
+    "seconds": "second",
+    "elements": "element",
+    "their deadline": "its deadline",
+}
+
+
+def threshold_text(threshold: int | None, unit: str | None) -> str:
+    """A rule's threshold with its unit, in the singular for 1 (not "1 elements past
+    their deadline")."""
+    if not unit or threshold is None:
+        return ""
+    if threshold == 1:
+        for plural, singular in _SINGULAR.items():
+            unit = unit.replace(plural, singular)
+    return f"{threshold} {unit}"
+
+
 def rule_row(rule: AlertRule) -> dict[str, Any]:
     """One rule with its settings in words."""
     catalogue = RULE_KINDS[rule.kind]
@@ -75,7 +96,7 @@ def rule_row(rule: AlertRule) -> dict[str, Any]:
         "kind": rule.kind,
         "label": catalogue.label,
         "enabled": "on" if rule.enabled else "off",
-        "threshold": f"{rule.threshold} {catalogue.unit}" if catalogue.unit else "",
+        "threshold": threshold_text(rule.threshold, catalogue.unit),
         "reminder": f"after {rule.reminder_minutes} min" if rule.reminder_minutes else "",
         "recovered": ("yes" if rule.notify_recovered else "no") if catalogue.condition else "",
         "recipients": rule.recipients or "",
@@ -110,7 +131,6 @@ class AlertsTab:
         self._rules: dict[str, AlertRule] = {}
         self._recipients: dict[str, AlertRecipients] = {}
         self.lease_label = tid(ui.label(""), "alerts_lease_label")
-        ui.label("Channels").classes("text-lg")
         with ui.row():
             tid(
                 ui.button(
@@ -129,17 +149,19 @@ class AlertsTab:
                 "alerts_new_webhook_button",
             )
         self.channels_table = tid(
-            ui.table(columns=CHANNEL_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            ui.table(columns=CHANNEL_COLUMNS, rows=[], row_key="id", title="Channels").classes(
+                "w-full"
+            ),
             "alerts_channels_table",
         )
+        quiet_no_data(self.channels_table, "No channel yet: add an email or webhook channel.")
         self.channels_table.on("row-click", guarded(lambda e: self.open_channel(e.args[1]["id"])))
-        ui.label("Rules").classes("text-lg")
         self.rules_table = tid(
-            ui.table(columns=RULE_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            ui.table(columns=RULE_COLUMNS, rows=[], row_key="id", title="Rules").classes("w-full"),
             "alerts_rules_table",
         )
+        quiet_no_data(self.rules_table, "No rules.")
         self.rules_table.on("row-click", guarded(lambda e: self.open_rule(e.args[1]["id"])))
-        ui.label("Recipients per trigger or queue").classes("text-lg")
         tid(
             ui.button(
                 "Add recipients",
@@ -149,9 +171,15 @@ class AlertsTab:
             "alerts_new_recipients_button",
         )
         self.recipients_table = tid(
-            ui.table(columns=RECIPIENT_COLUMNS, rows=[], row_key="id").classes("w-full"),
+            ui.table(
+                columns=RECIPIENT_COLUMNS,
+                rows=[],
+                row_key="id",
+                title="Recipients per trigger or queue",
+            ).classes("w-full"),
             "alerts_recipients_table",
         )
+        quiet_no_data(self.recipients_table, "No recipients per trigger or queue.")
         self.recipients_table.on(
             "row-click", guarded(lambda e: self.open_recipients(e.args[1]["id"]))
         )
@@ -181,6 +209,7 @@ class AlertsTab:
             ).classes("w-full"),
             "alerts_history_table",
         )
+        quiet_no_data(self.history_table, "No alerts.")
         self.history_table.on("row-click", guarded(lambda e: self.open_alert(e.args[1]["id"])))
         self.total = 0
 

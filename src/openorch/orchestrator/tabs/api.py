@@ -8,7 +8,7 @@ from nicegui import ui
 
 from openorch.database import ApiAuditEntry, ApiScope, ApiToken
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput, Page, ServerTable, paged, quiet_no_data
 
@@ -133,7 +133,7 @@ class ApiTab:
         ):
             return
         await off_loop(self.client_store.store.revoke_api_token, row["id"])
-        ui.notify(f"Token '{row['name']}' revoked.", type="positive")
+        notify_result(f"Token '{row['name']}' revoked.", "positive")
         await self.refresh()
 
 

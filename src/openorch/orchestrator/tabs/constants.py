@@ -4,7 +4,6 @@ from typing import Any
 
 from nicegui import ui
 
-from openorch.crypto import describe_encrypted_password
 from openorch.database import Constant, Credential
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
@@ -48,13 +47,18 @@ def constant_row(constant: Constant) -> dict[str, Any]:
     }
 
 
+#: What the Credentials table says about a password: never anything about its content.
+PASSWORD_SET = "Password set (encrypted)"
+
+
 def credential_row(credential: Credential) -> dict[str, Any]:
-    """One row of the Credentials table: the password only as its length description."""
+    """One row of the Credentials table: only that a password is set. (The original's
+    "100 encrypted bytes. 0-15 decrypted bytes." told an admin nothing they could use.)"""
     return {
         "id": credential.name,
         "name": credential.name,
         "username": credential.username,
-        "password": describe_encrypted_password(credential.password),
+        "password": PASSWORD_SET if credential.password else "",
         "changed_at": fmt(credential.changed_at),
     }
 

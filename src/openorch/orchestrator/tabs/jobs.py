@@ -1,7 +1,10 @@
-"""Jobs: process runs, newest first, paged on the server, filtered by status, process and
-reported outcome; a click shows the job: its outcome message and data, duration,
-correlation id and logs."""
+"""Jobs: process runs, newest first, paged on the server, filtered by status, process,
+reported outcome and why they failed; each failed job's row says why (its reported
+failure, or the exception line and exit code). A click shows the job: its outcome
+message and data, duration, correlation id, logs, and a link to every process's logs
+around that time."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +53,13 @@ COLUMNS: list[dict[str, Any]] = [
         "sortable": True,
     },
     {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+    {
+        "name": "reason",
+        "label": "Why It Failed",
+        "field": "reason",
+        "align": "left",
+        "style": "white-space: normal; min-width: 14rem; max-width: 28rem",
+    },
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
     {"name": "outcome", "label": "Outcome", "field": "outcome", "align": "left"},
     {
@@ -70,11 +80,16 @@ COLUMNS: list[dict[str, Any]] = [
 NO_OUTCOME = "None reported"
 
 
+#: Shows the Logs tab between two times (every process): `OrchestratorPage.show_logs`.
+ShowLogs = Callable[[datetime, datetime], Awaitable[None]]
+
+
 class JobsTab:
     """The Jobs panel: newest first, paged and sorted by the database."""
 
-    def __init__(self, client_store: ClientStore) -> None:
+    def __init__(self, client_store: ClientStore, show_logs: ShowLogs | None = None) -> None:
         self.client_store = client_store
+        self.show_logs = show_logs
         self.applying = False
         on_filter = guarded(self.filter_changed)
         with ui.row().classes("items-start gap-4"):
@@ -103,6 +118,16 @@ class JobsTab:
                 "jobs_outcome_select",
             )
             self.from_input = DatetimeInput("Started from", "jobs_from", on_change=on_filter)
+            self.failure_input = tid(
+                ui.input(
+                    "Why it failed contains",
+                    placeholder="e.g. ZeroDivisionError",
+                    on_change=on_filter,
+                )
+                .props("clearable debounce=400")
+                .classes("w-64"),
+                "jobs_failure_input",
+            )
         self.server = ServerTable(
             COLUMNS,
             self.fetch,
@@ -114,6 +139,14 @@ class JobsTab:
             on_row_click=self.open_job,
         )
         status_badge_slot(self.server.table, "status")
+        self.server.table.add_slot(
+            "body-cell-reason",
+            """
+            <q-td :props="props" class="text-negative" :title="props.row.reason_full">
+                {{ props.value }}
+            </q-td>
+        """,
+        )
         self.server.table.add_slot(
             "body-cell-outcome",
             """
@@ -143,8 +176,10 @@ class JobsTab:
             else "NONE"
             if outcome == NO_OUTCOME
             else str(outcome),
+            failure=self.failure_input.value or None,
         )
-        return [job_row(job) for job in jobs], total
+        reasons = self.client_store.store.get_failure_reasons(jobs)
+        return [job_row(job, reasons.get(job.id, "")) for job in jobs], total
 
     def apply_filter(
         self,
@@ -157,6 +192,7 @@ class JobsTab:
         try:
             self.status_select.value = status or ALL
             self.outcome_select.value = ALL
+            self.failure_input.value = ""
             self.from_input.set_datetime(started_from)
             process = process_name or ALL
             options = list(self.process_select.options)
@@ -183,8 +219,11 @@ class JobsTab:
         await self.server.refresh()
 
     async def open_job(self, row: dict[str, Any]) -> JobLogsPopup:
-        """Show the clicked job: outcome, data, duration, correlation id and logs."""
+        """Show the clicked job: why it failed, outcome, data, duration, correlation id,
+        its logs and the way to every process's logs around that time."""
         job = await off_loop(self.client_store.store.get_job, row["id"])
-        popup = JobLogsPopup(self.client_store, row, job)
+        popup = JobLogsPopup(
+            self.client_store, row, job, reason=row.get("reason_full", ""), show_logs=self.show_logs
+        )
         await popup.table.refresh()
         return popup

@@ -60,13 +60,15 @@ class LogsTab:
         level: str | None = None,
         from_date: datetime | None = None,
         process_name: str | None = None,
+        to_date: datetime | None = None,
     ) -> None:
-        """Set the filters (from an Overview link); the tab change refreshes once."""
+        """Set the filters (from an Overview link or a job's "logs around this time");
+        the tab change refreshes once."""
         self.applying = True
         try:
             self.level_select.value = level or ALL
             self.from_input.set_datetime(from_date)
-            self.to_input.set_datetime(None)
+            self.to_input.set_datetime(to_date)
             process = process_name or ALL
             options = list(self.process_select.options)
             if process not in options:

@@ -22,6 +22,7 @@ COLUMNS: list[dict[str, Any]] = [
         "sortable": True,
     },
     {"name": "state", "label": "State", "field": "state", "align": "left"},
+    {"name": "runs_on", "label": "Runs On", "field": "runs_on", "align": "left"},
     {"name": "last_update", "label": "Last Connection", "field": "last_update", "align": "left"},
     {"name": "clock", "label": "Clock", "field": "clock", "align": "left"},
     {
@@ -49,6 +50,13 @@ def describe_offset(seconds: float | None) -> str:
     return f"{amount} {'ahead of' if seconds > 0 else 'behind'} the database"
 
 
+def runs_on(host: str | None, pid: int | None) -> str:
+    """'rpa-07, pid 4711': where the run holding the name is ('' when not recorded)."""
+    if host is None:
+        return ""
+    return f"{host}, pid {pid}" if pid is not None else host
+
+
 def scheduler_row(health: SchedulerHealth) -> dict[str, Any]:
     """One row; `stale` marks a Scheduler the liveness rule calls dead (unless it said
     it stopped)."""
@@ -62,6 +70,7 @@ def scheduler_row(health: SchedulerHealth) -> dict[str, Any]:
         "id": scheduler.machine_name,
         "machine_name": scheduler.machine_name,
         "state": state,
+        "runs_on": runs_on(scheduler.run_host, scheduler.run_pid),
         "last_update": fmt(scheduler.last_update),
         "stale": not health.alive and not stopped,
         "clock": describe_offset(health.notable_clock_offset),

@@ -2,9 +2,13 @@
 
 The configured connection string and key (command line, environment or local mode)
 stay on the server: the page shows the connection string masked and says where the key
-comes from and whether it matches the database, never its value. A key typed here is
-write-only (the input is emptied once connected). A connection string other than the
-configured one is checked by `check_page_connection_string` before anything connects.
+comes from and whether it matches the database, never its value. The page never
+receives a database password either: the string shows `***` in its place, and a blank
+password field means "keep the current one" (for the same server only, see
+`with_page_password`). A key or password typed here is write-only (the inputs are
+emptied once connected). A connection string other than the configured one is checked
+by `check_page_connection_string`, and the engine is created from the URL that check
+returns, never from the typed text.
 """
 
 from collections.abc import Awaitable, Callable
@@ -14,10 +18,10 @@ from nicegui import ui
 from openorch.config import ConnectionSettings
 from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
-from openorch.store import HEAD_REVISION, mask
-from openorch.store.conn_policy import check_page_connection_string
+from openorch.store import HEAD_REVISION, ConnectionURL, mask, parse_url
+from openorch.store.conn_policy import check_page_connection_string, with_page_password
 
 
 class SettingsTab:
@@ -39,6 +43,10 @@ class SettingsTab:
         self.configured_key = defaults.crypto_key if defaults else ""
         self.key_source = (defaults.key_source or "the configuration") if defaults else ""
         self.key_note = ""
+        #: Whose password a blank password field keeps: the configured URL, then the one
+        #: last connected to. Server-side only.
+        self.current_url = self._parsed(self.configured_conn)
+        self.key_used = ""
         with ui.column().classes("w-full max-w-3xl gap-2"):
             # Dark text on a light blue panel: readable in light and dark mode alike.
             self.local_label = tid(
@@ -48,6 +56,17 @@ class SettingsTab:
             self.conn_input = tid(
                 ui.input("Connection String", value=mask(self.configured_conn)).classes("w-full"),
                 "settings_conn_input",
+            )
+            self.password_input = tid(
+                ui.input(
+                    "Database password (leave empty to keep the current one)",
+                    value="",
+                    password=True,
+                    password_toggle_button=True,
+                )
+                .classes("w-full")
+                .props('autocomplete="off"'),
+                "settings_password_input",
             )
             self.key_input = tid(
                 ui.input(
@@ -81,6 +100,7 @@ class SettingsTab:
     def _show_state(self) -> None:
         connected = self.client_store.connected
         self.conn_input.set_enabled(not connected)
+        self.password_input.set_enabled(not connected)
         self.key_input.set_enabled(not connected)
         self.connect_button.set_enabled(not connected)
         self.disconnect_button.set_enabled(connected)
@@ -115,40 +135,35 @@ class SettingsTab:
         typed_conn = (self.conn_input.value or "").strip()
         typed_key = (self.key_input.value or "").strip()
         if typed_key and not validate_key(typed_key):
-            ui.notify("Invalid AES key", type="negative")
+            notify_result("Invalid AES key", "negative")
             return
         key = typed_key or self.configured_key
         if not key:
-            ui.notify(
-                "No encryption key: type one (or set OpenOrchestratorKey and restart).",
-                type="negative",
+            notify_result(
+                "No encryption key: type one (or set OpenOrchestratorKey and restart).", "negative"
             )
             return
-        if self.configured_conn and typed_conn == mask(self.configured_conn):
-            conn_string = self.configured_conn  # the admin's own: any parameter is fine
-        else:
-            conn_string = typed_conn
-            await off_loop(check_page_connection_string, conn_string)
+        typed_password = self.password_input.value or ""
+        use_configured = bool(self.configured_conn) and typed_conn == mask(self.configured_conn)
+        conn = await off_loop(self._connection_url, typed_conn, typed_password, use_configured)
         local_path = (
             self.defaults.database_path
-            if self.defaults and self.defaults.local and conn_string == self.defaults.conn_string
+            if self.defaults and self.defaults.local and use_configured
             else None
         )
         self.connect_button.props("loading")
         try:
-            result = await off_loop(self.client_store.connect, conn_string, key, local_path)
+            result = await off_loop(self.client_store.connect, conn, key, local_path)
         finally:
             self.connect_button.props(remove="loading")
         self.key_input.value = ""  # write-only: a typed key is not kept on the page
-        source = "typed on this page" if typed_key else f"from {self.key_source}"
-        match = {
-            True: "it matches the credentials in this database",
-            False: "it does NOT match the credentials in this database",
-            None: "no credentials in this database to check it against",
-        }[result.key_matches]
-        self.key_note = f"Key: {source} (not shown); {match}."
+        self.password_input.value = ""  # so is a typed password
+        self.current_url = self._parsed(conn) if isinstance(conn, str) else conn
+        self.conn_input.value = mask(conn) if not use_configured else typed_conn
+        self.key_used = "typed on this page" if typed_key else f"from {self.key_source}"
+        self._note_key(result.key_matches)
         self._show_state()
-        ui.notify("Connected!", type="positive")
+        notify_result("Connected!", "positive")
         for warning in result.warnings:
             ui.notify(warning, type="warning", multi_line=True, close_button=True)
         if not result.revision_ok:
@@ -160,6 +175,42 @@ class SettingsTab:
                 "revision_popup",
             )
         await self.on_connected()
+
+    def _connection_url(
+        self, typed_conn: str, typed_password: str, configured: bool
+    ) -> str | ConnectionURL:
+        """What to connect with: the configured string itself (the admin's own: any
+        parameter is fine), with a typed password if one was typed; or the typed string
+        with the password the page means, checked, as the URL the check rebuilt."""
+        if configured:
+            if not typed_password:
+                return self.configured_conn
+            return parse_url(self.configured_conn).set(password=typed_password)
+        url = with_page_password(parse_url(typed_conn), typed_password, self.current_url)
+        return check_page_connection_string(url)
+
+    @staticmethod
+    def _parsed(conn: str) -> ConnectionURL | None:
+        try:
+            return parse_url(conn) if conn else None
+        except ValueError:
+            return None
+
+    def _note_key(self, matches: bool | None) -> None:
+        match = {
+            True: "it matches the credentials in this database",
+            False: "it does NOT match the credentials in this database",
+            None: "no credentials in this database to check it against",
+        }[matches]
+        self.key_note = f"Key: {self.key_used} (not shown); {match}."
+
+    async def refresh(self) -> None:
+        """Check the key against the credentials again: one created since Connect (in
+        Constants, or by another admin) changes what the key line says."""
+        if not self.client_store.connected or not self.key_note:
+            return
+        self._note_key(await off_loop(self.client_store.key_matches))
+        self._show_state()
 
     async def disconnect(self) -> None:
         """Close the connection and unlock the inputs."""

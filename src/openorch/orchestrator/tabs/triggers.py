@@ -4,7 +4,7 @@ A thousand triggers are a few hundred kilobytes of rows, so this table pages in 
 browser; logs, jobs and queue elements, which grow without bound, page on the server.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nicegui import ui
@@ -19,8 +19,10 @@ from openorch.database import (
 )
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
+from openorch.store.schedule import NO_NEXT_RUN
 
 COLUMNS: list[dict[str, Any]] = [
     {
@@ -52,23 +54,52 @@ COLUMNS: list[dict[str, Any]] = [
 ]
 
 
+#: How late a due trigger may be before it is flagged Overdue: a Scheduler picks it up at
+#: its next poll (openorch's every 2 s, the original's every 6 s), so a trigger saved to
+#: run "now" is not overdue the moment it is saved. Never under 5 s.
+OVERDUE_GRACE = timedelta(seconds=max(5.0, 6.0 + 4.0))
+
+#: Statuses in which a single trigger will not run again until enabled: it has no next run.
+_SINGLE_WITHOUT_NEXT_RUN = (
+    TriggerStatus.RUNNING,
+    TriggerStatus.DONE,
+    TriggerStatus.FAILED,
+    TriggerStatus.KILLED,
+    TriggerStatus.KILLING,
+)
+
+
 def is_overdue(trigger: Trigger, now: datetime) -> bool:
-    """Due and not started: an Idle single or scheduled trigger whose time has passed.
+    """Due and not started: an Idle single or scheduled trigger whose time passed more
+    than `OVERDUE_GRACE` ago (a Scheduler had at least one poll to start it).
 
     A running, done, failed, killed or paused trigger is not waiting for a Scheduler, so
     a past Next Run says nothing wrong about it.
     """
     next_run = trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
     return bool(
-        next_run is not None and next_run < now and trigger.process_status == TriggerStatus.IDLE
+        next_run is not None
+        and next_run < now - OVERDUE_GRACE
+        and trigger.process_status == TriggerStatus.IDLE
     )
+
+
+def next_run_text(trigger: Trigger) -> str:
+    """What the Next Run column says: "N/A" for a queue trigger, "None" for a single
+    trigger that ran (or runs) and will not run again until enabled, why there is none
+    when the calendar leaves no run, else the time."""
+    if isinstance(trigger, QueueTrigger):
+        return "N/A"
+    if isinstance(trigger, SingleTrigger) and trigger.process_status in _SINGLE_WITHOUT_NEXT_RUN:
+        return "None"
+    next_run = trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
+    if next_run is not None and next_run >= NO_NEXT_RUN:
+        return "None: the calendar leaves no run"
+    return fmt(next_run)
 
 
 def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
     """One table row for a trigger."""
-    next_run: datetime | None = (
-        trigger.next_run if isinstance(trigger, SingleTrigger | ScheduledTrigger) else None
-    )
     status = trigger.process_status.value
     return {
         "id": str(trigger.id),
@@ -79,7 +110,7 @@ def trigger_row(trigger: Trigger, now: datetime) -> dict[str, Any]:
         "status_color": status_color(status),
         "process_name": trigger.process_name,
         "last_run": fmt(trigger.last_run, "Never"),
-        "next_run": "N/A" if isinstance(trigger, QueueTrigger) else fmt(next_run),
+        "next_run": next_run_text(trigger),
         "overdue": is_overdue(trigger, now),
     }
 
@@ -122,6 +153,10 @@ class TriggersTab:
                 ),
                 "trigger_new_queue_button",
             )
+            tid(
+                ui.button("Calendars", icon="event_busy", on_click=guarded(self.open_calendars)),
+                "trigger_calendars_button",
+            )
         self.search_input = tid(
             ui.input("Search").props("clearable dense").classes("w-64"), "trigger_search_input"
         )
@@ -160,6 +195,10 @@ class TriggersTab:
             self.table.update()
         finally:
             self.table.props(remove="loading")
+
+    def open_calendars(self) -> CalendarPopup:
+        """Open the calendars (non-working days) popup."""
+        return CalendarPopup(self.client_store)
 
     def open_new(self, trigger_type: TriggerType) -> TriggerPopup:
         """Open the (persistent) popup for a new trigger of this kind."""

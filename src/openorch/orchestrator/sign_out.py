@@ -1,0 +1,39 @@
+"""Settings → Sign-in: "Sign out every browser".
+
+Ends every browser session of this Orchestrator (`sessions.py`): every open page goes
+to the login page, and every cookie and stored secret stops working. Wanted after a
+session may have leaked, or before handing the machine over; the token itself stays
+(change it by changing the token file and restarting).
+"""
+
+from nicegui import ui
+
+from openorch.orchestrator.access import current_guard
+from openorch.orchestrator.common import guarded, tid
+from openorch.orchestrator.popups.generic import question_popup
+
+
+def sign_out_section() -> None:
+    """The section under Settings' connection inputs."""
+    with ui.column().classes("w-full max-w-3xl gap-2 q-mt-lg"):
+        ui.label("Sign-in").classes("text-h6")
+        ui.label(
+            "Browsers signed in with the token stay signed in until they are closed or "
+            "unused for a while. Sign them all out (this one too) when a session may "
+            "have leaked; the token stays the same."
+        )
+        tid(
+            ui.button(
+                "Sign out every browser", icon="logout", color="negative", on_click=guarded(_ask)
+            ),
+            "settings_sign_out_all_button",
+        )
+
+
+async def _ask() -> None:
+    if await question_popup(
+        "Sign out every browser signed in to this Orchestrator, this one too?",
+        "Sign out every browser",
+        yes_color="negative",
+    ):
+        current_guard().sessions.end_all()
