@@ -1,5 +1,5 @@
 """The `openorch` command: `o` (Orchestrator), `s` (Scheduler), `api` (HTTP API),
-`upgrade` (migrations), `copy` (move a database).
+`upgrade` (migrations), `copy` (move a database), `backup` (copy a SQLite database).
 
 Each program is imported only when its command runs, so `openorch upgrade` and the SDK
 never load NiceGUI or Tk.
@@ -13,6 +13,23 @@ from openorch import __version__
 from openorch.config import KEY_HELP_SUFFIX, join_key_values
 
 EXIT_USAGE = 2
+
+
+def _add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one JSON object a line for log shippers (docs/operations.md)",
+    )
+
+
+def _use_log_format(args: argparse.Namespace, program: str) -> None:
+    """Switch this process to JSON lines before the program prints anything."""
+    if getattr(args, "log_format", "text") == "json":
+        from openorch.json_logs import install
+
+        install(program)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve the HTTP API at /api/v1 (on the database of --conn, the "
         "environment or local mode)",
     )
+    _add_log_format(orchestrator)
     orchestrator.set_defaults(handler=_run_orchestrator)
 
     scheduler = commands.add_parser(
@@ -111,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-watchdog",
         action="store_true",
         help="never evaluate alert rules or send alerts from this scheduler",
+    )
+    _add_log_format(scheduler)
+    scheduler.add_argument(
+        "--prune",
+        action="append",
+        metavar="KIND=DAYS",
+        help="retention: days to keep logs, jobs, queue_elements, alerts, api_audit or "
+        "run_requests (repeatable); the Scheduler holding the watchdog lease prunes hourly",
     )
     scheduler.set_defaults(handler=_run_scheduler)
 
@@ -170,7 +196,50 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)",
     )
+    api.add_argument(
+        "--metrics-allow",
+        action="append",
+        metavar="ADDRESS[/BITS]",
+        help="addresses that may scrape /metrics without a token, e.g. your Prometheus "
+        "server (repeatable); others need a token with the METRICS scope",
+    )
+    _add_log_format(api)
     api.set_defaults(handler=_run_api)
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy a SQLite database consistently while programs run, with its key "
+        "(PostgreSQL/SQL Server: see docs/operations.md)",
+    )
+    backup.add_argument(
+        "destination",
+        metavar="DEST",
+        help="a new file, or a folder to put openorch-<time>.db in; the key goes to DEST.key",
+    )
+    backup.add_argument("--conn", help="connection string (default: environment or local mode)")
+    backup.add_argument("--key", help="encryption key (default: environment or local mode)")
+    backup.add_argument(
+        "--no-key", action="store_true", help="do not write the key file beside the copy"
+    )
+    backup.set_defaults(handler=_run_backup)
+
+    prune = commands.add_parser(
+        "prune", help="delete rows older than a number of days, per kind (docs/operations.md)"
+    )
+    prune.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KIND=DAYS",
+        help="days to keep one kind: logs, jobs, queue_elements, alerts, api_audit, "
+        "run_requests (repeatable; kinds not named are kept whole)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    prune.add_argument("--conn", help="connection string (default: environment or local mode)")
+    prune.add_argument(
+        "--batch-size", type=int, default=500, help="rows per short transaction (default 500)"
+    )
+    prune.set_defaults(handler=_run_prune)
 
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
@@ -178,18 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_orchestrator(args: argparse.Namespace) -> int:
+    _use_log_format(args, "orchestrator")
     from openorch.orchestrator.main import run
 
     return run(args)
 
 
 def _run_scheduler(args: argparse.Namespace) -> int:
+    _use_log_format(args, "scheduler")
     from openorch.scheduler.main import run
 
     return run(args)
 
 
 def _run_api(args: argparse.Namespace) -> int:
+    _use_log_format(args, "api")
     from openorch.api.main import run
 
     return run(args)
@@ -207,6 +279,18 @@ def _run_copy(args: argparse.Namespace) -> int:
     if args.batch_size is None:
         return run_copy(args.source, args.target)
     return run_copy(args.source, args.target, batch_size=args.batch_size)
+
+
+def _run_backup(args: argparse.Namespace) -> int:
+    from openorch.backup_command import run_backup
+
+    return run_backup(args.destination, args.conn, args.key, with_key=not args.no_key)
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from openorch.prune_command import run_prune
+
+    return run_prune(args.keep, args.conn, dry_run=args.dry_run, batch_size=args.batch_size)
 
 
 def _run_key(_args: argparse.Namespace) -> int:

@@ -53,3 +53,19 @@ def test_local_key_is_made_once_and_readable_only_by_its_owner(tmp_path: Path) -
     assert config.local_key(tmp_path) == first
     mode = stat.S_IMODE(os.stat(tmp_path / "openorch.key").st_mode)
     assert mode == 0o600
+
+
+def test_scheduler_prune_flags() -> None:
+    """`openorch s --prune KIND=DAYS` becomes the settings' policy; bad ones are refused."""
+    import pytest
+
+    from openorch.cli import build_parser
+    from openorch.scheduler.config import settings_from_args
+
+    args = build_parser().parse_args(["s", "--prune", "logs=90", "--prune", "jobs=365"])
+    settings = settings_from_args(args, "sqlite://", "key")
+    assert settings.prune == (("logs", 90), ("jobs", 365))
+    for bad in ("logs=0", "logz=3", "logs"):
+        args = build_parser().parse_args(["s", "--prune", bad])
+        with pytest.raises(ValueError):
+            settings_from_args(args, "sqlite://", "key")

@@ -54,6 +54,12 @@ CLAIM_SECONDS = 120.0
 #: After this many "alert opened" lines in one evaluation, the rest is one count line.
 QUIET_AFTER = 10
 
+#: Seconds between two retention passes of the lease holder.
+PRUNE_EVERY = 3600.0
+
+#: Seconds of pruning per tick at most (the rest waits for the next tick).
+PRUNE_SLICE = 2.0
+
 #: While the database is unreachable, repeat the watchdog's complaint this often (s).
 OUTAGE_REPEAT = 60.0
 
@@ -82,8 +88,16 @@ class Watchdog:
         retry_base: float = 10.0,
         retry_cap: float = 600.0,
         lease_seconds: float | None = None,
+        prune: dict[str, int] | None = None,
+        prune_every: float = PRUNE_EVERY,
     ) -> None:
         self.store = store
+        #: Days to keep per kind (retention); pruned only while this one holds the lease.
+        self.prune_policy = dict(prune or {})
+        self.prune_every = prune_every
+        self._last_prune = float("-inf")
+        self._prune_pending: list[str] = []
+        self._pruned: dict[str, int] = {}
         self.holder = f"{name} (pid {os.getpid()}, {uuid.uuid4().hex[:8]})"[:200]
         self.name = name
         self._output = output
@@ -152,6 +166,41 @@ class Watchdog:
             self._last_evaluation = time.monotonic()
             self.evaluate()
         self.deliver()
+        self.prune_some()
+
+    def prune_some(self) -> None:
+        """Retention, one slice per tick: the fleet's one pruner is the lease holder.
+
+        A pass starts every `prune_every` seconds and prunes the kinds of the policy in
+        order; each tick spends at most PRUNE_SLICE seconds (small batches, short
+        transactions, see `store/retention.py`), so the lease is renewed and alerts are
+        sent on time while a large backlog goes. Each finished kind is said once.
+        """
+        if not self.prune_policy or not self.is_holder:
+            return
+        if not self._prune_pending:
+            if time.monotonic() - self._last_prune < self.prune_every:
+                return
+            self._last_prune = time.monotonic()
+            self._prune_pending = list(self.prune_policy)
+            self._pruned = {kind: 0 for kind in self._prune_pending}
+        deadline = time.monotonic() + PRUNE_SLICE
+        while self._prune_pending and time.monotonic() < deadline and not self._stop.is_set():
+            kind = self._prune_pending[0]
+            result = self.store.prune(
+                kind,
+                self.prune_policy[kind],
+                max_seconds=max(0.0, deadline - time.monotonic()),
+                should_stop=self._stop.is_set,
+            )
+            self._pruned[kind] += result.rows
+            if result.finished:
+                self._prune_pending.pop(0)
+                if self._pruned[kind]:
+                    self._say(
+                        f"pruned {self._pruned[kind]:,} {kind} older than "
+                        f"{self.prune_policy[kind]} days."
+                    )
 
     def evaluate(self) -> None:
         """Run every enabled rule once."""

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 from openorch.config import ENV_CONN, local_settings
 from openorch.host_rule import HostRule
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from openorch.api.app import create_app
+    from openorch.api.routes.metrics import parse_allowed
     from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 
     host = getattr(args, "host", None) or "127.0.0.1"
@@ -63,15 +65,27 @@ def run(args: argparse.Namespace) -> int:
     timeout = getattr(args, "heartbeat_timeout", None) or DEFAULT_HEARTBEAT_TIMEOUT
     hosts = HostRule.for_listening(host, tuple(getattr(args, "allow_host", None) or ()))
     app = create_app(store, heartbeat_timeout=timeout, hosts=hosts)
+    try:
+        app.state.metrics_allow = parse_allowed(getattr(args, "metrics_allow", None) or [])
+    except ValueError as error:
+        store.close()
+        print(f"Cannot start the API: {error}", file=sys.stderr)
+        return 2
     logging.getLogger("openorch.api").setLevel(logging.INFO)
     print(
         f"openorch API on http://{host}:{port}/api/v1 (docs: /api/docs), database "
         f"{mask(store.engine.url)}.",
         flush=True,
     )
+    logging_options: dict[str, Any] = {}
+    if getattr(args, "log_format", "text") == "json":
+        from openorch.json_logs import uvicorn_log_config
+
+        logging_options["log_config"] = uvicorn_log_config("api")
     try:
         uvicorn.run(
             app,
+            **logging_options,
             host=host,
             port=port,
             log_level="info",

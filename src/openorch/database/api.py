@@ -21,6 +21,7 @@ class ApiScope(enum.Enum):
     READ = "read"
     RUN = "run"
     QUEUE_WRITE = "queue-write"
+    METRICS = "metrics"
 
 
 class ApiToken(Base):

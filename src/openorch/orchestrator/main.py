@@ -229,6 +229,7 @@ def start(
     api: bool = False,
     token_file: str | None = None,
     allowed_hosts: tuple[str, ...] = (),
+    log_format: str = "text",
 ) -> None:
     """Run the server until it is stopped (Ctrl-C).
 
@@ -271,7 +272,17 @@ def start(
         show=False,  # opened by `announce`, with the token, once the server is up
         show_welcome_message=False,  # `announce` prints the address with the token
         reload=False,
+        **_logging_options(log_format),
     )
+
+
+def _logging_options(log_format: str) -> dict[str, Any]:
+    """uvicorn's logging for `--log-format json` (JSON lines), else NiceGUI's default."""
+    if log_format != "json":
+        return {}
+    from openorch.json_logs import uvicorn_log_config
+
+    return {"log_config": uvicorn_log_config("orchestrator")}
 
 
 def announce(settings: AccessSettings, *, show: bool) -> None:
@@ -345,6 +356,7 @@ def run(args: argparse.Namespace) -> int:
             api=bool(getattr(args, "api", False)),
             token_file=getattr(args, "token_file", None),
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
+            log_format=getattr(args, "log_format", None) or "text",
         )
     except StartError as error:
         print(f"openorch o: cannot start: {error}", file=sys.stderr, flush=True)

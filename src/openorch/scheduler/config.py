@@ -16,6 +16,7 @@ from openorch import config as app_config
 # Seconds without a heartbeat after which a Scheduler counts as dead: the data layer's,
 # which judges liveness. Heartbeats have their own thread, so a slow poll (a long git
 # clone) never looks like a death.
+from openorch.store.retention import parse_policy
 from openorch.store.schedulers import DEFAULT_HEARTBEAT_TIMEOUT as DEFAULT_HEARTBEAT_TIMEOUT
 from openorch.store.schedulers import RunIdentity
 
@@ -81,6 +82,8 @@ class SchedulerSettings:
     keep_logs: int = DEFAULT_KEEP_LOGS
     watchdog: bool = True
     watchdog_interval: float = DEFAULT_WATCHDOG_INTERVAL
+    #: Days to keep per kind of data (`--prune logs=90`); pruned by the watchdog holder.
+    prune: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -125,6 +128,7 @@ def settings_from_args(args: argparse.Namespace, conn: str, key: str) -> Schedul
         "heartbeat_timeout": _given(args, "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT),
         "watchdog": not getattr(args, "no_watchdog", False),
         "watchdog_interval": _given(args, "watchdog_interval", DEFAULT_WATCHDOG_INTERVAL),
+        "prune": tuple(parse_policy(getattr(args, "prune", None) or []).items()),
     }
     if getattr(args, "python", None):
         changes["python"] = args.python

@@ -384,7 +384,11 @@ class SchedulerEngine:
         if not self.settings.watchdog:
             return None
         watchdog = Watchdog(
-            self.store, self.settings.name, self.notify, interval=self.settings.watchdog_interval
+            self.store,
+            self.settings.name,
+            self.notify,
+            interval=self.settings.watchdog_interval,
+            prune=dict(self.settings.prune),
         )
         watchdog.start()
         return watchdog

@@ -20,6 +20,7 @@ from openorch.store.engine import (
 )
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
+from openorch.store.metrics import MetricFigures, MetricsStore
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
@@ -36,6 +37,7 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
+from openorch.store.retention import PruneResult, RetentionStore
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
@@ -57,6 +59,8 @@ class Store(
     AlertStore,
     AlertFindingStore,
     OverviewStore,
+    MetricsStore,
+    RetentionStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -81,9 +85,13 @@ __all__ = [
     "ConnectionURL",
     "DuplicateReferenceError",
     "LostElementError",
+    "MetricFigures",
+    "MetricsStore",
     "PipelineProgress",
     "PipelineView",
+    "PruneResult",
     "QueueOverview",
+    "RetentionStore",
     "Store",
     "build_engine",
     "describe_connection_error",

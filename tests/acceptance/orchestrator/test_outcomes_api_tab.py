@@ -95,3 +95,21 @@ async def test_tokens_are_shown_once_revoked_and_writes_listed(connected: User, 
     user.find(marker="question_popup_yes_button").click()
     await until(lambda: table_rows(user, "api_tokens_table")[0]["state"].startswith("Revoked"))
     assert db.authenticate_api_token(secret) is None
+
+
+async def test_a_metrics_only_token_for_prometheus(connected: User, db: Store) -> None:
+    """The METRICS scope (issue 29) is offered in the dialog and shown in the table."""
+    user = connected
+    await show_tab(user, "API")
+    await click_and_wait(user, "api_token_new_button", "api_token_create_button")
+    user.find(marker="api_token_name_input").type("prometheus")
+    user.find(marker="api_token_scope_read").click()  # READ is ticked by default
+    user.find(marker="api_token_scope_metrics").click()
+    user.find(marker="api_token_create_button").click()
+    await until(lambda: has(user, "api_token_secret"))
+    token = db.authenticate_api_token(one(user, "api_token_secret").value)
+    assert token is not None and token.scopes == "METRICS"
+    user.find(marker="api_token_done_button").click()
+    await until(lambda: not has(user, "api_token_secret"))
+    (row,) = table_rows(user, "api_tokens_table")
+    assert row["scopes"] == "Metrics"

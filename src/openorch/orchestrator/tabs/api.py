@@ -34,7 +34,12 @@ AUDIT_COLUMNS: list[dict[str, Any]] = [
     },
 ]
 
-SCOPE_LABELS = {ApiScope.READ: "Read", ApiScope.RUN: "Run", ApiScope.QUEUE_WRITE: "Queue write"}
+SCOPE_LABELS = {
+    ApiScope.READ: "Read",
+    ApiScope.RUN: "Run",
+    ApiScope.QUEUE_WRITE: "Queue write",
+    ApiScope.METRICS: "Metrics",
+}
 
 
 def token_row(token: ApiToken, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,171 @@
+"""`GET /metrics`: the fleet's figures in Prometheus's text format, for a token with the
+METRICS scope (`Authorization: Bearer <token>`; Prometheus's `authorization` setting).
+
+The figures are read from the database at each scrape (`Store.get_metric_figures`, one
+read transaction) and handed to `prometheus_client` as a custom collector, so every
+API process reports the same numbers whichever one Prometheus reaches. There are no
+counters: an all-time count of jobs would read every job at every scrape, so the job
+figures cover the last 24 hours (`store/metrics.py`, `JOB_WINDOW`) and are gauges.
+"""
+
+from collections.abc import Iterator, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from openorch.api.auth import get_store, require
+from openorch.database import ApiScope, QueueStatus
+from openorch.store.metrics import DURATION_BUCKETS, MetricFigures
+
+router = APIRouter()
+
+
+class FiguresCollector(Collector):
+    """Prometheus families made from one `MetricFigures` reading."""
+
+    def __init__(self, figures: MetricFigures) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self.figures
+        elements = GaugeMetricFamily(
+            "openorch_queue_elements",
+            "Queue elements by queue and status.",
+            labels=["queue", "status"],
+        )
+        queues = sorted({queue for queue, _ in figures.queue_elements})
+        for queue in queues:
+            for status in QueueStatus:  # every status, 0 included: graphs need no gaps
+                count = figures.queue_elements.get((queue, status.name), 0)
+                elements.add_metric([queue, status.name], count)
+        yield elements
+        oldest = GaugeMetricFamily(
+            "openorch_queue_oldest_new_age_seconds",
+            "Seconds since the oldest NEW element of each queue was created.",
+            labels=["queue"],
+        )
+        for queue, age in sorted(figures.oldest_new_age.items()):
+            oldest.add_metric([queue], age)
+        yield oldest
+        jobs = GaugeMetricFamily(
+            "openorch_jobs_ended_24h",
+            "Jobs that ended in the last 24 hours, by process and status.",
+            labels=["process", "status"],
+        )
+        for (process, job_status), count in sorted(figures.jobs.items()):
+            jobs.add_metric([process, job_status], count)
+        yield jobs
+        running = GaugeMetricFamily(
+            "openorch_jobs_running", "Jobs RUNNING now, by process.", labels=["process"]
+        )
+        for process, count in sorted(figures.running.items()):
+            running.add_metric([process], count)
+        yield running
+        # A window, not a counter: use histogram_quantile on the buckets without rate().
+        durations = HistogramMetricFamily(
+            "openorch_job_duration_24h_seconds",
+            "Run time of the jobs that ended in the last 24 hours, by process.",
+            labels=["process"],
+        )
+        for process, duration in sorted(figures.durations.items()):
+            buckets = [
+                (_bound(bound), float(count))
+                for bound, count in zip(DURATION_BUCKETS, duration.at_most, strict=True)
+            ]
+            buckets.append(("+Inf", float(duration.count)))
+            durations.add_metric([process], buckets, duration.total_seconds)
+        yield durations
+        up = GaugeMetricFamily(
+            "openorch_scheduler_up",
+            "1 when the Scheduler's heartbeat is recent (the Schedulers tab's rule), else 0.",
+            labels=["scheduler"],
+        )
+        silent = GaugeMetricFamily(
+            "openorch_scheduler_heartbeat_age_seconds",
+            "Seconds since each Scheduler's last heartbeat, by the database's clock.",
+            labels=["scheduler"],
+        )
+        for name, (alive, silent_for) in sorted(figures.schedulers.items()):
+            up.add_metric([name], 1 if alive else 0)
+            if silent_for is not None:
+                silent.add_metric([name], silent_for)
+        yield up
+        yield silent
+        alerts = GaugeMetricFamily(
+            "openorch_open_alerts", "Alerts open now, by rule.", labels=["rule"]
+        )
+        for rule, count in sorted(figures.open_alerts.items()):
+            alerts.add_metric([rule], count)
+        yield alerts
+
+
+def _bound(value: float) -> str:
+    """A bucket bound as Prometheus writes it ("5.0")."""
+    return repr(float(value))
+
+
+def render(figures: MetricFigures) -> bytes:
+    """The text exposition of `figures` (a fresh registry: nothing process-global)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FiguresCollector(figures))
+    return generate_latest(registry)
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token with the METRICS scope.")
+_metrics_token = require(ApiScope.METRICS)
+
+
+def parse_allowed(items: Sequence[str]) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`--metrics-allow` values (addresses or CIDR ranges) as networks.
+
+    Raises:
+        ValueError: a value is not an address or range (the message names it).
+    """
+    networks = []
+    for item in items:
+        try:
+            networks.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"--metrics-allow wants an address or range such as 10.0.0.5 or "
+                f"10.0.0.0/24, not {item!r}."
+            ) from None
+    return tuple(networks)
+
+
+def scrape_allowed(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """A scraper at an allow-listed address needs no token; others need METRICS.
+
+    The address is the TCP peer's, or the one a trusted proxy forwarded
+    (`--forwarded-allow-ips`), as uvicorn reports it.
+    """
+    allowed = getattr(request.app.state, "metrics_allow", ())
+    client = request.client.host if request.client else None
+    if allowed and client:
+        try:
+            address = ip_address(client)
+        except ValueError:
+            address = None
+        if address is not None and any(address in network for network in allowed):
+            return
+    _metrics_token(request, credentials)
+
+
+@router.get("/metrics", tags=["system"], response_class=Response)
+def metrics(request: Request, _allowed: Annotated[None, Depends(scrape_allowed)]) -> Response:
+    """The fleet's figures in Prometheus's text format (token scope METRICS, or an
+    address allowed by `--metrics-allow`)."""
+    figures = get_store(request).get_metric_figures(request.app.state.heartbeat_timeout)
+    return Response(render(figures), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,143 @@
+"""The figures behind the API's Prometheus endpoint (`GET /metrics`), in one read.
+
+Each figure is one aggregate query (GROUP BY) so a scrape costs a handful of statements
+whatever the fleet does; the API turns them into Prometheus families
+(`api/routes/metrics.py`). Ages are measured by the database's clock, as the Schedulers'
+liveness is, so no machine's clock decides.
+
+Cost: the job figures cover the jobs that ended in the last `JOB_WINDOW` (a range of the
+Jobs(status, end_time) index) and the RUNNING ones: an all-time count would read every
+job at every scrape (measured: 2 s on SQLite at 1,000,000 jobs). The per-status queue
+counts read the whole (status, queue, created) index; the oldest-NEW ages, open alerts
+and Schedulers read small ranges.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, case, cast, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
+from openorch.store import state
+from openorch.store.core import StoreCore
+from openorch.store.schedulers import scheduler_health
+
+#: The job figures cover jobs that ended this recently (and the RUNNING ones).
+JOB_WINDOW = timedelta(hours=24)
+
+#: Upper bounds (seconds) of the job-duration histogram's buckets; +Inf is implied.
+DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 60, 300, 900, 3600, 14400)
+
+
+@dataclass
+class DurationFigures:
+    """One process's finished jobs: how many, their total seconds, and per bucket bound
+    how many took at most that long (cumulative, as Prometheus wants)."""
+
+    count: int = 0
+    total_seconds: float = 0.0
+    at_most: list[int] = field(default_factory=list)
+
+
+@dataclass
+class MetricFigures:
+    """Everything `/metrics` reports, read at one moment."""
+
+    #: (queue, status name) -> elements.
+    queue_elements: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: queue -> seconds since its oldest NEW element was created (queues with NEW only).
+    oldest_new_age: dict[str, float] = field(default_factory=dict)
+    #: (process, status name) -> jobs that ended within JOB_WINDOW.
+    jobs: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: process -> jobs RUNNING now.
+    running: dict[str, int] = field(default_factory=dict)
+    #: process -> durations of its jobs that ended within JOB_WINDOW.
+    durations: dict[str, DurationFigures] = field(default_factory=dict)
+    #: scheduler name -> (alive, seconds since its last heartbeat or None).
+    schedulers: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
+    #: rule -> alerts open now.
+    open_alerts: dict[str, int] = field(default_factory=dict)
+
+
+ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.KILLED)
+
+
+def _few(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Tell SQLite a recent window is a small part of a long history (see
+    `overview._recent`), so it reads the (status, end_time) range; PostgreSQL knows."""
+    if dialect == "sqlite":
+        return func.likelihood(condition, literal_column("0.01"))
+    return condition
+
+
+def _seconds(dialect: str, start: Any, end: Any) -> Any:
+    """end - start in seconds, as SQL for each database."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    if dialect == "mssql":
+        return func.datediff_big(literal_column("millisecond"), start, end) / 1000.0
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+class MetricsStore(StoreCore):
+    """Read-only aggregate figures for monitoring."""
+
+    def get_metric_figures(self, heartbeat_timeout: float) -> MetricFigures:
+        """Every figure `/metrics` shows, in one read transaction."""
+        dialect = self.dialect
+
+        def work(session: Session) -> MetricFigures:
+            figures = MetricFigures()
+            now = state.database_now(session.connection())
+            for queue, element_status, count in session.execute(
+                select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
+                    QueueElement.queue_name, QueueElement.status
+                )
+            ).all():
+                figures.queue_elements[(str(queue), element_status.name)] = int(count)
+            for queue, oldest in session.execute(
+                select(QueueElement.queue_name, func.min(QueueElement.created_date))
+                .where(QueueElement.status == QueueStatus.NEW)
+                .group_by(QueueElement.queue_name)
+            ).all():
+                if oldest is not None:
+                    figures.oldest_new_age[str(queue)] = max(0.0, (now - oldest).total_seconds())
+            ended = Job.status.in_(ENDED) & _few(dialect, Job.end_time >= now - JOB_WINDOW)
+            for process, job_status, count in session.execute(
+                select(Job.process_name, Job.status, func.count())
+                .where(ended)
+                .group_by(Job.process_name, Job.status)
+            ).all():
+                figures.jobs[(str(process), job_status.name)] = int(count)
+            for process, count in session.execute(
+                select(Job.process_name, func.count())
+                .where(Job.status == JobStatus.RUNNING)
+                .group_by(Job.process_name)
+            ).all():
+                figures.running[str(process)] = int(count)
+            seconds = cast(_seconds(dialect, Job.start_time, Job.end_time), Float)
+            buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
+            for process, count, total, *at_most in session.execute(
+                select(Job.process_name, func.count(), func.sum(seconds), *buckets)
+                .where(ended)
+                .group_by(Job.process_name)
+            ).all():
+                figures.durations[str(process)] = DurationFigures(
+                    int(count), float(total or 0.0), [int(value or 0) for value in at_most]
+                )
+            for health in scheduler_health(session, heartbeat_timeout):
+                figures.schedulers[health.scheduler.machine_name] = (
+                    health.alive,
+                    health.silent_for,
+                )
+            for rule, count in session.execute(
+                select(Alert.rule, func.count())
+                .where(Alert.closed_at.is_(None))
+                .group_by(Alert.rule)
+            ).all():
+                figures.open_alerts[str(rule)] = int(count)
+            return figures
+
+        return self._read(work)

@@ -1,0 +1,60 @@
+"""The metric families `/metrics` renders, and the Grafana dashboard in docs/ that uses
+them: every `openorch_*` name the dashboard queries exists."""
+
+import json
+import re
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from openorch.api.routes.metrics import render
+from openorch.store.metrics import DURATION_BUCKETS, DurationFigures, MetricFigures
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+
+
+def _figures() -> MetricFigures:
+    return MetricFigures(
+        queue_elements={("q", "NEW"): 2, ("q", "DONE"): 5},
+        oldest_new_age={"q": 42.5},
+        jobs={("p", "DONE"): 3, ("p", "FAILED"): 1},
+        running={"p": 4},
+        durations={"p": DurationFigures(2, 70.0, [0, 0, 1, 1, 2, 2, 2, 2])},
+        schedulers={"vm1": (True, 1.5), "vm2": (False, None)},
+        open_alerts={"job_failed": 1},
+    )
+
+
+def test_rendered_families_parse_and_carry_the_figures() -> None:
+    text = render(_figures()).decode()
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples[("openorch_queue_elements", (("queue", "q"), ("status", "NEW")))] == 2
+    # Every status is reported, 0 included.
+    assert samples[("openorch_queue_elements", (("queue", "q"), ("status", "ABANDONED")))] == 0
+    assert samples[("openorch_jobs_ended_24h", (("process", "p"), ("status", "FAILED")))] == 1
+    assert samples[("openorch_jobs_running", (("process", "p"),))] == 4
+    assert samples[("openorch_job_duration_24h_seconds_count", (("process", "p"),))] == 2
+    assert len(DURATION_BUCKETS) == 8
+    assert (
+        samples[("openorch_job_duration_24h_seconds_bucket", (("le", "15.0"), ("process", "p")))]
+        == 1
+    )
+    assert samples[("openorch_scheduler_up", (("scheduler", "vm2"),))] == 0
+    # A Scheduler that never sent a heartbeat has no age.
+    ages = [key for key in samples if key[0] == "openorch_scheduler_heartbeat_age_seconds"]
+    assert ages == [("openorch_scheduler_heartbeat_age_seconds", (("scheduler", "vm1"),))]
+
+
+def test_the_dashboard_queries_only_metrics_that_exist() -> None:
+    text = render(_figures()).decode()
+    names = {
+        sample.name for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in expressions for name in re.findall(r"openorch_\w+", expr)}
+    assert len(used) >= 6 and used <= names, used - names
