@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from openorch.private_files import make_private, touch_private
+from openorch.private_files import create_private, make_private
 
 #: Seconds a backup waits for a lock (a writer in the middle of a checkpoint).
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -79,7 +79,7 @@ def backup_sqlite(source: Path, destination: Path) -> BackupResult:
         raise BackupRefused(f"The folder {destination.parent} does not exist.")
     partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     # Created owner-only before SQLite opens it: SQLite gives -wal and -shm the same mode.
-    touch_private(partial)
+    create_private(partial)
     started = time.monotonic()
     try:
         try:
