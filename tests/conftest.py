@@ -25,9 +25,16 @@ from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under xdist, give each worker its own OPENORCH_HOME (a subfolder of the one CI sets,
+    """Group costly modules on one xdist worker (support/xdist_groups.py). Under xdist,
+    give each worker its own OPENORCH_HOME (a subfolder of the one CI sets,
     or a new temp folder): local mode's database and key file would otherwise be shared
     by every worker's subprocesses at once."""
+    if config.pluginmanager.hasplugin("xdist") and not config.pluginmanager.hasplugin(
+        "openorch_xdist_groups"
+    ):
+        from support import xdist_groups
+
+        config.pluginmanager.register(xdist_groups, "openorch_xdist_groups")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
