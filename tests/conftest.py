@@ -3,10 +3,15 @@
 `db_url` is parametrized over both backends, so every data-layer test runs twice. In CI
 `OPENORCH_REQUIRE_ALL=1` turns a missing PostgreSQL, browser or display into a failure.
 `OPENORCH_TEST_PG=postgresql+psycopg://...` points at a developer's own server instead.
+
+The suite runs in parallel under pytest-xdist (`-n 4`, see README): each worker is its own
+process with its own session fixtures (one PostgreSQL cluster per worker), its own
+`tmp_path` root and its own OPENORCH_HOME (`pytest_configure` below).
 """
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +22,29 @@ from openorch.store import Store
 from support.databases import migrated, missing
 from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin
 from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Group costly modules on one xdist worker (support/xdist_groups.py). Under xdist,
+    give each worker its own OPENORCH_HOME (a subfolder of the one CI sets,
+    or a new temp folder): local mode's database and key file would otherwise be shared
+    by every worker's subprocesses at once."""
+    if config.pluginmanager.hasplugin("xdist") and not config.pluginmanager.hasplugin(
+        "openorch_xdist_groups"
+    ):
+        from support import xdist_groups
+
+        config.pluginmanager.register(xdist_groups, "openorch_xdist_groups")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    base = os.environ.get("OPENORCH_HOME")
+    if base:
+        home = Path(base) / f"xdist-{worker}"
+        home.mkdir(parents=True, exist_ok=True)
+    else:
+        home = Path(tempfile.mkdtemp(prefix=f"openorch-home-{worker}-"))
+    os.environ["OPENORCH_HOME"] = str(home)
 
 
 @pytest.fixture(scope="session")

@@ -27,21 +27,23 @@ def display() -> Iterator[str]:
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         missing("a display (Xvfb)")
-    number = next(
-        n
-        for n in range(90, 190)
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists()
-    )
+    # Xvfb picks a free display number itself and writes it to a pipe (-displayfd):
+    # choosing one here by looking at /tmp/.X*-lock races with parallel test workers.
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        [xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],  # type: ignore[list-item]
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],  # type: ignore[list-item]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write_end,),
     )
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if server.poll() is not None or time.monotonic() > deadline:
-            missing("a working Xvfb")
-        time.sleep(0.05)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        announced = reader.readline().strip()  # empty when Xvfb died before choosing
+    if not announced.isdigit():
+        server.kill()
+        server.wait(10)
+        missing("a working Xvfb")
+    number = int(announced)
     os.environ["DISPLAY"] = f":{number}"
     try:
         yield f":{number}"

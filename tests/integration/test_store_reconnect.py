@@ -3,6 +3,7 @@ use and replaced, so the caller never sees the error."""
 
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -67,12 +68,21 @@ def test_a_process_started_by_a_scheduler_waits_out_a_short_outage(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)
-    assert process.poll() is None  # still waiting for the database, not failed
+    # Resume only once the process has said it waits (a fixed sleep was too short for a
+    # loaded machine, e.g. under pytest-xdist: the server came back before the first try).
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not any("retrying for up to 60 s" in line for line in lines):
+        assert process.poll() is None, "".join(lines)  # waiting for the database, not failed
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.1)
     own_pg.resume()
-    _out, err = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    err = "".join(lines)
     assert process.returncode == 0, err
-    assert "retrying for up to 60 s" in err
     store = Store(url)
     (log,) = store.get_logs(job_id=job_id)
     assert log.log_message == "after outage"

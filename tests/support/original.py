@@ -22,6 +22,8 @@ import sys
 import tempfile
 import uuid
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,13 +100,42 @@ def _pip(python: Path, *args: str) -> None:
     )
 
 
+@contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside `root` (xdist workers and parallel runs ask for the
+    side virtualenv at once: one builds it, the others wait and reuse it). Where `fcntl`
+    is missing (Windows) nothing is held; the atomic rename below still keeps a
+    half-built virtualenv from being used."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(f"{root.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def original_venv(root: Path | None = None) -> OriginalVenv:
     """The cached side virtualenv, built on first use (atomically: a half-built one is
-    never used, and two test runs building at once both end with a complete one)."""
+    never used, and two test runs building at once both end with a complete one; a
+    lock makes the second wait for the first instead of downloading too)."""
     root = root or _default_root()
     ready = root / "openorch-ready"
     if ready.is_file():
         return OriginalVenv(root)
+    with _build_lock(root):
+        if ready.is_file():  # built by another worker while this one waited
+            return OriginalVenv(root)
+        return _build(root)
+
+
+def _build(root: Path) -> OriginalVenv:
+    """Build the side virtualenv in a staging folder and rename it to `root`."""
     staging = root.with_name(f"{root.name}.building-{uuid.uuid4().hex[:8]}")
     venv.create(staging, with_pip=False, clear=True)
     built = OriginalVenv(staging)

@@ -71,6 +71,8 @@ async def test_tokens_are_shown_once_revoked_and_writes_listed(connected: User, 
     assert token.expires_at == tomorrow.replace(hour=12, minute=0, second=0, microsecond=0)
     user.find(marker="api_token_done_button").click()
     await until(lambda: not has(user, "api_token_secret"))
+    # The list refreshes after the dialog closes; a loaded machine shows the row later.
+    await until(lambda: table_rows(user, "api_tokens_table"))
     (row,) = table_rows(user, "api_tokens_table")
     assert row["state"] == "Active" and row["scopes"] == "Read, Run"
     assert secret not in str(row) and token.token_hash not in str(row)
