@@ -20,6 +20,7 @@ The counts (acknowledged / found) are printed so a failure says what was lost.
 `OPENORCH_SOAK_SEED` replays another order of Scheduler starts and stops.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -327,7 +328,10 @@ class UiUser:
                 for frame in traceback.extract_tb(error.__traceback__)
                 if frame.filename == __file__
             ]
-            self.problems.append(f"the page failed in {where}: {type(error).__name__} {error}")
+            first = (str(error).strip().splitlines() or [""])[0][:400]
+            self.problems.append(f"the page failed in {where}: {type(error).__name__} {first}")
+            with contextlib.suppress(Exception):
+                self.page.driver.save_screenshot(str(self.database.parent / "page-failed.png"))
 
     def last_saves(self) -> None:
         """Saves after the Schedulers and SDK programs closed the database."""
@@ -352,34 +356,74 @@ class UiUser:
         self.page.see("Local mode")
         self.page.tab("Overview")
 
+    def click(self, test_id: str) -> None:
+        """Click as a person would: a note still on screen over the button (the trigger's
+        "path not on this machine" warning stays until closed) is closed first."""
+        from selenium.common.exceptions import ElementClickInterceptedException
+
+        for _ in range(10):
+            try:
+                self.page.by_id(test_id).click()
+                return
+            except ElementClickInterceptedException:
+                self.page.driver.execute_script(
+                    "document.querySelectorAll('.q-notification button')"
+                    ".forEach(button => button.click());"
+                )
+                time.sleep(0.5)
+        # Still covered (a note that came back, a dialog's backdrop fading): click the
+        # element itself, as a person who moved the note aside would.
+        self.page.driver.execute_script("arguments[0].click();", self.page.by_id(test_id))
+
+    def open_popup(self, button: str, first_input: str) -> None:
+        """Click a button that opens a dialog; a click lost while a tab panel is still
+        sliding in is clicked again, as a person would (the soak is about saves)."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        visible = f'[data-testid="{first_input}"]'
+        for _ in range(3):
+            self.click(button)
+            try:
+                WebDriverWait(self.page.driver, 5).until(
+                    lambda d: d.execute_script(
+                        "const e = document.querySelector(arguments[0]);"
+                        "return !!e && e.offsetParent !== null;",
+                        visible,
+                    )
+                )
+                return
+            except TimeoutException:
+                continue
+
     def type_into(self, test_id: str, text: str) -> None:
         self.page.by_id(test_id).send_keys(text)
 
     def constant(self) -> None:
         name = self.name("constant")
         self.page.tab("Constants")
-        self.page.by_id("constant_new_button").click()
+        self.open_popup("constant_new_button", "constant_popup_name_input")
         self.type_into("constant_popup_name_input", name)
         self.type_into("constant_popup_value_input", "made in the page")
-        self.page.by_id("constant_popup_save_button").click()
+        self.click("constant_popup_save_button")
         self.page.see(f"Constant '{name}' created.")
         self.acks.add("constant", name)
 
     def credential(self) -> None:
         name = self.name("credential")
         self.page.tab("Constants")
-        self.page.by_id("credential_new_button").click()
+        self.open_popup("credential_new_button", "credential_popup_name_input")
         self.type_into("credential_popup_name_input", name)
         self.type_into("credential_popup_username_input", "robot")
         self.type_into("credential_popup_password_input", "secret")
-        self.page.by_id("credential_popup_save_button").click()
+        self.click("credential_popup_save_button")
         self.page.see(f"Credential '{name}' created.")
         self.acks.add("credential", name)
 
     def trigger(self) -> None:
         name = self.name("trigger")
         self.page.tab("Triggers")
-        self.page.by_id("trigger_new_scheduled_button").click()
+        self.open_popup("trigger_new_scheduled_button", "trigger_popup_name_input")
         self.type_into("trigger_popup_name_input", name)
         self.type_into("trigger_popup_process_input", "yearly")
         self.type_into("trigger_popup_cron_input", "0 0 1 1 *")
@@ -387,7 +431,7 @@ class UiUser:
         self.page.wait.until(
             lambda _d: self.page.by_id("trigger_popup_time_date").get_attribute("value")
         )
-        self.page.by_id("trigger_popup_save_button").click()
+        self.click("trigger_popup_save_button")
         self.page.see(f"Trigger '{name}' created.")
         self.acks.add("trigger", name)
 
@@ -395,21 +439,21 @@ class UiUser:
         reference = self.name("element")
         queue = f"ui-{reference}"  # its own queue: the message names it
         self.page.tab("Queues")
-        self.page.by_id("queue_new_button").click()
+        self.open_popup("queue_new_button", "queue_element_popup_queue_input")
         self.type_into("queue_element_popup_queue_input", queue)
         self.type_into("queue_element_popup_reference_input", reference)
-        self.page.by_id("queue_element_popup_save_button").click()
+        self.click("queue_element_popup_save_button")
         self.page.see(f"Queue element created in {queue}.")
         self.acks.add("element", reference)
 
     def api_token(self) -> None:
         name = self.name("token")
         self.page.tab("API")
-        self.page.by_id("api_token_new_button").click()
+        self.open_popup("api_token_new_button", "api_token_name_input")
         self.type_into("api_token_name_input", name)
-        self.page.by_id("api_token_create_button").click()
+        self.click("api_token_create_button")
         self.page.see(f"Token '{name}' created.")
-        self.page.by_id("api_token_done_button").click()
+        self.click("api_token_done_button")
         self.acks.add("token", name)
 
     def name(self, kind: str) -> str:

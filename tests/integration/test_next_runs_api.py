@@ -28,7 +28,7 @@ async def test_next_runs_in_the_triggers_zone_with_its_calendar(store: Store) ->
         calendar_rule="WORKING_DAYS",
     )
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(store)), base_url="http://test"
+        transport=httpx.ASGITransport(app=create_app(store)), base_url="http://127.0.0.1"
     )
     headers = {"Authorization": f"Bearer {secret}"}
     response = await client.get(f"/api/v1/triggers/{key}/next-runs?count=5", headers=headers)
@@ -65,7 +65,7 @@ async def test_queue_trigger_has_no_set_times(store: Store) -> None:
     _token, secret = store.create_api_token("reader", ["READ"])
     store.create_queue_trigger("q", "proc", "invoices", "C:/p.py", "", False, False, 1)
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(store)), base_url="http://test"
+        transport=httpx.ASGITransport(app=create_app(store)), base_url="http://127.0.0.1"
     )
     response = await client.get(
         "/api/v1/triggers/q/next-runs", headers={"Authorization": f"Bearer {secret}"}
