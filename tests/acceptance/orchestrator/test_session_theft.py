@@ -152,7 +152,24 @@ def by_test_id(driver: Any, test_id: str) -> Any:
 
 
 def click(driver: Any, test_id: str) -> None:
-    wait_for(lambda: by_test_id(driver, test_id), message=f"no {test_id}").click()
+    """Click once the element is there and nothing covers it (a tab panel still sliding
+    in receives the click for a moment)."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
+
+    def clicked() -> bool:
+        element = by_test_id(driver, test_id)
+        if not element:
+            return False
+        try:
+            element.click()
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            return False
+        return True
+
+    wait_for(clicked, message=f"no clickable {test_id}")
 
 
 def replay_websocket(orchestrator: Orchestrator, cookie: str, page: str) -> list[Any]:
