@@ -261,7 +261,7 @@ def start(
     if api:
         mount_api(conn, settings.host_rule, limiter)
     install(app, settings, limiter)
-    app.on_startup(lambda: announce(settings, show=show))
+    app.on_startup(lambda: announce_when_listening(settings, show=show))
     app.on_shutdown(forget_redirect_file)
     ui.run(
         build_root(conn, key),
@@ -283,6 +283,23 @@ def _logging_options(log_format: str) -> dict[str, Any]:
     from openorch.json_logs import uvicorn_log_config
 
     return {"log_config": uvicorn_log_config("orchestrator")}
+
+
+def announce_when_listening(settings: AccessSettings, *, show: bool) -> None:
+    """Announce once the socket accepts connections. Start-up handlers run before
+    uvicorn binds its socket, so an address printed from one could be refused for a
+    moment on a busy machine (a script that waits for the line, then connects, failed
+    that way)."""
+    from nicegui.server import Server
+
+    async def wait_then_announce() -> None:
+        server = getattr(Server, "instance", None)
+        while server is not None and not server.started and not server.should_exit:
+            await asyncio.sleep(0.02)
+        if server is None or server.started:
+            announce(settings, show=show)
+
+    background_tasks.create(wait_then_announce(), name="announce")
 
 
 def announce(settings: AccessSettings, *, show: bool) -> None:

@@ -199,6 +199,7 @@ class ServerTable:
     ) -> None:
         self.fetch = fetch
         self.total = 0
+        self._generation = 0  # counts refreshes; only the newest one's rows are shown
         self.table = tid(
             ui.table(
                 columns=columns,
@@ -271,19 +272,31 @@ class ServerTable:
         )
 
     async def refresh(self) -> None:
-        """Fetch the current page again (keeping page and sort)."""
+        """Fetch the current page again (keeping page and sort).
+
+        Only the newest refresh shows its rows: fetches run in worker threads and can
+        finish out of order (a search typed while the previous one is still counting),
+        and an older answer must not overwrite a newer one.
+        """
+        self._generation += 1
+        mine = self._generation
         self.table.props("loading")
         try:
             page = self.current_page()
             rows, total = await off_loop(self.fetch, page)
+            if mine != self._generation:
+                return
             pages = max((total + page.limit - 1) // page.limit, 1)
             if page.offset >= total and int(self.table.pagination.get("page", 1)) > pages:
                 # The last page emptied (rows deleted meanwhile): show the new last page.
                 self.table.pagination = {**self.table.pagination, "page": pages}
                 rows, total = await off_loop(self.fetch, self.current_page())
+                if mine != self._generation:
+                    return
             self.show(rows, total)
         finally:
-            self.table.props(remove="loading")
+            if mine == self._generation:
+                self.table.props(remove="loading")
 
     def show(self, rows: list[dict[str, Any]], total: int) -> None:
         """Put a fetched page into the table."""

@@ -113,5 +113,6 @@ async def test_a_metrics_only_token_for_prometheus(connected: User, db: Store) -
     assert token is not None and token.scopes == "METRICS"
     user.find(marker="api_token_done_button").click()
     await until(lambda: not has(user, "api_token_secret"))
+    await until(lambda: len(table_rows(user, "api_tokens_table")) == 1)  # refreshed after
     (row,) = table_rows(user, "api_tokens_table")
     assert row["scopes"] == "Metrics"

@@ -1,9 +1,12 @@
 """Queues tab, the queue dialog (page, search, filter, dense, columns) and the element
 popup (edit, delete, new)."""
 
+import asyncio
 import json
+import threading
 from datetime import datetime, timedelta
 
+import pytest
 from nicegui.testing.user import User
 
 from openorch.database import QueueStatus
@@ -92,6 +95,39 @@ async def test_queue_search_filter_dense_and_columns(connected: User, db: Store)
 
     user.find(marker="queue_dialog_close_button").click()
     await until(lambda: not has(user, "queue_dialog_table"))
+
+
+async def test_an_older_search_answer_never_overwrites_a_newer_one(
+    connected: User, db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searches run in worker threads and can finish out of order: the answer for a term
+    the admin already replaced must not land over the answer for the new one."""
+    user = connected
+    seed_queue(db)
+    await open_invoices(user)
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    real = Store.get_queue_elements
+
+    def slow_for_the_old_term(self: Store, *args: object, **kwargs: object) -> object:
+        if kwargs.get("search_term") != "ref-01":
+            return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.set()
+        release.wait(10)
+        try:
+            return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(Store, "get_queue_elements", slow_for_the_old_term)
+    user.find(marker="queue_dialog_search_input").type("ref-01")
+    await until(started.is_set)
+    user.find(marker="queue_dialog_search_input").clear().type("Aarhus")
+    await until(lambda: one(user, "queue_dialog_table").pagination["rowsNumber"] == 65)
+    release.set()
+    await until(finished.is_set)
+    await asyncio.sleep(0.5)  # time for the old answer to reach the page, were it shown
+    assert one(user, "queue_dialog_table").pagination["rowsNumber"] == 65
+    assert all("Aarhus" in row["data"] for row in table_rows(user, "queue_dialog_table"))
 
 
 async def test_edit_delete_and_add_an_element(connected: User, db: Store) -> None:
