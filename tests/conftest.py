@@ -1,6 +1,9 @@
 """Fixtures shared by every test: databases on SQLite and a throwaway PostgreSQL.
 
-`db_url` is parametrized over both backends, so every data-layer test runs twice. In CI
+`db_url` is parametrized over both backends, so every data-layer test runs twice. Each
+backend is migrated once per session (per xdist worker) into a template, and every test
+gets a copy of it: a file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL
+(running the whole migration chain per test was most of the suite's database time). In CI
 `OPENORCH_REQUIRE_ALL=1` turns a missing PostgreSQL, browser or display into a failure.
 `OPENORCH_TEST_PG=postgresql+psycopg://...` points at a developer's own server instead.
 
@@ -10,17 +13,24 @@ process with its own session fixtures (one PostgreSQL cluster per worker), its o
 """
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from openorch.crypto import generate_key
 from openorch.store import Store
 from support.databases import migrated, missing
-from support.pgcluster import PgCluster, create_database, drop_database, find_pg_bin
+from support.pgcluster import (
+    PgCluster,
+    create_database,
+    drop_database,
+    find_pg_bin,
+)
 from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 
 
@@ -93,28 +103,64 @@ def sqlite_empty_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest) -> str:
+def empty_backend(request: pytest.FixtureRequest) -> str:
+    """The backend a test parametrized over both runs on: "sqlite" or "postgresql"."""
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_url(request: pytest.FixtureRequest, empty_backend: str) -> str:
     """An empty database on each backend."""
-    name = "sqlite_empty_url" if request.param == "sqlite" else "pg_empty_url"
+    name = "sqlite_empty_url" if empty_backend == "sqlite" else "pg_empty_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest revision once per session (per xdist worker);
+    each test gets a copy of it (`sqlite_db_url`) instead of running every migration."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrated(f"sqlite:///{path}")
+    # The engine is disposed: SQLite checkpointed the WAL into the file and removed it,
+    # so the one file is the whole database.
+    assert not path.with_name(path.name + "-wal").exists(), "template WAL not checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """Name of a PostgreSQL database migrated once per session, the template every
+    `pg_db_url` is cloned from (`CREATE DATABASE ... TEMPLATE`, as procrastinate's tests
+    do). Nothing stays connected to it, which PostgreSQL requires of a template."""
+    url = migrated(create_database(pg_server, prefix="template"))
+    yield str(sa.make_url(url).database)
+    drop_database(url)
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, empty_backend: str) -> str:
+    """A database on each backend at openorch's newest revision (a copy of the
+    session's migrated template)."""
+    name = "sqlite_db_url" if empty_backend == "sqlite" else "pg_db_url"
     return str(request.getfixturevalue(name))
 
 
 @pytest.fixture
-def db_url(empty_url: str) -> str:
-    """A database on each backend, migrated to openorch's newest revision."""
-    return migrated(empty_url)
+def sqlite_db_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A SQLite database at the newest revision (for tests that need only one backend):
+    a file copy of the session's template, at the path `sqlite_empty_url` would use."""
+    path = tmp_path / "orchestrator.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
-def sqlite_db_url(sqlite_empty_url: str) -> str:
-    """A SQLite database at the newest revision (for tests that need only one backend)."""
-    return migrated(sqlite_empty_url)
-
-
-@pytest.fixture
-def pg_db_url(pg_empty_url: str) -> str:
-    """A PostgreSQL database at the newest revision."""
-    return migrated(pg_empty_url)
+def pg_db_url(pg_server: str, pg_template: str, on_postgres: None) -> Iterator[str]:
+    """A PostgreSQL database at the newest revision, cloned from the session's template;
+    dropped after the test."""
+    url = create_database(pg_server, template=pg_template)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture

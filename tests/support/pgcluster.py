@@ -108,13 +108,16 @@ class PgCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
 
-def create_database(server_url: str, prefix: str = "t") -> str:
-    """Create a fresh database on the server of `server_url`; returns its URL."""
+def create_database(server_url: str, prefix: str = "t", template: str | None = None) -> str:
+    """Create a fresh database on the server of `server_url`; returns its URL. With
+    `template`, the new database is a copy of that one (PostgreSQL copies the files,
+    far faster than migrating again); nothing may be connected to the template."""
     url = sa.make_url(server_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     engine.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
