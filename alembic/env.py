@@ -10,7 +10,7 @@ Additive only (new tables, nullable columns, indexes): the original must keep wo
 the database. `alembic revision -m "..."` from the repository root does this (alembic.ini's
 default section is openorch's chain). Details in docs/database.md.
 
-Used both by `openorch upgrade` (openorch.migrate, which hands over an open connection
+Used both by `openorch upgrade` (openorch.store.migrate, which hands over an open connection
 through `config.attributes["connection"]` and picks the chain with the `version_locations`
 and `version_table` options) and by the `alembic` command run from the repository root with
 alembic.ini (`alembic upgrade head` for openorch's chain, `alembic -n original upgrade head`
@@ -20,12 +20,12 @@ for the original's, which must come first on a new database).
 from alembic import context
 from sqlalchemy import Connection
 
-from openorch.database import Base
+from openorch.database import Base, QueueElement
 from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.store.engine import build_engine
 
 config = context.config
-attach_filtered_indexes()
+attach_filtered_indexes(QueueElement.__table__)
 target_metadata = Base.metadata
 #: Which chain this run records: `alembic_version` (original) or `openorch_version`.
 version_table = config.get_main_option("version_table") or "openorch_version"

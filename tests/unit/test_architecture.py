@@ -5,6 +5,7 @@ than the test (move the query into the data layer, the formatting into the UI).
 """
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,146 @@ def test_the_rules_see_real_imports() -> None:
     """Guard against a vacuous pass: the walker finds the imports we know are there."""
     imports = {imported for _, imported, _ in _imports(PACKAGE / "store" / "core.py")}
     assert "sqlalchemy" in imports and "openorch.store.engine" in imports
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """Like `_imports`, but only imports that run: those inside functions count (they run
+    on first call), those under `if TYPE_CHECKING:` do not."""
+    here = _module_name(path).split(".")
+    found: list[tuple[int, str, list[str]]] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = here[: len(here) - node.level + (1 if path.name == "__init__.py" else 0)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((node.lineno, base, [alias.name for alias in node.names]))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+@cache
+def import_graph() -> dict[str, dict[str, int]]:
+    """module -> {module it imports: line}, over src/openorch.
+
+    `from a import b` is an edge to module `a.b` when that is a module, else to `a`.
+    Importing `a.b.c` also runs the packages `a` and `a.b` (their `__init__`), so those
+    are edges too, except a module's own enclosing packages (already running when it is
+    imported): that is how `store.errors` imported back from `crypto` made a circle
+    through `store/__init__.py`.
+    """
+    modules = {_module_name(path): path for path in _sources()}
+    graph: dict[str, dict[str, int]] = {}
+    for module, path in modules.items():
+        edges: dict[str, int] = {}
+        for line, base, names in _runtime_imports(path):
+            targets = [f"{base}.{name}" for name in names if f"{base}.{name}" in modules]
+            if (len(targets) < len(names) or not names) and base in modules:
+                targets.append(base)
+            for target in list(targets):
+                parts = target.split(".")
+                for end in range(1, len(parts)):
+                    package = ".".join(parts[:end])
+                    own = module == package or module.startswith(package + ".")
+                    if package in modules and not own:
+                        targets.append(package)
+            for target in targets:
+                if target != module:
+                    edges.setdefault(target, line)
+        graph[module] = edges
+    return graph
+
+
+def circles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan's algorithm,
+    iterative), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(root, list(graph[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, pending = work[-1]
+            if pending:
+                nxt = pending.pop()
+                if nxt not in graph:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, list(graph[nxt])))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _describe(component: list[str], graph: dict[str, dict[str, int]]) -> str:
+    inside = set(component)
+    edges = [
+        f"{module} -> {target} (line {line})"
+        for module in component
+        for target, line in sorted(graph[module].items())
+        if target in inside
+    ]
+    return "; ".join(edges)
+
+
+def test_no_import_circles() -> None:
+    """No two modules import each other, directly or through others, counting imports
+    inside functions (a lazy import is still a circle a reader must untangle). A lazy
+    import kept for start-up time says so in a comment."""
+    graph = import_graph()
+    found = circles(graph)
+    assert not found, "import circles: " + " | ".join(_describe(c, graph) for c in found)
+
+
+def test_the_circle_check_sees_circles() -> None:
+    """Guard against a vacuous pass: a made-up graph's circles are found, and the real
+    graph holds a function-level and a package-level edge we know of."""
+    made_up = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}, "e": {"e": 1}}
+    assert circles(made_up) == [["a", "b", "c"]]
+    graph = import_graph()
+    assert "openorch.store.migrate" in graph["openorch.store.opening"]  # inside a function
+    assert "openorch.store" in graph["openorch.crypto"]  # the package of store.keys

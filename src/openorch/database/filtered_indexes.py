@@ -9,8 +9,6 @@ Alembic's env (migrations, autogenerate comparisons) and, just in time, by `crea
 
 from sqlalchemy import Index, Table, text
 
-from openorch.database.queues import QueueElement
-
 #: name -> (columns, unique, the rows it holds)
 FILTERED_INDEXES: dict[str, tuple[tuple[str, ...], bool, str]] = {
     # Ending a job finds its elements; bulk inserts (job_id NULL) add no entry.
@@ -26,9 +24,10 @@ FILTERED_INDEXES: dict[str, tuple[tuple[str, ...], bool, str]] = {
 }
 
 
-def attach_filtered_indexes() -> None:
-    """Add the filtered indexes to the `Queues` table's metadata (once)."""
-    table = QueueElement.__table__
+def attach_filtered_indexes(table: object) -> None:
+    """Add the filtered indexes to the `Queues` table's metadata (once). The table is
+    passed in (`QueueElement.__table__`), so this module does not import the model that
+    attaches it just in time."""
     assert isinstance(table, Table)
     present = {index.name for index in table.indexes}
     for name, (columns, unique, where) in FILTERED_INDEXES.items():

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Index, Integer, String, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openorch.database.base import Base, enum_column_type
+from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.database.ids import new_id
 from openorch.database.rows import shown
 
@@ -91,10 +92,8 @@ class QueueElement(Base):
         )
 
 
-def _attach_filtered_indexes(*_args: object, **_kwargs: object) -> None:
-    from openorch.database.filtered_indexes import attach_filtered_indexes
-
-    attach_filtered_indexes()
+def _attach_filtered_indexes(target: object, *_args: object, **_kwargs: object) -> None:
+    attach_filtered_indexes(target)
 
 
 # create_all (the compatibility package's tools and tests) gets them just in time.

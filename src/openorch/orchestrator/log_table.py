@@ -11,7 +11,6 @@ from openorch.database import Log
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import cut, fmt, short_id
-from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
 from openorch.store.failures import summarize_message
 
@@ -89,11 +88,12 @@ class LogTable:
         test_id: str,
         title: str | None = None,
         *,
-        job_button: bool = True,
+        on_row_click: Callable[[dict[str, Any]], object],
     ) -> None:
+        """`on_row_click` opens the whole entry (the caller's log popup: this shared table
+        does not import popups, which import it)."""
         self.client_store = client_store
         self.get_filter = get_filter
-        popup_connection = client_store if job_button else None
         self.server = ServerTable(
             COLUMNS,
             self.fetch,
@@ -102,7 +102,7 @@ class LogTable:
             rows_per_page=50,
             sort_by="log_time",
             descending=True,
-            on_row_click=lambda row: log_popup(row, popup_connection),
+            on_row_click=on_row_click,
         )
         status_badge_slot(self.server.table, "log_level")
         self.server.table.add_slot(

@@ -73,7 +73,7 @@ class Store(
     benchmarks, the SDK inside a process its Scheduler started).
     """
 
-    open = staticmethod(open_store)
+    open = classmethod(open_store)
 
 
 __all__ = [

@@ -197,7 +197,7 @@ def _connect_error(role: str, label: str, error: Exception) -> CopyRefused:
 def _check_source(engine: Engine, label: str) -> None:
     """The source must be at this openorch's revision: copying a schema the target would
     not have (or lack columns it has) would lose or refuse rows."""
-    from openorch import migrate
+    from openorch.store import migrate  # lazy: Alembic costs start-up time
 
     try:
         with engine.connect() as connection:
@@ -259,7 +259,7 @@ def _check_target(engine: Engine, label: str, tables: tuple[Table, ...]) -> Prep
 
     Returns "created" (no openorch tables: they will be made), "upgraded" (an empty
     database at an older revision) or "ready" (an empty database at this revision)."""
-    from openorch import migrate
+    from openorch.store import migrate  # lazy: Alembic costs start-up time
 
     try:
         with engine.connect() as connection:
@@ -417,7 +417,7 @@ def _prepare_and_copy(
     note: Callable[[str], None],
 ) -> CopyResult:
     """Warn about live Schedulers, create or upgrade the target, copy, count again."""
-    from openorch import migrate
+    from openorch.store import migrate  # lazy: Alembic costs start-up time
 
     running = _live_schedulers(source)
     if running:

@@ -8,9 +8,9 @@ from sqlalchemy import Connection, Engine, exc, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
-from openorch.crypto import Cipher
 from openorch.store.engine import IMMEDIATE, build_engine
 from openorch.store.errors import BadInput, NoKey
+from openorch.store.keys import Cipher
 from openorch.store.revision import Revisions, read_revisions
 
 T = TypeVar("T")

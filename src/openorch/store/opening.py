@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from openorch.crypto import Cipher
 from openorch.masking import mask
+from openorch.store.core import HEAD_REVISION
 from openorch.store.engine import describe_connection_error
+from openorch.store.keys import Cipher
 
 if TYPE_CHECKING:
     from openorch.store import Store
@@ -24,6 +25,7 @@ class ConnectError(ValueError):
 
 
 def open_store(
+    store_class: "type[Store]",
     database: str | URL | Engine,
     crypto_key: str | bytes | None = None,
     *,
@@ -33,6 +35,8 @@ def open_store(
     """Check the key, connect, and check the tables and their revision.
 
     Args:
+        store_class: the class to build (`Store.open` is this function as a classmethod,
+            so this module need not import the package that imports it).
         database: a connection string (or URL, or an Engine the caller keeps).
         crypto_key: the Fernet key for credentials; None opens without one (upgrade).
         create: create the tables, or upgrade a versioned database that is behind, before
@@ -49,8 +53,8 @@ def open_store(
         ConnectError: bad key, malformed string, driver missing, server unreachable,
             login refused, or no tables yet.
     """
-    from openorch import migrate
-    from openorch.store import HEAD_REVISION, Store
+    # Lazy: Alembic is needed only when creating tables, and costs start-up time.
+    from openorch.store import migrate
 
     if crypto_key is not None:
         try:
@@ -61,7 +65,7 @@ def open_store(
     if create and not isinstance(database, Engine):
         _prepare_private_sqlite(database)
     try:
-        store = Store(database, crypto_key=crypto_key)
+        store = store_class(database, crypto_key=crypto_key)
     except ValueError as error:
         raise ConnectError(str(error)) from error
     except Exception as error:  # a driver that cannot be imported, a bad dialect

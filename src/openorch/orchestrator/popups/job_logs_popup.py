@@ -11,8 +11,11 @@ from nicegui import ui
 
 from openorch.database import Job
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, tid
+from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.log_table import LogFilter, LogTable
 from openorch.orchestrator.popups.generic import forget_on_close
+from openorch.orchestrator.popups.log_popup import log_popup
+from openorch.orchestrator.rows import duration_text, job_row
 
 
 def pretty_data(text: str | None) -> str:
@@ -49,9 +52,6 @@ class JobLogsPopup:
         reason: str = "",
         show_logs: Callable[[datetime, datetime], Awaitable[None]] | None = None,
     ) -> None:
-        from openorch.orchestrator.log_table import LogFilter, LogTable
-        from openorch.orchestrator.rows import duration_text
-
         job_id = str(job["id"])
         with (
             tid(ui.dialog(value=True), "job_logs_popup") as self.dialog,
@@ -84,7 +84,10 @@ class JobLogsPopup:
                         "job_logs_around_button",
                     ).tooltip("The Logs tab, every process, 5 minutes before to 5 minutes after")
             self.table = LogTable(
-                client_store, lambda: LogFilter(job_id=job_id), "job_logs_table", job_button=False
+                client_store,
+                lambda: LogFilter(job_id=job_id),
+                "job_logs_table",
+                on_row_click=log_popup,  # no "this job's logs" button: they are open here
             )
             tid(ui.button("Close", on_click=self.dialog.close), "job_logs_popup_close_button")
         forget_on_close(self.dialog)
@@ -118,3 +121,12 @@ class JobLogsPopup:
                 ),
                 "job_outcome_data",
             )
+
+
+async def open_job_logs(client_store: ClientStore, job_id: str) -> JobLogsPopup:
+    """Open the job-logs popup of a job, described from the database (the log popup's
+    "Show this job's logs")."""
+    job = await off_loop(client_store.store.get_job, job_id)
+    popup = JobLogsPopup(client_store, job_row(job), job)
+    await popup.table.refresh()
+    return popup

@@ -1,21 +1,25 @@
 """One log entry in full: the message in a preformatted block, always as text, and a
 button to the logs of the job that wrote it."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import ui
 
-from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import guarded, off_loop, tid
+from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.popups.generic import forget_on_close
 
 
-def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
+def log_popup(
+    log: Any, open_job_logs: Callable[[str], Awaitable[object]] | None = None
+) -> ui.dialog:
     """Show a whole log entry. `ui.label` sets text, never HTML, so a message holding
     `<script>` shows those characters and runs nothing.
 
-    With a connection and a job id, "Show this job's logs" opens every line of that job
-    (the original's log popup offers the same).
+    With `open_job_logs` and a job id, "Show this job's logs" opens every line of that
+    job (the original's log popup offers the same); the caller passes it (the Logs tab:
+    `job_logs_popup.open_job_logs`), so this popup does not import the job's popup,
+    whose log table opens this one.
     """
     with tid(ui.dialog(value=True), "log_popup") as dialog, ui.card().classes("w-full max-w-4xl"):
         ui.label("Log entry").classes("text-xl")
@@ -37,10 +41,11 @@ def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
             "log_popup_message",
         )
         with ui.row():
-            if client_store is not None and log.get("job_id_full"):
+            if open_job_logs is not None and log.get("job_id_full"):
+                show = open_job_logs
 
                 async def show_job_logs() -> None:
-                    await open_job_logs(client_store, str(log["job_id_full"]))
+                    await show(str(log["job_id_full"]))
                     dialog.close()
 
                 tid(
@@ -50,14 +55,3 @@ def log_popup(log: Any, client_store: ClientStore | None = None) -> ui.dialog:
             tid(ui.button("Close", on_click=dialog.close), "log_popup_close_button")
     forget_on_close(dialog)
     return dialog
-
-
-async def open_job_logs(client_store: ClientStore, job_id: str) -> Any:
-    """Open the job-logs popup of a job, described from the database."""
-    from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-    from openorch.orchestrator.rows import job_row
-
-    job = await off_loop(client_store.store.get_job, job_id)
-    popup = JobLogsPopup(client_store, job_row(job), job)
-    await popup.table.refresh()
-    return popup

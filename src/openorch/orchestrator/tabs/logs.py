@@ -12,6 +12,8 @@ from openorch.database import LogLevel
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import ALL, guarded, off_loop, tid
 from openorch.orchestrator.log_table import LogFilter, LogTable
+from openorch.orchestrator.popups.job_logs_popup import open_job_logs
+from openorch.orchestrator.popups.log_popup import log_popup
 from openorch.orchestrator.widgets import (
     DatetimeInput,
 )
@@ -42,7 +44,15 @@ class LogsTab:
                 ).classes("w-36"),
                 "logs_level_select",
             )
-        self.table = LogTable(client_store, self.current_filter, "logs_table", "Logs")
+        self.table = LogTable(
+            client_store,
+            self.current_filter,
+            "logs_table",
+            "Logs",
+            on_row_click=lambda row: log_popup(
+                row, lambda job_id: open_job_logs(client_store, job_id)
+            ),
+        )
 
     def current_filter(self) -> LogFilter:
         """The filters as entered (bad dates raise ValueError with the field's name)."""
