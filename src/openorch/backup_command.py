@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from openorch.config import data_dir, local_database_path, local_settings, resolve
 from openorch.masking import mask
 from openorch.private_files import write_private
-from openorch.store.backup import BackupError, BackupRefused, backup_sqlite
+from openorch.store.backup import backup_sqlite
+from openorch.store.errors import BackupError, BackupRefused
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -14,12 +14,11 @@ from openorch.config import ENV_CONN, ENV_KEY, data_dir, local_database_path
 from openorch.masking import mask
 from openorch.store.copying import (
     DEFAULT_BATCH_SIZE,
-    CopyFailed,
-    CopyRefused,
     CopyResult,
     Progress,
     copy_database,
 )
+from openorch.store.errors import CopyFailed, CopyRefused
 
 #: The word that names local mode's database as SOURCE.
 LOCAL = "local"

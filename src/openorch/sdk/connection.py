@@ -33,8 +33,7 @@ from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
 from openorch.store.alerts import MAX_ATTACHMENT_BYTES
 from openorch.store.engine import connection_problem
-from openorch.store.errors import BadInput
-from openorch.store.state import TransitionRefused
+from openorch.store.errors import BadInput, TransitionRefused
 
 T = TypeVar("T")
 

@@ -18,21 +18,20 @@ from openorch.store.engine import (
     describe_connection_error,
     parse_url,
 )
+from openorch.store.errors import ConnectError, DuplicateReferenceError, LostElementError
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.metrics import MetricFigures, MetricsStore
-from openorch.store.opening import ConnectError, open_store
+from openorch.store.opening import open_store
 from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
 from openorch.store.pipelines import (
-    LostElementError,
     PipelineProgress,
     PipelineStore,
     PipelineView,
 )
 from openorch.store.queues import (
     BulkCreated,
-    DuplicateReferenceError,
     QueueAdminStore,
     QueueOverview,
     release_job_elements,

@@ -34,6 +34,7 @@ from openorch.database.ids import new_id
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, NotFound
 
 _EMAIL = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 
@@ -56,14 +57,14 @@ def check_addresses(field: str, text: str | None) -> str | None:
         ValueError: one entry is not an email address.
     """
     if text is not None and not isinstance(text, str):
-        raise ValueError(f"{field} must be a string, not {type(text).__name__}.")
+        raise BadInput(f"{field} must be a string, not {type(text).__name__}.")
     addresses = split_addresses(text)
     for address in addresses:
         if not _email().match(address):
-            raise ValueError(f"{field}: {address!r} is not an email address.")
+            raise BadInput(f"{field}: {address!r} is not an email address.")
     joined = ", ".join(addresses)
     if len(joined) > 1000:
-        raise ValueError(f"{field} is too long: {len(joined)} characters, the limit is 1000.")
+        raise BadInput(f"{field} is too long: {len(joined)} characters, the limit is 1000.")
     return joined or None
 
 
@@ -134,7 +135,7 @@ class AlertConfigStore(StoreCore):
             lambda session: session.scalar(select(AlertChannel).where(AlertChannel.name == name))
         )
         if channel is None:
-            raise ValueError(f"No alert channel named {name!r} exists.")
+            raise NotFound(f"No alert channel named {name!r} exists.")
         if decrypt and channel.webhook_url:
             channel.webhook_url = self.cipher.decrypt(channel.webhook_url)
         return channel
@@ -179,7 +180,7 @@ class AlertConfigStore(StoreCore):
         """
         name = v.check_text(AlertChannel, "name", name, nonblank=True) or ""
         if kind not in CHANNEL_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(CHANNEL_KINDS)}; got {kind!r}.")
+            raise BadInput(f"kind must be one of {', '.join(CHANNEL_KINDS)}; got {kind!r}.")
         values: dict[str, Any] = {
             "kind": kind,
             "enabled": v.check_bool("enabled", enabled),
@@ -197,15 +198,15 @@ class AlertConfigStore(StoreCore):
             )
             values["smtp_port"] = v.check_int("port", smtp_port, minimum=1)
             if values["smtp_port"] > 65535:
-                raise ValueError("port must be at most 65535.")
+                raise BadInput("port must be at most 65535.")
             if smtp_security not in SMTP_SECURITY:
-                raise ValueError(
+                raise BadInput(
                     f"security must be one of {', '.join(SMTP_SECURITY)}; got {smtp_security!r}."
                 )
             values["smtp_security"] = smtp_security
             values["sender"] = check_addresses("sender", sender)
             if values["sender"] is None or "," in values["sender"]:
-                raise ValueError("sender must be one email address.")
+                raise BadInput("sender must be one email address.")
             if credential_name:
                 values["credential_name"] = v.check_text(
                     AlertChannel, "credential_name", credential_name, label="credential"
@@ -213,7 +214,7 @@ class AlertConfigStore(StoreCore):
             values["webhook_url"] = None
         else:
             if webhook_format not in WEBHOOK_FORMATS:
-                raise ValueError(
+                raise BadInput(
                     f"format must be one of {', '.join(WEBHOOK_FORMATS)}; got {webhook_format!r}."
                 )
             values["webhook_format"] = webhook_format
@@ -225,15 +226,15 @@ class AlertConfigStore(StoreCore):
                 values["credential_name"]
                 and session.get(Credential, values["credential_name"]) is None
             ):
-                raise ValueError(f"No credential named {values['credential_name']!r} exists.")
+                raise NotFound(f"No credential named {values['credential_name']!r} exists.")
             channel = session.scalar(select(AlertChannel).where(AlertChannel.name == name))
             if channel is None:
                 if kind == "webhook" and "webhook_url" not in values:
-                    raise ValueError("url is required for a new webhook channel.")
+                    raise BadInput("url is required for a new webhook channel.")
                 channel = AlertChannel(id=new_id(), name=name)
                 session.add(channel)
             elif kind == "webhook" and "webhook_url" not in values and not channel.webhook_url:
-                raise ValueError("url is required for a webhook channel.")
+                raise BadInput("url is required for a webhook channel.")
             for field, value in values.items():
                 setattr(channel, field, value)
             session.flush()
@@ -243,15 +244,15 @@ class AlertConfigStore(StoreCore):
 
     def _encrypt_url(self, url: object) -> str:
         if not isinstance(url, str) or not url.strip():
-            raise ValueError("url is required: the webhook's https:// address.")
+            raise BadInput("url is required: the webhook's https:// address.")
         url = url.strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("url must be an http:// or https:// address.")
+            raise BadInput("url must be an http:// or https:// address.")
         v.check_storable("url", url)
         token = self.cipher.encrypt(url)
         if len(token) > v.column_length(AlertChannel, "webhook_url"):
-            raise ValueError("url is too long.")
+            raise BadInput("url is too long.")
         return token
 
     def delete_alert_channel(self, name: str) -> None:
@@ -266,7 +267,7 @@ class AlertConfigStore(StoreCore):
                 delete(table_of(AlertChannel)).where(table_of(AlertChannel).c.name == name)
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise ValueError(f"No alert channel named {name!r} exists.")
+                raise NotFound(f"No alert channel named {name!r} exists.")
 
         self._write(work)
 
@@ -326,14 +327,14 @@ class AlertConfigStore(StoreCore):
             names = [str(name) for name in channels]
             channel_json = json.dumps(names)
             if len(channel_json) > 1000:
-                raise ValueError("Too many channels for one rule.")
+                raise BadInput("Too many channels for one rule.")
 
         def work(session: Session) -> AlertRule:
             if channels is not None:
                 known = set(session.scalars(select(AlertChannel.name)))
                 unknown = [name for name in json.loads(channel_json or "[]") if name not in known]
                 if unknown:
-                    raise ValueError(f"No alert channel named {unknown[0]!r} exists.")
+                    raise NotFound(f"No alert channel named {unknown[0]!r} exists.")
             rule = session.get(AlertRule, kind)
             if rule is None:
                 rule = _default_rule(kind)
@@ -371,7 +372,7 @@ class AlertConfigStore(StoreCore):
             ValueError: scope not 'trigger' or 'queue', empty name, bad address.
         """
         if scope not in ("trigger", "queue"):
-            raise ValueError(f"scope must be 'trigger' or 'queue'; got {scope!r}.")
+            raise BadInput(f"scope must be 'trigger' or 'queue'; got {scope!r}.")
         name = v.check_text(AlertRecipients, "name", name, nonblank=True) or ""
         addresses = check_addresses("recipients", recipients)
         table = table_of(AlertRecipients)
@@ -406,7 +407,7 @@ def utc_to_local(value: datetime) -> datetime:
 def check_rule_kind(kind: str) -> None:
     """Raise ValueError naming the known rules when `kind` is not one of them."""
     if kind not in RULE_KINDS:
-        raise ValueError(f"Unknown alert rule {kind!r}; known: {', '.join(RULE_KINDS)}.")
+        raise BadInput(f"Unknown alert rule {kind!r}; known: {', '.join(RULE_KINDS)}.")
 
 
 def _default_rule(kind: str) -> AlertRule:

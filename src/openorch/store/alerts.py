@@ -32,6 +32,7 @@ from openorch.store.alert_config import (
     merge_addresses,
     utc_to_local,
 )
+from openorch.store.errors import BadInput
 
 _LEASES = table_of(WatchdogLease)
 _ALERTS = table_of(Alert)
@@ -209,13 +210,13 @@ class AlertStore(AlertConfigStore):
         """
         subject_text = v.check_text(Alert, "title", subject, label="subject", nonblank=True) or ""
         if not isinstance(text, str) or not text.strip():
-            raise ValueError("text must not be empty.")
+            raise BadInput("text must not be empty.")
         v.check_storable("text", text)
         if attachment is not None:
             if not isinstance(attachment, bytes | bytearray):
-                raise ValueError("attachment must be bytes (for example a PNG file's content).")
+                raise BadInput("attachment must be bytes (for example a PNG file's content).")
             if len(attachment) > MAX_ATTACHMENT_BYTES:
-                raise ValueError(
+                raise BadInput(
                     f"attachment is too large: {len(attachment)} bytes, the limit is "
                     f"{MAX_ATTACHMENT_BYTES}."
                 )

@@ -28,17 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openorch.private_files import create_private, make_private
+from openorch.store.errors import BackupError, BackupRefused
 
 #: Seconds a backup waits for a lock (a writer in the middle of a checkpoint).
 BUSY_TIMEOUT_SECONDS = 30.0
-
-
-class BackupError(ValueError):
-    """The backup could not be made; nothing was left at the destination."""
-
-
-class BackupRefused(BackupError):
-    """The backup was not started (bad source or destination); nothing was written."""
 
 
 @dataclass(frozen=True)

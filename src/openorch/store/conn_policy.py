@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL
 
 from openorch.masking import HIDDEN, mask
 from openorch.store.engine import parse_url
+from openorch.store.errors import BadInput
 
 #: Query parameters a PostgreSQL URL from the page may carry (libpq keywords that name
 #: no file, load nothing and send nothing to the server but the connection itself).
@@ -108,11 +109,11 @@ def check_page_connection_string(conn_string: str | URL) -> URL:
     url = parse_url(conn_string)
     backend = url.get_backend_name()
     if backend not in BACKENDS:
-        raise ValueError(
+        raise BadInput(
             f"Unsupported database {mask(url)!r}: openorch runs on sqlite, postgresql and mssql."
         )
     if url.drivername not in PAGE_DRIVERS[backend]:
-        raise ValueError(
+        raise BadInput(
             f"Unknown database dialect in {mask(url)!r} for this page: use sqlite, "
             f"postgresql+psycopg or mssql+pyodbc. {_ELSEWHERE}"
         )
@@ -159,7 +160,7 @@ def normalised_query(url: URL) -> dict[str, str]:
         key = name.strip().lower()
         values = [value] if isinstance(value, str) else list(value)
         if key in query or len(values) != 1:
-            raise ValueError(
+            raise BadInput(
                 f"The parameter {key!r} is given more than once (in any spelling). Give "
                 f"each parameter once."
             )
@@ -176,7 +177,7 @@ def _check_characters(url: URL) -> None:
         parts.extend([value] if isinstance(value, str) else value)
     for part in parts:
         if part is not None and any(ord(char) < 32 or ord(char) == 127 for char in part):
-            raise ValueError(
+            raise BadInput(
                 "The connection string holds a control character. Type it again without one."
             )
 
@@ -188,20 +189,20 @@ _HOST = re.compile(r"[A-Za-z0-9._:,\\-]+")
 
 def _check_host(host: str | None) -> None:
     if host is not None and not _HOST.fullmatch(host):
-        raise ValueError(f"The host {host!r} is not a host name or address. {_ELSEWHERE}")
+        raise BadInput(f"The host {host!r} is not a host name or address. {_ELSEWHERE}")
 
 
 def _check_user_name(user: str | None) -> None:
     """A user name holds no '=' or ';': drivers that read `key=value` lists (libpq's
     conninfo, ODBC) must never see one that looks like another keyword."""
     if user is not None and ("=" in user or ";" in user):
-        raise ValueError(f"The user name {user!r} holds '=' or ';'. {_ELSEWHERE}")
+        raise BadInput(f"The user name {user!r} holds '=' or ';'. {_ELSEWHERE}")
 
 
 def _check_parameters(query: dict[str, str], allowed: frozenset[str]) -> None:
     refused = sorted(name for name in query if name not in allowed)
     if refused:
-        raise ValueError(
+        raise BadInput(
             f"The parameter(s) {', '.join(refused)} are not accepted from this page "
             f"(they can name files or libraries the server would use). {_ELSEWHERE} "
             f"Accepted here: {', '.join(sorted(allowed))}."
@@ -212,11 +213,11 @@ def _check_postgresql_database(database: str | None) -> None:
     """libpq reads a database name holding '=' or starting with a URI prefix as a whole
     parameter list (`dbname='x sslkey=...'`)."""
     if database and "=" in database:
-        raise ValueError(
+        raise BadInput(
             f"The database name {database!r} holds '=' (a libpq parameter list). " + _ELSEWHERE
         )
     if database and database.lower().startswith(("postgresql:", "postgres:")):
-        raise ValueError(
+        raise BadInput(
             f"The database name {database!r} is a connection URI of its own. " + _ELSEWHERE
         )
 
@@ -233,13 +234,13 @@ def _check_odbc_values(url: URL, query: dict[str, str]) -> None:
         **query,
     }
     if url.database and "=" in url.database:
-        raise ValueError(
+        raise BadInput(
             f"The database name {url.database!r} holds '=', which ODBC reads as an "
             f"attribute of its own. {_ELSEWHERE}"
         )
     for name, value in parts.items():
         if value is not None and _ODBC_SPECIAL & set(value):
-            raise ValueError(
+            raise BadInput(
                 f"The {name} holds ';', '{{' or '}}', which could end an ODBC attribute "
                 f"and start another. {_ELSEWHERE}"
             )
@@ -265,7 +266,7 @@ def check_odbc_driver(name: str) -> None:
     installed = installed_odbc_drivers()
     looks_like_a_file = "/" in name or "\\" in name or Path(name).exists()
     if looks_like_a_file or name not in installed:
-        raise ValueError(
+        raise BadInput(
             f"The ODBC driver {name!r} is not an installed driver's name "
             f"(installed: {', '.join(sorted(installed)) or 'none'}). A driver given by "
             f"path is never accepted from this page. {_ELSEWHERE}"
@@ -284,21 +285,21 @@ def _check_connect_arguments(url: URL) -> None:
     if url.get_backend_name() == "postgresql":
         unexpected = set(kwargs) - _POSTGRESQL_URL_PARTS - POSTGRESQL_PARAMETERS
         if args or unexpected:
-            raise ValueError(
+            raise BadInput(
                 f"The connection would pass {', '.join(sorted(unexpected)) or 'arguments'} "
                 f"to the driver. {_ELSEWHERE}"
             )
         _check_postgresql_database(kwargs.get("dbname"))
         return
     if kwargs or len(args) != 1:
-        raise ValueError(f"The connection would pass options to pyodbc. {_ELSEWHERE}")
+        raise BadInput(f"The connection would pass options to pyodbc. {_ELSEWHERE}")
     for key, value in odbc_attributes(str(args[0])):
         if key not in _ODBC_URL_PARTS | MSSQL_PARAMETERS:
-            raise ValueError(f"The ODBC attribute {key!r} is not accepted. {_ELSEWHERE}")
+            raise BadInput(f"The ODBC attribute {key!r} is not accepted. {_ELSEWHERE}")
         if key == "driver":
             check_odbc_driver(value.removeprefix("{").removesuffix("}"))
         if key == "dsn" and value not in _odbc_data_sources():
-            raise ValueError(
+            raise BadInput(
                 f"The ODBC data source {value!r} is not one the driver manager knows. " + _ELSEWHERE
             )
 
@@ -326,25 +327,25 @@ def _odbc_data_sources() -> set[str]:
 
 def _check_sqlite(url: URL, query: dict[str, str]) -> None:
     if query or url.host or url.username or url.password or url.port:
-        raise ValueError(
+        raise BadInput(
             f"SQLite parameters ({', '.join(sorted(query)) or 'a host part'}) are not "
             f"accepted from this page. {_ELSEWHERE}"
         )
     database = url.database or ""
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise ValueError(
+        raise BadInput(
             "Give the path of an existing openorch SQLite database, such as "
             "sqlite:////home/me/openorch.db."
         )
     path = Path(database)
     if not path.is_file():
-        raise ValueError(
+        raise BadInput(
             f"The SQLite file {database} does not exist. From this page only an existing "
             f"openorch database can be opened; create one with: "
             f'openorch upgrade "sqlite:///{database}"'
         )
     if not is_openorch_sqlite(path):
-        raise ValueError(
+        raise BadInput(
             f"{database} is not an openorch database (no openorch tables). From this page "
             f"only an existing openorch database can be opened; create or upgrade one "
             f'with: openorch upgrade "sqlite:///{database}"'
@@ -403,7 +404,7 @@ def with_page_password(url: URL, typed_password: str, current: URL | None) -> UR
         current.username,
     ) == (url.get_backend_name(), url.host, url.port, url.username)
     if current is None or current.password is None or not same_server:
-        raise ValueError(
+        raise BadInput(
             "Type the password into the password field: the saved password is only used "
             "again for the server and user it belongs to."
         )

@@ -53,6 +53,7 @@ from openorch.masking import mask
 from openorch.private_files import create_private
 from openorch.store.core import HEAD_REVISION
 from openorch.store.engine import IMMEDIATE, build_engine, describe_connection_error, parse_url
+from openorch.store.errors import CopyFailed, CopyRefused
 from openorch.store.revision import read_revisions
 
 #: Rows read and written per round trip.
@@ -60,14 +61,6 @@ DEFAULT_BATCH_SIZE = 2000
 
 #: What was done to the target before the rows went in.
 Preparation = Literal["created", "upgraded", "ready"]
-
-
-class CopyRefused(ValueError):
-    """The copy cannot start; the message says why and what to do. Nothing was written."""
-
-
-class CopyFailed(RuntimeError):
-    """The copy started and failed; its write transaction was rolled back."""
 
 
 @dataclass(frozen=True)

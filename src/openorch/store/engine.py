@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from openorch.masking import mask
+from openorch.store.errors import BadInput
 
 #: A parsed connection string (SQLAlchemy's URL), named by the data layer so front ends
 #: can speak of one without importing SQLAlchemy.
@@ -33,18 +34,16 @@ def parse_url(conn_string: str | URL) -> URL:
     if isinstance(conn_string, URL):
         return conn_string
     if not isinstance(conn_string, str):
-        raise ValueError(
-            f"The connection string must be a string, not {type(conn_string).__name__}."
-        )
+        raise BadInput(f"The connection string must be a string, not {type(conn_string).__name__}.")
     if not conn_string.strip():
-        raise ValueError(
+        raise BadInput(
             "The connection string is empty. Give a SQLAlchemy URL such as "
             "sqlite:///orchestrator.db or postgresql+psycopg://user:pass@host/db."
         )
     try:
         return make_url(conn_string.strip())
     except exc.ArgumentError as error:
-        raise ValueError(
+        raise BadInput(
             f"Malformed connection string {mask(conn_string)!r}: expected a SQLAlchemy URL "
             "such as sqlite:///orchestrator.db, postgresql+psycopg://user:pass@host/db or "
             "mssql+pyodbc://user:pass@server/db?driver=ODBC+Driver+18+for+SQL+Server."
@@ -99,12 +98,12 @@ def build_engine(conn_string: str | URL, **kwargs: Any) -> Engine:
     try:
         engine = create_engine(url, **options)
     except exc.NoSuchModuleError as error:
-        raise ValueError(
+        raise BadInput(
             f"Unknown database dialect in {mask(url)!r}: use sqlite, postgresql+psycopg "
             "or mssql+pyodbc."
         ) from error
     except ImportError as error:
-        raise ValueError(driver_missing_message(url, error)) from error
+        raise BadInput(driver_missing_message(url, error)) from error
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
     else:

@@ -21,19 +21,31 @@ loaded by processes refer to it as `errors.KeyMismatch` inside functions, never
 `from openorch.store.errors import KeyMismatch` at the top.
 """
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError, UnmappedInstanceError
 
 __all__ = [
+    "BackupError",
+    "BackupRefused",
     "BadInput",
+    "ConnectError",
+    "Contended",
+    "CopyFailed",
+    "CopyRefused",
     "Duplicate",
+    "DuplicateReferenceError",
     "KeyMismatch",
+    "LostElementError",
+    "MigrationsMissing",
     "NoKey",
     "NotConnected",
     "NotFound",
     "StoreError",
+    "TransitionRefused",
+    "Unversioned",
 ]
 
 
@@ -85,6 +97,68 @@ class NotConnected(StoreError, RuntimeError):
 
 class NoKey(NotConnected):
     """No encryption key was given, so credentials cannot be read or written."""
+
+
+class DuplicateReferenceError(Duplicate):
+    """An element with this reference already exists in a queue with unique references
+    (a `Duplicate`, so a `ValueError` and an `IntegrityError` too). Nothing was created."""
+
+    def __init__(self, queue_name: str, references: Sequence[str]) -> None:
+        self.queue_name = queue_name
+        self.references = tuple(references)
+        shown = ", ".join(repr(reference) for reference in self.references[:10])
+        more = f" and {len(self.references) - 10} more" if len(self.references) > 10 else ""
+        noun = "reference" if len(self.references) == 1 else "references"
+        super().__init__(
+            f"Queue {queue_name!r} has unique references and already has an element with "
+            f"the {noun} {shown}{more}; nothing was created."
+        )
+
+
+class Contended(StoreError):
+    """Other processes kept changing the same rows while this call retried; nothing was
+    written. Trying again later is the answer."""
+
+
+class TransitionRefused(StoreError):
+    """The trigger's status does not allow this change; the message says why."""
+
+
+class LostElementError(StoreError, RuntimeError):
+    """The element is no longer this run's: it was released (its job ended), finished or
+    deleted, or another run took it over. Nothing was written. (A `RuntimeError` as it
+    always was, and a `StoreError` like every error of the data layer.)"""
+
+
+class ConnectError(StoreError):
+    """The database could not be opened; the message says why and what to do next."""
+
+
+class Unversioned(StoreError, RuntimeError):
+    """The database has tables but no revision: a person must say whether it is new or
+    the original's (`openorch upgrade`). Nothing was changed."""
+
+
+class MigrationsMissing(StoreError, RuntimeError):
+    """openorch's migration scripts are not where the package or the checkout keeps
+    them (a broken installation)."""
+
+
+class CopyRefused(StoreError):
+    """The copy cannot start; the message says why and what to do. Nothing was written."""
+
+
+class CopyFailed(StoreError, RuntimeError):
+    """The copy started and failed; its write transaction was rolled back. (A
+    `RuntimeError` as it always was.)"""
+
+
+class BackupError(StoreError):
+    """The backup could not be made; nothing was left at the destination."""
+
+
+class BackupRefused(BackupError):
+    """The backup was not started (bad source or destination); nothing was written."""
 
 
 if TYPE_CHECKING:

@@ -113,13 +113,14 @@ class Cipher:
         """
         from cryptography.fernet import InvalidToken
 
+        mismatch = (
+            "The encryption key does not match: this credential was encrypted with "
+            "another key (or its stored value is damaged)."
+        )
+        if not isinstance(token, str | bytes):
+            raise errors.KeyMismatch(mismatch)
         try:
-            if not isinstance(token, str | bytes):
-                raise TypeError(type(token).__name__)
             data = token.encode("ascii") if isinstance(token, str) else token
             return self._fernet.decrypt(data).decode("utf-8")
         except (InvalidToken, UnicodeError, TypeError) as error:
-            raise errors.KeyMismatch(
-                "The encryption key does not match: this credential was encrypted with "
-                "another key (or its stored value is damaged)."
-            ) from error
+            raise errors.KeyMismatch(mismatch) from error

@@ -34,6 +34,7 @@ from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.database.queues import QueueElement
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import IMMEDIATE
+from openorch.store.errors import MigrationsMissing, Unversioned
 from openorch.store.revision import (
     OPENORCH_VERSION_TABLE,
     ORIGINAL_REVISIONS,
@@ -73,7 +74,9 @@ def script_location() -> Path:
     checkout = Path(__file__).resolve().parents[3] / "alembic"
     if (checkout / "env.py").is_file():
         return checkout
-    raise RuntimeError(f"openorch's migrations are missing (looked in {installed} and {checkout}).")
+    raise MigrationsMissing(
+        f"openorch's migrations are missing (looked in {installed} and {checkout})."
+    )
 
 
 def alembic_config(chain: Chain = OPENORCH) -> Config:
@@ -215,7 +218,7 @@ def ensure_current(engine: Engine) -> bool:
         if found.openorch == HEAD_REVISION:
             return False
         if found.current is None and has_tables(connection):
-            raise RuntimeError(
+            raise Unversioned(
                 "The database has tables but no revision: run `openorch upgrade CONN` to "
                 "say whether it is new or legacy."
             )

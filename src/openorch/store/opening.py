@@ -14,14 +14,11 @@ from sqlalchemy.engine import URL
 from openorch.masking import mask
 from openorch.store.core import HEAD_REVISION
 from openorch.store.engine import describe_connection_error
+from openorch.store.errors import ConnectError, Unversioned
 from openorch.store.keys import Cipher
 
 if TYPE_CHECKING:
     from openorch.store import Store
-
-
-class ConnectError(ValueError):
-    """The database could not be opened; the message says why and what to do next."""
 
 
 def open_store(
@@ -78,7 +75,7 @@ def open_store(
         revision = found.current
     except Exception as error:
         store.close()
-        if isinstance(error, RuntimeError) and create:  # tables without a revision
+        if isinstance(error, Unversioned) and create:
             raise ConnectError(str(error)) from error
         raise ConnectError(describe_connection_error(error, str(label))) from error
     if revision is None and need_tables:

@@ -24,6 +24,7 @@ from openorch.database import PipelineRun, PipelineStepRun, QueueElement, QueueS
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput, LostElementError
 from openorch.store.queues import format_datetime, retry_element
 
 _QUEUES = table_of(QueueElement)
@@ -36,11 +37,6 @@ _MSSQL_LOCK_HINT = "WITH (UPDLOCK, ROWLOCK)"
 #: The parts of a step and the outcomes a history row can record.
 PARTS = ("start", "continue")
 OUTCOMES = ("done", "waiting", "error", "timed out", "interrupted")
-
-
-class LostElementError(RuntimeError):
-    """The element is no longer this run's: it was released (its job ended), finished or
-    deleted, or another run took it over. Nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +76,11 @@ def dump_state(state: Any) -> str:
         ValueError: the state is not a dict, or not JSON-serialisable (the message says why).
     """
     if not isinstance(state, dict):
-        raise ValueError(f"The pipeline state must be a dict, not {type(state).__name__}.")
+        raise BadInput(f"The pipeline state must be a dict, not {type(state).__name__}.")
     try:
         text = json.dumps(state, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"The pipeline state cannot be saved as JSON: {error}") from None
+        raise BadInput(f"The pipeline state cannot be saved as JSON: {error}") from None
     v.check_storable("state", text)
     return text
 
@@ -210,7 +206,7 @@ class PipelineStore(StoreCore):
                 )
                 return PipelineProgress(key, pipeline, first_step, {}, False, None, token, job)
             if row.pipeline != pipeline:
-                raise ValueError(
+                raise BadInput(
                     f"Queue element {key} is run by pipeline {row.pipeline!r}, not "
                     f"{pipeline!r}: two pipelines must not share a queue."
                 )
@@ -255,7 +251,7 @@ class PipelineStore(StoreCore):
         """
         v.check_text(PipelineStepRun, "step", step)
         if part not in PARTS:
-            raise ValueError(f"part must be one of {', '.join(PARTS)}; got {part!r}.")
+            raise BadInput(f"part must be one of {', '.join(PARTS)}; got {part!r}.")
         history_id = uuid.uuid4()
         now = datetime.now()
 

@@ -16,6 +16,7 @@ from openorch.database import QueueElement, QueueSettings
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput
 
 _SETTINGS = table_of(QueueSettings)
 _QUEUES = table_of(QueueElement)
@@ -57,7 +58,7 @@ def _check_seconds(field: str, value: Any, minimum: int, maximum: int) -> int:
         value = int(value.total_seconds())
     seconds = v.check_int(field, value, minimum=minimum)
     if seconds > maximum:
-        raise ValueError(f"{field} must be at most {maximum} s; got {seconds}.")
+        raise BadInput(f"{field} must be at most {maximum} s; got {seconds}.")
     return seconds
 
 
@@ -123,7 +124,7 @@ class QueueSettingsStore(StoreCore):
             "description": v.check_text(QueueSettings, "description", description, required=False),
         }
         if values["max_attempts"] > MAX_ATTEMPTS_LIMIT:
-            raise ValueError(
+            raise BadInput(
                 f"max_attempts must be at most {MAX_ATTEMPTS_LIMIT}; got {max_attempts}."
             )
 
@@ -187,7 +188,7 @@ def _refuse_existing_duplicates(connection: Connection, queue_name: str) -> None
     if duplicates:
         shown = ", ".join(repr(reference) for reference in duplicates[:10])
         more = " and more" if len(duplicates) > 10 else ""
-        raise ValueError(
+        raise BadInput(
             f"Queue {queue_name!r} cannot get unique references: these references are used "
             f"by more than one element already: {shown}{more}. Delete or change those "
             "elements first."

@@ -27,7 +27,13 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
 from openorch.store.core import StoreCore
-from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
+from openorch.store.errors import (
+    BadInput,
+    Contended,
+    DuplicateReferenceError,
+    NotFound,
+    StoreError,
+)
 from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
@@ -202,22 +208,6 @@ class BulkCreated:
 
     created: int
     skipped: tuple[str, ...] = ()
-
-
-class DuplicateReferenceError(Duplicate):
-    """An element with this reference already exists in a queue with unique references
-    (a `Duplicate`, so a `ValueError` and an `IntegrityError` too). Nothing was created."""
-
-    def __init__(self, queue_name: str, references: Sequence[str]) -> None:
-        self.queue_name = queue_name
-        self.references = tuple(references)
-        shown = ", ".join(repr(reference) for reference in self.references[:10])
-        more = f" and {len(self.references) - 10} more" if len(self.references) > 10 else ""
-        noun = "reference" if len(self.references) == 1 else "references"
-        super().__init__(
-            f"Queue {queue_name!r} has unique references and already has an element with "
-            f"the {noun} {shown}{more}; nothing was created."
-        )
 
 
 #: Bind-parameter chunk for `IN (...)` lists (SQL Server takes at most 2,100 parameters).
@@ -437,7 +427,7 @@ class QueueStore(StoreCore):
                 # Another process added one of these references since the check: check again.
                 if isinstance(error, DuplicateReferenceError) or not _duplicate_reference(error):
                     raise
-        raise ValueError(
+        raise Contended(
             f"Queue {queue_name!r}: other processes kept adding the same references; "
             "nothing was created. Try again."
         )
@@ -766,12 +756,12 @@ def element_filters(
         if not isinstance(in_progress_longer_than, timedelta) or (
             in_progress_longer_than < timedelta(0)
         ):
-            raise ValueError("in_progress_longer_than must be a duration (timedelta) of 0 or more.")
+            raise BadInput("in_progress_longer_than must be a duration (timedelta) of 0 or more.")
         filters.append(_QUEUES.c.status == QueueStatus.IN_PROGRESS)
         filters.append(_QUEUES.c.start_date < moment - in_progress_longer_than)
     if pipeline_step is not None and pipeline_step != "":
         if not isinstance(pipeline_step, str):
-            raise ValueError(f"pipeline_step must be a string, not {type(pipeline_step).__name__}.")
+            raise BadInput(f"pipeline_step must be a string, not {type(pipeline_step).__name__}.")
         v.check_storable("pipeline_step", pipeline_step)
         # The step filter names the queue itself (Pipeline_Runs.queue_name): without the
         # plain queue term, planners drive from its small (queue_name, step) index
@@ -1097,12 +1087,12 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
     def _action_conditions(action: str, queue_name: str, filters: dict[str, Any]) -> list[Any]:
         statuses = BULK_ACTION_STATUSES.get(action)
         if statuses is None:
-            raise ValueError(
+            raise BadInput(
                 f"action must be one of {', '.join(BULK_ACTION_STATUSES)}; got {action!r}."
             )
         unknown = set(filters) - _FILTER_NAMES
         if unknown:
-            raise ValueError(f"Unknown filter(s): {', '.join(sorted(unknown))}.")
+            raise BadInput(f"Unknown filter(s): {', '.join(sorted(unknown))}.")
         conditions = element_filters(queue_name, **filters)
         if action != "delete":
             conditions.append(_QUEUES.c.status.in_(statuses))

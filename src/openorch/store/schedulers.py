@@ -26,6 +26,7 @@ from openorch.database.base import table_of
 from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.errors import BadInput
 
 _SCHEDULERS = table_of(Scheduler)
 _JOBS = table_of(Job)
@@ -306,7 +307,7 @@ class SchedulerStore(StoreCore):
         """
         name = v.check_text(Scheduler, "machine_name", machine_name) or ""
         if heartbeat_timeout <= 0:
-            raise ValueError("The heartbeat timeout must be positive.")
+            raise BadInput("The heartbeat timeout must be positive.")
         identity = (
             {"run_host": here.host, "run_pid": here.pid}
             if here is not None

@@ -34,7 +34,7 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store.calendars import schedule_of
-from openorch.store.errors import BadInput, NotFound, StoreError
+from openorch.store.errors import BadInput, NotFound, TransitionRefused
 from openorch.store.logs import clean_message
 from openorch.store.queues import release_job_elements
 from openorch.store.schedule import stored_next_run
@@ -126,10 +126,6 @@ JOB_END_EVENTS: dict[JobStatus, TriggerEvent] = {
     JobStatus.FAILED: TriggerEvent.FAILED,
     JobStatus.KILLED: TriggerEvent.KILLED,
 }
-
-
-class TransitionRefused(StoreError):
-    """The trigger's status does not allow this change; the message says why."""
 
 
 def allowed(event: TriggerEvent, flavour: Flavour, status: TriggerStatus) -> TriggerStatus | None:
@@ -319,11 +315,11 @@ def move_trigger(
     when it moved. Every source → target pair must be a transition of the table.
 
     Raises:
-        ValueError: a pair no event allows.
+        BadInput: a pair no event allows.
     """
     for source in sources:
         if source != target and not is_known_transition(source, target):
-            raise ValueError(
+            raise BadInput(
                 f"No transition leads from {source.name} to {target.name}; see "
                 "openorch.store.state.TRIGGER_TRANSITIONS."
             )

@@ -31,8 +31,8 @@ from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.next_runs_preview import NextRunsPreview
 from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
+from openorch.store.errors import TransitionRefused
 from openorch.store.schedule import CalendarRule
-from openorch.store.state import TransitionRefused
 
 CRON_HELP_URL = "https://crontab.guru/"
 
