@@ -229,7 +229,7 @@ def test_bad_pipelines_and_states_are_refused_clearly(
     with _connect(db_url, crypto_key, store) as oc:
         assert Pipeline("demo", [Step("a", not_json)]).run(oc, "p", max_elements=1).failed == 1
         message = store.get_queue_element(element.id).message or ""
-        assert "step 'a' failed: ValueError: The pipeline state cannot be saved as JSON" in message
+        assert "step 'a' failed: BadInput: The pipeline state cannot be saved as JSON" in message
         # An element another pipeline started is refused, not run.
         store.update_queue_element(other.id, status=QueueStatus.NEW)
         claimed = oc.get_next_queue_element("p")

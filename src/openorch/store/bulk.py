@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import exc, insert
 from sqlalchemy.orm import Session
 
-from openorch.database import QueueElement, QueueStatus
+from openorch.database import QueueElement
 from openorch.database.base import table_of
 from openorch.database.ids import ordered_uuid_bytes
+from openorch.store.queue_state import QueueEvent, target_of
 
 _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "created_by")
 
@@ -128,7 +129,7 @@ def _insert(
                 {
                     "id": uuid.UUID(bytes=ids[16 * index : 16 * index + 16]),
                     "queue_name": queue_name,
-                    "status": QueueStatus.NEW,
+                    "status": target_of(QueueEvent.CREATE),
                     "data": datum,
                     "reference": reference,
                     "created_date": created_date + timedelta(microseconds=index),
@@ -154,12 +155,13 @@ def _text_rows(
     ids as 32 hex digits and dates as text, which both PostgreSQL's COPY and SQLite take
     as they are (no per-value adaptation)."""
     hexed = ordered_uuid_bytes(len(references)).hex()
+    new = target_of(QueueEvent.CREATE).name  # the stored text is the member's name
     stamps = spread_stamps(created_date, len(references))
     rows: list[tuple[str | None, ...]] = [
         (
             hexed[32 * index : 32 * index + 32],
             queue_name,
-            "NEW",
+            new,
             datum,
             reference,
             stamps[index],

@@ -25,6 +25,7 @@ from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, LostElementError
+from openorch.store.queue_state import QueueEvent, transition_values, where_allowed
 from openorch.store.queues import format_datetime, retry_element
 
 _QUEUES = table_of(QueueElement)
@@ -312,10 +313,9 @@ class PipelineStore(StoreCore):
             if next_step is None:
                 connection.execute(
                     update(_QUEUES)
-                    .where(_QUEUES.c.id == progress.element_id)
+                    .where(_QUEUES.c.id == progress.element_id, *where_allowed(QueueEvent.COMPLETE))
                     .values(
-                        status=QueueStatus.DONE,
-                        end_date=now,
+                        **transition_values(QueueEvent.COMPLETE, now),
                         not_before=None,
                         message=_message(f"Pipeline {progress.pipeline!r} finished."),
                     )
@@ -355,9 +355,9 @@ class PipelineStore(StoreCore):
             )
             connection.execute(
                 update(_QUEUES)
-                .where(_QUEUES.c.id == progress.element_id)
+                .where(_QUEUES.c.id == progress.element_id, *where_allowed(QueueEvent.WAIT))
                 .values(
-                    status=QueueStatus.NEW,
+                    **transition_values(QueueEvent.WAIT, now),
                     not_before=not_before,
                     job_id=None,
                     message=_message(
@@ -413,8 +413,8 @@ class PipelineStore(StoreCore):
             )
             connection.execute(
                 update(_QUEUES)
-                .where(_QUEUES.c.id == progress.element_id)
-                .values(status=QueueStatus.FAILED, end_date=now, message=_message(message))
+                .where(_QUEUES.c.id == progress.element_id, *where_allowed(QueueEvent.FAIL))
+                .values(**transition_values(QueueEvent.FAIL, now), message=_message(message))
             )
 
         self._write_core(work)
@@ -436,8 +436,8 @@ class PipelineStore(StoreCore):
             _own(connection, key, job, None)
             connection.execute(
                 update(_QUEUES)
-                .where(_QUEUES.c.id == key)
-                .values(status=QueueStatus.FAILED, end_date=now, message=_message(message))
+                .where(_QUEUES.c.id == key, *where_allowed(QueueEvent.FAIL))
+                .values(**transition_values(QueueEvent.FAIL, now), message=_message(message))
             )
 
         self._write_core(work)

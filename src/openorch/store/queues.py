@@ -37,6 +37,15 @@ from openorch.store.errors import (
 from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
+from openorch.store.queue_state import (
+    OUT_OF_ATTEMPTS,
+    QueueEvent,
+    apply,
+    sources_of,
+    target_of,
+    transition_values,
+    where_allowed,
+)
 
 _QUEUES = table_of(QueueElement)
 _SETTINGS = table_of(QueueSettings)
@@ -60,15 +69,14 @@ _QUEUE_ORDER_COLUMNS = {
     "queue_name": QueueElement.queue_name,
 }
 
-_ENDING_STATUSES = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
-
 #: The statuses an element can be overdue in (a finished element is never overdue).
 _OPEN_STATUSES = (QueueStatus.NEW, QueueStatus.IN_PROGRESS)
 
 #: Which elements each bulk action of the Orchestrator touches, by status.
+#: (The statuses come from store/queue_state.py's table.)
 BULK_ACTION_STATUSES: dict[str, tuple[QueueStatus, ...]] = {
-    "retry": (QueueStatus.IN_PROGRESS, QueueStatus.FAILED, QueueStatus.ABANDONED),
-    "abandon": (QueueStatus.NEW, QueueStatus.IN_PROGRESS),
+    "retry": sources_of(QueueEvent.ADMIN_RETRY),
+    "abandon": sources_of(QueueEvent.ADMIN_ABANDON),
     "delete": tuple(QueueStatus),
 }
 
@@ -81,7 +89,7 @@ def format_datetime(value: datetime) -> str:
 def _claimable(now: Any) -> Any:
     """NEW and not deferred past `now` (a value or a bind parameter)."""
     return and_(
-        _QUEUES.c.status == QueueStatus.NEW,
+        *where_allowed(QueueEvent.CLAIM),
         or_(_QUEUES.c.not_before.is_(None), _QUEUES.c.not_before <= now),
     )
 
@@ -141,8 +149,7 @@ def claim_update_statement(with_reference: bool, by_rowid: bool = False) -> Any:
         update(_QUEUES)
         .where(key == target.scalar_subquery())
         .values(
-            status=QueueStatus.IN_PROGRESS,
-            start_date=bindparam("claim_now"),
+            **transition_values(QueueEvent.CLAIM, bindparam("claim_now")),
             job_id=bindparam("claim_job"),
         )
         .returning(*_QUEUES.c)
@@ -323,7 +330,7 @@ class QueueStore(StoreCore):
             reference=v.check_text(QueueElement, "reference", reference, required=False),
             data=v.check_text(QueueElement, "data", data, required=False),
             created_by=v.check_text(QueueElement, "created_by", created_by, required=False),
-            status=QueueStatus.NEW,
+            status=target_of(QueueEvent.CREATE),
             created_date=now,
             not_before=v.check_datetime("not_before", not_before, required=False),
             deadline=v.check_datetime("deadline", deadline, required=False),
@@ -478,8 +485,7 @@ class QueueStore(StoreCore):
             element: QueueElement | None = session.scalars(locking).first()
             if element is None:
                 return None
-            element.status = QueueStatus.IN_PROGRESS
-            element.start_date = now
+            apply(element, QueueEvent.CLAIM, now)
             element.job_id = job
             return element
 
@@ -626,13 +632,9 @@ class QueueStore(StoreCore):
         """
         key = v.check_uuid("element_id", element_id)
         new_status = v.check_enum(QueueStatus, "status", status)
-        values: dict[str, Any] = {"status": new_status}
+        values = transition_values(QueueEvent.SET, datetime.now(), new_status)
         if message is not None:
             values["message"] = v.check_text(QueueElement, "message", message, required=False)
-        if new_status == QueueStatus.IN_PROGRESS:
-            values["start_date"] = datetime.now()
-        elif new_status in _ENDING_STATUSES:
-            values["end_date"] = datetime.now()
         self._update_element(key, values)
 
     def update_queue_element(
@@ -663,7 +665,8 @@ class QueueStore(StoreCore):
             if value is not None:
                 values[field] = v.check_text(QueueElement, field, value, required=False)
         if status is not None:
-            values["status"] = v.check_enum(QueueStatus, "status", status)
+            edited = v.check_enum(QueueStatus, "status", status)
+            values.update(transition_values(QueueEvent.EDIT, None, edited))
         for field, moment in (
             ("created_date", created_date),
             ("start_date", start_date),
@@ -843,15 +846,16 @@ def _end_attempt(
     used = attempt.attempts + 1
     values: dict[str, Any] = {"attempts": used}
     if used < attempt.max_attempts:
-        status = QueueStatus.NEW
+        event = QueueEvent.RETRY
         not_before = now + attempt.retry_delay if attempt.retry_delay else None
         when = f", not before {_stamp(not_before)}" if not_before else ""
         outcome = f"back to NEW for attempt {used + 1} of {attempt.max_attempts}{when}."
-        values.update(status=status, not_before=not_before, end_date=None)
+        values.update(transition_values(event, now), not_before=not_before)
     else:
-        status = out_of_attempts
-        outcome = f"{status.name} after {used} of {attempt.max_attempts} attempt(s)."
-        values.update(status=status, end_date=now)
+        event = OUT_OF_ATTEMPTS[out_of_attempts]
+        outcome = f"{out_of_attempts.name} after {used} of {attempt.max_attempts} attempt(s)."
+        values.update(transition_values(event, now))
+    status = target_of(event)
     limit = v.column_length(QueueElement, "message")
     message = f"{why} {outcome}"
     if len(message) > limit:
@@ -859,11 +863,7 @@ def _end_attempt(
     values["message"] = message
     result = connection.execute(
         update(_QUEUES)
-        .where(
-            _QUEUES.c.id == attempt.id,
-            _QUEUES.c.status == QueueStatus.IN_PROGRESS,
-            *conditions,
-        )
+        .where(_QUEUES.c.id == attempt.id, *where_allowed(event), *conditions)
         .values(**values)
     )
     return status if result.rowcount == 1 else None
@@ -1057,9 +1057,8 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                 update(_QUEUES)
                 .where(*conditions)
                 .values(
-                    status=QueueStatus.NEW,
+                    **transition_values(QueueEvent.ADMIN_RETRY, now),
                     not_before=None,
-                    end_date=None,
                     message=f"Set back to NEW by an admin on {_stamp(now)}.",
                 )
             )
@@ -1068,8 +1067,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                 update(_QUEUES)
                 .where(*conditions)
                 .values(
-                    status=QueueStatus.ABANDONED,
-                    end_date=now,
+                    **transition_values(QueueEvent.ADMIN_ABANDON, now),
                     message=f"Abandoned by an admin on {_stamp(now)}.",
                 )
             )
