@@ -193,48 +193,20 @@ class AlertConfigStore(StoreCore):
             "webhook_format": None,
         }
         if kind == "email":
-            values["smtp_host"] = v.check_text(
-                AlertChannel, "smtp_host", smtp_host, label="host", nonblank=True
+            values.update(
+                _email_values(smtp_host, smtp_port, smtp_security, sender, credential_name)
             )
-            values["smtp_port"] = v.check_int("port", smtp_port, minimum=1)
-            if values["smtp_port"] > 65535:
-                raise BadInput("port must be at most 65535.")
-            if smtp_security not in SMTP_SECURITY:
-                raise BadInput(
-                    f"security must be one of {', '.join(SMTP_SECURITY)}; got {smtp_security!r}."
-                )
-            values["smtp_security"] = smtp_security
-            values["sender"] = check_addresses("sender", sender)
-            if values["sender"] is None or "," in values["sender"]:
-                raise BadInput("sender must be one email address.")
-            if credential_name:
-                values["credential_name"] = v.check_text(
-                    AlertChannel, "credential_name", credential_name, label="credential"
-                )
-            values["webhook_url"] = None
         else:
-            if webhook_format not in WEBHOOK_FORMATS:
-                raise BadInput(
-                    f"format must be one of {', '.join(WEBHOOK_FORMATS)}; got {webhook_format!r}."
-                )
-            values["webhook_format"] = webhook_format
+            values["webhook_format"] = _webhook_format(webhook_format)
             if webhook_url is not None:
                 values["webhook_url"] = self._encrypt_url(webhook_url)
 
         def work(session: Session) -> AlertChannel:
-            if (
-                values["credential_name"]
-                and session.get(Credential, values["credential_name"]) is None
-            ):
-                raise NotFound(f"No credential named {values['credential_name']!r} exists.")
             channel = session.scalar(select(AlertChannel).where(AlertChannel.name == name))
+            _check_references(session, values, channel)
             if channel is None:
-                if kind == "webhook" and "webhook_url" not in values:
-                    raise BadInput("url is required for a new webhook channel.")
                 channel = AlertChannel(id=new_id(), name=name)
                 session.add(channel)
-            elif kind == "webhook" and "webhook_url" not in values and not channel.webhook_url:
-                raise BadInput("url is required for a webhook channel.")
             for field, value in values.items():
                 setattr(channel, field, value)
             session.flush()
@@ -422,3 +394,69 @@ def _default_rule(kind: str) -> AlertRule:
         channels=None,
         enabled_at=None,
     )
+
+
+def _email_values(
+    host: str | None,
+    port: int | None,
+    security: str | None,
+    sender: str | None,
+    credential_name: str | None,
+) -> dict[str, Any]:
+    """An email channel's checked columns (host, port, security, one sender, an optional
+    credential; no webhook URL).
+
+    Raises:
+        BadInput: a field is missing or wrong.
+    """
+    values: dict[str, Any] = {
+        "smtp_host": v.check_text(AlertChannel, "smtp_host", host, label="host", nonblank=True),
+        "smtp_port": v.check_int("port", port, minimum=1),
+        "webhook_url": None,
+    }
+    if values["smtp_port"] > 65535:
+        raise BadInput("port must be at most 65535.")
+    if security not in SMTP_SECURITY:
+        raise BadInput(f"security must be one of {', '.join(SMTP_SECURITY)}; got {security!r}.")
+    values["smtp_security"] = security
+    values["sender"] = check_addresses("sender", sender)
+    if values["sender"] is None or "," in values["sender"]:
+        raise BadInput("sender must be one email address.")
+    if credential_name:
+        values["credential_name"] = v.check_text(
+            AlertChannel, "credential_name", credential_name, label="credential"
+        )
+    return values
+
+
+def _webhook_format(webhook_format: str | None) -> str:
+    """A webhook channel's format, checked.
+
+    Raises:
+        BadInput: not one of WEBHOOK_FORMATS.
+    """
+    if webhook_format not in WEBHOOK_FORMATS:
+        raise BadInput(
+            f"format must be one of {', '.join(WEBHOOK_FORMATS)}; got {webhook_format!r}."
+        )
+    return webhook_format
+
+
+def _check_references(
+    session: Session, values: dict[str, Any], channel: AlertChannel | None
+) -> None:
+    """What the new values need from the database: the credential exists; a webhook
+    channel has a URL, given now or stored before.
+
+    Raises:
+        NotFound: no credential with that name.
+        BadInput: a webhook channel without a URL.
+    """
+    credential = values["credential_name"]
+    if credential and session.get(Credential, credential) is None:
+        raise NotFound(f"No credential named {credential!r} exists.")
+    if values["kind"] == "webhook" and "webhook_url" not in values:
+        if channel is None:
+            raise BadInput("url is required for a new webhook channel.")
+        if not channel.webhook_url:
+            raise BadInput("url is required for a webhook channel.")

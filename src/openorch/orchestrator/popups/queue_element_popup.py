@@ -71,110 +71,115 @@ class QueueElementPopup:
             ui.card().classes("w-full max-w-3xl"),
         ):
             ui.label(title).classes("text-xl")
-            self.queue_input = tid(
-                ui.input("Queue Name", value=queue_name or "").classes("w-full"),
-                "queue_element_popup_queue_input",
-            )
-            self.queue_input.visible = not queue_name
-            self.reference_input = tid(
-                ui.input("Reference", value=element.reference or "" if element else "").classes(
-                    "w-full"
-                ),
-                "queue_element_popup_reference_input",
-            )
-            self.status_select = tid(
-                ui.select(
-                    [status.value for status in QueueStatus],
-                    value=(element.status if element else QueueStatus.NEW).value,
-                    label="Status",
-                ).classes("w-48"),
-                "queue_element_popup_status_select",
-            )
-            self.data_input = tid(
-                ui.textarea("Data", value=self.shown_data)
-                .classes("w-full font-mono")
-                .props("autogrow"),
-                "queue_element_popup_data_input",
-            )
-            self.message_input = tid(
-                ui.textarea("Message", value=(element.message or "") if element else "").classes(
-                    "w-full"
-                ),
-                "queue_element_popup_message_input",
-            )
-            self.created_by_input = tid(
-                ui.input(
-                    "Created By", value=(element.created_by or "") if element else CREATED_BY_UI
-                ).classes("w-full"),
-                "queue_element_popup_created_by_input",
-            )
+            self._fields(queue_name, element)
             if element is not None:
                 self.status_select.enable()
-                with ui.grid(columns=2).classes("gap-x-4"):
-                    for label, value, name in (
-                        ("Created Date", element.created_date, "created"),
-                        ("Start Date", element.start_date, "start"),
-                        ("End Date", element.end_date, "end"),
-                    ):
-                        ui.label(label).classes("text-bold")
-                        tid(ui.label(fmt(value)), f"queue_element_popup_{name}_date")
-                    for label, value, name in (
-                        ("Not Before", element.not_before, "not_before"),
-                        ("Deadline", element.deadline, "deadline"),
-                    ):
-                        ui.label(label).classes("text-bold")
-                        tid(ui.label(fmt(value)), f"queue_element_popup_{name}")
-                    ui.label("Attempts").classes("text-bold")
-                    tid(ui.label(str(attempts_made(element))), "queue_element_popup_attempts")
-                    ui.label("Job").classes("text-bold")
-                    if element.job_id is not None:
-                        tid(
-                            ui.button(str(element.job_id), on_click=guarded(self.open_job))
-                            .props("flat dense no-caps")
-                            .classes("q-pa-none"),
-                            "queue_element_popup_job_link",
-                        ).tooltip("Open the job's logs")
-                    else:
-                        tid(ui.label("none recorded"), "queue_element_popup_job_link")
-                    if element.status is QueueStatus.IN_PROGRESS and element.start_date:
-                        ui.label("In Progress For").classes("text-bold")
-                        tid(
-                            ui.label(describe_duration(datetime.now() - element.start_date)),
-                            "queue_element_popup_in_progress_for",
-                        )
-                    ui.label("ID").classes("text-bold")
-                    tid(ui.label(str(element.id)), "queue_element_popup_id")
+                self._facts(element)
                 if pipeline is not None:
                     pipeline_section(pipeline)
             else:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
-            with ui.row():
-                tid(
-                    ui.button("Save", on_click=guarded(self.save)),
-                    "queue_element_popup_save_button",
-                )
-                if element is not None:
-                    tid(
-                        ui.button("Delete", color="negative", on_click=guarded(self.delete)),
-                        "queue_element_popup_delete_button",
-                    )
-                if (
-                    element is not None
-                    and element.status is QueueStatus.IN_PROGRESS
-                    and element.job_id is None
-                ):
-                    # Claimed by the original (no job recorded): nothing releases it but
-                    # an admin.
-                    tid(
-                        ui.button("Release", color="warning", on_click=guarded(self.release)),
-                        "queue_element_popup_release_button",
-                    ).tooltip("Back to NEW if the queue allows another attempt, else ABANDONED")
-                tid(
-                    ui.button("Close", on_click=self.dialog.close),
-                    "queue_element_popup_close_button",
-                )
+            self._buttons(element)
         forget_on_close(self.dialog)
+
+    def _fields(self, queue_name: str | None, element: QueueElement | None) -> None:
+        """The editable fields (the queue's name only for a new queue)."""
+        self.queue_input = tid(
+            ui.input("Queue Name", value=queue_name or "").classes("w-full"),
+            "queue_element_popup_queue_input",
+        )
+        self.queue_input.visible = not queue_name
+        self.reference_input = tid(
+            ui.input("Reference", value=element.reference or "" if element else "").classes(
+                "w-full"
+            ),
+            "queue_element_popup_reference_input",
+        )
+        self.status_select = tid(
+            ui.select(
+                [status.value for status in QueueStatus],
+                value=(element.status if element else QueueStatus.NEW).value,
+                label="Status",
+            ).classes("w-48"),
+            "queue_element_popup_status_select",
+        )
+        self.data_input = tid(
+            ui.textarea("Data", value=self.shown_data)
+            .classes("w-full font-mono")
+            .props("autogrow"),
+            "queue_element_popup_data_input",
+        )
+        self.message_input = tid(
+            ui.textarea("Message", value=(element.message or "") if element else "").classes(
+                "w-full"
+            ),
+            "queue_element_popup_message_input",
+        )
+        self.created_by_input = tid(
+            ui.input(
+                "Created By", value=(element.created_by or "") if element else CREATED_BY_UI
+            ).classes("w-full"),
+            "queue_element_popup_created_by_input",
+        )
+
+    def _facts(self, element: QueueElement) -> None:
+        """What an existing element's history says: dates, attempts, its job, its id."""
+        with ui.grid(columns=2).classes("gap-x-4"):
+            for label, value, name in (
+                ("Created Date", element.created_date, "created"),
+                ("Start Date", element.start_date, "start"),
+                ("End Date", element.end_date, "end"),
+            ):
+                ui.label(label).classes("text-bold")
+                tid(ui.label(fmt(value)), f"queue_element_popup_{name}_date")
+            for label, value, name in (
+                ("Not Before", element.not_before, "not_before"),
+                ("Deadline", element.deadline, "deadline"),
+            ):
+                ui.label(label).classes("text-bold")
+                tid(ui.label(fmt(value)), f"queue_element_popup_{name}")
+            ui.label("Attempts").classes("text-bold")
+            tid(ui.label(str(attempts_made(element))), "queue_element_popup_attempts")
+            ui.label("Job").classes("text-bold")
+            if element.job_id is not None:
+                tid(
+                    ui.button(str(element.job_id), on_click=guarded(self.open_job))
+                    .props("flat dense no-caps")
+                    .classes("q-pa-none"),
+                    "queue_element_popup_job_link",
+                ).tooltip("Open the job's logs")
+            else:
+                tid(ui.label("none recorded"), "queue_element_popup_job_link")
+            if element.status is QueueStatus.IN_PROGRESS and element.start_date:
+                ui.label("In Progress For").classes("text-bold")
+                tid(
+                    ui.label(describe_duration(datetime.now() - element.start_date)),
+                    "queue_element_popup_in_progress_for",
+                )
+            ui.label("ID").classes("text-bold")
+            tid(ui.label(str(element.id)), "queue_element_popup_id")
+
+    def _buttons(self, element: QueueElement | None) -> None:
+        """Save; Delete and (for an element the original claimed) Release; Close."""
+        with ui.row():
+            tid(ui.button("Save", on_click=guarded(self.save)), "queue_element_popup_save_button")
+            if element is not None:
+                tid(
+                    ui.button("Delete", color="negative", on_click=guarded(self.delete)),
+                    "queue_element_popup_delete_button",
+                )
+            if (
+                element is not None
+                and element.status is QueueStatus.IN_PROGRESS
+                and element.job_id is None
+            ):
+                # Claimed by the original (no job recorded): nothing releases it but an admin.
+                tid(
+                    ui.button("Release", color="warning", on_click=guarded(self.release)),
+                    "queue_element_popup_release_button",
+                ).tooltip("Back to NEW if the queue allows another attempt, else ABANDONED")
+            tid(ui.button("Close", on_click=self.dialog.close), "queue_element_popup_close_button")
 
     async def save(self) -> None:
         """Create, or write what changed (a new status stamps its date as the SDK does)."""

@@ -10,6 +10,7 @@ message.
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import available_timezones
@@ -84,6 +85,32 @@ def describe_cron(cron_expr: str, after: datetime | None = None) -> tuple[str, l
     except ValueError as error:
         return str(error), []
     return "", v.next_cron_times(text, after or datetime.now(), CRON_RUNS_SHOWN)
+
+
+@dataclass
+class TriggerForm:
+    """What the trigger dialog holds when Save is clicked (read once, before any await)."""
+
+    kind: TriggerType
+    name: str
+    process: str
+    path: str
+    args: str
+    is_git: bool
+    git_branch: str | None
+    priority: int
+    is_blocking: bool
+    whitelist: list[str]
+    keep_running: bool | None
+    cron: str = ""
+    queue: str = ""
+    batch: int = 1
+    next_run: datetime | None = None
+    zone: str | None = None
+    calendar: str | None = None
+    rule: str | None = None
+    window_start: str | None = None
+    window_end: str | None = None
 
 
 class TriggerPopup:
@@ -421,142 +448,161 @@ class TriggerPopup:
         whole numbers); every rule about the values themselves (whitelist, lengths, characters)
         is the data layer's, applied by the create and update calls; the cron is checked
         first only to say the right thing when it leaves the time empty."""
-        name = self._text(self.name_input, "trigger_name", "Trigger Name")
-        process = self._text(self.process_input, "process_name", "Process Name")
-        path = self._process_path()
-        args = self._text(self.args_input, "process_args", "Process Arguments", required=False)
-        branch = self._text(self.branch_input, "git_branch", "Git Branch/Tag", required=False)
-        priority = self._integer(self.priority_input, "Priority")
-        is_git = bool(self.git_check.value)
-        is_blocking = bool(self.blocking_check.value)
-        whitelist = [str(name) for name in (self.whitelist_input.value or [])]
-        kind = self.trigger_type
-        keep_running = None if kind == TriggerType.SINGLE else bool(self.after_failure_select.value)
-        cron = queue = ""
-        batch = 1
-        next_run: datetime | None = None
-        if kind == TriggerType.SCHEDULED:
-            cron = self._text(
-                self.cron_input, "cron_expr", "Cron expression", model=ScheduledTrigger
-            )
-            # Said before the time is read: a cron that does not parse leaves the time empty,
-            # and "the cron is wrong" is the message that helps.
-            v.check_cron(cron, label="Cron")
-        if kind == TriggerType.QUEUE:
-            queue = self._text(self.queue_input, "queue_name", "Queue Name", model=QueueTrigger)
-            batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
         # Every value is read before the first await: what is saved is the form as it was
         # when Save was clicked, not as it is after the question below was answered.
-        zone = (self.zone_input.value or "").strip() or None
-        calendar = str(self.calendar_select.value or "") or None
-        rule = str(self.rule_select.value or "") or None
-        window_start = (self.window_start_input.value or "").strip() or None
-        window_end = (self.window_end_input.value or "").strip() or None
-        if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
-            next_run = self.time_input.get_datetime()
-            if (
-                next_run is not None
-                and next_run < datetime.now() - NOW_TOLERANCE
-                and not await question_popup(
-                    "The selected time is in the past. Create the trigger anyway?",
-                    "Create",
-                    "Cancel",
-                )
-            ):
-                return
-        store = self.client_store.store
-        git_branch = branch if is_git and branch.strip() else None
+        form = self._read_form()
+        if not await self._past_time_confirmed(form.next_run):
+            return
         if self.trigger is None:
-            if kind == TriggerType.SINGLE:
-                await off_loop(
-                    store.create_single_trigger,
-                    name,
-                    process,
-                    next_run,
-                    path,
-                    args,
-                    is_git,
-                    is_blocking,
-                    priority,
-                    whitelist,
-                    git_branch,
-                )
-            elif kind == TriggerType.SCHEDULED:
-                await off_loop(
-                    store.create_scheduled_trigger,
-                    name,
-                    process,
-                    cron,
-                    next_run,
-                    path,
-                    args,
-                    is_git,
-                    is_blocking,
-                    priority,
-                    whitelist,
-                    git_branch,
-                    keep_running,
-                    zone,
-                    calendar,
-                    rule,
-                )
-            else:
-                await off_loop(
-                    store.create_queue_trigger,
-                    name,
-                    process,
-                    queue,
-                    path,
-                    args,
-                    is_git,
-                    is_blocking,
-                    batch,
-                    priority,
-                    whitelist,
-                    git_branch,
-                    keep_running,
-                    window_start,
-                    window_end,
-                    zone,
-                    calendar,
-                )
-            done = f"Trigger '{name}' created."
+            await off_loop(self._create, form)
+            done = f"Trigger '{form.name}' created."
         else:
-            trigger = self.trigger
-            trigger.trigger_name = name
-            trigger.process_name = process
-            trigger.process_path = path
-            trigger.process_args = args
-            trigger.is_git_repo = is_git
-            trigger.git_branch = git_branch
-            trigger.is_blocking = is_blocking
-            trigger.priority = priority
-            trigger.keep_running_after_failure = keep_running
-            trigger.scheduler_whitelist = whitelist  # the data layer checks and normalises it
-            if isinstance(trigger, ScheduledTrigger):
-                trigger.cron_expr = cron
-                trigger.time_zone = zone
-                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
-                trigger.calendar_rule = rule
-            if isinstance(trigger, SingleTrigger | ScheduledTrigger) and next_run is not None:
-                trigger.next_run = next_run
-            if isinstance(trigger, QueueTrigger):
-                trigger.queue_name = queue
-                trigger.min_batch_size = batch
-                trigger.time_zone = zone
-                trigger.calendar_id = calendar  # type: ignore[assignment]  # checked by the store
-                trigger.window_start = window_start
-                trigger.window_end = window_end
-            await off_loop(store.update_trigger, trigger)
-            done = f"Trigger '{name}' updated."
+            self._copy_form_onto(self.trigger, form)
+            await off_loop(self.client_store.store.update_trigger, self.trigger)
+            done = f"Trigger '{form.name}' updated."
         # One result note: saved, with the warning when the path is not on this machine.
-        warning = missing_path_warning(path, is_git)
+        warning = missing_path_warning(form.path, form.is_git)
         if warning:
             notify_result(f"{done} {warning}", "warning", multi_line=True, close_button=True)
         else:
             notify_result(done, "positive")
         self.dialog.close()
         await self.on_change()
+
+    def _read_form(self) -> "TriggerForm":
+        """The form's values, checked as far as the form checks them (see `save`)."""
+        kind = self.trigger_type
+        is_git = bool(self.git_check.value)
+        branch = self._text(self.branch_input, "git_branch", "Git Branch/Tag", required=False)
+        form = TriggerForm(
+            kind=kind,
+            name=self._text(self.name_input, "trigger_name", "Trigger Name"),
+            process=self._text(self.process_input, "process_name", "Process Name"),
+            path=self._process_path(),
+            args=self._text(self.args_input, "process_args", "Process Arguments", required=False),
+            is_git=is_git,
+            git_branch=branch if is_git and branch.strip() else None,
+            priority=self._integer(self.priority_input, "Priority"),
+            is_blocking=bool(self.blocking_check.value),
+            whitelist=[str(name) for name in (self.whitelist_input.value or [])],
+            keep_running=(
+                None if kind == TriggerType.SINGLE else bool(self.after_failure_select.value)
+            ),
+        )
+        if kind == TriggerType.SCHEDULED:
+            form.cron = self._text(
+                self.cron_input, "cron_expr", "Cron expression", model=ScheduledTrigger
+            )
+            # Said before the time is read: a cron that does not parse leaves the time empty,
+            # and "the cron is wrong" is the message that helps.
+            v.check_cron(form.cron, label="Cron")
+        if kind == TriggerType.QUEUE:
+            form.queue = self._text(
+                self.queue_input, "queue_name", "Queue Name", model=QueueTrigger
+            )
+            form.batch = self._integer(self.batch_input, "Min Batch Size", minimum=1)
+        form.zone = (self.zone_input.value or "").strip() or None
+        form.calendar = str(self.calendar_select.value or "") or None
+        form.rule = str(self.rule_select.value or "") or None
+        form.window_start = (self.window_start_input.value or "").strip() or None
+        form.window_end = (self.window_end_input.value or "").strip() or None
+        if kind in (TriggerType.SINGLE, TriggerType.SCHEDULED):
+            form.next_run = self.time_input.get_datetime()
+        return form
+
+    @staticmethod
+    async def _past_time_confirmed(next_run: datetime | None) -> bool:
+        """True unless the time is in the past and the admin declines to save it."""
+        if next_run is None or next_run >= datetime.now() - NOW_TOLERANCE:
+            return True
+        return bool(
+            await question_popup(
+                "The selected time is in the past. Create the trigger anyway?", "Create", "Cancel"
+            )
+        )
+
+    def _create(self, form: "TriggerForm") -> uuid.UUID:
+        """Create the trigger the form describes (in a worker thread), by keyword: the
+        three kinds' positional orders differ."""
+        store = self.client_store.store
+        if form.kind == TriggerType.SINGLE:
+            return store.create_single_trigger(
+                trigger_name=form.name,
+                process_name=form.process,
+                next_run=form.next_run,  # type: ignore[arg-type]  # the store names it if missing
+                process_path=form.path,
+                process_args=form.args,
+                is_git_repo=form.is_git,
+                is_blocking=form.is_blocking,
+                priority=form.priority,
+                scheduler_whitelist=form.whitelist,
+                git_branch=form.git_branch,
+            )
+        if form.kind == TriggerType.SCHEDULED:
+            return store.create_scheduled_trigger(
+                trigger_name=form.name,
+                process_name=form.process,
+                cron_expr=form.cron,
+                next_run=form.next_run,  # type: ignore[arg-type]  # the store names it if missing
+                process_path=form.path,
+                process_args=form.args,
+                is_git_repo=form.is_git,
+                is_blocking=form.is_blocking,
+                priority=form.priority,
+                scheduler_whitelist=form.whitelist,
+                git_branch=form.git_branch,
+                keep_running_after_failure=form.keep_running,
+                time_zone=form.zone,
+                calendar_id=form.calendar,
+                calendar_rule=form.rule,
+            )
+        return store.create_queue_trigger(
+            trigger_name=form.name,
+            process_name=form.process,
+            queue_name=form.queue,
+            process_path=form.path,
+            process_args=form.args,
+            is_git_repo=form.is_git,
+            is_blocking=form.is_blocking,
+            min_batch_size=form.batch,
+            priority=form.priority,
+            scheduler_whitelist=form.whitelist,
+            git_branch=form.git_branch,
+            keep_running_after_failure=form.keep_running,
+            window_start=form.window_start,
+            window_end=form.window_end,
+            time_zone=form.zone,
+            calendar_id=form.calendar,
+        )
+
+    @staticmethod
+    def _copy_form_onto(trigger: Trigger, form: "TriggerForm") -> None:
+        """Copy the form onto the trigger being edited (the data layer checks the values
+        when it saves them)."""
+        trigger.trigger_name = form.name
+        trigger.process_name = form.process
+        trigger.process_path = form.path
+        trigger.process_args = form.args
+        trigger.is_git_repo = form.is_git
+        trigger.git_branch = form.git_branch
+        trigger.is_blocking = form.is_blocking
+        trigger.priority = form.priority
+        trigger.keep_running_after_failure = form.keep_running
+        trigger.scheduler_whitelist = form.whitelist  # the data layer checks and normalises it
+        if isinstance(trigger, ScheduledTrigger):
+            trigger.cron_expr = form.cron
+            trigger.time_zone = form.zone
+            trigger.calendar_id = form.calendar  # type: ignore[assignment]  # checked by the store
+            trigger.calendar_rule = form.rule
+        if isinstance(trigger, SingleTrigger | ScheduledTrigger) and form.next_run is not None:
+            trigger.next_run = form.next_run
+        if isinstance(trigger, QueueTrigger):
+            trigger.queue_name = form.queue
+            trigger.min_batch_size = form.batch
+            trigger.time_zone = form.zone
+            trigger.calendar_id = form.calendar  # type: ignore[assignment]  # checked by the store
+            trigger.window_start = form.window_start
+            trigger.window_end = form.window_end
 
     # --- status buttons -----------------------------------------------------------
 
