@@ -50,7 +50,10 @@ def run_workers(args_per_worker: list[list[str]], tmp_path: Path) -> list[str]:
 @pytest.mark.slow
 def test_claim_next_hands_each_element_to_one_process(db_url: str, tmp_path: Path) -> None:
     store = Store(db_url)
-    processes, size = (8, 5000) if store.dialect == "postgresql" else (4, 2000)
+    # Enough that every process races the others for most of the run (sizes cut from
+    # 8 x 5,000 / 4 x 2,000 when the suite's time was measured: same races, a third of
+    # the time; bench/ measures claim throughput).
+    processes, size = (6, 2000) if store.dialect == "postgresql" else (4, 800)
     store.bulk_create_queue_elements("race", [f"r{i}" for i in range(size)], [None] * size)
 
     claimed = run_workers([["claim", db_url, "race"] for _ in range(processes)], tmp_path)
@@ -69,9 +72,9 @@ def test_begin_trigger_is_won_once_across_processes(db_url: str, tmp_path: Path)
     due = datetime.now() - timedelta(seconds=1)
     ids = [
         str(store.create_single_trigger(f"t{i:03}", "p", due, "p.py", "", False, False, 0))
-        for i in range(100)
+        for i in range(60)
     ]
-    won = run_workers([["begin", db_url, *ids] for _ in range(8)], tmp_path)
+    won = run_workers([["begin", db_url, *ids] for _ in range(4)], tmp_path)
     assert sorted(won) == sorted(ids)  # each trigger begun exactly once, none missed
     store.close()
 
@@ -87,7 +90,7 @@ def test_requested_runs_and_due_triggers_begin_each_trigger_once(
     due = datetime.now() - timedelta(seconds=1)
     items: list[str] = []
     requests: dict[str, str] = {}
-    for number in range(40):
+    for number in range(24):
         trigger_id = store.create_single_trigger(
             f"t{number:03}", "p", due, "p.py", "", False, False
         )
@@ -102,7 +105,7 @@ def test_requested_runs_and_due_triggers_begin_each_trigger_once(
     assert sorted(begun_triggers) == sorted(requests.values())  # each once, none missed
     request_wins = [item for item in won if item.startswith("r:")]
     jobs = store.get_jobs()
-    assert len(jobs) == len(request_wins) >= 20  # the even half can only start by request
+    assert len(jobs) == len(request_wins) >= 12  # the even half can only start by request
     assert len({job.correlation_id for job in jobs}) == len(jobs)
     store.close()
 
