@@ -31,7 +31,6 @@ from openorch.database.ids import new_id
 from openorch.sdk.delegation import documented_by
 from openorch.store import BulkCreated, Store, describe_connection_error
 from openorch.store import validation as v
-from openorch.store.alerts import MAX_ATTACHMENT_BYTES
 from openorch.store.engine import connection_problem
 from openorch.store.errors import BadInput, TransitionRefused
 
@@ -581,6 +580,9 @@ class OrchestratorConnection:
             ValueError: empty subject or text, a subject over 250 characters, an
                 unreadable file, or an attachment over the size limit.
         """
+        # Lazy: the alerts feature is loaded on first use, not with every robot (start-up time).
+        from openorch.store.alerts import MAX_ATTACHMENT_BYTES
+
         content: bytes | None = None
         if isinstance(attachment, str | Path):
             path = Path(attachment)

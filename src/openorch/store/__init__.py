@@ -6,10 +6,9 @@ attributes stay readable after the call, and checks its input (raising `ValueErr
 that names the field) before writing anything.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from openorch.masking import mask
-from openorch.store.alert_findings import AlertFindingStore
-from openorch.store.alerts import AlertStore
-from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import (
@@ -21,10 +20,8 @@ from openorch.store.engine import (
 from openorch.store.errors import ConnectError, DuplicateReferenceError, LostElementError
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
-from openorch.store.metrics import MetricFigures, MetricsStore
 from openorch.store.opening import open_store
 from openorch.store.outcomes import OutcomeStore
-from openorch.store.overview import OverviewStore
 from openorch.store.pipelines import (
     PipelineProgress,
     PipelineStore,
@@ -36,11 +33,34 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
-from openorch.store.retention import PruneResult, RetentionStore
-from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
+
+if TYPE_CHECKING:
+    from openorch.store.alert_findings import AlertFindingStore
+    from openorch.store.alerts import AlertStore
+    from openorch.store.api_tokens import ApiTokenStore
+    from openorch.store.metrics import MetricFigures, MetricsStore
+    from openorch.store.overview import OverviewStore
+    from openorch.store.retention import PruneResult, RetentionStore
+    from openorch.store.run_requests import RunRequestStore
+
+    class LazyFeatures(
+        RunRequestStore,
+        ApiTokenStore,
+        AlertStore,
+        AlertFindingStore,
+        OverviewStore,
+        MetricsStore,
+        RetentionStore,
+    ):
+        """What type checkers see: the feature mixins themselves (store/features.py)."""
+
+else:
+    # Loaded on first use: robot processes import Store and never call these
+    # (start-up time; store/features.py lists them and explains how).
+    from openorch.store.features import LazyFeatures
 
 
 class Store(
@@ -53,13 +73,7 @@ class Store(
     QueueAdminStore,
     PipelineStore,
     SchedulerStore,
-    RunRequestStore,
-    ApiTokenStore,
-    AlertStore,
-    AlertFindingStore,
-    OverviewStore,
-    MetricsStore,
-    RetentionStore,
+    LazyFeatures,  # run requests, API tokens, alerts, Overview, metrics, retention
 ):
     """Every database operation openorch has, over one engine.
 
@@ -73,6 +87,25 @@ class Store(
     """
 
     open = classmethod(open_store)
+
+
+#: Names this package exports from the lazily loaded feature modules.
+_LAZY_NAMES = {
+    "MetricFigures": "openorch.store.metrics",
+    "MetricsStore": "openorch.store.metrics",
+    "PruneResult": "openorch.store.retention",
+    "RetentionStore": "openorch.store.retention",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`from openorch.store import MetricsStore` and the like, imported on first use."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [

@@ -1,0 +1,79 @@
+"""The `Store` mixins only the Orchestrator, the Scheduler and the API use, loaded on
+first use instead of with every robot process.
+
+Every RPA process imports the SDK, which imports `Store`; alerts, the Overview, metrics,
+retention, API tokens and run requests are not what a robot calls, yet
+importing their modules was most of the SDK's import growth (docs/benchmarks.md, "SDK
+import"). `Store` therefore lists `LazyFeatures` as its last base instead of those
+mixins. The first time a `Store` (or the class) is asked for a name its eager bases do
+not have, `load()` imports the feature modules and makes them `LazyFeatures`' bases;
+Python then recomputes `Store`'s method resolution order, so every later lookup is an
+ordinary attribute lookup, with the same precedence the mixins had as `Store`'s last
+bases. For type checkers `Store` lists the mixins themselves (store/__init__.py).
+
+The one rule for a feature mixin: it must not subclass a mixin `Store` lists eagerly
+(the recomputed order would be inconsistent); `load()` says so if one does.
+"""
+
+import importlib
+import threading
+from typing import Any
+
+#: (module, class) of each feature mixin, in the order `Store` lists them.
+FEATURES: tuple[tuple[str, str], ...] = (
+    ("openorch.store.run_requests", "RunRequestStore"),
+    ("openorch.store.api_tokens", "ApiTokenStore"),
+    ("openorch.store.alerts", "AlertStore"),
+    ("openorch.store.alert_findings", "AlertFindingStore"),
+    ("openorch.store.overview", "OverviewStore"),
+    ("openorch.store.metrics", "MetricsStore"),
+    ("openorch.store.retention", "RetentionStore"),
+)
+
+_lock = threading.Lock()
+_loaded = False
+
+
+class _LoadOnMiss(type):
+    """Metaclass: a class-level lookup that fails (`Store.get_overview`) loads the
+    features once and looks again."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__") or not load():
+            raise AttributeError(name)
+        return getattr(cls, name)
+
+
+class _NotLoaded:
+    """`LazyFeatures`' base until `load()`: a class of Python's own kind (CPython lets a
+    class change its bases only between classes of the same layout)."""
+
+
+class LazyFeatures(_NotLoaded, metaclass=_LoadOnMiss):
+    """Stands in for the feature mixins until `load()` makes them its bases."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only when ordinary lookup failed: load once, then look again.
+        if name.startswith("__") or not load():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self, name)
+
+
+def load() -> bool:
+    """Import the feature mixins and make them `LazyFeatures`' bases (once; thread-safe).
+    True when this call loaded them, False when they were loaded already (so a name
+    still missing is really missing).
+
+    Raises:
+        TypeError: a feature mixin subclasses one of `Store`'s eager mixins.
+    """
+    global _loaded
+    if _loaded:
+        return False
+    with _lock:
+        if _loaded:
+            return False
+        bases = tuple(getattr(importlib.import_module(module), name) for module, name in FEATURES)
+        LazyFeatures.__bases__ = bases
+        _loaded = True
+    return True
