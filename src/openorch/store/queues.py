@@ -26,11 +26,12 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
-from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, NotFound, StoreError
 from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
+from openorch.store.queue_counts import QueueCountStore
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
+from openorch.store.search import SearchStore
 
 _QUEUES = table_of(QueueElement)
 _SETTINGS = table_of(QueueSettings)
@@ -298,7 +299,7 @@ def _duplicate_reference(error: exc.IntegrityError) -> bool:
     return "unique_reference" in str(error).lower()
 
 
-class QueueStore(StoreCore):
+class QueueStore(QueueCountStore, SearchStore):
     """Creating, claiming, listing and changing queue elements."""
 
     def create_queue_element(
@@ -589,6 +590,16 @@ class QueueStore(StoreCore):
             datetime.now(),
             pipeline_step,
         )
+        filters += self._search_prefilter(search_term)
+        # The total of an unfiltered view (the Queues tab's first render) comes from the
+        # maintained counts (store/queue_counts.py) instead of counting the index.
+        plain = reference is None and not search_term and from_date is None and not overdue
+        plain = plain and to_date is None and in_progress_longer_than is None
+        plain = plain and not pipeline_step and include_count
+        total = None
+        if plain:
+            shown = v.check_enum(QueueStatus, "status", status) if status else None
+            total = self._maintained_queue_total(queue_name, shown)
         page = page_statement(
             QueueElement,
             filters,
@@ -603,12 +614,20 @@ class QueueStore(StoreCore):
         def work(
             session: Session,
         ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
+            if total is not None:
+                return read_page(session, page, QueueElement, filters, False), total
             return read_page(session, page, QueueElement, filters, include_count)
 
         return self._read(work)
 
     def get_queue_count(self) -> dict[str, dict[QueueStatus, int]]:
-        """For every queue, the number of elements in each status (zeros included)."""
+        """For every queue, the number of elements in each status (zeros included).
+
+        From the counts the database maintains (store/queue_counts.py) where it has
+        them, else one GROUP BY over the elements."""
+        maintained = self._maintained_queue_counts()
+        if maintained is not None:
+            return maintained
         statement = select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
             QueueElement.queue_name, QueueElement.status
         )
@@ -1047,6 +1066,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
             ValueError: unknown action or bad filter.
         """
         conditions = self._action_conditions(action, queue_name, filters)
+        conditions += self._search_prefilter(filters.get("search_term"))
         statement = select(func.count()).select_from(_QUEUES).where(*conditions)
         return int(self._read(lambda session: session.scalar(statement)) or 0)
 
