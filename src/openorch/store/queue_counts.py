@@ -31,7 +31,7 @@ counted the original way (GROUP BY): `counts_maintained` decides, checked once a
 import logging
 import time
 
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, func, select, text
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, func, select
 
 from openorch.database import QueueStatus
 from openorch.store.core import StoreCore
@@ -254,7 +254,9 @@ def queue_total(connection: Connection, queue_name: str, status: QueueStatus | N
     return int(connection.execute(statement).scalar() or 0)
 
 
-_POSTGRESQL_COMPACT = """WITH gone AS (DELETE FROM "Queue_Counts" RETURNING queue_name, status, delta)
+_POSTGRESQL_COMPACT = """WITH gone AS (
+  DELETE FROM "Queue_Counts" RETURNING queue_name, status, delta
+)
 INSERT INTO "Queue_Counts" (queue_name, status, delta)
 SELECT queue_name, status, SUM(delta) FROM gone GROUP BY queue_name, status
 HAVING SUM(delta) <> 0"""

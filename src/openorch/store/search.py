@@ -136,8 +136,7 @@ def install(connection: Connection) -> str | None:
         )
         return None
     return (
-        f"{dialect}: full-text search cannot match inside words; "
-        "substring search uses plain LIKE."
+        f"{dialect}: full-text search cannot match inside words; substring search uses plain LIKE."
     )
 
 
@@ -177,7 +176,7 @@ def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
     exact condition, which decides). Only for terms of MIN_TERM characters or more."""
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        document = literal_column(PG_DOCUMENT)
+        document: ColumnElement[str] = literal_column(PG_DOCUMENT)
         return document.like(bindparam("search_pattern", f"%{escaped}%"), escape="\\")
     return literal_column('"Queues".rowid').in_(
         select(literal_column("rowid"))
@@ -204,7 +203,6 @@ def trigram_query(term: str) -> str:
         step = (len(trigrams) - 1) / (MAX_TRIGRAMS - 1)
         trigrams = [trigrams[round(step * index)] for index in range(MAX_TRIGRAMS)]
     return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
-
 
 
 class SearchStore(StoreCore):
