@@ -93,9 +93,9 @@ _SQLITE_DROP = (
 )
 
 
-def sqlite_has_trigram(version: str = sqlite3.sqlite_version) -> bool:
-    """True when this SQLite library has FTS5's trigram tokenizer."""
-    parts = tuple(int(part) for part in version.split(".")[:3])
+def sqlite_has_trigram(version: str | None = None) -> bool:
+    """True when this SQLite library (or `version`) has FTS5's trigram tokenizer."""
+    parts = tuple(int(part) for part in (version or sqlite3.sqlite_version).split(".")[:3])
     return parts >= SQLITE_TRIGRAM_VERSION
 
 
