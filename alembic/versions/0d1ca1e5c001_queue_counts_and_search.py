@@ -16,7 +16,8 @@ writes to `Queues` fire the same triggers, which keep the new objects exact):
 import logging
 from collections.abc import Sequence
 
-from alembic import op
+import sqlalchemy as sa
+from alembic import context, op
 
 from openorch.store import queue_counts, search
 
@@ -29,14 +30,31 @@ log = logging.getLogger("openorch.migrate")
 
 
 def upgrade() -> None:
-    connection = op.get_bind()
-    queue_counts.install(connection)
-    problem = search.install(connection)
+    dialect = op.get_bind().dialect.name
+    op.create_table(
+        queue_counts.COUNTS_TABLE,
+        sa.Column("queue_name", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(11), nullable=False),
+        sa.Column("delta", sa.BigInteger(), nullable=False),
+    )
+    # Triggers first, then the backfill, in one transaction: writers wait for the
+    # triggers' lock, so no element is counted twice or missed.
+    for statement in queue_counts.trigger_ddl(dialect):
+        op.execute(statement)
+    op.execute(queue_counts.backfill_sql(dialect))
+    if context.is_offline_mode():  # SQL scripts (SQL Server's, by hand): no probing
+        for statement in search.offline_ddl(dialect):
+            op.execute(statement)
+        return
+    problem = search.install(op.get_bind())
     if problem:
         log.warning(problem)
 
 
 def downgrade() -> None:
-    connection = op.get_bind()
-    search.uninstall(connection)
-    queue_counts.uninstall(connection)
+    dialect = op.get_bind().dialect.name
+    if not context.is_offline_mode():
+        search.uninstall(op.get_bind())
+    for statement in queue_counts.drop_ddl(dialect):
+        op.execute(statement)
+    op.drop_table(queue_counts.COUNTS_TABLE)

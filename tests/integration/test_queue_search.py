@@ -59,8 +59,7 @@ def test_the_index_is_there_and_used(store: Store) -> None:
             plan = "\n".join(
                 connection.execute(
                     sa.text(
-                        "EXPLAIN SELECT id FROM \"Queues\" WHERE "
-                        f"{search.PG_DOCUMENT} LIKE :pattern"
+                        f'EXPLAIN SELECT id FROM "Queues" WHERE {search.PG_DOCUMENT} LIKE :pattern'
                     ),
                     {"pattern": "%payload%"},
                 ).scalars()

@@ -188,22 +188,6 @@ def backfill_sql(dialect: str) -> str:
     return sql.replace('"', "") if dialect == "mssql" else sql
 
 
-def install(connection: Connection) -> None:
-    """Create the table and triggers and count what is there (the migration's upgrade)."""
-    dialect = connection.dialect.name
-    QUEUE_COUNTS.create(connection, checkfirst=True)
-    for statement in trigger_ddl(dialect):
-        connection.exec_driver_sql(statement)
-    connection.exec_driver_sql(backfill_sql(dialect))
-
-
-def uninstall(connection: Connection) -> None:
-    """Drop the triggers and the table (the migration's downgrade)."""
-    for statement in drop_ddl(connection.dialect.name):
-        connection.exec_driver_sql(statement)
-    QUEUE_COUNTS.drop(connection, checkfirst=True)
-
-
 def counts_maintained(connection: Connection) -> bool:
     """True when `Queue_Counts` and all its triggers exist on this database."""
     dialect = connection.dialect.name

@@ -130,13 +130,27 @@ def install(connection: Connection) -> str | None:
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             return f"pg_trgm could not be created ({first}): substring search uses plain LIKE."
-        connection.exec_driver_sql(
-            f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queues" '
-            f"USING gin ({PG_DOCUMENT} gin_trgm_ops)"
-        )
+        connection.exec_driver_sql(_pg_index_ddl())
         return None
     return (
         f"{dialect}: full-text search cannot match inside words; substring search uses plain LIKE."
+    )
+
+
+def offline_ddl(dialect: str) -> tuple[str, ...]:
+    """The statements `install` runs, for an SQL script made without a database
+    (nothing on SQL Server, see the module's docstring)."""
+    if dialect == "sqlite":
+        return _SQLITE_DDL
+    if dialect == "postgresql":
+        return ("CREATE EXTENSION IF NOT EXISTS pg_trgm", _pg_index_ddl())
+    return ()
+
+
+def _pg_index_ddl() -> str:
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queues" '
+        f"USING gin ({PG_DOCUMENT} gin_trgm_ops)"
     )
 
 
