@@ -25,7 +25,7 @@ def test_the_originals_queue_writes_keep_the_maintained_counts_exact(
     counts = store.get_queue_count()["mixed"]
     truth = store.count_queues_by_scan()["mixed"]  # the original's GROUP BY
     assert counts == truth
-    assert {status.name: n for status, n in counts.items()} == theirs["mixed"]
+    assert {status.name: n for status, n in counts.items() if n} == theirs["mixed"]
     assert counts[QueueStatus.DONE] == 4 and counts[QueueStatus.FAILED] == 2
     assert sum(counts.values()) == 2 + 30 + 5 - 1
     store.compact_queue_counts()

@@ -256,3 +256,18 @@ def test_concurrent_claimers_in_several_processes_keep_the_counts_exact(
     store.compact_queue_counts()
     assert _exact(store)["race"] == counts
     store.close()
+
+
+def test_one_queues_counts(store: Store) -> None:
+    store.bulk_create_queue_elements("a", ["x", "y"], [None, None])
+    store.create_queue_element("b", "z")
+    store.get_next_queue_element("a")
+    assert store.get_queue_count("a") == {"a": _exact(store)["a"]}
+    assert store.get_queue_count("none") == {}
+    store.apply_queue_action("delete", "b")
+    assert store.get_queue_count("b") == {}
+    with store.engine.begin() as connection:
+        for statement in queue_counts.drop_ddl(store.dialect):
+            connection.exec_driver_sql(statement)
+    scanned = Store(store.engine)
+    assert scanned.get_queue_count("a") == store.count_queues_by_scan()

@@ -228,6 +228,20 @@ def read_counts(connection: Connection) -> tuple[dict[str, dict[QueueStatus, int
     return dict(sorted(counts.items())), rows
 
 
+def one_queue(connection: Connection, queue_name: str) -> dict[QueueStatus, int]:
+    """One queue's count per status (zeros included)."""
+    statement = (
+        select(QUEUE_COUNTS.c.status, func.sum(QUEUE_COUNTS.c.delta))
+        .where(QUEUE_COUNTS.c.queue_name == queue_name)
+        .group_by(QUEUE_COUNTS.c.status)
+    )
+    counts = dict.fromkeys(QueueStatus, 0)
+    for status, total in connection.execute(statement):
+        if status in QueueStatus.__members__:
+            counts[QueueStatus[status]] = int(total or 0)
+    return counts
+
+
 def queue_total(connection: Connection, queue_name: str, status: QueueStatus | None) -> int:
     """How many elements one queue has (in one status, when given)."""
     statement = select(func.coalesce(func.sum(QUEUE_COUNTS.c.delta), 0)).where(
@@ -308,6 +322,13 @@ class QueueCountStore(StoreCore):
         if rows > COMPACT_ABOVE:
             self._compact_quietly()
         return counts
+
+    def _maintained_one_queue(self, queue_name: str) -> dict[QueueStatus, int] | None:
+        """One queue's counts per status from `Queue_Counts`; None without them."""
+        if not self._counts_maintained():
+            return None
+        with self.engine.connect() as connection:
+            return one_queue(connection, queue_name)
 
     def _maintained_queue_total(self, queue_name: str, status: QueueStatus | None) -> int | None:
         """One queue's total from `Queue_Counts`; None when this database has none."""

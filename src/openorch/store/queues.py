@@ -621,11 +621,20 @@ class QueueStore(QueueCountStore, SearchStore):
 
         return self._read(work)
 
-    def get_queue_count(self) -> dict[str, dict[QueueStatus, int]]:
-        """For every queue, the number of elements in each status (zeros included).
+    def get_queue_count(self, queue_name: str | None = None) -> dict[str, dict[QueueStatus, int]]:
+        """For every queue (or only `queue_name`), the number of elements in each status
+        (zeros included; a queue without elements is left out).
 
         From the counts the database maintains (store/queue_counts.py) where it has
         them, else one GROUP BY over the elements."""
+        if queue_name is not None:
+            name = str(v.check_text(QueueElement, "queue_name", queue_name))
+            one = self._maintained_one_queue(name)
+            if one is not None:
+                return {name: one} if any(one.values()) else {}
+            return {
+                key: counts for key, counts in self.count_queues_by_scan().items() if key == name
+            }
         maintained = self._maintained_queue_counts()
         if maintained is not None:
             return maintained
