@@ -3,7 +3,10 @@
 `python -m support.race claim URL START_FILE QUEUE` claims until the queue is empty and
 prints one claimed id per line; `begin URL START_FILE ID...` tries to begin each trigger
 and prints the ones it won; `begin-mixed URL START_FILE r:ID|t:ID...` begins run requests
-(r:) and triggers (t:) in the order given and prints those it won. Workers wait for a
+(r:) and triggers (t:) in the order given and prints those it won; `churn URL START_FILE
+QUEUE SEED [DIE_AFTER]` claims until the queue is empty and ends each element its own way
+(done, failed, retried, released, deleted), compacting the counts now and then, and with
+DIE_AFTER exits abruptly in the middle of a write after that many claims. Workers wait for a
 start file so they all begin at once. Errors go to stderr and the exit code.
 """
 
@@ -62,6 +65,42 @@ def begin_mixed(url: str, start_file: str, items: list[str]) -> None:
     store.close()
 
 
+def churn(url: str, start_file: str, queue_name: str, seed: int, die_after: int | None) -> None:
+    import os
+    import random
+
+    from sqlalchemy import text
+
+    chance = random.Random(seed)
+    store = Store(url)
+    store.ping()
+    _wait_for(start_file)
+    claims = 0
+    while (element := store.get_next_queue_element(queue_name)) is not None:
+        claims += 1
+        if die_after is not None and claims >= die_after:
+            with store.engine.begin() as connection:  # killed half-way through a write
+                connection.execute(
+                    text("UPDATE \"Queues\" SET status = 'DONE' WHERE id = :id"),
+                    {"id": element.id.hex if store.dialect == "sqlite" else element.id},
+                )
+                os._exit(0)
+        roll = chance.random()
+        if roll < 0.5:
+            store.set_queue_element_status(element.id, QueueStatus.DONE)
+        elif roll < 0.65:
+            store.set_queue_element_status(element.id, QueueStatus.FAILED, "failed")
+        elif roll < 0.8:
+            store.retry_queue_element(element.id, "again")
+        elif roll < 0.9:
+            store.release_queue_element(element.id)
+        else:
+            store.delete_queue_element(element.id)
+        if claims % 25 == 0:
+            store.compact_queue_counts()
+    store.close()
+
+
 if __name__ == "__main__":
     command, url, start, *rest = sys.argv[1:]
     if command == "claim":
@@ -70,5 +109,7 @@ if __name__ == "__main__":
         begin(url, start, rest)
     elif command == "begin-mixed":
         begin_mixed(url, start, rest)
+    elif command == "churn":
+        churn(url, start, rest[0], int(rest[1]), int(rest[2]) if len(rest) > 2 else None)
     else:
         raise SystemExit(f"unknown command {command}")

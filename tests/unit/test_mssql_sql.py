@@ -36,3 +36,41 @@ def test_migrations_compile_for_sql_server() -> None:
     assert "CREATE TYPE" not in sql and "CHECK" not in sql
     for revision in migrate.revision_chain():
         assert f"'{revision}'" in sql
+
+
+def test_queue_counts_trigger_compiles_for_sql_server() -> None:
+    """Issue 31: one AFTER INSERT, UPDATE, DELETE trigger sums `inserted` minus
+    `deleted` per (queue, status) into Queue_Counts; the upgrade backfills; compaction
+    is one batch; reads compile; search stays the plain LIKE (no infix full-text)."""
+    from sqlalchemy.dialects import mssql as mssql_dialect
+
+    from openorch.store import queue_counts, search
+
+    sql = mssql_upgrade_sql()
+    assert "CREATE TABLE [Queue_Counts] (\n    queue_name VARCHAR(100) NOT NULL" in sql
+    assert "delta BIGINT NOT NULL" in sql
+    trigger = sql[sql.index("CREATE TRIGGER queue_counts_change ON [Queues]") :]
+    assert trigger.startswith(
+        "CREATE TRIGGER queue_counts_change ON [Queues] AFTER INSERT, UPDATE, DELETE AS"
+    )
+    assert "FROM inserted" in trigger and "FROM deleted" in trigger
+    assert "HAVING SUM(delta) <> 0" in trigger
+    assert (
+        "INSERT INTO Queue_Counts (queue_name, status, delta) SELECT queue_name, status, "
+        "COUNT(*) FROM Queues GROUP BY queue_name, status"
+    ) in sql
+    assert sql.index("CREATE TRIGGER queue_counts_change") < sql.index("INSERT INTO Queue_Counts")
+    assert "pg_trgm" not in sql and "fts5" not in sql
+    assert search.offline_ddl("mssql") == ()
+    compact = queue_counts.compact_sql("mssql") or ""
+    assert "OUTPUT deleted.queue_name, deleted.status, deleted.delta INTO @gone" in compact
+    dialect = mssql_dialect.dialect()
+    from sqlalchemy import func, select
+
+    read = str(
+        select(queue_counts.QUEUE_COUNTS.c.queue_name, func.sum(queue_counts.QUEUE_COUNTS.c.delta))
+        .group_by(queue_counts.QUEUE_COUNTS.c.queue_name)
+        .compile(dialect=dialect)
+    )
+    assert read.startswith("SELECT [Queue_Counts].queue_name, sum([Queue_Counts].delta)")
+    assert queue_counts.drop_ddl("mssql") == ("DROP TRIGGER IF EXISTS queue_counts_change",)

@@ -60,6 +60,9 @@ PRUNE_EVERY = 3600.0
 #: Seconds of pruning per tick at most (the rest waits for the next tick).
 PRUNE_SLICE = 2.0
 
+#: Seconds between two compactions of the queue counts by the lease holder.
+COMPACT_EVERY = 10.0
+
 #: While the database is unreachable, repeat the watchdog's complaint this often (s).
 OUTAGE_REPEAT = 60.0
 
@@ -96,6 +99,7 @@ class Watchdog:
         self.prune_policy = dict(prune or {})
         self.prune_every = prune_every
         self._last_prune = float("-inf")
+        self._last_compaction = float("-inf")
         self._prune_pending: list[str] = []
         self._pruned: dict[str, int] = {}
         self.holder = f"{name} (pid {os.getpid()}, {uuid.uuid4().hex[:8]})"[:200]
@@ -167,6 +171,16 @@ class Watchdog:
             self.evaluate()
         self.deliver()
         self.prune_some()
+        self.compact_counts()
+
+    def compact_counts(self) -> None:
+        """Sum the queue counts' delta rows (store/queue_counts.py) while this Scheduler
+        holds the lease, at most every COMPACT_EVERY seconds: claims append rows, and
+        reads stay quick while there are few."""
+        if not self.is_holder or time.monotonic() - self._last_compaction < COMPACT_EVERY:
+            return
+        self._last_compaction = time.monotonic()
+        self.store.compact_queue_counts()
 
     def prune_some(self) -> None:
         """Retention, one slice per tick: the fleet's one pruner is the lease holder.

@@ -8,7 +8,8 @@ liveness is, so no machine's clock decides.
 Cost: the job figures cover the jobs that ended in the last `JOB_WINDOW` (a range of the
 Jobs(status, end_time) index) and the RUNNING ones: an all-time count would read every
 job at every scrape (measured: 2 s on SQLite at 1,000,000 jobs). The per-status queue
-counts read the whole (status, queue, created) index; the oldest-NEW ages, open alerts
+counts come from the maintained counts (store/queue_counts.py; the whole (status, queue,
+created) index on a database without them); the oldest-NEW ages, open alerts
 and Schedulers read small ranges.
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
 from openorch.store import state
-from openorch.store.core import StoreCore
+from openorch.store.queue_counts import QueueCountStore
 from openorch.store.schedulers import scheduler_health
 
 #: The job figures cover jobs that ended this recently (and the RUNNING ones).
@@ -81,22 +82,30 @@ def _seconds(dialect: str, start: Any, end: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-class MetricsStore(StoreCore):
+class MetricsStore(QueueCountStore):
     """Read-only aggregate figures for monitoring."""
 
     def get_metric_figures(self, heartbeat_timeout: float) -> MetricFigures:
         """Every figure `/metrics` shows, in one read transaction."""
         dialect = self.dialect
+        # The maintained counts (store/queue_counts.py) where the database keeps them.
+        maintained = self._maintained_queue_counts()
 
         def work(session: Session) -> MetricFigures:
             figures = MetricFigures()
             now = state.database_now(session.connection())
-            for queue, element_status, count in session.execute(
-                select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
-                    QueueElement.queue_name, QueueElement.status
-                )
-            ).all():
-                figures.queue_elements[(str(queue), element_status.name)] = int(count)
+            if maintained is not None:
+                for queue, per_status in maintained.items():
+                    for element_status, count in per_status.items():
+                        if count:
+                            figures.queue_elements[(queue, element_status.name)] = count
+            else:
+                for queue, element_status, count in session.execute(
+                    select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
+                        QueueElement.queue_name, QueueElement.status
+                    )
+                ).all():
+                    figures.queue_elements[(str(queue), element_status.name)] = int(count)
             for queue, oldest in session.execute(
                 select(QueueElement.queue_name, func.min(QueueElement.created_date))
                 .where(QueueElement.status == QueueStatus.NEW)

@@ -24,7 +24,7 @@ from openorch.database import (
     QueueStatus,
     Trigger,
 )
-from openorch.store.core import StoreCore
+from openorch.store.queue_counts import QueueCountStore
 from openorch.store.schedulers import SchedulerHealth, scheduler_health
 
 
@@ -113,7 +113,7 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value))
 
 
-class OverviewStore(StoreCore):
+class OverviewStore(QueueCountStore):
     """The Overview page's aggregate reads."""
 
     def get_overview(
@@ -125,6 +125,7 @@ class OverviewStore(StoreCore):
         first_day = (moment - timedelta(days=6)).replace(hour=0, minute=0, second=0, microsecond=0)
         week_ago = min(first_day, moment - timedelta(days=7))
         dialect = self.dialect
+        backlog = self._maintained_queue_counts()
 
         def work(session: Session) -> OverviewFigures:
             figures = OverviewFigures(now=moment)
@@ -172,7 +173,7 @@ class OverviewStore(StoreCore):
                     )
                 ).scalar_one()
             )
-            figures.queues = _queue_figures(session, dialect, day_ago)
+            figures.queues = _queue_figures(session, dialect, day_ago, backlog)
             figures.schedulers = list(scheduler_health(session))
             # Sorted here: an ORDER BY start_time makes SQLite walk the start_time index
             # over every job instead of reading the few RUNNING ones.
@@ -221,33 +222,54 @@ def _open_alerts(session: Session, dialect: str, limit: int) -> tuple[int, list[
     return count, newest
 
 
-def _queue_figures(session: Session, dialect: str, day_ago: datetime) -> list[QueueFigures]:
+def _queue_figures(
+    session: Session,
+    dialect: str,
+    day_ago: datetime,
+    backlog: dict[str, dict[QueueStatus, int]] | None = None,
+) -> list[QueueFigures]:
     """Backlog (NEW, IN_PROGRESS), oldest NEW and the last 24 h's DONE/FAILED per queue.
 
     Only queues with a backlog or recent activity appear: listing every queue name would
-    read the whole table.
+    read the whole table. `backlog`: the maintained counts (store/queue_counts.py), when
+    the database keeps them; then the oldest NEW element is one index seek per queue
+    instead of reading every NEW element's index entry.
     """
     queues: dict[str, QueueFigures] = {}
 
     def get(name: str) -> QueueFigures:
         return queues.setdefault(name, QueueFigures(name))
 
-    for name, status, count, oldest in session.execute(
-        select(
-            QueueElement.queue_name,
-            QueueElement.status,
-            func.count(),
-            func.min(QueueElement.created_date),
-        )
-        .where(QueueElement.status.in_([QueueStatus.NEW, QueueStatus.IN_PROGRESS]))
-        .group_by(QueueElement.status, QueueElement.queue_name)
-    ).all():
-        figures = get(str(name))
-        if status == QueueStatus.NEW:
-            figures.new = int(count)
-            figures.oldest_new = oldest
-        else:
-            figures.in_progress = int(count)
+    if backlog is not None:
+        for name, per_status in backlog.items():
+            new, in_progress = per_status[QueueStatus.NEW], per_status[QueueStatus.IN_PROGRESS]
+            if not new and not in_progress:
+                continue
+            figures = get(name)
+            figures.new, figures.in_progress = new, in_progress
+            if new:
+                figures.oldest_new = session.scalar(
+                    select(func.min(QueueElement.created_date)).where(
+                        QueueElement.status == QueueStatus.NEW, QueueElement.queue_name == name
+                    )
+                )
+    else:
+        for name, status, count, oldest in session.execute(
+            select(
+                QueueElement.queue_name,
+                QueueElement.status,
+                func.count(),
+                func.min(QueueElement.created_date),
+            )
+            .where(QueueElement.status.in_([QueueStatus.NEW, QueueStatus.IN_PROGRESS]))
+            .group_by(QueueElement.status, QueueElement.queue_name)
+        ).all():
+            figures = get(str(name))
+            if status == QueueStatus.NEW:
+                figures.new = int(count)
+                figures.oldest_new = oldest
+            else:
+                figures.in_progress = int(count)
     for name, status, count in session.execute(
         select(QueueElement.queue_name, QueueElement.status, func.count())
         .where(

@@ -26,7 +26,6 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
-from openorch.store.core import StoreCore
 from openorch.store.errors import (
     BadInput,
     Contended,
@@ -36,6 +35,7 @@ from openorch.store.errors import (
 )
 from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
+from openorch.store.queue_counts import QueueCountStore
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 from openorch.store.queue_state import (
     OUT_OF_ATTEMPTS,
@@ -46,6 +46,7 @@ from openorch.store.queue_state import (
     transition_values,
     where_allowed,
 )
+from openorch.store.search import SearchStore
 
 _QUEUES = table_of(QueueElement)
 _SETTINGS = table_of(QueueSettings)
@@ -295,7 +296,7 @@ def _duplicate_reference(error: exc.IntegrityError) -> bool:
     return "unique_reference" in str(error).lower()
 
 
-class QueueStore(StoreCore):
+class QueueStore(QueueCountStore, SearchStore):
     """Creating, claiming, listing and changing queue elements."""
 
     def create_queue_element(
@@ -585,6 +586,16 @@ class QueueStore(StoreCore):
             datetime.now(),
             pipeline_step,
         )
+        filters += self._search_prefilter(search_term)
+        # The total of an unfiltered view (the Queues tab's first render) comes from the
+        # maintained counts (store/queue_counts.py) instead of counting the index.
+        plain = reference is None and not search_term and from_date is None and not overdue
+        plain = plain and to_date is None and in_progress_longer_than is None
+        plain = plain and not pipeline_step and include_count
+        total = None
+        if plain:
+            shown = v.check_enum(QueueStatus, "status", status) if status else None
+            total = self._maintained_queue_total(queue_name, shown)
         page = page_statement(
             QueueElement,
             filters,
@@ -599,12 +610,35 @@ class QueueStore(StoreCore):
         def work(
             session: Session,
         ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
+            if total is not None:
+                rows = read_page(session, page, QueueElement, filters, False)
+                return rows, total  # type: ignore[return-value]
             return read_page(session, page, QueueElement, filters, include_count)
 
         return self._read(work)
 
-    def get_queue_count(self) -> dict[str, dict[QueueStatus, int]]:
-        """For every queue, the number of elements in each status (zeros included)."""
+    def get_queue_count(self, queue_name: str | None = None) -> dict[str, dict[QueueStatus, int]]:
+        """For every queue (or only `queue_name`), the number of elements in each status
+        (zeros included; a queue without elements is left out).
+
+        From the counts the database maintains (store/queue_counts.py) where it has
+        them, else one GROUP BY over the elements."""
+        if queue_name is not None:
+            name = str(v.check_text(QueueElement, "queue_name", queue_name))
+            one = self._maintained_one_queue(name)
+            if one is not None:
+                return {name: one} if any(one.values()) else {}
+            return {
+                key: counts for key, counts in self.count_queues_by_scan().items() if key == name
+            }
+        maintained = self._maintained_queue_counts()
+        if maintained is not None:
+            return maintained
+        return self.count_queues_by_scan()
+
+    def count_queues_by_scan(self) -> dict[str, dict[QueueStatus, int]]:
+        """`get_queue_count` the original's way: one GROUP BY over every element (the
+        fallback, the benchmarks' floor and the tests' truth)."""
         statement = select(QueueElement.queue_name, QueueElement.status, func.count()).group_by(
             QueueElement.queue_name, QueueElement.status
         )
@@ -1037,6 +1071,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
             ValueError: unknown action or bad filter.
         """
         conditions = self._action_conditions(action, queue_name, filters)
+        conditions += self._search_prefilter(filters.get("search_term"))
         statement = select(func.count()).select_from(_QUEUES).where(*conditions)
         return int(self._read(lambda session: session.scalar(statement)) or 0)
 

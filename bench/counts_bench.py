@@ -1,0 +1,378 @@
+"""Counts and search at scale (issue 31): `python bench/counts_bench.py [--backend ...]
+[--elements N] [--original]`.
+
+Fills a database at the revision before the counts (0d1aa1e5c001) with N elements over
+50 queues (one of them a tenth of all: the "big" queue), in SQL, then times the upgrade
+(backfilling the counts, building the search index) and measures the median of:
+
+- `get_queue_count()` (every queue) and `get_queue_count(one)`, beside the hand-written
+  GROUP BY on the raw driver connection (the floor of counting by scan);
+- one page of the big queue with its total, beside the hand-written page + COUNT(*);
+- one page of the big queue filtered by a 5-character substring that matches few rows,
+  with its total, beside the hand-written plain LIKE page + COUNT(*);
+- with `--original`, the same calls through OpenOrchestrator 3.0.0 (the tests' cached
+  side virtualenv) on the same database.
+
+Then the write side, on a fresh database at head, in rounds over three schema states:
+"after" (the count triggers and the search index), "counts" (the triggers only) and
+"before" (neither: the previous revision's schema; claims run the same code either way):
+`bulk_create_queue_elements` of 100,000 elements, and on PostgreSQL 8 and 32 processes
+claiming from one queue (claim + DONE), timed once all are connected. Prints JSON.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+
+from populate import _series, _time, _uuid_sql  # noqa: E402
+from run import fresh_database, median_ms  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+
+from openorch import migrate  # noqa: E402
+from openorch.store import Store, build_engine, queue_counts, search  # noqa: E402
+
+QUEUES = 50
+BIG = "q00"
+TERM = "77777"
+BEFORE_COUNTS = "0d1aa1e5c001"
+
+
+def populate(engine: Engine, total: int) -> None:
+    """`total` elements: a tenth in BIG, the rest spread over q01..q49; 1 % NEW, 1 %
+    FAILED, 1 % IN_PROGRESS, the rest DONE (a mature estate)."""
+    dialect = engine.dialect.name
+    big = total // 10
+    queue = (
+        f"CASE WHEN n < {big} THEN '{BIG}' ELSE "
+        f"'q' || substr('0' || CAST(1 + n % {QUEUES - 1} AS VARCHAR(3)), -2, 2) END"
+        if dialect == "sqlite"
+        else f"CASE WHEN n < {big} THEN '{BIG}' ELSE "
+        f"'q' || lpad((1 + n % {QUEUES - 1})::text, 2, '0') END"
+    )
+    status = (
+        "CASE WHEN n % 100 = 0 THEN 'NEW' WHEN n % 100 = 1 THEN 'FAILED' "
+        "WHEN n % 100 = 2 THEN 'IN_PROGRESS' ELSE 'DONE' END"
+    )
+    sql = (
+        'INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, created_by) '
+        f"SELECT {_uuid_sql(dialect)}, {queue}, {status}, "
+        "'{\"invoice\": ' || n || ', \"amount\": 100}', 'REF-' || n, "
+        f"{_time(dialect, 'n')}, 'bench' FROM {_series(dialect, total)}"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(sql))
+
+
+def _raw(engine: Engine, sql: str, *parameters: Any) -> Callable[[], object]:
+    """A hand-written query on the raw driver connection, kept open (the floor)."""
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    marker = "?" if engine.dialect.name == "sqlite" else "%s"
+
+    def run() -> object:
+        used = 0
+        for statement in sql.split(";"):
+            wanted = statement.count("?")
+            cursor.execute(statement.replace("?", marker), parameters[used : used + wanted])
+            used += wanted
+            rows = cursor.fetchall()
+        if engine.dialect.name == "sqlite":
+            raw.rollback()
+        return rows
+
+    return run
+
+
+def reads(url: str, runs: int) -> list[dict[str, Any]]:
+    store = Store(url)
+    engine = store.engine
+    like = "%" + TERM + "%"
+    page = (
+        'SELECT * FROM "Queues" WHERE queue_name = ? ORDER BY created_date LIMIT 100;'
+        'SELECT COUNT(*) FROM "Queues" WHERE queue_name = ?'
+    )
+    searched = (
+        'SELECT * FROM "Queues" WHERE queue_name = ? AND (reference LIKE ? OR data LIKE ? '
+        "OR message LIKE ?) ORDER BY created_date LIMIT 100;"
+        'SELECT COUNT(*) FROM "Queues" WHERE queue_name = ? AND (reference LIKE ? '
+        "OR data LIKE ? OR message LIKE ?)"
+    )
+    found = store.get_queue_elements(BIG, search_term=TERM, include_count=True)[1]
+    figures = [
+        (
+            "get_queue_count, every queue",
+            lambda: store.get_queue_count(),
+            _raw(
+                engine,
+                'SELECT queue_name, status, COUNT(*) FROM "Queues" GROUP BY queue_name, status',
+            ),
+            "≤ 10 ms",
+        ),
+        (
+            "get_queue_count, one queue",
+            lambda: store.get_queue_count(BIG),
+            _raw(
+                engine,
+                'SELECT status, COUNT(*) FROM "Queues" WHERE queue_name = ? GROUP BY status',
+                BIG,
+            ),
+            "≤ 2 ms",
+        ),
+        (
+            "a page of the big queue with its total",
+            lambda: store.get_queue_elements(BIG, include_count=True),
+            _raw(engine, page, BIG, BIG),
+            "≤ 5 ms",
+        ),
+        (
+            f"a page of the big queue searched for {TERM!r} ({found} matches) with its total",
+            lambda: store.get_queue_elements(BIG, search_term=TERM, include_count=True),
+            _raw(engine, searched, BIG, TERM + "%", like, like, BIG, TERM + "%", like, like),
+            "≤ 50 ms",
+        ),
+    ]
+    out = []
+    for name, ours, floor, target in figures:
+        ours_ms = median_ms(ours, runs)
+        floor_ms = median_ms(floor, runs)
+        out.append(
+            {
+                "figure": name,
+                "ours_ms": ours_ms,
+                "floor_ms": floor_ms,
+                "ratio": round(ours_ms / floor_ms, 3) if floor_ms else None,
+                "target": target,
+            }
+        )
+    store.close()
+    return out
+
+
+ORIGINAL_SCRIPT = """
+import json, statistics, sys, time
+from OpenOrchestrator.database import db_util
+url, queue, term, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+db_util.connect(url)
+def median(work):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter(); work(); times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 3)
+print(json.dumps({
+    "get_queue_count, every queue": median(db_util.get_queue_count),
+    "a page of the big queue with its total": median(
+        lambda: db_util.get_queue_elements(queue, include_count=True)),
+    "a page of the big queue searched": median(
+        lambda: db_util.get_queue_elements(queue, search_term=term, include_count=True)),
+}))
+"""
+
+
+def original(url: str, runs: int) -> dict[str, Any]:
+    from support.original import clean_env, original_venv
+
+    venv = original_venv()
+    result = subprocess.run(
+        [str(venv.python), "-c", ORIGINAL_SCRIPT, url, BIG, TERM, str(runs)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=3600,
+    )
+    if result.returncode != 0:
+        return {"error": result.stderr[-1000:]}
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+#: The schema states the write side compares: "before" (the previous revision's: no
+#: triggers, no search index), "counts" (the count triggers only), "after" (both).
+MODES = ("after", "before", "counts")
+
+
+def _set_objects(engine: Engine, mode: str) -> None:
+    """Put the database in `mode` (see MODES)."""
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in queue_counts.drop_ddl(dialect):
+            connection.exec_driver_sql(statement)
+        search.uninstall(connection)
+        if mode in ("after", "counts"):
+            for statement in queue_counts.trigger_ddl(dialect):
+                connection.exec_driver_sql(statement)
+        if mode == "after":
+            search.install(connection)
+
+
+def worker(url: str, queue: str, start: str, ready: str) -> None:
+    """One claimer: claim, mark DONE, until the queue is empty; prints how many."""
+    from openorch.database import QueueStatus
+
+    store = Store(url)
+    store.ping()
+    Path(ready).touch()
+    while not Path(start).exists():
+        time.sleep(0.002)
+    claimed = 0
+    while (element := store.get_next_queue_element(queue)) is not None:
+        store.set_queue_element_status(element.id, QueueStatus.DONE)
+        claimed += 1
+    print(claimed)
+    store.close()
+
+
+def drain(url: str, processes: int, size: int, queue: str) -> float:
+    """Elements per second for `processes` processes draining one queue, timed from the
+    moment all of them are connected."""
+    store = Store(url)
+    store.bulk_create_queue_elements(queue, [f"r{i}" for i in range(size)], [None] * size)
+    store.close()
+    folder = Path(tempfile.mkdtemp())
+    start = folder / "start"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", url, queue, str(start), str(folder / f"r{n}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(processes)
+    ]
+    deadline = time.monotonic() + 300
+    while sum(1 for path in folder.glob("r*")) < processes:
+        if time.monotonic() > deadline:
+            raise RuntimeError("workers never got ready")
+        time.sleep(0.05)
+    began = time.perf_counter()
+    start.touch()
+    outputs = [process.communicate(timeout=900) for process in workers]
+    elapsed = time.perf_counter() - began
+    claimed = sum(int(out.strip() or 0) for out, _ in outputs)
+    errors = [
+        err[-300:] for process, (_, err) in zip(workers, outputs, strict=True) if process.returncode
+    ]
+    if errors or claimed != size:
+        raise RuntimeError(f"drain failed: {claimed} of {size}; {errors[:2]}")
+    return claimed / elapsed
+
+
+def writes(url: str, rounds: int, drain_size: int, bulk_size: int) -> list[dict[str, Any]]:
+    engine = build_engine(url)
+    migrate.upgrade(engine)
+    store = Store(engine)
+    references = [f"r{i}" for i in range(bulk_size)]
+    data = ['{"invoice": %d, "amount": 100}' % i for i in range(bulk_size)]
+    results: dict[str, dict[str, list[float]]] = {}
+    serial = iter(range(1_000_000))
+    bulk_name = f"bulk_create_queue_elements, {bulk_size:,} elements (ms)"
+    for _ in range(rounds):
+        for mode in MODES:
+            _set_objects(engine, mode)
+            started = time.perf_counter()
+            store.bulk_create_queue_elements(f"bulk{next(serial)}", references, data)
+            bulk = (time.perf_counter() - started) * 1000
+            results.setdefault(bulk_name, {}).setdefault(mode, []).append(bulk)
+            if engine.dialect.name == "postgresql":
+                for processes in (8, 32):
+                    rate = drain(url, processes, drain_size, f"drain{next(serial)}")
+                    results.setdefault(
+                        f"{processes} processes draining one queue (elements/s)", {}
+                    ).setdefault(mode, []).append(rate)
+            print(json.dumps(results), file=sys.stderr)
+    _set_objects(engine, "after")
+    store.close()
+    engine.dispose()
+    out = []
+    for name, modes in results.items():
+        before = statistics.median(modes["before"])
+        row: dict[str, Any] = {"figure": name, "target": "≤ 10 % slower"}
+        for mode in MODES:
+            value = statistics.median(modes[mode])
+            slower = (before / value - 1) if "/s" in name else (value / before - 1)
+            row[mode] = round(value, 1)
+            row[f"all_{mode}"] = [round(x, 1) for x in modes[mode]]
+            if mode != "before":
+                row[f"{mode}_slower_percent"] = round(slower * 100, 1)
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--elements", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--original", action="store_true")
+    parser.add_argument("--no-reads", action="store_true")
+    parser.add_argument("--no-writes", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B rounds of the write side")
+    parser.add_argument("--drain-size", type=int, default=3000)
+    parser.add_argument("--pg-url", help="an existing empty PostgreSQL database (server URL)")
+    parser.add_argument("--bulk-size", type=int, default=100_000)
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="openorch-counts-"))
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    report: dict[str, Any] = {"elements": args.elements, "queues": QUEUES, "term": TERM}
+    cluster = None
+    try:
+        pg_server = args.pg_url
+        if "postgresql" in backends and pg_server is None:
+            from support.pgcluster import PgCluster, find_pg_bin
+
+            pg_bin = find_pg_bin()
+            if pg_bin is None:
+                raise SystemExit("PostgreSQL server binaries not found.")
+            cluster = PgCluster(pg_bin).start()
+            pg_server = cluster.server_url
+        for backend in backends:
+            section: dict[str, Any] = {}
+            report[backend] = section
+            if not args.no_reads:
+                url = fresh_database(backend, pg_server, folder)
+                engine = build_engine(url)
+                migrate.upgrade(engine, BEFORE_COUNTS)
+                print(f"[counts bench] {backend}: filling {args.elements:,}", file=sys.stderr)
+                started = time.perf_counter()
+                populate(engine, args.elements)
+                section["fill_seconds"] = round(time.perf_counter() - started, 1)
+                started = time.perf_counter()
+                migrate.upgrade(engine)
+                section["upgrade_seconds"] = round(time.perf_counter() - started, 1)
+                with engine.begin() as connection:
+                    connection.execute(text("ANALYZE"))
+                engine.dispose()
+                print(f"[counts bench] {backend}: reads", file=sys.stderr)
+                section["reads"] = reads(url, args.runs)
+                if args.original:
+                    print(f"[counts bench] {backend}: the original", file=sys.stderr)
+                    section["original_ms"] = original(url, max(3, args.runs // 3))
+                print(json.dumps(report, indent=2), file=sys.stderr)
+            if not args.no_writes:
+                print(f"[counts bench] {backend}: writes", file=sys.stderr)
+                section["writes"] = writes(
+                    fresh_database(backend, pg_server, folder),
+                    args.rounds,
+                    args.drain_size,
+                    args.bulk_size,
+                )
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Substring search over queue elements (`search_term`) served by an index.
+
+The search's meaning never changes: an element matches when its reference starts with
+the term or its data or message contains it, exactly as `LIKE 'term%'` / `LIKE
+'%term%'` on the backend (SQLite: ASCII letters match either case; PostgreSQL: case
+counts). A B-tree cannot serve `LIKE '%term%'`, so without more the search reads every
+element of the queue. An index of trigrams (every three consecutive characters) can:
+
+- PostgreSQL: `pg_trgm` and one GIN index over reference, data and message joined
+  (`ix_Queues_search_trgm`). A search adds `document LIKE '%term%'` to the exact
+  condition; the planner answers it from the index and rechecks the rows.
+- SQLite (3.34 and later): an FTS5 table with the trigram tokenizer (`Queue_Search`)
+  that indexes the same three columns of `Queues` (external content: it stores no copy),
+  kept by triggers, so rows the original or raw SQL write are found too. A search adds
+  `rowid IN (SELECT rowid FROM Queue_Search WHERE Queue_Search MATCH '"term"')`.
+- SQL Server: nothing. Its full-text search matches words and prefixes, never infixes,
+  so it cannot answer `LIKE '%term%'`; the search stays a scan there.
+
+The index only narrows: the exact LIKE condition is always applied as well, so its
+results are the plain LIKE's, whatever the index's case folding. Terms shorter than
+`MIN_TERM` characters have no trigram and use the plain LIKE; so does a database where
+the index could not be made (no `pg_trgm`, an old SQLite), said once in the log.
+
+SQLite's FTS table refers to `Queues` rows by rowid, which `VACUUM` may renumber (the
+table's key is a UUID); openorch never runs VACUUM. After one run by hand,
+`rebuild_search_index()` rebuilds the index from the rows.
+"""
+
+import logging
+import sqlite3
+import time
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, literal_column, select, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from openorch.store.core import StoreCore
+
+log = logging.getLogger(__name__)
+
+#: Shortest term the trigram index can answer (shorter ones use the plain LIKE).
+MIN_TERM = 3
+
+#: SQLite's trigram tokenizer arrived in 3.34.0.
+SQLITE_TRIGRAM_VERSION = (3, 34, 0)
+
+PG_INDEX = "ix_Queues_search_trgm"
+SQLITE_TABLE = "Queue_Search"
+
+#: What the PostgreSQL index holds, written exactly as in the index (the planner matches
+#: the expression to the index). NULLs become '' so one missing column keeps the rest.
+PG_DOCUMENT = (
+    "(COALESCE(reference, '') || ' ' || COALESCE(data, '') || ' ' || COALESCE(message, ''))"
+)
+
+#: Every object the search adds (migrations and schema comparisons leave them alone).
+SQLITE_SHADOW_TABLES = tuple(
+    f"{SQLITE_TABLE}_{suffix}" for suffix in ("data", "idx", "docsize", "config", "content")
+)
+
+_SQLITE_DDL = (
+    f"""CREATE VIRTUAL TABLE "{SQLITE_TABLE}" USING fts5(
+  reference, data, message, content='Queues', content_rowid='rowid',
+  tokenize='trigram', columnsize=0, detail='none'
+)""",
+    f"""CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
+BEGIN
+  INSERT INTO "{SQLITE_TABLE}" (rowid, reference, data, message)
+  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message);
+END""",
+    f"""CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
+BEGIN
+  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message);
+END""",
+    f"""CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message ON "Queues"
+WHEN OLD.reference IS NOT NEW.reference OR OLD.data IS NOT NEW.data
+  OR OLD.message IS NOT NEW.message
+BEGIN
+  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message);
+  INSERT INTO "{SQLITE_TABLE}" (rowid, reference, data, message)
+  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message);
+END""",
+    f"""INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}") VALUES ('rebuild')""",
+)
+
+_SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS queue_search_insert",
+    "DROP TRIGGER IF EXISTS queue_search_delete",
+    "DROP TRIGGER IF EXISTS queue_search_update",
+    f'DROP TABLE IF EXISTS "{SQLITE_TABLE}"',
+)
+
+
+def sqlite_has_trigram(version: str | None = None) -> bool:
+    """True when this SQLite library (or `version`) has FTS5's trigram tokenizer."""
+    parts = tuple(int(part) for part in (version or sqlite3.sqlite_version).split(".")[:3])
+    return parts >= SQLITE_TRIGRAM_VERSION
+
+
+def _sqlite_fts5_works(connection: Connection) -> bool:
+    try:
+        connection.exec_driver_sql(
+            "CREATE VIRTUAL TABLE temp.openorch_trigram_probe USING fts5(x, tokenize='trigram')"
+        )
+        connection.exec_driver_sql("DROP TABLE temp.openorch_trigram_probe")
+    except Exception:  # no FTS5 compiled in, or no trigram tokenizer
+        return False
+    return True
+
+
+def install(connection: Connection) -> str | None:
+    """Create the search index on this backend, in the caller's transaction. Returns
+    None when made, else why not (the search then stays the plain LIKE)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        if not sqlite_has_trigram() or not _sqlite_fts5_works(connection):
+            return (
+                f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer "
+                f"(3.34 or later needed): substring search uses plain LIKE."
+            )
+        for statement in _SQLITE_DDL:
+            connection.exec_driver_sql(statement)
+        return None
+    if dialect == "postgresql":
+        try:
+            with connection.begin_nested():
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            return f"pg_trgm could not be created ({first}): substring search uses plain LIKE."
+        connection.exec_driver_sql(_pg_index_ddl())
+        return None
+    return (
+        f"{dialect}: full-text search cannot match inside words; substring search uses plain LIKE."
+    )
+
+
+def offline_ddl(dialect: str) -> tuple[str, ...]:
+    """The statements `install` runs, for an SQL script made without a database
+    (nothing on SQL Server, see the module's docstring)."""
+    if dialect == "sqlite":
+        return _SQLITE_DDL
+    if dialect == "postgresql":
+        return ("CREATE EXTENSION IF NOT EXISTS pg_trgm", _pg_index_ddl())
+    return ()
+
+
+def _pg_index_ddl() -> str:
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queues" '
+        f"USING gin ({PG_DOCUMENT} gin_trgm_ops)"
+    )
+
+
+def uninstall(connection: Connection) -> None:
+    """Drop the search index (the migration's downgrade; the extension stays)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        for statement in _SQLITE_DROP:
+            connection.exec_driver_sql(statement)
+    elif dialect == "postgresql":
+        connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{PG_INDEX}"')
+
+
+def search_indexed(connection: Connection) -> bool:
+    """True when this database has the search index (and its triggers, on SQLite)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        found = connection.exec_driver_sql(
+            "SELECT COUNT(*) FROM sqlite_master WHERE (type = 'table' AND name = ?) OR "
+            "(type = 'trigger' AND name IN "
+            "('queue_search_insert', 'queue_search_delete', 'queue_search_update'))",
+            (SQLITE_TABLE,),
+        ).scalar()
+        return int(found or 0) == 4
+    if dialect == "postgresql":
+        found = connection.exec_driver_sql(
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = %(name)s "
+            "AND schemaname = ANY (current_schemas(false))",
+            {"name": PG_INDEX},
+        ).scalar()
+        return int(found or 0) == 1
+    return False
+
+
+def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
+    """The condition that lets the index narrow a search for `term` (ANDed with the
+    exact condition, which decides). Only for terms of MIN_TERM characters or more."""
+    if dialect == "postgresql":
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        document: ColumnElement[str] = literal_column(PG_DOCUMENT)
+        return document.like(bindparam("search_pattern", f"%{escaped}%"), escape="\\")
+    return literal_column('"Queues".rowid').in_(
+        select(literal_column("rowid"))
+        .select_from(text(f'"{SQLITE_TABLE}"'))
+        .where(
+            text(f'"{SQLITE_TABLE}" MATCH :search_query').bindparams(
+                search_query=trigram_query(term)
+            )
+        )
+    )
+
+
+#: At most this many of a long term's trigrams go into the query (each narrows less).
+MAX_TRIGRAMS = 8
+
+
+def trigram_query(term: str) -> str:
+    """An FTS5 query for rows holding every trigram of `term` (spread over it when
+    there are many): the table stores no positions (`detail='none'`, a much smaller
+    index), so it cannot match the phrase itself. Any row containing the term has all
+    its trigrams, so this finds at least the matches; the exact LIKE then decides."""
+    trigrams = list(dict.fromkeys(term[index : index + 3] for index in range(len(term) - 2)))
+    if len(trigrams) > MAX_TRIGRAMS:
+        step = (len(trigrams) - 1) / (MAX_TRIGRAMS - 1)
+        trigrams = [trigrams[round(step * index)] for index in range(MAX_TRIGRAMS)]
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+
+
+class SearchStore(StoreCore):
+    """Whether this database has the search index, and the condition that uses it."""
+
+    _search_checked: tuple[float, bool] | None = None
+
+    def _search_indexed(self) -> bool:
+        """Cached for a minute; says once in the log when the search has no index."""
+        checked = self._search_checked
+        if checked is not None and time.monotonic() - checked[0] < 60.0:
+            return checked[1]
+        if self.dialect not in ("sqlite", "postgresql"):
+            found = False
+        else:
+            with self.engine.connect() as connection:
+                found = search_indexed(connection)
+        if not found and checked is None:
+            log.info(
+                "This %s database has no substring-search index: search_term uses plain LIKE.",
+                self.dialect,
+            )
+        self._search_checked = (time.monotonic(), found)
+        return found
+
+    def _search_prefilter(self, search_term: Any) -> list[ColumnElement[bool]]:
+        """[the index condition] for a term the index can serve here, else []."""
+        if not isinstance(search_term, str) or len(search_term) < MIN_TERM:
+            return []
+        if not self._search_indexed():
+            return []
+        return [prefilter(self.dialect, search_term)]
+
+    def rebuild_search_index(self) -> str | None:
+        """Make the search index if this database lacks it (after installing pg_trgm, or
+        on a newer SQLite), or rebuild SQLite's from the rows (after a VACUUM). Returns
+        None when the index is there, else why it cannot be."""
+
+        def work(connection: Connection) -> str | None:
+            if search_indexed(connection):
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql(_SQLITE_DDL[-1])
+                return None
+            uninstall(connection)
+            return install(connection)
+
+        problem = self._write_core(work)
+        self._search_checked = None
+        return problem

@@ -1,0 +1,33 @@
+"""Mixed fleets (issue 31): the original 3.0.0 writes `Queues` directly, and the counts
+openorch maintains by triggers stay exact (SQLite and PostgreSQL)."""
+
+import pytest
+
+from openorch.database import QueueStatus
+from openorch.store import Store
+from support.original import OriginalVenv, run_original
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_the_originals_queue_writes_keep_the_maintained_counts_exact(
+    original: OriginalVenv, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("sqlite_db_url" if backend == "sqlite" else "pg_db_url")
+    store = Store(url)
+    store.bulk_create_queue_elements("mixed", ["ours1", "ours2"], [None, None])
+    store.get_next_queue_element("mixed")
+    assert store._counts_maintained()
+
+    theirs = run_original(original, "queue_writes.py", url, "mixed")
+
+    counts = store.get_queue_count()["mixed"]
+    truth = store.count_queues_by_scan()["mixed"]  # the original's GROUP BY
+    assert counts == truth
+    assert {status.name: n for status, n in counts.items() if n} == theirs["mixed"]
+    assert counts[QueueStatus.DONE] == 4 and counts[QueueStatus.FAILED] == 2
+    assert sum(counts.values()) == 2 + 30 + 5 - 1
+    store.compact_queue_counts()
+    assert store.get_queue_count()["mixed"] == truth
+    store.close()
