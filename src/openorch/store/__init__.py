@@ -10,6 +10,7 @@ from openorch.masking import mask
 from openorch.store.alert_findings import AlertFindingStore
 from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
+from openorch.store.audit import AuditStore
 from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.engine import (
@@ -56,6 +57,7 @@ class Store(
     SchedulerStore,
     RunRequestStore,
     ApiTokenStore,
+    AuditStore,
     AlertStore,
     AlertFindingStore,
     OverviewStore,
