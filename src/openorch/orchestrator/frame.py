@@ -168,7 +168,7 @@ class OrchestratorPage:
                 self.settings = SettingsTab(
                     self.client_store, defaults, self.connected, self.disconnected
                 )
-                sign_out_section()
+                sign_out_section(self.client_store)
                 self.tab_objects["Settings"] = self.settings
         self.tab_buttons["Overview"].visible = False
         ui.on("openorch_focus", self._on_focus)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, inspect, or_, select
+from sqlalchemy import ColumnElement, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from openorch.database import AlertChannel, ApiAuditEntry, AuditEntry
@@ -372,7 +372,7 @@ class AuditStore(StoreCore):
             return {
                 name: tuple(
                     str(value)
-                    for value in session.scalars(select(distinct(column)).order_by(column))
+                    for value in session.scalars(select(column).distinct().order_by(column))
                 )
                 for name, column in (
                     ("actor", AuditEntry.actor),
