@@ -11,7 +11,7 @@ import pytest
 
 from openorch.database import AuditEntry, QueueStatus, TriggerStatus
 from openorch.identity import Identity
-from openorch.orchestrator.audited_store import AUDITED, NotAudited, audited
+from openorch.orchestrator.audited_store import AUDITED, NotAudited, audited, one_row
 from openorch.store import Store
 
 ANNA = Identity("anna", "oidc", "operator")
@@ -297,3 +297,17 @@ def test_api_writes_land_in_the_trail_as_the_token(store: Store) -> None:
     run = next(entry for entry in entries if entry.action == "trigger.run")
     assert run.object_id == str(key) and run.object_name == "invoices"
     assert store.get_api_audit()[1] == 2  # the API tab's own record as before
+
+
+def test_one_save_of_several_calls_is_one_row(store: Store) -> None:
+    key = _element(store)
+    trail = audited(store, lambda: ANNA)
+    with one_row(trail, "queue_element.update"):
+        trail.set_queue_element_status(key, QueueStatus.DONE)
+        trail.update_queue_element(key, message="checked")
+    (entry,) = _rows(store)
+    assert entry.action == "queue_element.update" and entry.object_id == str(key)
+    before, after = json.loads(entry.before or ""), json.loads(entry.after or "")
+    assert (before["status"], after["status"]) == ("NEW", "DONE")
+    assert after["message"] == "checked"
+    assert entry.summary == "status set to DONE"

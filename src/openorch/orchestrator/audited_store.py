@@ -17,7 +17,8 @@ call: hand `off_loop` the bound method, never a lambda that looks it up later.
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -468,21 +469,46 @@ def _bound(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     return dict(bound.arguments)
 
 
+@dataclass
+class _Write:
+    """One audited call as it happened (kept while a `one_row` block runs)."""
+
+    spec: Audited
+    named: Args
+    result: Any
+    before: Any
+    after: Any
+
+    @property
+    def summary(self) -> str | None:
+        if self.spec.summary is None:
+            return None
+        return self.spec.summary(self.named, self.result, self.before, self.after)
+
+
 class AuditedStore:
     """A `Store` whose writes are recorded in the audit trail as `identity`'s.
 
-    Hand it out typed as `Store` (`audited(store)`): it offers the same methods.
+    Hand it out typed as `Store` (`audited(store)`): it offers the same methods. The
+    identity is asked for when the wrapper is made (on the event loop, where the page's
+    `.store` is taken); if it cannot be known there, when a write is made.
     """
 
     def __init__(self, store: Store, identity: Callable[[], Identity] = current_identity) -> None:
         self._store = store
         self._identity = identity
+        try:
+            self._who: Identity | None = identity()
+        except Exception:  # taken off the event loop (a table's fetcher): reads need none
+            self._who = None
+        #: The writes of the `one_row` block running now (None: no block).
+        self._group: list[_Write] | None = None
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
         spec = AUDITED.get(name)
         if spec is not None:
-            return self._recording(name, value, spec, self._identity())
+            return self._recording(name, value, spec, self._who or self._identity())
         if name in UNAUDITED_WRITES:
             raise NotAudited(
                 f"{name} is not something the Orchestrator does: it would leave no audit row "
@@ -500,30 +526,71 @@ class AuditedStore:
             before = spec.before(store, named) if spec.before else None
             result = method(*args, **kwargs)
             after = spec.after(store, named, result) if spec.after else None
-            object_id, object_name = spec.target(named, result, before, after)
-            action = spec.action if isinstance(spec.action, str) else spec.action(named, before)
-            store.record_audit(
-                actor=who.label,
-                actor_method=who.method,
-                actor_role=who.role,
-                action=action,
-                object_kind=spec.kind,
-                object_id=object_id,
-                object_name=object_name,
-                summary=spec.summary(named, result, before, after) if spec.summary else None,
-                before=store.audit_snapshot(before),
-                after=store.audit_snapshot(after),
-            )
+            write = _Write(spec, named, result, before, after)
+            if self._group is not None:
+                self._group.append(write)
+            else:
+                self._record(who, [write], None)
             return result
 
         call.__name__ = name
         call.__doc__ = method.__doc__
         return call
 
+    def _record(self, who: Identity, writes: list[_Write], action: str | None) -> None:
+        """One row for `writes` (one, or a `one_row` block's): the first one's object
+        and before, the last one's after."""
+        first, last = writes[0], writes[-1]
+        spec = first.spec
+        object_id, object_name = spec.target(first.named, first.result, first.before, last.after)
+        if action is None:
+            action = (
+                spec.action
+                if isinstance(spec.action, str)
+                else spec.action(first.named, first.before)
+            )
+        summaries = [text for text in (write.summary for write in writes) if text]
+        self._store.record_audit(
+            actor=who.label,
+            actor_method=who.method,
+            actor_role=who.role,
+            action=action,
+            object_kind=spec.kind,
+            object_id=object_id,
+            object_name=object_name,
+            summary="; ".join(summaries) or None,
+            before=self._store.audit_snapshot(first.before),
+            after=self._store.audit_snapshot(last.after),
+        )
+
+    @contextmanager
+    def _one_row(self, action: str) -> Iterator[None]:
+        if self._group is not None:
+            raise RuntimeError("one_row blocks do not nest")
+        who = self._who or self._identity()
+        self._group = []
+        try:
+            yield
+        finally:
+            writes, self._group = self._group, None
+            if writes:  # what was written is recorded, even when a later write failed
+                self._record(who, writes, action)
+
 
 def audited(store: Store, identity: Callable[[], Identity] = current_identity) -> Store:
     """`store` with every Orchestrator write recorded (typed as the `Store` it wraps)."""
     return cast(Store, AuditedStore(store, identity))
+
+
+def one_row(store: Store, action: str) -> AbstractContextManager[None]:
+    """Record the audited writes made on `store` inside the block as one row, `action`:
+    one thing the person did that takes several data-layer calls (saving a queue
+    element whose status and fields both changed). Every write must touch the same
+    object; the row has the first one's before and the last one's after."""
+    wrapped: object = store
+    if not isinstance(wrapped, AuditedStore):
+        raise TypeError("one_row needs the page's audited store (ClientStore.store)")
+    return wrapped._one_row(action)
 
 
 def record_event(
