@@ -202,9 +202,8 @@ class QueueElementPopup:
 
             def write() -> None:
                 # One save, one audit row, however many data-layer calls it takes.
+                # The status last: whoever sees it changed sees the rest saved too.
                 with one_row(store, "queue_element.update"):
-                    if status != element.status:
-                        store.set_queue_element_status(element.id, status)
                     store.update_queue_element(
                         element.id,
                         reference=reference,
@@ -213,6 +212,8 @@ class QueueElementPopup:
                         message=message,
                         created_by=created_by,
                     )
+                    if status != element.status:
+                        store.set_queue_element_status(element.id, status)
 
             await off_loop(write)
             notify_result("Queue element saved.", "positive")
