@@ -16,7 +16,6 @@ call: hand `off_loop` the bound method, never a lambda that looks it up later.
 """
 
 import inspect
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -25,8 +24,6 @@ from typing import Any, cast
 from openorch.identity import Identity
 from openorch.orchestrator.who import current_identity
 from openorch.store import Store
-
-log = logging.getLogger("openorch.orchestrator.audit")
 
 #: The named arguments of one call (bound to the method's signature, defaults applied).
 Args = Mapping[str, Any]
@@ -463,7 +460,7 @@ def is_read(name: str) -> bool:
 
 
 def _bound(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Args:
-    """The call's arguments by name (`**filters` flattened under "filters")."""
+    """The call's arguments by name, defaults filled in (`**filters` as one dict)."""
     bound = inspect.signature(method).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
