@@ -84,7 +84,7 @@ SCENARIOS: dict[str, Scenario] = {
         a.delete_credential("mail"),
     ),
     "create_queue_element": lambda s, a: a.create_queue_element(
-        "orders", "A-1", f'{{"conn": "{CONN}"}}'
+        "orders", "A-1", json.dumps({"conn": CONN, "login": {"password": ARG_SECRET}})
     ),
     "update_queue_element": lambda s, a: a.update_queue_element(_element(s), message="checked"),
     "set_queue_element_status": lambda s, a: a.set_queue_element_status(
@@ -311,3 +311,12 @@ def test_one_save_of_several_calls_is_one_row(store: Store) -> None:
     assert (before["status"], after["status"]) == ("NEW", "DONE")
     assert after["message"] == "checked"
     assert entry.summary == "status set to DONE"
+
+
+def test_secret_fields_inside_json_data_are_hidden(store: Store) -> None:
+    data = json.dumps({"customer": 7, "login": {"user": "robot", "password": ARG_SECRET}})
+    audited(store, lambda: ANNA).create_queue_element("orders", "A-1", data)
+    (entry,) = _rows(store)
+    assert ARG_SECRET not in (entry.after or "")
+    kept = json.loads(entry.after or "")["data"]
+    assert kept == {"customer": 7, "login": {"user": "robot", "password": "***"}}

@@ -75,7 +75,7 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
-        return mask(value)
+        return _json_masked(value)
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, datetime | date):
@@ -92,6 +92,25 @@ def plain(value: Any) -> Any:
         items = [plain(item) for item in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items
     return mask(str(value))
+
+
+#: Longest text `plain` looks into as JSON (queue element data is at most 2000 characters).
+_JSON_LIMIT = 100_000
+
+
+def _json_masked(text: str) -> Any:
+    """A text holding a JSON object or array (queue element data) as that value with its
+    secret fields hidden (`{"password": "x"}` is no `password=` pair `mask` would see);
+    any other text masked."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and len(stripped) <= _JSON_LIMIT:
+        try:
+            parsed = json.loads(stripped)
+        except (ValueError, RecursionError):
+            return mask(text)
+        if isinstance(parsed, dict | list):
+            return plain(parsed)
+    return mask(text)
 
 
 def masked_value(key: str, value: Any) -> Any:
