@@ -227,6 +227,34 @@ class HealthOut(BaseModel):
     live_schedulers: int | None
 
 
+class AuditOut(BaseModel):
+    """One write in the audit trail: who, what, which object, before and after (secrets
+    were masked when it was recorded), when (UTC)."""
+
+    id: UUID
+    at: datetime = Field(description="When, in UTC.")
+    actor: str = Field(description='"anna (oidc)", "admin (token)", or "api:<token name>".')
+    actor_method: str = Field(description="token, oidc, ldap, or api-token.")
+    actor_role: str | None
+    action: str = Field(description='e.g. "trigger.pause", "credential.update".')
+    object_kind: str
+    object_id: str | None
+    object_name: str | None
+    summary: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    source: Literal["orchestrator", "api"]
+
+
+class AuditPage(BaseModel):
+    """A page of the audit trail."""
+
+    items: list[AuditOut]
+    total: int
+    offset: int
+    limit: int
+
+
 class ErrorOut(BaseModel):
     """Every error answer: a message saying what to fix."""
 

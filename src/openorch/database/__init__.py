@@ -10,6 +10,7 @@ from openorch.database.alerts import (
     WatchdogLease,
 )
 from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
+from openorch.database.audit import AuditEntry
 from openorch.database.base import Base
 from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
@@ -36,6 +37,7 @@ __all__ = [
     "ApiAuditEntry",
     "ApiScope",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "Calendar",
     "CalendarDay",

@@ -22,6 +22,8 @@ class ApiScope(enum.Enum):
     RUN = "run"
     QUEUE_WRITE = "queue-write"
     METRICS = "metrics"
+    #: Reading the audit trail (who did what); READ alone does not allow it.
+    AUDIT = "audit"
 
 
 class ApiToken(Base):

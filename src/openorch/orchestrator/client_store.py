@@ -10,6 +10,7 @@ SDK's `OrchestratorConnection`, which are different things.)
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openorch.orchestrator.audited_store import audited
 from openorch.store import HEAD_REVISION, ConnectionURL, Store
 
 
@@ -51,14 +52,15 @@ class ClientStore:
 
     @property
     def store(self) -> Store:
-        """The open data layer.
+        """The open data layer, every write recorded in the audit trail as the current
+        identity's (`audited_store.py`).
 
         Raises:
             NotConnectedError: before Connect (a ValueError, so it shows as a message).
         """
         if self._store is None:
             raise NotConnectedError()
-        return self._store
+        return audited(self._store)
 
     def key_matches(self) -> bool | None:
         """Whether the key decrypts this database's credentials now (None: none to try);

@@ -16,6 +16,7 @@ from openorch.orchestrator.common import guarded, tid
 from openorch.orchestrator.sign_out import sign_out_section
 from openorch.orchestrator.tabs.alerts import AlertsTab
 from openorch.orchestrator.tabs.api import ApiTab
+from openorch.orchestrator.tabs.audit import AuditTab
 from openorch.orchestrator.tabs.constants import ConstantsTab
 from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
@@ -26,7 +27,7 @@ from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in the original Orchestrator's order; Overview (shown only while
-#: connected) comes first; openorch's API and Alerts tabs sit before Settings.
+#: connected) comes first; openorch's API, Alerts and Audit tabs sit before Settings.
 TAB_NAMES = (
     "Overview",
     "Triggers",
@@ -37,6 +38,7 @@ TAB_NAMES = (
     "Constants",
     "API",
     "Alerts",
+    "Audit",
     "Settings",
 )
 
@@ -164,11 +166,13 @@ class OrchestratorPage:
             with ui.tab_panel("Alerts"):
                 self.alerts = AlertsTab(self.client_store)
                 self.tab_objects["Alerts"] = self.alerts
+            with ui.tab_panel("Audit"):
+                self.tab_objects["Audit"] = AuditTab(self.client_store)
             with ui.tab_panel("Settings"):
                 self.settings = SettingsTab(
                     self.client_store, defaults, self.connected, self.disconnected
                 )
-                sign_out_section()
+                sign_out_section(self.client_store)
                 self.tab_objects["Settings"] = self.settings
         self.tab_buttons["Overview"].visible = False
         ui.on("openorch_focus", self._on_focus)

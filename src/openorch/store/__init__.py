@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from openorch.store.alert_findings import AlertFindingStore
     from openorch.store.alerts import AlertStore
     from openorch.store.api_tokens import ApiTokenStore
+    from openorch.store.audit import AuditStore
     from openorch.store.metrics import MetricFigures, MetricsStore
     from openorch.store.overview import OverviewStore
     from openorch.store.retention import PruneResult, RetentionStore
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     class LazyFeatures(
         RunRequestStore,
         ApiTokenStore,
+        AuditStore,
         AlertStore,
         AlertFindingStore,
         OverviewStore,

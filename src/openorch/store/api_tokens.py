@@ -7,8 +7,9 @@ copy of the database gives no working token. Tokens are 256 random bits, so a pl
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from openorch.database import ApiAuditEntry, ApiScope, ApiToken
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
+from openorch.store.audit import api_write_entries
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, Duplicate, NotFound
 
@@ -44,7 +46,9 @@ def check_scopes(scopes: Iterable[ApiScope | str]) -> frozenset[ApiScope]:
         scopes = [scopes]
     found = frozenset(v.check_enum(ApiScope, "scopes", scope) for scope in scopes)
     if not found:
-        raise BadInput("A token needs at least one scope: READ, RUN, QUEUE_WRITE or METRICS.")
+        raise BadInput(
+            "A token needs at least one scope: READ, RUN, QUEUE_WRITE, METRICS or AUDIT."
+        )
     return found
 
 
@@ -138,19 +142,24 @@ class ApiTokenStore(StoreCore):
             )
         return token
 
-    def record_api_write(self, token_name: str, action: str, detail: str | None) -> None:
-        """Add an entry to the API's audit record (details cut to the column's length)."""
-        limit = v.column_length(ApiAuditEntry, "detail")
-        entry = ApiAuditEntry(
-            id=new_id(),
-            time=datetime.now(),
-            token_name=token_name[:100],
-            action=action[:100],
-            detail=None if detail is None else detail[:limit],
+    def record_api_write(
+        self,
+        token_name: str,
+        action: str,
+        detail: str | None,
+        *,
+        object_id: object = None,
+        object_name: str | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a write made through the API: in the API's own record (details cut
+        to the column's length) and in the audit trail (`store/audit.py`)."""
+        rows = api_write_entries(
+            token_name, action, detail, object_id=object_id, object_name=object_name, after=after
         )
 
         def work(session: Session) -> None:
-            session.add(entry)
+            session.add_all(rows)
 
         self._write(work)
 

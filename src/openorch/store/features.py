@@ -23,6 +23,7 @@ from typing import Any
 FEATURES: tuple[tuple[str, str], ...] = (
     ("openorch.store.run_requests", "RunRequestStore"),
     ("openorch.store.api_tokens", "ApiTokenStore"),
+    ("openorch.store.audit", "AuditStore"),
     ("openorch.store.alerts", "AlertStore"),
     ("openorch.store.alert_findings", "AlertFindingStore"),
     ("openorch.store.overview", "OverviewStore"),

@@ -25,6 +25,7 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
+from openorch.store.audit import api_write_entries
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
 from openorch.store.triggers import claim_trigger
@@ -94,17 +95,23 @@ class RunRequestStore(StoreCore):
                     "an IDLE or RUNNING trigger can be run on request. Enable it first."
                 )
             session.add(request)
-            session.add(
-                ApiAuditEntry(
-                    id=new_id(),
-                    time=request.requested_at,
-                    token_name=requested_by,
-                    action="run trigger",
-                    detail=(
+            session.add_all(
+                api_write_entries(
+                    requested_by,
+                    "run trigger",
+                    (
                         f"trigger '{trigger.trigger_name}' ({key}), run {request.id}, "
                         f"correlation id {request.correlation_id}"
                         + (", arguments overridden" if process_args is not None else "")
                     ),
+                    object_id=key,
+                    object_name=trigger.trigger_name,
+                    after={
+                        "run_id": request.id,
+                        "correlation_id": request.correlation_id,
+                        "process_args": request.process_args,
+                    },
+                    moment=request.requested_at,
                 )
             )
             return request
@@ -214,13 +221,15 @@ class RunRequestStore(StoreCore):
                 raise BadInput(
                     f"Run {key} is {request.status.name}: only a PENDING run can be cancelled."
                 )
-            session.add(
-                ApiAuditEntry(
-                    id=new_id(),
-                    time=moment,
-                    token_name=cancelled_by,
-                    action="cancel run",
-                    detail=f"run {key}, correlation id {request.correlation_id}",
+            session.add_all(
+                api_write_entries(
+                    cancelled_by,
+                    "cancel run",
+                    f"run {key}, correlation id {request.correlation_id}",
+                    object_id=key,
+                    object_name=request.correlation_id,
+                    after={"status": request.status},
+                    moment=moment,
                 )
             )
             return request

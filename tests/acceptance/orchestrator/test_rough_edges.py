@@ -118,6 +118,7 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
         "Constants",
         "API",
         "Alerts",
+        "Audit",
         "Settings",
     ]
     assert one(user, "tab_panels").value != "Overview"

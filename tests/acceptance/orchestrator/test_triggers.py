@@ -20,6 +20,9 @@ def fill_common(user: User, name: str) -> None:
 async def saved(user: User, db: Store, count: int) -> None:
     user.find(marker="trigger_popup_save_button").click()
     await until(lambda: len(db.get_all_triggers()) == count)
+    # The row is in the database before the handler ends (it records the audit row
+    # next): wait for the popup to close, or the next click finds this one still open.
+    await until(lambda: not has(user, "trigger_popup_save_button"))
 
 
 async def test_create_one_trigger_of_each_kind(connected: User, db: Store) -> None:

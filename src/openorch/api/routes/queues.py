@@ -65,6 +65,9 @@ def add_element(
         "add queue element",
         f"queue '{queue_name}', element {element.id}, reference {element.reference!r}"
         + _claimed(body.created_by, creator),
+        object_id=element.id,
+        object_name=f"{queue_name}: {element.reference}" if element.reference else queue_name,
+        after={"queue_name": queue_name, "reference": element.reference, "created_by": creator},
     )
     return element_out(element)
 
@@ -90,6 +93,9 @@ def add_elements(
         token.name,
         "add queue elements",
         f"queue '{queue_name}', {len(references)} elements" + _claimed(body.created_by, creator),
+        object_id=queue_name,
+        object_name=queue_name,
+        after={"created": len(references), "created_by": creator},
     )
     return BulkOut(queue_name=queue_name, created=len(references))
 

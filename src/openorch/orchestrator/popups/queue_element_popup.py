@@ -8,6 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from openorch.database import QueueElement, QueueStatus
+from openorch.orchestrator.audited_store import one_row
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
@@ -203,17 +204,23 @@ class QueueElementPopup:
         else:
             element = self.element
             status = QueueStatus(self.status_select.value)
-            if status != element.status:
-                await off_loop(store.set_queue_element_status, element.id, status)
-            await off_loop(
-                store.update_queue_element,
-                element.id,
-                reference=reference,
-                # Unchanged pretty-printed JSON is not written back reformatted.
-                data=None if data == self.shown_data else data,
-                message=message,
-                created_by=created_by,
-            )
+
+            def write() -> None:
+                # One save, one audit row, however many data-layer calls it takes.
+                # The status last: whoever sees it changed sees the rest saved too.
+                with one_row(store, "queue_element.update"):
+                    store.update_queue_element(
+                        element.id,
+                        reference=reference,
+                        # Unchanged pretty-printed JSON is not written back reformatted.
+                        data=None if data == self.shown_data else data,
+                        message=message,
+                        created_by=created_by,
+                    )
+                    if status != element.status:
+                        store.set_queue_element_status(element.id, status)
+
+            await off_loop(write)
             notify_result("Queue element saved.", "positive")
         self.dialog.close()
         await self.on_change()

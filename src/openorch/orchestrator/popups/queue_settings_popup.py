@@ -99,14 +99,14 @@ class QueueSettingsPopup:
             raise ValueError("Queue name is required.")
         deadline = self.deadline_input.value
         await off_loop(
-            lambda: self.client_store.store.set_queue_settings(
-                name,
-                max_attempts=int(self.attempts_input.value or 0),
-                retry_delay_seconds=int(self.delay_input.value or 0),
-                unique_references=bool(self.unique_switch.value),
-                default_deadline_seconds=None if deadline in (None, "") else int(deadline) * 60,
-                description=(self.description_input.value or "").strip() or None,
-            )
+            # Taken here, on the event loop: the audit trail names whoever clicked.
+            self.client_store.store.set_queue_settings,
+            name,
+            max_attempts=int(self.attempts_input.value or 0),
+            retry_delay_seconds=int(self.delay_input.value or 0),
+            unique_references=bool(self.unique_switch.value),
+            default_deadline_seconds=None if deadline in (None, "") else int(deadline) * 60,
+            description=(self.description_input.value or "").strip() or None,
         )
         notify_result(f"Settings of queue '{name}' saved.", "positive")
         self.dialog.close()
