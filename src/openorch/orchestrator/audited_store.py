@@ -376,6 +376,8 @@ UNAUDITED_WRITES = frozenset(
     {
         "acquire_watchdog_lease",
         "adopt_pipeline_element",
+        "compact_queue_counts",  # the watchdog's lease holder folds count deltas
+        "rebuild_search_index",  # maintenance (openorch's own index), not an admin's edit
         "authenticate_api_token",  # stamps last_used_at
         "begin_pipeline_part",
         "begin_queue_trigger",
@@ -435,6 +437,7 @@ PASSED_THROUGH = frozenset(
         "cipher",
         "close",
         "count_queue_action",
+        "count_queues_by_scan",
         "current_revision",
         "database_now",
         "database_utc_now",
