@@ -17,6 +17,7 @@ from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
 from openorch.database.pipelines import PipelineRun, PipelineStepRun
 from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
+from openorch.database.review import ElementEvent, ReviewItem
 from openorch.database.schedulers import Scheduler
 from openorch.database.triggers import (
     QueueTrigger,
@@ -41,6 +42,7 @@ __all__ = [
     "CalendarDay",
     "Constant",
     "Credential",
+    "ElementEvent",
     "Job",
     "JobOutcome",
     "JobStatus",
@@ -52,6 +54,7 @@ __all__ = [
     "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
+    "ReviewItem",
     "RunRequest",
     "RunRequestStatus",
     "ScheduledTrigger",

@@ -22,6 +22,7 @@ class ApiScope(enum.Enum):
     RUN = "run"
     QUEUE_WRITE = "queue-write"
     METRICS = "metrics"
+    REVIEW = "review"
 
 
 class ApiToken(Base):

@@ -12,6 +12,7 @@ from openorch.store.alerts import AlertStore
 from openorch.store.api_tokens import ApiTokenStore
 from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
+from openorch.store.element_history import ElementHistoryStore, TimelineEntry
 from openorch.store.engine import (
     ConnectionURL,
     build_engine,
@@ -24,6 +25,7 @@ from openorch.store.metrics import MetricFigures, MetricsStore
 from openorch.store.opening import ConnectError, open_store
 from openorch.store.outcomes import OutcomeStore
 from openorch.store.overview import OverviewStore
+from openorch.store.pipeline_review import PipelineReviewStore
 from openorch.store.pipelines import (
     LostElementError,
     PipelineProgress,
@@ -38,6 +40,7 @@ from openorch.store.queues import (
     release_job_elements,
 )
 from openorch.store.retention import PruneResult, RetentionStore
+from openorch.store.review import AlreadyDecided, ReviewEntry, ReviewFilter, ReviewStore
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
@@ -61,6 +64,9 @@ class Store(
     OverviewStore,
     MetricsStore,
     RetentionStore,
+    ReviewStore,
+    PipelineReviewStore,
+    ElementHistoryStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -79,6 +85,7 @@ class Store(
 __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
+    "AlreadyDecided",
     "BulkCreated",
     "CalendarSummary",
     "ConnectError",
@@ -92,7 +99,10 @@ __all__ = [
     "PruneResult",
     "QueueOverview",
     "RetentionStore",
+    "ReviewEntry",
+    "ReviewFilter",
     "Store",
+    "TimelineEntry",
     "build_engine",
     "describe_connection_error",
     "mask",

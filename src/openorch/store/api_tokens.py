@@ -44,7 +44,9 @@ def check_scopes(scopes: Iterable[ApiScope | str]) -> frozenset[ApiScope]:
         scopes = [scopes]
     found = frozenset(v.check_enum(ApiScope, "scopes", scope) for scope in scopes)
     if not found:
-        raise BadInput("A token needs at least one scope: READ, RUN, QUEUE_WRITE or METRICS.")
+        raise BadInput(
+            "A token needs at least one scope: READ, RUN, QUEUE_WRITE, METRICS or REVIEW."
+        )
     return found
 
 
