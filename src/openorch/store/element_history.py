@@ -153,8 +153,7 @@ def element_timeline(
     )
     if current and element.start_date is not None:
         job = str(element.job_id) if element.job_id else None
-        stamp = element.start_date.replace(microsecond=0)
-        if not any(when.replace(microsecond=0) == stamp for when, _job in claims):
+        if not any(when == element.start_date for when, _job in claims):
             claims.add((element.start_date, job))
     for when, job in claims:
         details: dict[str, Any] = {}
