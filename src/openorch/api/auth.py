@@ -2,7 +2,8 @@
 
 A request names its token in `Authorization: Bearer <secret>`; the data layer finds the
 token by the secret's hash and refuses revoked or expired ones. Scopes: READ (every GET),
-RUN (start runs), QUEUE_WRITE (add queue elements), METRICS (`/metrics`). The secret
+RUN (start runs), QUEUE_WRITE (add queue elements), METRICS (`/metrics`), REVIEW (list
+and decide review items). The secret
 is never logged.
 
 Wrong tokens are counted per client address and in total (`openorch.sign_in_limiter`):
