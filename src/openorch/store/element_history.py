@@ -24,18 +24,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from openorch.database import ElementEvent, Job, QueueElement, QueueStatus
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.errors import NotFound
+from openorch.store.errors import BadInput, NotFound
 
 _EVENTS = table_of(ElementEvent)
 _QUEUES = table_of(QueueElement)
 _JOBS = table_of(Job)
+
+#: The fields an admin may edit, and the statuses that stamp end_date when set.
+EDITABLE_FIELDS = ("reference", "data", "message", "created_by")
+_ENDING = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
 #: The events a row can record, and the ones the timeline adds from the element's columns.
 EVENTS = ("created", "claimed", "released", "retried", "failed", "review", "decided", "edited")
@@ -221,3 +225,65 @@ class ElementHistoryStore(StoreCore):
 
         with self.engine.connect() as connection:
             return work(connection)
+
+    def edit_queue_element(
+        self,
+        element_id: uuid.UUID | str,
+        actor: str,
+        *,
+        status: QueueStatus | str | None = None,
+        **fields: str | None,
+    ) -> tuple[str, ...]:
+        """An admin's edit of an element (the element dialog): the given fields
+        (reference, data, message, created_by; None: unchanged) and optionally a status
+        (stamping start_date / end_date as `set_queue_element_status` does), in one
+        transaction with an "edited" history row naming the fields that changed.
+        Returns those fields.
+
+        Raises:
+            ValueError: bad id, field or value, or no such element.
+        """
+        key = v.check_uuid("element_id", element_id)
+        unknown = set(fields) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise BadInput(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        wanted: dict[str, Any] = {
+            name: v.check_text(QueueElement, name, value, required=False)
+            for name, value in fields.items()
+            if value is not None
+        }
+        new_status = None if status is None else v.check_enum(QueueStatus, "status", status)
+        who = v.check_text(QueueElement, "created_by", actor[:100], nonblank=True)
+        now = datetime.now()
+
+        def work(connection: Connection) -> tuple[str, ...]:
+            row = connection.execute(select(_QUEUES).where(_QUEUES.c.id == key)).first()
+            if row is None:
+                raise NotFound(f"No queue element with id {key} exists.")
+            values = {
+                name: value
+                for name, value in wanted.items()
+                if (getattr(row, name) or "") != (value or "")  # "" and NULL read the same
+            }
+            if new_status is not None and new_status is not row.status:
+                values["status"] = new_status
+                if new_status is QueueStatus.IN_PROGRESS:
+                    values["start_date"] = now
+                elif new_status in _ENDING:
+                    values["end_date"] = now
+            if not values:
+                return ()
+            connection.execute(update(_QUEUES).where(_QUEUES.c.id == key).values(**values))
+            changed = tuple(name for name in (*EDITABLE_FIELDS, "status") if name in values)
+            record_event(
+                connection,
+                key,
+                "edited",
+                who,
+                now,
+                fields=list(changed),
+                status=new_status if "status" in values else None,
+            )
+            return changed
+
+        return self._write_core(work)

@@ -10,8 +10,10 @@ from nicegui import ui
 from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
+from openorch.orchestrator.popups.element_timeline import timeline_section
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
-from openorch.store import PipelineView
+from openorch.orchestrator.who import current_identity
+from openorch.store import PipelineView, TimelineEntry
 from openorch.store.queues import attempts_made, describe_duration
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
@@ -54,6 +56,7 @@ class QueueElementPopup:
         element: QueueElement | None,
         on_change: Callable[[], Awaitable[None]],
         pipeline: PipelineView | None = None,
+        history: tuple[TimelineEntry, ...] | None = None,
     ) -> None:
         self.client_store = client_store
         self.queue_name = queue_name
@@ -146,6 +149,8 @@ class QueueElementPopup:
                     tid(ui.label(str(element.id)), "queue_element_popup_id")
                 if pipeline is not None:
                     pipeline_section(pipeline)
+                if history is not None:
+                    timeline_section(history, "queue_element_popup_history")
             else:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
@@ -197,12 +202,16 @@ class QueueElementPopup:
             notify_result(f"Queue element created in {queue_name}.", "positive")
         else:
             element = self.element
+            who = current_identity().label
             status = QueueStatus(self.status_select.value)
-            if status != element.status:
-                await off_loop(store.set_queue_element_status, element.id, status)
+            if status != element.status and status is QueueStatus.FAILED:
+                # Recorded as a failure (and to review, per the queue's setting).
+                await off_loop(store.set_queue_element_status, element.id, status, actor=who)
             await off_loop(
-                store.update_queue_element,
+                store.edit_queue_element,
                 element.id,
+                who,
+                status=None if status is QueueStatus.FAILED else status,
                 reference=reference,
                 # Unchanged pretty-printed JSON is not written back reformatted.
                 data=None if data == self.shown_data else data,
