@@ -128,8 +128,8 @@ def fill_every_table(store: Store) -> Filled:
     history = store.begin_pipeline_part(progress, "first", "start")
     store.finish_pipeline_part(progress, history, {"doubled": 4}, "second")
     # A business failure in review (Queue_Reviews) with its history (Queue_Element_History).
-    review = store.create_queue_element("review", "c1", '{"customer": "unknown"}')
-    assert store.get_next_queue_element("review", job_id=worker.id) is not None
+    review = store.get_next_queue_element("bulk", job_id=worker.id)
+    assert review is not None
     store.set_queue_element_status(review.id, "FAILED", "Unknown customer", kind="business")
 
     run_id = uuid.uuid4()
