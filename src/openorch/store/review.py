@@ -570,6 +570,25 @@ class ReviewStore(StoreCore):
             count, oldest = connection.execute(statement).one()
         return int(count or 0), oldest
 
+    def review_waiting_by_queue(self, cutoff: datetime) -> dict[str, tuple[int, datetime]]:
+        """Per queue, (how many, the oldest) of the open items that arrived before
+        `cutoff` (the alert rule "items wait for review too long")."""
+        statement = (
+            select(_REVIEWS.c.queue_name, func.count(), func.min(_REVIEWS.c.created_date))
+            .select_from(_REVIEWS)
+            .join(_QUEUES, _QUEUES.c.id == _REVIEWS.c.element_id)
+            .where(
+                _REVIEWS.c.state == "open",
+                _REVIEWS.c.created_date < cutoff,
+                _QUEUES.c.status == QueueStatus.FAILED,
+            )
+            .group_by(_REVIEWS.c.queue_name)
+        )
+        with self.engine.connect() as connection:
+            return {
+                name: (int(count), oldest) for name, count, oldest in connection.execute(statement)
+            }
+
     def assign_review_item(self, item_id: uuid.UUID | str, assignee: str | None) -> None:
         """Assign an open item to a person (None: unassign).
 
