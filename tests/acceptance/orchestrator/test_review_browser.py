@@ -50,8 +50,19 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "openorch", "o", "-d", "-p", str(port)]
-            + ["--conn", sqlite_db_url, "--key", crypto_key],
+            [
+                sys.executable,
+                "-m",
+                "openorch",
+                "o",
+                "-d",
+                "-p",
+                str(port),
+                "--conn",
+                sqlite_db_url,
+                "--key",
+                crypto_key,
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
