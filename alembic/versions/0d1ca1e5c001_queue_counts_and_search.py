@@ -22,7 +22,7 @@ from alembic import context, op
 from openorch.store import queue_counts, search
 
 revision: str = "0d1ca1e5c001"
-down_revision: str | None = "0d1aa1e5c001"
+down_revision: str | None = "0d1ba1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,8 +29,9 @@ class Filled:
 def fill_every_table(store: Store) -> Filled:
     """One of everything: values, triggers of every kind, a finished job with logs and an
     outcome, queue elements (claimed, bulk, settings), a pipeline's progress and history,
-    a Scheduler's run, alert channels, rules, recipients, an alert with deliveries and an
-    attachment, the watchdog lease, an API token, its audit record and a run request.
+    an element in review, a Scheduler's run, alert channels, rules, recipients, an alert
+    with deliveries and an attachment, the watchdog lease, an API token, its audit record
+    and a run request.
     A due single trigger runs `secretive.py` (constant `greeting`, credential `mail`)."""
     password = "pässwörd-ÿ-123"
     store.create_constant("greeting", "hello from local mode")
@@ -126,6 +127,10 @@ def fill_every_table(store: Store) -> Filled:
     progress = store.adopt_pipeline_element(element.id, worker.id, "demo", "first")
     history = store.begin_pipeline_part(progress, "first", "start")
     store.finish_pipeline_part(progress, history, {"doubled": 4}, "second")
+    # A business failure in review (Queue_Reviews) with its history (Queue_Element_History).
+    review = store.get_next_queue_element("bulk", job_id=worker.id)
+    assert review is not None
+    store.set_queue_element_status(review.id, "FAILED", "Unknown customer", kind="business")
 
     run_id = uuid.uuid4()
     store.register_run("vm1", run_id, 120.0, "running")

@@ -25,8 +25,9 @@ BUILTIN_EXCEPTIONS = {
 #: A `__getattr__` (a module's lazy names, the lazily loaded Store features) must raise
 #: AttributeError: that is Python's attribute protocol, and it is allowed in any module.
 #: audit.snapshot given something that is neither a row nor a mapping is a programming
-#: error (TypeError), not bad input. register_run's lost races end as an `OperationalError` (the Scheduler retries it as a
-#: passing outage), whose `orig` argument is a plain exception carrying the detail.
+#: error (TypeError), not bad input. register_run's lost races end as an
+#: `OperationalError` (the Scheduler retries it as a passing outage), whose `orig`
+#: argument is a plain exception carrying the detail.
 ALLOWED = {("audit.py", "TypeError"), ("schedulers.py", "Exception")}
 
 

@@ -234,6 +234,23 @@ def queue_failures(store: Store, rule: AlertRule, now: datetime) -> list[Finding
     ]
 
 
+def review_waiting(store: Store, rule: AlertRule, now: datetime) -> list[Finding]:
+    """Queues with review items open for longer than `threshold` hours."""
+    hours = rule.threshold or 24
+    waiting = store.review_waiting_by_queue(now - timedelta(hours=hours))
+    return [
+        Finding(
+            f"review:{name}",
+            f"Queue '{name}': {count} items wait for review",
+            f"{count} elements of queue '{name}' have waited for a person's decision for "
+            f"more than {hours} hours (the oldest since {format_datetime(oldest)}). Decide "
+            "them in the Orchestrator's Review tab.",
+            ("queue", name),
+        )
+        for name, (count, oldest) in sorted(waiting.items())
+    ]
+
+
 #: The condition rules and the function that finds what holds now.
 CONDITION_RULES: dict[str, Callable[[Store, AlertRule, datetime], list[Finding]]] = {
     "trigger_stopped": trigger_stopped,
@@ -243,4 +260,5 @@ CONDITION_RULES: dict[str, Callable[[Store, AlertRule, datetime], list[Finding]]
     "queue_backlog": queue_backlog,
     "queue_deadline": queue_deadline,
     "queue_failures": queue_failures,
+    "review_waiting": review_waiting,
 }

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from openorch import __version__
 from openorch.api.errors import MAX_BODY_BYTES, BodyLimit, HostCheck, install_error_handlers
-from openorch.api.routes import audit, metrics, queues, runs, system
+from openorch.api.routes import audit, metrics, queues, review, runs, system
 from openorch.host_rule import HostRule
 from openorch.scheduler.config import DEFAULT_HEARTBEAT_TIMEOUT
 from openorch.sign_in_limiter import SignInLimiter
@@ -19,9 +19,9 @@ DESCRIPTION = """Start runs of openorch triggers, follow them to their outcome, 
 elements and read the orchestrator's state.
 
 Authenticate with `Authorization: Bearer <token>`; tokens are created (and revoked) in the
-Orchestrator's API tab, with the scopes READ, RUN, QUEUE_WRITE, METRICS and AUDIT. Every
-write is recorded there and in the audit trail (`GET /api/v1/audit`, AUDIT scope). See
-docs/api.md for curl examples."""
+Orchestrator's API tab, with the scopes READ, RUN, QUEUE_WRITE, METRICS, REVIEW and
+AUDIT. Every write is recorded there and in the audit trail (`GET /api/v1/audit`, AUDIT
+scope). See docs/api.md for curl examples."""
 
 
 def create_app(
@@ -58,7 +58,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(HostCheck, rule=hosts or HostRule())  # outermost: checked first
-    for router in (runs.router, queues.router, system.router, audit.router):
+    for router in (runs.router, queues.router, review.router, system.router, audit.router):
         app.include_router(router, prefix=f"{base}/v1")
     # Prometheus looks at /metrics: there on `openorch api`, and at /api/metrics both
     # there and inside the Orchestrator (`openorch o --api` mounts this app at /api).

@@ -2,8 +2,9 @@
 
 A request names its token in `Authorization: Bearer <secret>`; the data layer finds the
 token by the secret's hash and refuses revoked or expired ones. Scopes: READ (every GET),
-RUN (start runs), QUEUE_WRITE (add queue elements), METRICS (`/metrics`), AUDIT (read
-the audit trail: who did what; READ is not enough). The secret is never logged.
+RUN (start runs), QUEUE_WRITE (add queue elements), METRICS (`/metrics`), REVIEW (list
+and decide review items), AUDIT (read the audit trail: who did what; READ is not enough).
+The secret is never logged.
 
 Wrong tokens are counted per client address and in total (`openorch.sign_in_limiter`):
 past the limit, a request with a token gets 429 and `Retry-After` before its token is

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openorch.host_rule import HostRule
 from openorch.store import describe_connection_error
 from openorch.store.errors import NotFound
+from openorch.store.review import AlreadyDecided
 
 log = logging.getLogger("openorch.api")
 
@@ -30,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ValueError)
     async def bad_value(_request: Request, error: ValueError) -> JSONResponse:
         code = status.HTTP_404_NOT_FOUND if isinstance(error, NotFound) else 422
+        if isinstance(error, AlreadyDecided):
+            code = status.HTTP_409_CONFLICT  # another decider won
         return JSONResponse({"detail": str(error)}, status_code=code)
 
     @app.exception_handler(RequestValidationError)

@@ -18,6 +18,7 @@ from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
 from openorch.database.pipelines import PipelineRun, PipelineStepRun
 from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
+from openorch.database.review import ElementEvent, ReviewItem
 from openorch.database.schedulers import Scheduler
 from openorch.database.triggers import (
     QueueTrigger,
@@ -43,6 +44,7 @@ __all__ = [
     "CalendarDay",
     "Constant",
     "Credential",
+    "ElementEvent",
     "Job",
     "JobOutcome",
     "JobStatus",
@@ -54,6 +56,7 @@ __all__ = [
     "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
+    "ReviewItem",
     "RunRequest",
     "RunRequestStatus",
     "ScheduledTrigger",

@@ -208,6 +208,12 @@ RULE_KINDS: dict[str, RuleKind] = {
         unit="elements failed or abandoned per hour",
         default_threshold=10,
     ),
+    "review_waiting": RuleKind(
+        "Items wait for review too long",
+        condition=True,
+        unit="hours waiting",
+        default_threshold=24,
+    ),
     "process_alert": RuleKind(
         "A process raised an alert (SDK)", condition=False, default_enabled=True
     ),

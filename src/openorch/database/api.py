@@ -22,6 +22,7 @@ class ApiScope(enum.Enum):
     RUN = "run"
     QUEUE_WRITE = "queue-write"
     METRICS = "metrics"
+    REVIEW = "review"
     #: Reading the audit trail (who did what); READ alone does not allow it.
     AUDIT = "audit"
 

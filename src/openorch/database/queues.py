@@ -114,6 +114,10 @@ class QueueSettings(Base):
     unique_references: Mapped[bool] = mapped_column(Boolean, default=False)
     default_deadline_seconds: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(String(1000))
+    #: What goes to the review inbox (issue 27); NULL is the default: business failures
+    #: yes (`review_business`), elements whose application retries are used up no.
+    review_business: Mapped[bool | None] = mapped_column(Boolean)
+    review_exhausted: Mapped[bool | None] = mapped_column(Boolean)
 
     def __repr__(self) -> str:
         return (

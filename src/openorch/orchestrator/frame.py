@@ -22,16 +22,19 @@ from openorch.orchestrator.tabs.jobs import JobsTab
 from openorch.orchestrator.tabs.logs import LogsTab
 from openorch.orchestrator.tabs.overview import OverviewTab
 from openorch.orchestrator.tabs.queues import QueuesTab
+from openorch.orchestrator.tabs.review import ReviewTab
 from openorch.orchestrator.tabs.schedulers import SchedulersTab
 from openorch.orchestrator.tabs.settings import SettingsTab
 from openorch.orchestrator.tabs.triggers import TriggersTab
 
 #: The header's tabs, in the original Orchestrator's order; Overview (shown only while
-#: connected) comes first; openorch's API, Alerts and Audit tabs sit before Settings.
+#: connected) comes first; openorch's Review tab follows Queues, its API, Alerts and Audit
+#: tabs sit before Settings.
 TAB_NAMES = (
     "Overview",
     "Triggers",
     "Queues",
+    "Review",
     "Schedulers",
     "Jobs",
     "Logs",
@@ -151,6 +154,9 @@ class OrchestratorPage:
             with ui.tab_panel("Queues"):
                 self.queues = QueuesTab(self.client_store)
                 self.tab_objects["Queues"] = self.queues
+            with ui.tab_panel("Review"):
+                self.review = ReviewTab(self.client_store)
+                self.tab_objects["Review"] = self.review
             with ui.tab_panel("Schedulers"):
                 self.tab_objects["Schedulers"] = SchedulersTab(self.client_store)
             with ui.tab_panel("Jobs"):
@@ -239,6 +245,8 @@ class OrchestratorPage:
             self.triggers.search_input.value = search or ""
         elif tab == "Alerts":
             self.alerts.apply_filter(open_only)
+        elif tab == "Review":
+            self.review.clear_filters()
         if self.shown_tab == tab:
             await self.refresh()
         else:

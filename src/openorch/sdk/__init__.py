@@ -1,5 +1,6 @@
-"""The SDK RPA scripts use: `OrchestratorConnection`, and resumable pipelines
-(`Pipeline`, `Step`, `wait`) that run a list of named steps over a queue's elements.
+"""The SDK RPA scripts use: `OrchestratorConnection`, `BusinessError` (a failure a
+person must look at), and resumable pipelines (`Pipeline`, `Step`, `wait`,
+`wait_for_review`) that run a list of named steps over a queue's elements.
 
 The pipeline names are loaded on first access (PEP 562), so a process that only needs
 `OrchestratorConnection` does not pay for them at start-up.
@@ -7,14 +8,35 @@ The pipeline names are loaded on first access (PEP 562), so a process that only 
 
 from typing import TYPE_CHECKING, Any
 
+from openorch.sdk.business_error import BusinessError
 from openorch.sdk.connection import OrchestratorConnection
 
 if TYPE_CHECKING:
-    from openorch.sdk.pipeline import Pipeline, PipelineSummary, Step, Wait, wait
+    from openorch.sdk.pipeline import (
+        Pipeline,
+        PipelineSummary,
+        ReviewRequest,
+        Step,
+        Wait,
+        wait,
+        wait_for_review,
+    )
 
-__all__ = ["OrchestratorConnection", "Pipeline", "PipelineSummary", "Step", "Wait", "wait"]
+__all__ = [
+    "BusinessError",
+    "OrchestratorConnection",
+    "Pipeline",
+    "PipelineSummary",
+    "ReviewRequest",
+    "Step",
+    "Wait",
+    "wait",
+    "wait_for_review",
+]
 
-_PIPELINE_NAMES = frozenset(("Pipeline", "PipelineSummary", "Step", "Wait", "wait"))
+_PIPELINE_NAMES = frozenset(
+    ("Pipeline", "PipelineSummary", "ReviewRequest", "Step", "Wait", "wait", "wait_for_review")
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -158,6 +158,10 @@ class OrchestratorConnection:
             self._store = Store(connection_string)
         except ValueError as error:
             raise MalformedConnectionString(str(error)) from error
+        # Who this process's changes are in the elements' history as.
+        self._store.history_actor = f"process {process_name}" + (
+            f", job {self._job_key}" if self._job_key is not None else ""
+        )
         # Checked when a credential is used (the message never repeats the key).
         self._store.set_key(crypto_key, check_now=False)
         # Started by a Scheduler (a job id), the database answered moments ago: an
@@ -396,20 +400,39 @@ class OrchestratorConnection:
 
     @documented_by(Store.set_queue_element_status)
     def set_queue_element_status(
-        self, element_id: uuid.UUID | str, status: QueueStatus | str, message: str | None = None
+        self,
+        element_id: uuid.UUID | str,
+        status: QueueStatus | str,
+        message: str | None = None,
+        *,
+        kind: str | None = None,
     ) -> None:
-        self._patiently(lambda: self._store.set_queue_element_status(element_id, status, message))
+        if kind is None:  # the original's call, unchanged
+            self._patiently(
+                lambda: self._store.set_queue_element_status(element_id, status, message)
+            )
+            return
+        self._patiently(
+            lambda: self._store.set_queue_element_status(element_id, status, message, kind=kind)
+        )
 
     def retry_queue_element(
-        self, element_id: uuid.UUID | str, message: str | None = None
+        self,
+        element_id: uuid.UUID | str,
+        message: str | None = None,
+        *,
+        kind: str | None = None,
     ) -> QueueStatus:
         """Give up this attempt at the element in hand (IN_PROGRESS) and ask for another:
         it goes back to NEW with attempts + 1, claimable after the queue's retry delay,
         while the queue's max_attempts allows; otherwise it becomes FAILED. `message` is
         stored on the element. Returns the new status (NEW or FAILED).
 
+        `kind="business"` says retrying is pointless: FAILED at once, and to the review
+        inbox per the queue's setting (docs/review.md).
+
         Raises:
-            ValueError: bad id, no such element, or it is not IN_PROGRESS.
+            ValueError: bad id or kind, no such element, or it is not IN_PROGRESS.
         """
         key = v.check_uuid("element_id", element_id)
         tried = False
@@ -422,7 +445,7 @@ class OrchestratorConnection:
                 if element.status is not QueueStatus.IN_PROGRESS:
                     return element.status
             tried = True
-            return self._store.retry_queue_element(key, message)
+            return self._store.retry_queue_element(key, message, kind=kind)
 
         return self._patiently(attempt)
 

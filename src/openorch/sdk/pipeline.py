@@ -12,6 +12,12 @@ starts it and returns `wait(...)`; the element goes back to NEW, not claimable b
 given time, and a later run calls the step's `on_continue`, which finishes (returns None)
 or waits again. `time_limit` bounds the whole wait; past it the element FAILS.
 
+A step may also ask a person (`return wait_for_review(reason, form=...)`): the element
+goes to the review inbox (FAILED to the original) and, when someone decides "continue",
+a later run resumes at the next step, which finds the decision and the filled form in
+`state["review"]`. A step that raises `BusinessError` sends the element to review (per
+the queue's setting) without a retry, its state as saved after the last finished step.
+
 Example:
     >>> pipeline = Pipeline("backup", [
     ...     Step("generate", make_backup),
@@ -34,6 +40,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from openorch.database import PipelineRun, QueueElement, QueueStatus
+from openorch.sdk.business_error import BusinessError
 from openorch.store import LostElementError, PipelineProgress
 from openorch.store import validation as v
 from openorch.store.queues import describe_duration, format_datetime
@@ -68,9 +75,39 @@ def wait(seconds: float | timedelta | None = None, *, until: datetime | None = N
     return Wait(datetime.now() + delay)
 
 
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What a step returns to ask a person to decide (`wait_for_review`)."""
+
+    reason: str
+    form: dict[str, str] | None = None
+
+
+def wait_for_review(
+    reason: str, form: Sequence[str] | dict[str, str] | None = None
+) -> ReviewRequest:
+    """Ask a person to decide before the pipeline goes on: return it from a step.
+
+    The element goes to the review inbox with `reason` (and `form`: field names, or a
+    dict of field name -> label, for the decider to fill). When someone decides
+    "continue", a later run resumes at the next step, which reads
+    `state["review"]` = {"decision", "values" (the filled form), "comment",
+    "decided_by"}; "failed" or "abandon" end the element.
+
+    Raises:
+        ValueError: an empty reason or a bad form.
+    """
+    from openorch.store.review import check_form
+
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("wait_for_review() needs a reason (text) a person can read.")
+    return ReviewRequest(reason, check_form(form))
+
+
 #: A step part: gets the element and the state (a dict it may change in place), returns
-#: None when the step is done or `wait(...)` to be continued later.
-StepPart = Callable[[QueueElement, dict[str, Any]], "Wait | None"]
+#: None when the step is done, `wait(...)` to be continued later, or
+#: `wait_for_review(...)` to ask a person.
+StepPart = Callable[[QueueElement, dict[str, Any]], "Wait | ReviewRequest | None"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +143,8 @@ class PipelineSummary:
     retried: int = 0
     failed: int = 0
     lost: int = 0
+    #: Elements sent to the review inbox (a step asked a person, or a business failure).
+    review: int = 0
     elements: list[uuid.UUID] = field(default_factory=list)
 
     @property
@@ -176,7 +215,8 @@ class Pipeline:
         """Run the pipeline for one element this process has claimed (IN_PROGRESS),
         from its first unfinished step. Returns what became of it: "done", "waiting"
         (a step waits to be continued), "retried" (a step raised; NEW for another
-        attempt), "failed" (out of attempts, or over a step's time limit) or "lost"
+        attempt), "failed" (out of attempts, or over a step's time limit), "review"
+        (in the review inbox: a step asked a person, or a business failure) or "lost"
         (the element stopped being this run's, e.g. its job was reaped).
         """
         store = connection.store
@@ -257,10 +297,11 @@ class Pipeline:
                     f"step {step.name!r} waits to be continued but has no on_continue."
                 )
             result = function(element, working)
-            if result is not None and not isinstance(result, Wait):
+            if result is not None and not isinstance(result, (Wait, ReviewRequest)):
                 raise ValueError(
                     f"step {step.name!r} returned {type(result).__name__}; a step returns "
-                    "None when done or wait(...) to be continued later."
+                    "None when done, wait(...) to be continued later or "
+                    "wait_for_review(...) to ask a person."
                 )
             if isinstance(result, Wait) and step.on_continue is None:
                 raise ValueError(
@@ -270,6 +311,18 @@ class Pipeline:
         except Exception as error:
             return self._failed(connection, progress, step, history_id, error)
         try:
+            if isinstance(result, ReviewRequest):
+                following = self.steps[index + 1].name if index + 1 < len(self.steps) else None
+                connection.call(
+                    lambda: store.request_pipeline_review(
+                        progress, history_id, working, following, result.reason, result.form
+                    ),
+                    repeatable=False,
+                )
+                connection.log_info(
+                    f"Pipeline {self.name!r}, step {step.name!r} waits for review: {result.reason}"
+                )
+                return "review"
             if result is None:
                 next_step = self.steps[index + 1].name if index + 1 < len(self.steps) else None
                 connection.call(
@@ -336,19 +389,30 @@ class Pipeline:
         history_id: uuid.UUID | None,
         error: BaseException,
     ) -> str:
-        """A step raised: count the attempt (NEW again, or FAILED when out of attempts)."""
+        """A step raised: count the attempt (NEW again, or FAILED when out of attempts).
+        A `BusinessError` is a business failure: FAILED at once, to review per the
+        queue's setting."""
+        kind = "business" if isinstance(error, BusinessError) else "application"
         what = f"{type(error).__name__}: {error}"
         message = f"Pipeline {self.name!r}, step {step.name!r} failed: {what}"
-        connection.log_error(f"{message}\n{traceback.format_exc()}"[:8000])
+        if kind == "business":
+            connection.log_error(message[:8000])
+        else:
+            connection.log_error(f"{message}\n{traceback.format_exc()}"[:8000])
         try:
             status = connection.call(
-                lambda: connection.store.fail_pipeline_part(progress, history_id, message),
+                lambda: connection.store.fail_pipeline_part(progress, history_id, message, kind),
                 repeatable=False,
             )
         except LostElementError as lost:
             connection.log_error(f"Pipeline {self.name!r}, step {step.name!r}: {lost}")
             return "lost"
-        return "failed" if status is QueueStatus.FAILED else "retried"
+        if status is QueueStatus.FAILED:
+            in_review = connection.call(
+                lambda: connection.store.get_open_review_for_element(progress.element_id)
+            )
+            return "review" if in_review is not None else "failed"
+        return "retried"
 
     def _refuse(
         self, connection: "OrchestratorConnection", element: QueueElement, message: str

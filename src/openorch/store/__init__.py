@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from openorch.masking import mask
 from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
+from openorch.store.element_history import ElementHistoryStore, TimelineEntry
 from openorch.store.engine import (
     ConnectionURL,
     build_engine,
@@ -22,6 +23,7 @@ from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import open_store
 from openorch.store.outcomes import OutcomeStore
+from openorch.store.pipeline_review import PipelineReviewStore
 from openorch.store.pipelines import (
     PipelineProgress,
     PipelineStore,
@@ -33,6 +35,7 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
+from openorch.store.review import AlreadyDecided, ReviewEntry, ReviewFilter, ReviewStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
@@ -75,6 +78,9 @@ class Store(
     QueueAdminStore,
     PipelineStore,
     SchedulerStore,
+    ReviewStore,
+    PipelineReviewStore,
+    ElementHistoryStore,
     LazyFeatures,  # run requests, API tokens, alerts, Overview, metrics, retention
 ):
     """Every database operation openorch has, over one engine.
@@ -113,6 +119,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "HEAD_REVISION",
     "ORIGINAL_HEAD_REVISION",
+    "AlreadyDecided",
     "BulkCreated",
     "CalendarSummary",
     "ConnectError",
@@ -126,7 +133,10 @@ __all__ = [
     "PruneResult",
     "QueueOverview",
     "RetentionStore",
+    "ReviewEntry",
+    "ReviewFilter",
     "Store",
+    "TimelineEntry",
     "build_engine",
     "describe_connection_error",
     "mask",

@@ -47,7 +47,7 @@ def check_scopes(scopes: Iterable[ApiScope | str]) -> frozenset[ApiScope]:
     found = frozenset(v.check_enum(ApiScope, "scopes", scope) for scope in scopes)
     if not found:
         raise BadInput(
-            "A token needs at least one scope: READ, RUN, QUEUE_WRITE, METRICS or AUDIT."
+            "A token needs at least one scope: READ, RUN, QUEUE_WRITE, METRICS, REVIEW or AUDIT."
         )
     return found
 

@@ -5,12 +5,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, select
 
-from openorch.database import PipelineRun, PipelineStepRun, QueueElement
+from openorch.database import ElementEvent, PipelineRun, PipelineStepRun, QueueElement, ReviewItem
 from openorch.database.base import table_of
 
 _QUEUES = table_of(QueueElement)
 _RUNS = table_of(PipelineRun)
 _HISTORY = table_of(PipelineStepRun)
+_REVIEWS = table_of(ReviewItem)
+_EVENTS = table_of(ElementEvent)
 
 
 def step_filter(queue_name: str, step: str) -> Any:
@@ -22,10 +24,10 @@ def step_filter(queue_name: str, step: str) -> Any:
 
 
 def delete_progress(connection: Connection, element_ids: Any) -> None:
-    """Delete the pipeline rows of the elements `element_ids` (a list or a subquery of
-    ids), in the caller's transaction that deletes the elements."""
-    connection.execute(delete(_HISTORY).where(_HISTORY.c.element_id.in_(element_ids)))
-    connection.execute(delete(_RUNS).where(_RUNS.c.element_id.in_(element_ids)))
+    """Delete the pipeline rows, review items and history of the elements `element_ids`
+    (a list or a subquery of ids), in the caller's transaction that deletes the elements."""
+    for table in (_HISTORY, _RUNS, _REVIEWS, _EVENTS):
+        connection.execute(delete(table).where(table.c.element_id.in_(element_ids)))
 
 
 def delete_orphaned_progress(connection: Connection) -> None:

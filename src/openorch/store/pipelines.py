@@ -24,6 +24,7 @@ from openorch.database import PipelineRun, PipelineStepRun, QueueElement, QueueS
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
+from openorch.store.element_history import actor_of
 from openorch.store.errors import BadInput, LostElementError
 from openorch.store.queue_state import QueueEvent, transition_values, where_allowed
 from openorch.store.queues import format_datetime, retry_element
@@ -37,7 +38,7 @@ _MSSQL_LOCK_HINT = "WITH (UPDLOCK, ROWLOCK)"
 
 #: The parts of a step and the outcomes a history row can record.
 PARTS = ("start", "continue")
-OUTCOMES = ("done", "waiting", "error", "timed out", "interrupted")
+OUTCOMES = ("done", "waiting", "error", "timed out", "interrupted", "review")
 
 
 @dataclass(frozen=True)
@@ -370,12 +371,17 @@ class PipelineStore(StoreCore):
         self._write_core(work)
 
     def fail_pipeline_part(
-        self, progress: PipelineProgress, history_id: uuid.UUID | None, message: str
+        self,
+        progress: PipelineProgress,
+        history_id: uuid.UUID | None,
+        message: str,
+        kind: str = "application",
     ) -> QueueStatus:
         """Record that the current part raised, and count the attempt: the element goes
         back to NEW (after the queue's retry delay) while attempts remain, else FAILED,
-        with `message` (which names the step and the error). The state stays as saved
-        after the last finished step. Returns the element's new status.
+        with `message` (which names the step and the error). A business failure (`kind`)
+        is FAILED at once and goes to review per the queue's setting. The state stays as
+        saved after the last finished step. Returns the element's new status.
 
         Raises:
             LostElementError: the run no longer owns the element (nothing written).
@@ -386,7 +392,14 @@ class PipelineStore(StoreCore):
             _own(connection, progress.element_id, progress.job_id, progress.token)
             if history_id is not None:
                 _close_history(connection, history_id, "error", now, message)
-            return retry_element(connection, progress.element_id, _message(message), now)
+            return retry_element(
+                connection,
+                progress.element_id,
+                _message(message),
+                now,
+                kind,
+                actor_of(self, None),
+            )
 
         return self._write_core(work)
 

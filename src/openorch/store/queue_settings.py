@@ -36,6 +36,8 @@ def default_settings(queue_name: str) -> QueueSettings:
         unique_references=False,
         default_deadline_seconds=None,
         description=None,
+        review_business=None,
+        review_exhausted=None,
     )
 
 
@@ -97,8 +99,13 @@ class QueueSettingsStore(StoreCore):
         unique_references: bool = False,
         default_deadline_seconds: int | timedelta | None = None,
         description: str | None = None,
+        review_business: bool = True,
+        review_exhausted: bool = False,
     ) -> QueueSettings:
         """Replace a queue's settings (every field; read them first to change one).
+
+        `review_business` sends business failures to the review inbox; `review_exhausted`
+        sends application failures whose attempts are used up there too (store/review.py).
 
         `max_attempts` counts every attempt, the first included: 3 means an element whose
         job ends without finishing it goes back to NEW twice, then is ABANDONED.
@@ -122,6 +129,8 @@ class QueueSettingsStore(StoreCore):
                 "default_deadline_seconds", default_deadline_seconds, 1, MAX_DEADLINE_SECONDS
             ),
             "description": v.check_text(QueueSettings, "description", description, required=False),
+            "review_business": v.check_bool("review_business", review_business),
+            "review_exhausted": v.check_bool("review_exhausted", review_exhausted),
         }
         if values["max_attempts"] > MAX_ATTEMPTS_LIMIT:
             raise BadInput(
@@ -169,6 +178,8 @@ class QueueSettingsStore(StoreCore):
                 unique_references=unique_references,
                 default_deadline_seconds=default_deadline_seconds,
                 description=description,
+                review_business=review_business,
+                review_exhausted=review_exhausted,
             )
 
 

@@ -26,6 +26,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
+from openorch.store.element_history import actor_of, record_event
 from openorch.store.errors import (
     BadInput,
     Contended,
@@ -46,6 +47,7 @@ from openorch.store.queue_state import (
     transition_values,
     where_allowed,
 )
+from openorch.store.review import after_failure, check_kind, fail_element
 from openorch.store.search import SearchStore
 
 _QUEUES = table_of(QueueElement)
@@ -325,6 +327,7 @@ class QueueStore(QueueCountStore, SearchStore):
         """
         key = v.check_optional_uuid("element_id", element_id) or new_id()
         now = datetime.now()
+        creator = actor_of(self, None) or created_by
         element = QueueElement(
             id=key,
             queue_name=v.check_text(QueueElement, "queue_name", queue_name),
@@ -345,6 +348,7 @@ class QueueStore(QueueCountStore, SearchStore):
             if element.deadline is None and default_deadline is not None:
                 element.deadline = now + default_deadline
             session.add(element)
+            record_event(session.connection(), key, "created", creator, now)
             return element
 
         try:
@@ -657,15 +661,32 @@ class QueueStore(QueueCountStore, SearchStore):
         element_id: uuid.UUID | str,
         status: QueueStatus | str,
         message: str | None = None,
+        *,
+        kind: str | None = None,
+        actor: str | None = None,
     ) -> None:
         """Change an element's status. IN_PROGRESS stamps start_date; DONE, FAILED and
         ABANDONED stamp end_date; a given message replaces the old one.
 
+        FAILED takes a `kind`: "business" (the case is wrong; per the queue's setting it
+        goes to review) or "application" (the default, as the original). Either way the
+        failure is recorded in the element's history (by `actor`, default the store's).
+
         Raises:
-            ValueError: bad id, status or message, or no such element.
+            ValueError: bad id, status, kind or message, or no such element.
         """
         key = v.check_uuid("element_id", element_id)
         new_status = v.check_enum(QueueStatus, "status", status)
+        if new_status is QueueStatus.FAILED:
+            failure = check_kind(kind)
+            text = v.check_text(QueueElement, "message", message, required=False)
+            who = actor_of(self, actor)
+            self._write_core(
+                lambda connection: fail_element(connection, key, text, failure, datetime.now(), who)
+            )
+            return
+        if kind is not None:
+            raise BadInput("kind is given with status FAILED only.")
         values = transition_values(QueueEvent.SET, datetime.now(), new_status)
         if message is not None:
             values["message"] = v.check_text(QueueElement, "message", message, required=False)
@@ -817,7 +838,15 @@ class _Attempt:
     a frozen dataclass costs a few million instructions to build (it compiles its methods).
     """
 
-    __slots__ = ("attempts", "id", "job_id", "max_attempts", "retry_delay", "start_date")
+    __slots__ = (
+        "attempts",
+        "id",
+        "job_id",
+        "max_attempts",
+        "queue_name",
+        "retry_delay",
+        "start_date",
+    )
 
     def __init__(
         self,
@@ -828,7 +857,9 @@ class _Attempt:
         retry_delay: timedelta,
         start_date: datetime | None,
         job_id: uuid.UUID | None,
+        queue_name: str = "",
     ) -> None:
+        self.queue_name = queue_name
         self.id = id
         self.attempts = attempts
         self.max_attempts = max_attempts
@@ -843,6 +874,7 @@ def _attempts_statement() -> Any:
         _QUEUES.c.attempts,
         _QUEUES.c.start_date,
         _QUEUES.c.job_id,
+        _QUEUES.c.queue_name,
         _SETTINGS.c.max_attempts,
         _SETTINGS.c.retry_delay_seconds,
     ).select_from(_QUEUES.outerjoin(_SETTINGS, _SETTINGS.c.queue_name == _QUEUES.c.queue_name))
@@ -860,6 +892,7 @@ def _attempts(connection: Connection, *conditions: Any) -> list[_Attempt]:
             retry_delay=timedelta(seconds=row.retry_delay_seconds or 0),
             start_date=row.start_date,
             job_id=row.job_id,
+            queue_name=row.queue_name,
         )
         for row in rows
     ]
@@ -872,14 +905,25 @@ def _end_attempt(
     out_of_attempts: QueueStatus,
     why: str,
     *conditions: Any,
+    history_event: str = "retried",
+    actor: str | None = None,
+    kind: str = "application",
 ) -> QueueStatus | None:
     """Count one more attempt of an IN_PROGRESS element: back to NEW (deferred by the
     retry delay) while attempts remain, else `out_of_attempts`. The message is `why`
     followed by what happened. Conditional on the element still being IN_PROGRESS (and
-    `conditions`), so a concurrent DONE wins; None when it did."""
+    `conditions`), so a concurrent DONE wins; None when it did.
+
+    A business failure (`kind`) is never retried: FAILED at once. The change is recorded
+    in the element's history (`history_event`, or "failed"), and a failure goes to
+    review per the queue's setting (store/review.py)."""
     used = attempt.attempts + 1
     values: dict[str, Any] = {"attempts": used}
-    if used < attempt.max_attempts:
+    if kind == "business":
+        event = QueueEvent.FAIL
+        outcome = "FAILED: a business failure is not retried."
+        values.update(transition_values(event, now))
+    elif used < attempt.max_attempts:
         event = QueueEvent.RETRY
         not_before = now + attempt.retry_delay if attempt.retry_delay else None
         when = f", not before {_stamp(not_before)}" if not_before else ""
@@ -900,7 +944,35 @@ def _end_attempt(
         .where(_QUEUES.c.id == attempt.id, *where_allowed(event), *conditions)
         .values(**values)
     )
-    return status if result.rowcount == 1 else None
+    if result.rowcount != 1:
+        return None
+    if status is QueueStatus.FAILED:
+        after_failure(
+            connection,
+            attempt.id,
+            attempt.queue_name,
+            kind,
+            message,
+            now,
+            actor,
+            claimed_at=attempt.start_date,
+            job=attempt.job_id,
+            attempts=used,
+        )
+    else:
+        record_event(
+            connection,
+            attempt.id,
+            history_event,
+            actor,
+            now,
+            message=message,
+            status=status,
+            job=attempt.job_id,
+            claimed_at=attempt.start_date,
+            attempts=used,
+        )
+    return status
 
 
 def release_job_elements(
@@ -920,18 +992,30 @@ def release_job_elements(
     released = 0
     for attempt in _attempts(connection, _QUEUES.c.job_id == job_id):
         status = _end_attempt(
-            connection, attempt, now, QueueStatus.ABANDONED, why, _QUEUES.c.job_id == job_id
+            connection,
+            attempt,
+            now,
+            QueueStatus.ABANDONED,
+            why,
+            _QUEUES.c.job_id == job_id,
+            history_event="released",
+            actor=f"job {job_id}",
         )
         released += status is not None
     return released
 
 
 def retry_element(
-    connection: Connection, element_id: uuid.UUID, message: str | None, now: datetime
+    connection: Connection,
+    element_id: uuid.UUID,
+    message: str | None,
+    now: datetime,
+    kind: str = "application",
+    actor: str | None = None,
 ) -> QueueStatus:
     """The process holding an IN_PROGRESS element asks for another attempt: back to NEW
     (after the queue's retry delay) with attempts + 1 while attempts remain, otherwise
-    FAILED. Returns the new status.
+    FAILED. A business failure (`kind`) is FAILED at once. Returns the new status.
 
     Raises:
         ValueError: no such element, or it is not IN_PROGRESS.
@@ -940,14 +1024,22 @@ def retry_element(
     if not found:
         raise _not_in_progress(connection, element_id, "retried")
     status = _end_attempt(
-        connection, found[0], now, QueueStatus.FAILED, (message or "Retry requested.").strip()
+        connection,
+        found[0],
+        now,
+        QueueStatus.FAILED,
+        (message or "Retry requested.").strip(),
+        kind=kind,
+        actor=actor,
     )
     if status is None:
         raise _not_in_progress(connection, element_id, "retried")
     return status
 
 
-def release_element(connection: Connection, element_id: uuid.UUID, now: datetime) -> QueueStatus:
+def release_element(
+    connection: Connection, element_id: uuid.UUID, now: datetime, actor: str | None = None
+) -> QueueStatus:
     """An admin releases an element stuck IN_PROGRESS (typically one the original's claim
     made, which records no job): NEW while attempts remain, otherwise ABANDONED, with a
     message saying for how long it was IN_PROGRESS.
@@ -962,7 +1054,15 @@ def release_element(connection: Connection, element_id: uuid.UUID, now: datetime
     held = describe_duration(now - attempt.start_date) if attempt.start_date else "an unknown time"
     holder = f"job {attempt.job_id}" if attempt.job_id else "no recorded job"
     why = f"Released by an admin after {held} IN_PROGRESS ({holder}):"
-    status = _end_attempt(connection, attempt, now, QueueStatus.ABANDONED, why)
+    status = _end_attempt(
+        connection,
+        attempt,
+        now,
+        QueueStatus.ABANDONED,
+        why,
+        history_event="released",
+        actor=actor,
+    )
     if status is None:
         raise _not_in_progress(connection, element_id, "released")
     return status
@@ -1038,22 +1138,32 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
     retries, releases, bulk actions on a filtered view, and the queue overview."""
 
     def retry_queue_element(
-        self, element_id: uuid.UUID | str, message: str | None = None
+        self,
+        element_id: uuid.UUID | str,
+        message: str | None = None,
+        *,
+        kind: str | None = None,
+        actor: str | None = None,
     ) -> QueueStatus:
         """Give up the current attempt at an IN_PROGRESS element: back to NEW with
         attempts + 1 (after the queue's retry delay) when attempts remain, otherwise
-        FAILED. Returns the new status.
+        FAILED. A business failure (`kind="business"`) is never retried: FAILED at once
+        (and to review, per the queue's setting). Returns the new status.
 
         Raises:
-            ValueError: bad id or message, no such element, or it is not IN_PROGRESS.
+            ValueError: bad id, kind or message, no such element, or it is not IN_PROGRESS.
         """
         key = v.check_uuid("element_id", element_id)
+        failure = check_kind(kind)
         v.check_text(QueueElement, "message", message, required=False)
+        who = actor_of(self, actor)
         return self._write_core(
-            lambda connection: retry_element(connection, key, message, datetime.now())
+            lambda connection: retry_element(connection, key, message, datetime.now(), failure, who)
         )
 
-    def release_queue_element(self, element_id: uuid.UUID | str) -> QueueStatus:
+    def release_queue_element(
+        self, element_id: uuid.UUID | str, *, actor: str | None = None
+    ) -> QueueStatus:
         """Release an element stuck IN_PROGRESS (an admin's action): NEW while its queue
         allows another attempt, otherwise ABANDONED. Returns the new status.
 
@@ -1061,7 +1171,10 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
             ValueError: bad id, no such element, or it is not IN_PROGRESS.
         """
         key = v.check_uuid("element_id", element_id)
-        return self._write_core(lambda connection: release_element(connection, key, datetime.now()))
+        who = actor_of(self, actor)
+        return self._write_core(
+            lambda connection: release_element(connection, key, datetime.now(), who)
+        )
 
     def count_queue_action(self, action: str, queue_name: str, **filters: Any) -> int:
         """How many of the filtered elements `apply_queue_action` would change (to ask

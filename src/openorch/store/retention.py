@@ -25,6 +25,7 @@ from openorch.database import (
     Alert,
     AlertDelivery,
     ApiAuditEntry,
+    ElementEvent,
     Job,
     JobStatus,
     Log,
@@ -32,6 +33,7 @@ from openorch.database import (
     PipelineStepRun,
     QueueElement,
     QueueStatus,
+    ReviewItem,
     RunRequest,
     RunRequestStatus,
 )
@@ -102,6 +104,8 @@ def _delete_batch(session: Session, kind: str, ids: Sequence[Any]) -> None:
     if kind == "queue_elements":
         session.execute(delete(PipelineStepRun).where(PipelineStepRun.element_id.in_(ids)))
         session.execute(delete(PipelineRun).where(PipelineRun.element_id.in_(ids)))
+        session.execute(delete(ReviewItem).where(ReviewItem.element_id.in_(ids)))
+        session.execute(delete(ElementEvent).where(ElementEvent.element_id.in_(ids)))
     if kind == "alerts":
         session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id.in_(ids)))
     column, _condition = _old_rows(kind, datetime.now())

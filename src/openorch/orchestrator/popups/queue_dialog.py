@@ -343,8 +343,9 @@ class QueueDialog:
         """Open the clicked element, read fresh from the database."""
         element = await off_loop(self.client_store.store.get_queue_element, row["id"])
         pipeline = await off_loop(self.client_store.store.get_pipeline_view, element.id)
+        history = await off_loop(self.client_store.store.get_element_history, element.id)
         return QueueElementPopup(
-            self.client_store, self.queue_name, element, self.refresh, pipeline
+            self.client_store, self.queue_name, element, self.refresh, pipeline, history
         )
 
     def new_element(self) -> QueueElementPopup:

@@ -11,8 +11,10 @@ from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.audited_store import one_row
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
+from openorch.orchestrator.popups.element_timeline import timeline_section
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
-from openorch.store import PipelineView
+from openorch.orchestrator.who import current_identity
+from openorch.store import PipelineView, TimelineEntry
 from openorch.store.queues import attempts_made, describe_duration
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
@@ -55,6 +57,7 @@ class QueueElementPopup:
         element: QueueElement | None,
         on_change: Callable[[], Awaitable[None]],
         pipeline: PipelineView | None = None,
+        history: tuple[TimelineEntry, ...] | None = None,
     ) -> None:
         self.client_store = client_store
         self.queue_name = queue_name
@@ -78,6 +81,8 @@ class QueueElementPopup:
                 self._facts(element)
                 if pipeline is not None:
                     pipeline_section(pipeline)
+                if history is not None:
+                    timeline_section(history, "queue_element_popup_history")
             else:
                 self.status_select.disable()  # a new element always starts NEW
                 self.dialog.props("persistent")
@@ -203,22 +208,26 @@ class QueueElementPopup:
             notify_result(f"Queue element created in {queue_name}.", "positive")
         else:
             element = self.element
+            who = current_identity().label
             status = QueueStatus(self.status_select.value)
 
             def write() -> None:
                 # One save, one audit row, however many data-layer calls it takes.
-                # The status last: whoever sees it changed sees the rest saved too.
+                # A FAILED status last: whoever sees it sees the rest saved too (and the
+                # failure is recorded, and sent to review per the queue's setting).
                 with one_row(store, "queue_element.update"):
-                    store.update_queue_element(
+                    store.edit_queue_element(
                         element.id,
+                        who,
+                        status=None if status is QueueStatus.FAILED else status,
                         reference=reference,
                         # Unchanged pretty-printed JSON is not written back reformatted.
                         data=None if data == self.shown_data else data,
                         message=message,
                         created_by=created_by,
                     )
-                    if status != element.status:
-                        store.set_queue_element_status(element.id, status)
+                    if status != element.status and status is QueueStatus.FAILED:
+                        store.set_queue_element_status(element.id, status, actor=who)
 
             await off_loop(write)
             notify_result("Queue element saved.", "positive")

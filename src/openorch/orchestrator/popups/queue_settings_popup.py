@@ -64,6 +64,14 @@ class QueueSettingsPopup:
             self.unique_switch = tid(
                 ui.switch("Unique references"), "queue_settings_popup_unique_switch"
             )
+            self.review_business_switch = tid(
+                ui.switch("Business failures go to review", value=True),
+                "queue_settings_popup_review_business_switch",
+            )
+            self.review_exhausted_switch = tid(
+                ui.switch("Application failures go to review when attempts are used up"),
+                "queue_settings_popup_review_exhausted_switch",
+            )
             self.description_input = tid(
                 ui.textarea("Description").classes("w-full"),
                 "queue_settings_popup_description_input",
@@ -91,6 +99,8 @@ class QueueSettingsPopup:
         self.deadline_input.value = None if seconds is None else seconds // 60
         self.unique_switch.value = settings.unique_references
         self.description_input.value = settings.description or ""
+        self.review_business_switch.value = settings.review_business is not False
+        self.review_exhausted_switch.value = bool(settings.review_exhausted)
 
     async def save(self) -> None:
         """Write every field; the data layer checks them (a bad value changes nothing)."""
@@ -107,6 +117,8 @@ class QueueSettingsPopup:
             unique_references=bool(self.unique_switch.value),
             default_deadline_seconds=None if deadline in (None, "") else int(deadline) * 60,
             description=(self.description_input.value or "").strip() or None,
+            review_business=bool(self.review_business_switch.value),
+            review_exhausted=bool(self.review_exhausted_switch.value),
         )
         notify_result(f"Settings of queue '{name}' saved.", "positive")
         self.dialog.close()

@@ -39,6 +39,7 @@ SCOPE_LABELS = {
     ApiScope.RUN: "Run",
     ApiScope.QUEUE_WRITE: "Queue write",
     ApiScope.METRICS: "Metrics",
+    ApiScope.REVIEW: "Review",
     ApiScope.AUDIT: "Audit trail",
 }
 

@@ -194,6 +194,12 @@ class OverviewTab:
             with tid(ui.card(), "overview_alerts_card").classes("min-w-48"):
                 ui.label("Alerts").classes("text-subtitle1 text-bold")
                 self._link("overview_open_alerts", "Open", "negative", self._alerts_clicked)
+            with tid(ui.card(), "overview_review_card").classes("min-w-48"):
+                ui.label("Waiting for review").classes("text-subtitle1 text-bold")
+                self._link("overview_review_open", "Open", "warning", self._review_clicked)
+                self.review_oldest = tid(
+                    ui.label("").classes("text-caption"), "overview_review_oldest"
+                )
         with ui.row().classes("w-full items-start gap-4 no-wrap"):
             with ui.card().style("flex: 3; min-width: 0"):
                 ui.label("Jobs started per day, by outcome").classes("text-subtitle1 text-bold")
@@ -334,6 +340,9 @@ class OverviewTab:
     async def _alerts_clicked(self) -> None:
         await self.navigate("Alerts", open_only=True)
 
+    async def _review_clicked(self) -> None:
+        await self.navigate("Review")
+
     async def _bar_clicked(self, event: events.EChartPointClickEventArguments) -> None:
         await self.navigate("Jobs", status=str(event.series_name), from_date=self._since("7d"))
 
@@ -341,6 +350,15 @@ class OverviewTab:
         """Read every figure again and show it."""
         figures = await off_loop(self.client_store.store.get_overview)
         self.show(figures)
+        count, oldest = await off_loop(self.client_store.store.review_backlog)
+        self.show_review(count, oldest, figures.now)
+
+    def show_review(self, count: int, oldest: datetime | None, now: datetime) -> None:
+        """The review backlog and how long its oldest item waits."""
+        self.links["overview_review_open"].text = f"{count} Open"
+        self.review_oldest.text = (
+            f"Oldest waits {age_text(oldest, now)}" if oldest is not None else "Nothing waits."
+        )
 
     def show(self, figures: OverviewFigures) -> None:
         """Put a set of figures on the page."""
