@@ -16,8 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openorch.host_rule import HostRule
 from openorch.store import describe_connection_error
-from openorch.store.errors import NotFound
-from openorch.store.review import AlreadyDecided
+from openorch.store.errors import AlreadyDecided, NotFound
 
 log = logging.getLogger("openorch.api")
 

@@ -89,6 +89,16 @@ def _element(store: Store, args: Args, *_result: Any) -> Any:
     return _quietly(lambda: store.get_queue_element(args["element_id"]))
 
 
+def _review_item(store: Store, args: Args, *_result: Any) -> Any:
+    entry = _quietly(lambda: store.get_review_item(args["item_id"]))
+    return None if entry is None else entry.item
+
+
+def _review_target(args: Args, result: Any, before: Any, after: Any) -> tuple[object, str | None]:
+    row = after if after is not None else before
+    return _field(row, "id") or args.get("item_id"), _field(row, "queue_name")
+
+
 def _queue_settings(store: Store, args: Args, *_result: Any) -> Any:
     return _quietly(lambda: store.get_queue_settings(args["queue_name"]))
 
@@ -272,6 +282,42 @@ AUDITED: Mapping[str, Audited] = {
         before=_element,
         after=_element,
     ),
+    "edit_queue_element": Audited(
+        "queue_element.update",
+        "queue_element",
+        _element_target,
+        before=_element,
+        after=_element,
+    ),
+    # Review
+    "assign_review_item": Audited(
+        "review.assign",
+        "review_item",
+        _review_target,
+        before=_review_item,
+        after=_review_item,
+        summary=lambda args, *_: f"assigned to {args['assignee'] or 'nobody'}",
+    ),
+    "decide_review_item": Audited(
+        "review.decide",
+        "review_item",
+        _review_target,
+        before=_review_item,
+        after=_review_item,
+        summary=lambda args, *_: f"decided {args['decision']}",
+    ),
+    "decide_review_items": Audited(
+        "review.decide_many",
+        "review",
+        lambda args, *_: (None, None),
+        after=lambda _store, args, result: {
+            "decision": args["decision"],
+            "comment": args.get("comment"),
+            "filter": repr(args.get("review_filter")),
+            "decided": result,
+        },
+        summary=lambda args, result, *_: f"{args['decision']}: {result} items",
+    ),
     "release_queue_element": Audited(
         "queue_element.release",
         "queue_element",
@@ -377,6 +423,7 @@ UNAUDITED_WRITES = frozenset(
         "acquire_watchdog_lease",
         "adopt_pipeline_element",
         "compact_queue_counts",  # the watchdog's lease holder folds count deltas
+        "request_pipeline_review",  # a robot's pipeline step (wait_for_review)
         "rebuild_search_index",  # maintenance (openorch's own index), not an admin's edit
         "authenticate_api_token",  # stamps last_used_at
         "begin_pipeline_part",
@@ -438,6 +485,11 @@ PASSED_THROUGH = frozenset(
         "close",
         "count_queue_action",
         "count_queues_by_scan",
+        "count_review_items",
+        "history_actor",
+        "list_review_items",
+        "review_backlog",
+        "review_waiting_by_queue",
         "current_revision",
         "database_now",
         "database_utc_now",

@@ -18,7 +18,12 @@ from openorch.store.engine import (
     describe_connection_error,
     parse_url,
 )
-from openorch.store.errors import ConnectError, DuplicateReferenceError, LostElementError
+from openorch.store.errors import (
+    AlreadyDecided,
+    ConnectError,
+    DuplicateReferenceError,
+    LostElementError,
+)
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import open_store
@@ -35,7 +40,7 @@ from openorch.store.queues import (
     QueueOverview,
     release_job_elements,
 )
-from openorch.store.review import AlreadyDecided, ReviewEntry, ReviewFilter, ReviewStore
+from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore

@@ -68,7 +68,7 @@ def record_event(
     """Append one history row in the caller's transaction. `details` become its JSON
     (None values left out; ids and times as text)."""
     if event not in EVENTS:
-        raise ValueError(f"Unknown history event {event!r}.")
+        raise BadInput(f"Unknown history event {event!r}.")
     connection.execute(
         insert(_EVENTS).values(
             id=new_id(),

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError, UnmappedInstanceError
 
 __all__ = [
+    "AlreadyDecided",
     "BackupError",
     "BackupRefused",
     "BadInput",
@@ -113,6 +114,11 @@ class DuplicateReferenceError(Duplicate):
             f"Queue {queue_name!r} has unique references and already has an element with "
             f"the {noun} {shown}{more}; nothing was created."
         )
+
+
+class AlreadyDecided(StoreError):
+    """Someone else decided this review item first (or it was closed); nothing changed.
+    The API answers it with 409."""
 
 
 class Contended(StoreError):

@@ -20,6 +20,7 @@ from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.element_history import actor_of
 from openorch.store.pipelines import PipelineProgress, _close_history, _message, _own, dump_state
+from openorch.store.queue_state import QueueEvent, transition_values
 from openorch.store.review import check_form, open_review
 
 _QUEUES = table_of(QueueElement)
@@ -73,8 +74,7 @@ class PipelineReviewStore(StoreCore):
                 update(_QUEUES)
                 .where(_QUEUES.c.id == progress.element_id)
                 .values(
-                    status=QueueStatus.FAILED,
-                    end_date=now,
+                    **transition_values(QueueEvent.SET, now, QueueStatus.FAILED),
                     message=_message(f"Waiting for review: {checked_reason}"),
                 )
             )

@@ -34,7 +34,7 @@ from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.element_history import record_event
-from openorch.store.errors import BadInput, NotFound, StoreError
+from openorch.store.errors import AlreadyDecided, BadInput, NotFound
 from openorch.store.queue_state import QueueEvent, transition_values
 
 _REVIEWS = table_of(ReviewItem)
@@ -61,10 +61,6 @@ DEFAULT_REVIEW_BUSINESS = True
 DEFAULT_REVIEW_EXHAUSTED = False
 
 _BULK_LIMIT = 10_000
-
-
-class AlreadyDecided(StoreError):
-    """Someone else decided this review item first (or it was closed); nothing changed."""
 
 
 def check_kind(kind: Any) -> str:
