@@ -12,7 +12,7 @@ import pytest
 from openorch.database import AuditEntry, QueueStatus, TriggerStatus
 from openorch.identity import Identity
 from openorch.orchestrator.audited_store import AUDITED, NotAudited, audited, one_row
-from openorch.store import Store
+from openorch.store import ReviewFilter, Store
 
 ANNA = Identity("anna", "oidc", "operator")
 
@@ -115,7 +115,24 @@ SCENARIOS: dict[str, Scenario] = {
     "set_alert_recipients": lambda s, a: a.set_alert_recipients(
         "trigger", "invoices", "ops@example.com"
     ),
+    "edit_queue_element": lambda s, a: a.edit_queue_element(_element(s), "anna", message="ok"),
+    "assign_review_item": lambda s, a: a.assign_review_item(_review_item(s), "anna"),
+    "decide_review_item": lambda s, a: a.decide_review_item(
+        _review_item(s), "done", "handled by hand", "anna"
+    ),
+    "decide_review_items": lambda s, a: (
+        _review_item(s),
+        a.decide_review_items(ReviewFilter(queue="orders"), "abandon", "not ours", "anna"),
+    ),
 }
+
+
+def _review_item(store: Store) -> uuid.UUID:
+    """An element failed for a business reason: in review (the queue's default)."""
+    key = _element(store)
+    store.set_queue_element_status(key, QueueStatus.FAILED, "unknown customer", kind="business")
+    (entry,) = store.list_review_items(ReviewFilter(queue="orders"))
+    return entry.item.id
 
 
 def _edited(row: object, field: str, value: object) -> object:

@@ -309,7 +309,7 @@ AUDITED: Mapping[str, Audited] = {
     "decide_review_items": Audited(
         "review.decide_many",
         "review",
-        lambda args, *_: (None, None),
+        lambda args, *_: (getattr(args["review_filter"], "queue", None) or "all queues",) * 2,
         after=lambda _store, args, result: {
             "decision": args["decision"],
             "comment": args.get("comment"),
