@@ -15,6 +15,13 @@ from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
+from openorch.database.operations import (
+    JobCounter,
+    OpsState,
+    PruneRun,
+    PruneRunKind,
+    RetentionPolicy,
+)
 from openorch.database.pipelines import PipelineRun, PipelineStepRun
 from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
 from openorch.database.schedulers import Scheduler
@@ -42,16 +49,21 @@ __all__ = [
     "Constant",
     "Credential",
     "Job",
+    "JobCounter",
     "JobOutcome",
     "JobStatus",
     "Log",
     "LogLevel",
+    "OpsState",
     "PipelineRun",
     "PipelineStepRun",
+    "PruneRun",
+    "PruneRunKind",
     "QueueElement",
     "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
+    "RetentionPolicy",
     "RunRequest",
     "RunRequestStatus",
     "ScheduledTrigger",

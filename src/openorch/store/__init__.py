@@ -38,6 +38,7 @@ from openorch.store.queues import (
     release_job_elements,
 )
 from openorch.store.retention import PruneResult, RetentionStore
+from openorch.store.retention_policy import PruneRunView, RetentionPolicyStore
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
 from openorch.store.triggers import TriggerStore
@@ -60,6 +61,7 @@ class Store(
     AlertFindingStore,
     OverviewStore,
     MetricsStore,
+    RetentionPolicyStore,
     RetentionStore,
 ):
     """Every database operation openorch has, over one engine.
@@ -90,6 +92,7 @@ __all__ = [
     "PipelineProgress",
     "PipelineView",
     "PruneResult",
+    "PruneRunView",
     "QueueOverview",
     "RetentionStore",
     "Store",

@@ -8,17 +8,36 @@ most `batch_size` ids from the range of one index (the kind's time column) and d
 them in one short transaction, then the pruner pauses, so claims, heartbeats and the UI
 wait for at most one batch. Rows something still needs are never selected: a RUNNING
 job, a job whose queue elements are still IN_PROGRESS, a queue element that is not in a
-final state (an unfinished pipeline's element is NEW or IN_PROGRESS), an open alert, a
-PENDING run request.
+final state, a failed element whose pipeline still has a step to run (it may be
+retried), an element in review (`review_hold`, the hook for the review
+tables), an open alert, a PENDING run request.
+
+The days per kind come from the stored policy (`store/retention_policy.py`, edited in
+the Settings tab) or from the command line.
 """
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    Uuid,
+    delete,
+    exists,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from openorch.database import (
@@ -42,6 +61,8 @@ from openorch.store.errors import BadInput
 #: The kinds of data retention knows, in the order a run prunes them.
 KINDS = ("logs", "jobs", "queue_elements", "alerts", "api_audit", "run_requests")
 DEFAULT_BATCH_SIZE = 500
+#: More days than this is a typo (100 years), refused like a negative number.
+MAX_DAYS = 36500
 #: Seconds between two batches at least: room for everyone else's transactions.
 DEFAULT_PAUSE = 0.05
 #: After each batch the pruner also waits this many times as long as the batch took,
@@ -67,9 +88,45 @@ class PruneResult:
     finished: bool = True
 
 
-def _old_rows(kind: str, cutoff: datetime) -> tuple[Any, ColumnElement[bool]]:
+#: HOOK for the review tables (built in parallel with this module): a queue element
+#: someone must still review is kept however old. When the database has a table named
+#: REVIEW_TABLE with a REVIEW_ELEMENT_COLUMN, an element with a row there is not pruned;
+#: if that table also has REVIEW_DECIDED_COLUMN, only rows where it is NULL (review not
+#: decided yet) hold their element. Point these names at the review tables when they
+#: merge (and add a `review_decisions` kind to KINDS if decisions should be pruned too).
+REVIEW_TABLE = "Review_Items"
+REVIEW_ELEMENT_COLUMN = "element_id"
+REVIEW_DECIDED_COLUMN = "decided_at"
+
+
+def review_hold(connection: Connection) -> ColumnElement[bool] | None:
+    """The condition "this queue element is in review" (None: no review table here).
+
+    Read from the database's own catalogue at each call, so a database upgraded while a
+    Scheduler runs is honoured at its next prune."""
+    inspector = inspect(connection)
+    if not inspector.has_table(REVIEW_TABLE):
+        return None
+    columns = {column["name"] for column in inspector.get_columns(REVIEW_TABLE)}
+    if REVIEW_ELEMENT_COLUMN not in columns:
+        return None
+    table = Table(
+        REVIEW_TABLE,
+        MetaData(),
+        Column(REVIEW_ELEMENT_COLUMN, Uuid),
+        *([Column(REVIEW_DECIDED_COLUMN, DateTime)] if REVIEW_DECIDED_COLUMN in columns else []),
+    )
+    condition = table.c[REVIEW_ELEMENT_COLUMN] == QueueElement.id
+    if REVIEW_DECIDED_COLUMN in columns:
+        condition = condition & table.c[REVIEW_DECIDED_COLUMN].is_(None)
+    return exists().where(condition)
+
+
+def _old_rows(
+    kind: str, cutoff: datetime, in_review: ColumnElement[bool] | None = None
+) -> tuple[Any, ColumnElement[bool]]:
     """The id column and the condition selecting `kind`'s rows older than `cutoff` that
-    nothing references any more."""
+    nothing references any more (`in_review`: see `review_hold`)."""
     if kind == "logs":
         return Log.id, Log.log_time < cutoff
     if kind == "jobs":
@@ -82,9 +139,20 @@ def _old_rows(kind: str, cutoff: datetime) -> tuple[Any, ColumnElement[bool]]:
             & ~busy
         )
     if kind == "queue_elements":
-        return QueueElement.id, (
-            QueueElement.status.in_(_FINAL_ELEMENTS) & (QueueElement.end_date < cutoff)
+        # A FAILED or ABANDONED element whose pipeline has a step left (it failed or
+        # timed out on the way) is part of an unfinished pipeline: an admin may still
+        # retry it. A DONE element is done, whatever its pipeline row says.
+        unfinished_pipeline = (QueueElement.status != QueueStatus.DONE) & exists().where(
+            (PipelineRun.element_id == QueueElement.id) & PipelineRun.step.isnot(None)
         )
+        condition = (
+            QueueElement.status.in_(_FINAL_ELEMENTS)
+            & (QueueElement.end_date < cutoff)
+            & ~unfinished_pipeline
+        )
+        if in_review is not None:
+            condition = condition & ~in_review
+        return QueueElement.id, condition
     if kind == "alerts":
         return Alert.id, Alert.closed_at < cutoff
     if kind == "api_audit":
@@ -108,12 +176,43 @@ def _delete_batch(session: Session, kind: str, ids: Sequence[Any]) -> None:
     session.execute(delete(column.class_).where(column.in_(ids)))
 
 
+def check_policy_days(kind: str, value: object) -> int | None:
+    """One kind's days as given (a number, or text typed in Settings or on the command
+    line): None or blank keeps everything; otherwise a whole number from 1 to MAX_DAYS.
+
+    Raises:
+        BadInput: an unknown kind, text that is not a whole number, a number below 1
+            or above MAX_DAYS (the message names the kind and the value).
+    """
+    if kind not in KINDS:
+        raise BadInput(f"Unknown kind of data {kind!r}: choose from {', '.join(KINDS)}.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: int
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise BadInput(
+            f"Days to keep {kind} must be a whole number of days (or empty to keep "
+            f"everything), not {value!r}."
+        )
+    if number < 1:
+        raise BadInput(f"Days to keep {kind} must be at least 1, not {number}.")
+    if number > MAX_DAYS:
+        raise BadInput(f"Days to keep {kind} must be at most {MAX_DAYS:,}, not {number:,}.")
+    return number
+
+
 def check_days(kind: str, days: object) -> int:
-    """A whole number of days of at least 1 for a known kind."""
-    _old_rows(kind, datetime.now())  # raises BadInput for an unknown kind
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+    """A whole number of days from 1 to MAX_DAYS for a known kind (None refused)."""
+    checked = check_policy_days(kind, days)
+    if checked is None:
         raise BadInput(f"Days to keep {kind} must be a whole number of at least 1, not {days!r}.")
-    return days
+    return checked
 
 
 def parse_policy(items: Sequence[str]) -> dict[str, int]:
@@ -126,11 +225,11 @@ def parse_policy(items: Sequence[str]) -> dict[str, int]:
     for item in items:
         kind, sep, days = item.partition("=")
         kind = kind.strip().replace("-", "_")
-        if not sep or not days.strip().isdigit():
+        if not sep or not days.strip():
             raise BadInput(f"Retention wants KIND=DAYS (e.g. logs=90), not {item!r}.")
         if kind in policy:
             raise BadInput(f"Retention names {kind} twice.")
-        policy[kind] = check_days(kind, int(days))
+        policy[kind] = check_days(kind, days)
     return policy
 
 
@@ -165,7 +264,12 @@ class RetentionStore(StoreCore):
         if now is None:
             now = self._read(lambda session: state.database_now(session.connection()))
         cutoff = now - timedelta(days=keep_days)
-        column, condition = _old_rows(kind, cutoff)
+        in_review = (
+            self._read(lambda session: review_hold(session.connection()))
+            if kind == "queue_elements"
+            else None
+        )
+        column, condition = _old_rows(kind, cutoff, in_review)
         if dry_run:
             count = self._read(
                 lambda session: int(
