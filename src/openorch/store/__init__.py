@@ -41,6 +41,7 @@ from openorch.store.retention import PruneResult, RetentionStore
 from openorch.store.retention_policy import PruneRunView, RetentionPolicyStore
 from openorch.store.run_requests import RunRequestStore
 from openorch.store.schedulers import SchedulerStore
+from openorch.store.table_sizes import TableSizes, TableSizeStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
@@ -60,6 +61,7 @@ class Store(
     AlertStore,
     AlertFindingStore,
     OverviewStore,
+    TableSizeStore,
     MetricsStore,
     RetentionPolicyStore,
     RetentionStore,
@@ -96,6 +98,7 @@ __all__ = [
     "QueueOverview",
     "RetentionStore",
     "Store",
+    "TableSizes",
     "build_engine",
     "describe_connection_error",
     "mask",

@@ -30,16 +30,6 @@ from openorch.store.retention import (
 
 __all__ = ["MAX_DAYS", "check_policy_days"]
 
-#: What the Overview suggests for a large table whose kind has no policy yet.
-SUGGESTED_DAYS: dict[str, int] = {
-    "logs": 90,
-    "jobs": 365,
-    "queue_elements": 180,
-    "alerts": 365,
-    "api_audit": 365,
-    "run_requests": 90,
-}
-
 #: What each kind is called on a page.
 KIND_LABELS: dict[str, str] = {
     "logs": "Logs",
