@@ -269,6 +269,12 @@ def test_only_the_watchdog_lease_holder_prunes(store: Store) -> None:
     holder.tick()
     assert holder.is_holder
     assert len(_ids(store, Log)) == 1
+    # The holder also keeps the job counters: its first tick starts them.
+    from openorch.database import OpsState
+    from openorch.store.job_counters import WATERMARK
+
+    with Session(store.engine) as session:
+        assert session.get(OpsState, WATERMARK) is not None
     assert "Watchdog: pruned 3 logs older than 30 days." in said
 
     _old_logs(store, 2)

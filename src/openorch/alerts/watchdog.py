@@ -108,6 +108,7 @@ class Watchdog:
         self._pruned: dict[str, int] = {}
         self._prune_run: uuid.UUID | None = None
         self._policy_problem_said = False
+        self._counters_problem_said = False
         self.holder = f"{name} (pid {os.getpid()}, {uuid.uuid4().hex[:8]})"[:200]
         self.name = name
         self._output = output
@@ -177,7 +178,21 @@ class Watchdog:
             self._last_evaluation = time.monotonic()
             self.evaluate()
         self.deliver()
+        self.fold_counters()
         self.prune_some()
+
+    def fold_counters(self) -> None:
+        """Add the jobs that ended since the last tick to the job counters `/metrics`
+        reports (one short transaction; see `store/job_counters.py`)."""
+        try:
+            self.store.fold_job_counters()
+        except (exc.ProgrammingError, exc.OperationalError):
+            if not self._counters_problem_said:
+                self._counters_problem_said = True
+                self._say(
+                    "no job counter table in this database: run `openorch upgrade`; "
+                    "/metrics reports no job counters until then."
+                )
 
     def prune_some(self) -> None:
         """Retention, one slice per tick: the fleet's one pruner is the lease holder.

@@ -18,6 +18,7 @@ from openorch.store.engine import (
     describe_connection_error,
     parse_url,
 )
+from openorch.store.job_counters import JobCounterStore
 from openorch.store.jobs import JobStore
 from openorch.store.logs import LogStore, truncate_message
 from openorch.store.metrics import MetricFigures, MetricsStore
@@ -62,6 +63,7 @@ class Store(
     AlertFindingStore,
     OverviewStore,
     TableSizeStore,
+    JobCounterStore,
     MetricsStore,
     RetentionPolicyStore,
     RetentionStore,
