@@ -247,6 +247,7 @@ class RetentionStore(StoreCore):
         now: datetime | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         max_seconds: float | None = None,
+        pause_factor: float = PAUSE_FACTOR,
     ) -> PruneResult:
         """Delete `kind`'s rows older than `keep_days` days (by the database's clock
         unless `now` is given); `dry_run` only counts them. With `max_seconds` it stops
@@ -301,6 +302,6 @@ class RetentionStore(StoreCore):
                 break
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
-            time.sleep(max(pause, batch_seconds * PAUSE_FACTOR) if pause else 0.0)
+            time.sleep(max(pause, batch_seconds * pause_factor) if pause else 0.0)
         seconds = time.monotonic() - started
         return PruneResult(kind, cutoff, rows, batches, seconds, False, finished)
