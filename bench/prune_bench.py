@@ -14,6 +14,7 @@ targets: ratio >= 0.90, longest claim while pruning <= 100 ms (at 5,000,000 logs
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,23 @@ def phase(
     }
 
 
+def _combine(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several phases of one kind as one: mean rate, worst percentiles, rows pruned."""
+    pruned: dict[str, int] = {}
+    for one in phases:
+        for kind, figures in one["pruned"].items():
+            pruned[kind] = pruned.get(kind, 0) + figures["rows"]
+    return {
+        "claims_per_second": round(
+            sum(one["claims_per_second"] for one in phases) / len(phases), 1
+        ),
+        "claim_ms_p50": max(one["claim_ms_p50"] or 0 for one in phases),
+        "claim_ms_p99": max(one["claim_ms_p99"] or 0 for one in phases),
+        "longest_claim_ms": max(one["longest_claim_ms"] or 0 for one in phases),
+        "rows_pruned": pruned,
+    }
+
+
 def bench(
     url: str,
     logs: int,
@@ -121,6 +139,7 @@ def bench(
     folder: Path,
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_factor: float = PAUSE_FACTOR,
+    rounds: int = 2,
 ) -> dict[str, Any]:
     engine = build_engine(url)
     migrate.upgrade(engine)
@@ -133,19 +152,28 @@ def bench(
                 "WHERE queue_name = 'old'"
             )
         )
-    populate_queue(engine, "work", 400_000, mixed=False)
+    populate_queue(engine, "work", 1_000_000, mixed=False)
     engine.dispose()
-    quiet = phase(url, claimers, seconds, folder, False, batch_size, pause_factor)
-    busy = phase(url, claimers, seconds, folder, True, batch_size, pause_factor)
+    # Phases alternate (without, while, without, while, ...) so a machine whose load
+    # drifts during the run weighs on both alike; the load average is reported.
+    quiet_phases, busy_phases = [], []
+    for _ in range(rounds):
+        quiet_phases.append(phase(url, claimers, seconds, folder, False, batch_size, pause_factor))
+        busy_phases.append(phase(url, claimers, seconds, folder, True, batch_size, pause_factor))
+    quiet, busy = _combine(quiet_phases), _combine(busy_phases)
     return {
         "logs": logs,
         "old_elements": elements,
         "claimers": claimers,
         "seconds_per_phase": seconds,
+        "rounds": rounds,
         "batch_size": batch_size,
         "pause_factor": pause_factor,
+        "load_average_1_5_15_min_at_end": [round(value, 1) for value in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "without_pruning": quiet,
         "while_pruning": busy,
+        "phases": {"without": quiet_phases, "while": busy_phases},
         "rate_ratio": round(busy["claims_per_second"] / max(quiet["claims_per_second"], 0.1), 3),
     }
 
@@ -158,6 +186,7 @@ def main() -> None:
     parser.add_argument("--elements", type=int, default=2_000_000)
     parser.add_argument("--claimers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating phase pairs")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--pause-factor", type=float, default=PAUSE_FACTOR)
     parser.add_argument("--save", action="store_true", help="write bench/prune-results-*.json")
@@ -184,6 +213,7 @@ def main() -> None:
             folder,
             args.batch_size,
             args.pause_factor,
+            args.rounds,
         )
         report["backend"] = args.backend
     finally:

@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="only count what would go")
     prune.add_argument("--conn", help="connection string (default: environment or local mode)")
     prune.add_argument(
-        "--batch-size", type=int, default=500, help="rows per short transaction (default 500)"
+        "--batch-size", type=int, default=200, help="rows per short transaction (default 200)"
     )
     prune.set_defaults(handler=_run_prune)
 

@@ -60,15 +60,17 @@ from openorch.store.errors import BadInput
 
 #: The kinds of data retention knows, in the order a run prunes them.
 KINDS = ("logs", "jobs", "queue_elements", "alerts", "api_audit", "run_requests")
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 200
 #: More days than this is a typo (100 years), refused like a negative number.
 MAX_DAYS = 36500
 #: Seconds between two batches at least: room for everyone else's transactions.
 DEFAULT_PAUSE = 0.05
 #: After each batch the pruner also waits this many times as long as the batch took,
-#: so it holds the write lock (SQLite has one for the whole file) at most a third of
-#: the time whatever the machine's speed: claims keep most of it.
-PAUSE_FACTOR = 2.0
+#: so it holds the write lock (SQLite has one for the whole file) at most a tenth of
+#: the time whatever the machine's speed: claims keep 90 % of it even when they alone
+#: would fill it (issue 29's target; bench/prune_bench.py). Small batches keep each
+#: wait short. Slow on purpose: a big backlog goes over hours, in the background.
+PAUSE_FACTOR = 9.0
 
 _FINAL_ELEMENTS = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
@@ -283,17 +285,21 @@ class RetentionStore(StoreCore):
         query: Select[Any] = select(column).where(condition).limit(batch_size)
         rows = batches = 0
         finished = False
+        locked_at = [0.0]
+
+        def work(session: Session) -> int:
+            session.connection()  # BEGIN (SQLite: IMMEDIATE, the write lock is held)
+            locked_at[0] = time.monotonic()
+            ids = list(session.scalars(query))
+            if ids:
+                _delete_batch(session, kind, ids)
+            return len(ids)
+
         while not should_stop():
-
-            def work(session: Session) -> int:
-                ids = list(session.scalars(query))
-                if ids:
-                    _delete_batch(session, kind, ids)
-                return len(ids)
-
-            batch_started = time.monotonic()
             deleted = self._write(work)
-            batch_seconds = time.monotonic() - batch_started
+            # How long this batch held the lock (to the commit), not how long it waited
+            # for it: waiting is others' work, and must not lengthen the pause.
+            batch_seconds = time.monotonic() - locked_at[0]
             rows += deleted
             if deleted:
                 batches += 1
