@@ -140,6 +140,7 @@ def bench(
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_factor: float = PAUSE_FACTOR,
     rounds: int = 2,
+    work_elements: int = 1_000_000,
 ) -> dict[str, Any]:
     engine = build_engine(url)
     migrate.upgrade(engine)
@@ -152,7 +153,7 @@ def bench(
                 "WHERE queue_name = 'old'"
             )
         )
-    populate_queue(engine, "work", 1_000_000, mixed=False)
+    populate_queue(engine, "work", work_elements, mixed=False)
     engine.dispose()
     # Phases alternate (without, while, without, while, ...) so a machine whose load
     # drifts during the run weighs on both alike; the load average is reported.
