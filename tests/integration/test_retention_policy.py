@@ -132,3 +132,29 @@ def test_referenced_elements_survive(store: Store) -> None:
     finally:
         review.drop(store.engine)
     assert store.prune("queue_elements", 30).rows == 1  # no review table: it goes
+
+
+def test_a_pass_cut_short_by_losing_the_lease_says_so(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog records its pass as it goes; when another Scheduler takes the lease
+    mid-pass, the run is stamped finished with why (the next holder's pass goes on)."""
+    from openorch.alerts import watchdog as module
+
+    _old_log(store, 3)
+    store.set_retention_policy({"logs": 30})
+    monkeypatch.setattr(module, "PRUNE_SLICE", 0.0)  # no time to prune in this tick
+    holder = module.Watchdog(store, "vm1", lambda _line: None, interval=30)
+    other = module.Watchdog(store, "vm2", lambda _line: None, interval=30)
+    holder.tick()
+    (run,) = store.get_prune_runs()
+    assert run.finished_at is None and run.run_by == holder.holder
+    store.release_watchdog_lease(holder.holder)
+    other.tick()
+    assert other.is_holder
+    holder.tick()
+    (run,) = [one for one in store.get_prune_runs() if one.run_by == holder.holder]
+    assert run.finished_at is not None and run.rows == 0
+    assert run.note == "this Scheduler lost the watchdog lease; the next pass goes on"
+    other.stop()
+    holder.stop()

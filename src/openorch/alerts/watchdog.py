@@ -171,6 +171,7 @@ class Watchdog:
             self._job_watermark = None
         elif not held and self.is_holder:
             self._say("another Scheduler took over the alert rules.")
+            self._end_prune_run("this Scheduler lost the watchdog lease; the next pass goes on")
         self.is_holder = held
         if not held:
             return
@@ -206,7 +207,6 @@ class Watchdog:
         finished kind is said once.
         """
         if not self.is_holder:
-            self._end_prune_run("this Scheduler lost the watchdog lease")
             return
         if not self._prune_pending:
             now = time.monotonic()
