@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0d1fa1e5c001"
-down_revision: str | None = "0d1ca1e5c001"
+down_revision: str | None = "0d1da1e5c001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

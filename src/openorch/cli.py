@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KIND=DAYS",
         help="retention: days to keep logs, jobs, queue_elements, alerts, api_audit or "
-        "run_requests (repeatable); the Scheduler holding the watchdog lease prunes hourly",
+        "run_requests (repeatable; replaces the policy stored in the database, Settings tab, "
+        "for this Scheduler); the Scheduler holding the watchdog lease prunes hourly",
     )
     scheduler.set_defaults(handler=_run_scheduler)
 
@@ -232,12 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KIND=DAYS",
         help="days to keep one kind: logs, jobs, queue_elements, alerts, api_audit, "
-        "run_requests (repeatable; kinds not named are kept whole)",
+        "run_requests (repeatable; kinds not named are kept whole). Without --keep: the "
+        "policy stored in the database (Settings tab)",
     )
     prune.add_argument("--dry-run", action="store_true", help="only count what would go")
     prune.add_argument("--conn", help="connection string (default: environment or local mode)")
     prune.add_argument(
-        "--batch-size", type=int, default=500, help="rows per short transaction (default 500)"
+        "--batch-size", type=int, default=200, help="rows per short transaction (default 200)"
     )
     prune.set_defaults(handler=_run_prune)
 

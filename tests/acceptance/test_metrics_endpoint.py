@@ -264,3 +264,64 @@ def test_an_allow_listed_address_scrapes_without_a_token(
     )
     assert bad.returncode == 2 and "--metrics-allow wants an address" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_counters_and_prune_runs_in_a_scrape(db_url: str, crypto_key: str, tmp_path: Path) -> None:
+    """The all-time job counters (folded by the watchdog) and the prune runs, as a real
+    server renders them, parsed with prometheus_client's parser."""
+    from openorch.database import Log, LogLevel, OpsState
+    from openorch.store.job_counters import WATERMARK
+
+    store = Store(db_url, crypto_key=crypto_key)
+    now = store.database_now()
+    store.fold_job_counters()
+    with Session(store.engine) as session, session.begin():
+        mark = session.get(OpsState, WATERMARK)
+        assert mark is not None
+        mark.value = (now - timedelta(hours=1)).isoformat()
+        for seconds in TIMED[:3]:
+            end = now - timedelta(minutes=30)
+            session.add(
+                Job(
+                    process_name="counted",
+                    scheduler_name="vm1",
+                    start_time=end - timedelta(seconds=seconds),
+                    end_time=end,
+                    status=JobStatus.DONE,
+                )
+            )
+        for _ in range(4):
+            session.add(
+                Log(
+                    log_time=now - timedelta(days=9),
+                    log_level=LogLevel.INFO,
+                    process_name="p",
+                    log_message="old",
+                )
+            )
+    assert store.fold_job_counters() == 3
+    store.prune_by_policy({"logs": 5}, "tester")
+    store.prune_by_policy({"logs": 5}, "tester", dry_run=True)  # not counted
+    _token, secret = store.create_api_token("prometheus", ["METRICS"])
+    store.close()
+    server = ApiServer(tmp_path, db_url)
+    try:
+        families = _scrape(server, secret)
+    finally:
+        server.stop()
+    counted = (("process", "counted"), ("status", "DONE"))
+    assert families["openorch_jobs_ended"][("openorch_jobs_ended_total", counted)] == 3
+    histogram = families["openorch_job_duration_seconds"]
+    process = (("process", "counted"),)
+    assert histogram[("openorch_job_duration_seconds_count", process)] == 3
+    assert histogram[("openorch_job_duration_seconds_sum", process)] == pytest.approx(
+        sum(TIMED[:3]), abs=0.01
+    )
+    five = (("le", "5.0"), ("process", "counted"))
+    assert histogram[("openorch_job_duration_seconds_bucket", five)] == 2  # 0.5 s and 3 s
+    assert families["openorch_prune_runs"] == {("openorch_prune_runs_total", ()): 1.0}
+    pruned = families["openorch_pruned_rows"]
+    assert pruned[("openorch_pruned_rows_total", (("kind", "logs"),))] == 4
+    assert pruned[("openorch_pruned_rows_total", (("kind", "jobs"),))] == 0
+    (age,) = families["openorch_prune_last_run_age_seconds"].values()
+    assert 0 <= age < 300

@@ -216,10 +216,28 @@ def test_the_prune_command(sqlite_db_url: str, crypto_key: str, tmp_path: Path) 
         assert session.execute(select(func.count()).select_from(Log)).scalar_one() == 1
     store.close()
 
-    for bad in (["--keep", "logs=0"], ["--keep", "logz=3"], ["--keep", "logs"], []):
+    for bad in (["--keep", "logs=0"], ["--keep", "logz=3"], ["--keep", "logs"]):
         refused = _prune(home, "--conn", sqlite_db_url, *bad)
         assert refused.returncode == 2 and "Nothing was deleted" in refused.stderr, bad
         assert "Traceback" not in refused.stderr
+    # Without --keep: the stored policy; an empty one prunes nothing, and says so.
+    empty = _prune(home, "--conn", sqlite_db_url)
+    assert empty.returncode == 0 and "keeps everything" in empty.stdout, empty.stderr
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    store.set_retention_policy({"api_audit": 7})
+    stored = _prune(home, "--conn", sqlite_db_url)
+    assert stored.returncode == 0, stored.stderr
+    assert "Policy: the stored one (api_audit=7)" in stored.stdout
+    assert "api_audit       older than" in stored.stdout and "logs " not in stored.stdout
+    runs = store.get_prune_runs()
+    store.close()
+    # Every run is recorded, the dry one too, newest first.
+    assert [(run.dry_run, [view.kind for view in run.kinds]) for run in runs] == [
+        (False, ["api_audit"]),
+        (False, ["logs", "jobs"]),
+        (True, ["logs"]),
+    ]
+    assert runs[0].run_by.startswith("openorch prune (")
     nothing = _prune(home, "--keep", "logs=3")
     assert nothing.returncode == 2 and "There is no database" in nothing.stderr
     assert not home.exists()
@@ -251,6 +269,12 @@ def test_only_the_watchdog_lease_holder_prunes(store: Store) -> None:
     holder.tick()
     assert holder.is_holder
     assert len(_ids(store, Log)) == 1
+    # The holder also keeps the job counters: its first tick starts them.
+    from openorch.database import OpsState
+    from openorch.store.job_counters import WATERMARK
+
+    with Session(store.engine) as session:
+        assert session.get(OpsState, WATERMARK) is not None
     assert "Watchdog: pruned 3 logs older than 30 days." in said
 
     _old_logs(store, 2)

@@ -8,7 +8,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from openorch.api.routes.metrics import render
+from openorch.store.job_counters import CounterFigures
 from openorch.store.metrics import DURATION_BUCKETS, DurationFigures, MetricFigures
+from openorch.store.retention_policy import PruneTotals
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 
@@ -22,6 +24,12 @@ def _figures() -> MetricFigures:
         durations={"p": DurationFigures(2, 70.0, [0, 0, 1, 1, 2, 2, 2, 2])},
         schedulers={"vm1": (True, 1.5), "vm2": (False, None)},
         open_alerts={"job_failed": 1},
+        job_counters={
+            ("p", "DONE"): CounterFigures(3, 30.0, [0, 1, 3, 3, 3, 3, 3, 3]),
+            ("p", "FAILED"): CounterFigures(1, 2.0, [0, 1, 1, 1, 1, 1, 1, 1]),
+        },
+        prune=PruneTotals(runs=2, rows={"logs": 10}),
+        prune_age=60.0,
     )
 
 
@@ -47,6 +55,16 @@ def test_rendered_families_parse_and_carry_the_figures() -> None:
     # A Scheduler that never sent a heartbeat has no age.
     ages = [key for key in samples if key[0] == "openorch_scheduler_heartbeat_age_seconds"]
     assert ages == [("openorch_scheduler_heartbeat_age_seconds", (("scheduler", "vm1"),))]
+    # Counters: per process and status; the histogram adds the statuses of a process.
+    assert samples[("openorch_jobs_ended_total", (("process", "p"), ("status", "DONE")))] == 3
+    assert samples[("openorch_job_duration_seconds_count", (("process", "p"),))] == 4
+    assert samples[("openorch_job_duration_seconds_sum", (("process", "p"),))] == 32.0
+    five = (("le", "5.0"), ("process", "p"))
+    assert samples[("openorch_job_duration_seconds_bucket", five)] == 2
+    assert samples[("openorch_prune_runs_total", ())] == 2
+    assert samples[("openorch_pruned_rows_total", (("kind", "logs"),))] == 10
+    assert samples[("openorch_pruned_rows_total", (("kind", "jobs"),))] == 0
+    assert samples[("openorch_prune_last_run_age_seconds", ())] == 60
 
 
 def test_the_dashboard_queries_only_metrics_that_exist() -> None:

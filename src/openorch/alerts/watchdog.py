@@ -62,6 +62,8 @@ PRUNE_SLICE = 2.0
 
 #: Seconds between two compactions of the queue counts by the lease holder.
 COMPACT_EVERY = 10.0
+#: Seconds between two reads of the stored retention policy while it is empty.
+POLICY_RECHECK = 60.0
 
 #: While the database is unreachable, repeat the watchdog's complaint this often (s).
 OUTAGE_REPEAT = 60.0
@@ -95,13 +97,21 @@ class Watchdog:
         prune_every: float = PRUNE_EVERY,
     ) -> None:
         self.store = store
-        #: Days to keep per kind (retention); pruned only while this one holds the lease.
-        self.prune_policy = dict(prune or {})
+        #: Days to keep per kind given on the command line (`--prune`): when set, they
+        #: replace the stored policy for this Scheduler; when empty, the stored policy
+        #: (Settings tab) is read at the start of each pass.
+        self.flag_policy = dict(prune or {})
+        #: The policy of the pass under way (or the last one).
+        self.prune_policy = dict(self.flag_policy)
         self.prune_every = prune_every
         self._last_prune = float("-inf")
         self._last_compaction = float("-inf")
+        self._last_policy_read = float("-inf")
         self._prune_pending: list[str] = []
         self._pruned: dict[str, int] = {}
+        self._prune_run: uuid.UUID | None = None
+        self._policy_problem_said = False
+        self._counters_problem_said = False
         self.holder = f"{name} (pid {os.getpid()}, {uuid.uuid4().hex[:8]})"[:200]
         self.name = name
         self._output = output
@@ -130,6 +140,7 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._end_prune_run("the Scheduler stopped; the next pass goes on")
         if self.is_holder:
             # On a database error the lease simply runs out by itself.
             with contextlib.suppress(exc.SQLAlchemyError, OSError):
@@ -163,6 +174,7 @@ class Watchdog:
             self._job_watermark = None
         elif not held and self.is_holder:
             self._say("another Scheduler took over the alert rules.")
+            self._end_prune_run("this Scheduler lost the watchdog lease; the next pass goes on")
         self.is_holder = held
         if not held:
             return
@@ -170,6 +182,7 @@ class Watchdog:
             self._last_evaluation = time.monotonic()
             self.evaluate()
         self.deliver()
+        self.fold_counters()
         self.prune_some()
         self.compact_counts()
 
@@ -182,22 +195,47 @@ class Watchdog:
         self._last_compaction = time.monotonic()
         self.store.compact_queue_counts()
 
+    def fold_counters(self) -> None:
+        """Add the jobs that ended since the last tick to the job counters `/metrics`
+        reports (one short transaction; see `store/job_counters.py`)."""
+        try:
+            self.store.fold_job_counters()
+        except (exc.ProgrammingError, exc.OperationalError):
+            if not self._counters_problem_said:
+                self._counters_problem_said = True
+                self._say(
+                    "no job counter table in this database: run `openorch upgrade`; "
+                    "/metrics reports no job counters until then."
+                )
+
     def prune_some(self) -> None:
         """Retention, one slice per tick: the fleet's one pruner is the lease holder.
 
-        A pass starts every `prune_every` seconds and prunes the kinds of the policy in
-        order; each tick spends at most PRUNE_SLICE seconds (small batches, short
-        transactions, see `store/retention.py`), so the lease is renewed and alerts are
-        sent on time while a large backlog goes. Each finished kind is said once.
+        A pass starts every `prune_every` seconds (while no policy is stored, the policy
+        is looked at again every POLICY_RECHECK seconds, so one set in Settings starts
+        soon) and prunes the policy's kinds in order; each tick spends at most
+        PRUNE_SLICE seconds (small batches, short transactions, see
+        `store/retention.py`), so the lease is renewed and alerts are sent on time while
+        a large backlog goes. The pass is recorded as it goes (`Prune_Runs`), and each
+        finished kind is said once.
         """
-        if not self.prune_policy or not self.is_holder:
+        if not self.is_holder:
             return
         if not self._prune_pending:
-            if time.monotonic() - self._last_prune < self.prune_every:
+            now = time.monotonic()
+            if now - self._last_prune < self.prune_every:
                 return
-            self._last_prune = time.monotonic()
-            self._prune_pending = list(self.prune_policy)
+            if now - self._last_policy_read < POLICY_RECHECK:
+                return
+            policy = self._read_policy()
+            if not policy:
+                self._last_policy_read = now  # look again in POLICY_RECHECK seconds
+                return
+            self._last_prune = now
+            self.prune_policy = policy
+            self._prune_pending = list(policy)
             self._pruned = {kind: 0 for kind in self._prune_pending}
+            self._prune_run = self.store.start_prune_run(self.holder)
         deadline = time.monotonic() + PRUNE_SLICE
         while self._prune_pending and time.monotonic() < deadline and not self._stop.is_set():
             kind = self._prune_pending[0]
@@ -207,6 +245,8 @@ class Watchdog:
                 max_seconds=max(0.0, deadline - time.monotonic()),
                 should_stop=self._stop.is_set,
             )
+            if self._prune_run is not None:
+                self.store.record_prune_result(self._prune_run, self.prune_policy[kind], result)
             self._pruned[kind] += result.rows
             if result.finished:
                 self._prune_pending.pop(0)
@@ -215,6 +255,36 @@ class Watchdog:
                         f"pruned {self._pruned[kind]:,} {kind} older than "
                         f"{self.prune_policy[kind]} days."
                     )
+        if not self._prune_pending:
+            self._end_prune_run(None)
+        elif self._stop.is_set():
+            self._end_prune_run("the Scheduler stopped; the next pass goes on")
+
+    def _read_policy(self) -> dict[str, int]:
+        """The command line's policy, else the stored one (empty on a database not
+        upgraded yet: said once)."""
+        if self.flag_policy:
+            return dict(self.flag_policy)
+        try:
+            return self.store.get_retention_policy()
+        except (exc.ProgrammingError, exc.OperationalError):
+            if not self._policy_problem_said:
+                self._policy_problem_said = True
+                self._say(
+                    "no retention policy table in this database: run `openorch upgrade`; "
+                    "nothing is pruned until then."
+                )
+            return {}
+
+    def _end_prune_run(self, note: str | None) -> None:
+        """Stamp the pass under way finished (with `note` when cut short)."""
+        if self._prune_run is None:
+            return
+        run, self._prune_run = self._prune_run, None
+        if note is not None:
+            self._prune_pending = []
+        with contextlib.suppress(exc.SQLAlchemyError, OSError):
+            self.store.finish_prune_run(run, note)
 
     def evaluate(self) -> None:
         """Run every enabled rule once."""

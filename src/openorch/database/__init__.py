@@ -16,6 +16,13 @@ from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
+from openorch.database.operations import (
+    JobCounter,
+    OpsState,
+    PruneRun,
+    PruneRunKind,
+    RetentionPolicy,
+)
 from openorch.database.pipelines import PipelineRun, PipelineStepRun
 from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
 from openorch.database.review import ElementEvent, ReviewItem
@@ -46,16 +53,21 @@ __all__ = [
     "Credential",
     "ElementEvent",
     "Job",
+    "JobCounter",
     "JobOutcome",
     "JobStatus",
     "Log",
     "LogLevel",
+    "OpsState",
     "PipelineRun",
     "PipelineStepRun",
+    "PruneRun",
+    "PruneRunKind",
     "QueueElement",
     "QueueSettings",
     "QueueStatus",
     "QueueTrigger",
+    "RetentionPolicy",
     "ReviewItem",
     "RunRequest",
     "RunRequestStatus",

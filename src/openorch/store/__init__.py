@@ -42,6 +42,7 @@ from openorch.store.queues import (
 )
 from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
 from openorch.store.schedulers import SchedulerStore
+from openorch.store.table_sizes import TableSizes, TableSizeStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
@@ -50,10 +51,13 @@ if TYPE_CHECKING:
     from openorch.store.alerts import AlertStore
     from openorch.store.api_tokens import ApiTokenStore
     from openorch.store.audit import AuditStore
+    from openorch.store.job_counters import JobCounterStore
     from openorch.store.metrics import MetricFigures, MetricsStore
     from openorch.store.overview import OverviewStore
     from openorch.store.retention import PruneResult, RetentionStore
+    from openorch.store.retention_policy import PruneRunView, RetentionPolicyStore
     from openorch.store.run_requests import RunRequestStore
+    from openorch.store.table_sizes import TableSizes, TableSizeStore
 
     class LazyFeatures(
         RunRequestStore,
@@ -62,7 +66,10 @@ if TYPE_CHECKING:
         AlertStore,
         AlertFindingStore,
         OverviewStore,
+        TableSizeStore,
+        JobCounterStore,
         MetricsStore,
+        RetentionPolicyStore,
         RetentionStore,
     ):
         """What type checkers see: the feature mixins themselves (store/features.py)."""
@@ -104,6 +111,8 @@ class Store(
 
 #: Names this package exports from the lazily loaded feature modules.
 _LAZY_NAMES = {
+    "PruneRunView": "openorch.store.retention_policy",
+    "TableSizes": "openorch.store.table_sizes",
     "MetricFigures": "openorch.store.metrics",
     "MetricsStore": "openorch.store.metrics",
     "PruneResult": "openorch.store.retention",
@@ -136,11 +145,13 @@ __all__ = [
     "PipelineProgress",
     "PipelineView",
     "PruneResult",
+    "PruneRunView",
     "QueueOverview",
     "RetentionStore",
     "ReviewEntry",
     "ReviewFilter",
     "Store",
+    "TableSizes",
     "TimelineEntry",
     "build_engine",
     "describe_connection_error",

@@ -27,7 +27,10 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("openorch.store.alerts", "AlertStore"),
     ("openorch.store.alert_findings", "AlertFindingStore"),
     ("openorch.store.overview", "OverviewStore"),
+    ("openorch.store.table_sizes", "TableSizeStore"),
+    ("openorch.store.job_counters", "JobCounterStore"),
     ("openorch.store.metrics", "MetricsStore"),
+    ("openorch.store.retention_policy", "RetentionPolicyStore"),
     ("openorch.store.retention", "RetentionStore"),
 )
 

@@ -15,21 +15,24 @@ and Schedulers read small ranges.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Float, case, cast, exc, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
 from openorch.store import state
+from openorch.store.job_counters import DURATION_BUCKETS as DURATION_BUCKETS
+from openorch.store.job_counters import (
+    CounterFigures,
+    read_job_counters,
+    seconds_between,
+)
 from openorch.store.queue_counts import QueueCountStore
+from openorch.store.retention_policy import PruneTotals, prune_totals
 from openorch.store.schedulers import scheduler_health
 
 #: The job figures cover jobs that ended this recently (and the RUNNING ones).
 JOB_WINDOW = timedelta(hours=24)
-
-#: Upper bounds (seconds) of the job-duration histogram's buckets; +Inf is implied.
-DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 60, 300, 900, 3600, 14400)
 
 
 @dataclass
@@ -60,6 +63,12 @@ class MetricFigures:
     schedulers: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
     #: rule -> alerts open now.
     open_alerts: dict[str, int] = field(default_factory=dict)
+    #: (process, status name) -> all-time job figures (`store/job_counters.py`).
+    job_counters: dict[tuple[str, str], CounterFigures] = field(default_factory=dict)
+    #: Real prune runs and rows they deleted, all time (None: tables not there yet).
+    prune: PruneTotals | None = None
+    #: Seconds since the newest prune run finished (None: none yet).
+    prune_age: float | None = None
 
 
 ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.KILLED)
@@ -71,15 +80,6 @@ def _few(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     if dialect == "sqlite":
         return func.likelihood(condition, literal_column("0.01"))
     return condition
-
-
-def _seconds(dialect: str, start: Any, end: Any) -> Any:
-    """end - start in seconds, as SQL for each database."""
-    if dialect == "postgresql":
-        return func.extract("epoch", end - start)
-    if dialect == "mssql":
-        return func.datediff_big(literal_column("millisecond"), start, end) / 1000.0
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 class MetricsStore(QueueCountStore):
@@ -126,7 +126,7 @@ class MetricsStore(QueueCountStore):
                 .group_by(Job.process_name)
             ).all():
                 figures.running[str(process)] = int(count)
-            seconds = cast(_seconds(dialect, Job.start_time, Job.end_time), Float)
+            seconds = cast(seconds_between(dialect, Job.start_time, Job.end_time), Float)
             buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
             for process, count, total, *at_most in session.execute(
                 select(Job.process_name, func.count(), func.sum(seconds), *buckets)
@@ -147,6 +147,15 @@ class MetricsStore(QueueCountStore):
                 .group_by(Alert.rule)
             ).all():
                 figures.open_alerts[str(rule)] = int(count)
+            # Last: on a database not upgraded to these tables the statement fails, and on
+            # PostgreSQL a failed statement ends the transaction.
+            try:
+                figures.job_counters = read_job_counters(session)
+                figures.prune = prune_totals(session)
+            except (exc.ProgrammingError, exc.OperationalError):
+                return figures
+            if figures.prune.last_finished is not None:
+                figures.prune_age = max(0.0, (now - figures.prune.last_finished).total_seconds())
             return figures
 
         return self._read(work)

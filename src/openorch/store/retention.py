@@ -8,17 +8,29 @@ most `batch_size` ids from the range of one index (the kind's time column) and d
 them in one short transaction, then the pruner pauses, so claims, heartbeats and the UI
 wait for at most one batch. Rows something still needs are never selected: a RUNNING
 job, a job whose queue elements are still IN_PROGRESS, a queue element that is not in a
-final state (an unfinished pipeline's element is NEW or IN_PROGRESS), an open alert, a
-PENDING run request.
+final state, a failed element whose pipeline still has a step to run (it may be
+retried), an element in review (`review_hold`, the hook for the review
+tables), an open alert, a PENDING run request.
+
+The days per kind come from the stored policy (`store/retention_policy.py`, edited in
+the Settings tab) or from the command line.
 """
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from openorch.database import (
@@ -43,13 +55,17 @@ from openorch.store.errors import BadInput
 
 #: The kinds of data retention knows, in the order a run prunes them.
 KINDS = ("logs", "jobs", "queue_elements", "alerts", "api_audit", "run_requests")
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 200
+#: More days than this is a typo (100 years), refused like a negative number.
+MAX_DAYS = 36500
 #: Seconds between two batches at least: room for everyone else's transactions.
 DEFAULT_PAUSE = 0.05
 #: After each batch the pruner also waits this many times as long as the batch took,
-#: so it holds the write lock (SQLite has one for the whole file) at most a third of
-#: the time whatever the machine's speed: claims keep most of it.
-PAUSE_FACTOR = 2.0
+#: so it holds the write lock (SQLite has one for the whole file) at most a tenth of
+#: the time whatever the machine's speed: claims keep 90 % of it even when they alone
+#: would fill it (issue 29's target; bench/prune_bench.py). Small batches keep each
+#: wait short. Slow on purpose: a big backlog goes over hours, in the background.
+PAUSE_FACTOR = 9.0
 
 _FINAL_ELEMENTS = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
@@ -69,9 +85,19 @@ class PruneResult:
     finished: bool = True
 
 
-def _old_rows(kind: str, cutoff: datetime) -> tuple[Any, ColumnElement[bool]]:
+def review_hold() -> ColumnElement[bool]:
+    """The condition "this queue element waits in the review inbox" (an open item in
+    `Queue_Reviews`, store/review.py): such an element is kept however old, so a
+    person's decision never finds it gone. Decided items let their element go; their
+    rows are deleted with it."""
+    return exists().where(ReviewItem.element_id == QueueElement.id, ReviewItem.state == "open")
+
+
+def _old_rows(
+    kind: str, cutoff: datetime, in_review: ColumnElement[bool] | None = None
+) -> tuple[Any, ColumnElement[bool]]:
     """The id column and the condition selecting `kind`'s rows older than `cutoff` that
-    nothing references any more."""
+    nothing references any more (`in_review`: see `review_hold`)."""
     if kind == "logs":
         return Log.id, Log.log_time < cutoff
     if kind == "jobs":
@@ -84,9 +110,20 @@ def _old_rows(kind: str, cutoff: datetime) -> tuple[Any, ColumnElement[bool]]:
             & ~busy
         )
     if kind == "queue_elements":
-        return QueueElement.id, (
-            QueueElement.status.in_(_FINAL_ELEMENTS) & (QueueElement.end_date < cutoff)
+        # A FAILED or ABANDONED element whose pipeline has a step left (it failed or
+        # timed out on the way) is part of an unfinished pipeline: an admin may still
+        # retry it. A DONE element is done, whatever its pipeline row says.
+        unfinished_pipeline = (QueueElement.status != QueueStatus.DONE) & exists().where(
+            (PipelineRun.element_id == QueueElement.id) & PipelineRun.step.isnot(None)
         )
+        condition = (
+            QueueElement.status.in_(_FINAL_ELEMENTS)
+            & (QueueElement.end_date < cutoff)
+            & ~unfinished_pipeline
+        )
+        if in_review is not None:
+            condition = condition & ~in_review
+        return QueueElement.id, condition
     if kind == "alerts":
         return Alert.id, Alert.closed_at < cutoff
     if kind == "api_audit":
@@ -112,12 +149,43 @@ def _delete_batch(session: Session, kind: str, ids: Sequence[Any]) -> None:
     session.execute(delete(column.class_).where(column.in_(ids)))
 
 
+def check_policy_days(kind: str, value: object) -> int | None:
+    """One kind's days as given (a number, or text typed in Settings or on the command
+    line): None or blank keeps everything; otherwise a whole number from 1 to MAX_DAYS.
+
+    Raises:
+        BadInput: an unknown kind, text that is not a whole number, a number below 1
+            or above MAX_DAYS (the message names the kind and the value).
+    """
+    if kind not in KINDS:
+        raise BadInput(f"Unknown kind of data {kind!r}: choose from {', '.join(KINDS)}.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: int
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise BadInput(
+            f"Days to keep {kind} must be a whole number of days (or empty to keep "
+            f"everything), not {value!r}."
+        )
+    if number < 1:
+        raise BadInput(f"Days to keep {kind} must be at least 1, not {number}.")
+    if number > MAX_DAYS:
+        raise BadInput(f"Days to keep {kind} must be at most {MAX_DAYS:,}, not {number:,}.")
+    return number
+
+
 def check_days(kind: str, days: object) -> int:
-    """A whole number of days of at least 1 for a known kind."""
-    _old_rows(kind, datetime.now())  # raises BadInput for an unknown kind
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+    """A whole number of days from 1 to MAX_DAYS for a known kind (None refused)."""
+    checked = check_policy_days(kind, days)
+    if checked is None:
         raise BadInput(f"Days to keep {kind} must be a whole number of at least 1, not {days!r}.")
-    return days
+    return checked
 
 
 def parse_policy(items: Sequence[str]) -> dict[str, int]:
@@ -130,11 +198,11 @@ def parse_policy(items: Sequence[str]) -> dict[str, int]:
     for item in items:
         kind, sep, days = item.partition("=")
         kind = kind.strip().replace("-", "_")
-        if not sep or not days.strip().isdigit():
+        if not sep or not days.strip():
             raise BadInput(f"Retention wants KIND=DAYS (e.g. logs=90), not {item!r}.")
         if kind in policy:
             raise BadInput(f"Retention names {kind} twice.")
-        policy[kind] = check_days(kind, int(days))
+        policy[kind] = check_days(kind, days)
     return policy
 
 
@@ -152,6 +220,7 @@ class RetentionStore(StoreCore):
         now: datetime | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         max_seconds: float | None = None,
+        pause_factor: float = PAUSE_FACTOR,
     ) -> PruneResult:
         """Delete `kind`'s rows older than `keep_days` days (by the database's clock
         unless `now` is given); `dry_run` only counts them. With `max_seconds` it stops
@@ -169,7 +238,8 @@ class RetentionStore(StoreCore):
         if now is None:
             now = self._read(lambda session: state.database_now(session.connection()))
         cutoff = now - timedelta(days=keep_days)
-        column, condition = _old_rows(kind, cutoff)
+        in_review = review_hold() if kind == "queue_elements" else None
+        column, condition = _old_rows(kind, cutoff, in_review)
         if dry_run:
             count = self._read(
                 lambda session: int(
@@ -182,17 +252,21 @@ class RetentionStore(StoreCore):
         query: Select[Any] = select(column).where(condition).limit(batch_size)
         rows = batches = 0
         finished = False
+        locked_at = [0.0]
+
+        def work(session: Session) -> int:
+            session.connection()  # BEGIN (SQLite: IMMEDIATE, the write lock is held)
+            locked_at[0] = time.monotonic()
+            ids = list(session.scalars(query))
+            if ids:
+                _delete_batch(session, kind, ids)
+            return len(ids)
+
         while not should_stop():
-
-            def work(session: Session) -> int:
-                ids = list(session.scalars(query))
-                if ids:
-                    _delete_batch(session, kind, ids)
-                return len(ids)
-
-            batch_started = time.monotonic()
             deleted = self._write(work)
-            batch_seconds = time.monotonic() - batch_started
+            # How long this batch held the lock (to the commit), not how long it waited
+            # for it: waiting is others' work, and must not lengthen the pause.
+            batch_seconds = time.monotonic() - locked_at[0]
             rows += deleted
             if deleted:
                 batches += 1
@@ -201,6 +275,6 @@ class RetentionStore(StoreCore):
                 break
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
-            time.sleep(max(pause, batch_seconds * PAUSE_FACTOR) if pause else 0.0)
+            time.sleep(max(pause, batch_seconds * pause_factor) if pause else 0.0)
         seconds = time.monotonic() - started
         return PruneResult(kind, cutoff, rows, batches, seconds, False, finished)

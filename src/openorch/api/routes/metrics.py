@@ -3,9 +3,10 @@ METRICS scope (`Authorization: Bearer <token>`; Prometheus's `authorization` set
 
 The figures are read from the database at each scrape (`Store.get_metric_figures`, one
 read transaction) and handed to `prometheus_client` as a custom collector, so every
-API process reports the same numbers whichever one Prometheus reaches. There are no
-counters: an all-time count of jobs would read every job at every scrape, so the job
-figures cover the last 24 hours (`store/metrics.py`, `JOB_WINDOW`) and are gauges.
+API process reports the same numbers whichever one Prometheus reaches. The 24-hour job
+figures (`store/metrics.py`, `JOB_WINDOW`) are gauges; the job and prune counters are
+read from small tables the watchdog keeps (`store/job_counters.py`, `Prune_Runs`), never
+by counting every job at a scrape.
 """
 
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
+    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -24,7 +26,9 @@ from prometheus_client.registry import Collector
 
 from openorch.api.auth import get_store, require
 from openorch.database import ApiScope, QueueStatus
+from openorch.store.job_counters import CounterFigures
 from openorch.store.metrics import DURATION_BUCKETS, MetricFigures
+from openorch.store.retention import KINDS
 
 router = APIRouter()
 
@@ -106,6 +110,57 @@ class FiguresCollector(Collector):
         for rule, count in sorted(figures.open_alerts.items()):
             alerts.add_metric([rule], count)
         yield alerts
+        yield from _counter_families(figures)
+
+
+def _counter_families(figures: MetricFigures) -> Iterator[Metric]:
+    """The all-time counters: jobs by process and outcome, job durations, prune runs."""
+    ended = CounterMetricFamily(
+        "openorch_jobs_ended",
+        "Jobs that ended, by process and status, since the counters started.",
+        labels=["process", "status"],
+    )
+    per_process: dict[str, CounterFigures] = {}
+    for (process, job_status), counter in sorted(figures.job_counters.items()):
+        ended.add_metric([process, job_status], counter.jobs)
+        total = per_process.setdefault(process, CounterFigures())
+        total.jobs += counter.jobs
+        total.seconds_total += counter.seconds_total
+        total.at_most = [a + b for a, b in zip(total.at_most, counter.at_most, strict=True)]
+    yield ended
+    durations = HistogramMetricFamily(
+        "openorch_job_duration_seconds",
+        "Run time of the jobs that ended, by process, since the counters started.",
+        labels=["process"],
+    )
+    for process, counter in sorted(per_process.items()):
+        buckets = [
+            (_bound(bound), float(count))
+            for bound, count in zip(DURATION_BUCKETS, counter.at_most, strict=True)
+        ]
+        buckets.append(("+Inf", float(counter.jobs)))
+        durations.add_metric([process], buckets, counter.seconds_total)
+    yield durations
+    if figures.prune is None:
+        return
+    runs = CounterMetricFamily(
+        "openorch_prune_runs", "Prune runs finished (not dry runs), all pruners."
+    )
+    runs.add_metric([], figures.prune.runs)
+    yield runs
+    rows = CounterMetricFamily(
+        "openorch_pruned_rows", "Rows deleted by retention, by kind of data.", labels=["kind"]
+    )
+    for kind in KINDS:
+        rows.add_metric([kind], figures.prune.rows.get(kind, 0))
+    yield rows
+    if figures.prune_age is not None:
+        age = GaugeMetricFamily(
+            "openorch_prune_last_run_age_seconds",
+            "Seconds since the newest prune run finished, by the database's clock.",
+        )
+        age.add_metric([], figures.prune_age)
+        yield age
 
 
 def _bound(value: float) -> str:

@@ -22,6 +22,7 @@ from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.tabs.triggers import is_overdue
 from openorch.orchestrator.widgets import quiet_no_data, status_color
 from openorch.store.overview import OverviewFigures
+from openorch.store.table_sizes import TableSizes
 
 #: Where a click on a figure goes: (tab name, filters) for the page frame.
 Navigate = Callable[..., Awaitable[None]]
@@ -154,6 +155,45 @@ def alert_rows(figures: OverviewFigures) -> list[dict[str, Any]]:
         }
         for alert in figures.newest_open_alerts
     ]
+
+
+def byte_text(value: int | None) -> str:
+    """1234567 -> "1.2 MB" (None: "—")."""
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def table_size_rows(sizes: TableSizes) -> list[dict[str, Any]]:
+    """The tables table's rows: largest first, retention and any suggestion."""
+    rows = []
+    for table in sizes.tables:
+        if table.rows is None:
+            rows_text = "not analysed yet"
+        else:
+            rows_text = f"{table.rows:,}" if table.exact else f"≈ {table.rows:,}"
+        if table.kind is None:
+            retention = ""
+        elif table.keep_days is None:
+            retention = "kept whole"
+        else:
+            retention = f"{table.keep_days} days"
+        rows.append(
+            {
+                "id": table.table,
+                "table": table.table,
+                "rows": rows_text,
+                "size": byte_text(table.bytes),
+                "retention": retention,
+                "suggestion": table.suggestion or "",
+            }
+        )
+    return rows
 
 
 def _columns(*names: tuple[str, str]) -> list[dict[str, Any]]:
@@ -289,6 +329,22 @@ class OverviewTab:
             lambda row: self._alerts_clicked(),
         )
         self.alerts_table.props("hide-pagination")
+        self.tables_table = self._table(
+            "overview_tables_table",
+            "Tables: rows and size",
+            _columns(
+                ("table", "Table"),
+                ("rows", "Rows"),
+                ("size", "Size"),
+                ("retention", "Retention"),
+                ("suggestion", "Suggestion"),
+            ),
+            "Table sizes are not known yet.",
+            lambda row: self.navigate("Settings"),
+        )
+        self.tables_label = tid(
+            ui.label("").classes("text-caption text-grey-7"), "overview_tables_label"
+        )
         self.updated_label = tid(
             ui.label("").classes("text-caption text-grey-7"), "overview_updated_label"
         )
@@ -352,12 +408,23 @@ class OverviewTab:
         self.show(figures)
         count, oldest = await off_loop(self.client_store.store.review_backlog)
         self.show_review(count, oldest, figures.now)
+        # After the figures are on screen: cached, so usually free (store/table_sizes.py).
+        self.show_sizes(await off_loop(self.client_store.store.get_table_sizes))
 
     def show_review(self, count: int, oldest: datetime | None, now: datetime) -> None:
         """The review backlog and how long its oldest item waits."""
         self.links["overview_review_open"].text = f"{count} Open"
         self.review_oldest.text = (
             f"Oldest waits {age_text(oldest, now)}" if oldest is not None else "Nothing waits."
+        )
+
+    def show_sizes(self, sizes: TableSizes) -> None:
+        """Put the tables' rows and sizes on the page."""
+        self.tables_table.rows = table_size_rows(sizes)
+        self.tables_table.update()
+        total = f"; the whole database: {byte_text(sizes.total_bytes)}" if sizes.total_bytes else ""
+        self.tables_label.text = (
+            f"Table sizes as of {fmt(sizes.read_at)} ({sizes.method}; ≈ is an estimate){total}."
         )
 
     def show(self, figures: OverviewFigures) -> None:

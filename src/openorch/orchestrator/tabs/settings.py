@@ -20,6 +20,7 @@ from openorch.crypto import generate_key, validate_key
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
+from openorch.orchestrator.tabs.retention import RetentionPanel
 from openorch.store import HEAD_REVISION, ConnectionURL, mask, parse_url
 from openorch.store.conn_policy import check_page_connection_string, with_page_password
 
@@ -94,6 +95,7 @@ class SettingsTab:
                     "settings_generate_key_button",
                 )
             self.status_label = tid(ui.label("Not connected."), "settings_status_label")
+        self.retention = RetentionPanel(client_store)
         self.conn_input.on_value_change(self._show_state)
         self._show_state()
 
@@ -206,7 +208,9 @@ class SettingsTab:
 
     async def refresh(self) -> None:
         """Check the key against the credentials again: one created since Connect (in
-        Constants, or by another admin) changes what the key line says."""
+        Constants, or by another admin) changes what the key line says; read the
+        retention policy and the prune runs again."""
+        await self.retention.refresh()
         if not self.client_store.connected or not self.key_note:
             return
         self._note_key(await off_loop(self.client_store.key_matches))
@@ -217,6 +221,7 @@ class SettingsTab:
         self.client_store.disconnect()
         self.key_note = ""
         self._show_state()
+        await self.retention.refresh()
         ui.notify("Disconnected.", type="info")
         if self.on_disconnected is not None:
             self.on_disconnected()
