@@ -115,6 +115,7 @@ SCENARIOS: dict[str, Scenario] = {
     "set_alert_recipients": lambda s, a: a.set_alert_recipients(
         "trigger", "invoices", "ops@example.com"
     ),
+    "set_retention_policy": lambda s, a: a.set_retention_policy({"logs": 30}, "anna"),
     "edit_queue_element": lambda s, a: a.edit_queue_element(_element(s), "anna", message="ok"),
     "assign_review_item": lambda s, a: a.assign_review_item(_review_item(s), "anna"),
     "decide_review_item": lambda s, a: a.decide_review_item(

@@ -289,6 +289,14 @@ AUDITED: Mapping[str, Audited] = {
         before=_element,
         after=_element,
     ),
+    # Retention
+    "set_retention_policy": Audited(
+        "retention.policy",
+        "retention_policy",
+        lambda *_: ("policy", "retention policy"),
+        before=lambda store, *_: store.get_retention_policy(),
+        after=lambda _store, _args, result: result,
+    ),
     # Review
     "assign_review_item": Audited(
         "review.assign",
@@ -423,6 +431,11 @@ UNAUDITED_WRITES = frozenset(
         "acquire_watchdog_lease",
         "adopt_pipeline_element",
         "compact_queue_counts",  # the watchdog's lease holder folds count deltas
+        "finish_prune_run",  # the pruner (Scheduler lease holder or `openorch prune`)
+        "fold_job_counters",  # the watchdog's lease holder
+        "prune_by_policy",
+        "record_prune_result",
+        "start_prune_run",
         "request_pipeline_review",  # a robot's pipeline step (wait_for_review)
         "rebuild_search_index",  # maintenance (openorch's own index), not an admin's edit
         "authenticate_api_token",  # stamps last_used_at
