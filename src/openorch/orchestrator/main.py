@@ -19,6 +19,7 @@ from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, res
 from openorch.crypto import Cipher
 from openorch.host_rule import HostRule
 from openorch.listening import listen_problem
+from openorch.orchestrator import who
 from openorch.orchestrator.access import (
     SECRET_KEY,
     WILDCARD_HOSTS,
@@ -123,9 +124,14 @@ class RootPage:
             )
             leave(client)
             return
+        identity = guard.sessions.identity_of(session_id)
+        if identity is None:  # ended between the check and now
+            leave(client)
+            return
         pending.delete()
+        who.bind(client, identity)
         defaults, error = page_defaults(self.conn, self.key)
-        OrchestratorPage(defaults, error)
+        OrchestratorPage(defaults, error, identity)
         guard.sessions.add_page(session_id, client, lambda: leave(client))
         client.on_delete(lambda: guard.sessions.remove_page(session_id, client))
 

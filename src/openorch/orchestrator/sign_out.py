@@ -8,14 +8,17 @@ session may have leaked, or before handing the machine over; the token itself st
 
 from nicegui import ui
 
+from openorch.orchestrator import who
 from openorch.orchestrator.access import current_guard
-from openorch.orchestrator.common import guarded, tid
+from openorch.orchestrator.common import guarded, shown_if, tid
 from openorch.orchestrator.popups.generic import question_popup
+from openorch.roles import SIGN_OUT_EVERYONE, check
 
 
 def sign_out_section() -> None:
     """The section under Settings' connection inputs."""
-    with ui.column().classes("w-full max-w-3xl gap-2 q-mt-lg"):
+    column = ui.column().classes("w-full max-w-3xl gap-2 q-mt-lg")
+    with shown_if(column, who.current_identity(), SIGN_OUT_EVERYONE):
         ui.label("Sign-in").classes("text-h6")
         ui.label(
             "Browsers signed in with the token stay signed in until they are closed or "
@@ -31,6 +34,7 @@ def sign_out_section() -> None:
 
 
 async def _ask() -> None:
+    check(who.current_identity(), SIGN_OUT_EVERYONE)
     if await question_popup(
         "Sign out every browser signed in to this Orchestrator, this one too?",
         "Sign out every browser",
