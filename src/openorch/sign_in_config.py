@@ -17,7 +17,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,7 @@ def _build(kind: type, section: Any, path: Path, name: str, required: tuple[str,
     try:
         return kind(**section, mapping=mapping)
     except TypeError as error:
-        known = [f for f in kind.__dataclass_fields__ if f != "mapping"]
+        known = [f.name for f in fields(kind) if f.name != "mapping"]
         raise SignInConfigError(
             f"{where}: {error}. Known settings: {', '.join(known)}, roles, default_role."
         ) from None

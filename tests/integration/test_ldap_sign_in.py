@@ -98,5 +98,5 @@ def test_server_down_says_so(tmp_path: Path) -> None:
         settings = direct(stopped)
         assert ldap_sign_in(settings, "ada", USERS["ada"]).role == "admin"
         stopped.stop()
-        with pytest.raises(DirectoryUnavailable, match="does not answer.*token"):
+        with pytest.raises(DirectoryUnavailable, match=r"does not answer.*token"):
             ldap_sign_in(settings, "ada", USERS["ada"])
