@@ -69,6 +69,9 @@ class OidcSettings:
     #: Where the provider sends the browser back; default: this server's own address
     #: (as the browser reached it) + /login/oidc/callback.
     redirect_url: str = ""
+    #: How the client secret goes to the token endpoint: "client_secret_post" (in the
+    #: form) or "client_secret_basic" (an Authorization header).
+    token_auth: str = "client_secret_post"
     #: Seconds of clock difference tolerated when checking the token's times.
     leeway: int = 60
     mapping: RoleMapping = field(default_factory=RoleMapping)
@@ -206,6 +209,10 @@ def _oidc(section: Any, path: Path) -> OidcSettings:
     settings: OidcSettings = _build(
         OidcSettings, section, path, "oidc", ("issuer", "client_id", "client_secret")
     )
+    if settings.token_auth not in ("client_secret_post", "client_secret_basic"):
+        raise SignInConfigError(
+            f"{path} [oidc]: token_auth is client_secret_post or client_secret_basic."
+        )
     if "openid" not in settings.scopes:
         raise SignInConfigError(f"{path} [oidc]: scopes must include openid.")
     return settings

@@ -131,6 +131,10 @@ class OrchestratorPage:
                 }
             ui.space()
             tid(
+                ui.label(f"{identity.label} · {identity.role}").classes("text-body2"),
+                "signed_in_as",
+            ).tooltip("Who is signed in to this page, and their role")
+            tid(
                 ui.button(icon="contrast", on_click=self.dark.toggle).props("flat color=white"),
                 "dark_mode_button",
             ).tooltip("Dark mode")
