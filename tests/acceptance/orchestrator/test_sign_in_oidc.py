@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,7 @@ from openorch.identity import Identity
 from openorch.orchestrator.oidc_sign_in import OidcRefused, OidcSignIn
 from openorch.private_files import write_private
 from openorch.sign_in_config import load_sign_in
+from openorch.sign_in_limiter import PER_ADDRESS
 from support.browser import CHROMEDRIVER, CHROMIUM, Page, chromium, printed_address
 from support.databases import missing
 from support.slapd import SUFFIX, USERS, running_directory
@@ -269,6 +271,22 @@ orch-operators = "operator"
                 assert wrong.status_code == 401 and "not right" in wrong.text
                 right = client.post("/login", data={"username": "olga", "password": USERS["olga"]})
                 assert right.status_code == 200 and "openorch.session" in right.text
+                # Password guesses count as failed sign-ins: an address that made too
+                # many waits, right password or not (the server trusts X-Forwarded-For
+                # from 127.0.0.1, so these come "from" 198.51.100.7).
+                guesser = {"X-Forwarded-For": "198.51.100.7"}
+                wrong_form = {"username": "olga", "password": "guess"}
+                with ThreadPoolExecutor(PER_ADDRESS) as pool:
+                    answers = list(
+                        pool.map(
+                            lambda _n: client.post("/login", data=wrong_form, headers=guesser),
+                            range(PER_ADDRESS),
+                        )
+                    )
+                assert {answer.status_code for answer in answers} == {401}
+                right_form = {"username": "olga", "password": USERS["olga"]}
+                locked = client.post("/login", data=right_form, headers=guesser)
+                assert locked.status_code == 429 and "Too many" in locked.text
                 directory.stop()
                 down = client.post("/login", data={"username": "olga", "password": USERS["olga"]})
                 assert down.status_code == 503 and "cannot be used right now" in down.text
