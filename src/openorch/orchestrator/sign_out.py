@@ -1,4 +1,5 @@
-"""Settings → Sign-in: "Sign out every browser".
+"""Settings → Sign-in: how people sign in (from the sign-in file) and "Sign out every
+browser" (admins only).
 
 Ends every browser session of this Orchestrator (`sessions.py`): every open page goes
 to the login page, and every cookie and stored secret stops working. Wanted after a
@@ -20,6 +21,7 @@ def sign_out_section() -> None:
     column = ui.column().classes("w-full max-w-3xl gap-2 q-mt-lg")
     with shown_if(column, who.current_identity(), SIGN_OUT_EVERYONE):
         ui.label("Sign-in").classes("text-h6")
+        tid(ui.label(ways_to_sign_in()), "settings_sign_in_ways")
         ui.label(
             "Browsers signed in with the token stay signed in until they are closed or "
             "unused for a while. Sign them all out (this one too) when a session may "
@@ -31,6 +33,25 @@ def sign_out_section() -> None:
             ),
             "settings_sign_out_all_button",
         )
+
+
+def ways_to_sign_in() -> str:
+    """What the sign-in file set up, in words (never a secret): shown to admins only."""
+    config = current_guard().sign_in
+    ways = []
+    if config.oidc is not None:
+        ways.append(f"OpenID Connect ({config.oidc.name}, {config.oidc.issuer})")
+    if config.ldap is not None:
+        ways.append(f"LDAP ({config.ldap.url})")
+    if not ways:
+        return (
+            "Only the token signs in. To let people sign in with their own accounts and "
+            "roles, write a sign-in file (docs/sign-in.md) and restart."
+        )
+    return (
+        f"People sign in with {' and '.join(ways)}, or the token; set up in "
+        f"{config.path} (edit it and restart to change it)."
+    )
 
 
 async def _ask() -> None:

@@ -176,3 +176,10 @@ async def test_the_identity_of_the_page_answers_in_its_handlers(user: User, db: 
     await until(lambda: seen)
     assert seen[0].name == "anna-operator"
     assert one(user, "tab_panels").value == "Constants"
+
+
+async def test_the_token_admin_sees_everything_and_how_people_sign_in(user: User) -> None:
+    await user.open("/")
+    assert one(user, "signed_in_as").text == "admin (token) · admin"
+    assert "Only the token signs in" in one(user, "settings_sign_in_ways").text
+    assert has(user, "settings_sign_out_all_button")
