@@ -116,8 +116,19 @@ def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
 
 
 async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking data-layer call in a worker thread and return its result."""
-    result = await run.io_bound(function, *args, **kwargs)
+    """Run a blocking data-layer call in a worker thread and return its result.
+
+    The call runs as the page's signed-in person (`who.current_identity()` answers it
+    in the thread too, where NiceGUI knows no page)."""
+    from openorch.orchestrator import who
+
+    identity = who.current_identity()
+
+    def as_identity() -> T:
+        with who.acting(identity):
+            return function(*args, **kwargs)
+
+    result = await run.io_bound(as_identity)
     if app.is_stopping:
         # NiceGUI hands back None instead of running the call while it shuts down.
         raise asyncio.CancelledError

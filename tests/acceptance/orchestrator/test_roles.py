@@ -10,6 +10,7 @@ from nicegui.testing.user import User
 from openorch.database import QueueStatus, TriggerStatus
 from openorch.identity import Identity
 from openorch.orchestrator import who
+from openorch.orchestrator.common import off_loop
 from openorch.orchestrator.frame import PAGES
 from openorch.store import Store
 from support.ui import click_and_wait, click_row, has, one, show_tab, sign_in_as, table_rows, until
@@ -163,6 +164,8 @@ async def test_the_identity_of_the_page_answers_in_its_handlers(user: User, db: 
     page = PAGES[user.client]  # type: ignore[index]
     with user.client:  # type: ignore[union-attr]
         assert who.current_identity() == Identity("anna-operator", "ldap", "operator")
+        # Any blocking call a handler runs in a worker thread runs as the page's person.
+        assert (await off_loop(who.current_identity)).name == "anna-operator"
     seen: list[Identity] = []
     original = db.get_constants
 

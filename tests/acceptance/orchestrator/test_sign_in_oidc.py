@@ -292,3 +292,21 @@ orch-operators = "operator"
                 assert down.status_code == 503 and "cannot be used right now" in down.text
                 token = parse_qs(urlsplit(address).query)["token"][0]
                 assert client.post("/login", data={"token": token}).status_code == 200
+
+
+async def test_a_callback_needs_the_state_this_browser_started() -> None:
+    """A callback without this browser's state cookie (a sign-in started elsewhere: login
+    CSRF), with an unknown state, or replayed, is refused before the provider is asked."""
+    from openorch.sign_in_config import OidcSettings, RoleMapping
+
+    flow = OidcSignIn(
+        OidcSettings("http://127.0.0.1:9", "app", "secret", mapping=RoleMapping({}, "viewer"))
+    )
+    with pytest.raises(OidcRefused, match="not started in this browser"):
+        await flow.finish({"state": "s", "code": "c"}, None)
+    with pytest.raises(OidcRefused, match="not started in this browser"):
+        await flow.finish({"state": "s", "code": "c"}, "another")
+    with pytest.raises(OidcRefused, match="expired or was already used"):
+        await flow.finish({"state": "s", "code": "c"}, "s")
+    with pytest.raises(OidcRefused, match="access_denied"):
+        await flow.finish({"error": "access_denied"}, "s")
