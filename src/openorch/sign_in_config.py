@@ -13,6 +13,7 @@ Secrets are kept out of `repr` so they reach no log. The start-up token always w
 too: a break-glass way in when the provider or the directory is down.
 """
 
+import json
 import os
 import stat
 import tomllib
@@ -235,3 +236,53 @@ def _ldap(section: Any, path: Path) -> LdapSettings:
     if settings.ca_file and not Path(settings.ca_file).is_file():
         raise SignInConfigError(f"{path} [ldap]: ca_file {settings.ca_file} does not exist.")
     return settings
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value))  # JSON's string escapes are TOML's basic-string escapes
+
+
+def dump_sign_in(sections: Mapping[str, Mapping[str, Any]]) -> str:
+    """TOML text of a sign-in file: `sections` maps "oidc"/"ldap" to their settings,
+    each with a "roles" table (group → role)."""
+    lines = ["# openorch sign-in settings (docs/sign-in.md). Holds secrets: keep it 0600.", ""]
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        roles = values.get("roles", {})
+        for key, value in values.items():
+            if key != "roles" and value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+        lines.append(f"[{name}.roles]")
+        lines.extend(f"{_toml_value(group)} = {_toml_value(role)}" for group, role in roles.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_sign_in(text: str, path: Path) -> SignInConfig:
+    """Check `text` as a sign-in file, then put it at `path` (owner-only); the settings
+    it holds. Nothing is written when it is not valid.
+
+    Raises:
+        SignInConfigError: what is wrong with it.
+    """
+    from openorch.private_files import private_dir, write_private
+
+    path = Path(path)
+    if not path.parent.exists():
+        private_dir(path.parent)
+    trial = path.with_name(f".{path.name}.new")
+    write_private(trial, text)
+    try:
+        config = load_sign_in(trial)
+    except SignInConfigError as error:
+        trial.unlink(missing_ok=True)
+        raise SignInConfigError(str(error).replace(str(trial), str(path))) from None
+    os.replace(trial, path)
+    return SignInConfig(config.oidc, config.ldap, path)

@@ -22,6 +22,10 @@ def sign_out_section() -> None:
     with shown_if(column, who.current_identity(), SIGN_OUT_EVERYONE):
         ui.label("Sign-in").classes("text-h6")
         tid(ui.label(ways_to_sign_in()), "settings_sign_in_ways")
+        tid(
+            ui.button("Edit sign-in settings", icon="manage_accounts", on_click=guarded(_edit)),
+            "settings_sign_in_edit_button",
+        )
         ui.label(
             "Browsers signed in with the token stay signed in until they are closed or "
             "unused for a while. Sign them all out (this one too) when a session may "
@@ -52,6 +56,14 @@ def ways_to_sign_in() -> str:
         f"People sign in with {' and '.join(ways)}, or the token; set up in "
         f"{config.path} (edit it and restart to change it)."
     )
+
+
+def _edit() -> object:
+    from openorch.orchestrator.popups.sign_in_popup import SignInPopup
+    from openorch.sign_in_config import sign_in_path
+
+    config = current_guard().sign_in
+    return SignInPopup(who.current_identity(), config, config.path or sign_in_path())
 
 
 async def _ask() -> None:
