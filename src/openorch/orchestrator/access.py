@@ -421,7 +421,7 @@ class AccessGate:
                 break
         if await self._limited(scope, send, {"accept": "text/html"}):
             return
-        form = parse_qs(body.decode("utf-8", "replace"))
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         if "username" in form and self.guard.sign_in.ldap is not None:
             await self._ldap(scope, send, form)
             return
@@ -486,6 +486,14 @@ class AccessGate:
         except OidcRefused as error:
             log.warning("OpenID Connect sign-in refused: %s", error)
             await _send_html(send, 401, self._login_page(problem=str(error)))
+            return
+        except Exception as error:  # a provider answering nonsense: say so, never a 500
+            log.warning("OpenID Connect sign-in failed", exc_info=error)
+            problem = (
+                f"Sign-in with {oidc.settings.name} failed ({type(error).__name__}); the "
+                "Orchestrator's token still works."
+            )
+            await _send_html(send, 502, self._login_page(problem=problem))
             return
         log.info("%s signed in as %s.", identity.label, identity.role)
         forget = f"{state_cookie}=; Path={OIDC_START}; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
