@@ -269,6 +269,8 @@ orch-operators = "operator"
                 assert "ldap-form" in page and "Sign in with Test ID" in page
                 wrong = client.post("/login", data={"username": "olga", "password": "nope"})
                 assert wrong.status_code == 401 and "not right" in wrong.text
+                blank = client.post("/login", data={"username": "", "password": "x"})
+                assert blank.status_code == 401 and "Enter your user name" in blank.text
                 right = client.post("/login", data={"username": "olga", "password": USERS["olga"]})
                 assert right.status_code == 200 and "openorch.session" in right.text
                 # Password guesses count as failed sign-ins: an address that made too
