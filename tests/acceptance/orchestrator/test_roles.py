@@ -145,6 +145,7 @@ async def test_operator_runs_and_fixes_but_sets_nothing_up(user: User, db: Store
     await refused(user)
     assert db.get_constant("greeting").value == "hello"
     assert not has(user, "settings_sign_out_all_button")
+    assert not has(user, "settings_sign_in_edit_button")
 
 
 async def test_only_an_admin_connects_the_page_elsewhere(user: User, tmp_path: object) -> None:

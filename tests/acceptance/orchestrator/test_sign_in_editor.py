@@ -48,3 +48,15 @@ async def test_an_admin_writes_the_sign_in_file(user: User, tmp_path: Path) -> N
     user.find(marker="sign_in_popup_save_button").click()
     await until(lambda: load_sign_in(path).oidc.name == "Entra ID")  # type: ignore[union-attr]
     assert load_sign_in(path).oidc.client_secret == "s3cret-value"  # type: ignore[union-attr]
+
+
+def test_only_an_admin_opens_the_editor() -> None:
+    import pytest
+
+    from openorch.identity import Identity
+    from openorch.orchestrator.popups.sign_in_popup import SignInPopup
+    from openorch.roles import NotAllowed
+    from openorch.sign_in_config import SignInConfig
+
+    with pytest.raises(NotAllowed):
+        SignInPopup(Identity("olga", "oidc", "operator"), SignInConfig(), Path("x.toml"))
