@@ -5,9 +5,13 @@ secret never reaches the page (an empty input keeps it)."""
 import os
 from pathlib import Path
 
+import pytest
 from nicegui.testing.user import User
 
-from openorch.sign_in_config import ENV_SIGN_IN_FILE, load_sign_in, sign_in_path
+from openorch.identity import Identity
+from openorch.orchestrator.popups.sign_in_popup import SignInPopup
+from openorch.roles import NotAllowed
+from openorch.sign_in_config import ENV_SIGN_IN_FILE, SignInConfig, load_sign_in, sign_in_path
 from support.ui import click_and_wait, has, one, set_value, until
 
 
@@ -51,12 +55,5 @@ async def test_an_admin_writes_the_sign_in_file(user: User, tmp_path: Path) -> N
 
 
 def test_only_an_admin_opens_the_editor() -> None:
-    import pytest
-
-    from openorch.identity import Identity
-    from openorch.orchestrator.popups.sign_in_popup import SignInPopup
-    from openorch.roles import NotAllowed
-    from openorch.sign_in_config import SignInConfig
-
     with pytest.raises(NotAllowed):
         SignInPopup(Identity("olga", "oidc", "operator"), SignInConfig(), Path("x.toml"))
