@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         "random token made at start and printed with the address)",
     )
     orchestrator.add_argument(
+        "--sign-in-file",
+        metavar="FILE",
+        help="sign-in settings (OpenID Connect, LDAP and roles; mode 0600). Default: "
+        "OPENORCH_SIGN_IN_FILE, else sign-in.toml in the data folder; none: the token "
+        "only. See docs/sign-in.md",
+    )
+    orchestrator.add_argument(
         "--allow-host",
         action="append",
         metavar="NAME[:PORT]",

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from nicegui import ui
 from nicegui.testing.user import User
 
+from openorch.identity import Identity
 from openorch.orchestrator import access
 from openorch.orchestrator.frame import PAGES
 from openorch.orchestrator.main import READ_SECRET_JS
@@ -31,7 +32,26 @@ async def sign_in(user: User) -> None:
     assert access.current().cookie_name in user.http_client.cookies
     found = re.search(r'localStorage\.setItem\("openorch\.session", "([^"]+)"\)', response.text)
     assert found, response.text
-    secret = found.group(1)
+    _answer_secret(user, found.group(1))
+
+
+async def sign_in_as(user: User, identity: Identity) -> None:
+    """Sign the simulated browser in as `identity`, as the sign-in page does after an
+    OpenID Connect or LDAP sign-in (those are tested with a real provider and a real
+    directory in test_sign_in_*.py): a new session of that identity, its cookie and
+    its secret."""
+    guard = access.current_guard()
+    session_id, secret = guard.sessions.create(identity)
+    address = urlsplit(guard.settings.login_url)
+    user.http_client.headers["Host"] = address.netloc
+    user.http_client.cookies.clear()
+    user.http_client.cookies.set(guard.settings.cookie_name, session_id)
+    _answer_secret(user, secret)
+
+
+def _answer_secret(user: User, secret: str) -> None:
+    """Answer the page's question for its session secret with `secret`, and make
+    `user.open` wait until the page is built."""
     user.javascript_rules[re.compile(re.escape(READ_SECRET_JS))] = lambda _match: secret
     if not getattr(user, "_openorch_waits", False):
         original_open = user.open

@@ -43,7 +43,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from openorch.host_rule import LOOPBACK_HOSTS, WILDCARD_HOSTS, HostRule, is_loopback
+from openorch.identity import TOKEN_ADMIN, Identity
+from openorch.orchestrator.oidc_sign_in import OidcRefused, OidcSignIn
 from openorch.orchestrator.sessions import SessionStore
+from openorch.sign_in_config import SignInConfig
 from openorch.sign_in_limiter import SignInLimiter
 
 log = logging.getLogger("openorch.orchestrator.access")
@@ -54,6 +57,9 @@ ENV_TOKEN = "OPENORCH_ORCHESTRATOR_TOKEN"
 MIN_TOKEN_LENGTH = 16
 #: The localStorage key of the session secret (per origin, so per port).
 SECRET_KEY = "openorch.session"
+#: Where a browser starts, and comes back from, an OpenID Connect sign-in.
+OIDC_START = "/login/oidc"
+OIDC_CALLBACK = "/login/oidc/callback"
 #: Seconds a wrong token waits before the answer (guessing stays slow).
 WRONG_TOKEN_DELAY = 1.0
 
@@ -240,6 +246,9 @@ class Guard:
     settings: AccessSettings
     sessions: SessionStore
     limiter: SignInLimiter
+    #: Ways to sign in besides the token (`openorch.sign_in_config`).
+    sign_in: SignInConfig = field(default_factory=SignInConfig)
+    oidc: OidcSignIn | None = None
 
 
 #: The guard of the server running in this process (read by the page, which checks the
@@ -272,10 +281,22 @@ def new_limiter() -> SignInLimiter:
     return SignInLimiter(log)
 
 
-def install(app: Any, settings: AccessSettings, limiter: SignInLimiter | None = None) -> Guard:
+def install(
+    app: Any,
+    settings: AccessSettings,
+    limiter: SignInLimiter | None = None,
+    sign_in: SignInConfig | None = None,
+) -> Guard:
     """Put the gate in front of `app` (a FastAPI/Starlette app, before it starts)."""
     global _CURRENT
-    guard = Guard(settings, SessionStore(), limiter or new_limiter())
+    sign_in = sign_in or SignInConfig()
+    guard = Guard(
+        settings,
+        SessionStore(),
+        limiter or new_limiter(),
+        sign_in,
+        OidcSignIn(sign_in.oidc) if sign_in.oidc else None,
+    )
     app.add_middleware(AccessGate, guard=guard)
     _CURRENT = guard
     return guard
@@ -328,6 +349,9 @@ class AccessGate:
         if kind == "http" and path == "/login":
             await self._login(scope, receive, send)
             return
+        if kind == "http" and path in (OIDC_START, OIDC_CALLBACK):
+            await self._oidc(scope, send, headers)
+            return
         session_id = _cookies(headers).get(self.settings.cookie_name)
         if self.guard.sessions.touch(session_id):
             if kind == "websocket":
@@ -347,7 +371,7 @@ class AccessGate:
             await send({"type": "websocket.close", "code": 1008})
             return
         if "text/html" in headers.get("accept", "") and scope.get("method") == "GET":
-            await _send_html(send, 401, login_page(wrong=token is not None))
+            await _send_html(send, 401, self._login_page(wrong=token is not None))
             return
         await _send_text(
             send,
@@ -377,14 +401,14 @@ class AccessGate:
         text = f"Too many failed sign-ins: try again in {wait} seconds."
         extra = ((b"retry-after", str(wait).encode()),)
         if "text/html" in headers.get("accept", ""):
-            await _send_html(send, 429, login_page(problem=text), extra)
+            await _send_html(send, 429, self._login_page(problem=text), extra)
         else:
             await _send_text(send, 429, text, extra)
         return True
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") != "POST":
-            await _send_html(send, 200, login_page())
+            await _send_html(send, 200, self._login_page())
             return
         body = b""
         while True:
@@ -397,19 +421,96 @@ class AccessGate:
                 break
         if await self._limited(scope, send, {"accept": "text/html"}):
             return
-        token = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        if "username" in form and self.guard.sign_in.ldap is not None:
+            await self._ldap(scope, send, form)
+            return
+        token = form.get("token", [""])[0].strip()
         if self.settings.token_matches(token):
             await self._sign_in(scope, send, "/")
             return
         self.guard.limiter.failed(client_address(scope), "a wrong token in the login form")
         await asyncio.sleep(WRONG_TOKEN_DELAY)
-        await _send_html(send, 401, login_page(wrong=True))
+        await _send_html(send, 401, self._login_page(wrong=True))
 
-    async def _sign_in(self, scope: Scope, send: Send, location: str) -> None:
-        """Trade the token for a new session: the cookie in a header, the secret in a
-        page whose script keeps it in this origin's localStorage and goes on to
-        `location` (without the token)."""
-        session_id, secret = self.guard.sessions.create()
+    def _login_page(self, *, wrong: bool = False, problem: str = "") -> str:
+        return login_page(wrong=wrong, problem=problem, ways=self.guard.sign_in)
+
+    async def _ldap(self, scope: Scope, send: Send, form: dict[str, list[str]]) -> None:
+        """A user name and password from the form, checked by the directory (in a
+        worker thread: ldap3 blocks). A wrong password counts as a failed sign-in."""
+        from openorch.ldap_sign_in import DirectoryUnavailable, SignInRefused, ldap_sign_in
+
+        settings = self.guard.sign_in.ldap
+        assert settings is not None
+        username = form.get("username", [""])[0]
+        password = form.get("password", [""])[0]
+        try:
+            identity = await asyncio.to_thread(ldap_sign_in, settings, username, password)
+        except SignInRefused as error:
+            self.guard.limiter.failed(client_address(scope), "a wrong directory password")
+            await asyncio.sleep(WRONG_TOKEN_DELAY)
+            await _send_html(send, 401, self._login_page(problem=str(error)))
+            return
+        except DirectoryUnavailable as error:
+            log.warning("Directory sign-in unavailable: %s", error)
+            await _send_html(send, 503, self._login_page(problem=str(error)))
+            return
+        log.info("%s signed in as %s.", identity.label, identity.role)
+        await self._sign_in(scope, send, "/", identity)
+
+    async def _oidc(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
+        """/login/oidc sends the browser to the provider; /login/oidc/callback finishes
+        the sign-in the provider sent it back from."""
+        oidc = self.guard.oidc
+        if oidc is None or scope.get("method") != "GET":
+            await _send_text(send, 404, "Not found.")
+            return
+        state_cookie = f"{self.settings.cookie_name}-oidc"
+        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        try:
+            if scope.get("path") == OIDC_START:
+                redirect_uri = oidc.settings.redirect_url or (
+                    f"{scope.get('scheme', 'http')}://{headers.get('host', '')}{OIDC_CALLBACK}"
+                )
+                url, state = await oidc.start(redirect_uri)
+                # SameSite=Lax: the provider's redirect back is a cross-site navigation,
+                # which a Strict cookie would not come with.
+                cookie = (
+                    f"{state_cookie}={state}; Path={OIDC_START}; HttpOnly; SameSite=Lax; "
+                    f"Max-Age=600{secure}"
+                )
+                await _send_redirect(send, url, cookie)
+                return
+            identity = await oidc.finish(_query(scope), _cookies(headers).get(state_cookie))
+        except OidcRefused as error:
+            log.warning("OpenID Connect sign-in refused: %s", error)
+            await _send_html(send, 401, self._login_page(problem=str(error)))
+            return
+        except Exception as error:  # a provider answering nonsense: say so, never a 500
+            log.warning("OpenID Connect sign-in failed", exc_info=error)
+            problem = (
+                f"Sign-in with {oidc.settings.name} failed ({type(error).__name__}); the "
+                "Orchestrator's token still works."
+            )
+            await _send_html(send, 502, self._login_page(problem=problem))
+            return
+        log.info("%s signed in as %s.", identity.label, identity.role)
+        forget = f"{state_cookie}=; Path={OIDC_START}; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+        await self._sign_in(scope, send, "/", identity, forget)
+
+    async def _sign_in(
+        self,
+        scope: Scope,
+        send: Send,
+        location: str,
+        identity: Identity = TOKEN_ADMIN,
+        extra_cookie: str = "",
+    ) -> None:
+        """Start a new session of `identity` (the token: the token admin): the cookie
+        in a header, the secret in a page whose script keeps it in this origin's
+        localStorage and goes on to `location` (without the token)."""
+        session_id, secret = self.guard.sessions.create(identity)
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         cookie = (
             f"{self.settings.cookie_name}={session_id}; Path=/; HttpOnly; SameSite=Strict{secure}"
@@ -428,6 +529,7 @@ class AccessGate:
                     (b"content-type", b"text/html; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
                     (b"set-cookie", cookie.encode("latin-1")),
+                    *([(b"set-cookie", extra_cookie.encode("latin-1"))] if extra_cookie else []),
                     (b"cache-control", b"no-store"),
                     (b"content-security-policy", csp.encode("latin-1")),
                     *COMMON_HEADERS,
@@ -542,6 +644,24 @@ async def _send_html(send: Send, status: int, page: str, extra: Headers = ()) ->
     await _send(send, status, page.encode(), b"text/html; charset=utf-8", LOGIN_CSP, extra)
 
 
+async def _send_redirect(send: Send, location: str, cookie: str) -> None:
+    """A 302 to `location` (the identity provider), setting `cookie`."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 302,
+            "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"content-length", b"0"),
+                (b"set-cookie", cookie.encode("latin-1")),
+                (b"cache-control", b"no-store"),
+                *COMMON_HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
+
+
 async def _send(
     send: Send, status: int, body: bytes, content_type: bytes, csp: str, extra: Headers = ()
 ) -> None:
@@ -562,11 +682,32 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
-def login_page(*, wrong: bool = False, problem: str = "") -> str:
-    """The page a browser without a session gets: a form for the token, nothing else."""
+def login_page(*, wrong: bool = False, problem: str = "", ways: SignInConfig | None = None) -> str:
+    """The page a browser without a session gets: the ways to sign in (a provider's
+    button, the directory's user name and password, the token), nothing else."""
     if wrong:
         problem = "That token is not right."
-    problem = f'<p class="wrong">{html.escape(problem)}</p>' if problem else ""
+    problem = f'<p class="wrong" id="problem">{html.escape(problem)}</p>' if problem else ""
+    ways = ways or SignInConfig()
+    others = ""
+    if ways.oidc is not None:
+        others += (
+            f'<p><a class="button" id="oidc" href="{OIDC_START}">Sign in with '
+            f"{html.escape(ways.oidc.name)}</a></p>\n"
+        )
+    if ways.ldap is not None:
+        others += f"""<form method="post" action="/login" id="ldap-form">
+<h2>Sign in with your {html.escape(ways.ldap.name)} account</h2>
+<label for="username">User name</label>
+<input id="username" name="username" autocomplete="username">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+<button type="submit" id="ldap-submit">Sign in</button>
+</form>
+"""
+    if others:
+        others += "<h2>Or with the Orchestrator's token</h2>\n"
+    focus = "" if others else " autofocus"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -576,17 +717,20 @@ body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto;
        padding: 0 1rem; color: #222; }}
 input {{ width: 100%; padding: .5rem; font-size: 1rem; box-sizing: border-box; }}
 button {{ margin-top: .75rem; padding: .5rem 1.5rem; font-size: 1rem; }}
+a.button {{ display: inline-block; padding: .5rem 1.5rem; background: #1f5f9e; color: #fff;
+           text-decoration: none; border-radius: 4px; }}
+h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
 .wrong {{ color: #b00020; }}
 code {{ background: #eee; padding: 0 .2rem; }}
 </style></head>
 <body>
 <h1>Orchestrator</h1>
-<p>This Orchestrator needs its token. Open the address <code>openorch o</code> printed
-(it holds the token), or paste the token here.</p>
 {problem}
+{others}<p>This Orchestrator needs its token. Open the address <code>openorch o</code> printed
+(it holds the token), or paste the token here.</p>
 <form method="post" action="/login">
 <label for="token">Token</label>
-<input id="token" name="token" type="password" autocomplete="current-password" autofocus>
+<input id="token" name="token" type="password" autocomplete="current-password"{focus}>
 <button type="submit">Log in</button>
 </form>
 <p><small>The token is the one set in {html.escape(ENV_TOKEN)} or --token-file, or

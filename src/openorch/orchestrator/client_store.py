@@ -7,10 +7,15 @@ when the tab goes away. Tabs ask `client_store.store` for the data layer and get
 SDK's `OrchestratorConnection`, which are different things.)
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
+from openorch.identity import TOKEN_ADMIN, Identity
+from openorch.orchestrator import who
 from openorch.orchestrator.audited_store import audited
+from openorch.roles import check_call
 from openorch.store import HEAD_REVISION, ConnectionURL, Store
 
 
@@ -41,6 +46,9 @@ class ClientStore:
     """The data layer this client talks to (None while disconnected)."""
 
     _store: Store | None = None
+    #: Who signed in to the page this store belongs to: every call is checked against
+    #: their role (`openorch.roles`).
+    identity: Identity = TOKEN_ADMIN
     #: What the store was opened with (the URL from the page's check, or the configured string).
     conn_string: str | ConnectionURL = ""
     local_path: Path | None = None
@@ -52,15 +60,16 @@ class ClientStore:
 
     @property
     def store(self) -> Store:
-        """The open data layer, every write recorded in the audit trail as the current
-        identity's (`audited_store.py`).
+        """The open data layer as the signed-in person may use it: every call checked
+        against their role (`openorch.roles`), every write recorded in the audit trail as
+        theirs (`audited_store.py`).
 
         Raises:
             NotConnectedError: before Connect (a ValueError, so it shows as a message).
         """
         if self._store is None:
             raise NotConnectedError()
-        return audited(self._store)
+        return cast(Store, RoleCheckedStore(audited(self._store), self.identity))
 
     def key_matches(self) -> bool | None:
         """Whether the key decrypts this database's credentials now (None: none to try);
@@ -94,6 +103,32 @@ class ClientStore:
         store, self._store = self._store, None
         if store is not None:
             store.close()
+
+
+class RoleCheckedStore:
+    """The page's data layer seen through a role: every method call is checked
+    (`openorch.roles.check_call`) before it runs, so a refused action writes nothing,
+    whichever handler, button or hand-made websocket event asked for it. The one place
+    the page enforces roles; the call runs with `who.current_identity()` answering its
+    identity (also in the worker thread it runs in)."""
+
+    def __init__(self, store: Store, identity: Identity) -> None:
+        self._store = store
+        self._identity = identity
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._store, name)
+        if not callable(value):
+            return value
+        identity = self._identity
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            check_call(identity, name, args, kwargs)
+            with who.acting(identity):
+                return value(*args, **kwargs)
+
+        checked.__name__ = name
+        return cast(Callable[..., Any], checked)
 
 
 def key_match(store: Store) -> bool | None:

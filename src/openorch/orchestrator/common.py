@@ -16,7 +16,9 @@ from typing import Any, ParamSpec, TypeVar
 from nicegui import app, run, ui
 from sqlalchemy.exc import SQLAlchemyError
 
+from openorch.identity import Identity
 from openorch.masking import mask
+from openorch.roles import may
 from openorch.store import describe_connection_error
 
 E = TypeVar("E", bound=ui.element)
@@ -37,6 +39,15 @@ def tid(element: E, test_id: str) -> E:
     `data-testid` attribute (for a real browser)."""
     element.mark(test_id)
     element.props(f"data-testid={test_id}")
+    return element
+
+
+def shown_if(element: E, identity: Identity, action: str) -> E:
+    """Hide `element` unless `identity`'s role may do `action` (`openorch.roles`).
+
+    A courtesy only: the role is checked again on the server when the action runs
+    (`client_store.RoleCheckedStore`), and NiceGUI ignores events of hidden elements."""
+    element.visible = may(identity, action)
     return element
 
 
@@ -105,8 +116,19 @@ def guarded(handler: Callable[P, Any]) -> Callable[P, Awaitable[None]]:
 
 
 async def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking data-layer call in a worker thread and return its result."""
-    result = await run.io_bound(function, *args, **kwargs)
+    """Run a blocking data-layer call in a worker thread and return its result.
+
+    The call runs as the page's signed-in person (`who.current_identity()` answers it
+    in the thread too, where NiceGUI knows no page)."""
+    from openorch.orchestrator import who
+
+    identity = who.current_identity()
+
+    def as_identity() -> T:
+        with who.acting(identity):
+            return function(*args, **kwargs)
+
+    result = await run.io_bound(as_identity)
     if app.is_stopping:
         # NiceGUI hands back None instead of running the call while it shuts down.
         raise asyncio.CancelledError

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from nicegui import Client, events, ui
 
 from openorch.config import ConnectionSettings
+from openorch.identity import TOKEN_ADMIN, Identity
 from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, tid
@@ -115,9 +116,13 @@ class OrchestratorPage:
     panels and timer."""
 
     def __init__(
-        self, defaults: ConnectionSettings | None, startup_error: str | None = None
+        self,
+        defaults: ConnectionSettings | None,
+        startup_error: str | None = None,
+        identity: Identity = TOKEN_ADMIN,
     ) -> None:
-        self.client_store = ClientStore()
+        self.identity = identity
+        self.client_store = ClientStore(identity=identity)
         self.has_focus = True
         PAGES[ui.context.client] = self
         ui.context.client.on_delete(self._close_store)
@@ -130,6 +135,10 @@ class OrchestratorPage:
                     name: tid(ui.tab(name), f"tab_{name.lower()}") for name in TAB_NAMES
                 }
             ui.space()
+            tid(
+                ui.label(f"{identity.label} · {identity.role}").classes("text-body2"),
+                "signed_in_as",
+            ).tooltip("Who is signed in to this page, and their role")
             tid(
                 ui.button(icon="contrast", on_click=self.dark.toggle).props("flat color=white"),
                 "dark_mode_button",

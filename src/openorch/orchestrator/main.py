@@ -19,6 +19,7 @@ from openorch.config import ENV_CONN, ENV_KEY, ConnectionSettings, data_dir, res
 from openorch.crypto import Cipher
 from openorch.host_rule import HostRule
 from openorch.listening import listen_problem
+from openorch.orchestrator import who
 from openorch.orchestrator.access import (
     SECRET_KEY,
     WILDCARD_HOSTS,
@@ -34,6 +35,7 @@ from openorch.orchestrator.access import (
 from openorch.orchestrator.common import tid
 from openorch.orchestrator.frame import PAGE_SCRIPT, OrchestratorPage
 from openorch.private_files import private_dir, write_private
+from openorch.sign_in_config import SignInConfig, SignInConfigError, load_sign_in
 from openorch.sign_in_limiter import SignInLimiter
 from openorch.store import ConnectError, Store, describe_connection_error, mask
 
@@ -123,9 +125,14 @@ class RootPage:
             )
             leave(client)
             return
+        identity = guard.sessions.identity_of(session_id)
+        if identity is None:  # ended between the check and now
+            leave(client)
+            return
         pending.delete()
+        who.bind(client, identity)
         defaults, error = page_defaults(self.conn, self.key)
-        OrchestratorPage(defaults, error)
+        OrchestratorPage(defaults, error, identity)
         guard.sessions.add_page(session_id, client, lambda: leave(client))
         client.on_delete(lambda: guard.sessions.remove_page(session_id, client))
 
@@ -202,6 +209,18 @@ def startup_lines(conn: str | None, key: str | None) -> list[str]:
     ]
 
 
+def sign_in_lines(sign_in: SignInConfig) -> list[str]:
+    """What `openorch o` says about the ways to sign in (never a secret)."""
+    ways = []
+    if sign_in.oidc is not None:
+        ways.append(f"OpenID Connect ({sign_in.oidc.name}, {sign_in.oidc.issuer})")
+    if sign_in.ldap is not None:
+        ways.append(f"LDAP ({sign_in.ldap.url})")
+    if not ways:
+        return []
+    return [f"Sign-in: {', '.join(ways)} and the token, from {sign_in.path}"]
+
+
 def mount_api(conn: str | None, hosts: HostRule, limiter: SignInLimiter) -> None:
     """Serve the HTTP API inside this server at /api (`openorch o --api`).
 
@@ -230,6 +249,7 @@ def start(
     token_file: str | None = None,
     allowed_hosts: tuple[str, ...] = (),
     log_format: str = "text",
+    sign_in_file: str | None = None,
 ) -> None:
     """Run the server until it is stopped (Ctrl-C).
 
@@ -247,6 +267,10 @@ def start(
     problem = key_problem(conn, key)
     if problem:
         raise StartError(problem)
+    try:
+        sign_in = load_sign_in(sign_in_file)
+    except SignInConfigError as error:
+        raise StartError(str(error)) from error
     port = port or free_port(host if host not in WILDCARD_HOSTS else "127.0.0.1")
     settings = make_settings(
         port,
@@ -255,12 +279,12 @@ def start(
         allowed_hosts=allowed_hosts,
         own_auth_prefixes=("/api",) if api else (),
     )
-    for line in startup_lines(conn, key):
+    for line in [*startup_lines(conn, key), *sign_in_lines(sign_in)]:
         print(line, flush=True)
     limiter = new_limiter()
     if api:
         mount_api(conn, settings.host_rule, limiter)
-    install(app, settings, limiter)
+    install(app, settings, limiter, sign_in)
     app.on_startup(lambda: announce_when_listening(settings, show=show))
     app.on_shutdown(forget_redirect_file)
     ui.run(
@@ -374,6 +398,7 @@ def run(args: argparse.Namespace) -> int:
             token_file=getattr(args, "token_file", None),
             allowed_hosts=tuple(getattr(args, "allow_host", None) or ()),
             log_format=getattr(args, "log_format", None) or "text",
+            sign_in_file=getattr(args, "sign_in_file", None),
         )
     except StartError as error:
         print(f"openorch o: cannot start: {error}", file=sys.stderr, flush=True)

@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from openorch.identity import TOKEN_ADMIN, Identity
+
 #: A session unused this long is forgotten (a working day; an open page keeps it alive).
 IDLE_SECONDS = 8 * 3600.0
 #: Most sessions kept at once; beyond that the least recently used one ends.
@@ -40,10 +42,13 @@ def _digest(value: str) -> str:
 
 @dataclass
 class Session:
-    """One sign-in: the hash of its secret, when it was last used, its open pages."""
+    """One sign-in: the hash of its secret, when it was last used, who signed in, its
+    open pages."""
 
     secret_hash: str
     last_used: float
+    #: Who signed in (the start-up token: the token admin) and so what they may do.
+    identity: Identity = TOKEN_ADMIN
     #: Called to close each open page of this session when it ends (keyed by page).
     closers: dict[object, Callable[[], None]] = field(default_factory=dict)
 
@@ -59,13 +64,14 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
 
-    def create(self) -> tuple[str, str]:
-        """A new session: (id for the cookie, secret for the page's storage)."""
+    def create(self, identity: Identity = TOKEN_ADMIN) -> tuple[str, str]:
+        """A new session of `identity`: (id for the cookie, secret for the page's
+        storage)."""
         session_id = secrets.token_urlsafe(32)
         secret = secrets.token_urlsafe(32)
         closers: list[Callable[[], None]] = []
         with self._lock:
-            self._sessions[_digest(session_id)] = Session(_digest(secret), self.clock())
+            self._sessions[_digest(session_id)] = Session(_digest(secret), self.clock(), identity)
             while len(self._sessions) > MAX_SESSIONS:
                 oldest = min(self._sessions, key=lambda key: self._sessions[key].last_used)
                 closers.extend(self._sessions.pop(oldest).closers.values())
@@ -100,6 +106,12 @@ class SessionStore:
             session = self._sessions.get(_digest(session_id or ""))
             expected = session.secret_hash if session else ""
         return bool(expected) and hmac.compare_digest(_digest(secret), expected)
+
+    def identity_of(self, session_id: str | None) -> Identity | None:
+        """Who signed in to the live session `session_id` (None: no such session)."""
+        with self._lock:
+            session = self._sessions.get(_digest(session_id or ""))
+            return session.identity if session is not None else None
 
     def add_page(self, session_id: str, page: object, close: Callable[[], None]) -> None:
         """Remember an open page of the session, to close it when the session ends."""

@@ -10,7 +10,7 @@ from nicegui import ui
 from openorch.database import Alert, AlertChannel, AlertRecipients, AlertRule
 from openorch.database.alerts import RULE_KINDS
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import cut, fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import cut, fmt, guarded, off_loop, shown_if, tid
 from openorch.orchestrator.popups.alert_popups import (
     ChannelPopup,
     RecipientsPopup,
@@ -18,6 +18,7 @@ from openorch.orchestrator.popups.alert_popups import (
     alert_details_popup,
 )
 from openorch.orchestrator.widgets import quiet_no_data
+from openorch.roles import ADMINISTER
 
 #: How many alerts the history shows per page.
 HISTORY_PAGE = 50
@@ -131,7 +132,7 @@ class AlertsTab:
         self._rules: dict[str, AlertRule] = {}
         self._recipients: dict[str, AlertRecipients] = {}
         self.lease_label = tid(ui.label(""), "alerts_lease_label")
-        with ui.row():
+        with shown_if(ui.row(), client_store.identity, ADMINISTER):
             tid(
                 ui.button(
                     "New email channel",

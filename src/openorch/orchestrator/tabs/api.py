@@ -8,9 +8,10 @@ from nicegui import ui
 
 from openorch.database import ApiAuditEntry, ApiScope, ApiToken
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, shown_if, tid
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.widgets import DatetimeInput, Page, ServerTable, paged, quiet_no_data
+from openorch.roles import ADMINISTER
 
 TOKEN_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Token Name", "field": "name", "align": "left", "sortable": True},
@@ -84,9 +85,13 @@ class ApiTab:
             "Tokens for the HTTP API (openorch api). A token's secret is shown once, when it "
             "is created; only its hash is stored. Click a token to revoke it."
         ).classes("text-sm")
-        tid(
-            ui.button("New Token", icon="add", on_click=guarded(self.new_token)),
-            "api_token_new_button",
+        shown_if(
+            tid(
+                ui.button("New Token", icon="add", on_click=guarded(self.new_token)),
+                "api_token_new_button",
+            ),
+            client_store.identity,
+            ADMINISTER,
         )
         self.tokens_table = tid(
             ui.table(

@@ -6,10 +6,11 @@ from nicegui import ui
 
 from openorch.database import Constant, Credential
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, off_loop, shown_if, tid
 from openorch.orchestrator.popups.constant_popup import ConstantPopup
 from openorch.orchestrator.popups.credential_popup import CredentialPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data
+from openorch.roles import ADMINISTER
 
 CONSTANT_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Constant Name", "field": "name", "align": "left", "sortable": True},
@@ -68,7 +69,7 @@ class ConstantsTab:
 
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
-        with ui.row():
+        with shown_if(ui.row(), client_store.identity, ADMINISTER):
             tid(
                 ui.button("New Constant", icon="add", on_click=guarded(self.new_constant)),
                 "constant_new_button",

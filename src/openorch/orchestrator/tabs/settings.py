@@ -21,6 +21,7 @@ from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.generic import info_popup
 from openorch.orchestrator.tabs.retention import RetentionPanel
+from openorch.roles import CONNECT_ELSEWHERE, check
 from openorch.store import HEAD_REVISION, ConnectionURL, mask, parse_url
 from openorch.store.conn_policy import check_page_connection_string, with_page_password
 
@@ -147,6 +148,8 @@ class SettingsTab:
             return
         typed_password = self.password_input.value or ""
         use_configured = bool(self.configured_conn) and typed_conn == mask(self.configured_conn)
+        if not use_configured or typed_key or typed_password:
+            check(self.client_store.identity, CONNECT_ELSEWHERE)
         conn = await off_loop(self._connection_url, typed_conn, typed_password, use_configured)
         local_path = (
             self.defaults.database_path

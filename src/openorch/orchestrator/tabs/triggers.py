@@ -18,10 +18,11 @@ from openorch.database import (
     TriggerType,
 )
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, off_loop, tid
+from openorch.orchestrator.common import fmt, guarded, off_loop, shown_if, tid
 from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
+from openorch.roles import ADMINISTER
 from openorch.store.schedule import NO_NEXT_RUN
 
 COLUMNS: list[dict[str, Any]] = [
@@ -128,7 +129,7 @@ class TriggersTab:
 
     def __init__(self, client_store: ClientStore) -> None:
         self.client_store = client_store
-        with ui.row():
+        with shown_if(ui.row(), client_store.identity, ADMINISTER):
             tid(
                 ui.button(
                     "New Single Trigger",
