@@ -652,10 +652,18 @@ def one_row(store: Store, action: str) -> AbstractContextManager[None]:
     one thing the person did that takes several data-layer calls (saving a queue
     element whose status and fields both changed). Every write must touch the same
     object; the row has the first one's before and the last one's after."""
-    wrapped: object = store
-    if not isinstance(wrapped, AuditedStore):
+    wrapped = _audited_of(store)
+    if wrapped is None:
         raise TypeError("one_row needs the page's audited store (ClientStore.store)")
     return wrapped._one_row(action)
+
+
+def _audited_of(store: object) -> "AuditedStore | None":
+    """The AuditedStore inside the page's store (which a role check wraps in turn:
+    client_store.RoleCheckedStore), or None."""
+    while store is not None and not isinstance(store, AuditedStore):
+        store = getattr(store, "_store", None) if not isinstance(store, Store) else None
+    return store
 
 
 def record_event(
@@ -670,8 +678,8 @@ def record_event(
 ) -> None:
     """Record an Orchestrator action that is no database write (signing every browser
     out) as `who`'s (take `current_identity()` on the event loop, before `off_loop`)."""
-    wrapped: object = store
-    real = wrapped._store if isinstance(wrapped, AuditedStore) else store
+    audited_store = _audited_of(store)
+    real = audited_store._store if audited_store is not None else store
     real.record_audit(
         actor=who.label,
         actor_method=who.method,

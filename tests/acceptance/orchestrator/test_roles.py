@@ -129,6 +129,8 @@ async def test_operator_runs_and_fixes_but_sets_nothing_up(user: User, db: Store
     assert db.get_queue_element(element_id).status == QueueStatus.IN_PROGRESS
     await confirm(user, "queue_element_popup_release_button")
     await until(lambda: db.get_queue_element(element_id).status != QueueStatus.IN_PROGRESS)
+    # The released element's popup closes after the write: wait, or "new" finds its Save.
+    await until(lambda: not has(user, "queue_element_popup_save_button"))
     await click_and_wait(user, "queue_dialog_new_button", "queue_element_popup_save_button")
     user.find(marker="queue_element_popup_reference_input").type("added-by-operator")
     user.find(marker="queue_element_popup_save_button").click()
