@@ -30,7 +30,9 @@ NEW_COLUMNS = ("job_id", "attempts", "not_before", "deadline", "unique_reference
 
 
 def _where(condition: str) -> dict[str, sa.TextClause]:
-    return {f"{dialect}_where": sa.text(condition) for dialect in ("sqlite", "postgresql", "mssql")}
+    return {
+        f"{dialect}_where": sa.text(condition) for dialect in ("sqlite", "postgresql", "mssql")
+    }
 
 
 def upgrade() -> None:

@@ -120,12 +120,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, (table, _columns) in INDEXES.items():
         op.drop_index(name, table_name=table)
-    for table in (
-        "Watchdog_Leases",
-        "Alert_Deliveries",
-        "Alerts",
-        "Alert_Recipients",
-        "Alert_Rules",
-        "Alert_Channels",
-    ):
+    for table in ("Watchdog_Leases", "Alert_Deliveries", "Alerts", "Alert_Recipients",
+                  "Alert_Rules", "Alert_Channels"):
         op.drop_table(table)

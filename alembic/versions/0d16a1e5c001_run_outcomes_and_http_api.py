@@ -64,7 +64,9 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Uuid(), nullable=True),
         sa.Column("message", sa.String(1000), nullable=True),
     )
-    op.create_index("ix_RunRequests_status_requested_at", "RunRequests", ["status", "requested_at"])
+    op.create_index(
+        "ix_RunRequests_status_requested_at", "RunRequests", ["status", "requested_at"]
+    )
     op.create_index("ix_RunRequests_correlation_id", "RunRequests", ["correlation_id"])
 
 
@@ -77,11 +79,6 @@ def downgrade() -> None:
     op.drop_table("ApiTokens")
     op.drop_index("ix_Jobs_correlation_id", table_name="Jobs")
     with op.batch_alter_table("Jobs") as batch:
-        for column in (
-            "correlation_id",
-            "outcome_time",
-            "outcome_data",
-            "outcome_message",
-            "outcome",
-        ):
+        for column in ("correlation_id", "outcome_time", "outcome_data", "outcome_message",
+                       "outcome"):
             batch.drop_column(column)

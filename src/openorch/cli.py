@@ -255,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each command imports its program inside its handler (start-up time: `openorch s` never
+# loads NiceGUI, `openorch key` loads neither a UI nor the data layer's features).
+
+
 def _run_orchestrator(args: argparse.Namespace) -> int:
     _use_log_format(args, "orchestrator")
     from openorch.orchestrator.main import run

@@ -261,3 +261,15 @@ def test_the_circle_check_sees_circles() -> None:
     graph = import_graph()
     assert "openorch.store.migrate" in graph["openorch.store.opening"]  # inside a function
     assert "openorch.store" in graph["openorch.crypto"]  # the package of store.keys
+
+
+def test_every_store_module_is_on_the_architecture_map() -> None:
+    """docs/architecture.md maps every store module (module, mixin, tables, callers)."""
+    doc = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = doc.split("## The data layer, module by module", 1)[1].split("\n## ", 1)[0]
+    missing = [
+        path.name
+        for path in sorted((PACKAGE / "store").glob("*.py"))
+        if f"| `{path.name}` |" not in section
+    ]
+    assert not missing, f"add these to docs/architecture.md's data-layer map: {missing}"

@@ -22,12 +22,11 @@ BUILTIN_EXCEPTIONS = {
     if inspect.isclass(value) and issubclass(value, BaseException)
 }
 
-#: A `__getattr__` (a module's lazy names, the lazily loaded Store features) must raise
-#: AttributeError: that is Python's attribute protocol, and it is allowed in any module.
+#: register_run's lost races end as an `OperationalError` (the Scheduler retries it as a
+#: passing outage), whose `orig` argument is a plain exception carrying the detail. (A
+#: `__getattr__` raises AttributeError anywhere: that is Python's protocol.)
 #: audit.snapshot given something that is neither a row nor a mapping is a programming
-#: error (TypeError), not bad input. register_run's lost races end as an
-#: `OperationalError` (the Scheduler retries it as a passing outage), whose `orig`
-#: argument is a plain exception carrying the detail.
+#: error (TypeError), not bad input.
 ALLOWED = {("audit.py", "TypeError"), ("schedulers.py", "Exception")}
 
 
@@ -35,34 +34,25 @@ def _modules() -> list[Path]:
     return sorted(STORE.glob("*.py"))
 
 
-def _name_of(node: ast.AST) -> str | None:
-    """The class a `raise X` or `X(...)` node names, if it names one by a plain name."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return node.func.id
-    if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name):
-        return node.exc.id
-    return None
-
-
 def _bare_builtin_errors(path: Path) -> list[str]:
     """Lines that build or raise a built-in exception class: `raise ValueError(...)`,
     `raise KeyError`, `error = TypeError(...)`."""
     found: list[tuple[int, str]] = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    in_getattr = {
+    protocol = {
         id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
-        for inner in ast.walk(node)
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef) and function.name == "__getattr__"
+        for inner in ast.walk(function)
     }
     for node in ast.walk(tree):
-        if id(node) in in_getattr and _name_of(node) == "AttributeError":
-            continue
         target = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             target = node.func.id
         elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name):
             target = node.exc.id
+        if target == "AttributeError" and id(node) in protocol:
+            continue
         if target in BUILTIN_EXCEPTIONS and (path.name, target) not in ALLOWED:
             found.append((node.lineno, f"{path.name}:{node.lineno} {target}"))
     return [text for _line, text in sorted(found)]

@@ -379,6 +379,7 @@ class AlertStore(AlertConfigStore):
         """
         v.check_int("offset", offset, minimum=0)
         v.check_int("limit", limit, minimum=0)
+        # Lazy: only the alerts page needs it (start-up time of every process).
         from sqlalchemy.orm import defer
 
         page = (

@@ -249,6 +249,7 @@ def _check_odbc_values(url: URL, query: dict[str, str]) -> None:
 def installed_odbc_drivers() -> set[str]:
     """The driver names registered with the ODBC driver manager (odbcinst.ini)."""
     try:
+        # Lazy and optional: pyodbc is installed only for SQL Server.
         import pyodbc
 
         return set(pyodbc.drivers())
@@ -318,6 +319,7 @@ def odbc_attributes(connection_string: str) -> list[tuple[str, str]]:
 
 def _odbc_data_sources() -> set[str]:
     try:
+        # Lazy and optional: pyodbc is installed only for SQL Server.
         import pyodbc
 
         return set(pyodbc.dataSources())

@@ -225,6 +225,7 @@ def _live_schedulers(engine: Engine) -> list[str]:
     """Schedulers the source's liveness rule still counts as running (the same rule as
     the Schedulers tab), leaving out those that recorded a clean stop: what a running
     one writes after the copy read the source stays behind."""
+    # Lazy: only `openorch copy` reaches here (start-up time of the CLI).
     from sqlalchemy.orm import Session
 
     from openorch.store.schedulers import scheduler_health

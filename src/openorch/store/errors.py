@@ -178,6 +178,7 @@ else:
     def __getattr__(name: str) -> type:
         if name != "KeyMismatch":
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        # Lazy: cryptography loads on first use (SDK start-up time).
         from cryptography.fernet import InvalidToken
 
         class KeyMismatch(StoreError, InvalidToken):

@@ -21,6 +21,7 @@ from openorch.store import errors
 from openorch.store.errors import BadInput
 
 if TYPE_CHECKING:
+    # Lazy: cryptography loads on first key use (SDK start-up time).
     from cryptography.fernet import Fernet
 
 #: Length of the raw key Fernet needs (16 bytes signing + 16 bytes encryption).
@@ -34,6 +35,7 @@ _INVALID_KEY = (
 
 def generate_key() -> bytes:
     """A new random key, urlsafe-base64 of 32 bytes, as `Fernet.generate_key()` makes."""
+    # Lazy: cryptography loads on first key use (SDK start-up time).
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key()
@@ -91,6 +93,7 @@ class Cipher:
     @property
     def _fernet(self) -> "Fernet":
         if self._fernet_instance is None:
+            # Lazy: cryptography loads on first key use (SDK start-up time).
             from cryptography.fernet import Fernet
 
             try:
@@ -111,6 +114,7 @@ class Cipher:
             KeyMismatch: when the token was made with another key or is damaged (a
                 ValueError and a `cryptography.fernet.InvalidToken`).
         """
+        # Lazy: cryptography loads on first key use (SDK start-up time).
         from cryptography.fernet import InvalidToken
 
         mismatch = (

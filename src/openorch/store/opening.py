@@ -6,14 +6,16 @@ key, connect, check the tables and the revision" is written once, with one set o
 messages that say what to do next.
 """
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from openorch.masking import mask
+from openorch.private_files import create_private, make_private
 from openorch.store.core import HEAD_REVISION
-from openorch.store.engine import describe_connection_error
+from openorch.store.engine import describe_connection_error, parse_url
 from openorch.store.errors import ConnectError, Unversioned
 from openorch.store.keys import Cipher
 
@@ -112,11 +114,6 @@ def _prepare_private_sqlite(database: str | URL) -> None:
     connections to it (a page reload opens a new tab's store while the old tab's is
     still open), and closing a descriptor of it would drop this process's SQLite locks
     (see `create_private`)."""
-    from pathlib import Path
-
-    from openorch.private_files import create_private, make_private
-    from openorch.store.engine import parse_url
-
     try:
         url = parse_url(database)
     except ValueError:

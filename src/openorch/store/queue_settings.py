@@ -184,6 +184,7 @@ class QueueSettingsStore(StoreCore):
 
 
 def _refuse_existing_duplicates(connection: Connection, queue_name: str) -> None:
+    # Lazy: only switching unique references on needs it (start-up time).
     from sqlalchemy import func
 
     duplicates = list(

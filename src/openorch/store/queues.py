@@ -233,6 +233,7 @@ def _existing_references(
     found: set[str] = set()
     dialect = connection.dialect.name
     if dialect == "postgresql":
+        # Lazy: PostgreSQL only (SDK start-up time on other databases).
         from sqlalchemy import any_
         from sqlalchemy.dialects.postgresql import ARRAY
         from sqlalchemy.types import String

@@ -229,6 +229,7 @@ def check_cron(value: Any, label: str = "cron_expr") -> str:
 
 def next_cron_times(cron_expr: str, after: datetime, count: int) -> list[datetime]:
     """The first `count` times after `after` that `cron_expr` names."""
+    # Lazy: croniter is needed only where a cron is read (SDK start-up time).
     from croniter import croniter
 
     stepper = croniter(cron_expr, after)
@@ -237,6 +238,7 @@ def next_cron_times(cron_expr: str, after: datetime, count: int) -> list[datetim
 
 def next_cron_time(cron_expr: str, after: datetime) -> datetime:
     """The first time after `after` that `cron_expr` names."""
+    # Lazy: croniter is needed only where a cron is read (SDK start-up time).
     from croniter import croniter
 
     result = croniter(cron_expr, after).get_next(datetime)

@@ -13,6 +13,8 @@ from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.element_timeline import timeline_section
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
+from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
+from openorch.orchestrator.rows import job_row
 from openorch.orchestrator.who import current_identity
 from openorch.store import PipelineView, TimelineEntry
 from openorch.store.queues import attempts_made, describe_duration
@@ -236,9 +238,6 @@ class QueueElementPopup:
 
     async def open_job(self) -> object:
         """Open the logs of the job that claimed this element."""
-        from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
-        from openorch.orchestrator.rows import job_row
-
         assert self.element is not None and self.element.job_id is not None
         job = await off_loop(self.client_store.store.get_job, self.element.job_id)
         return JobLogsPopup(self.client_store, job_row(job), job)
