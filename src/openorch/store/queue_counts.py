@@ -220,7 +220,7 @@ def read_counts(connection: Connection) -> tuple[dict[str, dict[QueueStatus, int
     counts: dict[str, dict[QueueStatus, int]] = {}
     rows = 0
     members = QueueStatus.__members__
-    for queue_name, status, total, summed in connection.execute(statement).tuples():
+    for queue_name, status, total, summed in connection.execute(statement):
         rows += int(summed)
         if not total or status not in members:
             continue
