@@ -2,7 +2,8 @@
 machine cannot blur: PostgreSQL's WAL bytes (and the median time) per claim + DONE and
 per bulk-created element (full-page writes and autovacuum off; the bulk's figure
 includes the VACUUM after it), in the three schema states of
-`counts_bench.py` ("before": neither, "counts": the count triggers, "after": both).
+`counts_bench.py` ("before": neither, "counts": the count triggers, "after": both), and
+"index_on_queues": the counts and the first design's trigram index on `Queues` itself.
 `python bench/counts_wal.py`. Prints JSON.
 """
 
@@ -23,6 +24,7 @@ from run import fresh_database  # noqa: E402
 from openorch import migrate  # noqa: E402
 from openorch.database import QueueStatus  # noqa: E402
 from openorch.store import Store, build_engine  # noqa: E402
+from openorch.store.search import PG_DOCUMENT  # noqa: E402
 
 
 def _lsn(store: Store) -> int:
@@ -46,8 +48,15 @@ def measure(url: str, claims: int, bulk: int) -> dict[str, Any]:
     store = Store(engine)
     out: dict[str, Any] = {}
     for round_ in range(2):
-        for mode in MODES:
-            _set_objects(engine, mode)
+        for mode in (*MODES, "index_on_queues"):
+            _set_objects(engine, "counts" if mode == "index_on_queues" else mode)
+            with engine.begin() as connection:
+                connection.exec_driver_sql('DROP INDEX IF EXISTS "ix_Queues_search_trgm"')
+                if mode == "index_on_queues":  # the first design: the GIN index on Queues
+                    connection.exec_driver_sql(
+                        'CREATE INDEX "ix_Queues_search_trgm" ON "Queues" USING gin ('
+                        f"{PG_DOCUMENT.format(row='')} gin_trgm_ops)"
+                    )
             queue = f"{mode}{round_}"
             references = [f"r{i}" for i in range(bulk)]
             data = [f'{{"invoice": {i}, "amount": 100}}' for i in range(bulk)]
@@ -73,6 +82,8 @@ def measure(url: str, claims: int, bulk: int) -> dict[str, Any]:
             row["claim_ms"].append(round(statistics.median(times), 3))
             if mode != "before":
                 store.compact_queue_counts()
+        with engine.begin() as connection:
+            connection.exec_driver_sql('DROP INDEX IF EXISTS "ix_Queues_search_trgm"')
     store.close()
     engine.dispose()
     return out

@@ -3,6 +3,7 @@ LIKE for any text and term (a property test on SQLite and PostgreSQL), kept by t
 whoever writes, and the fallbacks when the index cannot be made."""
 
 import logging
+import sqlite3
 import time
 import uuid
 
@@ -145,7 +146,7 @@ def test_an_sqlite_without_trigram_gets_no_index(
     assert not search.sqlite_has_trigram("3.33.0")
     engine = build_engine(sqlite_empty_url)
     migrate.upgrade(engine, "0d1aa1e5c001")
-    monkeypatch.setattr(search.sqlite3, "sqlite_version", "3.33.0")  # what an old Python has
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.33.0")  # what an old Python has
     migrate.upgrade(engine)  # goes on without the index
     with engine.connect() as connection:
         assert not search.search_indexed(connection)

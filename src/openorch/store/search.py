@@ -29,7 +29,6 @@ table's key is a UUID); openorch never runs VACUUM. After one run by hand,
 """
 
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -165,6 +164,8 @@ _SQLITE_DROP = (
 
 def sqlite_has_trigram(version: str | None = None) -> bool:
     """True when this SQLite library (or `version`) has FTS5's trigram tokenizer."""
+    import sqlite3  # here, not at import: the SDK imports this module
+
     parts = tuple(int(part) for part in (version or sqlite3.sqlite_version).split(".")[:3])
     return parts >= SQLITE_TRIGRAM_VERSION
 
@@ -186,6 +187,8 @@ def install(connection: Connection) -> str | None:
     dialect = connection.dialect.name
     if dialect == "sqlite":
         if not sqlite_has_trigram() or not _sqlite_fts5_works(connection):
+            import sqlite3
+
             return (
                 f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer "
                 f"(3.34 or later needed): substring search uses plain LIKE."
