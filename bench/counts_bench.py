@@ -270,7 +270,7 @@ def writes(url: str, rounds: int, drain_size: int, bulk_size: int) -> list[dict[
     migrate.upgrade(engine)
     store = Store(engine)
     references = [f"r{i}" for i in range(bulk_size)]
-    data = ['{"invoice": %d, "amount": 100}' % i for i in range(bulk_size)]
+    data = [f'{{"invoice": {i}, "amount": 100}}' for i in range(bulk_size)]
     results: dict[str, dict[str, list[float]]] = {}
     serial = iter(range(1_000_000))
     bulk_name = f"bulk_create_queue_elements, {bulk_size:,} elements (ms)"

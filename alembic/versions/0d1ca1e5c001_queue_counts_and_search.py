@@ -7,9 +7,9 @@ Additive only, so the original OpenOrchestrator keeps working on the database (i
 writes to `Queues` fire the same triggers, which keep the new objects exact):
 - Queue_Counts: (queue_name, status, delta) rows written by triggers on `Queues`, summed
   on read (store/queue_counts.py); backfilled here from the existing elements;
-- substring search: on PostgreSQL the pg_trgm extension and a GIN index
-  ix_Queues_search_trgm; on SQLite 3.34+ an FTS5 trigram table Queue_Search kept by
-  triggers (store/search.py). Where that cannot be made (no pg_trgm, an older SQLite,
+- substring search: on PostgreSQL the pg_trgm extension and a side table Queue_Search
+  (GIN index ix_Queue_Search_trgm) kept by triggers; on SQLite 3.34+ an FTS5 trigram
+  table Queue_Search kept by triggers (store/search.py). Where that cannot be made (no pg_trgm, an older SQLite,
   SQL Server) the upgrade says so and search stays the plain LIKE.
 """
 

@@ -6,9 +6,11 @@ the term or its data or message contains it, exactly as `LIKE 'term%'` / `LIKE
 counts). A B-tree cannot serve `LIKE '%term%'`, so without more the search reads every
 element of the queue. An index of trigrams (every three consecutive characters) can:
 
-- PostgreSQL: `pg_trgm` and one GIN index over reference, data and message joined
-  (`ix_Queues_search_trgm`). A search adds `document LIKE '%term%'` to the exact
-  condition; the planner answers it from the index and rechecks the rows.
+- PostgreSQL: `pg_trgm` and a side table `Queue_Search (id, document)` holding
+  reference, data and message joined, with a GIN trigram index (`ix_Queue_Search_trgm`),
+  kept by triggers on `Queues`. A search adds `id IN (SELECT id FROM Queue_Search WHERE
+  document LIKE '%term%')`; the planner answers it from the index. Why a side table and
+  not an index on `Queues`: see `_PG_DDL`.
 - SQLite (3.34 and later): an FTS5 table with the trigram tokenizer (`Queue_Search`)
   that indexes the same three columns of `Queues` (external content: it stores no copy),
   kept by triggers, so rows the original or raw SQL write are found too. A search adds
@@ -27,7 +29,6 @@ table's key is a UUID); openorch never runs VACUUM. After one run by hand,
 """
 
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -44,13 +45,81 @@ MIN_TERM = 3
 #: SQLite's trigram tokenizer arrived in 3.34.0.
 SQLITE_TRIGRAM_VERSION = (3, 34, 0)
 
-PG_INDEX = "ix_Queues_search_trgm"
+PG_INDEX = "ix_Queue_Search_trgm"
 SQLITE_TABLE = "Queue_Search"
 
-#: What the PostgreSQL index holds, written exactly as in the index (the planner matches
-#: the expression to the index). NULLs become '' so one missing column keeps the rest.
+#: The text PostgreSQL indexes per element (in the side table `Queue_Search`): reference,
+#: data and message joined; NULLs become '' so one missing column keeps the rest.
 PG_DOCUMENT = (
-    "(COALESCE(reference, '') || ' ' || COALESCE(data, '') || ' ' || COALESCE(message, ''))"
+    "(COALESCE({row}reference, '') || ' ' || COALESCE({row}data, '') || ' ' "
+    "|| COALESCE({row}message, ''))"
+)
+
+#: PostgreSQL: a side table, so claims (which change status, start and job, never the
+#: text) touch no trigram index: an index on `Queues` itself would get new entries on
+#: every claim (a status change is no HOT update), measured as twice the WAL per claim.
+_PG_DDL = (
+    'CREATE TABLE IF NOT EXISTS "Queue_Search" (id UUID PRIMARY KEY, document TEXT NOT NULL)',
+    f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queue_Search" USING gin (document gin_trgm_ops)',
+    f"""CREATE OR REPLACE FUNCTION openorch_queue_search_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO "Queue_Search" (id, document)
+  SELECT id, {PG_DOCUMENT.format(row="")} FROM queue_search_new
+  WHERE COALESCE(reference, data, message) IS NOT NULL;
+  RETURN NULL;
+END $$""",
+    """CREATE OR REPLACE FUNCTION openorch_queue_search_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM "Queue_Search" s USING queue_search_old o WHERE s.id = o.id;
+  RETURN NULL;
+END $$""",
+    f"""CREATE OR REPLACE FUNCTION openorch_queue_search_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM "Queue_Search" WHERE id = OLD.id;
+  IF COALESCE(NEW.reference, NEW.data, NEW.message) IS NOT NULL THEN
+    INSERT INTO "Queue_Search" (id, document) VALUES (NEW.id, {PG_DOCUMENT.format(row="NEW.")});
+  END IF;
+  RETURN NULL;
+END $$""",
+    """CREATE OR REPLACE FUNCTION openorch_queue_search_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM "Queue_Search";
+  RETURN NULL;
+END $$""",
+    """CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
+REFERENCING NEW TABLE AS queue_search_new
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_insert()""",
+    """CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
+REFERENCING OLD TABLE AS queue_search_old
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_delete()""",
+    """CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message, id
+ON "Queues" FOR EACH ROW
+WHEN (OLD.reference IS DISTINCT FROM NEW.reference OR OLD.data IS DISTINCT FROM NEW.data
+  OR OLD.message IS DISTINCT FROM NEW.message OR OLD.id IS DISTINCT FROM NEW.id)
+EXECUTE PROCEDURE openorch_queue_search_update()""",
+    """CREATE TRIGGER queue_search_truncate AFTER TRUNCATE ON "Queues"
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_truncate()""",
+    f"""INSERT INTO "Queue_Search" (id, document)
+SELECT id, {PG_DOCUMENT.format(row="")} FROM "Queues"
+WHERE COALESCE(reference, data, message) IS NOT NULL
+ON CONFLICT (id) DO NOTHING""",
+)
+
+_PG_TRIGGERS = (
+    "queue_search_insert",
+    "queue_search_delete",
+    "queue_search_update",
+    "queue_search_truncate",
+)
+
+_PG_DROP = (
+    tuple(f'DROP TRIGGER IF EXISTS {name} ON "Queues"' for name in _PG_TRIGGERS)
+    + tuple(f"DROP FUNCTION IF EXISTS openorch_{name}()" for name in _PG_TRIGGERS)
+    + ('DROP TABLE IF EXISTS "Queue_Search"',)
 )
 
 #: Every object the search adds (migrations and schema comparisons leave them alone).
@@ -95,6 +164,8 @@ _SQLITE_DROP = (
 
 def sqlite_has_trigram(version: str | None = None) -> bool:
     """True when this SQLite library (or `version`) has FTS5's trigram tokenizer."""
+    import sqlite3  # here, not at import: the SDK imports this module
+
     parts = tuple(int(part) for part in (version or sqlite3.sqlite_version).split(".")[:3])
     return parts >= SQLITE_TRIGRAM_VERSION
 
@@ -116,6 +187,8 @@ def install(connection: Connection) -> str | None:
     dialect = connection.dialect.name
     if dialect == "sqlite":
         if not sqlite_has_trigram() or not _sqlite_fts5_works(connection):
+            import sqlite3
+
             return (
                 f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer "
                 f"(3.34 or later needed): substring search uses plain LIKE."
@@ -130,7 +203,8 @@ def install(connection: Connection) -> str | None:
         except Exception as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             return f"pg_trgm could not be created ({first}): substring search uses plain LIKE."
-        connection.exec_driver_sql(_pg_index_ddl())
+        for statement in _PG_DDL:
+            connection.exec_driver_sql(statement)
         return None
     return (
         f"{dialect}: full-text search cannot match inside words; substring search uses plain LIKE."
@@ -143,15 +217,8 @@ def offline_ddl(dialect: str) -> tuple[str, ...]:
     if dialect == "sqlite":
         return _SQLITE_DDL
     if dialect == "postgresql":
-        return ("CREATE EXTENSION IF NOT EXISTS pg_trgm", _pg_index_ddl())
+        return ("CREATE EXTENSION IF NOT EXISTS pg_trgm", *_PG_DDL)
     return ()
-
-
-def _pg_index_ddl() -> str:
-    return (
-        f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queues" '
-        f"USING gin ({PG_DOCUMENT} gin_trgm_ops)"
-    )
 
 
 def uninstall(connection: Connection) -> None:
@@ -161,7 +228,8 @@ def uninstall(connection: Connection) -> None:
         for statement in _SQLITE_DROP:
             connection.exec_driver_sql(statement)
     elif dialect == "postgresql":
-        connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{PG_INDEX}"')
+        for statement in _PG_DROP:
+            connection.exec_driver_sql(statement)
 
 
 def search_indexed(connection: Connection) -> bool:
@@ -176,12 +244,15 @@ def search_indexed(connection: Connection) -> bool:
         ).scalar()
         return int(found or 0) == 4
     if dialect == "postgresql":
+        listed = ", ".join(f"'{name}'" for name in _PG_TRIGGERS)
         found = connection.exec_driver_sql(
-            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = %(name)s "
-            "AND schemaname = ANY (current_schemas(false))",
+            "SELECT (SELECT COUNT(*) FROM pg_indexes WHERE indexname = %(name)s "
+            "AND schemaname = ANY (current_schemas(false))) + (SELECT COUNT(*) FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = 'Queues' "
+            f"AND pg_table_is_visible(c.oid) AND t.tgname IN ({listed}))",
             {"name": PG_INDEX},
         ).scalar()
-        return int(found or 0) == 1
+        return int(found or 0) == 1 + len(_PG_TRIGGERS)
     return False
 
 
@@ -190,8 +261,15 @@ def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
     exact condition, which decides). Only for terms of MIN_TERM characters or more."""
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        document: ColumnElement[str] = literal_column(PG_DOCUMENT)
-        return document.like(bindparam("search_pattern", f"%{escaped}%"), escape="\\")
+        return literal_column('"Queues".id').in_(
+            select(literal_column("id"))
+            .select_from(text('"Queue_Search"'))
+            .where(
+                literal_column("document").like(
+                    bindparam("search_pattern", f"%{escaped}%"), escape="\\"
+                )
+            )
+        )
     return literal_column('"Queues".rowid').in_(
         select(literal_column("rowid"))
         .select_from(text(f'"{SQLITE_TABLE}"'))
@@ -252,13 +330,16 @@ class SearchStore(StoreCore):
 
     def rebuild_search_index(self) -> str | None:
         """Make the search index if this database lacks it (after installing pg_trgm, or
-        on a newer SQLite), or rebuild SQLite's from the rows (after a VACUUM). Returns
+        on a newer SQLite), or rebuild it from the rows (SQLite's after a VACUUM). Returns
         None when the index is there, else why it cannot be."""
 
         def work(connection: Connection) -> str | None:
             if search_indexed(connection):
                 if connection.dialect.name == "sqlite":
                     connection.exec_driver_sql(_SQLITE_DDL[-1])
+                else:
+                    connection.exec_driver_sql('DELETE FROM "Queue_Search"')
+                    connection.exec_driver_sql(_PG_DDL[-1])
                 return None
             uninstall(connection)
             return install(connection)
