@@ -66,6 +66,7 @@ def phase(
     prune: bool,
     batch_size: int = DEFAULT_BATCH_SIZE,
     pause_factor: float = PAUSE_FACTOR,
+    kinds: tuple[str, ...] = ("logs", "queue_elements"),
 ) -> dict[str, Any]:
     start = folder / f"start-{time.monotonic_ns()}"
     workers = [
@@ -81,7 +82,7 @@ def phase(
 
     def prune_all() -> None:
         store = Store(url)
-        for kind in ("logs", "queue_elements"):
+        for kind in kinds:
             # Like the watchdog's pass: default pauses, stopped when the claimers stop
             # (the rest of a big backlog goes in later passes).
             result = store.prune(
@@ -158,9 +159,14 @@ def bench(
     # Phases alternate (without, while, without, while, ...) so a machine whose load
     # drifts during the run weighs on both alike; the load average is reported.
     quiet_phases, busy_phases = [], []
-    for _ in range(rounds):
+    for number in range(rounds):
+        # A phase is too short to finish one kind: alternate which kind goes first, so
+        # both old logs and old elements are deleted under load.
+        kinds = ("logs", "queue_elements") if number % 2 == 0 else ("queue_elements", "logs")
         quiet_phases.append(phase(url, claimers, seconds, folder, False, batch_size, pause_factor))
-        busy_phases.append(phase(url, claimers, seconds, folder, True, batch_size, pause_factor))
+        busy_phases.append(
+            phase(url, claimers, seconds, folder, True, batch_size, pause_factor, kinds)
+        )
     quiet, busy = _combine(quiet_phases), _combine(busy_phases)
     return {
         "logs": logs,

@@ -82,6 +82,8 @@ def test_a_pass_is_recorded_per_kind(store: Store) -> None:
     assert totals.runs == 1 and totals.rows == {"logs": 3, "jobs": 0}
     with pytest.raises(BadInput):
         store.prune_by_policy({"logs": 0}, "tester")
+    with pytest.raises(BadInput, match="batch size"):
+        store.prune_by_policy({"logs": 30}, "tester", batch_size=0)
     with Session(store.engine) as session:  # refused before a run was recorded
         assert len(session.scalars(select(PruneRun.id)).all()) == 2
 

@@ -9,7 +9,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from openorch.database import JobOutcome, JobStatus, LogLevel
+from sqlalchemy.orm import Session
+
+from openorch.database import JobCounter, JobOutcome, JobStatus, LogLevel
 from openorch.store import Store
 from support.processes.harness import script, single_due
 
@@ -159,4 +161,18 @@ def fill_every_table(store: Store) -> Filled:
     )
     store.request_run(single, "ci", "--from-api", "corr-1")
     store.record_api_write("ci", "constant.update", "greeting")
+    # Retention and the job counters (issue 29): a policy, a recorded (dry) run, a counter.
+    store.set_retention_policy({"logs": 3650}, "admin (token)")
+    store.prune_by_policy({"logs": 3650}, "vm1 (pid 1, test)", dry_run=True)
+    store.fold_job_counters()  # starts the counters (the Ops_State watermark)
+    with Session(store.engine) as session, session.begin():
+        session.add(
+            JobCounter(
+                process_name="counted",
+                status="DONE",
+                jobs=2,
+                seconds_total=3.5,
+                buckets="[0, 2, 2, 2, 2, 2, 2, 2]",
+            )
+        )
     return Filled(password, secret, job.id, element.id, due, run_id)

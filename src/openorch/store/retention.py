@@ -180,6 +180,17 @@ def check_policy_days(kind: str, value: object) -> int | None:
     return number
 
 
+def check_batch_size(batch_size: object) -> int:
+    """A whole number of rows of at least 1.
+
+    Raises:
+        BadInput: anything else.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise BadInput(f"The batch size must be a whole number of at least 1, not {batch_size!r}.")
+    return batch_size
+
+
 def check_days(kind: str, days: object) -> int:
     """A whole number of days from 1 to MAX_DAYS for a known kind (None refused)."""
     checked = check_policy_days(kind, days)
@@ -230,10 +241,7 @@ class RetentionStore(StoreCore):
             BadInput: an unknown kind, or days or batch size below 1 (nothing deleted).
         """
         keep_days = check_days(kind, keep_days)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise BadInput(
-                f"The batch size must be a whole number of at least 1, not {batch_size!r}."
-            )
+        check_batch_size(batch_size)
         started = time.monotonic()
         if now is None:
             now = self._read(lambda session: state.database_now(session.connection()))

@@ -25,6 +25,7 @@ from openorch.store.retention import (
     MAX_DAYS,
     PruneResult,
     RetentionStore,
+    check_batch_size,
     check_policy_days,
 )
 
@@ -101,6 +102,7 @@ class RetentionPolicyStore(RetentionStore):
                 recorded).
         """
         checked = {kind: check_policy_days(kind, days) for kind, days in policy.items()}
+        check_batch_size(batch_size)
         run_id = self.start_prune_run(run_by, dry_run=dry_run)
         results: list[PruneResult] = []
         note: str | None = None
