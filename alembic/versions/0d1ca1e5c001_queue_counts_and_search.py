@@ -8,9 +8,10 @@ writes to `Queues` fire the same triggers, which keep the new objects exact):
 - Queue_Counts: (queue_name, status, delta) rows written by triggers on `Queues`, summed
   on read (store/queue_counts.py); backfilled here from the existing elements;
 - substring search: on PostgreSQL the pg_trgm extension and a side table Queue_Search
-  (GIN index ix_Queue_Search_trgm) kept by triggers; on SQLite 3.34+ an FTS5 trigram
-  table Queue_Search kept by triggers (store/search.py). Where that cannot be made (no pg_trgm, an older SQLite,
-  SQL Server) the upgrade says so and search stays the plain LIKE.
+  (GIN index ix_Queue_Search_trgm) kept by triggers (store/search.py); on SQLite the
+  FTS5 trigram index is opt-in (`Store.rebuild_search_index()`, see
+  search.SQLITE_OPT_IN). Where the index cannot be made (no pg_trgm, SQL Server) the
+  upgrade says so and search stays the plain LIKE.
 """
 
 import logging
@@ -42,6 +43,9 @@ def upgrade() -> None:
     for statement in queue_counts.trigger_ddl(dialect):
         op.execute(statement)
     op.execute(queue_counts.backfill_sql(dialect))
+    if dialect == "sqlite":  # opt-in there: see search.SQLITE_OPT_IN
+        log.info(search.SQLITE_OPT_IN)
+        return
     if context.is_offline_mode():  # SQL scripts (SQL Server's, by hand): no probing
         for statement in search.offline_ddl(dialect):
             op.execute(statement)

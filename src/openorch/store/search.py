@@ -11,9 +11,12 @@ element of the queue. An index of trigrams (every three consecutive characters) 
   kept by triggers on `Queues`. A search adds `id IN (SELECT id FROM Queue_Search WHERE
   document LIKE '%term%')`; the planner answers it from the index. Why a side table and
   not an index on `Queues`: see `_PG_DDL`.
-- SQLite (3.34 and later): an FTS5 table with the trigram tokenizer (`Queue_Search`)
-  that indexes the same three columns of `Queues` (external content: it stores no copy),
-  kept by triggers, so rows the original or raw SQL write are found too. A search adds
+- SQLite (3.34 and later), **opt-in** (`Store.rebuild_search_index()`; the upgrade
+  does not add it): an FTS5 table with the trigram tokenizer (`Queue_Search`) that
+  indexes the same three columns of `Queues` (external content: it stores no copy),
+  kept by triggers, so rows the original or raw SQL write are found too. SQLite has
+  only row triggers, run inside the one writer's lock: tokenising every element made a
+  100,000-element bulk create 5x slower, too much to impose on every local install. A search adds
   `rowid IN (SELECT rowid FROM Queue_Search WHERE Queue_Search MATCH '"term"')`.
 - SQL Server: nothing. Its full-text search matches words and prefixes, never infixes,
   so it cannot answer `LIKE '%term%'`; the search stays a scan there.
@@ -38,6 +41,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from openorch.store.core import StoreCore
 
 log = logging.getLogger(__name__)
+
+#: Why the upgrade leaves SQLite's index out (measured in docs/benchmarks.md).
+SQLITE_OPT_IN = (
+    "SQLite: substring search uses plain LIKE. Store.rebuild_search_index() adds a "
+    "trigram index (FTS5): searches of big queues become fast, and every element "
+    "written becomes about 5x slower to insert (bulk creates most of all)."
+)
 
 #: Shortest term the trigram index can answer (shorter ones use the plain LIKE).
 MIN_TERM = 3
@@ -329,9 +339,9 @@ class SearchStore(StoreCore):
         return [prefilter(self.dialect, search_term)]
 
     def rebuild_search_index(self) -> str | None:
-        """Make the search index if this database lacks it (after installing pg_trgm, or
-        on a newer SQLite), or rebuild it from the rows (SQLite's after a VACUUM). Returns
-        None when the index is there, else why it cannot be."""
+        """Make the search index if this database lacks it (SQLite's, which is opt-in;
+        PostgreSQL's after installing pg_trgm), or rebuild it from the rows (SQLite's
+        after a VACUUM). Returns None when the index is there, else why it cannot be."""
 
         def work(connection: Connection) -> str | None:
             if search_indexed(connection):
