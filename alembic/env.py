@@ -20,13 +20,14 @@ for the original's, which must come first on a new database).
 from alembic import context
 from sqlalchemy import Connection
 
-from openorch.database import Base, QueueElement
+from openorch.database import Base, QueueElement, load_all_models
 from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.store.derived import is_derived
 from openorch.store.engine import build_engine
 
 config = context.config
 attach_filtered_indexes(QueueElement.__table__)
+load_all_models()
 target_metadata = Base.metadata
 #: Which chain this run records: `alembic_version` (original) or `openorch_version`.
 version_table = config.get_main_option("version_table") or "openorch_version"

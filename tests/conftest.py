@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from openorch.crypto import generate_key
+from openorch.database import load_all_models
 from openorch.store import Store
 from support.databases import migrated, missing
 from support.pgcluster import (
@@ -32,6 +33,9 @@ from support.pgcluster import (
     find_pg_bin,
 )
 from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
+
+# Tests compare and dump whole schemas through `Base.metadata`: every table, always.
+load_all_models()
 
 
 def pytest_configure(config: pytest.Config) -> None:

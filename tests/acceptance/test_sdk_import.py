@@ -33,6 +33,8 @@ FORBIDDEN = (
     "openorch.store.retention",
     "openorch.store.api_tokens",
     "openorch.store.run_requests",
+    "openorch.database.alerts",
+    "openorch.database.api",
 )
 
 _PROBE = """

@@ -29,3 +29,45 @@ def test_a_missing_name_is_still_an_attribute_error() -> None:
         pass
     else:
         raise AssertionError("a missing name must raise AttributeError")
+
+
+def test_threads_that_miss_at_once_all_find_the_feature() -> None:
+    """A Scheduler's poll and its watchdog may both be first: each must get the method,
+    not an AttributeError because the other thread was loading (a real failure)."""
+    code = """
+import threading
+from openorch.store import Store
+from openorch.store import features
+
+results = []
+start = threading.Barrier(8)
+original = features.importlib.import_module
+
+def slow(name):
+    import time
+    time.sleep(0.05)  # widen the window another thread can miss in
+    return original(name)
+
+features.importlib.import_module = slow
+
+def look():
+    start.wait()
+    try:
+        results.append(Store.get_pending_run_requests.__qualname__)
+    except AttributeError as error:
+        results.append(repr(error))
+
+threads = [threading.Thread(target=look) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(sorted(set(results)))
+"""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "['RunRequestStore.get_pending_run_requests']", result

@@ -1,15 +1,8 @@
 """The ORM models: the tables every openorch program (and the original OpenOrchestrator)
 shares. The schema is a contract (see docs/database.md); never rename or narrow a column."""
 
-from openorch.database.alerts import (
-    Alert,
-    AlertChannel,
-    AlertDelivery,
-    AlertRecipients,
-    AlertRule,
-    WatchdogLease,
-)
-from openorch.database.api import ApiAuditEntry, ApiScope, ApiToken, RunRequest, RunRequestStatus
+from typing import TYPE_CHECKING, Any
+
 from openorch.database.audit import AuditEntry
 from openorch.database.base import Base
 from openorch.database.calendars import Calendar, CalendarDay
@@ -35,6 +28,55 @@ from openorch.database.triggers import (
     TriggerStatus,
     TriggerType,
 )
+
+if TYPE_CHECKING:
+    from openorch.database.alerts import (
+        Alert,
+        AlertChannel,
+        AlertDelivery,
+        AlertRecipients,
+        AlertRule,
+        WatchdogLease,
+    )
+    from openorch.database.api import (
+        ApiAuditEntry,
+        ApiScope,
+        ApiToken,
+        RunRequest,
+        RunRequestStatus,
+    )
+
+#: Models only the lazily loaded `Store` features use (store/features.py): mapped on
+#: first use, not in every robot process (SDK start-up time). Nothing else refers to
+#: their tables (no foreign keys), so the other models map without them.
+_LAZY_MODELS = {
+    **dict.fromkeys(
+        ("Alert", "AlertChannel", "AlertDelivery", "AlertRecipients", "AlertRule", "WatchdogLease"),
+        "openorch.database.alerts",
+    ),
+    **dict.fromkeys(
+        ("ApiAuditEntry", "ApiScope", "ApiToken", "RunRequest", "RunRequestStatus"),
+        "openorch.database.api",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The feature models, imported on first use."""
+    module = _LAZY_MODELS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def load_all_models() -> None:
+    """Map every model, so `Base.metadata` holds every table: call it before any work on
+    the whole schema (migrations, `openorch copy`, `create_all`, schema comparisons)."""
+    import openorch.database.alerts
+    import openorch.database.api  # noqa: F401
+
 
 __all__ = [
     "Alert",
@@ -78,4 +120,5 @@ __all__ = [
     "TriggerStatus",
     "TriggerType",
     "WatchdogLease",
+    "load_all_models",
 ]

@@ -48,7 +48,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from openorch.database import Base
+from openorch.database import Base, load_all_models
 from openorch.masking import mask
 from openorch.private_files import create_private
 from openorch.store.core import HEAD_REVISION
@@ -58,6 +58,9 @@ from openorch.store.revision import read_revisions
 
 #: Rows read and written per round trip.
 DEFAULT_BATCH_SIZE = 2000
+
+# Copying works on every table.
+load_all_models()
 
 #: What was done to the target before the rows went in.
 Preparation = Literal["created", "upgraded", "ready"]

@@ -43,9 +43,10 @@ class _LoadOnMiss(type):
     features once and looks again."""
 
     def __getattr__(cls, name: str) -> Any:
-        if name.startswith("__") or not load():
+        if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(cls, name)
+        load()  # waits for a load another thread began
+        return type.__getattribute__(cls, name)  # no second miss: AttributeError
 
 
 class _NotLoaded:
@@ -57,16 +58,17 @@ class LazyFeatures(_NotLoaded, metaclass=_LoadOnMiss):
     """Stands in for the feature mixins until `load()` makes them its bases."""
 
     def __getattr__(self, name: str) -> Any:
-        # Called only when ordinary lookup failed: load once, then look again.
-        if name.startswith("__") or not load():
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(self, name)
+        # Called only when ordinary lookup failed: load (once; a load another thread
+        # began is waited for), then look again without coming back here.
+        if not name.startswith("__"):
+            load()
+        return object.__getattribute__(self, name)
 
 
 def load() -> bool:
-    """Import the feature mixins and make them `LazyFeatures`' bases (once; thread-safe).
-    True when this call loaded them, False when they were loaded already (so a name
-    still missing is really missing).
+    """Import the feature mixins and make them `LazyFeatures`' bases (once; thread-safe:
+    a second thread waits until the first has finished). True when this call loaded
+    them, False when they were loaded already.
 
     Raises:
         TypeError: a feature mixin subclasses one of `Store`'s eager mixins.

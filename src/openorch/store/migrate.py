@@ -30,6 +30,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from openorch.database import load_all_models
 from openorch.database.filtered_indexes import attach_filtered_indexes
 from openorch.database.queues import QueueElement
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
@@ -44,8 +45,9 @@ from openorch.store.revision import (
     schema_for,
 )
 
-# The model declares them apart (SDK import time); schema work needs them.
+# The model declares them apart (SDK import time); schema work needs them, and every table.
 attach_filtered_indexes(QueueElement.__table__)
+load_all_models()
 
 #: The original's first revision; a database from before migrations matches it.
 LEGACY_REVISION = "b67b7649b282"
