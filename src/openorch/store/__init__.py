@@ -42,7 +42,6 @@ from openorch.store.queues import (
 )
 from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
 from openorch.store.schedulers import SchedulerStore
-from openorch.store.table_sizes import TableSizes, TableSizeStore
 from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
