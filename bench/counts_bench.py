@@ -1,7 +1,7 @@
 """Counts and search at scale (issue 31): `python bench/counts_bench.py [--backend ...]
 [--elements N] [--original]`.
 
-Fills a database at the revision before the counts (0d1aa1e5c001) with N elements over
+Fills a database at the revision before the counts (0d1ba1e5c001) with N elements over
 50 queues (one of them a tenth of all: the "big" queue), in SQL, then times the upgrade
 (backfilling the counts, building the search index) and measures the median of:
 
@@ -44,7 +44,7 @@ from openorch.store import Store, build_engine, queue_counts, search  # noqa: E4
 QUEUES = 50
 BIG = "q00"
 TERM = "77777"
-BEFORE_COUNTS = "0d1aa1e5c001"
+BEFORE_COUNTS = "0d1ba1e5c001"
 
 
 def populate(engine: Engine, total: int) -> None:

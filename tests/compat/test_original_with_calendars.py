@@ -13,9 +13,11 @@ def test_original_begins_a_calendar_trigger_and_openorch_corrects_its_next_run(
     original: OriginalVenv, sqlite_db_url: str, crypto_key: str
 ) -> None:
     store = Store(sqlite_db_url, crypto_key=crypto_key)
-    calendar = store.create_calendar("Every day off but today")
+    calendar = store.create_calendar("The coming week off")
     today = date.today()
-    off = [today + timedelta(days=n) for n in range(1, 8)]  # the next week is off
+    # Today and the next week are off: the original's next 07:00 (machine time) is today's
+    # before 07:00 and tomorrow's after, a day off either way, whenever the test runs.
+    off = [today + timedelta(days=n) for n in range(8)]
     store.add_calendar_days(calendar, off)
     key = store.create_scheduled_trigger(
         "zoned",
@@ -38,7 +40,7 @@ def test_original_begins_a_calendar_trigger_and_openorch_corrects_its_next_run(
     assert result == {"names": ["zoned"], "began": True}
     trigger = store.get_trigger(key)
     assert isinstance(trigger, ScheduledTrigger)
-    theirs = trigger.next_run  # the original's: 07:00 machine time tomorrow, a day off
+    theirs = trigger.next_run  # the original's: the next 07:00 machine time, a day off
     assert theirs.date() in off and theirs.hour == 7
 
     assert store.correct_next_runs() == 1

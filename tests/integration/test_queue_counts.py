@@ -191,7 +191,7 @@ def test_a_database_without_the_triggers_is_counted_by_a_scan(store: Store) -> N
 
 def test_the_migration_counts_the_elements_already_there(empty_url: str) -> None:
     engine = build_engine(empty_url)
-    migrate.upgrade(engine, "0d1aa1e5c001")
+    migrate.upgrade(engine, "0d1ba1e5c001")
     store = Store(engine)
     store.bulk_create_queue_elements("old", [f"r{n}" for n in range(40)], [None] * 40)
     for _ in range(15):

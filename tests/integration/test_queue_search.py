@@ -124,7 +124,7 @@ def test_the_index_follows_raw_sql_writes(store: Store) -> None:
 
 def test_the_search_index_is_made_for_the_elements_already_there(empty_url: str) -> None:
     engine = build_engine(empty_url)
-    migrate.upgrade(engine, "0d1aa1e5c001")
+    migrate.upgrade(engine, "0d1ba1e5c001")
     Store(engine).bulk_create_queue_elements("q", ["alpha", "beta"], ["one thing", "another"])
     migrate.upgrade(engine)
     upgraded = Store(engine)
@@ -158,7 +158,7 @@ def test_an_sqlite_without_trigram_gets_no_index(
     assert search.sqlite_has_trigram("3.34.0") and search.sqlite_has_trigram("3.45.1")
     assert not search.sqlite_has_trigram("3.33.0")
     engine = build_engine(sqlite_empty_url)
-    migrate.upgrade(engine, "0d1aa1e5c001")
+    migrate.upgrade(engine, "0d1ba1e5c001")
     monkeypatch.setattr(sqlite3, "sqlite_version", "3.33.0")  # what an old Python has
     migrate.upgrade(engine)  # goes on without the index
     with engine.connect() as connection:
@@ -175,7 +175,7 @@ def test_without_pg_trgm_the_upgrade_goes_on_with_the_plain_like(pg_empty_url: s
     """A role that may not create extensions (no CREATE on the database): no index, a
     reason, and nothing else fails."""
     engine = build_engine(pg_empty_url)
-    migrate.upgrade(engine, "0d1aa1e5c001")
+    migrate.upgrade(engine, "0d1ba1e5c001")
     role = f"nocreate_{uuid.uuid4().hex[:8]}"
     with engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE ROLE {role}")

@@ -112,6 +112,7 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
         "Overview",
         "Triggers",
         "Queues",
+        "Review",
         "Schedulers",
         "Jobs",
         "Logs",
