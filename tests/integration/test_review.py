@@ -4,6 +4,7 @@ two deciders at once, a pipeline asking a person, and the history in order with 
 
 import json
 import threading
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from openorch.database import QueueElement, QueueStatus
 from openorch.sdk import BusinessError, OrchestratorConnection, Pipeline, Step, wait_for_review
 from openorch.store import AlreadyDecided, ReviewFilter, Store
-from openorch.store.errors import BadInput
+from openorch.store.errors import BadInput, NotFound
 
 
 def _connect(db_url: str, key: str, store: Store) -> OrchestratorConnection:
@@ -318,3 +319,35 @@ def test_release_by_job_end_is_recorded(store: Store) -> None:
     released = [entry for entry in timeline if entry.event == "released"]
     assert len(released) == 1 and released[0].actor == f"job {job.id}"
     assert released[0].details["status"] == "NEW"
+
+
+def test_an_admins_bulk_retry_and_abandon_are_recorded_per_element(store: Store) -> None:
+    """The queue dialog's bulk actions change many elements at once; each changed element's
+    history names the admin, and an element the filter skips gets no row."""
+    kept = store.create_queue_element("bulk", "new-one")
+    failed = [store.create_queue_element("bulk", f"f{index}") for index in range(3)]
+    for element in failed:
+        store.set_queue_element_status(element.id, QueueStatus.FAILED, "boom")
+    assert store.apply_queue_action("retry", "bulk", status="FAILED", actor="anna (oidc)") == 3
+    for element in failed:
+        retried = [e for e in store.get_element_history(element.id) if e.event == "retried"]
+        assert [(e.actor, e.details["status"]) for e in retried] == [("anna (oidc)", "NEW")]
+    assert not [e for e in store.get_element_history(kept.id) if e.event == "retried"]
+    assert store.apply_queue_action("abandon", "bulk", actor="olga (ldap)") == 4
+    for element in [kept, *failed]:
+        (abandoned,) = [e for e in store.get_element_history(element.id) if e.event == "abandoned"]
+        assert abandoned.actor == "olga (ldap)" and abandoned.details["status"] == "ABANDONED"
+    assert store.apply_queue_action("abandon", "bulk", actor="olga (ldap)") == 0
+
+
+def test_a_status_set_back_to_new_or_abandoned_is_recorded(store: Store) -> None:
+    """`set_queue_element_status` to NEW or ABANDONED (the original's call, from a
+    process) is a row in the history; DONE is read from the element's own columns."""
+    element = store.create_queue_element("set", "r")
+    _claimed(store, "set")
+    store.set_queue_element_status(element.id, QueueStatus.NEW, "try again", actor="robot")
+    store.set_queue_element_status(element.id, QueueStatus.ABANDONED, actor="robot")
+    events = [(e.event, e.actor) for e in store.get_element_history(element.id) if e.recorded]
+    assert events[-2:] == [("retried", "robot"), ("abandoned", "robot")]
+    with pytest.raises(NotFound):
+        store.set_queue_element_status(uuid.uuid4(), QueueStatus.NEW)

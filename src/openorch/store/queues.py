@@ -26,7 +26,7 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.bulk import insert_elements
-from openorch.store.element_history import actor_of, record_event
+from openorch.store.element_history import actor_of, record_event, record_events
 from openorch.store.errors import (
     BadInput,
     Contended,
@@ -51,6 +51,9 @@ from openorch.store.review import after_failure, check_kind, fail_element
 from openorch.store.search import SearchStore
 
 _QUEUES = table_of(QueueElement)
+#: Statuses `set_queue_element_status` records in the element's history (FAILED goes
+#: through store/review.py); DONE and IN_PROGRESS are read from the element's columns.
+_RECORDED_BY_SET = frozenset({QueueStatus.NEW, QueueStatus.ABANDONED})
 _SETTINGS = table_of(QueueSettings)
 
 #: SQL Server ignores FOR UPDATE; these table hints lock the row and skip locked ones.
@@ -688,10 +691,25 @@ class QueueStore(QueueCountStore, SearchStore):
             return
         if kind is not None:
             raise BadInput("kind is given with status FAILED only.")
-        values = transition_values(QueueEvent.SET, datetime.now(), new_status)
+        now = datetime.now()
+        values = transition_values(QueueEvent.SET, now, new_status)
         if message is not None:
             values["message"] = v.check_text(QueueElement, "message", message, required=False)
-        self._update_element(key, values)
+        if new_status not in _RECORDED_BY_SET:
+            # DONE and IN_PROGRESS read from the element's own columns (end_date,
+            # start_date): the happy path writes no history row.
+            self._update_element(key, values)
+            return
+        who = actor_of(self, actor)
+
+        def work(connection: Connection) -> None:
+            statement = update(_QUEUES).where(_QUEUES.c.id == key).values(**values)
+            if connection.execute(statement).rowcount == 0:
+                raise NotFound(f"No queue element with id {key} exists.")
+            event = "abandoned" if new_status is QueueStatus.ABANDONED else "retried"
+            record_event(connection, key, event, who, now, message=message, status=new_status)
+
+        self._write_core(work)
 
     def update_queue_element(
         self,
@@ -1189,46 +1207,58 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
         statement = select(func.count()).select_from(_QUEUES).where(*conditions)
         return int(self._read(lambda session: session.scalar(statement)) or 0)
 
-    def apply_queue_action(self, action: str, queue_name: str, **filters: Any) -> int:
+    def apply_queue_action(
+        self, action: str, queue_name: str, *, actor: str | None = None, **filters: Any
+    ) -> int:
         """Apply a bulk action to the filtered elements of a queue, in one transaction:
         "retry" (IN_PROGRESS, FAILED, ABANDONED -> NEW, claimable at once), "abandon"
         (NEW, IN_PROGRESS -> ABANDONED) or "delete" (any status). Returns how many.
+        Each retried or abandoned element's history gets a row naming `actor` (default:
+        the store's `history_actor`); deleted elements take their history with them.
 
         Raises:
             ValueError: unknown action or bad filter.
         """
         conditions = self._action_conditions(action, queue_name, filters)
         now = datetime.now()
+        who = actor_of(self, actor)
         if action == "delete":
-            statement: Any = delete(_QUEUES).where(*conditions)
-        elif action == "retry":
-            statement = (
-                update(_QUEUES)
-                .where(*conditions)
-                .values(
-                    **transition_values(QueueEvent.ADMIN_RETRY, now),
-                    not_before=None,
-                    message=f"Set back to NEW by an admin on {_stamp(now)}.",
-                )
-            )
+
+            def delete_them(connection: Connection) -> int:
+                count = int(connection.execute(delete(_QUEUES).where(*conditions)).rowcount)
+                if count:
+                    # The deleted elements' pipeline progress goes with them.
+                    delete_orphaned_progress(connection)
+                return count
+
+            return self._write_core(delete_them)
+        if action == "retry":
+            event, history, message = QueueEvent.ADMIN_RETRY, "retried", "Set back to NEW"
+            extra: dict[str, Any] = {"not_before": None}
         else:
+            event, history, message = QueueEvent.ADMIN_ABANDON, "abandoned", "Abandoned"
+            extra = {}
+        message = f"{message} by an admin on {_stamp(now)}."
+
+        def change_them(connection: Connection) -> int:
             statement = (
                 update(_QUEUES)
                 .where(*conditions)
-                .values(
-                    **transition_values(QueueEvent.ADMIN_ABANDON, now),
-                    message=f"Abandoned by an admin on {_stamp(now)}.",
-                )
+                .values(**transition_values(event, now), message=message, **extra)
             )
+            # SQL Server refuses OUTPUT on a table with triggers (the counts' trigger).
+            if connection.dialect.update_returning and connection.dialect.name != "mssql":
+                # Exactly the elements this UPDATE changed get a history row.
+                keys = list(connection.execute(statement.returning(_QUEUES.c.id)).scalars())
+            else:  # an old SQLite: the ids first, in the same (write-locked) transaction
+                keys = list(connection.execute(select(_QUEUES.c.id).where(*conditions)).scalars())
+                connection.execute(statement)
+            record_events(
+                connection, keys, history, who, now, message=message, status=target_of(event)
+            )
+            return len(keys)
 
-        def work(connection: Connection) -> int:
-            count = int(connection.execute(statement).rowcount)
-            if action == "delete" and count:
-                # The deleted elements' pipeline progress goes with them.
-                delete_orphaned_progress(connection)
-            return count
-
-        return self._write_core(work)
+        return self._write_core(change_them)
 
     @staticmethod
     def _action_conditions(action: str, queue_name: str, filters: dict[str, Any]) -> list[Any]:

@@ -17,6 +17,7 @@ EVENT_LABELS = {
     "review": "Sent to review",
     "decided": "Decided",
     "edited": "Edited by an admin",
+    "abandoned": "Abandoned",
     "done": "Done",
 }
 

@@ -23,6 +23,7 @@ from openorch.orchestrator.common import (
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
+from openorch.orchestrator.who import current_identity
 from openorch.orchestrator.widgets import (
     DatetimeInput,
     Page,
@@ -302,7 +303,13 @@ class QueueDialog:
             yes_color="negative" if action == "delete" else "primary",
         ):
             return
-        changed = await off_loop(store.apply_queue_action, action, self.queue_name, **filters)
+        changed = await off_loop(
+            store.apply_queue_action,
+            action,
+            self.queue_name,
+            actor=current_identity().label,
+            **filters,
+        )
         notify_result(f"{changed} {'element' if changed == 1 else 'elements'} {done}.", "positive")
         await self.refresh()
 
