@@ -250,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.set_defaults(handler=_run_prune)
 
+    search_index = commands.add_parser(
+        "search-index",
+        help="make or rebuild the substring-search index (opt-in on SQLite: it slows inserts)",
+    )
+    search_index.add_argument(
+        "--conn", help="connection string (default: environment or local mode)"
+    )
+    search_index.set_defaults(handler=_run_search_index)
+
     key = commands.add_parser("key", help="print a new encryption key")
     key.set_defaults(handler=_run_key)
     return parser
@@ -304,6 +313,12 @@ def _run_prune(args: argparse.Namespace) -> int:
     from openorch.prune_command import run_prune
 
     return run_prune(args.keep, args.conn, dry_run=args.dry_run, batch_size=args.batch_size)
+
+
+def _run_search_index(args: argparse.Namespace) -> int:
+    from openorch.search_index_command import run_search_index
+
+    return run_search_index(args.conn)
 
 
 def _run_key(_args: argparse.Namespace) -> int:

@@ -1,0 +1,54 @@
+"""`openorch search-index`: make (or rebuild) the substring-search index of a database.
+
+PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, because its
+per-row triggers make every insert into `Queues` about five times slower (measured in
+docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
+they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
+PostgreSQL's once `pg_trgm` can be installed. The work is the data layer's
+(`Store.rebuild_search_index`, store/search.py).
+Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
+"""
+
+import os
+import sys
+import time
+
+from openorch.config import ENV_CONN, local_database_path
+from openorch.masking import mask
+from openorch.store import ConnectError, Store
+
+EXIT_OK = 0
+EXIT_CANNOT = 1
+EXIT_REFUSED = 2
+
+
+def run_search_index(conn: str | None = None) -> int:
+    """Make or rebuild the search index of the configured database (no key needed:
+    nothing is decrypted). Returns the exit code."""
+    conn_string = conn or os.environ.get(ENV_CONN) or None
+    if conn_string is None:
+        if not local_database_path().is_file():
+            print(
+                f"openorch search-index: error: there is no database at {local_database_path()} "
+                f"(give --conn, or set {ENV_CONN} or OPENORCH_HOME). Nothing was changed.",
+                file=sys.stderr,
+            )
+            return EXIT_REFUSED
+        conn_string = f"sqlite:///{local_database_path()}"
+    try:
+        store = Store.open(conn_string, None)
+    except ConnectError as error:
+        print(f"openorch search-index: error: {mask(str(error))}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        print(f"Database: {mask(conn_string)}")
+        print("Indexing every queue element for search (writers to Queues wait meanwhile)…")
+        started = time.monotonic()
+        problem = store.rebuild_search_index()
+        if problem is not None:
+            print(f"openorch search-index: {problem}", file=sys.stderr)
+            return EXIT_CANNOT
+        print(f"Search index ready in {time.monotonic() - started:.1f} s.")
+        return EXIT_OK
+    finally:
+        store.close()

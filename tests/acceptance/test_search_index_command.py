@@ -1,0 +1,54 @@
+"""`openorch search-index` as an admin runs it: SQLite's opt-in search index made for the
+elements already there, and a clear refusal when there is no database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openorch.store import Store
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _openorch(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENORCH")}
+    env["PYTHONPATH"] = f"{SRC}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    env["OPENORCH_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "openorch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_the_index_is_made_for_the_elements_there_and_search_uses_it(
+    sqlite_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    store.bulk_create_queue_elements("q", [f"r{i}" for i in range(50)], ["{}"] * 50)
+    store.create_queue_element("q", "needle", '{"customer": "Haystack Ltd"}')
+    assert not store._search_indexed()  # opt-in on SQLite
+    store.close()
+
+    done = _openorch("search-index", "--conn", sqlite_db_url, home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert "Search index ready" in done.stdout
+
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    assert store._search_indexed()
+    found, total = store.get_queue_elements("q", search_term="ystack", include_count=True)
+    assert total == 1 and found[0].reference == "needle"
+    store.close()
+    again = _openorch("search-index", "--conn", sqlite_db_url, home=tmp_path / "home")
+    assert again.returncode == 0, again.stderr  # rebuilt: the same answer
+
+
+def test_no_database_is_refused_and_nothing_is_made(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    done = _openorch("search-index", home=home)
+    assert done.returncode == 2
+    assert "there is no database" in done.stderr
+    assert not (home / "openorch.db").exists()
