@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,6 +26,47 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / (
     "docs/images" if os.environ.get("OPENORCH_UPDATE_SCREENSHOTS") == "1" else "screenshots"
 )
+
+
+@contextlib.contextmanager
+def running_orchestrator(
+    folder: Path, db_url: str, key: str, *args: str
+) -> Iterator[tuple[str, Path]]:
+    """`openorch o -d` as an admin starts it (on a free port, this checkout's source,
+    no connection from the environment), over `db_url`; yields the printed address with
+    the token and the server's output file, and stops it afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "OPENORCH_HOME": str(folder / "home"),
+    }
+    # PYTEST_CURRENT_TEST would make NiceGUI think it runs inside pytest.
+    for name in ("OpenOrchestratorConnString", "OpenOrchestratorKey", "PYTEST_CURRENT_TEST"):
+        env.pop(name, None)
+    log_path = folder / f"server-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "openorch", "o", "-d", "-p", str(port)),
+                *("--conn", db_url, "--key", key, *args),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
+    try:
+        yield printed_address(process, log_path, port), log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def printed_address(process: subprocess.Popen[bytes], log_path: Path, port: int) -> str:

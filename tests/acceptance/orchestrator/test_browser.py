@@ -4,10 +4,6 @@ render, see the badges, walk every tab and main popup in light and dark mode tak
 screenshots docs/orchestrator.md shows, and fail on any browser console error."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,17 +19,9 @@ from support.browser import (
     LOW_CONTRAST,
     Page,
     chromium,
-    printed_address,
+    running_orchestrator,
 )
 from support.databases import missing
-
-SRC = Path(__file__).resolve().parents[3] / "src"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def seed(db: Store) -> None:
@@ -102,45 +90,8 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
     store = Store(sqlite_db_url, crypto_key=crypto_key)
     seed(store)
     store.close()
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "OPENORCH_HOME": str(tmp_path / "home"),
-    }
-    env.pop("OpenOrchestratorConnString", None)
-    env.pop("OpenOrchestratorKey", None)
-    env.pop("PYTEST_CURRENT_TEST", None)  # NiceGUI would think it runs inside pytest
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "openorch",
-                "o",
-                "-d",
-                "-p",
-                str(port),
-                "--conn",
-                sqlite_db_url,
-                "--key",
-                crypto_key,
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        yield printed_address(process, log_path, port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_orchestrator(tmp_path, sqlite_db_url, crypto_key) as (address, _log):
+        yield address
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 an item waiting for review is opened, shows its history, and is decided with a comment
 as the signed-in admin; no browser console error."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,16 +11,8 @@ import pytest
 from openorch.database import QueueStatus
 from openorch.identity import TOKEN_ADMIN
 from openorch.store import ReviewFilter, Store
-from support.browser import CHROMEDRIVER, CHROMIUM, Page, chromium, printed_address
+from support.browser import CHROMEDRIVER, CHROMIUM, Page, chromium, running_orchestrator
 from support.databases import missing
-
-SRC = Path(__file__).resolve().parents[3] / "src"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -39,44 +27,8 @@ def server(sqlite_db_url: str, crypto_key: str, tmp_path: Path) -> Iterator[str]
         element.id, QueueStatus.FAILED, "Unknown customer 99", kind="business"
     )
     store.close()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "OPENORCH_HOME": str(tmp_path / "home"),
-    }
-    for name in ("OpenOrchestratorConnString", "OpenOrchestratorKey", "PYTEST_CURRENT_TEST"):
-        env.pop(name, None)
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "openorch",
-                "o",
-                "-d",
-                "-p",
-                str(port),
-                "--conn",
-                sqlite_db_url,
-                "--key",
-                crypto_key,
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        yield printed_address(process, log_path, port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_orchestrator(tmp_path, sqlite_db_url, crypto_key) as (address, _log):
+        yield address
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ token still signs in. Also LDAP through the sign-in form (a real slapd)."""
 
 import contextlib
 import json
-import os
 import re
 import socket
 import subprocess
@@ -25,11 +24,10 @@ from openorch.orchestrator.oidc_sign_in import OidcRefused, OidcSignIn
 from openorch.private_files import write_private
 from openorch.sign_in_config import load_sign_in
 from openorch.sign_in_limiter import PER_ADDRESS
-from support.browser import CHROMEDRIVER, CHROMIUM, Page, chromium, printed_address
+from support.browser import CHROMEDRIVER, CHROMIUM, Page, chromium, running_orchestrator
 from support.databases import missing
 from support.slapd import SUFFIX, USERS, running_directory
 
-SRC = Path(__file__).resolve().parents[3] / "src"
 CLIENT_ID = "openorch-test"
 
 
@@ -95,36 +93,14 @@ orch-operators = "operator"
 @contextlib.contextmanager
 def orchestrator(tmp_path: Path, config: Path, db_url: str, key: str) -> Iterator[str]:
     """`openorch o` with the sign-in file; yields the address with the token."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "OPENORCH_HOME": str(tmp_path / "home"),
-    }
-    for name in ("OpenOrchestratorConnString", "OpenOrchestratorKey", "PYTEST_CURRENT_TEST"):
-        env.pop(name, None)
-    log_path = tmp_path / f"server-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "openorch", "o", "-d", "-p", str(port)),
-                *("--conn", db_url, "--key", key, "--sign-in-file", str(config)),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        yield printed_address(process, log_path, port)
-    finally:
-        process.terminate()
+    with running_orchestrator(tmp_path, db_url, key, "--sign-in-file", str(config)) as (
+        address,
+        log_path,
+    ):
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert "a-client-secret-never-shown" not in log_path.read_text()
+            yield address
+        finally:
+            assert "a-client-secret-never-shown" not in log_path.read_text()
 
 
 def sign_in_with_provider(page: Page, base: str, sub: str) -> None:
