@@ -35,6 +35,8 @@ FORBIDDEN = (
     "openorch.store.run_requests",
     "openorch.database.alerts",
     "openorch.database.api",
+    "openorch.database.audit",
+    "openorch.database.operations",
 )
 
 _PROBE = """
