@@ -38,17 +38,29 @@ from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 load_all_models()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        action="store_true",
+        help="rewrite tests/support/test_durations.json, which xdist uses to start the "
+        "longest tests first (support/xdist_groups.py)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Group costly modules on one xdist worker (support/xdist_groups.py). Under xdist,
+    """Group costly modules on one xdist worker and start the longest tests first
+    (support/xdist_groups.py). Under xdist,
     give each worker its own OPENORCH_HOME (a subfolder of the one CI sets,
     or a new temp folder): local mode's database and key file would otherwise be shared
     by every worker's subprocesses at once."""
+    from support import xdist_groups
+
     if config.pluginmanager.hasplugin("xdist") and not config.pluginmanager.hasplugin(
         "openorch_xdist_groups"
     ):
-        from support import xdist_groups
-
         config.pluginmanager.register(xdist_groups, "openorch_xdist_groups")
+    if config.getoption("record_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(xdist_groups.DurationRecorder(), "openorch_durations")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
