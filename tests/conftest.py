@@ -40,6 +40,12 @@ load_all_models()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
+        "--all",
+        action="store_true",
+        help="also run the tests marked slow (long fault, soak and browser tests), as CI "
+        "does; without it a run of the whole suite leaves them out",
+    )
+    parser.addoption(
         "--record-durations",
         action="store_true",
         help="rewrite tests/support/test_durations.json, which xdist uses to start the "
@@ -224,6 +230,24 @@ def hook() -> Iterator[WebhookSink]:
     sink.close()
 
 
+#: The slow tests a run left out (`pytest_collection_modifyitems`), for the summary.
+_LEFT_OUT: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The everyday run (`python -m pytest -n 4`, no paths) leaves out the tests marked
+    `slow`: the long fault, soak and browser tests that make most of the suite's time.
+    `--all` runs them (CI does), and so does naming their files or choosing by `-m`."""
+    explicit = config.args_source != pytest.Config.ArgsSource.TESTPATHS
+    if config.getoption("all") or config.getoption("markexpr") or explicit:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        _LEFT_OUT[:] = [item.nodeid for item in slow]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many tests ran on PostgreSQL, so a CI log proves they were not skipped:
     those whose report carries `on_postgres`'s mark (set when a PostgreSQL database was
@@ -236,3 +260,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"openorch: {len(on_postgres)} PostgreSQL tests passed "
         f"(OPENORCH_REQUIRE_ALL={os.environ.get('OPENORCH_REQUIRE_ALL', '0')})"
     )
+    if _LEFT_OUT:
+        terminalreporter.write_line(
+            f"openorch: {len(_LEFT_OUT)} slow tests left out (long fault, soak and browser "
+            "tests): `python -m pytest -n 4 --all` runs them too, as CI does"
+        )
