@@ -37,6 +37,11 @@ FORBIDDEN = (
     "openorch.database.api",
     "openorch.database.audit",
     "openorch.database.operations",
+    "openorch.database.calendars",
+    "openorch.store.triggers",
+    "openorch.store.calendars",
+    "openorch.store.schedule",
+    "openorch.store.schedulers",
 )
 
 _PROBE = """

@@ -23,11 +23,16 @@ from openorch.database import (
 )
 from openorch.sdk import crypto_util
 from openorch.sdk import db_util as _implementation
-from openorch.sdk.db_util import *  # noqa: F403
 from openorch.sdk.db_util import __all__ as __all__
 from openorch.store.logs import truncate_message
 
 
 def __getattr__(name: str) -> Any:
-    # Module state (`_connection_engine`) lives in openorch.sdk.db_util.
+    # Module state (`_connection_engine`) and every function live in openorch.sdk.db_util,
+    # which makes most of them on first access (start-up time): asked for here, each is
+    # looked up there (not copied by `import *`, which would make them all at once).
     return getattr(_implementation, name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

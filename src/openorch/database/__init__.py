@@ -4,7 +4,6 @@ shares. The schema is a contract (see docs/database.md); never rename or narrow 
 from typing import TYPE_CHECKING, Any
 
 from openorch.database.base import Base
-from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
         RunRequestStatus,
     )
     from openorch.database.audit import AuditEntry
+    from openorch.database.calendars import Calendar, CalendarDay
     from openorch.database.operations import (
         JobCounter,
         OpsState,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     )
 
 #: Models only the lazily loaded `Store` features use (store/features.py: alerts, the
-#: API, the audit trail, retention and job counters): mapped on first use, not in every
+#: API, the audit trail, calendars, retention and job counters): mapped on first use, not in every
 #: robot process (SDK start-up time). Nothing else refers to
 #: their tables (no foreign keys), so the other models map without them.
 _LAZY_MODELS = {
@@ -60,6 +60,7 @@ _LAZY_MODELS = {
         "openorch.database.api",
     ),
     "AuditEntry": "openorch.database.audit",
+    **dict.fromkeys(("Calendar", "CalendarDay"), "openorch.database.calendars"),
     **dict.fromkeys(
         ("JobCounter", "OpsState", "PruneRun", "PruneRunKind", "RetentionPolicy"),
         "openorch.database.operations",
@@ -83,6 +84,7 @@ def load_all_models() -> None:
     import openorch.database.alerts
     import openorch.database.api
     import openorch.database.audit
+    import openorch.database.calendars
     import openorch.database.operations  # noqa: F401
 
 

@@ -3,10 +3,11 @@ connection, for old scripts and tools that call them directly.
 
 Every function runs the data layer's method of the same name (`openorch.store.Store`) on
 the default connection. The data layer is the one source of truth for what a call does:
-most functions here are made by `_delegate(Store.method)`, which copies the method's
-signature and docstring, so they cannot drift apart. The few written out by hand keep a
-behaviour of the original the data layer does not share (lists instead of tuples, counts
-without zeros, `update_queue_element`'s "empty means unchanged"), and say so.
+most functions here are made by `_delegate(Store.method)` on first access (`_DELEGATED`),
+which copies the method's signature and docstring, so they cannot drift apart. The few
+written out by hand keep a behaviour of the original the data layer does not share
+(lists instead of tuples, counts without zeros, `update_queue_element`'s "empty means
+unchanged"), and say so.
 tests/compat checks every signature against the real OpenOrchestrator 3.0.0.
 
 This module is the single place in openorch that keeps a module-level connection (the
@@ -18,9 +19,8 @@ enums and `truncate_message`, as the original's module offered them) as
 """
 
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from openorch.database import QueueStatus, QueueTrigger, ScheduledTrigger, SingleTrigger
@@ -137,12 +137,27 @@ def get_conn_string() -> str | None:
     return _conn_string
 
 
-def __getattr__(name: str) -> Engine | None:
+def __getattr__(name: str) -> Any:
     # The original's module kept its engine in `_connection_engine`, and its own tests
     # (and some tools) use it for create_all/drop_all.
     if name == "_connection_engine":
         return _store.engine if _store is not None else None
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made: Callable[..., Any]
+    if name in _DELEGATED:
+        made = _delegate(getattr(Store, name), keyed=_DELEGATED[name])
+    elif name in _UNTYPED:
+        made = _same_as(name)
+    elif name in _PENDING:
+        made = _pending(name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = made  # made once: later lookups find it directly
+    return made
+
+
+def __dir__() -> list[str]:
+    """The module's names, the functions not made yet included."""
+    return sorted({*globals(), *_DELEGATED, *_UNTYPED, *_PENDING})
 
 
 def _connected() -> Store:
@@ -185,77 +200,125 @@ def _same_as(name: str) -> Any:
     return _delegate(getattr(Store, name))
 
 
-check_database_revision = _delegate(Store.check_database_revision)
+# --- the delegated functions ---------------------------------------------------------
 
-# --- triggers -----------------------------------------------------------------------
+#: Every function that only runs a `Store` method on the default connection, made
+#: on first access (`__getattr__`): the data layer loads its trigger, calendar and
+#: Scheduler mixins on first use (store/features.py), and building some forty wrappers
+#: (their signatures) cost every robot process's start-up. True: the call needs
+#: crypto_util's current key (as the original's credential calls did).
+_DELEGATED: dict[str, bool] = {
+    "begin_queue_trigger": False,
+    "begin_scheduled_trigger": False,
+    "begin_single_trigger": False,
+    "bulk_create_queue_elements": False,
+    "check_database_revision": False,
+    "create_constant": False,
+    "create_credential": True,
+    "create_log": False,
+    "create_queue_element": False,
+    "create_queue_trigger": False,
+    "create_scheduled_trigger": False,
+    "create_single_trigger": False,
+    "delete_constant": False,
+    "delete_credential": False,
+    "delete_queue_element": False,
+    "delete_trigger": False,
+    "get_all_triggers": False,
+    "get_constant": False,
+    "get_constants": False,
+    "get_credential": True,
+    "get_credentials": False,
+    "get_job": False,
+    "get_next_queue_element": False,
+    "get_queue_element": False,
+    "get_queue_triggers": False,
+    "get_scheduled_triggers": False,
+    "get_schedulers": False,
+    "get_single_triggers": False,
+    "get_trigger": False,
+    "get_unique_log_process_names": False,
+    "send_ping_from_scheduler": False,
+    "set_job_status": False,
+    "set_queue_element_status": False,
+    "set_trigger_status": False,
+    "start_job": False,
+    "start_trigger_from_machine": False,
+    "update_constant": False,
+    "update_credential": True,
+    "update_trigger": False,
+}
 
-get_trigger = _delegate(Store.get_trigger)
-get_all_triggers = _delegate(Store.get_all_triggers)
-update_trigger = _delegate(Store.update_trigger)
-get_scheduled_triggers = _delegate(Store.get_scheduled_triggers)
-get_single_triggers = _delegate(Store.get_single_triggers)
-get_queue_triggers = _delegate(Store.get_queue_triggers)
-delete_trigger = _delegate(Store.delete_trigger)
-create_single_trigger = _delegate(Store.create_single_trigger)
-create_scheduled_trigger = _delegate(Store.create_scheduled_trigger)
-create_queue_trigger = _delegate(Store.create_queue_trigger)
-begin_single_trigger = _delegate(Store.begin_single_trigger)
-begin_scheduled_trigger = _delegate(Store.begin_scheduled_trigger)
-begin_queue_trigger = _delegate(Store.begin_queue_trigger)
-set_trigger_status = _delegate(Store.set_trigger_status)
-
+#: Methods whose overloads (include_count) typing cannot follow: the same, untyped.
+_UNTYPED = frozenset({"get_logs", "get_jobs", "get_queue_elements"})
 
 # The original returns lists here (its Scheduler concatenates the three and sorts).
+_PENDING = frozenset(
+    {"get_pending_single_triggers", "get_pending_scheduled_triggers", "get_pending_queue_triggers"}
+)
+
+if TYPE_CHECKING:
+    begin_queue_trigger = _delegate(Store.begin_queue_trigger)
+    begin_scheduled_trigger = _delegate(Store.begin_scheduled_trigger)
+    begin_single_trigger = _delegate(Store.begin_single_trigger)
+    bulk_create_queue_elements = _delegate(Store.bulk_create_queue_elements)
+    check_database_revision = _delegate(Store.check_database_revision)
+    create_constant = _delegate(Store.create_constant)
+    create_credential = _delegate(Store.create_credential)
+    create_log = _delegate(Store.create_log)
+    create_queue_element = _delegate(Store.create_queue_element)
+    create_queue_trigger = _delegate(Store.create_queue_trigger)
+    create_scheduled_trigger = _delegate(Store.create_scheduled_trigger)
+    create_single_trigger = _delegate(Store.create_single_trigger)
+    delete_constant = _delegate(Store.delete_constant)
+    delete_credential = _delegate(Store.delete_credential)
+    delete_queue_element = _delegate(Store.delete_queue_element)
+    delete_trigger = _delegate(Store.delete_trigger)
+    get_all_triggers = _delegate(Store.get_all_triggers)
+    get_constant = _delegate(Store.get_constant)
+    get_constants = _delegate(Store.get_constants)
+    get_credential = _delegate(Store.get_credential)
+    get_credentials = _delegate(Store.get_credentials)
+    get_job = _delegate(Store.get_job)
+    get_next_queue_element = _delegate(Store.get_next_queue_element)
+    get_queue_element = _delegate(Store.get_queue_element)
+    get_queue_triggers = _delegate(Store.get_queue_triggers)
+    get_scheduled_triggers = _delegate(Store.get_scheduled_triggers)
+    get_schedulers = _delegate(Store.get_schedulers)
+    get_single_triggers = _delegate(Store.get_single_triggers)
+    get_trigger = _delegate(Store.get_trigger)
+    get_unique_log_process_names = _delegate(Store.get_unique_log_process_names)
+    send_ping_from_scheduler = _delegate(Store.send_ping_from_scheduler)
+    set_job_status = _delegate(Store.set_job_status)
+    set_queue_element_status = _delegate(Store.set_queue_element_status)
+    set_trigger_status = _delegate(Store.set_trigger_status)
+    start_job = _delegate(Store.start_job)
+    start_trigger_from_machine = _delegate(Store.start_trigger_from_machine)
+    update_constant = _delegate(Store.update_constant)
+    update_credential = _delegate(Store.update_credential)
+    update_trigger = _delegate(Store.update_trigger)
+    get_logs = _same_as("get_logs")
+    get_jobs = _same_as("get_jobs")
+    get_queue_elements = _same_as("get_queue_elements")
+
+    def get_pending_single_triggers() -> list[SingleTrigger]: ...
+    def get_pending_scheduled_triggers() -> list[ScheduledTrigger]: ...
+    def get_pending_queue_triggers() -> list[QueueTrigger]: ...
 
 
-@documented_by(Store.get_pending_single_triggers)
-def get_pending_single_triggers() -> list[SingleTrigger]:
-    return list(_connected().get_pending_single_triggers())
+def _pending(name: str) -> Callable[[], list[Any]]:
+    """`get_pending_*_triggers` as the original has them: no arguments, a list."""
+
+    def call() -> list[Any]:
+        return list(getattr(_connected(), name)())
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(Store, name).__doc__
+    call.__module__ = __name__
+    return call
 
 
-@documented_by(Store.get_pending_scheduled_triggers)
-def get_pending_scheduled_triggers() -> list[ScheduledTrigger]:
-    return list(_connected().get_pending_scheduled_triggers())
-
-
-@documented_by(Store.get_pending_queue_triggers)
-def get_pending_queue_triggers() -> list[QueueTrigger]:
-    return list(_connected().get_pending_queue_triggers())
-
-
-# --- logs and jobs ------------------------------------------------------------------
-
-get_logs = _same_as("get_logs")
-create_log = _delegate(Store.create_log)
-get_unique_log_process_names = _delegate(Store.get_unique_log_process_names)
-get_jobs = _same_as("get_jobs")
-start_job = _delegate(Store.start_job)
-set_job_status = _delegate(Store.set_job_status)
-get_job = _delegate(Store.get_job)
-
-# --- constants and credentials ------------------------------------------------------
-# Credential calls use crypto_util's current key, as the original's did.
-
-get_constant = _delegate(Store.get_constant)
-get_constants = _delegate(Store.get_constants)
-create_constant = _delegate(Store.create_constant)
-update_constant = _delegate(Store.update_constant)
-delete_constant = _delegate(Store.delete_constant)
-get_credential = _delegate(Store.get_credential, keyed=True)
-get_credentials = _delegate(Store.get_credentials)
-create_credential = _delegate(Store.create_credential, keyed=True)
-update_credential = _delegate(Store.update_credential, keyed=True)
-delete_credential = _delegate(Store.delete_credential)
-
-# --- queues -------------------------------------------------------------------------
-
-create_queue_element = _delegate(Store.create_queue_element)
-bulk_create_queue_elements = _delegate(Store.bulk_create_queue_elements)
-get_next_queue_element = _delegate(Store.get_next_queue_element)
-get_queue_elements = _same_as("get_queue_elements")
-get_queue_element = _delegate(Store.get_queue_element)
-set_queue_element_status = _delegate(Store.set_queue_element_status)
-delete_queue_element = _delegate(Store.delete_queue_element)
+# --- written out by hand -------------------------------------------------------------
 
 
 @documented_by(Store.update_queue_element)
@@ -282,10 +345,3 @@ def get_queue_count() -> dict[str, dict[QueueStatus, int]]:
         queue: {status: count for status, count in counts.items() if count}
         for queue, counts in _connected().get_queue_count().items()
     }
-
-
-# --- schedulers ---------------------------------------------------------------------
-
-get_schedulers = _delegate(Store.get_schedulers)
-send_ping_from_scheduler = _delegate(Store.send_ping_from_scheduler)
-start_trigger_from_machine = _delegate(Store.start_trigger_from_machine)

@@ -9,7 +9,6 @@ that names the field) before writing anything.
 from typing import TYPE_CHECKING, Any
 
 from openorch.masking import mask
-from openorch.store.calendars import CalendarStore, CalendarSummary
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
 from openorch.store.element_history import ElementHistoryStore, TimelineEntry
 from openorch.store.engine import (
@@ -41,8 +40,6 @@ from openorch.store.queues import (
     release_job_elements,
 )
 from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
-from openorch.store.schedulers import SchedulerStore
-from openorch.store.triggers import TriggerStore
 from openorch.store.values import ValueStore
 
 if TYPE_CHECKING:
@@ -50,15 +47,21 @@ if TYPE_CHECKING:
     from openorch.store.alerts import AlertStore
     from openorch.store.api_tokens import ApiTokenStore
     from openorch.store.audit import AuditStore
+    from openorch.store.calendars import CalendarStore, CalendarSummary
     from openorch.store.job_counters import JobCounterStore
     from openorch.store.metrics import MetricFigures, MetricsStore
     from openorch.store.overview import OverviewStore
     from openorch.store.retention import PruneResult, RetentionStore
     from openorch.store.retention_policy import PruneRunView, RetentionPolicyStore
     from openorch.store.run_requests import RunRequestStore
+    from openorch.store.schedulers import SchedulerStore
     from openorch.store.table_sizes import TableSizes, TableSizeStore
+    from openorch.store.triggers import TriggerStore
 
     class LazyFeatures(
+        TriggerStore,
+        CalendarStore,
+        SchedulerStore,
         RunRequestStore,
         ApiTokenStore,
         AuditStore,
@@ -80,19 +83,16 @@ else:
 
 
 class Store(
-    TriggerStore,
-    CalendarStore,
     LogStore,
     JobStore,
     OutcomeStore,
     ValueStore,
     QueueAdminStore,
     PipelineStore,
-    SchedulerStore,
     ReviewStore,
     PipelineReviewStore,
     ElementHistoryStore,
-    LazyFeatures,  # run requests, API tokens, alerts, Overview, metrics, retention
+    LazyFeatures,  # triggers, calendars, Schedulers, run requests, API tokens, alerts, ...
 ):
     """Every database operation openorch has, over one engine.
 
@@ -110,6 +110,7 @@ class Store(
 
 #: Names this package exports from the lazily loaded feature modules.
 _LAZY_NAMES = {
+    "CalendarSummary": "openorch.store.calendars",
     "PruneRunView": "openorch.store.retention_policy",
     "TableSizes": "openorch.store.table_sizes",
     "MetricFigures": "openorch.store.metrics",

@@ -1,8 +1,9 @@
 """The `Store` mixins only the Orchestrator, the Scheduler and the API use, loaded on
 first use instead of with every robot process.
 
-Every RPA process imports the SDK, which imports `Store`; alerts, the Overview, metrics,
-retention, API tokens and run requests are not what a robot calls, yet
+Every RPA process imports the SDK, which imports `Store`; triggers, calendars,
+Schedulers, alerts, the Overview, metrics, retention, API tokens and run requests are not
+what a robot calls (a robot that pauses its trigger loads them then), yet
 importing their modules was most of the SDK's import growth (docs/benchmarks.md, "SDK
 import"). `Store` therefore lists `LazyFeatures` as its last base instead of those
 mixins. The first time a `Store` (or the class) is asked for a name its eager bases do
@@ -21,6 +22,9 @@ from typing import Any
 
 #: (module, class) of each feature mixin, in the order `Store` lists them.
 FEATURES: tuple[tuple[str, str], ...] = (
+    ("openorch.store.triggers", "TriggerStore"),
+    ("openorch.store.calendars", "CalendarStore"),
+    ("openorch.store.schedulers", "SchedulerStore"),
     ("openorch.store.run_requests", "RunRequestStore"),
     ("openorch.store.api_tokens", "ApiTokenStore"),
     ("openorch.store.audit", "AuditStore"),

@@ -33,11 +33,9 @@ from openorch.database import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store.calendars import schedule_of
 from openorch.store.errors import BadInput, NotFound, TransitionRefused
 from openorch.store.logs import clean_message
 from openorch.store.queues import release_job_elements
-from openorch.store.schedule import stored_next_run
 
 _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
@@ -294,6 +292,11 @@ def begin_trigger(connection: Connection, trigger_id: uuid.UUID, moment: datetim
     began = change_trigger(connection, trigger_id, TriggerEvent.BEGIN, values={"last_run": moment})
     if began is None:
         return False
+    # Imported here, not with the module: only a Scheduler begins triggers, and every
+    # robot process imports this module (SDK start-up time, docs/benchmarks.md).
+    from openorch.store.calendars import schedule_of
+    from openorch.store.schedule import stored_next_run
+
     schedule = schedule_of(connection, trigger_id)
     if schedule is not None:
         # Zone, DST and calendar rules: store/schedule.py (the same as every preview).

@@ -37,11 +37,10 @@ def describe(function: object) -> list[list[object]]:
 
 
 def public_functions(module: object) -> dict[str, object]:
-    return {
-        name: value
-        for name, value in vars(module).items()
-        if not name.startswith("_") and inspect.isfunction(value)
-    }
+    # dir(), not vars(): a module may make its functions on first access (PEP 562, with
+    # its own __dir__), as openorch's db_util does.
+    values = {name: getattr(module, name) for name in dir(module) if not name.startswith("_")}
+    return {name: value for name, value in values.items() if inspect.isfunction(value)}
 
 
 def main() -> None:
@@ -107,7 +106,7 @@ def surface() -> dict[str, dict[str, list[str]]]:
     found = {}
     for module_name in MODULES:
         module = importlib.import_module(module_name)
-        names = [name for name in vars(module) if not name.startswith("_")]
+        names = [name for name in dir(module) if not name.startswith("_")]
         own = []
         for name in names:
             value = getattr(module, name)
