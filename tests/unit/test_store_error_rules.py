@@ -106,7 +106,9 @@ def test_every_store_error_is_a_value_error_with_its_message() -> None:
 def test_moved_names_still_import_from_where_they_were() -> None:
     """Public names kept working: the classes moved, their old homes re-export them."""
     from openorch import store
-    from openorch.store import backup, copying, opening, pipelines, queues, state
+    from openorch.store import backup, opening, pipelines, queues
+    from openorch.store.ops import copying
+    from openorch.store.runs import state
 
     assert store.ConnectError is opening.ConnectError is errors.ConnectError
     assert store.LostElementError is pipelines.LostElementError is errors.LostElementError

@@ -25,7 +25,7 @@ from openorch.sdk import crypto_util
 from openorch.sdk import db_util as _implementation
 from openorch.sdk.db_util import *  # noqa: F403
 from openorch.sdk.db_util import __all__ as __all__
-from openorch.store.logs import truncate_message
+from openorch.store.runs.logs import truncate_message
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from openorch.alerts.messages import format_datetime
 from openorch.database import AlertRule, JobStatus, TriggerStatus
 from openorch.store import Store
-from openorch.store.alert_findings import EndedJob
+from openorch.store.alerts.findings import EndedJob
 
 #: The job rules, each reported once per job.
 JOB_RULES = ("job_failed", "job_killed", "job_orphaned")

@@ -21,17 +21,18 @@ from typing import Any
 
 #: (module, class) of each feature mixin, in the order `Store` lists them.
 FEATURES: tuple[tuple[str, str], ...] = (
-    ("openorch.store.run_requests", "RunRequestStore"),
+    ("openorch.store.runs.run_requests", "RunRequestStore"),
     ("openorch.store.api_tokens", "ApiTokenStore"),
     ("openorch.store.audit", "AuditStore"),
-    ("openorch.store.alerts", "AlertStore"),
-    ("openorch.store.alert_findings", "AlertFindingStore"),
-    ("openorch.store.overview", "OverviewStore"),
-    ("openorch.store.table_sizes", "TableSizeStore"),
-    ("openorch.store.job_counters", "JobCounterStore"),
-    ("openorch.store.metrics", "MetricsStore"),
-    ("openorch.store.retention_policy", "RetentionPolicyStore"),
-    ("openorch.store.retention", "RetentionStore"),
+    ("openorch.store.alerts.deliveries", "AlertStore"),
+    ("openorch.store.alerts.config", "AlertConfigStore"),
+    ("openorch.store.alerts.findings", "AlertFindingStore"),
+    ("openorch.store.ops.overview", "OverviewStore"),
+    ("openorch.store.ops.table_sizes", "TableSizeStore"),
+    ("openorch.store.runs.counters", "JobCounterStore"),
+    ("openorch.store.ops.metrics", "MetricsStore"),
+    ("openorch.store.ops.retention_policy", "RetentionPolicyStore"),
+    ("openorch.store.ops.retention", "RetentionStore"),
 )
 
 _lock = threading.Lock()

@@ -1,6 +1,6 @@
 """Every queue element status change, as data: which event takes an element from which
 statuses to which, and which dates it stamps. The queue-element counterpart of
-`store/state.py` (triggers and jobs).
+`store/runs/state.py` (triggers and jobs).
 
 Nothing else writes `Queues.status`: creating (`queues.py`, `bulk.py`), claiming, ending
 an attempt, the admin's bulk actions (`queues.py`) and a pipeline's steps

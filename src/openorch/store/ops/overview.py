@@ -25,7 +25,7 @@ from openorch.database import (
     Trigger,
 )
 from openorch.store.queue_counts import QueueCountStore
-from openorch.store.schedulers import SchedulerHealth, scheduler_health
+from openorch.store.runs.schedulers import SchedulerHealth, scheduler_health
 
 
 @dataclass
