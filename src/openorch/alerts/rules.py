@@ -21,7 +21,8 @@ JOB_RULES = ("job_failed", "job_killed", "job_orphaned")
 #: Lines of a failed process's error output an alert quotes.
 TAIL_LINES = 20
 
-#: What the Scheduler's reaper writes about a job whose Scheduler stopped (jobs.py).
+#: What the Scheduler's reaper writes about a job whose Scheduler stopped
+#: (store/runs/schedulers.py).
 _ORPHANED = "stopped sending heartbeats"
 _EXIT_CODE = re.compile(r"exited with code (-?\d+)")
 _TAIL_MARK = "The end of its error output:\n"

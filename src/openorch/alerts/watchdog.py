@@ -187,7 +187,7 @@ class Watchdog:
         self.compact_counts()
 
     def compact_counts(self) -> None:
-        """Sum the queue counts' delta rows (store/queue_counts.py) while this Scheduler
+        """Sum the queue counts' delta rows (store/queues/counts.py) while this Scheduler
         holds the lease, at most every COMPACT_EVERY seconds: claims append rows, and
         reads stay quick while there are few."""
         if not self.is_holder or time.monotonic() - self._last_compaction < COMPACT_EVERY:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from openorch.masking import mask
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.element_history import ElementHistoryStore, TimelineEntry
 from openorch.store.engine import (
     ConnectionURL,
     build_engine,
@@ -24,19 +23,21 @@ from openorch.store.errors import (
     LostElementError,
 )
 from openorch.store.opening import open_store
-from openorch.store.pipeline_review import PipelineReviewStore
-from openorch.store.pipelines import (
+from openorch.store.queues.admin import QueueAdminStore, QueueOverview
+from openorch.store.queues.bulk import BulkCreated
+from openorch.store.queues.counts import QueueCountStore
+from openorch.store.queues.elements import QueueStore
+from openorch.store.queues.history import ElementHistoryStore, TimelineEntry
+from openorch.store.queues.lifecycle import release_job_elements
+from openorch.store.queues.pipeline_review import PipelineReviewStore
+from openorch.store.queues.pipelines import (
     PipelineProgress,
     PipelineStore,
     PipelineView,
 )
-from openorch.store.queues import (
-    BulkCreated,
-    QueueAdminStore,
-    QueueOverview,
-    release_job_elements,
-)
-from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
+from openorch.store.queues.review import ReviewEntry, ReviewFilter, ReviewStore
+from openorch.store.queues.search import SearchStore
+from openorch.store.queues.settings import QueueSettingsStore
 from openorch.store.runs.calendars import CalendarStore, CalendarSummary
 from openorch.store.runs.jobs import JobStore
 from openorch.store.runs.logs import LogStore, truncate_message
@@ -82,19 +83,31 @@ else:
 
 
 class Store(
+    # runs/
     TriggerStore,
     CalendarStore,
     LogStore,
     JobStore,
     OutcomeStore,
+    # the core
     ValueStore,
+    # queues/
     QueueAdminStore,
+    QueueStore,
     PipelineStore,
+    # runs/
     SchedulerStore,
+    # queues/
     ReviewStore,
     PipelineReviewStore,
     ElementHistoryStore,
-    LazyFeatures,  # run requests, API tokens, alerts, Overview, metrics, retention
+    # run requests, API tokens, audit, alerts, Overview, metrics, retention
+    LazyFeatures,
+    # queues/, after LazyFeatures: the Overview's and the metrics' mixins build on
+    # QueueCountStore, and a class comes after every class that builds on it.
+    QueueCountStore,
+    SearchStore,
+    QueueSettingsStore,
 ):
     """Every database operation openorch has, over one engine.
 

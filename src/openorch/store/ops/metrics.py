@@ -8,7 +8,7 @@ liveness is, so no machine's clock decides.
 Cost: the job figures cover the jobs that ended in the last `JOB_WINDOW` (a range of the
 Jobs(status, end_time) index) and the RUNNING ones: an all-time count would read every
 job at every scrape (measured: 2 s on SQLite at 1,000,000 jobs). The per-status queue
-counts come from the maintained counts (store/queue_counts.py; the whole (status, queue,
+counts come from the maintained counts (store/queues/counts.py; the whole (status, queue,
 created) index on a database without them); the oldest-NEW ages, open alerts
 and Schedulers read small ranges.
 """
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
 from openorch.store.ops.retention_policy import PruneTotals, prune_totals
-from openorch.store.queue_counts import QueueCountStore
+from openorch.store.queues.counts import QueueCountStore
 from openorch.store.runs import state
 from openorch.store.runs.counters import DURATION_BUCKETS as DURATION_BUCKETS
 from openorch.store.runs.counters import (
@@ -88,7 +88,7 @@ class MetricsStore(QueueCountStore):
     def get_metric_figures(self, heartbeat_timeout: float) -> MetricFigures:
         """Every figure `/metrics` shows, in one read transaction."""
         dialect = self.dialect
-        # The maintained counts (store/queue_counts.py) where the database keeps them.
+        # The maintained counts (store/queues/counts.py) where the database keeps them.
         maintained = self._maintained_queue_counts()
 
         def work(session: Session) -> MetricFigures:

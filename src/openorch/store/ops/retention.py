@@ -87,7 +87,7 @@ class PruneResult:
 
 def review_hold() -> ColumnElement[bool]:
     """The condition "this queue element waits in the review inbox" (an open item in
-    `Queue_Reviews`, store/review.py): such an element is kept however old, so a
+    `Queue_Reviews`, store/queues/review.py): such an element is kept however old, so a
     person's decision never finds it gone. Decided items let their element go; their
     rows are deleted with it."""
     return exists().where(ReviewItem.element_id == QueueElement.id, ReviewItem.state == "open")

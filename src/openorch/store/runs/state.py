@@ -34,7 +34,7 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store.errors import BadInput, NotFound, TransitionRefused
-from openorch.store.queues import release_job_elements
+from openorch.store.queues.lifecycle import release_job_elements
 from openorch.store.runs.calendars import schedule_of
 from openorch.store.runs.logs import clean_message
 from openorch.store.runs.schedule import stored_next_run
