@@ -6,21 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueSettings, QueueStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
-from openorch.store.errors import (
-    BadInput,
-)
+from openorch.store.errors import BadInput
 from openorch.store.queues.elements import OPEN_STATUSES, QueueStore, element_filters
 from openorch.store.queues.history import actor_of, record_events
 from openorch.store.queues.lifecycle import release_element, retry_element
@@ -28,12 +20,7 @@ from openorch.store.queues.messages import stamp
 from openorch.store.queues.pipelines import delete_orphaned_progress
 from openorch.store.queues.review import check_kind
 from openorch.store.queues.settings import QueueSettingsStore
-from openorch.store.queues.status import (
-    QueueEvent,
-    sources_of,
-    target_of,
-    transition_values,
-)
+from openorch.store.queues.status import QueueEvent, sources_of, target_of, transition_values
 
 _QUEUES = table_of(QueueElement)
 

@@ -16,28 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    bindparam,
-    exc,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Connection, bindparam, exc, func, insert, select
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement
 from openorch.database.base import table_of
 from openorch.database.ids import ordered_uuid_bytes
 from openorch.store import validation as v
-from openorch.store.errors import (
-    BadInput,
-    DuplicateReferenceError,
-)
-from openorch.store.queues.status import (
-    QueueEvent,
-    target_of,
-)
+from openorch.store.errors import BadInput, DuplicateReferenceError
+from openorch.store.queues.status import QueueEvent, target_of
 
 _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "created_by")
 

@@ -5,22 +5,11 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    bindparam,
-    literal_column,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, bindparam, literal_column, or_, select, update
 
 from openorch.database import QueueElement
 from openorch.database.base import table_of
-from openorch.store.queues.status import (
-    QueueEvent,
-    transition_values,
-    where_allowed,
-)
+from openorch.store.queues.status import QueueEvent, transition_values, where_allowed
 
 _QUEUES = table_of(QueueElement)
 

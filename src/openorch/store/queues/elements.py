@@ -6,27 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
-from sqlalchemy import (
-    Connection,
-    delete,
-    exc,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, exc, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
-from openorch.store.errors import (
-    BadInput,
-    Contended,
-    DuplicateReferenceError,
-    NotFound,
-)
+from openorch.store.errors import BadInput, Contended, DuplicateReferenceError, NotFound
 from openorch.store.paging import page_statement, read_page
 from openorch.store.queues.bulk import (
     BulkCreated,
@@ -42,12 +29,7 @@ from openorch.store.queues.pipelines import delete_progress, step_filter
 from openorch.store.queues.review import check_kind, fail_element
 from openorch.store.queues.search import SearchStore
 from openorch.store.queues.settings import deadline_of, read_settings
-from openorch.store.queues.status import (
-    QueueEvent,
-    apply,
-    target_of,
-    transition_values,
-)
+from openorch.store.queues.status import QueueEvent, apply, target_of, transition_values
 
 _QUEUES = table_of(QueueElement)
 #: Statuses `set_queue_element_status` records in the element's history (FAILED goes

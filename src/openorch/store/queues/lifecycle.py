@@ -7,20 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    select,
-    update,
-)
+from sqlalchemy import Connection, select, update
 
 from openorch.database import JobStatus, QueueElement, QueueSettings, QueueStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
-from openorch.store.errors import (
-    BadInput,
-    NotFound,
-    StoreError,
-)
+from openorch.store.errors import BadInput, NotFound, StoreError
 from openorch.store.queues.history import record_event
 from openorch.store.queues.messages import describe_duration, stamp
 from openorch.store.queues.review import after_failure
