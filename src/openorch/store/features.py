@@ -11,8 +11,10 @@ Python then recomputes `Store`'s method resolution order, so every later lookup 
 ordinary attribute lookup, with the same precedence the mixins had as `Store`'s last
 bases. For type checkers `Store` lists the mixins themselves (store/__init__.py).
 
-The one rule for a feature mixin: it must not subclass a mixin `Store` lists eagerly
-(the recomputed order would be inconsistent); `load()` says so if one does.
+The one rule for a feature mixin: it must not subclass a mixin `Store` lists before
+`LazyFeatures` (the recomputed order would be inconsistent; Python raises TypeError on
+`load()`). One it builds on goes after `LazyFeatures` in `Store`'s list, as
+`QueueCountStore` does for the Overview's and the metrics' mixins.
 """
 
 import importlib
@@ -72,7 +74,7 @@ def load() -> bool:
     them, False when they were loaded already.
 
     Raises:
-        TypeError: a feature mixin subclasses one of `Store`'s eager mixins.
+        TypeError: a feature mixin subclasses a mixin `Store` lists before `LazyFeatures`.
     """
     global _loaded
     if _loaded:
