@@ -38,17 +38,35 @@ from support.receivers import SMTP_LOGIN, SmtpSink, WebhookSink
 load_all_models()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        help="also run the tests marked slow (long fault, soak and browser tests), as CI "
+        "does; without it a run of the whole suite leaves them out",
+    )
+    parser.addoption(
+        "--record-durations",
+        action="store_true",
+        help="rewrite tests/support/test_durations.json, which xdist uses to start the "
+        "longest tests first (support/xdist_groups.py)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Group costly modules on one xdist worker (support/xdist_groups.py). Under xdist,
+    """Group costly modules on one xdist worker and start the longest tests first
+    (support/xdist_groups.py). Under xdist,
     give each worker its own OPENORCH_HOME (a subfolder of the one CI sets,
     or a new temp folder): local mode's database and key file would otherwise be shared
     by every worker's subprocesses at once."""
+    from support import xdist_groups
+
     if config.pluginmanager.hasplugin("xdist") and not config.pluginmanager.hasplugin(
         "openorch_xdist_groups"
     ):
-        from support import xdist_groups
-
         config.pluginmanager.register(xdist_groups, "openorch_xdist_groups")
+    if config.getoption("record_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(xdist_groups.DurationRecorder(), "openorch_durations")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
@@ -212,6 +230,24 @@ def hook() -> Iterator[WebhookSink]:
     sink.close()
 
 
+#: The slow tests a run left out (`pytest_collection_modifyitems`), for the summary.
+_LEFT_OUT: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The everyday run (`python -m pytest -n 4`, no paths) leaves out the tests marked
+    `slow`: the long fault, soak and browser tests that make most of the suite's time.
+    `--all` runs them (CI does), and so does naming their files or choosing by `-m`."""
+    explicit = config.args_source != pytest.Config.ArgsSource.TESTPATHS
+    if config.getoption("all") or config.getoption("markexpr") or explicit:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        _LEFT_OUT[:] = [item.nodeid for item in slow]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many tests ran on PostgreSQL, so a CI log proves they were not skipped:
     those whose report carries `on_postgres`'s mark (set when a PostgreSQL database was
@@ -224,3 +260,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"openorch: {len(on_postgres)} PostgreSQL tests passed "
         f"(OPENORCH_REQUIRE_ALL={os.environ.get('OPENORCH_REQUIRE_ALL', '0')})"
     )
+    if _LEFT_OUT:
+        terminalreporter.write_line(
+            f"openorch: {len(_LEFT_OUT)} slow tests left out (long fault, soak and browser "
+            "tests): `python -m pytest -n 4 --all` runs them too, as CI does"
+        )

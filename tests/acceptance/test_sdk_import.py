@@ -38,6 +38,8 @@ FORBIDDEN = (
     "openorch.store.runs.run_requests",
     "openorch.database.alerts",
     "openorch.database.api",
+    "openorch.database.audit",
+    "openorch.database.operations",
 )
 
 _PROBE = """

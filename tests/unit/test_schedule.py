@@ -158,7 +158,7 @@ def test_leap_days() -> None:
 def test_a_calendar_covering_every_day_of_a_year_leaves_no_next_run(rule: CalendarRule) -> None:
     every_day = frozenset(date(2028, 1, 1) + timedelta(days=n) for n in range(366))
     schedule = Schedule("0 7 * * *", CPH, rule, every_day)
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine must not fail it
     assert next_run(schedule, utc(2027, 12, 31, 23, 30), local_zone=UTC) is None
     assert stored_next_run(schedule, utc(2027, 12, 31, 23, 30), local_zone=UTC) == NO_NEXT_RUN
     assert runs(schedule, utc(2027, 12, 31, 23, 30)) == []
@@ -169,7 +169,7 @@ def test_a_calendar_covering_every_day_of_a_year_leaves_no_next_run(rule: Calend
         utc(2028, 12, 31, 23, 0),
         utc(2028, 12, 31, 23, 1),
     ]
-    assert time.monotonic() - started < 3.0
+    assert time.process_time() - started < 3.0
 
 
 # --- input checks -------------------------------------------------------------------------

@@ -3,19 +3,11 @@ shares. The schema is a contract (see docs/database.md); never rename or narrow 
 
 from typing import TYPE_CHECKING, Any
 
-from openorch.database.audit import AuditEntry
 from openorch.database.base import Base
 from openorch.database.calendars import Calendar, CalendarDay
 from openorch.database.constants import Constant, Credential
 from openorch.database.jobs import Job, JobOutcome, JobStatus
 from openorch.database.logs import Log, LogLevel
-from openorch.database.operations import (
-    JobCounter,
-    OpsState,
-    PruneRun,
-    PruneRunKind,
-    RetentionPolicy,
-)
 from openorch.database.pipelines import PipelineRun, PipelineStepRun
 from openorch.database.queues import QueueElement, QueueSettings, QueueStatus
 from openorch.database.review import ElementEvent, ReviewItem
@@ -45,9 +37,18 @@ if TYPE_CHECKING:
         RunRequest,
         RunRequestStatus,
     )
+    from openorch.database.audit import AuditEntry
+    from openorch.database.operations import (
+        JobCounter,
+        OpsState,
+        PruneRun,
+        PruneRunKind,
+        RetentionPolicy,
+    )
 
-#: Models only the lazily loaded `Store` features use (store/features.py): mapped on
-#: first use, not in every robot process (SDK start-up time). Nothing else refers to
+#: Models only the lazily loaded `Store` features use (store/features.py: alerts, the
+#: API, the audit trail, retention and job counters): mapped on first use, not in every
+#: robot process (SDK start-up time). Nothing else refers to
 #: their tables (no foreign keys), so the other models map without them.
 _LAZY_MODELS = {
     **dict.fromkeys(
@@ -57,6 +58,11 @@ _LAZY_MODELS = {
     **dict.fromkeys(
         ("ApiAuditEntry", "ApiScope", "ApiToken", "RunRequest", "RunRequestStatus"),
         "openorch.database.api",
+    ),
+    "AuditEntry": "openorch.database.audit",
+    **dict.fromkeys(
+        ("JobCounter", "OpsState", "PruneRun", "PruneRunKind", "RetentionPolicy"),
+        "openorch.database.operations",
     ),
 }
 
@@ -75,7 +81,9 @@ def load_all_models() -> None:
     """Map every model, so `Base.metadata` holds every table: call it before any work on
     the whole schema (migrations, `openorch copy`, `create_all`, schema comparisons)."""
     import openorch.database.alerts
-    import openorch.database.api  # noqa: F401
+    import openorch.database.api
+    import openorch.database.audit
+    import openorch.database.operations  # noqa: F401
 
 
 __all__ = [

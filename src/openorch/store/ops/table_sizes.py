@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, exc, select, text
 from sqlalchemy.orm import Session
 
-from openorch.database import Base, RetentionPolicy
+from openorch.database import Base, RetentionPolicy, load_all_models
 from openorch.store.core import StoreCore
 from openorch.store.ops.retention import KINDS
 from openorch.store.runs import state
@@ -102,6 +102,7 @@ def suggest(tables: list[TableSize], policy: dict[str, int]) -> None:
 
 
 def _names() -> list[str]:
+    load_all_models()  # every table, not only those mapped so far in this process
     return sorted(Base.metadata.tables)
 
 
