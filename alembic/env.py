@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from openorch.database import Base, QueueElement, load_all_models
 from openorch.database.filtered_indexes import attach_filtered_indexes
-from openorch.store.derived import is_derived
+from openorch.store.queues.derived import is_derived
 from openorch.store.engine import build_engine
 
 config = context.config
@@ -35,7 +35,7 @@ version_table = config.get_main_option("version_table") or "openorch_version"
 
 def _not_a_version_table(name: str | None, type_: str, _parents: object) -> bool:
     """Autogenerate ignores both chains' version tables (the other chain's is no model)
-    and the objects triggers keep (store/derived.py)."""
+    and the objects triggers keep (store/queues/derived.py)."""
     if is_derived(name, type_):
         return False
     return not (type_ == "table" and name in ("alembic_version", "openorch_version"))

@@ -39,7 +39,9 @@ from run import fresh_database, median_ms  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from openorch import migrate  # noqa: E402
-from openorch.store import Store, build_engine, queue_counts, search  # noqa: E402
+from openorch.store import Store, build_engine  # noqa: E402
+from openorch.store.queues import counts as queue_counts  # noqa: E402
+from openorch.store.queues import search  # noqa: E402
 
 QUEUES = 50
 BIG = "q00"

@@ -24,7 +24,7 @@ from run import fresh_database  # noqa: E402
 from openorch import migrate  # noqa: E402
 from openorch.database import QueueStatus  # noqa: E402
 from openorch.store import Store, build_engine  # noqa: E402
-from openorch.store.search import PG_DOCUMENT  # noqa: E402
+from openorch.store.queues.search import PG_DOCUMENT  # noqa: E402
 
 
 def _lsn(store: Store) -> int:

@@ -33,7 +33,7 @@ from sqlalchemy import text  # noqa: E402
 
 from openorch import migrate  # noqa: E402
 from openorch.store import Store, build_engine  # noqa: E402
-from openorch.store.retention import DEFAULT_BATCH_SIZE, PAUSE_FACTOR  # noqa: E402
+from openorch.store.ops.retention import DEFAULT_BATCH_SIZE, PAUSE_FACTOR  # noqa: E402
 
 CLAIMER = """
 import json, sys, time

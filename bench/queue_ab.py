@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select, text, update  # noqa: E402
 from openorch.database import QueueElement, QueueStatus  # noqa: E402
 from openorch.database.base import table_of  # noqa: E402
 from openorch.store import Store  # noqa: E402
-from openorch.store.queues import claim_update_statement  # noqa: E402
+from openorch.store.queues.claim import claim_update_statement  # noqa: E402
 
 QUEUES = table_of(QueueElement)
 NEW_INDEXES = (

@@ -8,7 +8,7 @@ so it keeps working on the database):
 - Schedulers.run_host: the machine the run that owns the name runs on;
 - Schedulers.run_pid: that run's process id there.
 A Scheduler starting under a name whose run is alive is refused, and on the same host
-"alive" includes "that pid still runs" (see openorch.store.schedulers.run_holds_name).
+"alive" includes "that pid still runs" (see openorch.store.runs.schedulers.run_holds_name).
 """
 
 from collections.abc import Sequence

@@ -6,9 +6,9 @@ Revises: 0d1aa1e5c001
 Additive only, so the original OpenOrchestrator keeps working on the database (its
 writes to `Queues` fire the same triggers, which keep the new objects exact):
 - Queue_Counts: (queue_name, status, delta) rows written by triggers on `Queues`, summed
-  on read (store/queue_counts.py); backfilled here from the existing elements;
+  on read (store/queues/counts.py); backfilled here from the existing elements;
 - substring search: on PostgreSQL the pg_trgm extension and a side table Queue_Search
-  (GIN index ix_Queue_Search_trgm) kept by triggers (store/search.py); on SQLite the
+  (GIN index ix_Queue_Search_trgm) kept by triggers (store/queues/search.py); on SQLite the
   FTS5 trigram index is opt-in (`Store.rebuild_search_index()`, see
   search.SQLITE_OPT_IN). Where the index cannot be made (no pg_trgm, SQL Server) the
   upgrade says so and search stays the plain LIKE.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from openorch.store import queue_counts, search
+from openorch.store.queues import counts as queue_counts, search
 
 revision: str = "0d1ca1e5c001"
 down_revision: str | None = "0d1ba1e5c001"

@@ -1,6 +1,6 @@
 """`openorch copy SOURCE TARGET`: move an openorch database to another server.
 
-The work is the data layer's (`store/copying.py`); this module turns the words on the
+The work is the data layer's (`store/ops/copying.py`); this module turns the words on the
 command line into connection strings (`local` is local mode's SQLite file), draws the
 progress and prints the row counts. Connection strings are masked in every line.
 Exit codes: 0 copied and verified, 1 the copy failed or the counts differ, 2 refused
@@ -12,13 +12,13 @@ from typing import TextIO
 
 from openorch.config import ENV_CONN, ENV_KEY, data_dir, local_database_path
 from openorch.masking import mask
-from openorch.store.copying import (
+from openorch.store.errors import CopyFailed, CopyRefused
+from openorch.store.ops.copying import (
     DEFAULT_BATCH_SIZE,
     CopyResult,
     Progress,
     copy_database,
 )
-from openorch.store.errors import CopyFailed, CopyRefused
 
 #: The word that names local mode's database as SOURCE.
 LOCAL = "local"

@@ -24,6 +24,7 @@ an escape sequence would otherwise recolour, move or rewrite the admin's termina
 
 import functools
 import re
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 
@@ -165,3 +166,11 @@ def for_terminal(text: object) -> str:
     """One line fit for a terminal or an output window: masked, every control character
     (newlines too) escaped, so a name can neither drive the terminal nor forge a line."""
     return escape_controls(mask(text))
+
+
+def mask_url(url: str) -> str:
+    """A webhook URL with everything after the host hidden (its path is the secret).
+    Here, not with the alert channels, so the audit trail can mask one without importing
+    the alerts (store/alerts/ is loaded only by the facade)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"

@@ -1,7 +1,7 @@
 """`openorch prune [--keep KIND=DAYS ...] [--dry-run]`: delete old rows once, by hand or
 from cron.
 
-The deleting is the data layer's (`store/retention.py`: small batches, short
+The deleting is the data layer's (`store/ops/retention.py`: small batches, short
 transactions, referenced rows kept); this module takes the policy from the command line
 or, without `--keep`, the one stored in the database (Settings tab), prints one line per
 kind (what, how many, how long) and the exit code: 0 done, 2 refused (nothing deleted).
@@ -17,9 +17,10 @@ from sqlalchemy import exc
 
 from openorch.config import ENV_CONN, local_database_path
 from openorch.masking import mask
-from openorch.store import ConnectError, PruneResult, Store, describe_connection_error, retention
+from openorch.store import ConnectError, PruneResult, Store, describe_connection_error
 from openorch.store.errors import BadInput
-from openorch.store.retention import DEFAULT_BATCH_SIZE, KINDS
+from openorch.store.ops import retention
+from openorch.store.ops.retention import DEFAULT_BATCH_SIZE, KINDS
 
 EXIT_OK = 0
 EXIT_REFUSED = 2

@@ -5,7 +5,7 @@ per-row triggers make every insert into `Queues` about five times slower (measur
 docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
 they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
 PostgreSQL's once `pg_trgm` can be installed. The work is the data layer's
-(`Store.rebuild_search_index`, store/search.py).
+(`Store.rebuild_search_index`, store/queues/search.py).
 Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
 """
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
 from openorch.store import Store
-from openorch.store.metrics import DURATION_BUCKETS
+from openorch.store.ops.metrics import DURATION_BUCKETS
 from support.api_server import ApiServer
 from support.every_kind import fill_every_table
 
@@ -270,7 +270,7 @@ def test_counters_and_prune_runs_in_a_scrape(db_url: str, crypto_key: str, tmp_p
     """The all-time job counters (folded by the watchdog) and the prune runs, as a real
     server renders them, parsed with prometheus_client's parser."""
     from openorch.database import Log, LogLevel, OpsState
-    from openorch.store.job_counters import WATERMARK
+    from openorch.store.runs.counters import WATERMARK
 
     store = Store(db_url, crypto_key=crypto_key)
     now = store.database_now()

@@ -26,22 +26,25 @@ FORBIDDEN = (
     "cryptography",
     "openorch.store.migrate",
     "openorch.store.alerts",
-    "openorch.store.alert_config",
-    "openorch.store.alert_findings",
-    "openorch.store.overview",
-    "openorch.store.metrics",
-    "openorch.store.retention",
+    "openorch.store.alerts.deliveries",
+    "openorch.store.alerts.config",
+    "openorch.store.alerts.findings",
+    "openorch.store.ops",
+    "openorch.store.ops.overview",
+    "openorch.store.ops.metrics",
+    "openorch.store.ops.retention",
     "openorch.store.api_tokens",
-    "openorch.store.run_requests",
+    "openorch.store.audit",
+    "openorch.store.runs.run_requests",
     "openorch.database.alerts",
     "openorch.database.api",
     "openorch.database.audit",
     "openorch.database.operations",
     "openorch.database.calendars",
-    "openorch.store.triggers",
-    "openorch.store.calendars",
-    "openorch.store.schedule",
-    "openorch.store.schedulers",
+    "openorch.store.runs.triggers",
+    "openorch.store.runs.calendars",
+    "openorch.store.runs.schedule",
+    "openorch.store.runs.schedulers",
 )
 
 _PROBE = """
@@ -77,8 +80,8 @@ def test_a_feature_is_loaded_when_first_used() -> None:
     """The lazily loaded mixins are there when asked for: on the class and an instance."""
     code = (
         "import sys; from openorch.store import Store; "
-        "assert 'openorch.store.overview' not in sys.modules; "
-        "print(Store.get_overview.__qualname__, 'openorch.store.overview' in sys.modules)"
+        "assert 'openorch.store.ops.overview' not in sys.modules; "
+        "print(Store.get_overview.__qualname__, 'openorch.store.ops.overview' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

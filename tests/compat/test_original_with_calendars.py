@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from openorch.database import ScheduledTrigger
 from openorch.store import Store
-from openorch.store.schedule import CalendarRule, Schedule, next_run
+from openorch.store.runs.schedule import CalendarRule, Schedule, next_run
 from support.original import OriginalVenv, run_original
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from openorch.database import QueueTrigger, ScheduledTrigger, TriggerStatus
 from openorch.store import Store
-from openorch.store.schedule import NO_NEXT_RUN, CalendarRule, Schedule, next_run
+from openorch.store.runs.schedule import NO_NEXT_RUN, CalendarRule, Schedule, next_run
 
 
 def scheduled(store: Store, name: str = "daily", **extra: object) -> uuid.UUID:

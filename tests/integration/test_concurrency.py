@@ -15,7 +15,7 @@ from sqlalchemy.dialects import mssql, postgresql
 
 from openorch.database import QueueStatus
 from openorch.store import Store
-from openorch.store.queues import claim_statement, claim_update_statement
+from openorch.store.queues.claim import claim_statement, claim_update_statement
 
 TESTS = Path(__file__).resolve().parents[1]
 

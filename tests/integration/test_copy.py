@@ -1,4 +1,4 @@
-"""`store/copying.py` on real databases: a SQLite database with data of every kind copied
+"""`store/ops/copying.py` on real databases: a SQLite database with data of every kind copied
 into PostgreSQL (and SQLite) row for row, ids, times and encrypted values unchanged; the
 targets it accepts (new, freshly upgraded, empty at an older revision); and everything it
 refuses, with the target left exactly as it was."""
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from openorch import migrate
 from openorch.database import Base
 from openorch.store import HEAD_REVISION, ORIGINAL_HEAD_REVISION, Store, build_engine
-from openorch.store.copying import CopyFailed, CopyRefused, Progress, copy_database
+from openorch.store.ops.copying import CopyFailed, CopyRefused, Progress, copy_database
 from support.databases import migrated
 from support.dump import dump_tables
 from support.every_kind import fill_every_table

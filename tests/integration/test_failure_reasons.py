@@ -3,7 +3,7 @@ the filter that finds jobs by it (issue 25)."""
 
 from openorch.database import JobOutcome, LogLevel
 from openorch.store import Store
-from openorch.store.failures import exit_message, summarize_message
+from openorch.store.runs.failures import exit_message, summarize_message
 
 TAIL = (
     "Traceback (most recent call last):\n"

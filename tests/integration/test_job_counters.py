@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobStatus, OpsState
 from openorch.store import Store
-from openorch.store.job_counters import DURATION_BUCKETS, WATERMARK
+from openorch.store.runs.counters import DURATION_BUCKETS, WATERMARK
 
 
 def _job(

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from openorch.database import JobStatus, Scheduler, TriggerStatus
 from openorch.scheduler import SchedulerEngine
 from openorch.store import Store
-from openorch.store.schedulers import RunIdentity, run_holds_name
+from openorch.store.runs.schedulers import RunIdentity, run_holds_name
 from support.processes.harness import make_settings, poll_until
 
 NOW = datetime(2026, 1, 1, 12)

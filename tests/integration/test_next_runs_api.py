@@ -6,7 +6,7 @@ import httpx
 
 from openorch.api.app import create_app
 from openorch.store import Store
-from openorch.store.schedule import CalendarRule, Schedule, next_runs
+from openorch.store.runs.schedule import CalendarRule, Schedule, next_runs
 
 
 async def test_next_runs_in_the_triggers_zone_with_its_calendar(store: Store) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from openorch.database import QueueTrigger, SingleTrigger, TriggerStatus
 from openorch.store import Store
-from openorch.store.state import TransitionRefused
+from openorch.store.runs.state import TransitionRefused
 
 S = TriggerStatus
 

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from openorch import migrate
 from openorch.alerts.watchdog import Watchdog
 from openorch.database import QueueStatus
-from openorch.store import Store, build_engine, queue_counts
-from openorch.store.queue_counts import QUEUE_COUNTS
+from openorch.store import Store, build_engine
+from openorch.store.queues import counts as queue_counts
+from openorch.store.queues.counts import QUEUE_COUNTS
 
 TESTS = Path(__file__).resolve().parents[1]
 

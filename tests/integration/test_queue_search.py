@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openorch import migrate
-from openorch.store import Store, build_engine, search
+from openorch.store import Store, build_engine
+from openorch.store.queues import search
 
 #: Letters in both cases, LIKE's wildcards and escape, quotes FTS5 treats specially,
 #: letters whose case only Unicode folds (SQLite's LIKE folds ASCII only).
@@ -143,7 +144,7 @@ def test_without_the_index_search_is_the_plain_like_and_says_so(
     with store.engine.begin() as connection:
         search.uninstall(connection)
     fresh = Store(store.engine)
-    with caplog.at_level(logging.INFO, logger="openorch.store.search"):
+    with caplog.at_level(logging.INFO, logger="openorch.store.queues.search"):
         assert not fresh._search_indexed()
     assert "plain LIKE" in caplog.text
     assert len(fresh.get_queue_elements("q", search_term="payload")) == 1

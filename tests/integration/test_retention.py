@@ -30,7 +30,7 @@ from openorch.database import (
 )
 from openorch.store import Store
 from openorch.store.errors import BadInput
-from openorch.store.retention import KINDS
+from openorch.store.ops.retention import KINDS
 from support.original import OPENORCH_SRC
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)
@@ -271,7 +271,7 @@ def test_only_the_watchdog_lease_holder_prunes(store: Store) -> None:
     assert len(_ids(store, Log)) == 1
     # The holder also keeps the job counters: its first tick starts them.
     from openorch.database import OpsState
-    from openorch.store.job_counters import WATERMARK
+    from openorch.store.runs.counters import WATERMARK
 
     with Session(store.engine) as session:
         assert session.get(OpsState, WATERMARK) is not None

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from openorch.database import JobStatus, LogLevel, Scheduler, TriggerStatus
 from openorch.store import Store
-from openorch.store.schedulers import HeartbeatResult, RunIdentity, is_alive
-from openorch.store.state import TransitionRefused
+from openorch.store.runs.schedulers import HeartbeatResult, RunIdentity, is_alive
+from openorch.store.runs.state import TransitionRefused
 
 
 def _scheduled(store: Store, keep_running: bool | None = None) -> uuid.UUID:

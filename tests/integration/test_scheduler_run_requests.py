@@ -12,7 +12,7 @@ from pathlib import Path
 from openorch.database import JobOutcome, JobStatus, RunRequestStatus, TriggerStatus
 from openorch.sdk.connection import OrchestratorConnection
 from openorch.store import Store
-from openorch.store.outcomes import decode_outcome_data
+from openorch.store.runs.outcomes import decode_outcome_data
 from support.processes.harness import job_ended, jobs_of, make_engine, poll_until, script
 
 TOMORROW = datetime.now() + timedelta(days=1)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from openorch import OrchestratorConnection
 from openorch.crypto import generate_key
 from openorch.database import Base, LogLevel, QueueElement, QueueStatus
-from openorch.store.logs import clean_message
+from openorch.store.runs.logs import clean_message
 
 T = TypeVar("T")
 

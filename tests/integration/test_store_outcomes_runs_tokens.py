@@ -8,7 +8,7 @@ import pytest
 
 from openorch.database import ApiScope, JobOutcome, JobStatus, RunRequestStatus, TriggerStatus
 from openorch.store import Store
-from openorch.store.outcomes import MAX_OUTCOME_DATA_BYTES, decode_outcome_data
+from openorch.store.runs.outcomes import MAX_OUTCOME_DATA_BYTES, decode_outcome_data
 
 
 def _trigger(store: Store, name: str = "t", *, scheduled: bool = False) -> uuid.UUID:

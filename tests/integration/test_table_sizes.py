@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from openorch.database import LogLevel
-from openorch.store import Store, table_sizes
-from openorch.store.table_sizes import TableSize, suggest
+from openorch.store import Store
+from openorch.store.ops import table_sizes
+from openorch.store.ops.table_sizes import TableSize, suggest
 
 
 def test_rows_and_sizes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from openorch import migrate
 from openorch.database import Base, JobStatus, QueueStatus, TriggerStatus
 from openorch.store import HEAD_REVISION, ORIGINAL_HEAD_REVISION, Store, build_engine
-from openorch.store.derived import is_derived
+from openorch.store.queues.derived import is_derived
 from openorch.upgrade import run_upgrade
 
 ORIGINAL_CHAIN = ["b67b7649b282", "526b6edac328", "90d46abd44a3", "9698388a0709", "1c87ed320c78"]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from openorch import migrate
 from openorch.store import Store, build_engine
-from openorch.store.schedulers import RunIdentity
+from openorch.store.runs.schedulers import RunIdentity
 
 #: Schedulers as the original 3.0.0 knows the table (no openorch columns).
 ORIGINAL_SCHEDULERS = sa.table(

@@ -9,8 +9,9 @@ from openorch.alerts.messages import Message, email_message, summary_message, we
 from openorch.alerts.rules import classify_job, job_finding
 from openorch.alerts.watchdog import backoff
 from openorch.database import JobStatus, TriggerStatus
-from openorch.store.alert_config import check_addresses, mask_url, merge_addresses
-from openorch.store.alert_findings import EndedJob
+from openorch.masking import mask_url
+from openorch.store.alerts.config import check_addresses, merge_addresses
+from openorch.store.alerts.findings import EndedJob
 
 
 def ended(status: JobStatus, *errors: str) -> EndedJob:

@@ -263,13 +263,121 @@ def test_the_circle_check_sees_circles() -> None:
     assert "openorch.store" in graph["openorch.crypto"]  # the package of store.keys
 
 
+def _store_modules() -> list[Path]:
+    """Every module of store/, the rooms' (queues/, runs/, alerts/, ops/) included; a
+    room's `__init__.py` holds only its docstring (the rule), so the map names the room."""
+    store = PACKAGE / "store"
+    return [
+        path
+        for path in sorted(store.rglob("*.py"))
+        if path.name != "__init__.py" or path.parent == store
+    ]
+
+
 def test_every_store_module_is_on_the_architecture_map() -> None:
-    """docs/architecture.md maps every store module (module, mixin, tables, callers)."""
+    """docs/architecture.md maps every store module (module, mixin, tables, callers),
+    named by its path under store/ (`core.py`, `queues/claim.py`)."""
     doc = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     section = doc.split("## The data layer, module by module", 1)[1].split("\n## ", 1)[0]
     missing = [
-        path.name
-        for path in sorted((PACKAGE / "store").glob("*.py"))
-        if f"| `{path.name}` |" not in section
+        where
+        for where in (path.relative_to(PACKAGE / "store").as_posix() for path in _store_modules())
+        if f"| `{where}` |" not in section
     ]
     assert not missing, f"add these to docs/architecture.md's data-layer map: {missing}"
+
+
+#: The rooms of the data layer and what each may import inside store/ (docs/architecture.md,
+#: "The rooms of the data layer"). A module's room is its subpackage of store/; the flat
+#: modules are the shared "core"; `store/__init__.py` and `features.py` are the "facade"
+#: that assembles `Store`. An entry is a whole room or one module of it
+#: ("queues.lifecycle"); a room may always import itself. Imports inside functions and
+#: under `if TYPE_CHECKING:` count: a lazy import is still a dependency.
+ROOMS: dict[str, frozenset[str]] = {
+    # Assembles Store: loads every room (alerts and ops only lazily, features.py).
+    "facade": frozenset({"core", "queues", "runs", "alerts", "ops"}),
+    # Shared by every room: knows none of them. (`opening.py` names the facade's `Store`
+    # as a type only; test_no_import_circles keeps a run-time import out.)
+    "core": frozenset({"core", "facade"}),
+    # A queue knows nothing of triggers, jobs or alerts.
+    "queues": frozenset({"core"}),
+    # The end of a job releases the queue elements it held; never the other way round.
+    "runs": frozenset({"core", "queues.lifecycle"}),
+    # Read-only: the database's clock (`runs.state.database_now`).
+    "alerts": frozenset({"core", "runs.state"}),
+    # Figures and chores that span the installation: may read queues and runs (the
+    # alerts are read through their tables, not their modules: only the facade loads them).
+    "ops": frozenset({"core", "queues", "runs"}),
+}
+
+#: The facade's modules (the core's other flat modules are "core").
+FACADE = {"openorch.store", "openorch.store.features"}
+
+
+def room_of(module: str) -> tuple[str, str]:
+    """(room, room.module) of a store module: ("queues", "queues.claim"),
+    ("core", "core.engine"), ("facade", "facade")."""
+    if module in FACADE:
+        return "facade", "facade"
+    parts = module.split(".")[2:]
+    if len(parts) == 1 and parts[0] not in ROOMS:
+        return "core", f"core.{parts[0]}"
+    return parts[0], ".".join(parts[:2])
+
+
+def _store_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, store module) for every import of a store module in the file, at any depth
+    (module level, inside functions, under TYPE_CHECKING); `from openorch.store import x`
+    is module `openorch.store.x` when that is a module, else the facade."""
+    modules = {_module_name(source) for source in _sources()}
+    found: list[tuple[int, str]] = []
+    for line, base, names in _imports(path):
+        if not (base == "openorch.store" or base.startswith("openorch.store.")):
+            continue
+        targets = [f"{base}.{name}" for name in names if f"{base}.{name}" in modules]
+        if len(targets) < len(names) or not names:
+            targets.append(base)
+        found.extend((line, target) for target in targets)
+    return found
+
+
+def rooms_broken(module: str, imports: list[tuple[int, str]]) -> list[str]:
+    """The imports of `module` (a store module) that its room may not make."""
+    room, _ = room_of(module)
+    allowed = ROOMS[room]
+    broken = []
+    for line, target in imports:
+        target_room, target_module = room_of(target)
+        if target_room == room or target_room in allowed or target_module in allowed:
+            continue
+        broken.append(f"line {line}: {room} imports {target} ({target_room})")
+    return broken
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "store").rglob("*.py")), ids=lambda path: _module_name(path)
+)
+def test_the_rooms_of_the_data_layer(path: Path) -> None:
+    """Each store module imports only what its room may (ROOMS)."""
+    module = _module_name(path)
+    room, _ = room_of(module)
+    assert room in ROOMS, f"{module}: store/{room}/ is a new room; add it to ROOMS and the docs"
+    broken = rooms_broken(module, _store_imports(path))
+    assert not broken, f"{module} breaks the rule between the rooms: " + "; ".join(broken)
+
+
+def test_the_room_rule_sees_a_broken_rule() -> None:
+    """Guard against a vacuous pass: the walker finds the imports we know are there, and
+    an import the table forbids is reported."""
+    state = _store_imports(PACKAGE / "store" / "runs" / "state.py")
+    assert any(target == "openorch.store.queues.lifecycle" for _, target in state)
+    assert not rooms_broken("openorch.store.runs.state", state)
+    assert rooms_broken("openorch.store.queues.elements", [(1, "openorch.store.runs.state")])
+    assert rooms_broken("openorch.store.runs.jobs", [(1, "openorch.store.queues.elements")])
+    assert rooms_broken("openorch.store.core", [(1, "openorch.store.alerts.config")])
+    assert rooms_broken("openorch.store.queues.claim", [(1, "openorch.store.ops.metrics")])
+    assert not rooms_broken("openorch.store.ops.metrics", [(1, "openorch.store.runs.state")])
+    assert rooms_broken("openorch.store.ops.metrics", [(1, "openorch.store.alerts.config")])
+    # function-level imports count: copying reads the Schedulers' health inside one
+    copying = _store_imports(PACKAGE / "store" / "ops" / "copying.py")
+    assert "openorch.store.runs.schedulers" in {target for _, target in copying}

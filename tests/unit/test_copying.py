@@ -7,7 +7,7 @@ from sqlalchemy import Enum, Integer, String, make_url
 
 from openorch.copy_command import ProgressDisplay
 from openorch.database import Base
-from openorch.store.copying import Progress, copy_tables, same_database
+from openorch.store.ops.copying import Progress, copy_tables, same_database
 
 
 def test_no_table_has_a_generated_integer_key() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from openorch.api.routes.metrics import render
-from openorch.store.job_counters import CounterFigures
-from openorch.store.metrics import DURATION_BUCKETS, DurationFigures, MetricFigures
-from openorch.store.retention_policy import PruneTotals
+from openorch.store.ops.metrics import DURATION_BUCKETS, DurationFigures, MetricFigures
+from openorch.store.ops.retention_policy import PruneTotals
+from openorch.store.runs.counters import CounterFigures
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 

@@ -44,7 +44,8 @@ def test_queue_counts_trigger_compiles_for_sql_server() -> None:
     is one batch; reads compile; search stays the plain LIKE (no infix full-text)."""
     from sqlalchemy.dialects import mssql as mssql_dialect
 
-    from openorch.store import queue_counts, search
+    from openorch.store.queues import counts as queue_counts
+    from openorch.store.queues import search
 
     sql = mssql_upgrade_sql()
     assert "CREATE TABLE [Queue_Counts] (\n    queue_name VARCHAR(100) NOT NULL" in sql

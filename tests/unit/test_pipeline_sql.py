@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy.dialects import mssql, postgresql
 
-from openorch.store.pipelines import element_lock_statement
+from openorch.store.queues.pipelines import element_lock_statement
 
 
 def test_the_ownership_check_locks_the_element_row_on_every_backend() -> None:

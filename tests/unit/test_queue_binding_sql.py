@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.dialects import mssql
 from test_mssql_sql import mssql_upgrade_sql
 
-from openorch.store.queues import claim_statement, describe_duration, element_filters
+from openorch.store.queues.claim import claim_statement
+from openorch.store.queues.elements import element_filters
+from openorch.store.queues.messages import describe_duration
 
 
 def _mssql(statement: object) -> str:
@@ -54,7 +56,7 @@ def test_durations_read_like_a_person_wrote_them() -> None:
 
 
 def test_release_reads_settings_with_an_outer_join_on_sql_server() -> None:
-    from openorch.store.queues import _attempts_statement
+    from openorch.store.queues.lifecycle import _attempts_statement
 
     sql = _mssql(_attempts_statement())
     assert (

@@ -1,4 +1,4 @@
-"""The queue element status rule (store/queue_state.py): the table says what each event
+"""The queue element status rule (store/queues/status.py): the table says what each event
 does, and no other store module writes a status of its own."""
 
 import ast
@@ -10,7 +10,8 @@ from sqlalchemy.dialects import sqlite
 
 from openorch.database import QueueElement, QueueStatus
 from openorch.store import errors
-from openorch.store.queue_state import (
+from openorch.store.queues.admin import BULK_ACTION_STATUSES
+from openorch.store.queues.status import (
     QUEUE_TRANSITIONS,
     QueueEvent,
     apply,
@@ -19,7 +20,6 @@ from openorch.store.queue_state import (
     target_of,
     transition_values,
 )
-from openorch.store.queues import BULK_ACTION_STATUSES
 
 STORE = Path(__file__).resolve().parents[2] / "src" / "openorch" / "store"
 Q = QueueStatus
@@ -119,12 +119,16 @@ def _status_writes(path: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     "path",
-    sorted(path for path in STORE.glob("*.py") if path.name != "queue_state.py"),
-    ids=lambda path: path.name,
+    sorted(
+        path
+        for path in STORE.rglob("*.py")
+        if path.relative_to(STORE).as_posix() != "queues/status.py"
+    ),
+    ids=lambda path: path.relative_to(STORE).as_posix(),
 )
 def test_no_store_module_writes_a_queue_status_itself(path: Path) -> None:
     found = _status_writes(path)
-    assert not found, "write queue statuses through store/queue_state.py: " + ", ".join(found)
+    assert not found, "write queue statuses through store/queues/status.py: " + ", ".join(found)
 
 
 def test_the_walk_sees_a_status_write(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The pure next-run computation (store/schedule.py): zones, both DST changes in both
+"""The pure next-run computation (store/runs/schedule.py): zones, both DST changes in both
 zones, calendars with skip, move and working days, leap days, and a calendar that leaves
 no run (None, quickly: never an endless loop).
 
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from openorch.store.errors import BadInput
-from openorch.store.schedule import (
+from openorch.store.runs.schedule import (
     NO_NEXT_RUN,
     CalendarRule,
     Schedule,
@@ -193,7 +193,7 @@ def test_queue_window_in_the_triggers_zone_on_working_days() -> None:
     import uuid
 
     from openorch.database import QueueTrigger
-    from openorch.store.calendars import queue_window_open
+    from openorch.store.runs.calendars import queue_window_open
 
     def window(
         start: str | None, end: str | None, zone: str | None, calendar: bool

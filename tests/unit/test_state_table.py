@@ -4,7 +4,7 @@ import pytest
 
 from openorch.database import TriggerStatus as S
 from openorch.database import TriggerType
-from openorch.store.state import (
+from openorch.store.runs.state import (
     ACTIVE,
     TRIGGER_TRANSITIONS,
     Flavour,
@@ -59,7 +59,7 @@ def test_flavours() -> None:
 def test_a_saved_status_is_a_button_and_never_a_run_s_status() -> None:
     """update_trigger's requests (issue 24): each is an admin's event; a saved status
     never begins or ends a run."""
-    from openorch.store.state import REQUESTED_STATUS_EVENTS
+    from openorch.store.runs.state import REQUESTED_STATUS_EVENTS
 
     admin = {TriggerEvent.ENABLE, TriggerEvent.DISABLE, TriggerEvent.KILL}
     assert set(REQUESTED_STATUS_EVENTS.values()) <= admin

@@ -24,7 +24,7 @@ from openorch.database import (
 from openorch.sdk import crypto_util
 from openorch.sdk import db_util as _implementation
 from openorch.sdk.db_util import __all__ as __all__
-from openorch.store.logs import truncate_message
+from openorch.store.runs.logs import truncate_message
 
 
 def __getattr__(name: str) -> Any:

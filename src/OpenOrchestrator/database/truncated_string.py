@@ -1,5 +1,5 @@
 """The original's `truncated_string` (re-exported from openorch)."""
 
-from openorch.store.logs import truncate_message
+from openorch.store.runs.logs import truncate_message
 
 __all__ = ["truncate_message"]

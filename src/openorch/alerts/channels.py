@@ -12,7 +12,7 @@ import urllib.request
 from openorch.alerts.messages import Message, email_message, webhook_body
 from openorch.database import AlertChannel
 from openorch.store import Store
-from openorch.store.alert_config import merge_addresses, split_addresses
+from openorch.store.alerts.config import merge_addresses, split_addresses
 
 #: Seconds to wait for an SMTP server or a webhook before the attempt counts as failed.
 SEND_TIMEOUT = 20.0

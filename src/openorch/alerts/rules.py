@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from openorch.alerts.messages import format_datetime
 from openorch.database import AlertRule, JobStatus, TriggerStatus
 from openorch.store import Store
-from openorch.store.alert_findings import EndedJob
+from openorch.store.alerts.findings import EndedJob
 
 #: The job rules, each reported once per job.
 JOB_RULES = ("job_failed", "job_killed", "job_orphaned")
@@ -21,7 +21,8 @@ JOB_RULES = ("job_failed", "job_killed", "job_orphaned")
 #: Lines of a failed process's error output an alert quotes.
 TAIL_LINES = 20
 
-#: What the Scheduler's reaper writes about a job whose Scheduler stopped (jobs.py).
+#: What the Scheduler's reaper writes about a job whose Scheduler stopped
+#: (store/runs/schedulers.py).
 _ORPHANED = "stopped sending heartbeats"
 _EXIT_CODE = re.compile(r"exited with code (-?\d+)")
 _TAIL_MARK = "The end of its error output:\n"

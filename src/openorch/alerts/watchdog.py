@@ -30,8 +30,8 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.store import Store, describe_connection_error
-from openorch.store.alert_config import merge_addresses
-from openorch.store.alert_findings import JOB_BATCH
+from openorch.store.alerts.config import merge_addresses
+from openorch.store.alerts.findings import JOB_BATCH
 
 #: Seconds between evaluations of the rules.
 DEFAULT_INTERVAL = 30.0
@@ -187,7 +187,7 @@ class Watchdog:
         self.compact_counts()
 
     def compact_counts(self) -> None:
-        """Sum the queue counts' delta rows (store/queue_counts.py) while this Scheduler
+        """Sum the queue counts' delta rows (store/queues/counts.py) while this Scheduler
         holds the lease, at most every COMPACT_EVERY seconds: claims append rows, and
         reads stay quick while there are few."""
         if not self.is_holder or time.monotonic() - self._last_compaction < COMPACT_EVERY:
@@ -197,7 +197,7 @@ class Watchdog:
 
     def fold_counters(self) -> None:
         """Add the jobs that ended since the last tick to the job counters `/metrics`
-        reports (one short transaction; see `store/job_counters.py`)."""
+        reports (one short transaction; see `store/runs/counters.py`)."""
         try:
             self.store.fold_job_counters()
         except (exc.ProgrammingError, exc.OperationalError):
@@ -215,7 +215,7 @@ class Watchdog:
         is looked at again every POLICY_RECHECK seconds, so one set in Settings starts
         soon) and prunes the policy's kinds in order; each tick spends at most
         PRUNE_SLICE seconds (small batches, short transactions, see
-        `store/retention.py`), so the lease is renewed and alerts are sent on time while
+        `store/ops/retention.py`), so the lease is renewed and alerts are sent on time while
         a large backlog goes. The pass is recorded as it goes (`Prune_Runs`), and each
         finished kind is said once.
         """

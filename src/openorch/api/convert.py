@@ -14,8 +14,8 @@ from openorch.database import (
     SingleTrigger,
     Trigger,
 )
-from openorch.store.outcomes import decode_outcome_data
-from openorch.store.schedulers import SchedulerHealth
+from openorch.store.runs.outcomes import decode_outcome_data
+from openorch.store.runs.schedulers import SchedulerHealth
 
 
 def job_out(job: Job, logs: tuple[Log, ...] | None = None) -> JobOut:

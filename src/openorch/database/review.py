@@ -59,7 +59,7 @@ class ReviewItem(Base):
 class ElementEvent(Base):
     """One change of a queue element (table `Queue_Element_History`), append-only.
 
-    `event` is one of `openorch.store.element_history.EVENTS`; `actor` says who (a
+    `event` is one of `openorch.store.queues.history.EVENTS`; `actor` says who (a
     process and its job, an API token, an admin); `details` is a JSON object (the
     failure's kind and message, the decision and comment, the edited fields, ...).
     """

@@ -32,10 +32,10 @@ class Scheduler(Base):
     heartbeat_timeout: Mapped[float | None] = mapped_column(Float)
     #: The robot's clock minus the database's, in seconds, as last measured.
     clock_offset: Mapped[float | None] = mapped_column(Float)
-    #: running, paused, stopping or stopped (`openorch.store.schedulers.EngineState`).
+    #: running, paused, stopping or stopped (`openorch.store.runs.schedulers.EngineState`).
     engine_state: Mapped[str | None] = mapped_column(String(20))
     #: The machine that run is on, and its process id there (one name, one Scheduler:
-    #: a new run is refused while this one is alive; `openorch.store.schedulers`).
+    #: a new run is refused while this one is alive; `openorch.store.runs.schedulers`).
     run_host: Mapped[str | None] = mapped_column(String(255))
     run_pid: Mapped[int | None] = mapped_column(Integer)
 

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from nicegui import app, run, ui
 from sqlalchemy.exc import SQLAlchemyError
 
+from openorch.database import QueueElement, QueueStatus
 from openorch.identity import Identity
 from openorch.masking import mask
 from openorch.roles import may
@@ -152,3 +153,17 @@ def cut(text: str | None, length: int = 100) -> str:
     if not text:
         return ""
     return text if len(text) <= length else text[:length] + "..."
+
+
+#: Statuses an attempt ends in or is still in (counted by `attempts_made`, not stored; display only,
+#: so it lives with the UI, not the data layer).
+_ATTEMPT_IN_STATUS = (QueueStatus.IN_PROGRESS, QueueStatus.DONE, QueueStatus.FAILED)
+
+
+def attempts_made(element: QueueElement) -> int:
+    """How many times the element was taken up, as an admin counts: the stored
+    `attempts` (attempts that ended without finishing it: retried or abandoned) plus the
+    one it is in, or that ended it Done or Failed. A Failed element showed "Attempts 0"."""
+    ended = element.attempts or 0
+    current = element.status in _ATTEMPT_IN_STATUS and element.start_date is not None
+    return ended + (1 if current else 0)

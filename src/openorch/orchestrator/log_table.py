@@ -12,7 +12,7 @@ from openorch.masking import mask
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import cut, fmt, short_id
 from openorch.orchestrator.widgets import Page, ServerTable, status_badge_slot, status_color
-from openorch.store.failures import summarize_message
+from openorch.store.runs.failures import summarize_message
 
 COLUMNS: list[dict[str, Any]] = [
     {

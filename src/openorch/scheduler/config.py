@@ -16,9 +16,9 @@ from openorch import config as app_config
 # Seconds without a heartbeat after which a Scheduler counts as dead: the data layer's,
 # which judges liveness. Heartbeats have their own thread, so a slow poll (a long git
 # clone) never looks like a death.
-from openorch.store.retention import parse_policy
-from openorch.store.schedulers import DEFAULT_HEARTBEAT_TIMEOUT as DEFAULT_HEARTBEAT_TIMEOUT
-from openorch.store.schedulers import RunIdentity
+from openorch.store.ops.retention import parse_policy
+from openorch.store.runs.schedulers import DEFAULT_HEARTBEAT_TIMEOUT as DEFAULT_HEARTBEAT_TIMEOUT
+from openorch.store.runs.schedulers import RunIdentity
 
 #: Seconds between polls. The original polls every 6 s; 2 s keeps the dispatch latency
 #: (due time → process running) around a second while costing ~6 small queries a poll.

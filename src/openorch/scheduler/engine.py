@@ -49,8 +49,8 @@ from openorch.scheduler.process_tree import is_running, kill_recognised, kill_tr
 from openorch.scheduler.selection import select_and_begin
 from openorch.store import Store, describe_connection_error
 from openorch.store.errors import StoreError
-from openorch.store.failures import exit_message
-from openorch.store.schedulers import HeartbeatResult, LeftoverJob, RunHolder
+from openorch.store.runs.failures import exit_message
+from openorch.store.runs.schedulers import HeartbeatResult, LeftoverJob, RunHolder
 
 #: Errors that mean "the database is not answering" rather than a bug.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (exc.SQLAlchemyError, OSError)

@@ -604,7 +604,7 @@ class OrchestratorConnection:
                 unreadable file, or an attachment over the size limit.
         """
         # Lazy: the alerts feature is loaded on first use, not with every robot (start-up time).
-        from openorch.store.alerts import MAX_ATTACHMENT_BYTES
+        from openorch.store.alerts.deliveries import MAX_ATTACHMENT_BYTES
 
         content: bytes | None = None
         if isinstance(attachment, str | Path):

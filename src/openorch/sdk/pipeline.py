@@ -27,7 +27,7 @@ Example:
     ... ])
     >>> pipeline.run(OrchestratorConnection.create_connection_from_args(), "backups")
 
-The engine holds no SQL: progress goes through the data layer (openorch.store.pipelines),
+The engine holds no SQL: progress goes through the data layer (openorch.store.queues.pipelines),
 which checks on every save that this run still owns the element.
 """
 
@@ -43,7 +43,7 @@ from openorch.database import PipelineRun, QueueElement, QueueStatus
 from openorch.sdk.business_error import BusinessError
 from openorch.store import LostElementError, PipelineProgress
 from openorch.store import validation as v
-from openorch.store.queues import describe_duration, format_datetime
+from openorch.store.queues.messages import describe_duration, format_datetime
 
 if TYPE_CHECKING:
     from openorch.sdk.connection import OrchestratorConnection
@@ -97,7 +97,7 @@ def wait_for_review(
     Raises:
         ValueError: an empty reason or a bad form.
     """
-    from openorch.store.review import check_form
+    from openorch.store.queues.review import check_form
 
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("wait_for_review() needs a reason (text) a person can read.")

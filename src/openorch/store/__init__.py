@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from openorch.masking import mask
 from openorch.store.core import HEAD_REVISION, ORIGINAL_HEAD_REVISION
-from openorch.store.element_history import ElementHistoryStore, TimelineEntry
 from openorch.store.engine import (
     ConnectionURL,
     build_engine,
@@ -23,40 +22,43 @@ from openorch.store.errors import (
     DuplicateReferenceError,
     LostElementError,
 )
-from openorch.store.jobs import JobStore
-from openorch.store.logs import LogStore, truncate_message
 from openorch.store.opening import open_store
-from openorch.store.outcomes import OutcomeStore
-from openorch.store.pipeline_review import PipelineReviewStore
-from openorch.store.pipelines import (
+from openorch.store.queues.admin import QueueAdminStore, QueueOverview
+from openorch.store.queues.bulk import BulkCreated
+from openorch.store.queues.counts import QueueCountStore
+from openorch.store.queues.elements import QueueStore
+from openorch.store.queues.history import ElementHistoryStore, TimelineEntry
+from openorch.store.queues.lifecycle import release_job_elements
+from openorch.store.queues.pipeline_review import PipelineReviewStore
+from openorch.store.queues.pipelines import (
     PipelineProgress,
     PipelineStore,
     PipelineView,
 )
-from openorch.store.queues import (
-    BulkCreated,
-    QueueAdminStore,
-    QueueOverview,
-    release_job_elements,
-)
-from openorch.store.review import ReviewEntry, ReviewFilter, ReviewStore
+from openorch.store.queues.review import ReviewEntry, ReviewFilter, ReviewStore
+from openorch.store.queues.search import SearchStore
+from openorch.store.queues.settings import QueueSettingsStore
+from openorch.store.runs.jobs import JobStore
+from openorch.store.runs.logs import LogStore, truncate_message
+from openorch.store.runs.outcomes import OutcomeStore
 from openorch.store.values import ValueStore
 
 if TYPE_CHECKING:
-    from openorch.store.alert_findings import AlertFindingStore
-    from openorch.store.alerts import AlertStore
+    from openorch.store.alerts.config import AlertConfigStore
+    from openorch.store.alerts.deliveries import AlertStore
+    from openorch.store.alerts.findings import AlertFindingStore
     from openorch.store.api_tokens import ApiTokenStore
     from openorch.store.audit import AuditStore
-    from openorch.store.calendars import CalendarStore, CalendarSummary
-    from openorch.store.job_counters import JobCounterStore
-    from openorch.store.metrics import MetricFigures, MetricsStore
-    from openorch.store.overview import OverviewStore
-    from openorch.store.retention import PruneResult, RetentionStore
-    from openorch.store.retention_policy import PruneRunView, RetentionPolicyStore
-    from openorch.store.run_requests import RunRequestStore
-    from openorch.store.schedulers import SchedulerStore
-    from openorch.store.table_sizes import TableSizes, TableSizeStore
-    from openorch.store.triggers import TriggerStore
+    from openorch.store.ops.metrics import MetricFigures, MetricsStore
+    from openorch.store.ops.overview import OverviewStore
+    from openorch.store.ops.retention import PruneResult, RetentionStore
+    from openorch.store.ops.retention_policy import PruneRunView, RetentionPolicyStore
+    from openorch.store.ops.table_sizes import TableSizes, TableSizeStore
+    from openorch.store.runs.calendars import CalendarStore, CalendarSummary
+    from openorch.store.runs.counters import JobCounterStore
+    from openorch.store.runs.run_requests import RunRequestStore
+    from openorch.store.runs.schedulers import SchedulerStore
+    from openorch.store.runs.triggers import TriggerStore
 
     class LazyFeatures(
         TriggerStore,
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
         ApiTokenStore,
         AuditStore,
         AlertStore,
+        AlertConfigStore,
         AlertFindingStore,
         OverviewStore,
         TableSizeStore,
@@ -83,16 +86,27 @@ else:
 
 
 class Store(
+    # runs/ (triggers, calendars and Schedulers are in LazyFeatures)
     LogStore,
     JobStore,
     OutcomeStore,
+    # the core
     ValueStore,
+    # queues/
     QueueAdminStore,
+    QueueStore,
     PipelineStore,
     ReviewStore,
     PipelineReviewStore,
     ElementHistoryStore,
-    LazyFeatures,  # triggers, calendars, Schedulers, run requests, API tokens, alerts, ...
+    # triggers, calendars, Schedulers, run requests, API tokens, audit, alerts, Overview,
+    # metrics, retention
+    LazyFeatures,
+    # queues/, after LazyFeatures: the Overview's and the metrics' mixins build on
+    # QueueCountStore, and a class comes after every class that builds on it.
+    QueueCountStore,
+    SearchStore,
+    QueueSettingsStore,
 ):
     """Every database operation openorch has, over one engine.
 
@@ -110,13 +124,13 @@ class Store(
 
 #: Names this package exports from the lazily loaded feature modules.
 _LAZY_NAMES = {
-    "CalendarSummary": "openorch.store.calendars",
-    "PruneRunView": "openorch.store.retention_policy",
-    "TableSizes": "openorch.store.table_sizes",
-    "MetricFigures": "openorch.store.metrics",
-    "MetricsStore": "openorch.store.metrics",
-    "PruneResult": "openorch.store.retention",
-    "RetentionStore": "openorch.store.retention",
+    "CalendarSummary": "openorch.store.runs.calendars",
+    "PruneRunView": "openorch.store.ops.retention_policy",
+    "TableSizes": "openorch.store.ops.table_sizes",
+    "MetricFigures": "openorch.store.ops.metrics",
+    "MetricsStore": "openorch.store.ops.metrics",
+    "PruneResult": "openorch.store.ops.retention",
+    "RetentionStore": "openorch.store.ops.retention",
 }
 
 

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from openorch.database import AlertChannel, ApiAuditEntry, AuditEntry
 from openorch.database.ids import new_id
-from openorch.masking import HIDDEN, mask
+from openorch.masking import HIDDEN, mask, mask_url
 from openorch.store import validation as v
-from openorch.store.alert_config import mask_url
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
 from openorch.store.paging import page_statement, read_page

@@ -12,8 +12,10 @@ Python then recomputes `Store`'s method resolution order, so every later lookup 
 ordinary attribute lookup, with the same precedence the mixins had as `Store`'s last
 bases. For type checkers `Store` lists the mixins themselves (store/__init__.py).
 
-The one rule for a feature mixin: it must not subclass a mixin `Store` lists eagerly
-(the recomputed order would be inconsistent); `load()` says so if one does.
+The one rule for a feature mixin: it must not subclass a mixin `Store` lists before
+`LazyFeatures` (the recomputed order would be inconsistent; Python raises TypeError on
+`load()`). One it builds on goes after `LazyFeatures` in `Store`'s list, as
+`QueueCountStore` does for the Overview's and the metrics' mixins.
 """
 
 import importlib
@@ -22,20 +24,21 @@ from typing import Any
 
 #: (module, class) of each feature mixin, in the order `Store` lists them.
 FEATURES: tuple[tuple[str, str], ...] = (
-    ("openorch.store.triggers", "TriggerStore"),
-    ("openorch.store.calendars", "CalendarStore"),
-    ("openorch.store.schedulers", "SchedulerStore"),
-    ("openorch.store.run_requests", "RunRequestStore"),
+    ("openorch.store.runs.triggers", "TriggerStore"),
+    ("openorch.store.runs.calendars", "CalendarStore"),
+    ("openorch.store.runs.schedulers", "SchedulerStore"),
+    ("openorch.store.runs.run_requests", "RunRequestStore"),
     ("openorch.store.api_tokens", "ApiTokenStore"),
     ("openorch.store.audit", "AuditStore"),
-    ("openorch.store.alerts", "AlertStore"),
-    ("openorch.store.alert_findings", "AlertFindingStore"),
-    ("openorch.store.overview", "OverviewStore"),
-    ("openorch.store.table_sizes", "TableSizeStore"),
-    ("openorch.store.job_counters", "JobCounterStore"),
-    ("openorch.store.metrics", "MetricsStore"),
-    ("openorch.store.retention_policy", "RetentionPolicyStore"),
-    ("openorch.store.retention", "RetentionStore"),
+    ("openorch.store.alerts.deliveries", "AlertStore"),
+    ("openorch.store.alerts.config", "AlertConfigStore"),
+    ("openorch.store.alerts.findings", "AlertFindingStore"),
+    ("openorch.store.ops.overview", "OverviewStore"),
+    ("openorch.store.ops.table_sizes", "TableSizeStore"),
+    ("openorch.store.runs.counters", "JobCounterStore"),
+    ("openorch.store.ops.metrics", "MetricsStore"),
+    ("openorch.store.ops.retention_policy", "RetentionPolicyStore"),
+    ("openorch.store.ops.retention", "RetentionStore"),
 )
 
 _lock = threading.Lock()
@@ -75,7 +78,7 @@ def load() -> bool:
     them, False when they were loaded already.
 
     Raises:
-        TypeError: a feature mixin subclasses one of `Store`'s eager mixins.
+        TypeError: a feature mixin subclasses a mixin `Store` lists before `LazyFeatures`.
     """
     global _loaded
     if _loaded:

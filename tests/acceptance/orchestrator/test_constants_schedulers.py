@@ -126,7 +126,7 @@ async def test_schedulers_table_shows_state_and_clock_offsets(connected: User, d
     from sqlalchemy import update
 
     from openorch.database import Scheduler
-    from openorch.store.schedulers import RunIdentity
+    from openorch.store.runs.schedulers import RunIdentity
 
     user = connected
     db.register_run("behind", uuid.uuid4(), 30, "paused", here=RunIdentity("rpa-07", 4711))

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from openorch.database import JobOutcome, Log, LogLevel
 from openorch.store import Store
-from openorch.store.failures import exit_message
+from openorch.store.runs.failures import exit_message
 from support.ui import click_row, has, one, set_value, show_tab, table_rows, until
 
 TRACEBACK = """Traceback (most recent call last):

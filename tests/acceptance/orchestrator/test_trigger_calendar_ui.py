@@ -190,7 +190,7 @@ async def test_calendars_by_hand_and_from_holidays_in_the_orchestrator(
 def test_next_run_cell_says_when_the_calendar_leaves_no_run() -> None:
     from openorch.database import ScheduledTrigger, TriggerStatus
     from openorch.orchestrator.tabs.triggers import next_run_text
-    from openorch.store.schedule import NO_NEXT_RUN
+    from openorch.store.runs.schedule import NO_NEXT_RUN
 
     def scheduled(next_run: datetime) -> ScheduledTrigger:
         return ScheduledTrigger(next_run=next_run, process_status=TriggerStatus.IDLE)

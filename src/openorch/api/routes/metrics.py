@@ -4,8 +4,8 @@ METRICS scope (`Authorization: Bearer <token>`; Prometheus's `authorization` set
 The figures are read from the database at each scrape (`Store.get_metric_figures`, one
 read transaction) and handed to `prometheus_client` as a custom collector, so every
 API process reports the same numbers whichever one Prometheus reaches. The 24-hour job
-figures (`store/metrics.py`, `JOB_WINDOW`) are gauges; the job and prune counters are
-read from small tables the watchdog keeps (`store/job_counters.py`, `Prune_Runs`), never
+figures (`store/ops/metrics.py`, `JOB_WINDOW`) are gauges; the job and prune counters are
+read from small tables the watchdog keeps (`store/runs/counters.py`, `Prune_Runs`), never
 by counting every job at a scrape.
 """
 
@@ -26,9 +26,9 @@ from prometheus_client.registry import Collector
 
 from openorch.api.auth import get_store, require
 from openorch.database import ApiScope, QueueStatus
-from openorch.store.job_counters import CounterFigures
-from openorch.store.metrics import DURATION_BUCKETS, MetricFigures
-from openorch.store.retention import KINDS
+from openorch.store.ops.metrics import DURATION_BUCKETS, MetricFigures
+from openorch.store.ops.retention import KINDS
+from openorch.store.runs.counters import CounterFigures
 
 router = APIRouter()
 

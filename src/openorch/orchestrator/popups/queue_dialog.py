@@ -12,6 +12,7 @@ from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import (
     ALL,
+    attempts_made,
     cut,
     fmt,
     guarded,
@@ -31,7 +32,7 @@ from openorch.orchestrator.widgets import (
     status_badge_slot,
     status_color,
 )
-from openorch.store.queues import attempts_made, describe_duration
+from openorch.store.queues.messages import describe_duration
 
 #: The "in progress longer than" filter's choices.
 IN_PROGRESS_LONGER = {

@@ -10,14 +10,14 @@ from nicegui import ui
 from openorch.database import QueueElement, QueueStatus
 from openorch.orchestrator.audited_store import one_row
 from openorch.orchestrator.client_store import ClientStore
-from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
+from openorch.orchestrator.common import attempts_made, fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.popups.element_timeline import timeline_section
 from openorch.orchestrator.popups.generic import forget_on_close, question_popup
 from openorch.orchestrator.popups.job_logs_popup import JobLogsPopup
 from openorch.orchestrator.rows import job_row
 from openorch.orchestrator.who import current_identity
 from openorch.store import PipelineView, TimelineEntry
-from openorch.store.queues import attempts_made, describe_duration
+from openorch.store.queues.messages import describe_duration
 
 HISTORY_COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left"}

@@ -16,7 +16,7 @@ from openorch.orchestrator.popups.generic import forget_on_close
 from openorch.orchestrator.popups.queue_element_popup import pretty_data
 from openorch.orchestrator.who import current_identity
 from openorch.store import ReviewEntry, TimelineEntry
-from openorch.store.review import ALLOWED_DECISIONS, FINAL_DECISIONS
+from openorch.store.queues.review import ALLOWED_DECISIONS, FINAL_DECISIONS
 
 #: How each decision reads on its button.
 DECISION_LABELS = {

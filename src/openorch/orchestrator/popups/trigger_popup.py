@@ -33,7 +33,7 @@ from openorch.orchestrator.popups.next_runs_preview import NextRunsPreview
 from openorch.orchestrator.widgets import DatetimeInput, KeptSecretInput
 from openorch.store import validation as v
 from openorch.store.errors import TransitionRefused
-from openorch.store.schedule import CalendarRule
+from openorch.store.runs.schedule import CalendarRule
 
 CRON_HELP_URL = "https://crontab.guru/"
 

@@ -21,8 +21,8 @@ from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, off_loop, tid
 from openorch.orchestrator.tabs.triggers import is_overdue
 from openorch.orchestrator.widgets import quiet_no_data, status_color
-from openorch.store.overview import OverviewFigures
-from openorch.store.table_sizes import TableSizes
+from openorch.store.ops.overview import OverviewFigures
+from openorch.store.ops.table_sizes import TableSizes
 
 #: Where a click on a figure goes: (tab name, filters) for the page frame.
 Navigate = Callable[..., Awaitable[None]]
@@ -408,7 +408,7 @@ class OverviewTab:
         self.show(figures)
         count, oldest = await off_loop(self.client_store.store.review_backlog)
         self.show_review(count, oldest, figures.now)
-        # After the figures are on screen: cached, so usually free (store/table_sizes.py).
+        # After the figures are on screen: cached, so usually free (store/ops/table_sizes.py).
         self.show_sizes(await off_loop(self.client_store.store.get_table_sizes))
 
     def show_review(self, count: int, oldest: datetime | None, now: datetime) -> None:

@@ -16,7 +16,7 @@ from openorch.orchestrator.popups.queue_element_popup import QueueElementPopup
 from openorch.orchestrator.popups.queue_settings_popup import QueueSettingsPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data
 from openorch.store import QueueOverview
-from openorch.store.queues import describe_duration
+from openorch.store.queues.messages import describe_duration
 
 COLUMNS: list[dict[str, Any]] = [
     {

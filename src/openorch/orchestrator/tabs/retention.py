@@ -16,8 +16,8 @@ from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, guarded, notify_result, off_loop, tid
 from openorch.orchestrator.who import current_identity
 from openorch.store.errors import BadInput
-from openorch.store.retention import KINDS
-from openorch.store.retention_policy import KIND_LABELS, PruneRunView
+from openorch.store.ops.retention import KINDS
+from openorch.store.ops.retention_policy import KIND_LABELS, PruneRunView
 
 #: How many recorded runs the table shows.
 RUNS_SHOWN = 20

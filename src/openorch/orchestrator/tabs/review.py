@@ -17,8 +17,8 @@ from openorch.orchestrator.popups.review_popup import ReviewPopup, data_preview
 from openorch.orchestrator.who import current_identity
 from openorch.orchestrator.widgets import paged, quiet_no_data
 from openorch.store import ReviewEntry, ReviewFilter
-from openorch.store.queues import describe_duration
-from openorch.store.review import FINAL_DECISIONS
+from openorch.store.queues.messages import describe_duration
+from openorch.store.queues.review import FINAL_DECISIONS
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": name, "label": label, "field": name, "align": "left", "sortable": True}

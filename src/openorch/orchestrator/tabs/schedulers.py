@@ -11,7 +11,7 @@ from nicegui import ui
 from openorch.orchestrator.client_store import ClientStore
 from openorch.orchestrator.common import fmt, off_loop, tid
 from openorch.orchestrator.widgets import quiet_no_data
-from openorch.store.schedulers import SchedulerHealth
+from openorch.store.runs.schedulers import SchedulerHealth
 
 COLUMNS: list[dict[str, Any]] = [
     {

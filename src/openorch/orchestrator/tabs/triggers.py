@@ -23,7 +23,7 @@ from openorch.orchestrator.popups.calendar_popup import CalendarPopup
 from openorch.orchestrator.popups.trigger_popup import TriggerPopup
 from openorch.orchestrator.widgets import paged, quiet_no_data, status_badge_slot, status_color
 from openorch.roles import ADMINISTER
-from openorch.store.schedule import NO_NEXT_RUN
+from openorch.store.runs.schedule import NO_NEXT_RUN
 
 COLUMNS: list[dict[str, Any]] = [
     {

@@ -31,10 +31,11 @@ from openorch.database.alerts import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store import state
+from openorch.masking import mask_url
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
+from openorch.store.runs import state
 
 _EMAIL = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 
@@ -66,12 +67,6 @@ def check_addresses(field: str, text: str | None) -> str | None:
     if len(joined) > 1000:
         raise BadInput(f"{field} is too long: {len(joined)} characters, the limit is 1000.")
     return joined or None
-
-
-def mask_url(url: str) -> str:
-    """A webhook URL with everything after the host hidden (its path is the secret)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"
 
 
 def merge_addresses(*texts: str | None) -> str | None:

@@ -12,7 +12,7 @@ final state, a failed element whose pipeline still has a step to run (it may be
 retried), an element in review (`review_hold`, the hook for the review
 tables), an open alert, a PENDING run request.
 
-The days per kind come from the stored policy (`store/retention_policy.py`, edited in
+The days per kind come from the stored policy (`store/ops/retention_policy.py`, edited in
 the Settings tab) or from the command line.
 """
 
@@ -49,9 +49,9 @@ from openorch.database import (
     RunRequest,
     RunRequestStatus,
 )
-from openorch.store import state
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput
+from openorch.store.runs import state
 
 #: The kinds of data retention knows, in the order a run prunes them.
 KINDS = ("logs", "jobs", "queue_elements", "alerts", "api_audit", "run_requests")
@@ -87,7 +87,7 @@ class PruneResult:
 
 def review_hold() -> ColumnElement[bool]:
     """The condition "this queue element waits in the review inbox" (an open item in
-    `Queue_Reviews`, store/review.py): such an element is kept however old, so a
+    `Queue_Reviews`, store/queues/review.py): such an element is kept however old, so a
     person's decision never finds it gone. Decided items let their element go; their
     rows are deleted with it."""
     return exists().where(ReviewItem.element_id == QueueElement.id, ReviewItem.state == "open")

@@ -8,7 +8,7 @@ liveness is, so no machine's clock decides.
 Cost: the job figures cover the jobs that ended in the last `JOB_WINDOW` (a range of the
 Jobs(status, end_time) index) and the RUNNING ones: an all-time count would read every
 job at every scrape (measured: 2 s on SQLite at 1,000,000 jobs). The per-status queue
-counts come from the maintained counts (store/queue_counts.py; the whole (status, queue,
+counts come from the maintained counts (store/queues/counts.py; the whole (status, queue,
 created) index on a database without them); the oldest-NEW ages, open alerts
 and Schedulers read small ranges.
 """
@@ -20,16 +20,16 @@ from sqlalchemy import ColumnElement, Float, case, cast, exc, func, literal_colu
 from sqlalchemy.orm import Session
 
 from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
-from openorch.store import state
-from openorch.store.job_counters import DURATION_BUCKETS as DURATION_BUCKETS
-from openorch.store.job_counters import (
+from openorch.store.ops.retention_policy import PruneTotals, prune_totals
+from openorch.store.queues.counts import QueueCountStore
+from openorch.store.runs import state
+from openorch.store.runs.counters import DURATION_BUCKETS as DURATION_BUCKETS
+from openorch.store.runs.counters import (
     CounterFigures,
     read_job_counters,
     seconds_between,
 )
-from openorch.store.queue_counts import QueueCountStore
-from openorch.store.retention_policy import PruneTotals, prune_totals
-from openorch.store.schedulers import scheduler_health
+from openorch.store.runs.schedulers import scheduler_health
 
 #: The job figures cover jobs that ended this recently (and the RUNNING ones).
 JOB_WINDOW = timedelta(hours=24)
@@ -63,7 +63,7 @@ class MetricFigures:
     schedulers: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
     #: rule -> alerts open now.
     open_alerts: dict[str, int] = field(default_factory=dict)
-    #: (process, status name) -> all-time job figures (`store/job_counters.py`).
+    #: (process, status name) -> all-time job figures (`store/runs/counters.py`).
     job_counters: dict[tuple[str, str], CounterFigures] = field(default_factory=dict)
     #: Real prune runs and rows they deleted, all time (None: tables not there yet).
     prune: PruneTotals | None = None
@@ -88,7 +88,7 @@ class MetricsStore(QueueCountStore):
     def get_metric_figures(self, heartbeat_timeout: float) -> MetricFigures:
         """Every figure `/metrics` shows, in one read transaction."""
         dialect = self.dialect
-        # The maintained counts (store/queue_counts.py) where the database keeps them.
+        # The maintained counts (store/queues/counts.py) where the database keeps them.
         maintained = self._maintained_queue_counts()
 
         def work(session: Session) -> MetricFigures:

@@ -24,13 +24,13 @@ from openorch.database import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store import schedule as sch
-from openorch.store import state
 from openorch.store import validation as v
-from openorch.store.calendars import build_schedule, check_hhmm, days_off, queue_window_open
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
-from openorch.store.schedule import CalendarRule
+from openorch.store.runs import schedule as sch
+from openorch.store.runs import state
+from openorch.store.runs.calendars import build_schedule, check_hhmm, days_off, queue_window_open
+from openorch.store.runs.schedule import CalendarRule
 
 _TRIGGERS = table_of(Trigger)
 _JOBS = table_of(Job)
@@ -120,7 +120,7 @@ class TriggerStore(StoreCore):
 
         `time_zone` (IANA name) is the zone the cron is read in (None: the machine's
         local time, as the original); `calendar_id` and `calendar_rule` (SKIP, MOVE,
-        WORKING_DAYS) apply a business calendar. See store/schedule.py.
+        WORKING_DAYS) apply a business calendar. See store/runs/schedule.py.
 
         Raises:
             ValueError: bad cron expression, zone, calendar or rule, or a field is

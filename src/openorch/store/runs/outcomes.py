@@ -14,10 +14,10 @@ from sqlalchemy import Connection, select, update
 
 from openorch.database import Job, JobOutcome, JobStatus, LogLevel
 from openorch.database.base import table_of
-from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
+from openorch.store.runs import state
 
 _JOBS = table_of(Job)
 

@@ -33,9 +33,9 @@ from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.element_history import record_event
 from openorch.store.errors import AlreadyDecided, BadInput, NotFound
-from openorch.store.queue_state import QueueEvent, transition_values
+from openorch.store.queues.history import record_event
+from openorch.store.queues.status import QueueEvent, transition_values
 
 _REVIEWS = table_of(ReviewItem)
 _QUEUES = table_of(QueueElement)

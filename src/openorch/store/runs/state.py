@@ -34,8 +34,8 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store.errors import BadInput, NotFound, TransitionRefused
-from openorch.store.logs import clean_message
-from openorch.store.queues import release_job_elements
+from openorch.store.queues.lifecycle import release_job_elements
+from openorch.store.runs.logs import clean_message
 
 _TRIGGERS = table_of(Trigger)
 _SCHEDULED = table_of(ScheduledTrigger)
@@ -294,12 +294,12 @@ def begin_trigger(connection: Connection, trigger_id: uuid.UUID, moment: datetim
         return False
     # Imported here, not with the module: only a Scheduler begins triggers, and every
     # robot process imports this module (SDK start-up time, docs/benchmarks.md).
-    from openorch.store.calendars import schedule_of
-    from openorch.store.schedule import stored_next_run
+    from openorch.store.runs.calendars import schedule_of
+    from openorch.store.runs.schedule import stored_next_run
 
     schedule = schedule_of(connection, trigger_id)
     if schedule is not None:
-        # Zone, DST and calendar rules: store/schedule.py (the same as every preview).
+        # Zone, DST and calendar rules: store/runs/schedule.py (the same as every preview).
         connection.execute(
             update(_SCHEDULED)
             .where(_SCHEDULED.c.id == trigger_id)
@@ -324,7 +324,7 @@ def move_trigger(
         if source != target and not is_known_transition(source, target):
             raise BadInput(
                 f"No transition leads from {source.name} to {target.name}; see "
-                "openorch.store.state.TRIGGER_TRANSITIONS."
+                "openorch.store.runs.state.TRIGGER_TRANSITIONS."
             )
     result = connection.execute(
         update(_TRIGGERS)

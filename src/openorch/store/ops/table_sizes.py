@@ -23,9 +23,9 @@ from sqlalchemy import Connection, exc, select, text
 from sqlalchemy.orm import Session
 
 from openorch.database import Base, RetentionPolicy, load_all_models
-from openorch.store import state
 from openorch.store.core import StoreCore
-from openorch.store.retention import KINDS
+from openorch.store.ops.retention import KINDS
+from openorch.store.runs import state
 
 #: Which retention kind prunes which table (tables not named are configuration).
 TABLE_KINDS: dict[str, str] = {

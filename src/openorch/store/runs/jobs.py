@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from openorch.database import Job, JobOutcome, JobStatus, Log, LogLevel
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import NotFound
-from openorch.store.failures import failure_reason
 from openorch.store.paging import page_statement, read_page
+from openorch.store.runs import state
+from openorch.store.runs.failures import failure_reason
 
 _JOBS = table_of(Job)
 

@@ -1,12 +1,13 @@
 """Every queue element status change, as data: which event takes an element from which
 statuses to which, and which dates it stamps. The queue-element counterpart of
-`store/state.py` (triggers and jobs).
+`store/runs/state.py` (triggers and jobs).
 
-Nothing else writes `Queues.status`: creating (`queues.py`, `bulk.py`), claiming, ending
-an attempt, the admin's bulk actions (`queues.py`) and a pipeline's steps
-(`pipelines.py`) take the values to write from `transition_values` and the condition on
-the current status from `source_condition`, so a statement can only do what the table
-allows: a concurrent change that moved the element on makes the UPDATE match nothing.
+Nothing else writes `Queues.status`: creating (`elements.py`, `bulk.py`), claiming
+(`claim.py`), ending an attempt (`lifecycle.py`), the admin's bulk actions (`admin.py`)
+and a pipeline's steps (`pipelines.py`) take the values to write from
+`transition_values` and the condition on the current status from `source_condition`,
+so a statement can only do what the table allows: a concurrent change that moved the
+element on makes the UPDATE match nothing.
 
 Read the table as: "CLAIM takes a NEW element to IN_PROGRESS and stamps start_date".
 SET and EDIT are the original OpenOrchestrator's `set_queue_element_status` and

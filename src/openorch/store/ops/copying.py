@@ -231,7 +231,7 @@ def _live_schedulers(engine: Engine) -> list[str]:
     # Lazy: only `openorch copy` reaches here (start-up time of the CLI).
     from sqlalchemy.orm import Session
 
-    from openorch.store.schedulers import scheduler_health
+    from openorch.store.runs.schedulers import scheduler_health
 
     try:
         with Session(engine) as session:

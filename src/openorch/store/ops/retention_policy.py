@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openorch.database import PruneRun, PruneRunKind, RetentionPolicy
-from openorch.store import state
-from openorch.store.retention import (
+from openorch.store.ops.retention import (
     DEFAULT_BATCH_SIZE,
     KINDS,
     MAX_DAYS,
@@ -28,6 +27,7 @@ from openorch.store.retention import (
     check_batch_size,
     check_policy_days,
 )
+from openorch.store.runs import state
 
 __all__ = ["MAX_DAYS", "check_policy_days"]
 

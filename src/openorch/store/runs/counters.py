@@ -21,8 +21,8 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobCounter, JobStatus, OpsState
-from openorch.store import state
 from openorch.store.core import StoreCore
+from openorch.store.runs import state
 
 #: Jobs that ended this recently are folded at a later tick (their rows may still be
 #: being written by robots whose clocks run a little behind the database's).

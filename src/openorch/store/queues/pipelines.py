@@ -17,21 +17,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from openorch.database import PipelineRun, PipelineStepRun, QueueElement, QueueStatus
+from openorch.database import (
+    ElementEvent,
+    PipelineRun,
+    PipelineStepRun,
+    QueueElement,
+    QueueStatus,
+    ReviewItem,
+)
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.element_history import actor_of
 from openorch.store.errors import BadInput, LostElementError
-from openorch.store.queue_state import QueueEvent, transition_values, where_allowed
-from openorch.store.queues import format_datetime, retry_element
+from openorch.store.queues.history import actor_of
+from openorch.store.queues.lifecycle import retry_element
+from openorch.store.queues.messages import format_datetime
+from openorch.store.queues.status import QueueEvent, transition_values, where_allowed
 
 _QUEUES = table_of(QueueElement)
 _RUNS = table_of(PipelineRun)
 _HISTORY = table_of(PipelineStepRun)
+_REVIEWS = table_of(ReviewItem)
+_EVENTS = table_of(ElementEvent)
 
 #: SQL Server ignores FOR UPDATE; these hints lock the row for the transaction.
 _MSSQL_LOCK_HINT = "WITH (UPDLOCK, ROWLOCK)"
@@ -518,3 +528,31 @@ class PipelineStore(StoreCore):
             .order_by(_RUNS.c.step)
         )
         return self._read(lambda session: tuple(session.scalars(statement)))
+
+
+# --- the pipeline terms the element operations use (store/queues/elements.py, admin.py) --
+
+
+def step_filter(queue_name: str, step: str) -> Any:
+    """WHERE term: the element's pipeline currently stands at `step` (for element_filters);
+    the subquery reads the (queue_name, step) index."""
+    return _QUEUES.c.id.in_(
+        select(_RUNS.c.element_id).where(_RUNS.c.queue_name == queue_name, _RUNS.c.step == step)
+    )
+
+
+def delete_progress(connection: Connection, element_ids: Any) -> None:
+    """Delete the pipeline rows, review items and history of the elements `element_ids`
+    (a list or a subquery of ids), in the caller's transaction that deletes the elements."""
+    for table in (_HISTORY, _RUNS, _REVIEWS, _EVENTS):
+        connection.execute(delete(table).where(table.c.element_id.in_(element_ids)))
+
+
+def delete_orphaned_progress(connection: Connection) -> None:
+    """Delete the pipeline rows whose element no longer exists, in the caller's
+    transaction after a bulk delete (also those the original's deletes left behind).
+    One index lookup on Queues' primary key per pipeline row."""
+    for table, column in ((_HISTORY, _HISTORY.c.element_id), (_RUNS, _RUNS.c.element_id)):
+        connection.execute(
+            delete(table).where(~exists(select(_QUEUES.c.id).where(_QUEUES.c.id == column)))
+        )

@@ -1,6 +1,6 @@
 """Business calendars (named non-working days) and what triggers read from them.
 
-The rules about run times are in `store/schedule.py` (pure); this module reads and writes
+The rules about run times are in `store/runs/schedule.py` (pure); this module reads and writes
 the calendars and builds a trigger's `Schedule` inside the caller's transaction, so the
 Scheduler's BEGIN, the dialog's preview and the API all compute from the same rows.
 
@@ -28,10 +28,10 @@ from openorch.database import (
 )
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
-from openorch.store import schedule as sch
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
+from openorch.store.runs import schedule as sch
 
 _CALENDARS = table_of(Calendar)
 _DAYS = table_of(CalendarDay)

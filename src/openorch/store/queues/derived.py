@@ -1,13 +1,13 @@
 """Database objects derived from `Queues` and kept by triggers, not by the models:
-the maintained counts (store/queue_counts.py) and the search index (store/search.py).
+the maintained counts (store/queues/counts.py) and the search index (store/queues/search.py).
 
 They are not in the models' metadata, so schema comparisons (Alembic's autogenerate,
 tests/migration) leave them out by these names, and `openorch copy` does not copy them
 (the target's own triggers fill them as the elements arrive).
 """
 
-from openorch.store.queue_counts import COUNTS_TABLE
-from openorch.store.search import PG_INDEX, SQLITE_SHADOW_TABLES, SQLITE_TABLE
+from openorch.store.queues.counts import COUNTS_TABLE
+from openorch.store.queues.search import PG_INDEX, SQLITE_SHADOW_TABLES, SQLITE_TABLE
 
 #: Tables (SQLite's FTS5 table and its shadow tables included).
 DERIVED_TABLES = frozenset((COUNTS_TABLE, SQLITE_TABLE, *SQLITE_SHADOW_TABLES))

@@ -26,7 +26,7 @@ from openorch.database import (
 from openorch.database.base import table_of
 from openorch.database.ids import new_id
 from openorch.store import validation as v
-from openorch.store.alert_config import (
+from openorch.store.alerts.config import (
     AlertConfigStore,
     check_rule_kind,
     merge_addresses,

@@ -28,7 +28,7 @@ from openorch.store import validation as v
 from openorch.store.audit import api_write_entries
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput, NotFound
-from openorch.store.triggers import claim_trigger
+from openorch.store.runs.triggers import claim_trigger
 
 _REQUESTS = table_of(RunRequest)
 _SCHEDULERS = table_of(Scheduler)

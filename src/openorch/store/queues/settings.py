@@ -105,7 +105,7 @@ class QueueSettingsStore(StoreCore):
         """Replace a queue's settings (every field; read them first to change one).
 
         `review_business` sends business failures to the review inbox; `review_exhausted`
-        sends application failures whose attempts are used up there too (store/review.py).
+        sends application failures whose attempts are used up there too (store/queues/review.py).
 
         `max_attempts` counts every attempt, the first included: 3 means an element whose
         job ends without finishing it goes back to NEW twice, then is ABANDONED.

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from openorch.database import Job, JobStatus, Scheduler
 from openorch.database.base import table_of
-from openorch.store import state
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
 from openorch.store.errors import BadInput
+from openorch.store.runs import state
 
 _SCHEDULERS = table_of(Scheduler)
 _JOBS = table_of(Job)

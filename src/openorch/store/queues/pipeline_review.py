@@ -4,7 +4,7 @@ The step's part is closed as "review", its state is saved and the progress moves
 next step (None after the last one) in the same transaction that sets the element FAILED
 and opens a review item of kind "decision". The element stays FAILED (the original
 reads it as such and never claims it) until someone decides: "continue" sets it back to
-NEW with the filled form in the state (store/review.py), so the next run resumes at the
+NEW with the filled form in the state (store/queues/review.py), so the next run resumes at the
 next step; "failed" or "abandon" end it.
 """
 
@@ -18,10 +18,16 @@ from openorch.database import PipelineRun, QueueElement, QueueStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.core import StoreCore
-from openorch.store.element_history import actor_of
-from openorch.store.pipelines import PipelineProgress, _close_history, _message, _own, dump_state
-from openorch.store.queue_state import QueueEvent, transition_values
-from openorch.store.review import check_form, open_review
+from openorch.store.queues.history import actor_of
+from openorch.store.queues.pipelines import (
+    PipelineProgress,
+    _close_history,
+    _message,
+    _own,
+    dump_state,
+)
+from openorch.store.queues.review import check_form, open_review
+from openorch.store.queues.status import QueueEvent, transition_values
 
 _QUEUES = table_of(QueueElement)
 _RUNS = table_of(PipelineRun)

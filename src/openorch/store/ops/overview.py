@@ -24,8 +24,8 @@ from openorch.database import (
     QueueStatus,
     Trigger,
 )
-from openorch.store.queue_counts import QueueCountStore
-from openorch.store.schedulers import SchedulerHealth, scheduler_health
+from openorch.store.queues.counts import QueueCountStore
+from openorch.store.runs.schedulers import SchedulerHealth, scheduler_health
 
 
 @dataclass
@@ -231,7 +231,7 @@ def _queue_figures(
     """Backlog (NEW, IN_PROGRESS), oldest NEW and the last 24 h's DONE/FAILED per queue.
 
     Only queues with a backlog or recent activity appear: listing every queue name would
-    read the whole table. `backlog`: the maintained counts (store/queue_counts.py), when
+    read the whole table. `backlog`: the maintained counts (store/queues/counts.py), when
     the database keeps them; then the oldest NEW element is one index seek per queue
     instead of reading every NEW element's index entry.
     """
