@@ -92,7 +92,12 @@ def phase(
                 pause_factor=pause_factor,
                 should_stop=lambda: time.monotonic() > stop_at,
             )
-            pruned[kind] = {"rows": result.rows, "seconds": round(result.seconds, 1)}
+            pruned[kind] = {
+                "rows": result.rows,
+                "seconds": round(result.seconds, 1),
+                # The most any claim can have waited behind the pruner (one batch).
+                "longest_hold_ms": round(result.longest_hold * 1000, 1),
+            }
         store.close()
 
     stop_at = time.monotonic() + seconds
@@ -128,6 +133,14 @@ def _combine(phases: list[dict[str, Any]]) -> dict[str, Any]:
         "claim_ms_p99": max(one["claim_ms_p99"] or 0 for one in phases),
         "longest_claim_ms": max(one["longest_claim_ms"] or 0 for one in phases),
         "rows_pruned": pruned,
+        "pruner_longest_hold_ms": max(
+            (
+                figures.get("longest_hold_ms", 0.0)
+                for one in phases
+                for figures in one["pruned"].values()
+            ),
+            default=0.0,
+        ),
     }
 
 

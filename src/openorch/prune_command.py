@@ -101,7 +101,12 @@ def run_prune(
             print(
                 f"{result.kind:<15} older than {result.cutoff:%Y-%m-%d %H:%M}: {verb} "
                 f"{result.rows:,} rows"
-                + ("" if dry_run else f" in {result.batches} batches, {result.seconds:.2f} s"),
+                + (
+                    ""
+                    if dry_run
+                    else f" in {result.batches} batches, {result.seconds:.2f} s "
+                    f"(longest batch {result.longest_hold * 1000:.0f} ms)"
+                ),
                 flush=True,
             )
 

@@ -152,6 +152,8 @@ def test_prune_deletes_old_rows_and_keeps_what_is_needed(store: Store) -> None:
     done = {kind: store.prune(kind, 30, now=NOW, batch_size=2, pause=0) for kind in KINDS}
     assert {kind: result.rows for kind, result in done.items()} == counted
     assert done["logs"].batches == 3 and done["logs"].cutoff == NOW - timedelta(days=30)
+    # The longest batch's hold (what a claim may wait behind the pruner) is measured.
+    assert 0 < done["logs"].longest_hold <= done["logs"].seconds
 
     def left(model: type) -> set[str]:
         ids = _ids(store, model)

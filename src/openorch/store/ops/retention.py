@@ -83,6 +83,9 @@ class PruneResult:
     dry_run: bool
     #: False when the time budget ran out with old rows left (the next pass goes on).
     finished: bool = True
+    #: The longest time one batch held its transaction open, in seconds (on SQLite the
+    #: write lock): the most a claim can have waited behind the pruner.
+    longest_hold: float = 0.0
 
 
 def review_hold() -> ColumnElement[bool]:
@@ -259,6 +262,7 @@ class RetentionStore(StoreCore):
             return PruneResult(kind, cutoff, count, 0, time.monotonic() - started, True)
         query: Select[Any] = select(column).where(condition).limit(batch_size)
         rows = batches = 0
+        longest_hold = 0.0
         finished = False
         locked_at = [0.0]
 
@@ -275,6 +279,7 @@ class RetentionStore(StoreCore):
             # How long this batch held the lock (to the commit), not how long it waited
             # for it: waiting is others' work, and must not lengthen the pause.
             batch_seconds = time.monotonic() - locked_at[0]
+            longest_hold = max(longest_hold, batch_seconds)
             rows += deleted
             if deleted:
                 batches += 1
@@ -285,4 +290,4 @@ class RetentionStore(StoreCore):
                 break
             time.sleep(max(pause, batch_seconds * pause_factor) if pause else 0.0)
         seconds = time.monotonic() - started
-        return PruneResult(kind, cutoff, rows, batches, seconds, False, finished)
+        return PruneResult(kind, cutoff, rows, batches, seconds, False, finished, longest_hold)
