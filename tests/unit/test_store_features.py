@@ -3,6 +3,8 @@ eager composition had them: same classes, same order, same method for every name
 
 import importlib
 import inspect
+import subprocess
+import sys
 
 from openorch.store import Store, features
 
@@ -77,3 +79,22 @@ print(sorted(set(results)))
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "['RunRequestStore.get_pending_run_requests']", result
+
+
+def test_a_store_made_before_the_load_keeps_a_feature_s_state() -> None:
+    """A Scheduler's Store exists before its first heartbeat loads the Scheduler mixin,
+    whose per-store state must then still be there (it once lived in an `__init__` that
+    such a Store never ran: every headless Scheduler failed to register)."""
+    code = """
+from openorch.store import Store, features
+store = Store("sqlite://")
+assert not features._loaded
+store._clock_offsets["robot"] = 1.5
+assert store._clock_offsets == {"robot": 1.5}
+assert Store("sqlite://")._clock_offsets == {}
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "ok", result.stderr

@@ -12,10 +12,12 @@ Python then recomputes `Store`'s method resolution order, so every later lookup 
 ordinary attribute lookup, with the same precedence the mixins had as `Store`'s last
 bases. For type checkers `Store` lists the mixins themselves (store/__init__.py).
 
-The one rule for a feature mixin: it must not subclass a mixin `Store` lists before
+Two rules for a feature mixin. It must not subclass a mixin `Store` lists before
 `LazyFeatures` (the recomputed order would be inconsistent; Python raises TypeError on
-`load()`). One it builds on goes after `LazyFeatures` in `Store`'s list, as
-`QueueCountStore` does for the Overview's and the metrics' mixins.
+`load()`): one it builds on goes after `LazyFeatures` in `Store`'s list, as
+`QueueCountStore` does for the Overview's and the metrics' mixins. And it has no
+`__init__`: a `Store` made before the load never runs it, so state it keeps is made on
+first use (`SchedulerStore._clock_offsets`); `load()` refuses one that has.
 """
 
 import importlib
@@ -78,7 +80,8 @@ def load() -> bool:
     them, False when they were loaded already.
 
     Raises:
-        TypeError: a feature mixin subclasses a mixin `Store` lists before `LazyFeatures`.
+        TypeError: a feature mixin subclasses a mixin `Store` lists before `LazyFeatures`,
+            or has an `__init__` (a `Store` made before the load would never run it).
     """
     global _loaded
     if _loaded:
@@ -87,6 +90,10 @@ def load() -> bool:
         if _loaded:
             return False
         bases = tuple(getattr(importlib.import_module(module), name) for module, name in FEATURES)
+        for base in bases:
+            if "__init__" in vars(base):
+                # A Store made before the load never ran it: state goes in on first use.
+                raise TypeError(f"{base.__name__} is loaded on first use: it cannot have __init__")
         LazyFeatures.__bases__ = bases
         _loaded = True
     return True

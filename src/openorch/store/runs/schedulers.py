@@ -224,12 +224,13 @@ def scheduler_health(
 class SchedulerStore(StoreCore):
     """The Schedulers table: who is alive, which run owns each name, what it started."""
 
-    #: The clock offset each heartbeat measured, per Scheduler name, written by the next.
-    _clock_offsets: dict[str, float]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock_offsets = {}
+    @property
+    def _clock_offsets(self) -> dict[str, float]:
+        """The clock offset each heartbeat measured, per Scheduler name, written by the
+        next. Made on first use, not in `__init__`: this mixin is loaded on first use
+        (store/features.py), so a `Store` may exist before it joins the class."""
+        offsets: dict[str, float] = self.__dict__.setdefault("_scheduler_clock_offsets", {})
+        return offsets
 
     def get_schedulers(self) -> tuple[Scheduler, ...]:
         """Every Scheduler that ever sent a heartbeat, sorted by machine name."""
