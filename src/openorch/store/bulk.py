@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from openorch.database import QueueElement
 from openorch.database.base import table_of
 from openorch.database.ids import ordered_uuid_bytes
+from openorch.store.bulk_counts import one_delta_for_the_batch
 from openorch.store.queue_state import QueueEvent, target_of
 
 _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "created_by")
@@ -116,9 +117,10 @@ def _insert(
         placeholders = ", ".join("?" for _ in columns)
         cursor = _dbapi_connection(session).cursor()
         try:
-            cursor.executemany(
-                f'INSERT INTO "Queues" ({", ".join(columns)}) VALUES ({placeholders})', rows
-            )
+            with one_delta_for_the_batch(cursor, queue_name, rows[0][2] or "", len(rows)):
+                cursor.executemany(
+                    f'INSERT INTO "Queues" ({", ".join(columns)}) VALUES ({placeholders})', rows
+                )
         finally:
             cursor.close()
     else:
