@@ -36,7 +36,7 @@ from openorch.store.errors import (
 )
 from openorch.store.paging import page_statement, read_page
 from openorch.store.pipeline_rows import delete_orphaned_progress, delete_progress, step_filter
-from openorch.store.queue_counts import QueueCountStore
+from openorch.store.queue_counts import QueueCountStore, queue_total
 from openorch.store.queue_settings import QueueSettingsStore, deadline_of, read_settings
 from openorch.store.queue_state import (
     OUT_OF_ATTEMPTS,
@@ -600,10 +600,8 @@ class QueueStore(QueueCountStore, SearchStore):
         plain = reference is None and not search_term and from_date is None and not overdue
         plain = plain and to_date is None and in_progress_longer_than is None
         plain = plain and not pipeline_step and include_count
-        total = None
-        if plain:
-            shown = v.check_enum(QueueStatus, "status", status) if status else None
-            total = self._maintained_queue_total(queue_name, shown)
+        counted = plain and self._counts_maintained()
+        shown = v.check_enum(QueueStatus, "status", status) if counted and status else None
         page = page_statement(
             QueueElement,
             filters,
@@ -618,8 +616,9 @@ class QueueStore(QueueCountStore, SearchStore):
         def work(
             session: Session,
         ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
-            if total is not None:
+            if counted:  # in the page's own read transaction: one connection, one snapshot
                 rows = read_page(session, page, QueueElement, filters, False)
+                total = queue_total(session.connection(), queue_name, shown)
                 return rows, total  # type: ignore[return-value]
             return read_page(session, page, QueueElement, filters, include_count)
 
