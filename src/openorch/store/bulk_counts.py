@@ -4,8 +4,8 @@ SQLite has only row triggers: with `queue_counts_insert` in place, inserting 100
 elements runs the trigger 100,000 times, which made a bulk create about 1.5 to 2 times
 as slow as without it (docs/benchmarks.md). Measured, the cost is the trigger's firing
 itself: a `WHEN` clause that skips the body (`WHEN NOT EXISTS (SELECT 1 FROM marker)`,
-even `WHEN 0`) saves almost nothing. Only a table without the trigger inserts at full
-speed.
+even `WHEN 0`) saved a quarter of its cost at most. Only a table without the trigger
+inserts at full speed.
 
 So a large bulk create on SQLite takes the insert trigger out *inside its own write
 transaction*, inserts, appends the one delta row the trigger would have summed to, and
@@ -19,8 +19,9 @@ this is exact for everyone:
 - If anything fails before the commit, the caller's transaction rolls back (a bulk
   create is all or nothing): the elements, the delta and the missing trigger with it.
 
-The price: a schema change makes every other connection re-read the schema once (about
-a millisecond), so small bulk creates keep the trigger (`UNCOUNTED_ABOVE`). PostgreSQL
+The price: a schema change makes every other connection re-read the schema once
+(not measured here; small next to inserting over a thousand rows), so small bulk
+creates keep the trigger (`UNCOUNTED_ABOVE`). PostgreSQL
 and SQL Server need none of this: their count triggers are statement-level.
 """
 
