@@ -17,7 +17,14 @@ Then the write side, on a fresh database at head, in rounds over three schema st
 "after" (the count triggers and the search index), "counts" (the triggers only) and
 "before" (neither: the previous revision's schema; claims run the same code either way):
 `bulk_create_queue_elements` of 100,000 elements, and on PostgreSQL 8 and 32 processes
-claiming from one queue (claim + DONE), timed once all are connected. Prints JSON.
+claiming from one queue (claim + DONE), timed once all are connected (`--modes` picks
+the states; "rowwise" is SQLite's bulk create counted by the row trigger per element, as
+before store/bulk_counts.py). Prints JSON.
+
+At 10,000,000 elements the fill takes long: `--keep DIR --fill-only` (run under
+`nice -n 19`) fills once into DIR (SQLite) or the database counts_N on `--pg-url`'s
+server, and later runs with `--keep DIR` reuse it (measure un-niced). `--terms` adds
+search terms (`31415` has three distinct trigrams; `77777` only one).
 """
 
 import argparse
