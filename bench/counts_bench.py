@@ -17,11 +17,20 @@ Then the write side, on a fresh database at head, in rounds over three schema st
 "after" (the count triggers and the search index), "counts" (the triggers only) and
 "before" (neither: the previous revision's schema; claims run the same code either way):
 `bulk_create_queue_elements` of 100,000 elements, and on PostgreSQL 8 and 32 processes
-claiming from one queue (claim + DONE), timed once all are connected. Prints JSON.
+claiming from one queue (claim + DONE), timed once all are connected (`--modes` picks
+the states; "rowwise" is SQLite's bulk create counted by the row trigger per element, as
+before store/queues/bulk_counts.py). Prints JSON.
+
+At 10,000,000 elements the fill takes long: `--keep DIR --fill-only` (run under
+`nice -n 19`) fills once into DIR (SQLite) or the database counts_N on `--pg-url`'s
+server, and later runs with `--keep DIR` reuse it (measure un-niced). `--terms` adds
+search terms (`31415` has three distinct trigrams; `77777` only one).
 """
 
 import argparse
+import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,8 +49,10 @@ from sqlalchemy import Engine, text  # noqa: E402
 
 from openorch import migrate  # noqa: E402
 from openorch.store import Store, build_engine  # noqa: E402
+from openorch.store.queues import bulk_counts, search  # noqa: E402
 from openorch.store.queues import counts as queue_counts  # noqa: E402
-from openorch.store.queues import search  # noqa: E402
+
+UNCOUNTED_ABOVE = bulk_counts.UNCOUNTED_ABOVE
 
 QUEUES = 50
 BIG = "q00"
@@ -72,6 +83,8 @@ def populate(engine: Engine, total: int) -> None:
         f"{_time(dialect, 'n')}, 'bench' FROM {_series(dialect, total)}"
     )
     with engine.begin() as connection:
+        if dialect == "sqlite":  # 10,000,000 random ids: keep the index pages in memory
+            connection.exec_driver_sql("PRAGMA cache_size = -1000000")
         connection.execute(text(sql))
 
 
@@ -95,10 +108,11 @@ def _raw(engine: Engine, sql: str, *parameters: Any) -> Callable[[], object]:
     return run
 
 
-def reads(url: str, runs: int) -> list[dict[str, Any]]:
+def reads(
+    url: str, runs: int, floor_runs: int | None = None, terms: tuple[str, ...] = (TERM,)
+) -> list[dict[str, Any]]:
     store = Store(url)
     engine = store.engine
-    like = "%" + TERM + "%"
     page = (
         'SELECT * FROM "Queues" WHERE queue_name = ? ORDER BY created_date LIMIT 100;'
         'SELECT COUNT(*) FROM "Queues" WHERE queue_name = ?'
@@ -109,7 +123,6 @@ def reads(url: str, runs: int) -> list[dict[str, Any]]:
         'SELECT COUNT(*) FROM "Queues" WHERE queue_name = ? AND (reference LIKE ? '
         "OR data LIKE ? OR message LIKE ?)"
     )
-    found = store.get_queue_elements(BIG, search_term=TERM, include_count=True)[1]
     figures = [
         (
             "get_queue_count, every queue",
@@ -136,17 +149,24 @@ def reads(url: str, runs: int) -> list[dict[str, Any]]:
             _raw(engine, page, BIG, BIG),
             "≤ 5 ms",
         ),
-        (
-            f"a page of the big queue searched for {TERM!r} ({found} matches) with its total",
-            lambda: store.get_queue_elements(BIG, search_term=TERM, include_count=True),
-            _raw(engine, searched, BIG, TERM + "%", like, like, BIG, TERM + "%", like, like),
-            "≤ 50 ms",
-        ),
     ]
+    for term in terms:
+        like = "%" + term + "%"
+        found = store.get_queue_elements(BIG, search_term=term, include_count=True)[1]
+        figures.append(
+            (
+                f"a page of the big queue searched for {term!r} ({found} matches) with its total",
+                functools.partial(
+                    store.get_queue_elements, BIG, search_term=term, include_count=True
+                ),
+                _raw(engine, searched, BIG, term + "%", like, like, BIG, term + "%", like, like),
+                "≤ 50 ms",
+            )
+        )
     out = []
     for name, ours, floor, target in figures:
         ours_ms = median_ms(ours, runs)
-        floor_ms = median_ms(floor, runs)
+        floor_ms = median_ms(floor, floor_runs or runs)
         out.append(
             {
                 "figure": name,
@@ -197,18 +217,22 @@ def original(url: str, runs: int) -> dict[str, Any]:
 
 
 #: The schema states the write side compares: "before" (the previous revision's: no
-#: triggers, no search index), "counts" (the count triggers only), "after" (both).
+#: triggers, no search index), "counts" (the count triggers only), "after" (both), and
+#: "rowwise" (the count triggers, with SQLite's large bulk creates counted row by row by
+#: the trigger, as before store/queues/bulk_counts.py: the A/B of that change).
 MODES = ("after", "before", "counts")
+ALL_MODES = (*MODES, "rowwise")
 
 
 def _set_objects(engine: Engine, mode: str) -> None:
-    """Put the database in `mode` (see MODES)."""
+    """Put the database in `mode` (see ALL_MODES)."""
     dialect = engine.dialect.name
+    bulk_counts.UNCOUNTED_ABOVE = 10**12 if mode == "rowwise" else UNCOUNTED_ABOVE
     with engine.begin() as connection:
         for statement in queue_counts.drop_ddl(dialect):
             connection.exec_driver_sql(statement)
         search.uninstall(connection)
-        if mode in ("after", "counts"):
+        if mode in ("after", "counts", "rowwise"):
             for statement in queue_counts.trigger_ddl(dialect):
                 connection.exec_driver_sql(statement)
         if mode == "after":
@@ -267,7 +291,9 @@ def drain(url: str, processes: int, size: int, queue: str) -> float:
     return claimed / elapsed
 
 
-def writes(url: str, rounds: int, drain_size: int, bulk_size: int) -> list[dict[str, Any]]:
+def writes(
+    url: str, rounds: int, drain_size: int, bulk_size: int, modes: tuple[str, ...] = MODES
+) -> list[dict[str, Any]]:
     engine = build_engine(url)
     migrate.upgrade(engine)
     store = Store(engine)
@@ -276,8 +302,10 @@ def writes(url: str, rounds: int, drain_size: int, bulk_size: int) -> list[dict[
     results: dict[str, dict[str, list[float]]] = {}
     serial = iter(range(1_000_000))
     bulk_name = f"bulk_create_queue_elements, {bulk_size:,} elements (ms)"
+    loads: list[list[float]] = []
     for _ in range(rounds):
-        for mode in MODES:
+        loads.append(load_average())
+        for mode in modes:
             _set_objects(engine, mode)
             started = time.perf_counter()
             store.bulk_create_queue_elements(f"bulk{next(serial)}", references, data)
@@ -294,18 +322,83 @@ def writes(url: str, rounds: int, drain_size: int, bulk_size: int) -> list[dict[
     store.close()
     engine.dispose()
     out = []
-    for name, modes in results.items():
-        before = statistics.median(modes["before"])
-        row: dict[str, Any] = {"figure": name, "target": "≤ 10 % slower"}
-        for mode in MODES:
-            value = statistics.median(modes[mode])
+    for name, measured in results.items():
+        before = statistics.median(measured["before"])
+        row: dict[str, Any] = {"figure": name, "target": "≤ 10 % slower", "loads": loads}
+        for mode in modes:
+            value = statistics.median(measured[mode])
             slower = (before / value - 1) if "/s" in name else (value / before - 1)
             row[mode] = round(value, 1)
-            row[f"all_{mode}"] = [round(x, 1) for x in modes[mode]]
+            row[f"all_{mode}"] = [round(x, 1) for x in measured[mode]]
             if mode != "before":
                 row[f"{mode}_slower_percent"] = round(slower * 100, 1)
         out.append(row)
     return out
+
+
+def load_average() -> list[float]:
+    """The machine's load average (1, 5, 15 min), recorded beside every figure."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _kept_url(backend: str, pg_server: str | None, keep: Path, elements: int) -> str:
+    """The kept database for `elements` (created empty when missing)."""
+    if backend == "sqlite":
+        return f"sqlite:///{keep / f'counts-{elements}.db'}"
+    import sqlalchemy as sa
+
+    assert pg_server is not None
+    name = f"counts_{elements}"
+    server = sa.make_url(pg_server)
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}
+        ).scalar()
+        if not found:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def filled_database(
+    backend: str, pg_server: str | None, folder: Path, args: argparse.Namespace
+) -> tuple[str, dict[str, Any]]:
+    """A database filled with `args.elements` elements and upgraded to head. With
+    `--keep DIR` it is kept (SQLite: a file in DIR; PostgreSQL: database counts_N on the
+    server) and a later run reuses it: filling 10,000,000 takes long (run the fill under
+    `nice`, measure un-niced)."""
+    done: Path | None = None
+    if args.keep:
+        keep = Path(args.keep)
+        keep.mkdir(parents=True, exist_ok=True)
+        url = _kept_url(backend, pg_server, keep, args.elements)
+        done = keep / f"counts-{backend}-{args.elements}.json"
+        if done.exists():
+            print(f"[counts bench] {backend}: reusing {done}", file=sys.stderr)
+            engine = build_engine(url)
+            migrate.upgrade(engine)  # a kept database made before a later migration
+            engine.dispose()
+            return url, dict(json.loads(done.read_text()))
+    else:
+        url = fresh_database(backend, pg_server, folder)
+    engine = build_engine(url)
+    migrate.upgrade(engine, BEFORE_COUNTS)
+    print(f"[counts bench] {backend}: filling {args.elements:,}", file=sys.stderr)
+    filled: dict[str, Any] = {}
+    started = time.perf_counter()
+    populate(engine, args.elements)
+    filled["fill_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    migrate.upgrade(engine)
+    filled["upgrade_seconds"] = round(time.perf_counter() - started, 1)
+    filled["fill_load_average"] = load_average()
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    engine.dispose()
+    if done is not None:
+        done.write_text(json.dumps(filled))
+    return url, filled
 
 
 def main() -> None:
@@ -314,12 +407,19 @@ def main() -> None:
     parser.add_argument("--elements", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--original", action="store_true")
+    parser.add_argument("--floor-runs", type=int, help="runs of the floors (default: --runs)")
+    parser.add_argument("--terms", default=TERM, help="search terms, comma-separated")
     parser.add_argument("--no-reads", action="store_true")
     parser.add_argument("--no-writes", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds of the write side")
     parser.add_argument("--drain-size", type=int, default=3000)
     parser.add_argument("--pg-url", help="an existing empty PostgreSQL database (server URL)")
     parser.add_argument("--bulk-size", type=int, default=100_000)
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help=f"write-side states, of {', '.join(ALL_MODES)}"
+    )
+    parser.add_argument("--keep", help="keep (and reuse) the filled database in this folder")
+    parser.add_argument("--fill-only", action="store_true", help="fill (with --keep), no reads")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -343,21 +443,16 @@ def main() -> None:
             section: dict[str, Any] = {}
             report[backend] = section
             if not args.no_reads:
-                url = fresh_database(backend, pg_server, folder)
-                engine = build_engine(url)
-                migrate.upgrade(engine, BEFORE_COUNTS)
-                print(f"[counts bench] {backend}: filling {args.elements:,}", file=sys.stderr)
-                started = time.perf_counter()
-                populate(engine, args.elements)
-                section["fill_seconds"] = round(time.perf_counter() - started, 1)
-                started = time.perf_counter()
-                migrate.upgrade(engine)
-                section["upgrade_seconds"] = round(time.perf_counter() - started, 1)
-                with engine.begin() as connection:
-                    connection.execute(text("ANALYZE"))
-                engine.dispose()
+                url, filled = filled_database(backend, pg_server, folder, args)
+                section.update(filled)
+                if args.fill_only:
+                    continue
                 print(f"[counts bench] {backend}: reads", file=sys.stderr)
-                section["reads"] = reads(url, args.runs)
+                section["load_average"] = load_average()
+                section["reads"] = reads(
+                    url, args.runs, args.floor_runs, tuple(args.terms.split(","))
+                )
+                section["load_average_after"] = load_average()
                 if args.original:
                     print(f"[counts bench] {backend}: the original", file=sys.stderr)
                     section["original_ms"] = original(url, max(3, args.runs // 3))
@@ -369,6 +464,7 @@ def main() -> None:
                     args.rounds,
                     args.drain_size,
                     args.bulk_size,
+                    tuple(args.modes.split(",")),
                 )
     finally:
         if cluster is not None:

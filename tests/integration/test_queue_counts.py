@@ -17,6 +17,7 @@ from openorch.alerts.watchdog import Watchdog
 from openorch.database import QueueStatus
 from openorch.store import Store, build_engine
 from openorch.store.queues import counts as queue_counts
+from openorch.store.queues.bulk_counts import UNCOUNTED_ABOVE
 from openorch.store.queues.counts import QUEUE_COUNTS
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -272,3 +273,86 @@ def test_one_queues_counts(store: Store) -> None:
             connection.exec_driver_sql(statement)
     scanned = Store(store.engine)
     assert scanned.get_queue_count("a") == store.count_queues_by_scan()
+
+
+def _insert_trigger_present(store: Store) -> bool:
+    with store.engine.connect() as connection:  # a fresh look: another connection's view
+        return queue_counts.counts_maintained(connection)
+
+
+def test_a_large_bulk_create_is_counted_by_one_delta_row(store: Store) -> None:
+    """SQLite: a bulk create above UNCOUNTED_ABOVE takes the row trigger out for its
+    insert and appends one delta itself (store/queues/bulk_counts.py); PostgreSQL's statement
+    trigger adds one too. Either way: exact, one row, and the trigger is back after."""
+    size = UNCOUNTED_ABOVE + 500
+    store.create_queue_element("big", "before")
+    store.compact_queue_counts()
+    rows = _rows(store)
+    store.bulk_create_queue_elements("big", [f"r{n}" for n in range(size)], [None] * size)
+    assert _exact(store)["big"][QueueStatus.NEW] == size + 1
+    assert _rows(store) == rows + 1  # one delta row for the whole batch, not `size`
+    assert _insert_trigger_present(store)
+    # Unique references (another column list) and a partial skip of duplicates.
+    store.set_queue_settings("uniq", unique_references=True)
+    store.bulk_create_queue_elements("uniq", [f"u{n}" for n in range(size)], [None] * size)
+    created = store.bulk_create_queue_elements(
+        "uniq",
+        [f"u{n}" for n in range(size - 10, 2 * size)],
+        [None] * (size + 10),
+        skip_duplicates=True,
+    )
+    assert created.created == size and len(created.skipped) == 10
+    assert _exact(store)["uniq"][QueueStatus.NEW] == 2 * size
+    # Writers after it (the original, an admin's SQL) are counted by the trigger again.
+    _raw(
+        store,
+        'INSERT INTO "Queues" (id, queue_name, status, created_date) '
+        "VALUES (:id, 'big', 'FAILED', :now)",
+        id=_key(store, uuid.uuid4()),
+        now=datetime(2025, 1, 2),
+    )
+    _raw(store, """UPDATE "Queues" SET status = 'DONE' WHERE reference IN ('r1', 'r2')""")
+    counts = _exact(store)["big"]
+    assert (counts[QueueStatus.FAILED], counts[QueueStatus.DONE]) == (1, 2)
+
+
+def _fault_half_way(store: Store, reference: str) -> None:
+    """A real failure inside the bulk insert: the database refuses one row half-way."""
+    if store.dialect == "sqlite":
+        ddl = [
+            'CREATE TRIGGER test_fault BEFORE INSERT ON "Queues" '
+            f"WHEN NEW.reference = '{reference}' BEGIN SELECT RAISE(ABORT, 'fault'); END"
+        ]
+    else:
+        ddl = [
+            "CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.reference = '{reference}' THEN RAISE EXCEPTION 'fault'; END IF; "
+            "RETURN NEW; END $$",
+            'CREATE TRIGGER test_fault BEFORE INSERT ON "Queues" '
+            "FOR EACH ROW EXECUTE PROCEDURE test_fault()",
+        ]
+    with store.engine.begin() as connection:
+        for statement in ddl:
+            connection.exec_driver_sql(statement)
+
+
+def test_a_large_bulk_create_that_fails_half_way_changes_no_count(store: Store) -> None:
+    size = UNCOUNTED_ABOVE * 3
+    store.bulk_create_queue_elements("a", [f"x{n}" for n in range(size)], [None] * size)
+    before = _exact(store)
+    _fault_half_way(store, f"r{size // 2}")
+    with pytest.raises(Exception, match="fault"):  # the driver's error on PostgreSQL (COPY)
+        store.bulk_create_queue_elements("a", [f"r{n}" for n in range(size)], [None] * size)
+    assert _exact(store) == before  # nothing inserted, nothing counted
+    assert _insert_trigger_present(store)  # the rollback kept the count trigger
+    assert store.get_queue_elements("a", include_count=True)[1] == size
+    # The next bulk create and a raw insert are counted as usual.
+    store.bulk_create_queue_elements("a", [f"y{n}" for n in range(size)], [None] * size)
+    _raw(
+        store,
+        'INSERT INTO "Queues" (id, queue_name, status, created_date) '
+        "VALUES (:id, 'a', 'NEW', :now)",
+        id=_key(store, uuid.uuid4()),
+        now=datetime(2025, 1, 2),
+    )
+    assert _exact(store)["a"][QueueStatus.NEW] == 2 * size + 1

@@ -14,7 +14,7 @@ and Schedulers read small ranges.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Float, case, cast, exc, func, literal_column, select
 from sqlalchemy.orm import Session
@@ -82,6 +82,44 @@ def _few(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return condition
 
 
+#: Queues per statement when the oldest NEW element is probed queue by queue.
+PROBES_PER_STATEMENT = 100
+
+
+def _oldest_new(
+    session: Session, maintained: dict[str, dict[QueueStatus, int]] | None
+) -> list[tuple[str, datetime | None]]:
+    """Each queue's oldest NEW element's created_date.
+
+    With the maintained counts the queues holding NEW elements are known, so each gets
+    one index probe (`MIN` over the (queue_name, status, created_date) index prefix is a
+    single seek on every backend), many probes to a statement: the cost is the number
+    of queues, not of NEW elements. A GROUP BY over every NEW element read 100,000 index
+    entries at 10,000,000 elements (34 ms on PostgreSQL). A queue that gains its first
+    NEW element between the counts' read and this one shows its age from the next scrape.
+    Without the maintained counts: that GROUP BY."""
+    if maintained is None:
+        rows = session.execute(
+            select(QueueElement.queue_name, func.min(QueueElement.created_date))
+            .where(QueueElement.status == QueueStatus.NEW)
+            .group_by(QueueElement.queue_name)
+        ).all()
+        return [(str(queue), oldest) for queue, oldest in rows]
+    queues = [queue for queue, counts in maintained.items() if counts.get(QueueStatus.NEW)]
+    found: list[tuple[str, datetime | None]] = []
+    for start in range(0, len(queues), PROBES_PER_STATEMENT):
+        chunk = queues[start : start + PROBES_PER_STATEMENT]
+        probes = [
+            select(func.min(QueueElement.created_date))
+            .where(QueueElement.queue_name == queue, QueueElement.status == QueueStatus.NEW)
+            .scalar_subquery()
+            .label(f"q{index}")
+            for index, queue in enumerate(chunk)
+        ]
+        found.extend(zip(chunk, session.execute(select(*probes)).one(), strict=True))
+    return found
+
+
 class MetricsStore(QueueCountStore):
     """Read-only aggregate figures for monitoring."""
 
@@ -106,11 +144,7 @@ class MetricsStore(QueueCountStore):
                     )
                 ).all():
                     figures.queue_elements[(str(queue), element_status.name)] = int(count)
-            for queue, oldest in session.execute(
-                select(QueueElement.queue_name, func.min(QueueElement.created_date))
-                .where(QueueElement.status == QueueStatus.NEW)
-                .group_by(QueueElement.queue_name)
-            ).all():
+            for queue, oldest in _oldest_new(session, maintained):
                 if oldest is not None:
                     figures.oldest_new_age[str(queue)] = max(0.0, (now - oldest).total_seconds())
             ended = Job.status.in_(ENDED) & _few(dialect, Job.end_time >= now - JOB_WINDOW)

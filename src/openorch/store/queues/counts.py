@@ -336,13 +336,6 @@ class QueueCountStore(StoreCore):
         with self.engine.connect() as connection:
             return one_queue(connection, queue_name)
 
-    def _maintained_queue_total(self, queue_name: str, status: QueueStatus | None) -> int | None:
-        """One queue's total from `Queue_Counts`; None when this database has none."""
-        if not self._counts_maintained():
-            return None
-        with self.engine.connect() as connection:
-            return queue_total(connection, queue_name, status)
-
     def _compact_quietly(self) -> None:
         try:
             self.compact_queue_counts()

@@ -23,7 +23,7 @@ from openorch.store.queues.bulk import (
     without_duplicates,
 )
 from openorch.store.queues.claim import cached_claim, claim_statement, oldest_new_statement
-from openorch.store.queues.counts import QueueCountStore
+from openorch.store.queues.counts import QueueCountStore, queue_total
 from openorch.store.queues.history import actor_of, record_event
 from openorch.store.queues.pipelines import delete_progress, step_filter
 from openorch.store.queues.review import check_kind, fail_element
@@ -358,10 +358,8 @@ class QueueStore(QueueCountStore, SearchStore):
         plain = reference is None and not search_term and from_date is None and not overdue
         plain = plain and to_date is None and in_progress_longer_than is None
         plain = plain and not pipeline_step and include_count
-        total = None
-        if plain:
-            shown = v.check_enum(QueueStatus, "status", status) if status else None
-            total = self._maintained_queue_total(queue_name, shown)
+        counted = plain and self._counts_maintained()
+        shown = v.check_enum(QueueStatus, "status", status) if counted and status else None
         page = page_statement(
             QueueElement,
             filters,
@@ -376,8 +374,9 @@ class QueueStore(QueueCountStore, SearchStore):
         def work(
             session: Session,
         ) -> tuple[QueueElement, ...] | tuple[tuple[QueueElement, ...], int]:
-            if total is not None:
+            if counted:  # in the page's own read transaction: one connection, one snapshot
                 rows = read_page(session, page, QueueElement, filters, False)
+                total = queue_total(session.connection(), queue_name, shown)
                 return rows, total  # type: ignore[return-value]
             return read_page(session, page, QueueElement, filters, include_count)
 
