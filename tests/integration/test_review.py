@@ -351,3 +351,25 @@ def test_a_status_set_back_to_new_or_abandoned_is_recorded(store: Store) -> None
     assert events[-2:] == [("retried", "robot"), ("abandoned", "robot")]
     with pytest.raises(NotFound):
         store.set_queue_element_status(uuid.uuid4(), QueueStatus.NEW)
+
+
+def test_events_of_one_moment_are_shown_in_the_order_they_happen(store: Store) -> None:
+    """An edit and the decision it came with share one moment (one transaction); the
+    timeline shows the edit first whatever their ids say (random within a millisecond:
+    the API's history test once saw them swapped)."""
+    from openorch.database import ElementEvent
+    from openorch.database.base import table_of
+
+    element = store.create_queue_element("q", reference="r")
+    moment = element.created_date + timedelta(minutes=1)
+    rows = [  # the decision's id sorts first
+        {"id": uuid.UUID(int=1), "event": "decided", "actor": "clerk"},
+        {"id": uuid.UUID(int=2), "event": "edited", "actor": "clerk"},
+    ]
+    with store.engine.begin() as connection:
+        for row in rows:
+            connection.execute(
+                table_of(ElementEvent).insert().values(element_id=element.id, at=moment, **row)
+            )
+    events = [entry.event for entry in store.get_element_history(element.id)]
+    assert events == ["created", "edited", "decided"]

@@ -56,6 +56,27 @@ EVENTS = (
 )
 DERIVED_EVENTS = ("created", "claimed", "done")
 
+#: Events stamped with the same moment (one transaction: a failure that sends the
+#: element to review, an admin's edit with the decision) in the order they happen; ids
+#: cannot tell (random within one millisecond).
+_SAME_MOMENT_ORDER = {
+    event: rank
+    for rank, event in enumerate(
+        (
+            "created",
+            "claimed",
+            "failed",
+            "review",
+            "released",
+            "edited",
+            "decided",
+            "retried",
+            "abandoned",
+            "done",
+        )
+    )
+}
+
 _ACTOR_LENGTH = 200
 
 
@@ -218,8 +239,7 @@ def element_timeline(
         done_by = f"job {element.job_id}" if element.job_id else None
         derived.append(TimelineEntry(element.end_date, "done", done_by, {}, False))
     merged = entries + derived
-    order = {name: index for index, name in enumerate(("created", "claimed"))}
-    merged.sort(key=lambda entry: (entry.at, order.get(entry.event, 2)))
+    merged.sort(key=lambda entry: (entry.at, _SAME_MOMENT_ORDER.get(entry.event, 99)))
     return tuple(merged)
 
 
