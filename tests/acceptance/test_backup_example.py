@@ -94,6 +94,7 @@ def _journal(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_backup_example_killed_at_random_points_ends_all_done_without_rerunning_steps(
     db_url: str, crypto_key: str, tmp_path: Path, service: str
 ) -> None:

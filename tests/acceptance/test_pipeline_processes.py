@@ -79,6 +79,7 @@ def _wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_killed_in_step_two_resumes_at_step_two_with_step_ones_state(
     db_url: str, crypto_key: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
@@ -216,6 +217,7 @@ def test_two_processes_never_run_steps_of_one_element_at_the_same_time(
     store.close()
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_scheduler_death_resumes_elsewhere_and_the_orphan_can_save_nothing(
     db_url: str, crypto_key: str, tmp_path: Path
 ) -> None:

@@ -161,6 +161,7 @@ def test_killed_process_retries_after_the_delay_and_a_later_run_finishes(
     store.close()
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_killed_scheduler_is_reaped_and_its_element_released(
     db_url: str,
     crypto_key: str,
@@ -292,6 +293,7 @@ def test_start_date_of_a_claim_is_recent(db_url: str) -> None:
     store.close()
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_killed_scheduler_restarted_under_its_name_releases_the_element(
     db_url: str,
     crypto_key: str,

@@ -190,6 +190,7 @@ noisy_cron = st.one_of(
 cron_exprs = st.one_of(plausible_cron, noisy_cron)
 
 
+@pytest.mark.slow  # a Hypothesis search through the store, about 40 s
 @FAST
 @given(cron=cron_exprs)
 def test_cron_is_stored_steppable_or_refused_without_a_trace(store: Store, cron: str) -> None:

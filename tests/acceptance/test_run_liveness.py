@@ -288,6 +288,7 @@ def _slow_clone_trigger(store: Store, name: str) -> uuid.UUID:
 SLOW_SSH = {"GIT_SSH_COMMAND": "sleep 20; exit 1 #"}
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_heartbeats_flow_during_a_slow_clone(
     pg_db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless]
 ) -> None:

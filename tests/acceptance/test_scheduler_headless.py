@@ -172,6 +172,7 @@ def test_sigterm_kills_what_is_left_after_the_grace_period(
     store.close()
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_a_scheduler_killed_by_sigkill_is_reaped_by_another(
     sqlite_db_url: str, crypto_key: str, tmp_path: Path, headless: list[Headless]
 ) -> None:

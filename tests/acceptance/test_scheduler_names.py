@@ -207,6 +207,7 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(
     store.close()
 
 
+@pytest.mark.slow  # a fault test with real processes (the everyday run leaves it out)
 def test_a_holder_on_another_host_is_taken_over_only_when_its_heartbeat_is_stale(
     sqlite_db_url: str,
     crypto_key: str,
