@@ -352,9 +352,9 @@ class UiUser:
         self.wait_connected()
 
     def visit_settings(self) -> None:
-        self.page.tab("Settings")
+        self.tab("Settings")
         self.page.see("Local mode")
-        self.page.tab("Overview")
+        self.tab("Overview")
 
     def click(self, test_id: str) -> None:
         """Click as a person would: a note still on screen over the button (the trigger's
@@ -374,6 +374,24 @@ class UiUser:
         # Still covered (a note that came back, a dialog's backdrop fading): click the
         # element itself, as a person who moved the note aside would.
         self.page.driver.execute_script("arguments[0].click();", self.page.by_id(test_id))
+
+    def tab(self, name: str) -> None:
+        """Open a tab; a click lost while the page is busy (the soak loads the machine:
+        CI once saw the Overview stay for 15 s) is clicked again, as a person would."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        tab = f"tab_{name.lower()}"
+        for attempt in range(3):
+            self.click(tab)
+            try:
+                WebDriverWait(self.page.driver, 15).until(
+                    lambda _d: "q-tab--active" in self.page.by_id(tab).get_attribute("class")
+                )
+                return
+            except TimeoutException:
+                if attempt == 2:
+                    raise
 
     def open_popup(self, button: str, first_input: str) -> None:
         """Click a button that opens a dialog; a click lost while a tab panel is still
@@ -401,7 +419,7 @@ class UiUser:
 
     def constant(self) -> None:
         name = self.name("constant")
-        self.page.tab("Constants")
+        self.tab("Constants")
         self.open_popup("constant_new_button", "constant_popup_name_input")
         self.type_into("constant_popup_name_input", name)
         self.type_into("constant_popup_value_input", "made in the page")
@@ -411,7 +429,7 @@ class UiUser:
 
     def credential(self) -> None:
         name = self.name("credential")
-        self.page.tab("Constants")
+        self.tab("Constants")
         self.open_popup("credential_new_button", "credential_popup_name_input")
         self.type_into("credential_popup_name_input", name)
         self.type_into("credential_popup_username_input", "robot")
@@ -422,7 +440,7 @@ class UiUser:
 
     def trigger(self) -> None:
         name = self.name("trigger")
-        self.page.tab("Triggers")
+        self.tab("Triggers")
         self.open_popup("trigger_new_scheduled_button", "trigger_popup_name_input")
         self.type_into("trigger_popup_name_input", name)
         self.type_into("trigger_popup_process_input", "yearly")
@@ -438,7 +456,7 @@ class UiUser:
     def queue_element(self) -> None:
         reference = self.name("element")
         queue = f"ui-{reference}"  # its own queue: the message names it
-        self.page.tab("Queues")
+        self.tab("Queues")
         self.open_popup("queue_new_button", "queue_element_popup_queue_input")
         self.type_into("queue_element_popup_queue_input", queue)
         self.type_into("queue_element_popup_reference_input", reference)
@@ -448,7 +466,7 @@ class UiUser:
 
     def api_token(self) -> None:
         name = self.name("token")
-        self.page.tab("API")
+        self.tab("API")
         self.open_popup("api_token_new_button", "api_token_name_input")
         self.type_into("api_token_name_input", name)
         self.click("api_token_create_button")
