@@ -24,7 +24,8 @@ before store/queues/bulk_counts.py). Prints JSON.
 At 10,000,000 elements the fill takes long: `--keep DIR --fill-only` (run under
 `nice -n 19`) fills once into DIR (SQLite) or the database counts_N on `--pg-url`'s
 server, and later runs with `--keep DIR` reuse it (measure un-niced). `--terms` adds
-search terms (`31415` has three distinct trigrams; `77777` only one).
+search terms (`31415` has three distinct trigrams; `77777` only one). `--search-index` makes
+SQLite's opt-in FTS5 index before the reads.
 """
 
 import argparse
@@ -401,6 +402,25 @@ def filled_database(
     return url, filled
 
 
+def make_search_index(url: str) -> float:
+    """SQLite's opt-in FTS5 trigram index (`openorch search-index`), made once; seconds."""
+    store = Store(url)
+    try:
+        with store.engine.connect() as connection:
+            made = connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'Queue_Search'"
+            ).first()
+        if made:
+            print("[counts bench] sqlite: the search index exists", file=sys.stderr)
+            return 0.0
+        print("[counts bench] sqlite: making the search index", file=sys.stderr)
+        started = time.perf_counter()
+        store.rebuild_search_index()
+        return round(time.perf_counter() - started, 1)
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -420,6 +440,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", help="keep (and reuse) the filled database in this folder")
     parser.add_argument("--fill-only", action="store_true", help="fill (with --keep), no reads")
+    parser.add_argument(
+        "--search-index",
+        action="store_true",
+        help="SQLite: make the opt-in FTS5 search index (timed) before the reads",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -445,6 +470,8 @@ def main() -> None:
             if not args.no_reads:
                 url, filled = filled_database(backend, pg_server, folder, args)
                 section.update(filled)
+                if args.search_index and backend == "sqlite":
+                    section["search_index_seconds"] = make_search_index(url)
                 if args.fill_only:
                     continue
                 print(f"[counts bench] {backend}: reads", file=sys.stderr)

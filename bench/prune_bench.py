@@ -169,8 +169,10 @@ def bench(
         )
     populate_queue(engine, "work", work_elements, mixed=False)
     engine.dispose()
-    # Phases alternate (without, while, without, while, ...) so a machine whose load
-    # drifts during the run weighs on both alike; the load average is reported.
+    # Phases alternate (without, while, without, while, ..., without) so a machine whose
+    # load drifts during the run weighs on both alike, and each phase while pruning is
+    # also compared with the two phases without it on either side (the claim rate drifts
+    # too: the work queue's dead versions grow); the load average is reported.
     quiet_phases, busy_phases = [], []
     for number in range(rounds):
         # A phase is too short to finish one kind: alternate which kind goes first, so
@@ -180,6 +182,19 @@ def bench(
         busy_phases.append(
             phase(url, claimers, seconds, folder, True, batch_size, pause_factor, kinds)
         )
+    quiet_phases.append(phase(url, claimers, seconds, folder, False, batch_size, pause_factor))
+    neighbours = [
+        round(
+            busy["claims_per_second"]
+            / max(
+                (quiet_phases[n]["claims_per_second"] + quiet_phases[n + 1]["claims_per_second"])
+                / 2,
+                0.1,
+            ),
+            3,
+        )
+        for n, busy in enumerate(busy_phases)
+    ]
     quiet, busy = _combine(quiet_phases), _combine(busy_phases)
     return {
         "logs": logs,
@@ -195,6 +210,7 @@ def bench(
         "while_pruning": busy,
         "phases": {"without": quiet_phases, "while": busy_phases},
         "rate_ratio": round(busy["claims_per_second"] / max(quiet["claims_per_second"], 0.1), 3),
+        "rate_ratio_to_neighbours": neighbours,
     }
 
 

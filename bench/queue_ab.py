@@ -60,7 +60,7 @@ def previous_claim() -> Any:
 
 
 def ab_claim(store: Store, batches: int = 20, size: int = 50) -> dict[str, float]:
-    now = claim_update_statement(False, by_rowid=store.dialect == "sqlite")
+    now = claim_update_statement(False, store.dialect)
     statements = {
         "before": (previous_claim(), None),
         "now_bound": (now, uuid.uuid4()),

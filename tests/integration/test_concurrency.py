@@ -118,6 +118,8 @@ def test_claim_sql_locks_and_skips_on_postgresql_and_sql_server() -> None:
     assert "WITH (UPDLOCK, ROWLOCK, READPAST)" in ms_sql
     assert "TOP" in ms_sql and "ORDER BY" in ms_sql
     assert "FOR UPDATE" not in ms_sql  # the dialect drops it: the hint is what locks
-    one_statement = str(claim_update_statement(True).compile(dialect=postgresql.dialect()))
+    one_statement = str(
+        claim_update_statement(True, "postgresql").compile(dialect=postgresql.dialect())
+    )
     assert one_statement.startswith('UPDATE "Queues"')
     assert "FOR UPDATE SKIP LOCKED) RETURNING" in one_statement

@@ -176,6 +176,33 @@ def test_prune_deletes_old_rows_and_keeps_what_is_needed(store: Store) -> None:
     assert all(store.prune(kind, 30, now=NOW).rows == 0 for kind in KINDS)
 
 
+def _logs_before_now(store: Store, count: int) -> None:
+    """`count` logs older than 30 days before NOW."""
+    with Session(store.engine) as session, session.begin():
+        session.add_all(
+            Log(log_time=OLD, log_level=LogLevel.INFO, process_name="p", log_message="old")
+            for _ in range(count)
+        )
+
+
+@pytest.mark.parametrize(
+    ("hold_target", "batches"),
+    [
+        # Every batch held longer than the target: 40, then 20, then 10 at a time.
+        (0.0, 6),
+        # None did: 40 at a time throughout (the last batch short).
+        (3600.0, 3),
+    ],
+)
+def test_batches_shrink_when_they_hold_the_lock_too_long(
+    store: Store, hold_target: float, batches: int
+) -> None:
+    _logs_before_now(store, 100)
+    done = store.prune("logs", 30, now=NOW, batch_size=40, pause=0, hold_target=hold_target)
+    assert (done.rows, done.batches, done.finished) == (100, batches, True)
+    assert _ids(store, Log) == set()
+
+
 def test_prune_refuses_bad_input(store: Store) -> None:
     for kind, days in (("logz", 30), ("logs", 0), ("logs", -1), ("logs", 1.5), ("logs", True)):
         with pytest.raises(BadInput):

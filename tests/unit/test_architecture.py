@@ -303,8 +303,9 @@ ROOMS: dict[str, frozenset[str]] = {
     "queues": frozenset({"core"}),
     # The end of a job releases the queue elements it held; never the other way round.
     "runs": frozenset({"core", "queues.lifecycle"}),
-    # Read-only: the database's clock (`runs.state.database_now`).
-    "alerts": frozenset({"core", "runs.state"}),
+    # Read-only: the database's clock (`runs.state.database_now`) and the one way to read
+    # a queue's oldest NEW element (`queues.claim.oldest_new_created`).
+    "alerts": frozenset({"core", "runs.state", "queues.claim"}),
     # Figures and chores that span the installation: may read queues and runs (the
     # alerts are read through their tables, not their modules: only the facade loads them).
     "ops": frozenset({"core", "queues", "runs"}),

@@ -27,6 +27,7 @@ from openorch.database import (
     TriggerStatus,
 )
 from openorch.store.core import StoreCore
+from openorch.store.queues.claim import oldest_new_created
 
 #: At most this many ended jobs are examined per evaluation (the rest wait for the next).
 JOB_BATCH = 500
@@ -204,8 +205,8 @@ class AlertFindingStore(StoreCore):
         parts: list[Any] = [
             select(
                 literal_column(f"'{index}'").label("position"),
-                func.min(QueueElement.created_date).label("oldest"),
-            ).where(QueueElement.queue_name == name, QueueElement.status == QueueStatus.NEW)
+                oldest_new_created(name, self.dialect).label("oldest"),
+            )
             for index, name in enumerate(queue_names)
         ]
 

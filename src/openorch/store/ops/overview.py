@@ -24,6 +24,7 @@ from openorch.database import (
     QueueStatus,
     Trigger,
 )
+from openorch.store.queues.claim import oldest_new_created
 from openorch.store.queues.counts import QueueCountStore
 from openorch.store.runs.schedulers import SchedulerHealth, scheduler_health
 
@@ -249,9 +250,7 @@ def _queue_figures(
             figures.new, figures.in_progress = new, in_progress
             if new:
                 figures.oldest_new = session.scalar(
-                    select(func.min(QueueElement.created_date)).where(
-                        QueueElement.status == QueueStatus.NEW, QueueElement.queue_name == name
-                    )
+                    select(oldest_new_created(name, session.get_bind().dialect.name))
                 )
     else:
         for name, status, count, oldest in session.execute(

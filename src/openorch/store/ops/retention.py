@@ -4,8 +4,9 @@ requests.
 
 Default: keep everything (as OpenOrchestrator does); nothing is deleted unless a number
 of days is given for a kind. Each kind is pruned in small batches: a batch selects at
-most `batch_size` ids from the range of one index (the kind's time column) and deletes
-them in one short transaction, then the pruner pauses, so claims, heartbeats and the UI
+most `batch_size` ids (fewer while batches take longer than `HOLD_TARGET`) from the
+range of one index (the kind's time column) and deletes them in one short transaction,
+then the pruner pauses, so claims, heartbeats and the UI
 wait for at most one batch. Rows something still needs are never selected: a RUNNING
 job, a job whose queue elements are still IN_PROGRESS, a queue element that is not in a
 final state, a failed element whose pipeline still has a step to run (it may be
@@ -66,6 +67,14 @@ DEFAULT_PAUSE = 0.05
 #: would fill it (issue 29's target; bench/prune_bench.py). Small batches keep each
 #: wait short. Slow on purpose: a big backlog goes over hours, in the background.
 PAUSE_FACTOR = 9.0
+#: How long one batch should hold its transaction (on SQLite: the write lock every claim
+#: needs) at most. A batch that held it longer halves the next one (down to
+#: `MIN_BATCH`), one that took under a quarter of it doubles the next (up to the
+#: batch size asked for): rows that cost more to delete (queue elements with their
+#: history, counts and search entries) go in smaller batches, so a claim waits behind
+#: the pruner for about this long at most (issue 29's target: 100 ms) on any machine.
+HOLD_TARGET = 0.05
+MIN_BATCH = 10
 
 _FINAL_ELEMENTS = (QueueStatus.DONE, QueueStatus.FAILED, QueueStatus.ABANDONED)
 
@@ -235,6 +244,7 @@ class RetentionStore(StoreCore):
         should_stop: Callable[[], bool] = lambda: False,
         max_seconds: float | None = None,
         pause_factor: float = PAUSE_FACTOR,
+        hold_target: float = HOLD_TARGET,
     ) -> PruneResult:
         """Delete `kind`'s rows older than `keep_days` days (by the database's clock
         unless `now` is given); `dry_run` only counts them. With `max_seconds` it stops
@@ -260,15 +270,16 @@ class RetentionStore(StoreCore):
                 )
             )
             return PruneResult(kind, cutoff, count, 0, time.monotonic() - started, True)
-        query: Select[Any] = select(column).where(condition).limit(batch_size)
         rows = batches = 0
         longest_hold = 0.0
         finished = False
         locked_at = [0.0]
+        size = batch_size
 
         def work(session: Session) -> int:
             session.connection()  # BEGIN (SQLite: IMMEDIATE, the write lock is held)
             locked_at[0] = time.monotonic()
+            query: Select[Any] = select(column).where(condition).limit(size)
             ids = list(session.scalars(query))
             if ids:
                 _delete_batch(session, kind, ids)
@@ -283,11 +294,15 @@ class RetentionStore(StoreCore):
             rows += deleted
             if deleted:
                 batches += 1
-            if deleted < batch_size:
+            if deleted < size:
                 finished = True
                 break
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
+            if batch_seconds > hold_target:
+                size = max(min(MIN_BATCH, batch_size), size // 2)
+            elif batch_seconds < hold_target / 4:
+                size = min(batch_size, size * 2)
             time.sleep(max(pause, batch_seconds * pause_factor) if pause else 0.0)
         seconds = time.monotonic() - started
         return PruneResult(kind, cutoff, rows, batches, seconds, False, finished, longest_hold)

@@ -13,6 +13,7 @@ from openorch.database import QueueElement, QueueSettings, QueueStatus
 from openorch.database.base import table_of
 from openorch.store import validation as v
 from openorch.store.errors import BadInput
+from openorch.store.queues.claim import oldest_new_created
 from openorch.store.queues.elements import OPEN_STATUSES, QueueStore, element_filters
 from openorch.store.queues.history import actor_of, record_events
 from openorch.store.queues.lifecycle import release_element, retry_element
@@ -188,8 +189,8 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
     def get_queue_overview(self) -> list[QueueOverview]:
         """Every queue (with elements or settings), with counts per status, the created
         date of its oldest NEW element and how many NEW/IN_PROGRESS elements are past
-        their deadline. Index-served: one MIN per queue, one grouped count on the
-        (status, deadline) index."""
+        their deadline. Index-served: one seek per queue (`oldest_new_created`), one
+        grouped count on the (status, deadline) index."""
         counts = self.get_queue_count()
         settings = self.get_all_queue_settings()
         now = datetime.now()
@@ -206,11 +207,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
                 per_status = counts.get(name) or dict.fromkeys(QueueStatus, 0)
                 oldest = None
                 if per_status.get(QueueStatus.NEW):
-                    oldest = session.scalar(
-                        select(func.min(_QUEUES.c.created_date)).where(
-                            _QUEUES.c.queue_name == name, _QUEUES.c.status == QueueStatus.NEW
-                        )
-                    )
+                    oldest = session.scalar(select(oldest_new_created(name, self.dialect)))
                 lines.append(
                     QueueOverview(name, per_status, oldest, late.get(name, 0), settings.get(name))
                 )

@@ -230,7 +230,7 @@ class QueueStore(QueueCountStore, SearchStore):
         job = v.check_optional_uuid("job_id", job_id)
         now = datetime.now()
         if not set_status:
-            peek = oldest_new_statement(queue_name, reference, now)
+            peek = oldest_new_statement(queue_name, reference, now, self.dialect)
             return self._read(lambda session: session.scalars(peek).first())
         if self.dialect in ("postgresql", "sqlite"):
             parameters = {
@@ -239,7 +239,7 @@ class QueueStore(QueueCountStore, SearchStore):
                 "claim_now": now,
                 "claim_job": job,
             }
-            claim = cached_claim(reference is not None, self.dialect == "sqlite")
+            claim = cached_claim(reference is not None, self.dialect)
 
             def claim_one(connection: Connection) -> QueueElement | None:
                 row = connection.execute(claim, parameters).first()

@@ -1,0 +1,103 @@
+"""A queue's oldest NEW element is one index seek on PostgreSQL, whatever the statistics.
+
+The trap (found by bench/vacuum_hold_bench.py: a fleet's claim rate fell from 1,010/s to
+58/s within two minutes and stayed there): statistics gathered while a queue was all
+NEW, then work done from its oldest end before the next ANALYZE. Asked plainly for
+`queue_name = q AND status = 'NEW' ORDER BY created_date LIMIT 1`, the planner took the
+single-column `created_date` index and filtered, walking every element already done on
+each claim. Here the same state is made on purpose (ANALYZE while all NEW, then the
+oldest elements DONE and vacuumed without ANALYZE), and each real call that reads the
+oldest NEW element (the claim and the peek, the Overview, the metrics, the alert rules, the Queues
+tab's summary) is captured and EXPLAINed with its own parameters: it must touch a
+handful of pages, not one per element done.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from openorch.store import Store
+
+pytestmark = pytest.mark.postgres
+
+#: Elements per queue; the oldest DONE of the work queue, unseen by the statistics.
+PER_QUEUE = 20_000
+DONE = 8_000
+#: Pages one seek may touch (index root to leaf, the heap row; a few more in passing).
+MOST_PAGES = 40
+
+
+@pytest.fixture
+def stale_store(pg_db_url: str) -> Iterator[Store]:
+    store = Store(pg_db_url)
+    for queue in ("work", "other"):
+        store.bulk_create_queue_elements(
+            queue, [f"{queue}-{n}" for n in range(PER_QUEUE)], [None] * PER_QUEUE
+        )
+    raw = store.engine.raw_connection()
+    raw.driver_connection.autocommit = True
+    raw.driver_connection.execute("ANALYZE")  # every element NEW, as after a bulk load
+    raw.driver_connection.execute(
+        """UPDATE "Queues" SET status = 'DONE' WHERE id IN (SELECT id FROM "Queues"
+        WHERE queue_name = 'work' ORDER BY created_date LIMIT %s)""",
+        (DONE,),
+    )
+    # Vacuumed, not analyzed: the dead versions are gone, the statistics are stale.
+    raw.driver_connection.execute('VACUUM "Queues"')
+    raw.close()
+    yield store
+    store.close()
+
+
+def _captured(store: Store, call: Callable[[], object]) -> list[tuple[str, Any]]:
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if '"Queues"' in statement and "created_date" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    return statements
+
+
+def _pages(plan: dict[str, Any]) -> int:
+    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))
+
+
+READS: dict[str, Callable[[Store], object]] = {
+    "claim": lambda s: s.get_next_queue_element("work"),
+    "peek": lambda s: s.get_next_queue_element("work", set_status=False),
+    "Overview": lambda s: s.get_overview(),
+    "metrics": lambda s: s.get_metric_figures(120.0),
+    "alert rules": lambda s: s.get_oldest_new_elements(["work", "other"]),
+    "Queues tab summary": lambda s: s.get_queue_overview(),
+}
+
+
+@pytest.mark.parametrize("name", list(READS))
+def test_the_oldest_new_element_is_one_seek_with_stale_statistics(
+    stale_store: Store, name: str
+) -> None:
+    statements = _captured(stale_store, lambda: READS[name](stale_store))
+    assert statements, f"{name}: no statement read the oldest NEW element"
+    raw = stale_store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters)
+            found = cursor.fetchone()[0]
+            plan = (found if isinstance(found, list) else json.loads(found))[0]["Plan"]
+            raw.rollback()  # EXPLAIN ANALYZE of the claim ran the UPDATE
+            assert _pages(plan) <= MOST_PAGES, (
+                f"{name}: {_pages(plan)} pages for\n{statement}\n"
+                f"{json.dumps(plan, indent=1)[:3000]}"
+            )
+    finally:
+        raw.close()
