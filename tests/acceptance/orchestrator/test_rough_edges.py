@@ -125,7 +125,7 @@ async def test_tab_order_titles_and_overview_once_connected(user: User) -> None:
     assert one(user, "tab_panels").value != "Overview"
     assert not next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=100)  # connecting runs off the event loop
     assert next(tab for tab in tabs if tab._props["name"] == "Overview").visible
     titles = {
         marker: one(user, marker).props.get("title")

@@ -54,7 +54,7 @@ async def test_a_typed_key_is_write_only(user: User, crypto_key: str, db: Store)
     await user.open("/")
     user.find(marker="settings_key_input").clear().type(crypto_key)
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=100)  # connecting runs off the event loop
     assert one(user, "settings_key_input").value == ""
     label = one(user, "settings_key_label").text
     assert "typed on this page" in label and "it matches" in label
@@ -68,7 +68,7 @@ async def test_a_wrong_typed_key_is_reported_as_not_matching(user: User, db: Sto
     await user.open("/")
     user.find(marker="settings_key_input").clear().type(generate_key().decode())
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=100)  # connecting runs off the event loop
     assert "does NOT match" in one(user, "settings_key_label").text
 
 
@@ -150,7 +150,7 @@ async def test_unexpected_revision_warns_in_a_dialog(user: User, orch_env: str) 
     engine.dispose()
     await user.open("/")
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")
+    await user.should_see("Connected!", retries=100)  # connecting runs off the event loop
     await user.should_see("Unexpected database revision")
     user.find(marker="revision_popup_ok_button").click()
 
@@ -238,5 +238,5 @@ async def test_the_configured_connection_string_is_shown_masked_and_still_used(
     shown = one(user, "settings_conn_input").value
     assert "conn-secret-pw" not in shown and ":***@" in shown
     user.find(marker="settings_connect_button").click()
-    await user.should_see("Connected!")  # the server used its own, unmasked string
+    await user.should_see("Connected!", retries=100)  # the server used its own, unmasked string
     assert "conn-secret-pw" not in one(user, "settings_status_label").text
