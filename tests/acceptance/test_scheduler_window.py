@@ -2,6 +2,7 @@
 text area), with the real engine running beside the Tk main loop."""
 
 import contextlib
+import gc
 import os
 import shutil
 import subprocess
@@ -16,6 +17,16 @@ from openorch.database import JobStatus, TriggerStatus
 from openorch.store import Store
 from support.databases import missing
 from support.processes.harness import jobs_of, script, single_due, trigger_status
+
+
+@pytest.fixture(autouse=True)
+def _collect_tk_objects() -> Iterator[None]:
+    """Collect the test's Tk objects here, on the main thread. The window's variables sit
+    in reference cycles; left to a later collection, that may run on another test's
+    server thread on this worker, where `Variable.__del__` raises "main thread is not in
+    main loop" into that test (CI saw it fail an audit API test)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
