@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 from psycopg import sql
-from sqlalchemy import event
 
 from openorch.store import Store
+from support.captured import captured_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -60,19 +60,8 @@ def stale_store(pg_db_url: str, request: pytest.FixtureRequest) -> Iterator[Stor
     store.close()
 
 
-def _captured(store: Store, call: Callable[[], object]) -> list[tuple[str, Any]]:
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if '"Queues"' in statement and "created_date" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        call()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
-    return statements
+def _reads_oldest_new(statement: str) -> bool:
+    return '"Queues"' in statement and "created_date" in statement
 
 
 def _pages(plan: dict[str, Any]) -> int:
@@ -127,7 +116,9 @@ def _plan(cursor: Any, statement: str, parameters: dict[str, Any], generic: bool
 def test_the_oldest_new_element_is_one_seek_with_stale_statistics(
     stale_store: Store, name: str, generic: bool
 ) -> None:
-    statements = _captured(stale_store, lambda: READS[name](stale_store))
+    statements = captured_statements(
+        stale_store, lambda: READS[name](stale_store), _reads_oldest_new
+    )
     assert statements, f"{name}: no statement read the oldest NEW element"
     raw = stale_store.engine.raw_connection()
     try:

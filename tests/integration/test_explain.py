@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from populate import populate_logs, populate_queue
-from sqlalchemy import event
 
 from openorch.store import Store
+from support.captured import captured_statements
 
 ROWS = 200_000
 
@@ -45,19 +45,8 @@ def big_store(pg_server: str) -> Iterator[Store]:
     drop_database(url)
 
 
-def captured_statements(store: Store, call: Callable[[], object]) -> list[tuple[str, Any]]:
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE")):
-            statements.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        call()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
-    return statements
+def _is_read(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE"))
 
 
 def seq_scans(plan: dict[str, Any]) -> list[str]:
@@ -102,7 +91,7 @@ READ_PATHS: dict[str, Callable[[Store], object]] = {
 @pytest.mark.parametrize("name", list(READ_PATHS))
 def test_read_path_uses_an_index(big_store: Store, name: str) -> None:
     big_store.create_queue_trigger(f"qt-{name}", "p", "big", "p.py", "", False, True, 5, 0)
-    statements = captured_statements(big_store, lambda: READ_PATHS[name](big_store))
+    statements = captured_statements(big_store, lambda: READ_PATHS[name](big_store), _is_read)
     assert statements, "the call ran no query"
     raw = big_store.engine.raw_connection()
     try:
