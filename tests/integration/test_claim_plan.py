@@ -70,6 +70,8 @@ def _pages(plan: dict[str, Any]) -> int:
 
 READS: dict[str, Callable[[Store], object]] = {
     "claim": lambda s: s.get_next_queue_element("work"),
+    # The second claim starts at the first's cursor (ClaimCursors).
+    "claim from the cursor": lambda s: [s.get_next_queue_element("work") for _ in range(2)],
     "peek": lambda s: s.get_next_queue_element("work", set_status=False),
     "Overview": lambda s: s.get_overview(),
     "metrics": lambda s: s.get_metric_figures(120.0),
@@ -132,3 +134,66 @@ def test_the_oldest_new_element_is_one_seek_with_stale_statistics(
             )
     finally:
         raw.close()
+
+
+def _claim_entries(store: Store, generic: bool) -> list[int]:
+    """Index entries each statement of one claim read, dead ones included (the
+    connection's own statistics, `idx_tup_read` before it is reported), in a custom
+    or a prepared statement's generic plan. Pages would not show the walk: consecutive
+    entries share a few heap pages, each counted once."""
+    statements = captured_statements(
+        store, lambda: store.get_next_queue_element("work"), _reads_oldest_new
+    )
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if generic:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+        read = (
+            "SELECT SUM(pg_stat_get_xact_tuples_returned(indexrelid)) FROM pg_index "
+            "WHERE indrelid = '\"Queues\"'::regclass"
+        )
+        entries = []
+        for statement, parameters in statements:
+            # The counter holds the connection's statistics not yet reported (those of
+            # earlier transactions too, up to a second's): the difference is the claim's.
+            before = int(cursor.execute(read).fetchone()[0])
+            cursor.execute(statement, parameters, prepare=generic)
+            entries.append(int(cursor.execute(read).fetchone()[0]) - before)
+            raw.rollback()
+        return entries
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom plan", "generic plan"])
+@pytest.mark.parametrize("statistics", ["stale statistics", "no statistics"])
+def test_a_claim_while_a_long_transaction_is_open_walks_only_since_its_last_claim(
+    pg_db_url: str, statistics: str, generic: bool
+) -> None:
+    """An open transaction keeps every claimed element's old (NEW) index entry alive
+    and unkillable; a claim from the queue's oldest end reads each of them and checks it
+    in the heap. A claim from this Store's cursor (ClaimCursors) starts after its last
+    claim: one entry, whatever the statistics and plan."""
+    store = Store(pg_db_url)
+    for queue in ("work", "other"):
+        store.bulk_create_queue_elements(queue, [f"{queue}{n}" for n in range(3000)], [None] * 3000)
+    holder = store.engine.raw_connection()
+    try:
+        if statistics == "stale statistics":
+            holder.cursor().execute("ANALYZE")  # every element NEW
+            holder.commit()
+        holder.cursor().execute("SELECT txid_current()")  # an open transaction from now on
+        for _ in range(1500):
+            element = store.get_next_queue_element("work")
+            assert element is not None
+            store.set_queue_element_status(element.id, "DONE")
+        (from_cursor,) = _claim_entries(store, generic)
+        store._claim_cursors.RESCAN_SECONDS = 0.0  # every claim from the oldest end
+        (whole,) = _claim_entries(store, generic)
+    finally:
+        holder.rollback()
+        holder.close()
+        store.close()
+    assert whole > 1500, f"the whole-queue claim read only {whole} index entries: no bloat"
+    assert from_cursor <= 5, f"the cursor claim read {from_cursor} index entries"

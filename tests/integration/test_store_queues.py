@@ -1,5 +1,6 @@
 """Queue elements through the data layer, on SQLite and PostgreSQL."""
 
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -28,6 +29,39 @@ def test_claim_oldest_new_and_mark_in_progress(store: Store) -> None:
     assert store.get_next_queue_element("q", reference="nope") is None
     assert store.get_next_queue_element("q", reference="r2") is not None
     assert store.get_next_queue_element("q") is None
+
+
+def test_an_element_set_back_to_new_behind_the_claims_waits_at_most_the_rescan(
+    store: Store,
+) -> None:
+    """PostgreSQL claims start at this Store's last claim in the queue (ClaimCursors),
+    so an element set back to NEW behind it is passed over until the next search from
+    the oldest end, at most RESCAN_SECONDS later; SQLite always starts at the oldest."""
+    store._claim_cursors.RESCAN_SECONDS = 0.5
+    a, b, c, d = (store.create_queue_element("q", f"r{n}") for n in range(4))
+    assert [store.get_next_queue_element("q").id for _ in range(2)] == [a.id, b.id]  # type: ignore[union-attr]
+    store.set_queue_element_status(a.id, QueueStatus.NEW)
+    passed_over = store.get_next_queue_element("q")
+    assert passed_over is not None
+    assert passed_over.id == (c.id if store.dialect == "postgresql" else a.id)
+    time.sleep(0.55)
+    assert store.get_next_queue_element("q").id == (a.id if store.dialect == "postgresql" else c.id)  # type: ignore[union-attr]
+    assert store.get_next_queue_element("q").id == d.id  # type: ignore[union-attr]
+    assert store.get_next_queue_element("q") is None
+
+
+def test_a_claim_finding_nothing_after_its_cursor_searches_the_whole_queue(
+    store: Store,
+) -> None:
+    """A queue is never reported empty while it has a claimable element."""
+    a, b = (store.create_queue_element("q", f"r{n}") for n in range(2))
+    assert store.get_next_queue_element("q").id == a.id  # type: ignore[union-attr]
+    assert store.get_next_queue_element("q").id == b.id  # type: ignore[union-attr]
+    store.set_queue_element_status(a.id, QueueStatus.NEW)  # behind the cursor, at once
+    again = store.get_next_queue_element("q")
+    assert again is not None and again.id == a.id
+    assert store.get_next_queue_element("q") is None
+    assert store.get_next_queue_element("q") is None  # an empty queue stays empty
 
 
 def test_set_status_stamps_dates_and_message(store: Store) -> None:

@@ -12,9 +12,16 @@ queue was all NEW. A queue is worked from its oldest end, so every claim then wa
 all the elements already done: 55-61 ms per claim with 90,000 done, against 0.8-1.0 ms
 now; a fleet of 8 fell from 1,010 to 58 claims/s within two minutes
 (docs/benchmarks.md, "The claim's plan on PostgreSQL").
+
+And where a process's claims start (`ClaimCursors`): on PostgreSQL from its last claim in
+that queue, not from the queue's oldest end, so a long transaction elsewhere (which keeps
+every claimed element's old index entry alive and unkillable) costs a claim the entries
+claimed since this process's last claim, not all those since that transaction began.
 """
 
 import functools
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -63,11 +70,15 @@ def new_in_queue(queue: Any, dialect: str) -> tuple[list[ColumnElement[bool]], l
     is_queue = _QUEUES.c.queue_name == queue
     if dialect != "postgresql":
         return [is_queue, _QUEUES.c.status == _CLAIMABLE_STATUS], [_QUEUES.c.created_date]
-    new = literal(_CLAIMABLE_STATUS, _QUEUES.c.status.type)
+    new = _new_literal()
     return [is_queue, _QUEUES.c.status >= new, _QUEUES.c.status <= new], [
         _QUEUES.c.status,
         _QUEUES.c.created_date,
     ]
+
+
+def _new_literal() -> Any:
+    return literal(_CLAIMABLE_STATUS, _QUEUES.c.status.type)
 
 
 def oldest_new_created(queue: Any, dialect: str) -> Any:
@@ -92,14 +103,28 @@ def _claimable(now: Any) -> Any:
 
 
 def _oldest_claimable(
-    queue: Any, reference: Any, now: Any, dialect: str
+    queue: Any, reference: Any, now: Any, dialect: str, start: Any = None
 ) -> tuple[list[ColumnElement[bool]], list[Any]]:
     """WHERE and ORDER BY of the oldest claimable element (values or bind parameters;
     `reference` None: any). Without a reference as `new_in_queue` says, plus not
     deferred: no status equality added, which on PostgreSQL would undo its order. With
-    one, by the queue's (queue_name, reference) index."""
+    one, by the queue's (queue_name, reference) index.
+
+    `start` (PostgreSQL, no reference): only elements created at or after it, as a
+    plain `created_date >= start` beside the status range. The scan of the (queue_name,
+    status, created_date) index still starts at the queue's oldest NEW entry (after a
+    range on the status the next column cannot bound the start), but checks the date in
+    each index entry and skips those before `start` without visiting the heap: what a
+    long transaction elsewhere makes expensive is the heap check of every dead entry,
+    not stepping over it in the index. Measured and dropped: the row comparison
+    `(status, created_date) >= ('NEW', start)`, which can bound the start, was planned
+    with the (status, end_date, queue_name) index and a sort on a table never analysed,
+    and with `status >= 'NEW'` beside it with the (status, queue_name, created_date)
+    index, which cannot start there (2,822 entries read in the heap instead of 1)."""
     if reference is None:
         where, order = new_in_queue(queue, dialect)
+        if start is not None:
+            where.append(_QUEUES.c.created_date >= start)
         where.append(_not_deferred(now))
         return where, order
     return [
@@ -139,12 +164,13 @@ def claim_statement(
     )
 
 
-def claim_update_statement(with_reference: bool, dialect: str) -> Any:
+def claim_update_statement(with_reference: bool, dialect: str, from_start: bool = False) -> Any:
     """One statement that picks, locks and marks the element and returns it:
     UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ...
     (PostgreSQL and SQLite; one round trip per claim). Parameters: claim_queue, claim_now,
-    claim_job (the claiming job, or None) and, `with_reference`, claim_reference. Built
-    once: building it per call cost more than running it.
+    claim_job (the claiming job, or None), `with_reference` claim_reference and
+    `from_start` claim_start (see `ClaimCursors`). Built once: building it per call cost
+    more than running it.
 
     SQLite picks and updates by the table's rowid, which the index entry holds, instead
     of the UUID key: one B-tree search less per claim, which pays for reading
@@ -152,8 +178,9 @@ def claim_update_statement(with_reference: bool, dialect: str) -> Any:
     """
     key = literal_column("rowid") if dialect == "sqlite" else _QUEUES.c.id
     reference: Any = bindparam("claim_reference") if with_reference else None
+    start: Any = bindparam("claim_start") if from_start else None
     where, order = _oldest_claimable(
-        bindparam("claim_queue"), reference, bindparam("claim_now"), dialect
+        bindparam("claim_queue"), reference, bindparam("claim_now"), dialect, start
     )
     target = select(key).where(*where).order_by(*order).limit(1).with_for_update(skip_locked=True)
     return (
@@ -168,7 +195,58 @@ def claim_update_statement(with_reference: bool, dialect: str) -> Any:
 
 
 @functools.cache
-def cached_claim(with_reference: bool, dialect: str) -> Any:
+def cached_claim(with_reference: bool, dialect: str, from_start: bool = False) -> Any:
     """The claim UPDATE for this shape, built on first use and kept (building them at
     import cost every SDK process start, most of which never claim)."""
-    return claim_update_statement(with_reference, dialect)
+    return claim_update_statement(with_reference, dialect, from_start)
+
+
+class ClaimCursors:
+    """Where this process's next claim in a queue starts (PostgreSQL, claims without a
+    reference): at the `created_date` of its last claim there, for up to
+    `RESCAN_SECONDS` after it last searched the queue from its oldest end.
+
+    Why: a claimed element's old index entry (queue, NEW, created_date) stays until
+    vacuum removes it, and while any transaction older than the claim is open neither
+    vacuum nor the index scan's "killed" hints may remove it; a claim from the oldest end
+    then checks every such entry in the heap. Measured with an idle 60 s transaction
+    open: 0.44-0.56 of the normal claim rate, falling as the minute went on
+    (docs/benchmarks.md, "Claims while a long transaction holds back vacuum"). From the
+    cursor, a claim walks only the entries claimed since this process's last claim.
+
+    What it gives up: an element that is NEW with a `created_date` before the cursor (set
+    back to NEW by a retry or the watchdog, created by a machine whose clock is behind,
+    or no longer deferred) is not seen by cursor claims; the search from the oldest end,
+    at least every `RESCAN_SECONDS`, takes it. A cursor claim that finds nothing searches
+    from the oldest end at once, so a queue is never reported empty while it has a
+    claimable element. Concurrent claimers never guaranteed strict age order anyway
+    (SKIP LOCKED passes over elements being claimed).
+    """
+
+    #: The longest a NEW element behind a process's cursor waits for that process.
+    RESCAN_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: queue -> (created_date of the last claim, when the queue was last searched whole)
+        self._cursors: dict[str, tuple[datetime, float]] = {}
+
+    def start(self, queue_name: str) -> datetime | None:
+        """Where the next claim in `queue_name` starts; None: at the oldest end."""
+        with self._lock:
+            cursor = self._cursors.get(queue_name)
+        if cursor is None or time.monotonic() - cursor[1] >= self.RESCAN_SECONDS:
+            return None
+        return cursor[0]
+
+    def claimed(self, queue_name: str, created: datetime | None, whole: bool) -> None:
+        """Record a claim's outcome: the element's `created_date` (None: nothing found),
+        `whole` when the search started at the queue's oldest end."""
+        with self._lock:
+            if created is None:
+                self._cursors.pop(queue_name, None)
+                return
+            searched = time.monotonic()
+            if not whole and queue_name in self._cursors:
+                searched = self._cursors[queue_name][1]
+            self._cursors[queue_name] = (created, searched)

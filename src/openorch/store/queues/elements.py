@@ -1,6 +1,7 @@
 """Queue elements: create (one or in bulk), claim the next, read, page, count, change
 and delete; and `element_filters`, the one meaning of a filtered view of a queue."""
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -22,7 +23,12 @@ from openorch.store.queues.bulk import (
     insert_elements,
     without_duplicates,
 )
-from openorch.store.queues.claim import cached_claim, claim_statement, oldest_new_statement
+from openorch.store.queues.claim import (
+    ClaimCursors,
+    cached_claim,
+    claim_statement,
+    oldest_new_statement,
+)
 from openorch.store.queues.counts import QueueCountStore, queue_total
 from openorch.store.queues.history import actor_of, record_event
 from openorch.store.queues.pipelines import delete_progress, step_filter
@@ -62,6 +68,11 @@ def _duplicate_reference(error: exc.IntegrityError) -> bool:
 
 class QueueStore(QueueCountStore, SearchStore):
     """Creating, claiming, listing and changing queue elements."""
+
+    @functools.cached_property
+    def _claim_cursors(self) -> ClaimCursors:
+        """Where this Store's next claim per queue starts (PostgreSQL; see ClaimCursors)."""
+        return ClaimCursors()
 
     def create_queue_element(
         self,
@@ -239,13 +250,9 @@ class QueueStore(QueueCountStore, SearchStore):
                 "claim_now": now,
                 "claim_job": job,
             }
-            claim = cached_claim(reference is not None, self.dialect)
-
-            def claim_one(connection: Connection) -> QueueElement | None:
-                row = connection.execute(claim, parameters).first()
-                return None if row is None else QueueElement(**row._mapping)
-
-            return self._write_single(claim_one)
+            if self.dialect == "postgresql" and reference is None:
+                return self._claim_from_cursor(queue_name, parameters)
+            return self._claim_once(cached_claim(reference is not None, self.dialect), parameters)
         locking = claim_statement(queue_name, reference, now)
 
         def work(session: Session) -> QueueElement | None:
@@ -257,6 +264,31 @@ class QueueStore(QueueCountStore, SearchStore):
             return element
 
         return self._write(work)
+
+    def _claim_once(self, claim: Any, parameters: dict[str, Any]) -> QueueElement | None:
+        def claim_one(connection: Connection) -> QueueElement | None:
+            row = connection.execute(claim, parameters).first()
+            return None if row is None else QueueElement(**row._mapping)
+
+        return self._write_single(claim_one)
+
+    def _claim_from_cursor(
+        self, queue_name: str, parameters: dict[str, Any]
+    ) -> QueueElement | None:
+        """PostgreSQL's claim without a reference: from this Store's cursor in the queue
+        when it has a fresh one, else (or when that finds nothing) from the oldest end
+        (see `ClaimCursors` for why)."""
+        cursors = self._claim_cursors
+        start = cursors.start(queue_name)
+        if start is not None:
+            claim = cached_claim(False, "postgresql", True)
+            element = self._claim_once(claim, {**parameters, "claim_start": start})
+            if element is not None:
+                cursors.claimed(queue_name, element.created_date, whole=False)
+                return element
+        element = self._claim_once(cached_claim(False, "postgresql"), parameters)
+        cursors.claimed(queue_name, None if element is None else element.created_date, True)
+        return element
 
     def get_queue_element(self, element_id: uuid.UUID | str) -> QueueElement:
         """The element with this id.
