@@ -76,8 +76,8 @@ ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.KILLED)
 
 
 def _few(dialect: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Tell SQLite a recent window is a small part of a long history (see
-    `overview._recent`), so it reads the (status, end_time) range; PostgreSQL knows."""
+    """Tell SQLite a recent window (or the RUNNING jobs) is a small part of a long
+    history (see `overview._recent`), so it reads that index range; PostgreSQL knows."""
     if dialect == "sqlite":
         return func.likelihood(condition, literal_column("0.01"))
     return condition
@@ -153,9 +153,12 @@ class MetricsStore(QueueCountStore):
                 .group_by(Job.process_name, Job.status)
             ).all():
                 figures.jobs[(str(process), job_status.name)] = int(count)
+            # Marked few too: told only that jobs have a handful of statuses, SQLite
+            # walked a covering index over every job to group RUNNING ones without a
+            # sort (91 ms of a 98 ms scrape at 1,000,000 jobs; 0.1 ms as a search).
             for process, count in session.execute(
                 select(Job.process_name, func.count())
-                .where(Job.status == JobStatus.RUNNING)
+                .where(_few(dialect, Job.status == JobStatus.RUNNING))
                 .group_by(Job.process_name)
             ).all():
                 figures.running[str(process)] = int(count)
