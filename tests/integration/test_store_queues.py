@@ -8,6 +8,7 @@ import pytest
 
 from openorch.database import QueueStatus
 from openorch.store import Store
+from openorch.store.queues.claim import ClaimCursors
 
 
 def test_claim_oldest_new_and_mark_in_progress(store: Store) -> None:
@@ -31,23 +32,38 @@ def test_claim_oldest_new_and_mark_in_progress(store: Store) -> None:
     assert store.get_next_queue_element("q") is None
 
 
-def test_an_element_set_back_to_new_behind_the_claims_waits_at_most_the_rescan(
+def test_an_element_set_back_to_new_behind_the_claims_waits_for_the_rescan(
     store: Store,
 ) -> None:
     """PostgreSQL claims start at this Store's last claim in the queue (ClaimCursors),
     so an element set back to NEW behind it is passed over until the next search from
-    the oldest end, at most RESCAN_SECONDS later; SQLite always starts at the oldest."""
-    store._claim_cursors.RESCAN_SECONDS = 0.5
+    the oldest end (at most RESCAN_SECONDS later); SQLite always starts at the oldest."""
+    cursors = store._claim_cursors
+    cursors.RESCAN_SECONDS = 3600.0  # no rescan by the clock during the first part
     a, b, c, d = (store.create_queue_element("q", f"r{n}") for n in range(4))
     assert [store.get_next_queue_element("q").id for _ in range(2)] == [a.id, b.id]  # type: ignore[union-attr]
     store.set_queue_element_status(a.id, QueueStatus.NEW)
     passed_over = store.get_next_queue_element("q")
     assert passed_over is not None
     assert passed_over.id == (c.id if store.dialect == "postgresql" else a.id)
-    time.sleep(0.55)
+    cursors.RESCAN_SECONDS = 0.0  # the rescan is due
     assert store.get_next_queue_element("q").id == (a.id if store.dialect == "postgresql" else c.id)  # type: ignore[union-attr]
     assert store.get_next_queue_element("q").id == d.id  # type: ignore[union-attr]
     assert store.get_next_queue_element("q") is None
+
+
+def test_a_claim_cursor_is_due_for_a_rescan_after_rescan_seconds() -> None:
+    cursors = ClaimCursors()
+    cursors.RESCAN_SECONDS = 0.5
+    created = datetime(2026, 1, 1, 12, 0)
+    cursors.claimed("q", created, whole=True)
+    cursors.claimed("q", created + timedelta(seconds=1), whole=False)
+    assert cursors.start("q") == created + timedelta(seconds=1)  # well within 0.5 s
+    time.sleep(0.55)
+    assert cursors.start("q") is None  # the search from the oldest end is due
+    cursors.claimed("q", created, whole=True)
+    cursors.claimed("q", None, whole=False)  # nothing found: no cursor
+    assert cursors.start("q") is None
 
 
 def test_a_claim_finding_nothing_after_its_cursor_searches_the_whole_queue(
