@@ -293,7 +293,12 @@ def drain(url: str, processes: int, size: int, queue: str) -> float:
 
 
 def writes(
-    url: str, rounds: int, drain_size: int, bulk_size: int, modes: tuple[str, ...] = MODES
+    url: str,
+    rounds: int,
+    drain_size: int,
+    bulk_size: int,
+    modes: tuple[str, ...] = MODES,
+    drains: bool = True,
 ) -> list[dict[str, Any]]:
     engine = build_engine(url)
     migrate.upgrade(engine)
@@ -315,7 +320,7 @@ def writes(
             store.bulk_create_queue_elements(f"bulk{next(serial)}", references, data)
             bulk = (time.perf_counter() - started) * 1000
             results.setdefault(bulk_name, {}).setdefault(mode, []).append(bulk)
-            if engine.dialect.name == "postgresql":
+            if engine.dialect.name == "postgresql" and drains:
                 for processes in (8, 32):
                     rate = drain(url, processes, drain_size, f"drain{next(serial)}")
                     results.setdefault(
@@ -434,6 +439,7 @@ def main() -> None:
     parser.add_argument("--terms", default=TERM, help="search terms, comma-separated")
     parser.add_argument("--no-reads", action="store_true")
     parser.add_argument("--no-writes", action="store_true")
+    parser.add_argument("--no-drains", action="store_true", help="write side: bulk creates only")
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds of the write side")
     parser.add_argument("--drain-size", type=int, default=3000)
     parser.add_argument("--pg-url", help="an existing empty PostgreSQL database (server URL)")
@@ -495,6 +501,7 @@ def main() -> None:
                     args.drain_size,
                     args.bulk_size,
                     tuple(args.modes.split(",")),
+                    drains=not args.no_drains,
                 )
     finally:
         if cluster is not None:
