@@ -3,7 +3,6 @@ small batches, keeps every row something still needs, and a dry run counts exact
 a real run then deletes; on SQLite and PostgreSQL. `openorch prune` as a subprocess."""
 
 import os
-import struct
 import subprocess
 import sys
 import uuid
@@ -202,30 +201,6 @@ def test_batches_shrink_when_they_hold_the_lock_too_long(
     done = store.prune("logs", 30, now=NOW, batch_size=40, pause=0, hold_target=hold_target)
     assert (done.rows, done.batches, done.finished) == (100, batches, True)
     assert _ids(store, Log) == set()
-
-
-def _wal_frames(database: Path) -> tuple[int, int]:
-    """(frames in the WAL, frames already copied into the database) from the -shm
-    wal-index, read without touching the database (SQLite's file format: the header's
-    mxFrame at byte 16, the checkpoint info's nBackfill at byte 96, native order)."""
-    header = (database.parent / (database.name + "-shm")).read_bytes()[:100]
-    return struct.unpack_from("=I", header, 16)[0], struct.unpack_from("=I", header, 96)[0]
-
-
-def test_the_pruner_copies_its_own_pages_out_of_the_wal_on_sqlite(sqlite_db_url: str) -> None:
-    """Each batch's pages are checkpointed by the pruner, not left for the next writer
-    (a claimer) to copy when the WAL crosses SQLite's threshold."""
-    store = Store(sqlite_db_url)
-    _logs_before_now(store, 600)
-    keep = store.engine.connect()  # the file stays open: its -shm stays to read
-    try:
-        store.prune("logs", 30, now=NOW, batch_size=100, pause=0)
-        frames, copied = _wal_frames(Path(sqlite_db_url.removeprefix("sqlite:///")))
-    finally:
-        keep.close()
-        store.close()
-    assert frames > 0, "nothing was written through the WAL"
-    assert copied == frames, f"{frames - copied} WAL frames left for the next writer to copy"
 
 
 def test_prune_refuses_bad_input(store: Store) -> None:

@@ -232,19 +232,6 @@ def parse_policy(items: Sequence[str]) -> dict[str, int]:
 class RetentionStore(StoreCore):
     """Pruning old rows in short batches."""
 
-    def _checkpoint_own_pages(self) -> None:
-        """SQLite: copy the WAL into the database file now, in the pruner, without the
-        write lock (a PASSIVE checkpoint waits for nobody). A batch dirties pages all
-        over the table's indexes (logs' random job ids), so the WAL fills quickly, and
-        else the writer whose commit crosses SQLite's threshold (1,000 pages) copies it,
-        usually a claimer: with pruning that writer paid for it (measured on 5,000,000
-        logs: claims while pruning logs at 0.83 of the rate around, against 0.97 for
-        elements, docs/benchmarks.md "Pruning under load")."""
-        if self.dialect != "sqlite":
-            return
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
     def prune(
         self,
         kind: str,
@@ -303,8 +290,6 @@ class RetentionStore(StoreCore):
             # How long this batch held the lock (to the commit), not how long it waited
             # for it: waiting is others' work, and must not lengthen the pause.
             batch_seconds = time.monotonic() - locked_at[0]
-            if deleted:
-                self._checkpoint_own_pages()
             longest_hold = max(longest_hold, batch_seconds)
             rows += deleted
             if deleted:
