@@ -135,18 +135,10 @@ def main() -> None:
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="openorch-claim-plan-"))
-    cluster = None
-    report: dict[str, Any] = {"elements_per_queue": args.elements, "batch": BATCH}
-    try:
-        pg_server = args.pg_url
-        if pg_server is None:
-            from support.pgcluster import PgCluster, find_pg_bin
+    from support.pgcluster import server_or_throwaway
 
-            pg_bin = find_pg_bin()
-            if pg_bin is None:
-                raise SystemExit("PostgreSQL server binaries not found.")
-            cluster = PgCluster(pg_bin).start()
-            pg_server = cluster.server_url
+    report: dict[str, Any] = {"elements_per_queue": args.elements, "batch": BATCH}
+    with server_or_throwaway(args.pg_url) as pg_server:
         fresh = _filled(pg_server, folder, args.elements)
         _maintenance(
             fresh,
@@ -163,9 +155,6 @@ def main() -> None:
         print("[claim plan] stale statistics", file=sys.stderr)
         report["stale"] = ab(stale, args.claims)
         stale.close()
-    finally:
-        if cluster is not None:
-            cluster.stop()
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text_out = json.dumps(report, indent=2)

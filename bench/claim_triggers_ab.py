@@ -22,10 +22,7 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +30,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests"), str(HERE.parent / "src")]
 
-from vacuum_hold_bench import QUEUE, _compactor  # noqa: E402
+from vacuum_hold_bench import ClaimerFleet, count_claims, fill_queue  # noqa: E402
 
-from openorch import migrate  # noqa: E402
-from openorch.store import Store, build_engine  # noqa: E402
+from openorch.store import build_engine  # noqa: E402
 from openorch.store.queues import counts as queue_counts  # noqa: E402
 
 TARGET = 0.10
@@ -60,62 +56,16 @@ def schedule(pairs: int) -> list[str]:
 
 
 def run(url: str, processes: int, seconds: float, pairs: int, elements: int) -> dict[str, Any]:
-    engine = build_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    store = Store(url)
-    for start in range(0, elements, 100_000):
-        size = min(100_000, elements - start)
-        store.bulk_create_queue_elements(
-            QUEUE, [f"r{n}" for n in range(start, start + size)], [None] * size
-        )
-    store.close()
-    folder = Path(tempfile.mkdtemp(prefix="openorch-triggers-ab-"))
-    stop = folder / "stop"
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "vacuum_hold_bench.py"),
-                "--worker",
-                url,
-                str(stop),
-                str(folder / f"ready{n}"),
-                str(folder / f"out{n}"),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(processes)
-    ]
-    deadline = time.monotonic() + 120
-    while len(list(folder.glob("ready*"))) < processes:
-        if time.monotonic() > deadline:
-            raise RuntimeError("workers never got ready")
-        time.sleep(0.05)
-    compacting = threading.Event()
-    compactor = threading.Thread(target=_compactor, args=(url, compacting), daemon=True)
-    compactor.start()
+    fill_queue(url, elements)
     phases: list[dict[str, Any]] = []
-    for state in ["warm-up", *schedule(pairs)]:
-        set_state(url, "counts" if state == "warm-up" else state)
-        began = time.time()
-        time.sleep(seconds)
-        phases.append({"state": state, "began": began, "ended": time.time()})
-    stop.touch()
-    for process in workers:
-        _out, err = process.communicate(timeout=300)
-        if process.returncode:
-            raise RuntimeError(f"a worker failed: {err[-500:]}")
-    compacting.set()
-    compactor.join()
+    with ClaimerFleet(url, processes) as fleet:
+        for state in ["warm-up", *schedule(pairs)]:
+            set_state(url, "counts" if state == "warm-up" else state)
+            began = time.time()
+            time.sleep(seconds)
+            phases.append({"state": state, "began": began, "ended": time.time()})
     set_state(url, "counts")
-    times = sorted(
-        t for n in range(processes) for t in json.loads((folder / f"out{n}").read_text())
-    )
-    for phase in phases:
-        count = sum(1 for t in times if phase["began"] <= t < phase["ended"])
-        phase["claims_per_second"] = round(count / (phase["ended"] - phase["began"]), 1)
+    count_claims(phases, fleet.done_times)
     slower: dict[str, list[float]] = {}
     for index, phase in enumerate(phases):
         if phase["state"] == "counts":
@@ -146,25 +96,14 @@ def main() -> None:
     parser.add_argument("--pg-url", help="a PostgreSQL server URL (default: throwaway cluster)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
-    from support.pgcluster import PgCluster, create_database, find_pg_bin
+    from support.pgcluster import create_database, server_or_throwaway
 
-    cluster = None
     reports = []
-    try:
-        server = args.pg_url
-        if server is None:
-            pg_bin = find_pg_bin()
-            if pg_bin is None:
-                raise SystemExit("PostgreSQL server binaries not found; pass --pg-url.")
-            cluster = PgCluster(pg_bin).start()
-            server = cluster.server_url
+    with server_or_throwaway(args.pg_url) as server:
         for processes in (int(n) for n in args.processes.split(",")):
             url = create_database(server, prefix="triggersab")
             reports.append(run(url, processes, args.seconds, args.pairs, args.elements))
             print(json.dumps(reports[-1]["slower_percent_median"]), file=sys.stderr)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     text = json.dumps(reports, indent=2)
     print(text)
     if args.save:

@@ -8,6 +8,7 @@ The issue's target is 50 ms at 10,000,000 elements and logs; prints JSON.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -176,27 +177,17 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="openorch-metrics-bench-"))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     report: dict[str, Any] = {}
-    cluster = None
-    try:
+    with contextlib.ExitStack() as servers:
         for backend in backends:
             if backend == "sqlite":
                 url = f"sqlite:///{folder / 'metrics.db'}"
             else:
-                from support.pgcluster import PgCluster, create_database, find_pg_bin
+                from support.pgcluster import create_database, server_or_throwaway
 
-                server = args.pg_url
-                if server is None:
-                    pg_bin = find_pg_bin()
-                    if pg_bin is None:
-                        raise SystemExit("PostgreSQL server binaries not found; pass --pg-url.")
-                    cluster = PgCluster(pg_bin).start()
-                    server = cluster.server_url
+                server = servers.enter_context(server_or_throwaway(args.pg_url))
                 url = create_database(server, prefix="metrics")
             print(f"[bench] metrics on {backend}", file=sys.stderr)
             report[backend] = bench(url, args.rows, args.runs)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(json.dumps(report, indent=2))
 
 

@@ -13,6 +13,7 @@ Target: 200 ms. Prints JSON.
 """
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -202,27 +203,17 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="openorch-overview-bench-"))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     report: dict[str, Any] = {}
-    cluster = None
-    try:
+    with contextlib.ExitStack() as servers:
         for backend in backends:
             if backend == "sqlite":
                 url = f"sqlite:///{folder / 'overview.db'}"
             else:
-                from support.pgcluster import PgCluster, create_database, find_pg_bin
+                from support.pgcluster import create_database, server_or_throwaway
 
-                server = args.pg_url
-                if server is None:
-                    pg_bin = find_pg_bin()
-                    if pg_bin is None:
-                        raise SystemExit("PostgreSQL server binaries not found; pass --pg-url.")
-                    cluster = PgCluster(pg_bin).start()
-                    server = cluster.server_url
+                server = servers.enter_context(server_or_throwaway(args.pg_url))
                 url = create_database(server, prefix="overview")
             print(f"[bench] overview on {backend}", file=sys.stderr)
             report[backend] = bench(url, args.runs)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(json.dumps(report, indent=2))
 
 

@@ -89,7 +89,8 @@ def _dead_tuples(url: str) -> dict[str, int]:
     return {name: int(dead) for name, dead in rows}
 
 
-def run(url: str, processes: int, seconds: float, rounds: int, elements: int) -> dict[str, Any]:
+def fill_queue(url: str, elements: int) -> None:
+    """A database at head with `elements` NEW elements in QUEUE."""
     engine = build_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -100,32 +101,84 @@ def run(url: str, processes: int, seconds: float, rounds: int, elements: int) ->
             QUEUE, [f"r{n}" for n in range(start, start + size)], [None] * size
         )
     store.close()
-    folder = Path(tempfile.mkdtemp(prefix="openorch-vacuum-hold-"))
-    stop = folder / "stop"
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                url,
-                str(stop),
-                str(folder / f"ready{n}"),
-                str(folder / f"out{n}"),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
+
+
+class ClaimerFleet:
+    """`processes` claimer processes (`worker`) and the lease holder's compaction, from
+    entering (all connected) to leaving; then `done_times` holds the wall time of every
+    DONE, sorted. Shared with claim_triggers_ab.py."""
+
+    def __init__(self, url: str, processes: int) -> None:
+        self.url = url
+        self.processes = processes
+        self.folder = Path(tempfile.mkdtemp(prefix="openorch-claimers-"))
+        self.done_times: list[float] = []
+        self._workers: list[subprocess.Popen[str]] = []
+        self._compacting = threading.Event()
+        self._compactor = threading.Thread(
+            target=_compactor, args=(url, self._compacting), daemon=True
         )
-        for n in range(processes)
-    ]
-    deadline = time.monotonic() + 120
-    while len(list(folder.glob("ready*"))) < processes:
-        if time.monotonic() > deadline:
-            raise RuntimeError("workers never got ready")
-        time.sleep(0.05)
-    compacting = threading.Event()
-    compactor = threading.Thread(target=_compactor, args=(url, compacting), daemon=True)
-    compactor.start()
+
+    def __enter__(self) -> "ClaimerFleet":
+        stop, folder = self.folder / "stop", self.folder
+        self._workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    self.url,
+                    str(stop),
+                    str(folder / f"ready{n}"),
+                    str(folder / f"out{n}"),
+                ],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(self.processes)
+        ]
+        deadline = time.monotonic() + 120
+        while len(list(folder.glob("ready*"))) < self.processes:
+            if time.monotonic() > deadline:
+                self._kill()
+                raise RuntimeError("workers never got ready")
+            time.sleep(0.05)
+        self._compactor.start()
+        return self
+
+    def _kill(self) -> None:
+        for process in self._workers:
+            process.kill()
+
+    def __exit__(self, *failure: object) -> None:
+        (self.folder / "stop").touch()
+        if self._compactor.is_alive():
+            self._compacting.set()
+            self._compactor.join()
+        if failure[0] is not None:
+            self._kill()
+            return
+        for process in self._workers:
+            _out, err = process.communicate(timeout=300)
+            if process.returncode:
+                raise RuntimeError(f"a worker failed: {err[-500:]}")
+        self.done_times = sorted(
+            t
+            for n in range(self.processes)
+            for t in json.loads((self.folder / f"out{n}").read_text())
+        )
+
+
+def count_claims(phases: list[dict[str, Any]], done_times: list[float]) -> None:
+    """Each phase's claims and claims per second, from its `began` and `ended`."""
+    for phase in phases:
+        count = sum(1 for t in done_times if phase["began"] <= t < phase["ended"])
+        phase["claims"] = count
+        phase["claims_per_second"] = round(count / (phase["ended"] - phase["began"]), 1)
+
+
+def _phases(url: str, seconds: float, rounds: int) -> list[dict[str, Any]]:
+    """normal, then `rounds` times held and normal, each `seconds` long."""
     phases: list[dict[str, Any]] = []
     kinds = ["normal"] + ["held", "normal"] * rounds
     for kind in kinds:
@@ -150,20 +203,14 @@ def run(url: str, processes: int, seconds: float, rounds: int, elements: int) ->
             }
         )
         print(f"[vacuum hold] {kind} phase done", file=sys.stderr)
-    stop.touch()
-    for process in workers:
-        _out, err = process.communicate(timeout=300)
-        if process.returncode:
-            raise RuntimeError(f"a worker failed: {err[-500:]}")
-    compacting.set()
-    compactor.join()
-    times = sorted(
-        t for n in range(processes) for t in json.loads((folder / f"out{n}").read_text())
-    )
-    for phase in phases:
-        count = sum(1 for t in times if phase["began"] <= t < phase["ended"])
-        phase["claims"] = count
-        phase["claims_per_second"] = round(count / (phase["ended"] - phase["began"]), 1)
+    return phases
+
+
+def run(url: str, processes: int, seconds: float, rounds: int, elements: int) -> dict[str, Any]:
+    fill_queue(url, elements)
+    with ClaimerFleet(url, processes) as fleet:
+        phases = _phases(url, seconds, rounds)
+    count_claims(phases, fleet.done_times)
     ratios = []
     for index, phase in enumerate(phases):
         if phase["kind"] == "held":
@@ -205,22 +252,11 @@ def main() -> None:
     if args.worker:
         worker(*args.worker)
         return
-    from support.pgcluster import PgCluster, create_database, find_pg_bin
+    from support.pgcluster import create_database, server_or_throwaway
 
-    cluster = None
-    try:
-        server = args.pg_url
-        if server is None:
-            pg_bin = find_pg_bin()
-            if pg_bin is None:
-                raise SystemExit("PostgreSQL server binaries not found; pass --pg-url.")
-            cluster = PgCluster(pg_bin).start()
-            server = cluster.server_url
+    with server_or_throwaway(args.pg_url) as server:
         url = create_database(server, prefix="vacuumhold")
         report = run(url, args.processes, args.seconds, args.rounds, args.elements)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     text = json.dumps(report, indent=2)
     print(text)
     if args.save:

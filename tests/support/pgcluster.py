@@ -4,12 +4,14 @@ Starts `initdb` + `pg_ctl` in a temp folder on a free 127.0.0.1 port (as the `po
 user when running as root, since the server refuses root), and removes it on stop.
 """
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -106,6 +108,23 @@ class PgCluster:
     @property
     def server_url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+
+@contextlib.contextmanager
+def server_or_throwaway(server_url: str | None) -> Iterator[str]:
+    """`server_url` when given (a benchmark's `--pg-url`), else a throwaway cluster's,
+    stopped and removed afterwards."""
+    if server_url is not None:
+        yield server_url
+        return
+    pg_bin = find_pg_bin()
+    if pg_bin is None:
+        raise SystemExit("PostgreSQL server binaries not found; pass --pg-url.")
+    cluster = PgCluster(pg_bin).start()
+    try:
+        yield cluster.server_url
+    finally:
+        cluster.stop()
 
 
 def create_database(server_url: str, prefix: str = "t", template: str | None = None) -> str:
