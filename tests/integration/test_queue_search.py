@@ -53,6 +53,7 @@ def test_the_index_is_there_and_used(store: Store) -> None:
     assert store._search_prefilter("ab") == []  # no trigram: the plain LIKE
     store.create_queue_element("q", "ref", "some payload", None)
     assert len(store.get_queue_elements("q", search_term="payload")) == 1
+    assert store.index_search_backlog() == (1 if store.dialect == "postgresql" else 0)
     # Take the row out of the index by hand: the indexed search no longer finds it, so the
     # index decides what is read (the plain LIKE still finds it).
     with store.engine.begin() as connection:

@@ -62,6 +62,9 @@ PRUNE_SLICE = 2.0
 
 #: Seconds between two compactions of the queue counts by the lease holder.
 COMPACT_EVERY = 10.0
+
+#: Seconds of search indexing per tick at most (store/queues/search.py; PostgreSQL).
+INDEX_SLICE = 2.0
 #: Seconds between two reads of the stored retention policy while it is empty.
 POLICY_RECHECK = 60.0
 
@@ -185,6 +188,7 @@ class Watchdog:
         self.fold_counters()
         self.prune_some()
         self.compact_counts()
+        self.index_search()
 
     def compact_counts(self) -> None:
         """Sum the queue counts' delta rows (store/queues/counts.py) while this Scheduler
@@ -194,6 +198,13 @@ class Watchdog:
             return
         self._last_compaction = time.monotonic()
         self.store.compact_queue_counts()
+
+    def index_search(self) -> None:
+        """Make the search documents of the elements written since the last tick, for
+        up to INDEX_SLICE seconds (PostgreSQL: writers only note which elements changed,
+        see `store/queues/search.py`); one cheap read when there is nothing to do."""
+        if self.is_holder:
+            self.store.index_search_backlog(INDEX_SLICE)
 
     def fold_counters(self) -> None:
         """Add the jobs that ended since the last tick to the job counters `/metrics`

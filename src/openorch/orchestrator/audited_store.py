@@ -431,6 +431,7 @@ UNAUDITED_WRITES = frozenset(
         "acquire_watchdog_lease",
         "adopt_pipeline_element",
         "compact_queue_counts",  # the watchdog's lease holder folds count deltas
+        "index_search_backlog",  # the watchdog's lease holder makes search documents
         "finish_prune_run",  # the pruner (Scheduler lease holder or `openorch prune`)
         "fold_job_counters",  # the watchdog's lease holder
         "prune_by_policy",

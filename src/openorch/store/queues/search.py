@@ -35,7 +35,8 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, literal_column, select, text
+from sqlalchemy import Connection, bindparam, func, literal_column, select, text
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from openorch.store.core import StoreCore
@@ -56,6 +57,7 @@ MIN_TERM = 3
 SQLITE_TRIGRAM_VERSION = (3, 34, 0)
 
 PG_INDEX = "ix_Queue_Search_trgm"
+PG_PENDING = "Queue_Search_Pending"
 SQLITE_TABLE = "Queue_Search"
 
 #: The text PostgreSQL indexes per element (in the side table `Queue_Search`): reference,
@@ -68,55 +70,89 @@ PG_DOCUMENT = (
 #: PostgreSQL: a side table, so claims (which change status, start and job, never the
 #: text) touch no trigram index: an index on `Queues` itself would get new entries on
 #: every claim (a status change is no HOT update), measured as twice the WAL per claim.
-_PG_DDL = (
+#:
+#: Indexed in the background: a write to `Queues` only notes which elements changed, in
+#: `Queue_Search_Pending` (one row per statement, the ids as an array: a bulk create of
+#: 100,000 elements adds one row); `index_backlog` later makes their documents and trigram
+#: entries. Making them inside the writer's transaction doubled the time of a bulk create
+#: (docs/benchmarks.md). A search reads the index *and* every pending element, so it finds
+#: the same elements at any moment; see `prefilter`.
+_PG_SCHEMA = (
     'CREATE TABLE IF NOT EXISTS "Queue_Search" (id UUID PRIMARY KEY, document TEXT NOT NULL)',
     f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queue_Search" USING gin (document gin_trgm_ops)',
+    f"""CREATE TABLE IF NOT EXISTS "{PG_PENDING}" (
+  id BIGSERIAL PRIMARY KEY, n INTEGER NOT NULL, ids UUID[] NOT NULL)""",
+    # Random UUIDs do not compress: skip trying on every bulk create's array.
+    f'ALTER TABLE "{PG_PENDING}" ALTER COLUMN ids SET STORAGE EXTERNAL',
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO "Queue_Search" (id, document)
-  SELECT id, {PG_DOCUMENT.format(row="")} FROM queue_search_new
-  WHERE COALESCE(reference, data, message) IS NOT NULL;
+  INSERT INTO "{PG_PENDING}" (n, ids)
+  SELECT count(*), array_agg(id) FROM queue_search_new HAVING count(*) > 0;
   RETURN NULL;
 END $$""",
-    """CREATE OR REPLACE FUNCTION openorch_queue_search_delete() RETURNS trigger
+    f"""CREATE OR REPLACE FUNCTION openorch_queue_search_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  DELETE FROM "Queue_Search" s USING queue_search_old o WHERE s.id = o.id;
+  INSERT INTO "{PG_PENDING}" (n, ids)
+  SELECT count(*), array_agg(id) FROM queue_search_old HAVING count(*) > 0;
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  DELETE FROM "Queue_Search" WHERE id = OLD.id;
-  IF COALESCE(NEW.reference, NEW.data, NEW.message) IS NOT NULL THEN
-    INSERT INTO "Queue_Search" (id, document) VALUES (NEW.id, {PG_DOCUMENT.format(row="NEW.")});
+  IF OLD.id IS DISTINCT FROM NEW.id THEN
+    INSERT INTO "{PG_PENDING}" (n, ids) VALUES (2, ARRAY[OLD.id, NEW.id]);
+  ELSE
+    INSERT INTO "{PG_PENDING}" (n, ids) VALUES (1, ARRAY[NEW.id]);
   END IF;
   RETURN NULL;
 END $$""",
-    """CREATE OR REPLACE FUNCTION openorch_queue_search_truncate() RETURNS trigger
+    f"""CREATE OR REPLACE FUNCTION openorch_queue_search_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM "Queue_Search";
+  DELETE FROM "{PG_PENDING}";
   RETURN NULL;
 END $$""",
+    'DROP TRIGGER IF EXISTS queue_search_insert ON "Queues"',
     """CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
 REFERENCING NEW TABLE AS queue_search_new
 FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_insert()""",
+    'DROP TRIGGER IF EXISTS queue_search_delete ON "Queues"',
     """CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
 REFERENCING OLD TABLE AS queue_search_old
 FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_delete()""",
+    'DROP TRIGGER IF EXISTS queue_search_update ON "Queues"',
     """CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message, id
 ON "Queues" FOR EACH ROW
 WHEN (OLD.reference IS DISTINCT FROM NEW.reference OR OLD.data IS DISTINCT FROM NEW.data
   OR OLD.message IS DISTINCT FROM NEW.message OR OLD.id IS DISTINCT FROM NEW.id)
 EXECUTE PROCEDURE openorch_queue_search_update()""",
+    'DROP TRIGGER IF EXISTS queue_search_truncate ON "Queues"',
     """CREATE TRIGGER queue_search_truncate AFTER TRUNCATE ON "Queues"
 FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_truncate()""",
-    f"""INSERT INTO "Queue_Search" (id, document)
+)
+
+#: The documents of every element already there (made once, when the index is made).
+_PG_BACKFILL = f"""INSERT INTO "Queue_Search" (id, document)
 SELECT id, {PG_DOCUMENT.format(row="")} FROM "Queues"
 WHERE COALESCE(reference, data, message) IS NOT NULL
-ON CONFLICT (id) DO NOTHING""",
+ON CONFLICT (id) DO NOTHING"""
+
+_PG_DDL = (*_PG_SCHEMA, _PG_BACKFILL)
+
+#: Brings the documents of the given elements (`:ids`) up to date with `Queues`: made
+#: or replaced where the element has text, removed where it has none or is gone.
+_PG_REFRESH = (
+    f"""INSERT INTO "Queue_Search" (id, document)
+SELECT q.id, {PG_DOCUMENT.format(row="q.")} FROM "Queues" q
+WHERE q.id = ANY(%(ids)s) AND COALESCE(q.reference, q.data, q.message) IS NOT NULL
+ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document
+WHERE "Queue_Search".document IS DISTINCT FROM EXCLUDED.document""",
+    """DELETE FROM "Queue_Search" s WHERE s.id = ANY(%(ids)s) AND NOT EXISTS (
+  SELECT 1 FROM "Queues" q WHERE q.id = s.id
+  AND COALESCE(q.reference, q.data, q.message) IS NOT NULL)""",
 )
 
 _PG_TRIGGERS = (
@@ -129,7 +165,7 @@ _PG_TRIGGERS = (
 _PG_DROP = (
     tuple(f'DROP TRIGGER IF EXISTS {name} ON "Queues"' for name in _PG_TRIGGERS)
     + tuple(f"DROP FUNCTION IF EXISTS openorch_{name}()" for name in _PG_TRIGGERS)
-    + ('DROP TABLE IF EXISTS "Queue_Search"',)
+    + ('DROP TABLE IF EXISTS "Queue_Search"', f'DROP TABLE IF EXISTS "{PG_PENDING}"')
 )
 
 #: Every object the search adds (migrations and schema comparisons leave them alone).
@@ -231,6 +267,12 @@ def offline_ddl(dialect: str) -> tuple[str, ...]:
     return ()
 
 
+def schema_ddl(dialect: str) -> tuple[str, ...]:
+    """PostgreSQL's tables, functions and triggers without the backfill (idempotent: the
+    migration to background indexing runs them on a database that has the index)."""
+    return _PG_SCHEMA if dialect == "postgresql" else ()
+
+
 def uninstall(connection: Connection) -> None:
     """Drop the search index (the migration's downgrade; the extension stays)."""
     dialect = connection.dialect.name
@@ -259,19 +301,27 @@ def search_indexed(connection: Connection) -> bool:
             "SELECT (SELECT COUNT(*) FROM pg_indexes WHERE indexname = %(name)s "
             "AND schemaname = ANY (current_schemas(false))) + (SELECT COUNT(*) FROM pg_trigger t "
             "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = 'Queues' "
-            f"AND pg_table_is_visible(c.oid) AND t.tgname IN ({listed}))",
-            {"name": PG_INDEX},
+            f"AND pg_table_is_visible(c.oid) AND t.tgname IN ({listed})) "
+            "+ (to_regclass(%(pending)s) IS NOT NULL)::int",
+            {"name": PG_INDEX, "pending": f'"{PG_PENDING}"'},
         ).scalar()
-        return int(found or 0) == 1 + len(_PG_TRIGGERS)
+        # The pending table too: without it (the index of revision 0d1ca1e5c001, kept in
+        # the writer's transaction, before `openorch upgrade`) the search is plain LIKE.
+        return int(found or 0) == 2 + len(_PG_TRIGGERS)
     return False
 
 
 def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
     """The condition that lets the index narrow a search for `term` (ANDed with the
-    exact condition, which decides). Only for terms of MIN_TERM characters or more."""
+    exact condition, which decides). Only for terms of MIN_TERM characters or more.
+
+    PostgreSQL: the elements whose indexed document holds the term, and every element
+    still pending (its document may be missing or stale). A pending note commits with
+    the write it notes and is removed only in the transaction that refreshed the
+    document, so every element is at any moment either pending or indexed as it is."""
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return literal_column('"Queues".id').in_(
+        indexed: Select[Any] = (
             select(literal_column("id"))
             .select_from(text('"Queue_Search"'))
             .where(
@@ -280,6 +330,8 @@ def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
                 )
             )
         )
+        pending = select(func.unnest(literal_column("ids"))).select_from(text(f'"{PG_PENDING}"'))
+        return literal_column('"Queues".id').in_(indexed.union_all(pending))
     return literal_column('"Queues".rowid').in_(
         select(literal_column("rowid"))
         .select_from(text(f'"{SQLITE_TABLE}"'))
@@ -289,6 +341,79 @@ def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
             )
         )
     )
+
+
+#: Elements one background batch refreshes (one short transaction, ~0.3 s here).
+INDEX_BATCH = 20_000
+
+#: Above this many pending elements a search leaves the index out and reads the queue
+#: with the plain LIKE: looking up every pending element would cost more (it is the
+#: state right after a very large bulk create, or with no Scheduler holding the lease).
+PENDING_LIMIT = 50_000
+
+#: `pg_try_advisory_xact_lock`'s key: one indexer at a time, so a slower one never
+#: writes an older document over a newer one.
+_INDEXER_LOCK = "pg_try_advisory_xact_lock(1869770351, 31)"
+
+
+def backlog(connection: Connection) -> int:
+    """How many elements wait for their documents (PostgreSQL; at most PENDING_LIMIT
+    + 1 notes are read, so this stays cheap however large the backlog is)."""
+    return int(
+        connection.exec_driver_sql(
+            f'SELECT COALESCE(sum(n), 0) FROM (SELECT n FROM "{PG_PENDING}" LIMIT %(rows)s) t',
+            {"rows": PENDING_LIMIT + 1},
+        ).scalar()
+        or 0
+    )
+
+
+def index_backlog(connection: Connection, limit: int = INDEX_BATCH) -> int | None:
+    """Refresh the documents of up to `limit` pending elements (oldest notes first) and
+    remove their notes, in the caller's transaction. Returns how many were refreshed,
+    or None when another indexer is at work. A note larger than `limit` (a big bulk
+    create) is done in parts: its first `limit` ids, the rest kept for the next batch."""
+    if not connection.exec_driver_sql(f"SELECT {_INDEXER_LOCK}").scalar():
+        return None
+    notes = connection.exec_driver_sql(
+        f'SELECT id, n FROM "{PG_PENDING}" ORDER BY id LIMIT %(rows)s', {"rows": limit}
+    ).all()
+    if not notes:
+        return 0
+    first_id, first_n = notes[0]
+    if first_n > limit:
+        ids = connection.exec_driver_sql(
+            f'SELECT ids[1:%(k)s] FROM "{PG_PENDING}" WHERE id = %(id)s',
+            {"k": limit, "id": first_id},
+        ).scalar()
+        _refresh(connection, ids or [])
+        connection.exec_driver_sql(
+            f'UPDATE "{PG_PENDING}" SET ids = ids[%(next)s:], n = n - %(k)s WHERE id = %(id)s',
+            {"next": limit + 1, "k": limit, "id": first_id},
+        )
+        return limit
+    taken: list[int] = []
+    count = 0
+    for note_id, n in notes:
+        if taken and count + n > limit:
+            break
+        taken.append(note_id)
+        count += n
+    ids = connection.exec_driver_sql(
+        f'SELECT array_agg(DISTINCT element) FROM "{PG_PENDING}", unnest(ids) element '
+        "WHERE id = ANY(%(notes)s)",
+        {"notes": taken},
+    ).scalar()
+    _refresh(connection, ids or [])
+    connection.exec_driver_sql(
+        f'DELETE FROM "{PG_PENDING}" WHERE id = ANY(%(notes)s)', {"notes": taken}
+    )
+    return count
+
+
+def _refresh(connection: Connection, ids: list[Any]) -> None:
+    for statement in _PG_REFRESH:
+        connection.exec_driver_sql(statement, {"ids": ids})
 
 
 #: At most this many of a long term's trigrams go into the query (each narrows less).
@@ -311,6 +436,7 @@ class SearchStore(StoreCore):
     """Whether this database has the search index, and the condition that uses it."""
 
     _search_checked: tuple[float, bool] | None = None
+    _behind_said = False
 
     def _search_indexed(self) -> bool:
         """Cached for a minute; says once in the log when the search has no index."""
@@ -336,7 +462,38 @@ class SearchStore(StoreCore):
             return []
         if not self._search_indexed():
             return []
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                waiting = backlog(connection)
+            if waiting > PENDING_LIMIT:
+                if not self._behind_said:
+                    self._behind_said = True
+                    log.info(
+                        "The search index is %s+ elements behind: searches read the queue "
+                        "(plain LIKE) until the Scheduler holding the watchdog lease (or "
+                        "`openorch search-index`) has indexed them.",
+                        PENDING_LIMIT,
+                    )
+                return []
         return [prefilter(self.dialect, search_term)]
+
+    def index_search_backlog(self, seconds: float = 2.0) -> int:
+        """Index the elements written since the last call (PostgreSQL), in batches of
+        INDEX_BATCH, each its own short transaction, for up to about `seconds`; returns
+        how many. The Scheduler holding the watchdog lease calls it every tick; anyone
+        may (a second caller at the same time returns 0 at once). 0 on other backends,
+        whose index (SQLite's, opt-in) is kept in the writer's transaction."""
+        if self.dialect != "postgresql" or not self._search_indexed():
+            return 0
+        done = 0
+        deadline = time.monotonic() + seconds
+        while True:
+            batch = self._write_core(index_backlog)
+            if not batch:
+                return done
+            done += batch
+            if time.monotonic() >= deadline:
+                return done
 
     def rebuild_search_index(self) -> str | None:
         """Make the search index if this database lacks it (SQLite's, which is opt-in;
@@ -347,9 +504,12 @@ class SearchStore(StoreCore):
             if search_indexed(connection):
                 if connection.dialect.name == "sqlite":
                     connection.exec_driver_sql(_SQLITE_DDL[-1])
-                else:
+                else:  # waits for a background batch under way, then keeps it out
+                    waiting = _INDEXER_LOCK.replace("pg_try_", "pg_")
+                    connection.exec_driver_sql(f"SELECT {waiting}")
+                    connection.exec_driver_sql(f'DELETE FROM "{PG_PENDING}"')
                     connection.exec_driver_sql('DELETE FROM "Queue_Search"')
-                    connection.exec_driver_sql(_PG_DDL[-1])
+                    connection.exec_driver_sql(_PG_BACKFILL)
                 return None
             uninstall(connection)
             return install(connection)

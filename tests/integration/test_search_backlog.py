@@ -1,0 +1,294 @@
+"""PostgreSQL's search index kept in the background (issue 31): writers only note which
+elements changed (`Queue_Search_Pending`); the watchdog's lease holder makes their
+documents later. A search must find exactly what the plain LIKE finds at every moment,
+before, during and after indexing, whoever writes; the documents must end exactly as
+the rows say; and the migration to this design and back keeps every document."""
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from openorch import migrate
+from openorch.alerts.watchdog import Watchdog
+from openorch.store import Store, build_engine
+from openorch.store.queues import search
+from openorch.store.queues.elements import _QUEUES
+
+pytestmark = pytest.mark.postgres
+
+PENDING = f'"{search.PG_PENDING}"'
+
+
+@pytest.fixture
+def pg_store(pg_db_url: str) -> Iterator[Store]:
+    store = Store(pg_db_url)
+    assert store._search_indexed()
+    yield store
+    store.close()
+
+
+def _plain(store: Store) -> Store:
+    plain = Store(store.engine)
+    plain._search_checked = (time.monotonic() + 3600, False)
+    return plain
+
+
+def _found(store: Store, queue: str, term: str) -> set[uuid.UUID]:
+    rows, total = store.get_queue_elements(queue, search_term=term, limit=None, include_count=True)
+    assert total == len(rows)
+    return {row.id for row in rows}
+
+
+def _pending(store: Store) -> int:
+    with store.engine.connect() as connection:
+        return search.backlog(connection)
+
+
+def _documents(store: Store) -> dict[uuid.UUID, str]:
+    with store.engine.connect() as connection:
+        return dict(connection.exec_driver_sql('SELECT id, document FROM "Queue_Search"').all())
+
+
+def _expected_documents(store: Store) -> dict[uuid.UUID, str]:
+    """What the documents must be: made from the rows as they are now."""
+    with store.engine.connect() as connection:
+        return dict(
+            connection.exec_driver_sql(
+                f'SELECT id, {search.PG_DOCUMENT.format(row="")} FROM "Queues" '
+                "WHERE COALESCE(reference, data, message) IS NOT NULL"
+            ).all()
+        )
+
+
+def test_writes_are_found_before_and_after_their_documents_are_made(pg_store: Store) -> None:
+    store, plain = pg_store, _plain(pg_store)
+    store.bulk_create_queue_elements("q", ["inv-1", "inv-2", "inv-3"], ["red apple", "green", None])
+    single = store.create_queue_element("q", "single", "red pepper")
+    assert _documents(store) == {}  # nothing made in the writers' transactions
+    assert _pending(store) == 4
+    assert _found(store, "q", "red ") == _found(plain, "q", "red ") != set()
+
+    assert store.index_search_backlog() == 4
+    assert _pending(store) == 0
+    assert _documents(store) == _expected_documents(store)
+
+    # A change of text: the old document is stale until the next batch, and the search
+    # still finds by the new text only (the element is pending).
+    store.update_queue_element(single.id, message="now yellow")
+    store.update_queue_element(single.id, data="blue pepper")
+    assert _pending(store) == 2
+    assert single.id not in _found(store, "q", "red pepper")
+    assert _found(store, "q", "yellow") == {single.id}
+    assert _found(store, "q", "blue pep") == {single.id}
+    # Deleted: its document goes with the next batch, and it is never found meanwhile.
+    gone = next(iter(_found(store, "q", "apple")))
+    store.delete_queue_element(gone)
+    assert _found(store, "q", "apple") == set()
+    assert store.index_search_backlog() == 3
+    assert _documents(store) == _expected_documents(store)
+    assert gone not in _documents(store)
+    for term in ("red", "pepper", "yellow", "inv-", "green"):
+        assert _found(store, "q", term) == _found(plain, "q", term), term
+
+
+def test_a_big_note_is_indexed_in_parts_and_found_throughout(pg_store: Store) -> None:
+    store, plain = pg_store, _plain(pg_store)
+    count = 2_500
+    store.bulk_create_queue_elements(
+        "big", [f"r{n:05d}" for n in range(count)], [f"item {n:05d}" for n in range(count)]
+    )
+    done = []
+    while True:
+        with store.engine.begin() as connection:
+            batch = search.index_backlog(connection, limit=1_000)
+        if not batch:
+            break
+        done.append(batch)
+        # Found, whichever part is indexed: the first, the last, one in the middle.
+        for term in ("item 00000", "item 01500", "item 02499"):
+            assert len(_found(store, "big", term)) == 1, (done, term)
+    assert done == [1_000, 1_000, 500]
+    assert _documents(store) == _expected_documents(store)
+    assert _found(store, "big", "item 0249") == _found(plain, "big", "item 0249")
+
+
+def test_one_indexer_at_a_time(pg_store: Store) -> None:
+    store = pg_store
+    store.create_queue_element("q", "a", "waiting text")
+    with store.engine.connect() as first, first.begin():
+        assert search.index_backlog(first) == 1  # holds the lock until it commits
+        assert store.index_search_backlog() == 0  # a second one gives way at once
+        with store.engine.begin() as connection:
+            assert search.index_backlog(connection) is None
+    store.create_queue_element("q", "b", "more text")
+    assert store.index_search_backlog() == 1
+    assert _documents(store) == _expected_documents(store)
+
+
+def test_a_large_backlog_makes_searches_plain(
+    pg_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, plain = pg_store, _plain(pg_store)
+    monkeypatch.setattr(search, "PENDING_LIMIT", 10)
+    store.bulk_create_queue_elements("q", [f"r{n}" for n in range(8)], ["pear"] * 8)
+    assert store._search_prefilter("pear") != []  # 8 waiting: the index and the notes
+    store.bulk_create_queue_elements("q", [f"s{n}" for n in range(8)], ["pear"] * 8)
+    with caplog.at_level(logging.INFO, logger="openorch.store.queues.search"):
+        assert store._search_prefilter("pear") == []  # 16: the plain LIKE
+        assert len(_found(store, "q", "pear")) == 16 == len(_found(plain, "q", "pear"))
+    assert caplog.text.count("elements behind") == 1  # said once
+    store.index_search_backlog()
+    assert store._search_prefilter("pear") != []
+    assert len(_found(store, "q", "pear")) == 16
+
+
+def test_the_lease_holder_indexes_the_backlog(pg_store: Store) -> None:
+    store = pg_store
+    store.bulk_create_queue_elements("q", ["a", "b"], ["one text", "two text"])
+    other = Watchdog(store, "vm2", lambda _line: None, interval=30)
+    holder = Watchdog(store, "vm1", lambda _line: None, interval=30)
+    holder.tick()
+    assert holder.is_holder and _pending(store) == 0
+    store.create_queue_element("q", "c", "three text")
+    other.tick()
+    assert not other.is_holder and _pending(store) == 1  # only the holder indexes
+    holder.tick()
+    assert _pending(store) == 0
+    assert _documents(store) == _expected_documents(store)
+
+
+def _both_in_one_snapshot(engine: sa.Engine, queue: str, term: str) -> tuple[set, set]:
+    """The indexed search's condition and the plain LIKE, in one REPEATABLE READ
+    snapshot: at any single moment they must agree exactly."""
+    exact = sa.or_(
+        _QUEUES.c.reference.startswith(term, autoescape=True),
+        _QUEUES.c.data.contains(term, autoescape=True),
+        _QUEUES.c.message.contains(term, autoescape=True),
+    )
+    base = sa.select(_QUEUES.c.id).where(_QUEUES.c.queue_name == queue, exact)
+    repeatable = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    with repeatable as connection, connection.begin():
+        indexed = set(
+            connection.execute(base.where(search.prefilter("postgresql", term))).scalars()
+        )
+        plain = set(connection.execute(base).scalars())
+    return indexed, plain
+
+
+def test_concurrent_writers_and_the_indexer_never_disagree(pg_store: Store) -> None:
+    """Writers (ours and raw SQL, as the original's) insert, change and delete while an
+    indexer runs in small batches; at every moment the indexed search equals the plain
+    LIKE, and at the end the documents are exactly the rows'."""
+    store = pg_store
+    words = ["amber", "basil", "cedar", "delta"]
+    store.bulk_create_queue_elements(
+        "churn", [f"r{n}" for n in range(200)], [random.choice(words) for _ in range(200)]
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def guarded(work):  # type: ignore[no-untyped-def]
+        def run() -> None:
+            try:
+                while not stop.is_set():
+                    work()
+            except BaseException as error:  # reported by the test below
+                errors.append(error)
+
+        return threading.Thread(target=run, daemon=True)
+
+    def raw_writer() -> None:
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    'UPDATE "Queues" SET data = :data WHERE id IN (SELECT id FROM "Queues" '
+                    "WHERE queue_name = 'churn' ORDER BY random() LIMIT 3)"
+                ),
+                {"data": random.choice(words) + " " + random.choice(words)},
+            )
+
+    def our_writer() -> None:
+        element = store.create_queue_element("churn", f"n{uuid.uuid4().hex[:6]}", "cedar new")
+        store.update_queue_element(element.id, message=random.choice(words))
+        if random.random() < 0.5:
+            store.delete_queue_element(element.id)
+
+    def indexer() -> None:
+        with store.engine.begin() as connection:
+            search.index_backlog(connection, limit=7)
+
+    threads = [guarded(raw_writer), guarded(our_writer), guarded(indexer)]
+    for thread in threads:
+        thread.start()
+    checks = 0
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        for term in ("basil", "cedar", "delta"):
+            indexed, plain = _both_in_one_snapshot(store.engine, "churn", term)
+            assert indexed == plain, term
+            checks += 1
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    assert not errors, errors
+    assert checks > 20
+    while store.index_search_backlog():
+        pass
+    assert _pending(store) == 0
+    assert _documents(store) == _expected_documents(store)
+
+
+def test_the_upgrade_keeps_the_documents_and_the_downgrade_makes_the_pending_ones(
+    pg_empty_url: str,
+) -> None:
+    engine = build_engine(pg_empty_url)
+    migrate.upgrade(engine, "0d1fa1e5c001")
+    # Documents made as that revision makes them: in the writer's transaction.
+    with engine.begin() as connection:
+        for statement in _previous_revision_triggers():
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql(f"DROP TABLE {PENDING}")
+    Store(engine).bulk_create_queue_elements("q", ["kept"], ["made before the upgrade"])
+    before = _documents(Store(engine))
+    assert len(before) == 1
+
+    migrate.upgrade(engine)
+    store = Store(engine)
+    assert store._search_indexed()
+    assert _documents(store) == before  # kept, not made again
+    store.create_queue_element("q", "new", "made after the upgrade")
+    assert _pending(store) == 1
+    assert len(_found(store, "q", "made ")) == 2
+
+    with engine.begin() as connection:
+        config = migrate.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0d1fa1e5c001")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql(f"SELECT to_regclass('{PENDING}')").scalar() is None
+    old = Store(engine)
+    assert _documents(old) == _expected_documents(old)  # the pending one was made
+    old.create_queue_element("q", "third", "made after the downgrade")
+    assert _documents(old) == _expected_documents(old)  # in the writer's transaction again
+    migrate.upgrade(engine)
+    assert len(_found(Store(engine), "q", "made ")) == 3
+    engine.dispose()
+
+
+def _previous_revision_triggers() -> tuple[str, ...]:
+    """0d1ca1e5c001's trigger functions, from the migration that keeps them."""
+    import importlib.util
+
+    path = next((migrate.script_location() / "versions").glob("0d20a1e5c001_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0d20", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._WRITER_TRANSACTION_FUNCTIONS
