@@ -1,5 +1,8 @@
 """Mixed fleets (issue 31): the original 3.0.0 writes `Queues` directly, and the counts
-openorch maintains by triggers stay exact (SQLite and PostgreSQL)."""
+openorch maintains by triggers stay exact and search finds its elements (SQLite and
+PostgreSQL)."""
+
+import time
 
 import pytest
 
@@ -34,4 +37,16 @@ def test_the_originals_queue_writes_keep_the_maintained_counts_exact(
     assert store.get_queue_count()["ours-bulk"][QueueStatus.NEW] == 1200
     store.compact_queue_counts()
     assert store.get_queue_count()["mixed"] == truth
+    # Search finds the original's writes at once (PostgreSQL: through the pending notes
+    # its statements left), and the same after the lease holder's indexing.
+    assert len(store.get_queue_elements("mixed", search_term="done by the orig")) == 4
+    indexed = store.index_search_backlog(seconds=60)
+    assert (indexed > 0) == (backend == "postgresql")
+    assert len(store.get_queue_elements("mixed", search_term="done by the orig")) == 4
+    plain = Store(store.engine)  # the same database searched without the index
+    plain._search_checked = (time.monotonic() + 3600, False)
+    for term in ("one", "b1", "original"):
+        found = [e.id for e in store.get_queue_elements("mixed", search_term=term, limit=None)]
+        scanned = plain.get_queue_elements("mixed", search_term=term, limit=None)
+        assert found == [e.id for e in scanned] != [], term
     store.close()

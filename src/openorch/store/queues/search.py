@@ -142,18 +142,26 @@ ON CONFLICT (id) DO NOTHING"""
 
 _PG_DDL = (*_PG_SCHEMA, _PG_BACKFILL)
 
-#: Brings the documents of the given elements (`:ids`) up to date with `Queues`: made
-#: or replaced where the element has text, removed where it has none or is gone.
-_PG_REFRESH = (
-    f"""INSERT INTO "Queue_Search" (id, document)
-SELECT q.id, {PG_DOCUMENT.format(row="q.")} FROM "Queues" q
-WHERE q.id = ANY(%(ids)s) AND COALESCE(q.reference, q.data, q.message) IS NOT NULL
-ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document
-WHERE "Queue_Search".document IS DISTINCT FROM EXCLUDED.document""",
-    """DELETE FROM "Queue_Search" s WHERE s.id = ANY(%(ids)s) AND NOT EXISTS (
-  SELECT 1 FROM "Queues" q WHERE q.id = s.id
-  AND COALESCE(q.reference, q.data, q.message) IS NOT NULL)""",
+#: Brings the documents of the given elements (`%(ids)s`) up to date with `Queues` in
+#: one pass: made or replaced where the element has text, removed where it has none or
+#: is gone.
+_PG_REFRESH = f"""WITH element AS MATERIALIZED (
+  SELECT p.id, q.id AS found, {PG_DOCUMENT.format(row="q.")} AS document,
+    COALESCE(q.reference, q.data, q.message) IS NOT NULL AS has_text
+  FROM unnest(%(ids)s::uuid[]) AS p(id) LEFT JOIN "Queues" q ON q.id = p.id
+), gone AS (
+  DELETE FROM "Queue_Search" s USING element e
+  WHERE s.id = e.id AND (e.found IS NULL OR NOT e.has_text)
 )
+INSERT INTO "Queue_Search" (id, document)
+SELECT id, document FROM element WHERE found IS NOT NULL AND has_text
+ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document
+WHERE "Queue_Search".document IS DISTINCT FROM EXCLUDED.document"""
+
+#: A batch is a few thousand primary-key lookups; at a few hundred thousand elements the
+#: planner chose to read all of `Queues` for them (hash or merge join), so a batch's
+#: time grew with the table. Set for the batch's transaction only.
+_PG_LOOKUPS_ONLY = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
 
 _PG_TRIGGERS = (
     "queue_search_insert",
@@ -412,8 +420,9 @@ def index_backlog(connection: Connection, limit: int = INDEX_BATCH) -> int | Non
 
 
 def _refresh(connection: Connection, ids: list[Any]) -> None:
-    for statement in _PG_REFRESH:
-        connection.exec_driver_sql(statement, {"ids": ids})
+    for setting in _PG_LOOKUPS_ONLY:
+        connection.exec_driver_sql(setting)
+    connection.exec_driver_sql(_PG_REFRESH, {"ids": ids})
 
 
 #: At most this many of a long term's trigrams go into the query (each narrows less).
