@@ -1,18 +1,26 @@
-"""openorch: PostgreSQL's search index kept in the background (issue 31).
+"""openorch: PostgreSQL's search index per queue, kept in the background (issue 31).
 
 Revision ID: 0d20a1e5c001
 Revises: 0d1fa1e5c001
 
-Additive only, so the original OpenOrchestrator keeps working on the database:
-- Queue_Search_Pending: which elements were written since their search documents were
-  last made; the triggers on `Queues` now only note them there (one row per statement),
-  and the Scheduler holding the watchdog lease makes the documents and trigram entries
-  in batches (store/queues/search.py). Making them in the writer's transaction doubled
-  the time of a bulk create. The documents already in Queue_Search stay as they are.
+Additive only, so the original OpenOrchestrator keeps working on the database (it never
+reads these tables):
+- `Queue_Search` gets the element's queue, and its GIN index becomes
+  `ix_Queue_Search_queue_trgm` on (queue_name, document trigrams) (extension btree_gin):
+  a search reads only its queue's candidates. The old table is dropped and every
+  element with text is noted for indexing; the Scheduler holding the watchdog lease makes
+  the documents in the background (searches stay exact meanwhile: they read the noted
+  elements too, and the whole queue while more than 50,000 wait). So the upgrade takes
+  seconds, not the minutes that building the index took at 10,000,000 elements.
+- Queue_Search_Pending: which elements were written since their documents were made;
+  the triggers on `Queues` now only note them there (one row per statement). Making
+  documents in the writer's transaction doubled the time of a bulk create.
+- Where btree_gin cannot be made, the search index is removed and search is the plain
+  LIKE (said in the log; `openorch search-index` makes it once the extension is there).
 - SQLite (its opt-in index) and SQL Server (no index) are unchanged.
 
-The downgrade makes every pending document first, then puts back the triggers of
-0d1ca1e5c001, which make them in the writer's transaction.
+The downgrade puts back 0d1ca1e5c001's table, index and triggers, and makes every
+document in one go, as that revision did.
 """
 
 import logging
@@ -29,8 +37,10 @@ depends_on: str | Sequence[str] | None = None
 
 log = logging.getLogger("openorch.migrate")
 
-#: 0d1ca1e5c001's trigger functions, as that revision made them (for the downgrade).
-_WRITER_TRANSACTION_FUNCTIONS = (
+#: 0d1ca1e5c001's search objects, as that revision made them (for the downgrade).
+_REVISION_0D1CA = (
+    'CREATE TABLE "Queue_Search" (id UUID PRIMARY KEY, document TEXT NOT NULL)',
+    'CREATE INDEX "ix_Queue_Search_trgm" ON "Queue_Search" USING gin (document gin_trgm_ops)',
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -60,25 +70,69 @@ BEGIN
   DELETE FROM "Queue_Search";
   RETURN NULL;
 END $$""",
+    """CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
+REFERENCING NEW TABLE AS queue_search_new
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_insert()""",
+    """CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
+REFERENCING OLD TABLE AS queue_search_old
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_delete()""",
+    """CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message, id
+ON "Queues" FOR EACH ROW
+WHEN (OLD.reference IS DISTINCT FROM NEW.reference OR OLD.data IS DISTINCT FROM NEW.data
+  OR OLD.message IS DISTINCT FROM NEW.message OR OLD.id IS DISTINCT FROM NEW.id)
+EXECUTE PROCEDURE openorch_queue_search_update()""",
+    """CREATE TRIGGER queue_search_truncate AFTER TRUNCATE ON "Queues"
+FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_truncate()""",
+    f"""INSERT INTO "Queue_Search" (id, document)
+SELECT id, {search.PG_DOCUMENT.format(row="")} FROM "Queues"
+WHERE COALESCE(reference, data, message) IS NOT NULL""",
 )
 
+#: Every element with text, noted for the background indexer in parts of its batch size.
+_NOTE_EVERY_ELEMENT = f"""INSERT INTO "{search.PG_PENDING}" (n, ids)
+SELECT count(*), array_agg(id) FROM (
+  SELECT id, (row_number() OVER ()) / {search.INDEX_BATCH} AS part FROM "Queues"
+  WHERE COALESCE(reference, data, message) IS NOT NULL
+) numbered GROUP BY part ORDER BY part"""
 
-def _has_side_table() -> bool:
-    return bool(op.get_bind().exec_driver_sql("SELECT to_regclass('\"Queue_Search\"')").scalar())
+
+def _has_column(table: str, column: str) -> bool:
+    return bool(
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = %(table)s "
+            "AND column_name = %(column)s AND table_schema = ANY (current_schemas(false))",
+            {"table": table, "column": column},
+        )
+        .first()
+    )
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect != "postgresql":
         return
-    if context.is_offline_mode():
-        for statement in search.schema_ddl(dialect):
+    if context.is_offline_mode():  # a script: made as a fresh install makes it
+        op.execute('DROP TABLE IF EXISTS "Queue_Search"')
+        for statement in search.offline_ddl(dialect):
             op.execute(statement)
         return
-    if not _has_side_table():  # no pg_trgm when 0d1ca1e5c001 ran: still none
+    connection = op.get_bind()
+    if not connection.exec_driver_sql("SELECT to_regclass('\"Queue_Search\"')").scalar():
+        return  # no pg_trgm when 0d1ca1e5c001 ran: still none (`openorch search-index`)
+    if _has_column("Queue_Search", "queue_name"):
+        for statement in search.schema_ddl(dialect):  # made by this code already
+            op.execute(statement)
         return
+    problem = search.create_extensions(connection)
+    if problem:
+        search.uninstall(connection)
+        log.warning(problem)
+        return
+    op.execute('DROP TABLE "Queue_Search"')
     for statement in search.schema_ddl(dialect):
         op.execute(statement)
+    op.execute(_NOTE_EVERY_ELEMENT)
 
 
 def downgrade() -> None:
@@ -88,8 +142,6 @@ def downgrade() -> None:
     connection = op.get_bind()
     if not connection.exec_driver_sql(f"SELECT to_regclass('\"{search.PG_PENDING}\"')").scalar():
         return
-    while search.index_backlog(connection, limit=100_000):
-        pass
-    for statement in _WRITER_TRANSACTION_FUNCTIONS:
+    search.uninstall(connection)
+    for statement in _REVISION_0D1CA:
         op.execute(statement)
-    op.execute(f'DROP TABLE "{search.PG_PENDING}"')

@@ -49,8 +49,8 @@ def _ids(store: Store, queue: str, term: str) -> set[str]:
 
 def test_the_index_is_there_and_used(store: Store) -> None:
     assert store._search_indexed()
-    assert store._search_prefilter("abc") != []
-    assert store._search_prefilter("ab") == []  # no trigram: the plain LIKE
+    assert store._search_prefilter("abc", "q") != []
+    assert store._search_prefilter("ab", "q") == []  # no trigram: the plain LIKE
     store.create_queue_element("q", "ref", "some payload", None)
     assert len(store.get_queue_elements("q", search_term="payload")) == 1
     assert store.index_search_backlog() == (1 if store.dialect == "postgresql" else 0)

@@ -4,6 +4,7 @@ documents later. A search must find exactly what the plain LIKE finds at every m
 before, during and after indexing, whoever writes; the documents must end exactly as
 the rows say; and the migration to this design and back keeps every document."""
 
+import json
 import logging
 import random
 import threading
@@ -51,20 +52,21 @@ def _pending(store: Store) -> int:
         return search.backlog(connection)
 
 
-def _documents(store: Store) -> dict[uuid.UUID, str]:
+def _documents(store: Store, columns: str = "queue_name, document") -> dict[uuid.UUID, tuple]:
     with store.engine.connect() as connection:
-        return dict(connection.exec_driver_sql('SELECT id, document FROM "Queue_Search"').all())
+        rows = connection.exec_driver_sql(f'SELECT id, {columns} FROM "Queue_Search"').all()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def _expected_documents(store: Store) -> dict[uuid.UUID, str]:
+def _expected_documents(store: Store, columns: str = "queue_name, ") -> dict[uuid.UUID, tuple]:
     """What the documents must be: made from the rows as they are now."""
+    document = search.PG_DOCUMENT.format(row="")
     with store.engine.connect() as connection:
-        return dict(
-            connection.exec_driver_sql(
-                f'SELECT id, {search.PG_DOCUMENT.format(row="")} FROM "Queues" '
-                "WHERE COALESCE(reference, data, message) IS NOT NULL"
-            ).all()
-        )
+        rows = connection.exec_driver_sql(
+            f'SELECT id, {columns}{document} FROM "Queues" '
+            "WHERE COALESCE(reference, data, message) IS NOT NULL"
+        ).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def test_writes_are_found_before_and_after_their_documents_are_made(pg_store: Store) -> None:
@@ -138,14 +140,14 @@ def test_a_large_backlog_makes_searches_plain(
     store, plain = pg_store, _plain(pg_store)
     monkeypatch.setattr(search, "PENDING_LIMIT", 10)
     store.bulk_create_queue_elements("q", [f"r{n}" for n in range(8)], ["pear"] * 8)
-    assert store._search_prefilter("pear") != []  # 8 waiting: the index and the notes
+    assert store._search_prefilter("pear", "q") != []  # 8 waiting: the index and the notes
     store.bulk_create_queue_elements("q", [f"s{n}" for n in range(8)], ["pear"] * 8)
     with caplog.at_level(logging.INFO, logger="openorch.store.queues.search"):
-        assert store._search_prefilter("pear") == []  # 16: the plain LIKE
+        assert store._search_prefilter("pear", "q") == []  # 16: the plain LIKE
         assert len(_found(store, "q", "pear")) == 16 == len(_found(plain, "q", "pear"))
     assert caplog.text.count("elements behind") == 1  # said once
     store.index_search_backlog()
-    assert store._search_prefilter("pear") != []
+    assert store._search_prefilter("pear", "q") != []
     assert len(_found(store, "q", "pear")) == 16
 
 
@@ -176,7 +178,7 @@ def _both_in_one_snapshot(engine: sa.Engine, queue: str, term: str) -> tuple[set
     repeatable = engine.connect().execution_options(isolation_level="REPEATABLE READ")
     with repeatable as connection, connection.begin():
         indexed = set(
-            connection.execute(base.where(search.prefilter("postgresql", term))).scalars()
+            connection.execute(base.where(search.prefilter("postgresql", term, queue))).scalars()
         )
         plain = set(connection.execute(base).scalars())
     return indexed, plain
@@ -245,27 +247,30 @@ def test_concurrent_writers_and_the_indexer_never_disagree(pg_store: Store) -> N
     assert _documents(store) == _expected_documents(store)
 
 
-def test_the_upgrade_keeps_the_documents_and_the_downgrade_makes_the_pending_ones(
+def test_the_upgrade_indexes_in_the_background_and_the_downgrade_puts_back_0d1ca(
     pg_empty_url: str,
 ) -> None:
     engine = build_engine(pg_empty_url)
     migrate.upgrade(engine, "0d1fa1e5c001")
-    # Documents made as that revision makes them: in the writer's transaction.
-    with engine.begin() as connection:
-        for statement in _previous_revision_triggers():
+    with engine.begin() as connection:  # the search objects as 0d1ca1e5c001 made them
+        search.uninstall(connection)
+        for statement in _revision_0d1ca():
             connection.exec_driver_sql(statement)
-        connection.exec_driver_sql(f"DROP TABLE {PENDING}")
-    Store(engine).bulk_create_queue_elements("q", ["kept"], ["made before the upgrade"])
-    before = _documents(Store(engine))
-    assert len(before) == 1
+    Store(engine).bulk_create_queue_elements("q", ["a", "b"], ["made before", "also made"])
+    Store(engine).create_queue_element("other", "c", "made elsewhere")
+    with engine.connect() as connection:  # made in the writer's transaction
+        assert connection.exec_driver_sql('SELECT count(*) FROM "Queue_Search"').scalar() == 3
 
     migrate.upgrade(engine)
     store = Store(engine)
     assert store._search_indexed()
-    assert _documents(store) == before  # kept, not made again
-    store.create_queue_element("q", "new", "made after the upgrade")
-    assert _pending(store) == 1
-    assert len(_found(store, "q", "made ")) == 2
+    assert _documents(store) == {}  # dropped: the lease holder makes them again
+    assert _pending(store) == 3
+    assert len(_found(store, "q", "made")) == 2  # found meanwhile: all are noted
+    assert store.index_search_backlog() == 3
+    assert _documents(store) == _expected_documents(store)
+    store.create_queue_element("q", "d", "made after the upgrade")
+    assert len(_found(store, "q", "made")) == 3
 
     with engine.begin() as connection:
         config = migrate.alembic_config()
@@ -274,16 +279,55 @@ def test_the_upgrade_keeps_the_documents_and_the_downgrade_makes_the_pending_one
     with engine.connect() as connection:
         assert connection.exec_driver_sql(f"SELECT to_regclass('{PENDING}')").scalar() is None
     old = Store(engine)
-    assert _documents(old) == _expected_documents(old)  # the pending one was made
-    old.create_queue_element("q", "third", "made after the downgrade")
-    assert _documents(old) == _expected_documents(old)  # in the writer's transaction again
+    assert _documents(old, "document") == _expected_documents(old, "")  # made in one go
+    old.create_queue_element("q", "e", "made after the downgrade")
+    assert _documents(old, "document") == _expected_documents(old, "")  # by the writer
     migrate.upgrade(engine)
-    assert len(_found(Store(engine), "q", "made ")) == 3
+    upgraded = Store(engine)
+    assert len(_found(upgraded, "q", "made")) == 4
+    upgraded.index_search_backlog()
+    assert _documents(upgraded) == _expected_documents(upgraded)
     engine.dispose()
 
 
-def _previous_revision_triggers() -> tuple[str, ...]:
-    """0d1ca1e5c001's trigger functions, from the migration that keeps them."""
+def test_the_index_reads_only_the_searched_queue(pg_store: Store) -> None:
+    """A term common in another queue costs this queue's search nothing: the index
+    narrows by the queue first (the plan's index scan returns this queue's rows only)."""
+    store = pg_store
+    store.bulk_create_queue_elements("busy", [f"b{n}" for n in range(300)], ["common words"] * 300)
+    store.bulk_create_queue_elements("mine", ["m1", "m2"], ["common words", "rare"])
+    store.index_search_backlog()
+    captured: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
+        if "document LIKE" in statement and "LIMIT" in statement:  # the page
+            captured.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        assert len(_found(store, "mine", "common")) == 1
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    statement, parameters = captured[0]
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("SET enable_seqscan = off")  # small tables
+        plan = connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+        ).scalar()
+    scans = list(_nodes(plan[0]["Plan"], search.PG_INDEX))
+    assert scans, json.dumps(plan, indent=1)
+    assert all(node["Actual Rows"] <= 2 for node in scans), scans
+
+
+def _nodes(node: dict, index: str) -> Iterator[dict]:
+    if node.get("Index Name") == index:
+        yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child, index)
+
+
+def _revision_0d1ca() -> tuple[str, ...]:
+    """0d1ca1e5c001's search objects, from the migration that keeps them."""
     import importlib.util
 
     path = next((migrate.script_location() / "versions").glob("0d20a1e5c001_*.py"))
@@ -291,4 +335,19 @@ def _previous_revision_triggers() -> tuple[str, ...]:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module._WRITER_TRANSACTION_FUNCTIONS
+    return module._REVISION_0D1CA
+
+
+def test_an_element_moved_to_another_queue_is_found_there(pg_store: Store) -> None:
+    store = pg_store
+    element = store.create_queue_element("from", "ref", "moving text")
+    store.index_search_backlog()
+    with store.engine.begin() as connection:  # as an admin's SQL or the original might
+        connection.execute(
+            sa.text("UPDATE \"Queues\" SET queue_name = 'to' WHERE id = :id"), {"id": element.id}
+        )
+    assert _found(store, "to", "moving") == {element.id}
+    assert _found(store, "from", "moving") == set()
+    assert store.index_search_backlog() == 1
+    assert _documents(store)[element.id][0] == "to"
+    assert _found(store, "to", "moving") == {element.id}

@@ -114,7 +114,7 @@ class QueueAdminStore(QueueStore, QueueSettingsStore):
             ValueError: unknown action or bad filter.
         """
         conditions = self._action_conditions(action, queue_name, filters)
-        conditions += self._search_prefilter(filters.get("search_term"))
+        conditions += self._search_prefilter(filters.get("search_term"), queue_name)
         statement = select(func.count()).select_from(_QUEUES).where(*conditions)
         return int(self._read(lambda session: session.scalar(statement)) or 0)
 

@@ -384,7 +384,7 @@ class QueueStore(QueueCountStore, SearchStore):
             datetime.now(),
             pipeline_step,
         )
-        filters += self._search_prefilter(search_term)
+        filters += self._search_prefilter(search_term, queue_name)
         # The total of an unfiltered view (the Queues tab's first render) comes from the
         # maintained counts (store/queues/counts.py) instead of counting the index.
         plain = reference is None and not search_term and from_date is None and not overdue

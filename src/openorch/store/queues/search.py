@@ -6,11 +6,14 @@ the term or its data or message contains it, exactly as `LIKE 'term%'` / `LIKE
 counts). A B-tree cannot serve `LIKE '%term%'`, so without more the search reads every
 element of the queue. An index of trigrams (every three consecutive characters) can:
 
-- PostgreSQL: `pg_trgm` and a side table `Queue_Search (id, document)` holding
-  reference, data and message joined, with a GIN trigram index (`ix_Queue_Search_trgm`),
-  kept by triggers on `Queues`. A search adds `id IN (SELECT id FROM Queue_Search WHERE
-  document LIKE '%term%')`; the planner answers it from the index. Why a side table and
-  not an index on `Queues`: see `_PG_DDL`.
+- PostgreSQL: `pg_trgm` and `btree_gin`, and a side table `Queue_Search (id,
+  queue_name, document)` holding reference, data and message joined, with a GIN index on
+  the queue and the document's trigrams (`ix_Queue_Search_queue_trgm`). Writers' triggers
+  only note which elements changed (`Queue_Search_Pending`); the watchdog's lease holder
+  makes their documents later (`index_backlog`). A search adds `id IN (SELECT id FROM
+  Queue_Search WHERE queue_name = 'q' AND document LIKE '%term%' UNION ALL every pending
+  id)`. Why a side table and not an index on `Queues`, and why in the background: see
+  `_PG_SCHEMA`.
 - SQLite (3.34 and later), **opt-in** (`Store.rebuild_search_index()`; the upgrade
   does not add it): an FTS5 table with the trigram tokenizer (`Queue_Search`) that
   indexes the same three columns of `Queues` (external content: it stores no copy),
@@ -24,7 +27,8 @@ element of the queue. An index of trigrams (every three consecutive characters) 
 The index only narrows: the exact LIKE condition is always applied as well, so its
 results are the plain LIKE's, whatever the index's case folding. Terms shorter than
 `MIN_TERM` characters have no trigram and use the plain LIKE; so does a database where
-the index could not be made (no `pg_trgm`, an old SQLite), said once in the log.
+the index could not be made (no `pg_trgm` or `btree_gin`, an old SQLite), said once in
+the log.
 
 SQLite's FTS table refers to `Queues` rows by rowid, which `VACUUM` may renumber (the
 table's key is a UUID); openorch never runs VACUUM. After one run by hand,
@@ -39,6 +43,8 @@ from sqlalchemy import Connection, bindparam, func, literal_column, select, text
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from openorch.database import QueueElement
+from openorch.store import validation as v
 from openorch.store.core import StoreCore
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,14 @@ MIN_TERM = 3
 #: SQLite's trigram tokenizer arrived in 3.34.0.
 SQLITE_TRIGRAM_VERSION = (3, 34, 0)
 
-PG_INDEX = "ix_Queue_Search_trgm"
+PG_INDEX = "ix_Queue_Search_queue_trgm"
+
+#: The index of revisions 0d1ca1e5c001 to 0d1fa1e5c001: trigrams only, for every queue.
+PG_OLD_INDEX = "ix_Queue_Search_trgm"
+
+#: Extensions the PostgreSQL index needs (both in the contrib package, both trusted
+#: since PostgreSQL 13: a database owner may create them).
+PG_EXTENSIONS = ("pg_trgm", "btree_gin")
 PG_PENDING = "Queue_Search_Pending"
 SQLITE_TABLE = "Queue_Search"
 
@@ -78,8 +91,12 @@ PG_DOCUMENT = (
 #: (docs/benchmarks.md). A search reads the index *and* every pending element, so it finds
 #: the same elements at any moment; see `prefilter`.
 _PG_SCHEMA = (
-    'CREATE TABLE IF NOT EXISTS "Queue_Search" (id UUID PRIMARY KEY, document TEXT NOT NULL)',
-    f'CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queue_Search" USING gin (document gin_trgm_ops)',
+    """CREATE TABLE IF NOT EXISTS "Queue_Search" (
+  id UUID PRIMARY KEY, queue_name VARCHAR(100), document TEXT NOT NULL)""",
+    # The queue first (btree_gin): a search is always within one queue, and a term made of
+    # common trigrams (`77777` has only `777`) then reads that queue's candidates only.
+    f"""CREATE INDEX IF NOT EXISTS "{PG_INDEX}" ON "Queue_Search"
+USING gin (queue_name, document gin_trgm_ops)""",
     f"""CREATE TABLE IF NOT EXISTS "{PG_PENDING}" (
   id BIGSERIAL PRIMARY KEY, n INTEGER NOT NULL, ids UUID[] NOT NULL)""",
     # Random UUIDs do not compress: skip trying on every bulk create's array.
@@ -124,10 +141,11 @@ FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_insert()""",
 REFERENCING OLD TABLE AS queue_search_old
 FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_delete()""",
     'DROP TRIGGER IF EXISTS queue_search_update ON "Queues"',
-    """CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message, id
-ON "Queues" FOR EACH ROW
+    """CREATE TRIGGER queue_search_update
+AFTER UPDATE OF reference, data, message, id, queue_name ON "Queues" FOR EACH ROW
 WHEN (OLD.reference IS DISTINCT FROM NEW.reference OR OLD.data IS DISTINCT FROM NEW.data
-  OR OLD.message IS DISTINCT FROM NEW.message OR OLD.id IS DISTINCT FROM NEW.id)
+  OR OLD.message IS DISTINCT FROM NEW.message OR OLD.id IS DISTINCT FROM NEW.id
+  OR OLD.queue_name IS DISTINCT FROM NEW.queue_name)
 EXECUTE PROCEDURE openorch_queue_search_update()""",
     'DROP TRIGGER IF EXISTS queue_search_truncate ON "Queues"',
     """CREATE TRIGGER queue_search_truncate AFTER TRUNCATE ON "Queues"
@@ -135,8 +153,8 @@ FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_search_truncate()""",
 )
 
 #: The documents of every element already there (made once, when the index is made).
-_PG_BACKFILL = f"""INSERT INTO "Queue_Search" (id, document)
-SELECT id, {PG_DOCUMENT.format(row="")} FROM "Queues"
+_PG_BACKFILL = f"""INSERT INTO "Queue_Search" (id, queue_name, document)
+SELECT id, queue_name, {PG_DOCUMENT.format(row="")} FROM "Queues"
 WHERE COALESCE(reference, data, message) IS NOT NULL
 ON CONFLICT (id) DO NOTHING"""
 
@@ -146,17 +164,18 @@ _PG_DDL = (*_PG_SCHEMA, _PG_BACKFILL)
 #: one pass: made or replaced where the element has text, removed where it has none or
 #: is gone.
 _PG_REFRESH = f"""WITH element AS MATERIALIZED (
-  SELECT p.id, q.id AS found, {PG_DOCUMENT.format(row="q.")} AS document,
+  SELECT p.id, q.id AS found, q.queue_name, {PG_DOCUMENT.format(row="q.")} AS document,
     COALESCE(q.reference, q.data, q.message) IS NOT NULL AS has_text
   FROM unnest(%(ids)s::uuid[]) AS p(id) LEFT JOIN "Queues" q ON q.id = p.id
 ), gone AS (
   DELETE FROM "Queue_Search" s USING element e
   WHERE s.id = e.id AND (e.found IS NULL OR NOT e.has_text)
 )
-INSERT INTO "Queue_Search" (id, document)
-SELECT id, document FROM element WHERE found IS NOT NULL AND has_text
-ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document
-WHERE "Queue_Search".document IS DISTINCT FROM EXCLUDED.document"""
+INSERT INTO "Queue_Search" (id, queue_name, document)
+SELECT id, queue_name, document FROM element WHERE found IS NOT NULL AND has_text
+ON CONFLICT (id) DO UPDATE SET queue_name = EXCLUDED.queue_name, document = EXCLUDED.document
+WHERE ("Queue_Search".queue_name, "Queue_Search".document)
+  IS DISTINCT FROM (EXCLUDED.queue_name, EXCLUDED.document)"""
 
 #: A batch is a few thousand primary-key lookups; at a few hundred thousand elements the
 #: planner chose to read all of `Queues` for them (hash or merge join), so a batch's
@@ -251,12 +270,9 @@ def install(connection: Connection) -> str | None:
             connection.exec_driver_sql(statement)
         return None
     if dialect == "postgresql":
-        try:
-            with connection.begin_nested():
-                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            return f"pg_trgm could not be created ({first}): substring search uses plain LIKE."
+        problem = create_extensions(connection)
+        if problem:
+            return problem
         for statement in _PG_DDL:
             connection.exec_driver_sql(statement)
         return None
@@ -265,13 +281,29 @@ def install(connection: Connection) -> str | None:
     )
 
 
+def create_extensions(connection: Connection) -> str | None:
+    """Create PG_EXTENSIONS where missing; None when there, else why not (nothing is
+    left half made: a savepoint)."""
+    try:
+        with connection.begin_nested():
+            for extension in PG_EXTENSIONS:
+                connection.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        return (
+            f"{' and '.join(PG_EXTENSIONS)} could not be created ({first}): substring "
+            "search uses plain LIKE."
+        )
+    return None
+
+
 def offline_ddl(dialect: str) -> tuple[str, ...]:
     """The statements `install` runs, for an SQL script made without a database
     (nothing on SQL Server, see the module's docstring)."""
     if dialect == "sqlite":
         return _SQLITE_DDL
     if dialect == "postgresql":
-        return ("CREATE EXTENSION IF NOT EXISTS pg_trgm", *_PG_DDL)
+        return (*(f"CREATE EXTENSION IF NOT EXISTS {name}" for name in PG_EXTENSIONS), *_PG_DDL)
     return ()
 
 
@@ -319,9 +351,10 @@ def search_indexed(connection: Connection) -> bool:
     return False
 
 
-def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
-    """The condition that lets the index narrow a search for `term` (ANDed with the
-    exact condition, which decides). Only for terms of MIN_TERM characters or more.
+def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
+    """The condition that lets the index narrow a search for `term` in `queue_name`
+    (ANDed with the exact condition, which decides). Only for terms of MIN_TERM
+    characters or more.
 
     PostgreSQL: the elements whose indexed document holds the term, and every element
     still pending (its document may be missing or stale). A pending note commits with
@@ -333,9 +366,10 @@ def prefilter(dialect: str, term: str) -> ColumnElement[bool]:
             select(literal_column("id"))
             .select_from(text('"Queue_Search"'))
             .where(
+                literal_column("queue_name") == bindparam("search_queue", queue_name),
                 literal_column("document").like(
                     bindparam("search_pattern", f"%{escaped}%"), escape="\\"
-                )
+                ),
             )
         )
         pending = select(func.unnest(literal_column("ids"))).select_from(text(f'"{PG_PENDING}"'))
@@ -465,8 +499,10 @@ class SearchStore(StoreCore):
         self._search_checked = (time.monotonic(), found)
         return found
 
-    def _search_prefilter(self, search_term: Any) -> list[ColumnElement[bool]]:
-        """[the index condition] for a term the index can serve here, else []."""
+    def _search_prefilter(self, search_term: Any, queue_name: Any) -> list[ColumnElement[bool]]:
+        """[the index condition] for a term the index can serve here, else []. The queue
+        name is checked as `element_filters` checks it, so the index is asked for exactly
+        the queue the page reads."""
         if not isinstance(search_term, str) or len(search_term) < MIN_TERM:
             return []
         if not self._search_indexed():
@@ -484,7 +520,8 @@ class SearchStore(StoreCore):
                         PENDING_LIMIT,
                     )
                 return []
-        return [prefilter(self.dialect, search_term)]
+        queue = v.check_text(QueueElement, "queue_name", queue_name)
+        return [prefilter(self.dialect, search_term, str(queue))]
 
     def index_search_backlog(self, seconds: float = 2.0) -> int:
         """Index the elements written since the last call (PostgreSQL), in batches of
@@ -506,8 +543,8 @@ class SearchStore(StoreCore):
 
     def rebuild_search_index(self) -> str | None:
         """Make the search index if this database lacks it (SQLite's, which is opt-in;
-        PostgreSQL's after installing pg_trgm), or rebuild it from the rows (SQLite's
-        after a VACUUM). Returns None when the index is there, else why it cannot be."""
+        PostgreSQL's once pg_trgm and btree_gin can be made), or rebuild it from the rows
+        (SQLite's after a VACUUM). Returns None when the index is there, else why not."""
 
         def work(connection: Connection) -> str | None:
             if search_indexed(connection):
