@@ -4,7 +4,7 @@ PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, becau
 per-row triggers make every insert into `Queues` about five times slower (measured in
 docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
 they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
-PostgreSQL's once `pg_trgm` can be installed. The work is the data layer's
+PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. The work is the data layer's
 (`Store.rebuild_search_index`, store/queues/search.py).
 Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
 """
