@@ -62,14 +62,14 @@ MIN_TERM = 3
 #: SQLite's trigram tokenizer arrived in 3.34.0.
 SQLITE_TRIGRAM_VERSION = (3, 34, 0)
 
+#: The GIN index on (queue, trigrams); revisions 0d1ca1e5c001 to 0d1fa1e5c001 had
+#: `ix_Queue_Search_trgm` on the trigrams alone.
 PG_INDEX = "ix_Queue_Search_queue_trgm"
-
-#: The index of revisions 0d1ca1e5c001 to 0d1fa1e5c001: trigrams only, for every queue.
-PG_OLD_INDEX = "ix_Queue_Search_trgm"
 
 #: Extensions the PostgreSQL index needs (both in the contrib package, both trusted
 #: since PostgreSQL 13: a database owner may create them).
 PG_EXTENSIONS = ("pg_trgm", "btree_gin")
+#: Which elements were written since their documents were made (see `_PG_SCHEMA`).
 PG_PENDING = "Queue_Search_Pending"
 SQLITE_TABLE = "Queue_Search"
 
