@@ -393,7 +393,7 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
     )
 
 
-#: Elements one background batch refreshes (one short transaction, ~0.3 s here).
+#: Elements one background batch refreshes (one short transaction, ~0.6 s here).
 INDEX_BATCH = 20_000
 
 #: Above this many pending elements a search leaves the index out and reads the queue
