@@ -257,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     search_index.add_argument(
         "--conn", help="connection string (default: environment or local mode)"
     )
+    search_index.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="PostgreSQL: make every document again (writers wait) instead of indexing "
+        "the elements still waiting",
+    )
     search_index.set_defaults(handler=_run_search_index)
 
     key = commands.add_parser("key", help="print a new encryption key")
@@ -318,7 +324,7 @@ def _run_prune(args: argparse.Namespace) -> int:
 def _run_search_index(args: argparse.Namespace) -> int:
     from openorch.search_index_command import run_search_index
 
-    return run_search_index(args.conn)
+    return run_search_index(args.conn, rebuild=args.rebuild)
 
 
 def _run_key(_args: argparse.Namespace) -> int:

@@ -4,8 +4,11 @@ PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, becau
 per-row triggers make every insert into `Queues` about five times slower (measured in
 docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
 they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
-PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. The work is the data layer's
-(`Store.rebuild_search_index`, store/queues/search.py).
+PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. Where PostgreSQL's index is
+there, it makes the documents the Scheduler holding the watchdog lease has not made yet
+(for a database no Scheduler runs against; writers go on), or with `--rebuild` every
+document again. The work is the data layer's (`Store.rebuild_search_index`,
+`Store.index_search_backlog`, store/queues/search.py).
 Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
 """
 
@@ -22,9 +25,10 @@ EXIT_CANNOT = 1
 EXIT_REFUSED = 2
 
 
-def run_search_index(conn: str | None = None) -> int:
+def run_search_index(conn: str | None = None, rebuild: bool = False) -> int:
     """Make or rebuild the search index of the configured database (no key needed:
-    nothing is decrypted). Returns the exit code."""
+    nothing is decrypted); on PostgreSQL, where it is there, index the elements still
+    waiting instead (writers go on), unless `rebuild`. Returns the exit code."""
     conn_string = conn or os.environ.get(ENV_CONN) or None
     if conn_string is None:
         if not local_database_path().is_file():
@@ -42,6 +46,8 @@ def run_search_index(conn: str | None = None) -> int:
         return EXIT_REFUSED
     try:
         print(f"Database: {mask(conn_string)}")
+        if store.dialect == "postgresql" and store._search_indexed() and not rebuild:
+            return _catch_up(store)
         print("Indexing every queue element for search (writers to Queues wait meanwhile)…")
         started = time.monotonic()
         problem = store.rebuild_search_index()
@@ -52,3 +58,22 @@ def run_search_index(conn: str | None = None) -> int:
         return EXIT_OK
     finally:
         store.close()
+
+
+def _catch_up(store: Store) -> int:
+    """Make the documents of the elements written since the last indexing (the work of
+    the Scheduler holding the watchdog lease, for a database none is running against)."""
+    print("Indexing the elements written since their search documents were made (writers go on)…")
+    started = time.monotonic()
+    done = 0
+    while True:
+        batch = store.index_search_backlog(seconds=5.0)
+        if not batch:
+            break
+        done += batch
+        print(f"  {done:,} elements indexed ({time.monotonic() - started:.0f} s)")
+    print(
+        f"Search index up to date: {done:,} elements indexed in "
+        f"{time.monotonic() - started:.1f} s (--rebuild makes every document again)."
+    )
+    return EXIT_OK

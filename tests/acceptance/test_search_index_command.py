@@ -1,12 +1,16 @@
 """`openorch search-index` as an admin runs it: SQLite's opt-in search index made for the
-elements already there, and a clear refusal when there is no database."""
+elements already there, PostgreSQL's backlog indexed (or every document made again with
+`--rebuild`), and a clear refusal when there is no database."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from openorch.store import Store
+from openorch.store.queues import search
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -52,3 +56,33 @@ def test_no_database_is_refused_and_nothing_is_made(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "there is no database" in done.stderr
     assert not (home / "openorch.db").exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_it_indexes_what_waits_or_rebuilds_everything(
+    pg_db_url: str, crypto_key: str, tmp_path: Path
+) -> None:
+    store = Store(pg_db_url, crypto_key=crypto_key)
+    store.bulk_create_queue_elements("q", [f"r{i}" for i in range(30)], ["{}"] * 30)
+    store.create_queue_element("q", "needle", '{"customer": "Haystack Ltd"}')
+
+    def waiting() -> int:
+        with store.engine.connect() as connection:
+            return search.backlog(connection)
+
+    assert waiting() == 31  # no Scheduler has indexed them
+    done = _openorch("search-index", "--conn", pg_db_url, home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert "writers go on" in done.stdout
+    assert "Search index up to date: 31 elements indexed" in done.stdout
+    assert waiting() == 0
+    with store.engine.connect() as connection:
+        made = connection.exec_driver_sql('SELECT count(*) FROM "Queue_Search"').scalar()
+    assert made == 31
+
+    rebuilt = _openorch("search-index", "--rebuild", "--conn", pg_db_url, home=tmp_path / "home")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Search index ready" in rebuilt.stdout
+    found, total = store.get_queue_elements("q", search_term="ystack", include_count=True)
+    assert total == 1 and found[0].reference == "needle"
+    store.close()
