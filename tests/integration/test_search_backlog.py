@@ -351,3 +351,23 @@ def test_an_element_moved_to_another_queue_is_found_there(pg_store: Store) -> No
     assert store.index_search_backlog() == 1
     assert _documents(store)[element.id][0] == "to"
     assert _found(store, "to", "moving") == {element.id}
+
+
+def test_deleted_elements_do_not_hold_searches_back(
+    pg_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruning deletes elements by the million: their notes only remove documents, so
+    they neither count towards the limit that makes searches plain nor are looked up."""
+    store = pg_store
+    monkeypatch.setattr(search, "PENDING_LIMIT", 10)
+    store.bulk_create_queue_elements("q", [f"r{n}" for n in range(30)], ["fig"] * 30)
+    store.index_search_backlog()
+    store.apply_queue_action("delete", "q", reference="r1")
+    with store.engine.begin() as connection:  # as the pruner deletes: one statement
+        connection.exec_driver_sql("DELETE FROM \"Queues\" WHERE reference LIKE 'r2%%'")
+    assert _pending(store) == 0  # 12 deleted, none waiting to be found
+    assert store._search_prefilter("fig", "q") != []  # the index still serves
+    assert len(_found(store, "q", "fig")) == 18
+    assert len(_documents(store)) == 30  # the deleted ones' documents go with the next batch
+    assert store.index_search_backlog() == 12
+    assert _documents(store) == _expected_documents(store)

@@ -93,8 +93,11 @@ PG_DOCUMENT = (
 _PG_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS "Queue_Search" (
   id UUID PRIMARY KEY, queue_name VARCHAR(100), document TEXT NOT NULL)""",
+    # `gone`: deleted elements, whose documents only need removing; a search cannot find
+    # them anyway, so they neither count towards PENDING_LIMIT nor are looked up.
     f"""CREATE TABLE IF NOT EXISTS "{PG_PENDING}" (
-  id BIGSERIAL PRIMARY KEY, n INTEGER NOT NULL, ids UUID[] NOT NULL)""",
+  id BIGSERIAL PRIMARY KEY, n INTEGER NOT NULL, ids UUID[] NOT NULL,
+  gone BOOLEAN NOT NULL DEFAULT false)""",
     # Random UUIDs do not compress: skip trying on every bulk create's array.
     f'ALTER TABLE "{PG_PENDING}" ALTER COLUMN ids SET STORAGE EXTERNAL',
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_insert() RETURNS trigger
@@ -107,18 +110,17 @@ END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO "{PG_PENDING}" (n, ids)
-  SELECT count(*), array_agg(id) FROM queue_search_old HAVING count(*) > 0;
+  INSERT INTO "{PG_PENDING}" (n, ids, gone)
+  SELECT count(*), array_agg(id), true FROM queue_search_old HAVING count(*) > 0;
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD.id IS DISTINCT FROM NEW.id THEN
-    INSERT INTO "{PG_PENDING}" (n, ids) VALUES (2, ARRAY[OLD.id, NEW.id]);
-  ELSE
-    INSERT INTO "{PG_PENDING}" (n, ids) VALUES (1, ARRAY[NEW.id]);
+    INSERT INTO "{PG_PENDING}" (n, ids, gone) VALUES (1, ARRAY[OLD.id], true);
   END IF;
+  INSERT INTO "{PG_PENDING}" (n, ids) VALUES (1, ARRAY[NEW.id]);
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_truncate() RETURNS trigger
@@ -380,7 +382,11 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
                 ),
             )
         )
-        pending = select(func.unnest(literal_column("ids"))).select_from(text(f'"{PG_PENDING}"'))
+        pending = (
+            select(func.unnest(literal_column("ids")))
+            .select_from(text(f'"{PG_PENDING}"'))
+            .where(text("NOT gone"))
+        )
         return literal_column('"Queues".id').in_(indexed.union_all(pending))
     return literal_column('"Queues".rowid').in_(
         select(literal_column("rowid"))
@@ -407,11 +413,12 @@ _INDEXER_LOCK = "pg_try_advisory_xact_lock(1869770351, 31)"
 
 
 def backlog(connection: Connection) -> int:
-    """How many elements wait for their documents (PostgreSQL; at most PENDING_LIMIT
-    + 1 notes are read, so this stays cheap however large the backlog is)."""
+    """How many elements wait for their documents, deleted ones left out (PostgreSQL; at
+    most PENDING_LIMIT + 1 notes are read, so this stays cheap however large it is)."""
     return int(
         connection.exec_driver_sql(
-            f'SELECT COALESCE(sum(n), 0) FROM (SELECT n FROM "{PG_PENDING}" LIMIT %(rows)s) t',
+            f'SELECT COALESCE(sum(n), 0) FROM (SELECT n FROM "{PG_PENDING}" WHERE NOT gone '
+            "LIMIT %(rows)s) t",
             {"rows": PENDING_LIMIT + 1},
         ).scalar()
         or 0
