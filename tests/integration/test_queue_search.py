@@ -190,3 +190,70 @@ def test_without_pg_trgm_the_upgrade_goes_on_with_the_plain_like(pg_empty_url: s
         connection.exec_driver_sql(f"DROP OWNED BY {role}")
         connection.exec_driver_sql(f"DROP ROLE {role}")
     engine.dispose()
+
+
+def test_sqlite_reads_only_the_searched_queues_candidates(sqlite_db_url: str) -> None:
+    """As on PostgreSQL (tests/integration/test_search_backlog.py): the FTS5 query filters
+    by the queue's column, so a term common in another queue costs this one nothing."""
+    store = Store(sqlite_db_url)
+    assert store.rebuild_search_index() is None
+    store.bulk_create_queue_elements("busy", [f"b{n}" for n in range(300)], ["common words"] * 300)
+    store.bulk_create_queue_elements('mine "x*"', ["m1", "m2"], ["common words", "rare"])
+
+    def candidates(queue: str | None) -> int:
+        with store.engine.connect() as connection:
+            return int(
+                connection.exec_driver_sql(
+                    'SELECT count(*) FROM "Queue_Search" WHERE "Queue_Search" MATCH ?',
+                    (search.trigram_query("common", queue),),
+                ).scalar()
+            )
+
+    assert candidates(None) == 301
+    assert candidates('mine "x*"') == 1  # quotes and FTS5 operators in a name are text
+    assert candidates("busy") == 300
+    found = store.get_queue_elements('mine "x*"', search_term="common")
+    assert [element.reference for element in found] == ["m1"]
+    store.close()
+
+
+def test_sqlite_index_of_the_previous_revision_is_made_again_with_the_queue(
+    sqlite_empty_url: str,
+) -> None:
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine, "0d1fa1e5c001")
+    with engine.begin() as connection:  # the opt-in index as 0d1ca1e5c001's code made it
+        for statement in _SQLITE_0D1CA:
+            connection.exec_driver_sql(statement)
+    Store(engine).create_queue_element("q", "kept", "made before the upgrade")
+    assert not Store(engine)._search_indexed()  # the old layout: plain LIKE meanwhile
+    migrate.upgrade(engine)
+    upgraded = Store(engine)
+    assert upgraded._search_indexed()
+    assert [e.reference for e in upgraded.get_queue_elements("q", search_term="before")] == ["kept"]
+    with engine.connect() as connection:
+        matched = connection.exec_driver_sql(
+            'SELECT count(*) FROM "Queue_Search" WHERE "Queue_Search" MATCH ?',
+            (search.trigram_query("before", "q"),),
+        ).scalar()
+    assert matched == 1  # in the index, not only found by the LIKE
+    engine.dispose()
+
+
+_SQLITE_0D1CA = (
+    """CREATE VIRTUAL TABLE "Queue_Search" USING fts5(
+  reference, data, message, content='Queues', content_rowid='rowid',
+  tokenize='trigram', columnsize=0, detail='none')""",
+    """CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues" BEGIN
+  INSERT INTO "Queue_Search" (rowid, reference, data, message)
+  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message); END""",
+    """CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues" BEGIN
+  INSERT INTO "Queue_Search" ("Queue_Search", rowid, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message); END""",
+    """CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message ON "Queues"
+BEGIN
+  INSERT INTO "Queue_Search" ("Queue_Search", rowid, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message);
+  INSERT INTO "Queue_Search" (rowid, reference, data, message)
+  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message); END""",
+)

@@ -209,29 +209,32 @@ SQLITE_SHADOW_TABLES = tuple(
     f"{SQLITE_TABLE}_{suffix}" for suffix in ("data", "idx", "docsize", "config", "content")
 )
 
+#: The queue name is indexed too, so a search reads only its queue's candidates (as on
+#: PostgreSQL); column filters need `detail='column'` (positions are still not stored).
 _SQLITE_DDL = (
     f"""CREATE VIRTUAL TABLE "{SQLITE_TABLE}" USING fts5(
-  reference, data, message, content='Queues', content_rowid='rowid',
-  tokenize='trigram', columnsize=0, detail='none'
+  queue_name, reference, data, message, content='Queues', content_rowid='rowid',
+  tokenize='trigram', columnsize=0, detail='column'
 )""",
     f"""CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" (rowid, reference, data, message)
-  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message);
+  INSERT INTO "{SQLITE_TABLE}" (rowid, queue_name, reference, data, message)
+  VALUES (NEW.rowid, NEW.queue_name, NEW.reference, NEW.data, NEW.message);
 END""",
     f"""CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, reference, data, message)
-  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message);
+  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, queue_name, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.queue_name, OLD.reference, OLD.data, OLD.message);
 END""",
-    f"""CREATE TRIGGER queue_search_update AFTER UPDATE OF reference, data, message ON "Queues"
-WHEN OLD.reference IS NOT NEW.reference OR OLD.data IS NOT NEW.data
-  OR OLD.message IS NOT NEW.message
+    f"""CREATE TRIGGER queue_search_update
+AFTER UPDATE OF queue_name, reference, data, message ON "Queues"
+WHEN OLD.queue_name IS NOT NEW.queue_name OR OLD.reference IS NOT NEW.reference
+  OR OLD.data IS NOT NEW.data OR OLD.message IS NOT NEW.message
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, reference, data, message)
-  VALUES ('delete', OLD.rowid, OLD.reference, OLD.data, OLD.message);
-  INSERT INTO "{SQLITE_TABLE}" (rowid, reference, data, message)
-  VALUES (NEW.rowid, NEW.reference, NEW.data, NEW.message);
+  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, queue_name, reference, data, message)
+  VALUES ('delete', OLD.rowid, OLD.queue_name, OLD.reference, OLD.data, OLD.message);
+  INSERT INTO "{SQLITE_TABLE}" (rowid, queue_name, reference, data, message)
+  VALUES (NEW.rowid, NEW.queue_name, NEW.reference, NEW.data, NEW.message);
 END""",
     f"""INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}") VALUES ('rebuild')""",
 )
@@ -338,9 +341,11 @@ def search_indexed(connection: Connection) -> bool:
     """True when this database has the search index (and its triggers, on SQLite)."""
     dialect = connection.dialect.name
     if dialect == "sqlite":
+        # The table with the queue's column: 0d1ca1e5c001's (without it) was remade by
+        # 0d20a1e5c001; until then, the plain LIKE.
         found = connection.exec_driver_sql(
-            "SELECT COUNT(*) FROM sqlite_master WHERE (type = 'table' AND name = ?) OR "
-            "(type = 'trigger' AND name IN "
+            "SELECT COUNT(*) FROM sqlite_master WHERE (type = 'table' AND name = ? "
+            "AND sql LIKE '%queue_name%') OR (type = 'trigger' AND name IN "
             "('queue_search_insert', 'queue_search_delete', 'queue_search_update'))",
             (SQLITE_TABLE,),
         ).scalar()
@@ -393,7 +398,7 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
         .select_from(text(f'"{SQLITE_TABLE}"'))
         .where(
             text(f'"{SQLITE_TABLE}" MATCH :search_query').bindparams(
-                search_query=trigram_query(term)
+                search_query=trigram_query(term, queue_name)
             )
         )
     )
@@ -478,16 +483,26 @@ def _refresh(connection: Connection, ids: list[Any]) -> None:
 MAX_TRIGRAMS = 8
 
 
-def trigram_query(term: str) -> str:
-    """An FTS5 query for rows holding every trigram of `term` (spread over it when
-    there are many): the table stores no positions (`detail='none'`, a much smaller
-    index), so it cannot match the phrase itself. Any row containing the term has all
-    its trigrams, so this finds at least the matches; the exact LIKE then decides."""
-    trigrams = list(dict.fromkeys(term[index : index + 3] for index in range(len(term) - 2)))
+def trigram_query(term: str, queue_name: str | None = None) -> str:
+    """An FTS5 query for rows of `queue_name` whose text holds every trigram of `term`
+    (spread over it when there are many): the table stores no positions, so it cannot
+    match the phrase itself. Any row containing the term has all its trigrams, so this
+    finds at least the matches; the exact LIKE then decides. A queue name of fewer than
+    three characters has no trigram and does not narrow."""
+    text_part = "{reference data message} : (" + " AND ".join(_quoted(term)) + ")"
+    queue = _quoted(queue_name or "")
+    if not queue:
+        return text_part
+    return "queue_name : (" + " AND ".join(queue) + ") AND " + text_part
+
+
+def _quoted(value: str) -> list[str]:
+    """`value`'s distinct trigrams (at most MAX_TRIGRAMS, spread), as FTS5 strings."""
+    trigrams = list(dict.fromkeys(value[index : index + 3] for index in range(len(value) - 2)))
     if len(trigrams) > MAX_TRIGRAMS:
         step = (len(trigrams) - 1) / (MAX_TRIGRAMS - 1)
         trigrams = [trigrams[round(step * index)] for index in range(MAX_TRIGRAMS)]
-    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+    return ['"' + trigram.replace('"', '""') + '"' for trigram in trigrams]
 
 
 class SearchStore(StoreCore):
