@@ -16,8 +16,9 @@ element of the queue. An index of trigrams (every three consecutive characters) 
   `_PG_SCHEMA`.
 - SQLite (3.34 and later), **opt-in** (`Store.rebuild_search_index()`; the upgrade
   does not add it): an FTS5 table with the trigram tokenizer (`Queue_Search`) that
-  indexes the same three columns of `Queues` (external content: it stores no copy),
-  kept by triggers, so rows the original or raw SQL write are found too. SQLite has
+  indexes the queue name and the same three columns of `Queues` (external content: it
+  stores no copy), kept by triggers, so rows the original or raw SQL write are found
+  too; a search asks for its queue's trigrams in the queue's column. SQLite has
   only row triggers, run inside the one writer's lock: tokenising every element made a
   100,000-element bulk create 5x slower, too much to impose on every local install. A search adds
   `rowid IN (SELECT rowid FROM Queue_Search WHERE Queue_Search MATCH '"term"')`.
