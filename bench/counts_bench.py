@@ -435,9 +435,7 @@ def make_search_index(url: str) -> float:
     store = Store(url)
     try:
         with store.engine.connect() as connection:
-            made = connection.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE name = 'Queue_Search'"
-            ).first()
+            made = search.search_indexed(connection)  # and of this revision's layout
         if made:
             print("[counts bench] sqlite: the search index exists", file=sys.stderr)
             return 0.0

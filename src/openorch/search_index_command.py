@@ -1,7 +1,7 @@
 """`openorch search-index`: make (or rebuild) the substring-search index of a database.
 
 PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, because its
-per-row triggers make every insert into `Queues` about five times slower (measured in
+per-row triggers make every insert into `Queues` five to eight times slower (measured in
 docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
 they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
 PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. Where PostgreSQL's index is

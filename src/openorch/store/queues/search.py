@@ -20,7 +20,8 @@ element of the queue. An index of trigrams (every three consecutive characters) 
   stores no copy), kept by triggers, so rows the original or raw SQL write are found
   too; a search asks for its queue's trigrams in the queue's column. SQLite has
   only row triggers, run inside the one writer's lock: tokenising every element made a
-  100,000-element bulk create 5x slower, too much to impose on every local install. A search adds
+  bulk create 5-8x slower (with the queue's column, 7.5x: docs/benchmarks.md), too much
+  to impose on every local install. A search adds
   `rowid IN (SELECT rowid FROM Queue_Search WHERE Queue_Search MATCH '"term"')`.
 - SQL Server: nothing. Its full-text search matches words and prefixes, never infixes,
   so it cannot answer `LIKE '%term%'`; the search stays a scan there.
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 SQLITE_OPT_IN = (
     "SQLite: substring search uses plain LIKE. Store.rebuild_search_index() adds a "
     "trigram index (FTS5): searches of big queues become fast, and every element "
-    "written becomes about 5x slower to insert (bulk creates most of all)."
+    "written becomes 5 to 8 times slower to insert (bulk creates most of all)."
 )
 
 #: Shortest term the trigram index can answer (shorter ones use the plain LIKE).
