@@ -21,8 +21,9 @@ element of the queue. An index of trigrams (every three consecutive characters) 
   too; a search asks for its queue's trigrams in the queue's column. SQLite has
   only row triggers, run inside the one writer's lock: tokenising every element made a
   bulk create 5-8x slower (with the queue's column, 7.5x: docs/benchmarks.md), too much
-  to impose on every local install. A search adds
-  `rowid IN (SELECT rowid FROM Queue_Search WHERE Queue_Search MATCH '"term"')`.
+  to impose on every local install. A search adds `rowid IN (SELECT rowid FROM
+  Queue_Search WHERE Queue_Search MATCH 'queue_name : ("q00") AND {reference data
+  message} : ("777")')` (see `trigram_query`).
 - SQL Server: nothing. Its full-text search matches words and prefixes, never infixes,
   so it cannot answer `LIKE '%term%'`; the search stays a scan there.
 
