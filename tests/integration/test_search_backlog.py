@@ -2,7 +2,7 @@
 elements changed (`Queue_Search_Pending`); the watchdog's lease holder makes their
 documents later. A search must find exactly what the plain LIKE finds at every moment,
 before, during and after indexing, whoever writes; the documents must end exactly as
-the rows say; and the migration to this design and back keeps every document."""
+the rows say; and the migration to this design and back ends with every document made."""
 
 import json
 import logging
