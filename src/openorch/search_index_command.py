@@ -46,7 +46,7 @@ def run_search_index(conn: str | None = None, rebuild: bool = False) -> int:
         return EXIT_REFUSED
     try:
         print(f"Database: {mask(conn_string)}")
-        if store.dialect == "postgresql" and store._search_indexed() and not rebuild:
+        if store.indexes_in_background() and not rebuild:
             return _catch_up(store)
         print("Indexing every queue element for search (writers to Queues wait meanwhile)…")
         started = time.monotonic()

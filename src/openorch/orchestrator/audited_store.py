@@ -501,6 +501,7 @@ PASSED_THROUGH = frozenset(
         "count_queues_by_scan",
         "count_review_items",
         "history_actor",
+        "indexes_in_background",
         "list_review_items",
         "review_backlog",
         "review_waiting_by_queue",

@@ -556,13 +556,18 @@ class SearchStore(StoreCore):
         queue = v.check_text(QueueElement, "queue_name", queue_name)
         return [prefilter(self.dialect, search_term, str(queue))]
 
+    def indexes_in_background(self) -> bool:
+        """True where the search index is made after the writes (PostgreSQL with the
+        index): then `index_search_backlog` has work to do; elsewhere it never has."""
+        return self.dialect == "postgresql" and self._search_indexed()
+
     def index_search_backlog(self, seconds: float = 2.0) -> int:
         """Index the elements written since the last call (PostgreSQL), in batches of
         INDEX_BATCH, each its own short transaction, for up to about `seconds`; returns
         how many. The Scheduler holding the watchdog lease calls it every tick; anyone
         may (a second caller at the same time returns 0 at once). 0 on other backends,
         whose index (SQLite's, opt-in) is kept in the writer's transaction."""
-        if self.dialect != "postgresql" or not self._search_indexed():
+        if not self.indexes_in_background():
             return 0
         done = 0
         deadline = time.monotonic() + seconds
