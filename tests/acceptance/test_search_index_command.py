@@ -28,12 +28,18 @@ def _openorch(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _store_with_a_needle(url: str, crypto_key: str, others: int) -> Store:
+    """`others` plain elements and one whose data holds "Haystack Ltd", in queue "q"."""
+    store = Store(url, crypto_key=crypto_key)
+    store.bulk_create_queue_elements("q", [f"r{i}" for i in range(others)], ["{}"] * others)
+    store.create_queue_element("q", "needle", '{"customer": "Haystack Ltd"}')
+    return store
+
+
 def test_the_index_is_made_for_the_elements_there_and_search_uses_it(
     sqlite_db_url: str, crypto_key: str, tmp_path: Path
 ) -> None:
-    store = Store(sqlite_db_url, crypto_key=crypto_key)
-    store.bulk_create_queue_elements("q", [f"r{i}" for i in range(50)], ["{}"] * 50)
-    store.create_queue_element("q", "needle", '{"customer": "Haystack Ltd"}')
+    store = _store_with_a_needle(sqlite_db_url, crypto_key, 50)
     assert not store._search_indexed()  # opt-in on SQLite
     store.close()
 
@@ -62,9 +68,7 @@ def test_no_database_is_refused_and_nothing_is_made(tmp_path: Path) -> None:
 def test_on_postgresql_it_indexes_what_waits_or_rebuilds_everything(
     pg_db_url: str, crypto_key: str, tmp_path: Path
 ) -> None:
-    store = Store(pg_db_url, crypto_key=crypto_key)
-    store.bulk_create_queue_elements("q", [f"r{i}" for i in range(30)], ["{}"] * 30)
-    store.create_queue_element("q", "needle", '{"customer": "Haystack Ltd"}')
+    store = _store_with_a_needle(pg_db_url, crypto_key, 30)
 
     def waiting() -> int:
         with store.engine.connect() as connection:
