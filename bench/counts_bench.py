@@ -19,7 +19,7 @@ Then the write side, on a fresh database at head, in rounds over three schema st
 `bulk_create_queue_elements` of 100,000 elements, and on PostgreSQL 8 and 32 processes
 claiming from one queue (claim + DONE), timed once all are connected (`--modes` picks
 the states; "rowwise" is SQLite's bulk create counted by the row trigger per element, as
-before store/queues/bulk_counts.py). Prints JSON.
+before store/queues/bulk_triggers.py). Prints JSON.
 
 At 10,000,000 elements the fill takes long: `--keep DIR --fill-only` (run under
 `nice -n 19`) fills once into DIR (SQLite) or the database counts_N on `--pg-url`'s
@@ -50,10 +50,10 @@ from sqlalchemy import Engine, text  # noqa: E402
 
 from openorch import migrate  # noqa: E402
 from openorch.store import Store, build_engine  # noqa: E402
-from openorch.store.queues import bulk_counts, search  # noqa: E402
+from openorch.store.queues import bulk_triggers, search  # noqa: E402
 from openorch.store.queues import counts as queue_counts  # noqa: E402
 
-UNCOUNTED_ABOVE = bulk_counts.UNCOUNTED_ABOVE
+ROW_TRIGGERS_ABOVE = bulk_triggers.ROW_TRIGGERS_ABOVE
 
 QUEUES = 50
 BIG = "q00"
@@ -220,7 +220,7 @@ def original(url: str, runs: int) -> dict[str, Any]:
 #: The schema states the write side compares: "before" (the previous revision's: no
 #: triggers, no search index), "counts" (the count triggers only), "after" (both), and
 #: "rowwise" (the count triggers, with SQLite's large bulk creates counted row by row by
-#: the trigger, as before store/queues/bulk_counts.py: the A/B of that change).
+#: the trigger, as before store/queues/bulk_triggers.py: the A/B of that change).
 MODES = ("after", "before", "counts")
 
 #: PostgreSQL: the search documents of the "after" bulk create, made afterwards as the
@@ -232,7 +232,7 @@ ALL_MODES = (*MODES, "rowwise")
 def _set_objects(engine: Engine, mode: str) -> None:
     """Put the database in `mode` (see ALL_MODES)."""
     dialect = engine.dialect.name
-    bulk_counts.UNCOUNTED_ABOVE = 10**12 if mode == "rowwise" else UNCOUNTED_ABOVE
+    bulk_triggers.ROW_TRIGGERS_ABOVE = 10**12 if mode == "rowwise" else ROW_TRIGGERS_ABOVE
     with engine.begin() as connection:
         for statement in queue_counts.drop_ddl(dialect):
             connection.exec_driver_sql(statement)

@@ -91,7 +91,7 @@ WHERE COALESCE(reference, data, message) IS NOT NULL""",
 )
 
 #: Every element with text, noted for the background indexer in parts of its batch size.
-_NOTE_EVERY_ELEMENT = f"""INSERT INTO "{search.PG_PENDING}" (n, ids)
+_NOTE_EVERY_ELEMENT = f"""INSERT INTO "{search.PENDING_TABLE}" (n, ids)
 SELECT count(*), array_agg(id) FROM (
   SELECT id, (row_number() OVER ()) / {search.INDEX_BATCH} AS part FROM "Queues"
   WHERE COALESCE(reference, data, message) IS NOT NULL
@@ -162,7 +162,7 @@ def downgrade() -> None:
     if dialect != "postgresql" or context.is_offline_mode():
         return
     connection = op.get_bind()
-    if not connection.exec_driver_sql(f"SELECT to_regclass('\"{search.PG_PENDING}\"')").scalar():
+    if not connection.exec_driver_sql(f"SELECT to_regclass('\"{search.PENDING_TABLE}\"')").scalar():
         return
     search.uninstall(connection)
     for statement in _REVISION_0D1CA:

@@ -22,7 +22,7 @@ def test_the_originals_queue_writes_keep_the_maintained_counts_exact(
     store.bulk_create_queue_elements("mixed", ["ours1", "ours2"], [None, None])
     store.get_next_queue_element("mixed")
     # A large bulk create (on SQLite it takes the row trigger out inside its transaction,
-    # store/queues/bulk_counts.py): the original's writes after it must still be counted.
+    # store/queues/bulk_triggers.py): the original's writes after it must still be counted.
     store.bulk_create_queue_elements("ours-bulk", [f"b{n}" for n in range(1200)], [None] * 1200)
     assert store._counts_maintained()
 

@@ -17,7 +17,7 @@ from openorch.alerts.watchdog import Watchdog
 from openorch.database import QueueStatus
 from openorch.store import Store, build_engine
 from openorch.store.queues import counts as queue_counts
-from openorch.store.queues.bulk_counts import UNCOUNTED_ABOVE
+from openorch.store.queues.bulk_triggers import ROW_TRIGGERS_ABOVE
 from openorch.store.queues.counts import QUEUE_COUNTS
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -281,10 +281,10 @@ def _insert_trigger_present(store: Store) -> bool:
 
 
 def test_a_large_bulk_create_is_counted_by_one_delta_row(store: Store) -> None:
-    """SQLite: a bulk create above UNCOUNTED_ABOVE takes the row trigger out for its
-    insert and appends one delta itself (store/queues/bulk_counts.py); PostgreSQL's statement
+    """SQLite: a bulk create above ROW_TRIGGERS_ABOVE takes the row trigger out for its
+    insert and appends one delta itself (store/queues/bulk_triggers.py); PostgreSQL's statement
     trigger adds one too. Either way: exact, one row, and the trigger is back after."""
-    size = UNCOUNTED_ABOVE + 500
+    size = ROW_TRIGGERS_ABOVE + 500
     store.create_queue_element("big", "before")
     store.compact_queue_counts()
     rows = _rows(store)
@@ -337,7 +337,7 @@ def _fault_half_way(store: Store, reference: str) -> None:
 
 
 def test_a_large_bulk_create_that_fails_half_way_changes_no_count(store: Store) -> None:
-    size = UNCOUNTED_ABOVE * 3
+    size = ROW_TRIGGERS_ABOVE * 3
     store.bulk_create_queue_elements("a", [f"x{n}" for n in range(size)], [None] * size)
     before = _exact(store)
     _fault_half_way(store, f"r{size // 2}")

@@ -24,7 +24,7 @@ from openorch.store.queues.elements import _QUEUES
 
 pytestmark = pytest.mark.postgres
 
-PENDING = f'"{search.PG_PENDING}"'
+PENDING = f'"{search.PENDING_TABLE}"'
 
 
 @pytest.fixture

@@ -24,7 +24,10 @@ from openorch.database.base import table_of
 from openorch.database.ids import ordered_uuid_bytes
 from openorch.store import validation as v
 from openorch.store.errors import BadInput, DuplicateReferenceError
-from openorch.store.queues.bulk_counts import one_delta_for_the_batch
+from openorch.store.queues.bulk_triggers import (
+    one_delta_for_the_batch,
+    one_search_note_for_the_batch,
+)
 from openorch.store.queues.status import QueueEvent, target_of
 
 _COLUMNS = ("id", "queue_name", "status", "data", "reference", "created_date", "created_by")
@@ -123,7 +126,10 @@ def _insert(
         placeholders = ", ".join("?" for _ in columns)
         cursor = _dbapi_connection(session).cursor()
         try:
-            with one_delta_for_the_batch(cursor, queue_name, rows[0][2] or "", len(rows)):
+            with (
+                one_delta_for_the_batch(cursor, queue_name, rows[0][2] or "", len(rows)),
+                one_search_note_for_the_batch(cursor, len(rows)),
+            ):
                 cursor.executemany(
                     f'INSERT INTO "Queues" ({", ".join(columns)}) VALUES ({placeholders})', rows
                 )

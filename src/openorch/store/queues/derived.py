@@ -7,11 +7,11 @@ tests/migration) leave them out by these names, and `openorch copy` does not cop
 """
 
 from openorch.store.queues.counts import COUNTS_TABLE
-from openorch.store.queues.search import PG_INDEX, PG_PENDING, SQLITE_SHADOW_TABLES, SQLITE_TABLE
+from openorch.store.queues.search import PENDING_TABLE, PG_INDEX, SQLITE_SHADOW_TABLES, SQLITE_TABLE
 
 #: Tables: the counts, `Queue_Search` (PostgreSQL's side table or SQLite's FTS5 table
 #: and its shadow tables) and PostgreSQL's notes of the elements it has yet to index.
-DERIVED_TABLES = frozenset((COUNTS_TABLE, PG_PENDING, SQLITE_TABLE, *SQLITE_SHADOW_TABLES))
+DERIVED_TABLES = frozenset((COUNTS_TABLE, PENDING_TABLE, SQLITE_TABLE, *SQLITE_SHADOW_TABLES))
 
 #: Indexes on model tables.
 DERIVED_INDEXES = frozenset((PG_INDEX,))

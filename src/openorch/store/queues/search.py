@@ -14,16 +14,19 @@ element of the queue. An index of trigrams (every three consecutive characters) 
   Queue_Search WHERE queue_name = 'q' AND document LIKE '%term%' UNION ALL every pending
   id)`. Why a side table and not an index on `Queues`, and why in the background: see
   `_PG_SCHEMA`.
-- SQLite (3.34 and later), **opt-in** (`Store.rebuild_search_index()`; the upgrade
-  does not add it): an FTS5 table with the trigram tokenizer (`Queue_Search`) that
-  indexes the queue name and the same three columns of `Queues` (external content: it
-  stores no copy), kept by triggers, so rows the original or raw SQL write are found
-  too; a search asks for its queue's trigrams in the queue's column. SQLite has
-  only row triggers, run inside the one writer's lock: tokenising every element made a
-  bulk create 5-8x slower (with the queue's column, 7.5x: docs/benchmarks.md), too much
-  to impose on every local install. A search adds `rowid IN (SELECT rowid FROM
+- SQLite (3.34 and later), **opt-in** (`Store.rebuild_search_index()`, `openorch
+  search-index`; the upgrade does not add it): an FTS5 table with the trigram tokenizer
+  (`Queue_Search`) that indexes the queue name and the same three columns of `Queues`
+  (external content: it stores no copy); a search asks for its queue's trigrams in the
+  queue's column. Indexed in the background too: row triggers note which rows changed
+  (`Queue_Search_Pending`, with the text a changed row was indexed with, which removing
+  its entries needs), so rows the original or raw SQL write are noted too, and the lease
+  holder updates the FTS table later (`index_backlog`, small batches with pauses: SQLite
+  has one write lock). Tokenising in the writer's transaction made a bulk create 7.5x
+  as slow (docs/benchmarks.md); a large bulk create now notes its rows in one statement
+  (store/queues/bulk_triggers.py). A search adds `rowid IN (SELECT rowid FROM
   Queue_Search WHERE Queue_Search MATCH 'queue_name : ("q00") AND {reference data
-  message} : ("777")')` (see `trigram_query`).
+  message} : ("777")' UNION ALL every pending rowid)` (see `trigram_query`).
 - SQL Server: nothing. Its full-text search matches words and prefixes, never infixes,
   so it cannot answer `LIKE '%term%'`; the search stays a scan there.
 
@@ -52,11 +55,11 @@ from openorch.store.core import StoreCore
 
 log = logging.getLogger(__name__)
 
-#: Why the upgrade leaves SQLite's index out (measured in docs/benchmarks.md).
+#: Why the upgrade leaves SQLite's index out (said in its log; docs/database.md).
 SQLITE_OPT_IN = (
-    "SQLite: substring search uses plain LIKE. Store.rebuild_search_index() adds a "
-    "trigram index (FTS5): searches of big queues become fast, and every element "
-    "written becomes 5 to 8 times slower to insert (bulk creates most of all)."
+    "SQLite: substring search uses plain LIKE. `openorch search-index` adds a trigram "
+    "index (FTS5): searches of big queues become fast, and the database file grows by "
+    "the index (the Scheduler holding the watchdog lease keeps it up to date)."
 )
 
 #: Shortest term the trigram index can answer (shorter ones use the plain LIKE).
@@ -72,8 +75,9 @@ PG_INDEX = "ix_Queue_Search_queue_trgm"
 #: Extensions the PostgreSQL index needs (both in the contrib package, both trusted
 #: since PostgreSQL 13: a database owner may create them).
 PG_EXTENSIONS = ("pg_trgm", "btree_gin")
-#: Which elements were written since their documents were made (see `_PG_SCHEMA`).
-PG_PENDING = "Queue_Search_Pending"
+#: Which elements were written since the index last saw them (see `_PG_SCHEMA` and
+#: `_SQLITE_SCHEMA`: one table name, a layout per backend).
+PENDING_TABLE = "Queue_Search_Pending"
 SQLITE_TABLE = "Queue_Search"
 
 #: The text PostgreSQL indexes per element (in the side table `Queue_Search`): reference,
@@ -98,22 +102,22 @@ _PG_SCHEMA = (
   id UUID PRIMARY KEY, queue_name VARCHAR(100), document TEXT NOT NULL)""",
     # `gone`: deleted elements, whose documents only need removing; a search cannot find
     # them anyway, so they neither count towards PENDING_LIMIT nor are looked up.
-    f"""CREATE TABLE IF NOT EXISTS "{PG_PENDING}" (
+    f"""CREATE TABLE IF NOT EXISTS "{PENDING_TABLE}" (
   id BIGSERIAL PRIMARY KEY, n INTEGER NOT NULL, ids UUID[] NOT NULL,
   gone BOOLEAN NOT NULL DEFAULT false)""",
     # Random UUIDs do not compress: skip trying on every bulk create's array.
-    f'ALTER TABLE "{PG_PENDING}" ALTER COLUMN ids SET STORAGE EXTERNAL',
+    f'ALTER TABLE "{PENDING_TABLE}" ALTER COLUMN ids SET STORAGE EXTERNAL',
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO "{PG_PENDING}" (n, ids)
+  INSERT INTO "{PENDING_TABLE}" (n, ids)
   SELECT count(*), array_agg(id) FROM queue_search_new HAVING count(*) > 0;
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO "{PG_PENDING}" (n, ids, gone)
+  INSERT INTO "{PENDING_TABLE}" (n, ids, gone)
   SELECT count(*), array_agg(id), true FROM queue_search_old HAVING count(*) > 0;
   RETURN NULL;
 END $$""",
@@ -121,16 +125,16 @@ END $$""",
 LANGUAGE plpgsql AS $$
 BEGIN
   IF OLD.id IS DISTINCT FROM NEW.id THEN
-    INSERT INTO "{PG_PENDING}" (n, ids, gone) VALUES (1, ARRAY[OLD.id], true);
+    INSERT INTO "{PENDING_TABLE}" (n, ids, gone) VALUES (1, ARRAY[OLD.id], true);
   END IF;
-  INSERT INTO "{PG_PENDING}" (n, ids) VALUES (1, ARRAY[NEW.id]);
+  INSERT INTO "{PENDING_TABLE}" (n, ids) VALUES (1, ARRAY[NEW.id]);
   RETURN NULL;
 END $$""",
     f"""CREATE OR REPLACE FUNCTION openorch_queue_search_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM "Queue_Search";
-  DELETE FROM "{PG_PENDING}";
+  DELETE FROM "{PENDING_TABLE}";
   RETURN NULL;
 END $$""",
     'DROP TRIGGER IF EXISTS queue_search_insert ON "Queues"',
@@ -204,7 +208,7 @@ _PG_TRIGGERS = (
 _PG_DROP = (
     tuple(f'DROP TRIGGER IF EXISTS {name} ON "Queues"' for name in _PG_TRIGGERS)
     + tuple(f"DROP FUNCTION IF EXISTS openorch_{name}()" for name in _PG_TRIGGERS)
-    + ('DROP TABLE IF EXISTS "Queue_Search"', f'DROP TABLE IF EXISTS "{PG_PENDING}"')
+    + ('DROP TABLE IF EXISTS "Queue_Search"', f'DROP TABLE IF EXISTS "{PENDING_TABLE}"')
 )
 
 #: Every object the search adds (migrations and schema comparisons leave them alone).
@@ -214,39 +218,77 @@ SQLITE_SHADOW_TABLES = tuple(
 
 #: The queue name is indexed too, so a search reads only its queue's candidates (as on
 #: PostgreSQL); column filters need `detail='column'` (positions are still not stored).
-_SQLITE_DDL = (
-    f"""CREATE VIRTUAL TABLE "{SQLITE_TABLE}" USING fts5(
+_SQLITE_FTS = f"""CREATE VIRTUAL TABLE "{SQLITE_TABLE}" USING fts5(
   queue_name, reference, data, message, content='Queues', content_rowid='rowid',
   tokenize='trigram', columnsize=0, detail='column'
-)""",
+)"""
+
+#: SQLite, indexed in the background as on PostgreSQL: the triggers only note which
+#: rows changed (`element` is the `Queues` rowid), in the writer's transaction;
+#: `index_backlog` updates the FTS table later. Tokenising in the writer's transaction
+#: made a bulk create 7.5 times as slow (docs/benchmarks.md).
+#:
+#: The FTS table stores no copy of the text (external content), and removing a row's
+#: entries needs the exact text it was indexed with, which the row no longer has once
+#: changed. So the first change of an indexed row since it was indexed keeps that text
+#: in its note (`indexed` = 1): later changes leave the note as it is (the index still
+#: holds the first text), and a delete only marks it `gone`. A new row's note has no
+#: text (`indexed` = 0: nothing to remove). A rowid SQLite gives again after a delete
+#: keeps the old note's text (still to be removed) and is no longer gone.
+_SQLITE_SCHEMA = (
+    f"""CREATE TABLE IF NOT EXISTS "{PENDING_TABLE}" (
+  element INTEGER PRIMARY KEY, gone INTEGER NOT NULL DEFAULT 0,
+  indexed INTEGER NOT NULL DEFAULT 0,
+  queue_name TEXT, reference TEXT, data TEXT, message TEXT)""",
     f"""CREATE TRIGGER queue_search_insert AFTER INSERT ON "Queues"
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" (rowid, queue_name, reference, data, message)
-  VALUES (NEW.rowid, NEW.queue_name, NEW.reference, NEW.data, NEW.message);
+  INSERT INTO "{PENDING_TABLE}" (element) VALUES (NEW.rowid)
+  ON CONFLICT (element) DO UPDATE SET gone = 0;
 END""",
     f"""CREATE TRIGGER queue_search_delete AFTER DELETE ON "Queues"
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, queue_name, reference, data, message)
-  VALUES ('delete', OLD.rowid, OLD.queue_name, OLD.reference, OLD.data, OLD.message);
+  INSERT INTO "{PENDING_TABLE}" (element, gone, indexed, queue_name, reference, data, message)
+  VALUES (OLD.rowid, 1, 1, OLD.queue_name, OLD.reference, OLD.data, OLD.message)
+  ON CONFLICT (element) DO UPDATE SET gone = 1;
 END""",
     f"""CREATE TRIGGER queue_search_update
 AFTER UPDATE OF queue_name, reference, data, message ON "Queues"
 WHEN OLD.queue_name IS NOT NEW.queue_name OR OLD.reference IS NOT NEW.reference
   OR OLD.data IS NOT NEW.data OR OLD.message IS NOT NEW.message
 BEGIN
-  INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, queue_name, reference, data, message)
-  VALUES ('delete', OLD.rowid, OLD.queue_name, OLD.reference, OLD.data, OLD.message);
-  INSERT INTO "{SQLITE_TABLE}" (rowid, queue_name, reference, data, message)
-  VALUES (NEW.rowid, NEW.queue_name, NEW.reference, NEW.data, NEW.message);
+  INSERT INTO "{PENDING_TABLE}" (element, indexed, queue_name, reference, data, message)
+  VALUES (OLD.rowid, 1, OLD.queue_name, OLD.reference, OLD.data, OLD.message)
+  ON CONFLICT (element) DO NOTHING;
 END""",
+)
+
+#: Index every row (the FTS table reads them from `Queues`); nothing is pending after.
+_SQLITE_REBUILD = (
+    f'DELETE FROM "{PENDING_TABLE}"',
     f"""INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}") VALUES ('rebuild')""",
 )
 
+_SQLITE_DDL = (_SQLITE_FTS, *_SQLITE_SCHEMA, *_SQLITE_REBUILD)
+
+#: One batch of the SQLite indexer, for the notes up to `:last`: the text each noted row
+#: was indexed with out, its text now in (a row that is gone has none).
+_SQLITE_REFRESH = (
+    f"""INSERT INTO "{SQLITE_TABLE}" ("{SQLITE_TABLE}", rowid, queue_name, reference, data, message)
+SELECT 'delete', element, queue_name, reference, data, message FROM "{PENDING_TABLE}"
+WHERE element <= :last AND indexed""",
+    f"""INSERT INTO "{SQLITE_TABLE}" (rowid, queue_name, reference, data, message)
+SELECT q.rowid, q.queue_name, q.reference, q.data, q.message
+FROM "{PENDING_TABLE}" p CROSS JOIN "Queues" q ON q.rowid = p.element
+WHERE p.element <= :last""",
+    f'DELETE FROM "{PENDING_TABLE}" WHERE element <= :last',
+)
+
+_SQLITE_TRIGGERS = ("queue_search_insert", "queue_search_delete", "queue_search_update")
+
 _SQLITE_DROP = (
-    "DROP TRIGGER IF EXISTS queue_search_insert",
-    "DROP TRIGGER IF EXISTS queue_search_delete",
-    "DROP TRIGGER IF EXISTS queue_search_update",
+    *(f"DROP TRIGGER IF EXISTS {name}" for name in _SQLITE_TRIGGERS),
     f'DROP TABLE IF EXISTS "{SQLITE_TABLE}"',
+    f'DROP TABLE IF EXISTS "{PENDING_TABLE}"',
 )
 
 
@@ -323,10 +365,20 @@ def offline_ddl(dialect: str) -> tuple[str, ...]:
 
 
 def schema_ddl(dialect: str) -> tuple[str, ...]:
-    """PostgreSQL's tables, functions, triggers and index without the backfill
-    (idempotent: the migration to background indexing runs them on a database that has
-    the index)."""
-    return (*_PG_SCHEMA, _PG_INDEX_DDL) if dialect == "postgresql" else ()
+    """The pending table and the triggers that fill it, without the backfill: with
+    PostgreSQL's side table and index (idempotent: the migration to background indexing
+    runs them on a database that has the index); on SQLite, for an FTS table that is
+    there, whose old triggers are dropped first (`sqlite_triggers`)."""
+    if dialect == "postgresql":
+        return (*_PG_SCHEMA, _PG_INDEX_DDL)
+    if dialect == "sqlite":
+        return _SQLITE_SCHEMA
+    return ()
+
+
+def sqlite_triggers() -> tuple[str, ...]:
+    """The names of SQLite's search triggers (the same in every revision)."""
+    return _SQLITE_TRIGGERS
 
 
 def uninstall(connection: Connection) -> None:
@@ -344,15 +396,18 @@ def search_indexed(connection: Connection) -> bool:
     """True when this database has the search index (and its triggers, on SQLite)."""
     dialect = connection.dialect.name
     if dialect == "sqlite":
-        # The table with the queue's column: 0d1ca1e5c001's (without it) was remade by
-        # 0d20a1e5c001; until then, the plain LIKE.
+        # The table with the queue's column (0d1ca1e5c001's, without it, was remade by
+        # 0d20a1e5c001), the pending table, and triggers that note (those of revisions
+        # before 0d21a1e5c001 tokenised in the writer's transaction; until `openorch
+        # upgrade` switches them, the plain LIKE).
+        listed = ", ".join(f"'{name}'" for name in _SQLITE_TRIGGERS)
         found = connection.exec_driver_sql(
             "SELECT COUNT(*) FROM sqlite_master WHERE (type = 'table' AND name = ? "
-            "AND sql LIKE '%queue_name%') OR (type = 'trigger' AND name IN "
-            "('queue_search_insert', 'queue_search_delete', 'queue_search_update'))",
-            (SQLITE_TABLE,),
+            "AND sql LIKE '%queue_name%') OR (type = 'table' AND name = ?) OR "
+            f"(type = 'trigger' AND name IN ({listed}) AND sql LIKE ?)",
+            (SQLITE_TABLE, PENDING_TABLE, f"%{PENDING_TABLE}%"),
         ).scalar()
-        return int(found or 0) == 4
+        return int(found or 0) == 2 + len(_SQLITE_TRIGGERS)
     if dialect == "postgresql":
         listed = ", ".join(f"'{name}'" for name in _PG_TRIGGERS)
         found = connection.exec_driver_sql(
@@ -361,7 +416,7 @@ def search_indexed(connection: Connection) -> bool:
             "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = 'Queues' "
             f"AND pg_table_is_visible(c.oid) AND t.tgname IN ({listed})) "
             "+ (to_regclass(%(pending)s) IS NOT NULL)::int",
-            {"name": PG_INDEX, "pending": f'"{PG_PENDING}"'},
+            {"name": PG_INDEX, "pending": f'"{PENDING_TABLE}"'},
         ).scalar()
         # The pending table too: without it (the index of revision 0d1ca1e5c001, kept in
         # the writer's transaction, before `openorch upgrade`) the search is plain LIKE.
@@ -374,10 +429,11 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
     (ANDed with the exact condition, which decides). Only for terms of MIN_TERM
     characters or more.
 
-    PostgreSQL: the elements whose indexed document holds the term, and every element
-    still pending (its document may be missing or stale). A pending note commits with
-    the write it notes and is removed only in the transaction that refreshed the
-    document, so every element is at any moment either pending or indexed as it is."""
+    The elements whose indexed text holds the term, and every element still pending
+    (its entry may be missing or stale). A pending note commits with the write it notes
+    and is removed only in the transaction that refreshed the entry, so every element is
+    at any moment either pending or indexed as it is (PostgreSQL: its document in
+    `Queue_Search`; SQLite: its trigrams in the FTS table, by rowid)."""
     if dialect == "postgresql":
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         indexed: Select[Any] = (
@@ -392,11 +448,11 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
         )
         pending = (
             select(func.unnest(literal_column("ids")))
-            .select_from(text(f'"{PG_PENDING}"'))
+            .select_from(text(f'"{PENDING_TABLE}"'))
             .where(text("NOT gone"))
         )
         return literal_column('"Queues".id').in_(indexed.union_all(pending))
-    return literal_column('"Queues".rowid').in_(
+    matched: Select[Any] = (
         select(literal_column("rowid"))
         .select_from(text(f'"{SQLITE_TABLE}"'))
         .where(
@@ -405,10 +461,16 @@ def prefilter(dialect: str, term: str, queue_name: str) -> ColumnElement[bool]:
             )
         )
     )
+    noted: Select[Any] = select(literal_column("element")).select_from(text(f'"{PENDING_TABLE}"'))
+    return literal_column('"Queues".rowid').in_(matched.union_all(noted.where(text("gone = 0"))))
 
 
 #: Elements one background batch refreshes (one short transaction, ~0.6 s here).
 INDEX_BATCH = 20_000
+
+#: SQLite's batches hold its one write lock, which claims wait for: small ones, with a
+#: pause as long as the batch after each (measured in docs/benchmarks.md).
+SQLITE_INDEX_BATCH = 2_000
 
 #: Above this many pending elements a search leaves the index out and reads the queue
 #: with the plain LIKE: looking up every pending element would cost more (it is the
@@ -421,11 +483,19 @@ _INDEXER_LOCK = "pg_try_advisory_xact_lock(1869770351, 31)"
 
 
 def backlog(connection: Connection) -> int:
-    """How many elements wait for their documents, deleted ones left out (PostgreSQL; at
-    most PENDING_LIMIT + 1 notes are read, so this stays cheap however large it is)."""
+    """How many elements wait for their documents, deleted ones left out (at most
+    PENDING_LIMIT + 1 notes are read, so this stays cheap however large it is)."""
+    if connection.dialect.name == "sqlite":
+        return int(
+            connection.exec_driver_sql(
+                f'SELECT count(*) FROM (SELECT 1 FROM "{PENDING_TABLE}" WHERE gone = 0 LIMIT ?)',
+                (PENDING_LIMIT + 1,),
+            ).scalar()
+            or 0
+        )
     return int(
         connection.exec_driver_sql(
-            f'SELECT COALESCE(sum(n), 0) FROM (SELECT n FROM "{PG_PENDING}" WHERE NOT gone '
+            f'SELECT COALESCE(sum(n), 0) FROM (SELECT n FROM "{PENDING_TABLE}" WHERE NOT gone '
             "LIMIT %(rows)s) t",
             {"rows": PENDING_LIMIT + 1},
         ).scalar()
@@ -437,23 +507,26 @@ def index_backlog(connection: Connection, limit: int = INDEX_BATCH) -> int | Non
     """Refresh the documents of up to `limit` pending elements (oldest notes first) and
     remove their notes, in the caller's transaction. Returns how many were refreshed,
     or None when another indexer is at work. A note larger than `limit` (a big bulk
-    create) is done in parts: its first `limit` ids, the rest kept for the next batch."""
+    create) is done in parts: its first `limit` ids, the rest kept for the next batch.
+    SQLite: one note per element, the lowest `limit` first (its one writer is the lock)."""
+    if connection.dialect.name == "sqlite":
+        return _sqlite_index_backlog(connection, limit)
     if not connection.exec_driver_sql(f"SELECT {_INDEXER_LOCK}").scalar():
         return None
     notes = connection.exec_driver_sql(
-        f'SELECT id, n FROM "{PG_PENDING}" ORDER BY id LIMIT %(rows)s', {"rows": limit}
+        f'SELECT id, n FROM "{PENDING_TABLE}" ORDER BY id LIMIT %(rows)s', {"rows": limit}
     ).all()
     if not notes:
         return 0
     first_id, first_n = notes[0]
     if first_n > limit:
         ids = connection.exec_driver_sql(
-            f'SELECT ids[1:%(k)s] FROM "{PG_PENDING}" WHERE id = %(id)s',
+            f'SELECT ids[1:%(k)s] FROM "{PENDING_TABLE}" WHERE id = %(id)s',
             {"k": limit, "id": first_id},
         ).scalar()
         _refresh(connection, ids or [])
         connection.exec_driver_sql(
-            f'UPDATE "{PG_PENDING}" SET ids = ids[%(next)s:], n = n - %(k)s WHERE id = %(id)s',
+            f'UPDATE "{PENDING_TABLE}" SET ids = ids[%(next)s:], n = n - %(k)s WHERE id = %(id)s',
             {"next": limit + 1, "k": limit, "id": first_id},
         )
         return limit
@@ -465,15 +538,28 @@ def index_backlog(connection: Connection, limit: int = INDEX_BATCH) -> int | Non
         taken.append(note_id)
         count += n
     ids = connection.exec_driver_sql(
-        f'SELECT array_agg(DISTINCT element) FROM "{PG_PENDING}", unnest(ids) element '
+        f'SELECT array_agg(DISTINCT element) FROM "{PENDING_TABLE}", unnest(ids) element '
         "WHERE id = ANY(%(notes)s)",
         {"notes": taken},
     ).scalar()
     _refresh(connection, ids or [])
     connection.exec_driver_sql(
-        f'DELETE FROM "{PG_PENDING}" WHERE id = ANY(%(notes)s)', {"notes": taken}
+        f'DELETE FROM "{PENDING_TABLE}" WHERE id = ANY(%(notes)s)', {"notes": taken}
     )
     return count
+
+
+def _sqlite_index_backlog(connection: Connection, limit: int) -> int:
+    last, count = connection.exec_driver_sql(
+        f'SELECT max(element), count(*) FROM (SELECT element FROM "{PENDING_TABLE}" '
+        "ORDER BY element LIMIT ?)",
+        (limit,),
+    ).one()
+    if not count:
+        return 0
+    for statement in _SQLITE_REFRESH:
+        connection.execute(text(statement), {"last": last})
+    return int(count)
 
 
 def _refresh(connection: Connection, ids: list[Any]) -> None:
@@ -540,7 +626,7 @@ class SearchStore(StoreCore):
             return []
         if not self._search_indexed():
             return []
-        if self.dialect == "postgresql":
+        if self.dialect in ("postgresql", "sqlite"):
             with self.engine.connect() as connection:
                 waiting = backlog(connection)
             if waiting > PENDING_LIMIT:
@@ -557,27 +643,35 @@ class SearchStore(StoreCore):
         return [prefilter(self.dialect, search_term, str(queue))]
 
     def indexes_in_background(self) -> bool:
-        """True where the search index is made after the writes (PostgreSQL with the
-        index): then `index_search_backlog` has work to do; elsewhere it never has."""
-        return self.dialect == "postgresql" and self._search_indexed()
+        """True where the database has the search index (PostgreSQL's, SQLite's opt-in
+        one), which is made after the writes: then `index_search_backlog` has work to
+        do; elsewhere it never has."""
+        return self.dialect in ("postgresql", "sqlite") and self._search_indexed()
 
     def index_search_backlog(self, seconds: float = 2.0) -> int:
-        """Index the elements written since the last call (PostgreSQL), in batches of
-        INDEX_BATCH, each its own short transaction, for up to about `seconds`; returns
-        how many. The Scheduler holding the watchdog lease calls it every tick; anyone
-        may (a second caller at the same time returns 0 at once). 0 on other backends,
-        whose index (SQLite's, opt-in) is kept in the writer's transaction."""
+        """Index the elements written since the last call, in batches (each its own
+        short transaction) for up to about `seconds`; returns how many. The Scheduler
+        holding the watchdog lease calls it every tick; anyone may (on PostgreSQL a
+        second caller at the same time returns 0 at once). SQLite's batches are small
+        and each is followed by a pause as long as it took, so writers waiting for the
+        one write lock get it in between. 0 where there is no index (SQL Server)."""
         if not self.indexes_in_background():
             return 0
+        sqlite = self.dialect == "sqlite"
+        limit = SQLITE_INDEX_BATCH if sqlite else INDEX_BATCH
         done = 0
         deadline = time.monotonic() + seconds
         while True:
-            batch = self._write_core(index_backlog)
+            started = time.monotonic()
+            batch = self._write_core(lambda connection: index_backlog(connection, limit))
             if not batch:
                 return done
             done += batch
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 return done
+            if sqlite and batch == limit:  # more to do: writers first
+                time.sleep(min(now - started, deadline - now))
 
     def rebuild_search_index(self) -> str | None:
         """Make the search index if this database lacks it (SQLite's, which is opt-in;
@@ -587,11 +681,12 @@ class SearchStore(StoreCore):
         def work(connection: Connection) -> str | None:
             if search_indexed(connection):
                 if connection.dialect.name == "sqlite":
-                    connection.exec_driver_sql(_SQLITE_DDL[-1])
+                    for statement in _SQLITE_REBUILD:
+                        connection.exec_driver_sql(statement)
                 else:  # waits for a background batch under way, then keeps it out
                     waiting = _INDEXER_LOCK.replace("pg_try_", "pg_")
                     connection.exec_driver_sql(f"SELECT {waiting}")
-                    connection.exec_driver_sql(f'TRUNCATE "{PG_PENDING}", "Queue_Search"')
+                    connection.exec_driver_sql(f'TRUNCATE "{PENDING_TABLE}", "Queue_Search"')
                     connection.exec_driver_sql(f'DROP INDEX "{PG_INDEX}"')
                     for statement in (_PG_BACKFILL, _PG_BUILD_MEMORY, _PG_INDEX_DDL):
                         connection.exec_driver_sql(statement)
