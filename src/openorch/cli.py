@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     search_index = commands.add_parser(
         "search-index",
-        help="make or rebuild the substring-search index (opt-in on SQLite: it slows inserts)",
+        help="make or rebuild the substring-search index (opt-in on SQLite)",
     )
     search_index.add_argument(
         "--conn", help="connection string (default: environment or local mode)"

@@ -1,13 +1,12 @@
 """`openorch search-index`: make (or rebuild) the substring-search index of a database.
 
-PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, because its
-per-row triggers make every insert into `Queues` five to eight times slower (measured in
-docs/benchmarks.md, "Counts and search"). An admin whose queues are searched more than
-they are filled turns it on here; the same command rebuilds it after a VACUUM, or makes
-PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. Where PostgreSQL's index is
-there, it makes the documents the Scheduler holding the watchdog lease has not made yet
-(for a database no Scheduler runs against; writers go on), or with `--rebuild` every
-document again. The work is the data layer's (`Store.rebuild_search_index`,
+PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, for the room
+it takes in the file (measured in docs/benchmarks.md, "Counts and search"). An admin whose
+queues are searched turns it on here; the same command rebuilds it after a VACUUM, or
+makes PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. Where the index is
+there (either backend), it indexes what the Scheduler holding the watchdog lease has not
+indexed yet (for a database no Scheduler runs against; writers go on), or with
+`--rebuild` everything again. The work is the data layer's (`Store.rebuild_search_index`,
 `Store.index_search_backlog`, store/queues/search.py).
 Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
 """
@@ -27,7 +26,7 @@ EXIT_REFUSED = 2
 
 def run_search_index(conn: str | None = None, rebuild: bool = False) -> int:
     """Make or rebuild the search index of the configured database (no key needed:
-    nothing is decrypted); on PostgreSQL, where it is there, index the elements still
+    nothing is decrypted); where it is there, index the elements still
     waiting instead (writers go on), unless `rebuild`. Returns the exit code."""
     conn_string = conn or os.environ.get(ENV_CONN) or None
     if conn_string is None:
@@ -61,9 +60,9 @@ def run_search_index(conn: str | None = None, rebuild: bool = False) -> int:
 
 
 def _catch_up(store: Store) -> int:
-    """Make the documents of the elements written since the last indexing (the work of
+    """Index the elements written since the last indexing (the work of
     the Scheduler holding the watchdog lease, for a database none is running against)."""
-    print("Indexing the elements written since their search documents were made (writers go on)…")
+    print("Indexing the elements written since the search index last saw them (writers go on)…")
     started = time.monotonic()
     done = 0
     while True:
@@ -74,6 +73,6 @@ def _catch_up(store: Store) -> int:
         print(f"  {done:,} elements indexed ({time.monotonic() - started:.0f} s)")
     print(
         f"Search index up to date: {done:,} elements indexed in "
-        f"{time.monotonic() - started:.1f} s (--rebuild makes every document again)."
+        f"{time.monotonic() - started:.1f} s (--rebuild indexes every element again)."
     )
     return EXIT_OK

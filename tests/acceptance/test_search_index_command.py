@@ -51,9 +51,20 @@ def test_the_index_is_made_for_the_elements_there_and_search_uses_it(
     assert store._search_indexed()
     found, total = store.get_queue_elements("q", search_term="ystack", include_count=True)
     assert total == 1 and found[0].reference == "needle"
+    # Written afterwards: noted, and indexed by the command when no Scheduler runs.
+    store.bulk_create_queue_elements("q", ["later1", "later2"], ["more hay", "more hay"])
     store.close()
     again = _openorch("search-index", "--conn", sqlite_db_url, home=tmp_path / "home")
-    assert again.returncode == 0, again.stderr  # rebuilt: the same answer
+    assert again.returncode == 0, again.stderr
+    assert "Search index up to date: 2 elements indexed" in again.stdout
+    rebuilt = _openorch("search-index", "--rebuild", "--conn", sqlite_db_url, home=tmp_path / "h")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Search index ready" in rebuilt.stdout
+    store = Store(sqlite_db_url, crypto_key=crypto_key)
+    assert len(store.get_queue_elements("q", search_term="ore ha")) == 2
+    with store.engine.connect() as connection:
+        assert search.backlog(connection) == 0
+    store.close()
 
 
 def test_no_database_is_refused_and_nothing_is_made(tmp_path: Path) -> None:

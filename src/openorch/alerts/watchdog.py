@@ -200,9 +200,10 @@ class Watchdog:
         self.store.compact_queue_counts()
 
     def index_search(self) -> None:
-        """Make the search documents of the elements written since the last tick, for
-        up to INDEX_SLICE seconds (PostgreSQL: writers only note which elements changed,
-        see `store/queues/search.py`); one cheap read when there is nothing to do."""
+        """Index the elements written since the last tick for search, for up to
+        INDEX_SLICE seconds (where the index is: writers only note which elements
+        changed, see `store/queues/search.py`); one cheap read when there is nothing to
+        do."""
         if self.is_holder:
             self.store.index_search_backlog(INDEX_SLICE)
 
