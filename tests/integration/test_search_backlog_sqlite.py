@@ -354,6 +354,8 @@ def test_the_upgrade_switches_to_notes_and_the_downgrade_back(tmp_path: Path) ->
         connection.exec_driver_sql(search._SQLITE_REBUILD[-1])
     Store(engine).bulk_create_queue_elements("q", ["a", "b"], ["made before", "also made"])
     assert not Store(engine)._search_indexed()  # old triggers: the plain LIKE until upgraded
+    big = ROW_TRIGGERS_ABOVE + 5  # a large bulk create keeps the old trigger (no notes yet)
+    Store(engine).bulk_create_queue_elements("big", [f"b{n}" for n in range(big)], ["b"] * big)
 
     migrate.upgrade(engine)
     store = Store(engine)
@@ -377,6 +379,7 @@ def test_the_upgrade_switches_to_notes_and_the_downgrade_back(tmp_path: Path) ->
     old = Store(engine)
     _index_matches_the_rows(old)  # the notes were indexed before the table went
     old.create_queue_element("q", "d", "made after the downgrade")
+    old.bulk_create_queue_elements("big", [f"c{n}" for n in range(big)], ["c"] * big)
     _index_matches_the_rows(old)  # by the writer again, in its transaction
     migrate.upgrade(engine)
     upgraded = Store(engine)

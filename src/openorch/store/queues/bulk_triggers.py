@@ -45,13 +45,15 @@ _LAST_ROWID = 2**63 - 1
 
 
 @contextmanager
-def _trigger_out(cursor: Any, name: str, count: int) -> Iterator[bool]:
-    """Without the trigger `name` for a batch of `count` rows, if it is there and the
-    batch is large; yields whether it was taken out. Put back as it was stored."""
+def _trigger_out(cursor: Any, name: str, count: int, writing: str) -> Iterator[bool]:
+    """Without the trigger `name` for a batch of `count` rows, if it is there, writes
+    the table `writing` (what the caller writes in its place) and the batch is large;
+    yields whether it was taken out. Put back as it was stored."""
     stored = None
     if count > ROW_TRIGGERS_ABOVE:
         stored = cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ? AND sql LIKE ?",
+            (name, f'%"{writing}"%'),
         ).fetchone()
     if stored is None:
         yield False
@@ -76,7 +78,7 @@ def one_delta_for_the_batch(
     cursor inside a write transaction: without the per-row count trigger, with one
     delta row instead. Does nothing for small batches or where the trigger is absent
     (a database without maintained counts)."""
-    with _trigger_out(cursor, COUNTS_TRIGGER, count) as out:
+    with _trigger_out(cursor, COUNTS_TRIGGER, count, "Queue_Counts") as out:
         yield
         if out:
             cursor.execute(
@@ -97,7 +99,9 @@ def one_search_note_for_the_batch(cursor: Any, count: int) -> Iterator[None]:
         last = cursor.execute('SELECT max(rowid) FROM "Queues"').fetchone()[0] or 0
         if last > _LAST_ROWID - count:
             count = 0  # SQLite would pick free rowids at random: keep the trigger
-    with _trigger_out(cursor, SEARCH_TRIGGER, count) as out:
+    # Only the trigger that notes: an index of an older revision not yet upgraded
+    # (its trigger tokenises, and there is no pending table) keeps its trigger.
+    with _trigger_out(cursor, SEARCH_TRIGGER, count, _SEARCH_PENDING) as out:
         yield
         if out:
             cursor.execute(
