@@ -12,9 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
+from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus, ReviewItem
 from openorch.store import Store
 from openorch.store.ops.metrics import DURATION_BUCKETS
+from openorch.store.queues import search
 from support.api_server import ApiServer
 from support.every_kind import fill_every_table
 
@@ -46,6 +47,10 @@ def _fill(store: Store) -> None:
         store.create_queue_element("metrics_q", f"m{number}")
     worker = store.start_job("metrics robot", "vm1")
     store.get_next_queue_element("metrics_q", job_id=worker.id)
+    for _ in range(2):  # two business failures of metrics_q in the review inbox
+        failed = store.get_next_queue_element("metrics_q", job_id=worker.id)
+        assert failed is not None
+        store.set_queue_element_status(failed.id, "FAILED", "No such customer", kind="business")
     now = datetime.now().replace(microsecond=0)
     with Session(store.engine) as session, session.begin():
         for seconds in TIMED:
@@ -109,6 +114,16 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
         open_alerts = Counter(
             session.scalars(select(Alert.rule).where(Alert.closed_at.is_(None))).all()
         )
+        reviews = dict(
+            session.execute(
+                select(ReviewItem.queue_name, func.count())
+                .where(ReviewItem.state == "open")
+                .group_by(ReviewItem.queue_name)
+            ).all()
+        )
+        waiting = None
+        if search.search_indexed(session.connection()):
+            waiting = search.backlog(session.connection())
         new_queues = set(
             session.scalars(
                 select(QueueElement.queue_name).where(QueueElement.status == QueueStatus.NEW)
@@ -125,7 +140,23 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
             assert gauge[("openorch_queue_elements", labels)] == elements.get(
                 (queue, status.name), 0
             )
-    assert gauge[("openorch_queue_elements", (("queue", "metrics_q"), ("status", "NEW")))] == 3
+    assert gauge[("openorch_queue_elements", (("queue", "metrics_q"), ("status", "NEW")))] == 1
+
+    assert {
+        dict(labels)["queue"]: value
+        for (_, labels), value in families["openorch_review_open"].items()
+    } == reviews
+    assert reviews == {"metrics_q": 2, "bulk": 1}
+    review_ages = families["openorch_review_oldest_open_age_seconds"]
+    assert {dict(labels)["queue"] for _, labels in review_ages} == set(reviews)
+    assert all(0 <= age < 300 for age in review_ages.values()), review_ages
+    if waiting is None:  # no search index (SQLite's is opt-in): no such family
+        assert "openorch_search_index_waiting" not in families
+    else:
+        assert families["openorch_search_index_waiting"] == {
+            ("openorch_search_index_waiting", ()): waiting
+        }
+        assert waiting > 0  # nothing indexed them: no Scheduler holds the lease here
 
     ages = families["openorch_queue_oldest_new_age_seconds"]
     assert {dict(labels)["queue"] for _, labels in ages} == new_queues

@@ -30,6 +30,9 @@ def _figures() -> MetricFigures:
         },
         prune=PruneTotals(runs=2, rows={"logs": 10}),
         prune_age=60.0,
+        review_open={"q": 3},
+        review_oldest_age={"q": 120.0},
+        search_waiting=7,
     )
 
 
@@ -65,6 +68,9 @@ def test_rendered_families_parse_and_carry_the_figures() -> None:
     assert samples[("openorch_pruned_rows_total", (("kind", "logs"),))] == 10
     assert samples[("openorch_pruned_rows_total", (("kind", "jobs"),))] == 0
     assert samples[("openorch_prune_last_run_age_seconds", ())] == 60
+    assert samples[("openorch_review_open", (("queue", "q"),))] == 3
+    assert samples[("openorch_review_oldest_open_age_seconds", (("queue", "q"),))] == 120
+    assert samples[("openorch_search_index_waiting", ())] == 7
 
 
 def test_the_dashboard_queries_only_metrics_that_exist() -> None:

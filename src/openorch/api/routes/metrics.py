@@ -28,6 +28,7 @@ from openorch.api.auth import get_store, require
 from openorch.database import ApiScope, QueueStatus
 from openorch.store.ops.metrics import DURATION_BUCKETS, MetricFigures
 from openorch.store.ops.retention import KINDS
+from openorch.store.queues.search import PENDING_LIMIT
 from openorch.store.runs.counters import CounterFigures
 
 router = APIRouter()
@@ -110,6 +111,30 @@ class FiguresCollector(Collector):
         for rule, count in sorted(figures.open_alerts.items()):
             alerts.add_metric([rule], count)
         yield alerts
+        reviews = GaugeMetricFamily(
+            "openorch_review_open",
+            "Items open in the review inbox (failures a person must look at), by queue.",
+            labels=["queue"],
+        )
+        review_age = GaugeMetricFamily(
+            "openorch_review_oldest_open_age_seconds",
+            "Seconds since the oldest open review item of each queue was made.",
+            labels=["queue"],
+        )
+        for queue, count in sorted(figures.review_open.items()):
+            reviews.add_metric([queue], count)
+            review_age.add_metric([queue], figures.review_oldest_age[queue])
+        yield reviews
+        yield review_age
+        if figures.search_waiting is not None:
+            waiting = GaugeMetricFamily(
+                "openorch_search_index_waiting",
+                "Queue elements written since the search index saw them (read up to "
+                f"{PENDING_LIMIT + 1}; above {PENDING_LIMIT} searches read queues without "
+                "the index). The Scheduler holding the watchdog lease indexes them.",
+            )
+            waiting.add_metric([], figures.search_waiting)
+            yield waiting
         yield from _counter_families(figures)
 
 

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Float, case, cast, exc, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
+from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus, ReviewItem
 from openorch.store.ops.retention_policy import PruneTotals, prune_totals
 from openorch.store.queues.claim import oldest_new_created
 from openorch.store.queues.counts import QueueCountStore
+from openorch.store.queues.search import SearchStore, backlog
 from openorch.store.runs import state
 from openorch.store.runs.counters import DURATION_BUCKETS as DURATION_BUCKETS
 from openorch.store.runs.counters import (
@@ -70,6 +71,12 @@ class MetricFigures:
     prune: PruneTotals | None = None
     #: Seconds since the newest prune run finished (None: none yet).
     prune_age: float | None = None
+    #: queue -> items open in the review inbox (queues with open items only).
+    review_open: dict[str, int] = field(default_factory=dict)
+    #: queue -> seconds since its oldest open review item was made.
+    review_oldest_age: dict[str, float] = field(default_factory=dict)
+    #: Elements waiting for the search indexer, up to PENDING_LIMIT + 1 (None: no index).
+    search_waiting: int | None = None
 
 
 ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.KILLED)
@@ -119,7 +126,7 @@ def _oldest_new(
     return found
 
 
-class MetricsStore(QueueCountStore):
+class MetricsStore(QueueCountStore, SearchStore):
     """Read-only aggregate figures for monitoring."""
 
     def get_metric_figures(self, heartbeat_timeout: float) -> MetricFigures:
@@ -127,6 +134,7 @@ class MetricsStore(QueueCountStore):
         dialect = self.dialect
         # The maintained counts (store/queues/counts.py) where the database keeps them.
         maintained = self._maintained_queue_counts()
+        indexed = self.indexes_in_background()
 
         def work(session: Session) -> MetricFigures:
             figures = MetricFigures()
@@ -183,9 +191,20 @@ class MetricsStore(QueueCountStore):
                 .group_by(Alert.rule)
             ).all():
                 figures.open_alerts[str(rule)] = int(count)
+            if indexed:
+                figures.search_waiting = backlog(session.connection())
             # Last: on a database not upgraded to these tables the statement fails, and on
             # PostgreSQL a failed statement ends the transaction.
             try:
+                # Open items only: a range of the (state, created_date) index, a human
+                # inbox's size, grouped by queue.
+                for queue, count, oldest in session.execute(
+                    select(ReviewItem.queue_name, func.count(), func.min(ReviewItem.created_date))
+                    .where(ReviewItem.state == "open")
+                    .group_by(ReviewItem.queue_name)
+                ).all():
+                    figures.review_open[str(queue)] = int(count)
+                    figures.review_oldest_age[str(queue)] = max(0.0, (now - oldest).total_seconds())
                 figures.job_counters = read_job_counters(session)
                 figures.prune = prune_totals(session)
             except (exc.ProgrammingError, exc.OperationalError):
