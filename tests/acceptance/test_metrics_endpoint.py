@@ -71,6 +71,7 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
     _fill(store)
     _token, metrics_secret = store.create_api_token("prometheus", ["METRICS"])
     _token, read_secret = store.create_api_token("reader", ["READ"])
+    claims = store.claim_counts()
     server = ApiServer(tmp_path, db_url)
     try:
         families = _scrape(server, metrics_secret)
@@ -117,7 +118,8 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
         reviews = dict(
             session.execute(
                 select(ReviewItem.queue_name, func.count())
-                .where(ReviewItem.state == "open")
+                .join(QueueElement, QueueElement.id == ReviewItem.element_id)
+                .where(ReviewItem.state == "open", QueueElement.status == QueueStatus.FAILED)
                 .group_by(ReviewItem.queue_name)
             ).all()
         )
@@ -142,6 +144,12 @@ def test_a_scrape_matches_the_database(db_url: str, crypto_key: str, tmp_path: P
             )
     assert gauge[("openorch_queue_elements", (("queue", "metrics_q"), ("status", "NEW")))] == 1
 
+    assert {
+        dict(labels)["queue"]: value
+        for (_, labels), value in families["openorch_queue_claims"].items()
+        if _ == "openorch_queue_claims_total"
+    } == claims
+    assert claims is not None and claims["metrics_q"] == 3  # one worked, two failed
     assert {
         dict(labels)["queue"]: value
         for (_, labels), value in families["openorch_review_open"].items()

@@ -33,6 +33,7 @@ def _figures() -> MetricFigures:
         review_open={"q": 3},
         review_oldest_age={"q": 120.0},
         search_waiting=7,
+        claims={"q": 9},
     )
 
 
@@ -71,6 +72,7 @@ def test_rendered_families_parse_and_carry_the_figures() -> None:
     assert samples[("openorch_review_open", (("queue", "q"),))] == 3
     assert samples[("openorch_review_oldest_open_age_seconds", (("queue", "q"),))] == 120
     assert samples[("openorch_search_index_waiting", ())] == 7
+    assert samples[("openorch_queue_claims_total", (("queue", "q"),))] == 9
 
 
 def test_the_dashboard_queries_only_metrics_that_exist() -> None:

@@ -56,6 +56,8 @@ def test_queue_counts_trigger_compiles_for_sql_server() -> None:
     )
     assert "FROM inserted" in trigger and "FROM deleted" in trigger
     assert "HAVING SUM(delta) <> 0" in trigger
+    # Claims (0d22a1e5c001): an updated row now IN_PROGRESS and not before.
+    assert "JOIN deleted d ON d.id = i.id" in trigger and "'CLAIMED'" in trigger
     assert (
         "INSERT INTO Queue_Counts (queue_name, status, delta) SELECT queue_name, status, "
         "COUNT(*) FROM Queues GROUP BY queue_name, status"

@@ -498,6 +498,7 @@ PASSED_THROUGH = frozenset(
         "cipher",
         "close",
         "count_queue_action",
+        "claim_counts",
         "count_queues_by_scan",
         "count_review_items",
         "history_actor",

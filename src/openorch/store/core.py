@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 #: Newest revision of openorch's own migration chain (version table `openorch_version`,
 #: see store/revision.py) this version writes and expects. Bump it with every migration.
-HEAD_REVISION = "0d21a1e5c001"
+HEAD_REVISION = "0d22a1e5c001"
 
 #: The original OpenOrchestrator 3.0.0's newest revision.
 ORIGINAL_HEAD_REVISION = "1c87ed320c78"

@@ -53,6 +53,16 @@ class FiguresCollector(Collector):
                 count = figures.queue_elements.get((queue, status.name), 0)
                 elements.add_metric([queue, status.name], count)
         yield elements
+        if figures.claims is not None:
+            claims = CounterMetricFamily(
+                "openorch_queue_claims",
+                "Queue elements claimed (set IN_PROGRESS from another status), by queue, "
+                "since the database began counting them; whoever claimed.",
+                labels=["queue"],
+            )
+            for queue, count in sorted(figures.claims.items()):
+                claims.add_metric([queue], count)
+            yield claims
         oldest = GaugeMetricFamily(
             "openorch_queue_oldest_new_age_seconds",
             "Seconds since the oldest NEW element of each queue was created.",

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Float, case, cast, exc, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus, ReviewItem
+from openorch.database import Alert, Job, JobStatus, QueueElement, QueueStatus
 from openorch.store.ops.retention_policy import PruneTotals, prune_totals
 from openorch.store.queues.claim import oldest_new_created
-from openorch.store.queues.counts import QueueCountStore
+from openorch.store.queues.counts import QueueCountStore, read_claims
+from openorch.store.queues.review import open_items_by_queue
 from openorch.store.queues.search import SearchStore, backlog
 from openorch.store.runs import state
 from openorch.store.runs.counters import DURATION_BUCKETS as DURATION_BUCKETS
@@ -77,6 +78,8 @@ class MetricFigures:
     review_oldest_age: dict[str, float] = field(default_factory=dict)
     #: Elements waiting for the search indexer, up to PENDING_LIMIT + 1 (None: no index).
     search_waiting: int | None = None
+    #: queue -> claims since the count triggers began counting them (None: no counts).
+    claims: dict[str, int] | None = None
 
 
 ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.KILLED)
@@ -151,6 +154,8 @@ class MetricsStore(QueueCountStore, SearchStore):
                     )
                 ).all():
                     figures.queue_elements[(str(queue), element_status.name)] = int(count)
+            if maintained is not None:
+                figures.claims = read_claims(session.connection())
             for queue, oldest in _oldest_new(session, maintained):
                 if oldest is not None:
                     figures.oldest_new_age[str(queue)] = max(0.0, (now - oldest).total_seconds())
@@ -196,15 +201,11 @@ class MetricsStore(QueueCountStore, SearchStore):
             # Last: on a database not upgraded to these tables the statement fails, and on
             # PostgreSQL a failed statement ends the transaction.
             try:
-                # Open items only: a range of the (state, created_date) index, a human
-                # inbox's size, grouped by queue.
-                for queue, count, oldest in session.execute(
-                    select(ReviewItem.queue_name, func.count(), func.min(ReviewItem.created_date))
-                    .where(ReviewItem.state == "open")
-                    .group_by(ReviewItem.queue_name)
-                ).all():
-                    figures.review_open[str(queue)] = int(count)
-                    figures.review_oldest_age[str(queue)] = max(0.0, (now - oldest).total_seconds())
+                # Open items only (a range of the (state, created_date) index, a human
+                # inbox's size), counted as the Overview and the alert rule count them.
+                for queue, (count, oldest) in open_items_by_queue(session.connection()).items():
+                    figures.review_open[queue] = count
+                    figures.review_oldest_age[queue] = max(0.0, (now - oldest).total_seconds())
                 figures.job_counters = read_job_counters(session)
                 figures.prune = prune_totals(session)
             except (exc.ProgrammingError, exc.OperationalError):

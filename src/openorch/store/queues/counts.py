@@ -26,6 +26,13 @@ Per backend:
 
 A database without the triggers (made by `create_all`, or an older revision) is
 counted the original way (GROUP BY): `counts_maintained` decides, checked once a minute.
+
+Claims are counted by the same triggers (since revision 0d22a1e5c001): a row whose
+status becomes IN_PROGRESS from another adds a delta row `(queue, 'CLAIMED', 1)` (a
+pseudo-status, never a count of elements: the reads below leave it out). Compaction sums
+it like the rest, so `read_claims` is every claim since the upgrade, whoever claimed (the
+original's Schedulers too), for `/metrics`. It costs a claim one more small row in the
+same insert, not another statement.
 """
 
 import logging
@@ -52,6 +59,9 @@ QUEUE_COUNTS = Table(
     Column("status", String(11), nullable=False),
     Column("delta", BigInteger, nullable=False),
 )
+
+#: The pseudo-status of the delta rows that count claims.
+CLAIMED = "CLAIMED"
 
 #: A read that summed more rows than this compacts the table afterwards.
 COMPACT_ABOVE = 5000
@@ -84,7 +94,9 @@ END""",
 WHEN OLD.status IS NOT NEW.status OR OLD.queue_name IS NOT NEW.queue_name
 BEGIN
   INSERT INTO "Queue_Counts" (queue_name, status, delta)
-  VALUES (OLD.queue_name, OLD.status, -1), (NEW.queue_name, NEW.status, 1);
+  SELECT OLD.queue_name, OLD.status, -1 UNION ALL SELECT NEW.queue_name, NEW.status, 1
+  UNION ALL SELECT NEW.queue_name, 'CLAIMED', 1
+  WHERE NEW.status = 'IN_PROGRESS' AND OLD.status IS NOT 'IN_PROGRESS';
 END""",
 )
 
@@ -110,9 +122,17 @@ END $$""",
     """CREATE OR REPLACE FUNCTION openorch_queue_counts_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO "Queue_Counts" (queue_name, status, delta)
-  VALUES (OLD.queue_name, CAST(OLD.status AS VARCHAR(11)), -1),
-         (NEW.queue_name, CAST(NEW.status AS VARCHAR(11)), 1);
+  IF CAST(NEW.status AS VARCHAR(11)) = 'IN_PROGRESS' AND OLD.status IS DISTINCT FROM NEW.status
+  THEN
+    INSERT INTO "Queue_Counts" (queue_name, status, delta)
+    VALUES (OLD.queue_name, CAST(OLD.status AS VARCHAR(11)), -1),
+           (NEW.queue_name, CAST(NEW.status AS VARCHAR(11)), 1),
+           (NEW.queue_name, 'CLAIMED', 1);
+  ELSE
+    INSERT INTO "Queue_Counts" (queue_name, status, delta)
+    VALUES (OLD.queue_name, CAST(OLD.status AS VARCHAR(11)), -1),
+           (NEW.queue_name, CAST(NEW.status AS VARCHAR(11)), 1);
+  END IF;
   RETURN NULL;
 END $$""",
     """CREATE OR REPLACE FUNCTION openorch_queue_counts_truncate() RETURNS trigger
@@ -136,7 +156,8 @@ FOR EACH STATEMENT EXECUTE PROCEDURE openorch_queue_counts_truncate()""",
 )
 
 # One trigger for the three events: `inserted` and `deleted` hold the statement's rows
-# (an UPDATE has both); changes that cancel out (a message edit) add nothing.
+# (an UPDATE has both); changes that cancel out (a message edit) add nothing. A claim is
+# an updated row (same id in both) now IN_PROGRESS and not before.
 _MSSQL_DDL = (
     """CREATE TRIGGER queue_counts_change ON [Queues] AFTER INSERT, UPDATE, DELETE AS
 BEGIN
@@ -146,6 +167,10 @@ BEGIN
     SELECT queue_name, status, CAST(1 AS BIGINT) AS delta FROM inserted
     UNION ALL
     SELECT queue_name, status, CAST(-1 AS BIGINT) FROM deleted
+    UNION ALL
+    SELECT i.queue_name, 'CLAIMED', CAST(1 AS BIGINT) FROM inserted i
+    JOIN deleted d ON d.id = i.id
+    WHERE i.status = 'IN_PROGRESS' AND d.status <> 'IN_PROGRESS'
   ) AS changes
   GROUP BY queue_name, status
   HAVING SUM(delta) <> 0;
@@ -174,6 +199,17 @@ BACKFILL = (
 def trigger_ddl(dialect: str) -> tuple[str, ...]:
     """The statements that create the count triggers on this backend."""
     return _TRIGGER_DDL[dialect]
+
+
+def claim_counting_ddl(dialect: str) -> tuple[str, ...]:
+    """The statements that replace the one trigger (function, on PostgreSQL) that
+    changed when claims began to be counted (revision 0d22a1e5c001), on a database
+    that has the count triggers of 0d1ca1e5c001."""
+    if dialect == "sqlite":
+        return ("DROP TRIGGER IF EXISTS queue_counts_update", _SQLITE_DDL[2])
+    if dialect == "postgresql":
+        return (_POSTGRESQL_DDL[2],)
+    return ("DROP TRIGGER IF EXISTS queue_counts_change", _MSSQL_DDL[0])
 
 
 def drop_ddl(dialect: str) -> tuple[str, ...]:
@@ -255,7 +291,20 @@ def queue_total(connection: Connection, queue_name: str, status: QueueStatus | N
     )
     if status is not None:
         statement = statement.where(QUEUE_COUNTS.c.status == status.name)
+    else:
+        statement = statement.where(QUEUE_COUNTS.c.status != CLAIMED)
     return int(connection.execute(statement).scalar() or 0)
+
+
+def read_claims(connection: Connection) -> dict[str, int]:
+    """Every queue's claims since the triggers began counting them (queues with none
+    left out)."""
+    statement = (
+        select(QUEUE_COUNTS.c.queue_name, func.sum(QUEUE_COUNTS.c.delta))
+        .where(QUEUE_COUNTS.c.status == CLAIMED)
+        .group_by(QUEUE_COUNTS.c.queue_name)
+    )
+    return {str(queue): int(total) for queue, total in connection.execute(statement) if total}
 
 
 _POSTGRESQL_COMPACT = """WITH gone AS (
@@ -335,6 +384,14 @@ class QueueCountStore(StoreCore):
             return None
         with self.engine.connect() as connection:
             return one_queue(connection, queue_name)
+
+    def claim_counts(self) -> dict[str, int] | None:
+        """Claims per queue since the count triggers began counting them (the upgrade
+        to 0d22a1e5c001), whoever claimed; None when this database keeps no counts."""
+        if not self._counts_maintained():
+            return None
+        with self.engine.connect() as connection:
+            return read_claims(connection)
 
     def _compact_quietly(self) -> None:
         try:

@@ -483,6 +483,25 @@ def _resume_pipeline(
     )
 
 
+def open_items_by_queue(
+    connection: Connection, cutoff: datetime | None = None
+) -> dict[str, tuple[int, datetime]]:
+    """Per queue, (how many, the oldest) of the open items whose element still waits
+    (FAILED), as the Overview counts them; only those that arrived before `cutoff` when
+    given. For the alert rule and `/metrics`."""
+    conditions = [_REVIEWS.c.state == "open", _QUEUES.c.status == QueueStatus.FAILED]
+    if cutoff is not None:
+        conditions.append(_REVIEWS.c.created_date < cutoff)
+    statement = (
+        select(_REVIEWS.c.queue_name, func.count(), func.min(_REVIEWS.c.created_date))
+        .select_from(_REVIEWS)
+        .join(_QUEUES, _QUEUES.c.id == _REVIEWS.c.element_id)
+        .where(*conditions)
+        .group_by(_REVIEWS.c.queue_name)
+    )
+    return {name: (int(count), oldest) for name, count, oldest in connection.execute(statement)}
+
+
 class ReviewStore(StoreCore):
     """The review inbox: list, assign and decide."""
 
@@ -570,21 +589,8 @@ class ReviewStore(StoreCore):
     def review_waiting_by_queue(self, cutoff: datetime) -> dict[str, tuple[int, datetime]]:
         """Per queue, (how many, the oldest) of the open items that arrived before
         `cutoff` (the alert rule "items wait for review too long")."""
-        statement = (
-            select(_REVIEWS.c.queue_name, func.count(), func.min(_REVIEWS.c.created_date))
-            .select_from(_REVIEWS)
-            .join(_QUEUES, _QUEUES.c.id == _REVIEWS.c.element_id)
-            .where(
-                _REVIEWS.c.state == "open",
-                _REVIEWS.c.created_date < cutoff,
-                _QUEUES.c.status == QueueStatus.FAILED,
-            )
-            .group_by(_REVIEWS.c.queue_name)
-        )
         with self.engine.connect() as connection:
-            return {
-                name: (int(count), oldest) for name, count, oldest in connection.execute(statement)
-            }
+            return open_items_by_queue(connection, cutoff)
 
     def assign_review_item(self, item_id: uuid.UUID | str, assignee: str | None) -> None:
         """Assign an open item to a person (None: unassign).
