@@ -1,6 +1,6 @@
 """Mixed fleets (issue 31): the original 3.0.0 writes `Queues` directly, and the counts
-openorch maintains by triggers stay exact and search finds its elements (SQLite and
-PostgreSQL)."""
+openorch maintains by triggers stay exact (its claims counted too, issue 29) and search
+finds its elements (SQLite and PostgreSQL)."""
 
 import time
 
@@ -35,6 +35,8 @@ def test_the_originals_queue_writes_keep_the_maintained_counts_exact(
     assert counts[QueueStatus.DONE] == 4 and counts[QueueStatus.FAILED] == 2
     assert sum(counts.values()) == 2 + 30 + 5 - 1
     assert store.get_queue_count()["ours-bulk"][QueueStatus.NEW] == 1200
+    # Claims counted whoever claims (0d22a1e5c001): our one and the original's 12.
+    assert store.claim_counts() == {"mixed": 13}
     store.compact_queue_counts()
     assert store.get_queue_count()["mixed"] == truth
     # Search finds the original's writes at once (PostgreSQL: through the pending notes

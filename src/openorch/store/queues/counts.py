@@ -18,7 +18,7 @@ Per backend:
 - PostgreSQL: INSERT and DELETE use statement-level triggers with transition tables
   (a bulk insert of 100,000 elements adds one row per (queue, status), not 100,000);
   UPDATE uses a row-level trigger that fires only when the status or queue changes (a
-  claim adds two rows). TRUNCATE empties the counts.
+  claim adds three: the two counts and one claim, below). TRUNCATE empties the counts.
 - SQLite: row-level triggers (SQLite has no statement triggers); one writer at a time,
   so nothing contends.
 - SQL Server: one statement-level trigger over `inserted`/`deleted` (emitted by the
