@@ -260,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     search_index.add_argument(
         "--rebuild",
         action="store_true",
-        help="PostgreSQL: make every document again (writers wait) instead of indexing "
-        "the elements still waiting",
+        help="index every element again (writers wait; SQLite: after a VACUUM) instead of "
+        "indexing the elements still waiting",
     )
     search_index.set_defaults(handler=_run_search_index)
 

@@ -36,9 +36,10 @@ results are the plain LIKE's, whatever the index's case folding. Terms shorter t
 the index could not be made (no `pg_trgm` or `btree_gin`, an old SQLite), said once in
 the log.
 
-SQLite's FTS table refers to `Queues` rows by rowid, which `VACUUM` may renumber (the
-table's key is a UUID); openorch never runs VACUUM. After one run by hand,
-`rebuild_search_index()` rebuilds the index from the rows.
+SQLite's FTS table (and its pending notes) refers to `Queues` rows by rowid, which
+`VACUUM` may renumber (the table's key is a UUID); openorch never runs VACUUM. After one
+run by hand, `rebuild_search_index()` (`openorch search-index --rebuild`) rebuilds the
+index from the rows.
 """
 
 import logging
