@@ -2,11 +2,11 @@
 
 PostgreSQL gets its index with the upgrade; on SQLite the index is opt-in, for the room
 it takes in the file (measured in docs/benchmarks.md, "Counts and search"). An admin whose
-queues are searched turns it on here; `--rebuild` rebuilds it (SQLite's after a VACUUM),
-and the command makes PostgreSQL's once `pg_trgm` and `btree_gin` can be installed. Where the index is
-there (either backend), it indexes what the Scheduler holding the watchdog lease has not
-indexed yet (for a database no Scheduler runs against; writers go on), or with
-`--rebuild` everything again. The work is the data layer's (`Store.rebuild_search_index`,
+queues are searched turns it on here; it makes PostgreSQL's once `pg_trgm` and
+`btree_gin` can be installed. Where the index is there (either backend), it indexes what
+the Scheduler holding the watchdog lease has not indexed yet (for a database no
+Scheduler runs against; writers go on), or with `--rebuild` everything again (SQLite's
+after a VACUUM). The work is the data layer's (`Store.rebuild_search_index`,
 `Store.index_search_backlog`, store/queues/search.py).
 Exit codes: 0 the index is there, 1 it cannot be made here (why is printed), 2 refused.
 """
