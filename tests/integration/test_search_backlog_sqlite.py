@@ -7,8 +7,12 @@ LIKE finds at every moment, whoever writes; and after indexing the FTS table mus
 with the content table: a wrong 'delete' leaves entries it reports as corrupt)."""
 
 import importlib.util
+import os
 import random
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -244,6 +248,57 @@ def test_batches_pause_for_writers(indexed: Store, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(search.time, "sleep", pauses.append)
     assert store.index_search_backlog(seconds=60) == 350
     assert len(pauses) == 3 and all(0 < pause < 5 for pause in pauses)
+
+
+#: A separate indexer process whose one batch has done its work and then waits before
+#: its transaction commits (the moment to kill it), saying so on stdout.
+_KILLED_INDEXER = """
+import sys
+import time
+from openorch.store import Store
+from openorch.store.queues import search
+
+work = search._sqlite_index_backlog
+def held(connection, limit):
+    done = work(connection, limit)
+    print("worked", done, flush=True)
+    time.sleep(60)
+    return done
+search._sqlite_index_backlog = held
+search.SQLITE_INDEX_BATCH = 1_000_000
+Store(sys.argv[1]).index_search_backlog(seconds=3600)
+print("committed", flush=True)
+"""
+
+
+def test_an_indexer_killed_in_its_batch_leaves_nothing_half_done(indexed: Store) -> None:
+    """SIGKILL after the indexer's batch has written the FTS table and deleted the notes,
+    before it commits: the batch was one transaction, so every note is still there and
+    searches stay exact; the next indexer finishes the work with an index that matches
+    the rows."""
+    store, plain = indexed, _plain(indexed)
+    count = 5_000
+    store.bulk_create_queue_elements(
+        "kill", [f"r{n}" for n in range(count)], [f"item {n:05d}" for n in range(count)]
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    indexer = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_INDEXER, str(store.engine.url)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert indexer.stdout is not None
+    assert indexer.stdout.readline().split() == ["worked", str(count)]
+    os.kill(indexer.pid, signal.SIGKILL)
+    assert "committed" not in indexer.stdout.read()
+    indexer.wait(10)
+    assert _notes(store) == count  # the batch rolled back as a whole
+    for term in ("item 0000", "item 04999", "r123"):
+        assert _found(store, "kill", term) == _found(plain, "kill", term) != set(), term
+    assert _index_all(store) == count
+    _index_matches_the_rows(store)
+    assert len(_found(store, "kill", "item 0000")) == 10
 
 
 def _both_in_one_snapshot(engine: sa.Engine, queue: str, term: str) -> tuple[set, set]:
