@@ -7,22 +7,14 @@ the downgrade stops it."""
 
 import uuid
 
-import sqlalchemy as sa
 from alembic import command
 
 from openorch import migrate
 from openorch.database import QueueStatus
 from openorch.store import Store, build_engine
 from openorch.store.queues import counts as queue_counts
-
-
-def _raw(store: Store, sql: str, **values: object) -> None:
-    with store.engine.begin() as connection:
-        connection.execute(sa.text(sql), values)
-
-
-def _key(store: Store, element_id: uuid.UUID) -> object:
-    return element_id.hex if store.dialect == "sqlite" else element_id
+from support.databases import raw_sql, stored_id
+from support.search_checks import migration
 
 
 def test_every_claim_counts_once_whoever_claims(store: Store) -> None:
@@ -38,19 +30,19 @@ def test_every_claim_counts_once_whoever_claims(store: Store) -> None:
     again = store.get_next_queue_element("a")  # ...and claimed again: a second claim
     assert again is not None and again.id == second.id
     # The original's claim is a plain UPDATE of the status.
-    _raw(
+    raw_sql(
         store,
         """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE reference = 'r5'""",
     )
     # Not claims: a message on an element in progress, moving it to another queue, an
     # element inserted already IN_PROGRESS.
     store.update_queue_element(again.id, message="working")
-    _raw(store, """UPDATE "Queues" SET queue_name = 'b' WHERE reference = 'r5'""")
-    _raw(
+    raw_sql(store, """UPDATE "Queues" SET queue_name = 'b' WHERE reference = 'r5'""")
+    raw_sql(
         store,
         'INSERT INTO "Queues" (id, queue_name, status, created_date) '
         "VALUES (:id, 'a', 'IN_PROGRESS', CURRENT_TIMESTAMP)",
-        id=_key(store, uuid.uuid4()),
+        id=stored_id(store, uuid.uuid4()),
     )
     store.get_next_queue_element("b")
     assert store.claim_counts() == {"a": 4, "b": 1}
@@ -66,8 +58,8 @@ def test_every_claim_counts_once_whoever_claims(store: Store) -> None:
 
 def test_claims_of_many_elements_at_once_count_each(store: Store) -> None:
     store.bulk_create_queue_elements("m", [f"r{n}" for n in range(25)], [None] * 25)
-    _raw(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE queue_name = 'm'""")
-    _raw(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE queue_name = 'm'""")
+    raw_sql(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE queue_name = 'm'""")
+    raw_sql(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE queue_name = 'm'""")
     assert store.claim_counts() == {"m": 25}  # the second UPDATE changed no status
 
 
@@ -75,7 +67,7 @@ def test_the_upgrade_starts_counting_claims_and_the_downgrade_stops(empty_url: s
     engine = build_engine(empty_url)
     migrate.upgrade(engine, "0d21a1e5c001")
     with engine.begin() as connection:  # 0d1ca1e5c001's update trigger, as it made it
-        for statement in _revision_0d1ca(engine.dialect.name):
+        for statement in migration("0d22a1e5c001")._REVISION_0D1CA[engine.dialect.name]:
             connection.exec_driver_sql(statement)
     store = Store(engine)
     store.bulk_create_queue_elements("q", [f"r{n}" for n in range(4)], [None] * 4)
@@ -92,17 +84,6 @@ def test_the_upgrade_starts_counting_claims_and_the_downgrade_stops(empty_url: s
     assert store.claim_counts() == {"q": 1}  # stopped; the rows already there stay
     assert store.get_queue_count() == store.count_queues_by_scan()
     engine.dispose()
-
-
-def _revision_0d1ca(dialect: str) -> tuple[str, ...]:
-    import importlib.util
-
-    path = next((migrate.script_location() / "versions").glob("0d22a1e5c001_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0d22", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._REVISION_0D1CA[dialect]
 
 
 def test_the_replaced_trigger_is_the_update_trigger() -> None:

@@ -19,6 +19,7 @@ from openorch.store import Store, build_engine
 from openorch.store.queues import counts as queue_counts
 from openorch.store.queues.bulk_triggers import ROW_TRIGGERS_ABOVE
 from openorch.store.queues.counts import QUEUE_COUNTS
+from support.databases import raw_sql, stored_id
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -35,15 +36,6 @@ def _exact(store: Store) -> dict[str, dict[QueueStatus, int]]:
     counts = store.get_queue_count()
     assert counts == store.count_queues_by_scan()
     return counts
-
-
-def _raw(store: Store, sql: str, **values: object) -> None:
-    with store.engine.begin() as connection:
-        connection.execute(sa.text(sql), values)
-
-
-def _key(store: Store, element_id: uuid.UUID) -> object:
-    return element_id.hex if store.dialect == "sqlite" else element_id
 
 
 def test_counts_are_maintained_on_a_migrated_database(store: Store) -> None:
@@ -85,32 +77,32 @@ def test_counts_stay_exact_through_raw_sql_writes(store: Store) -> None:
     """The original (and an admin's SQL) write `Queues` directly: the triggers count them."""
     now = datetime(2025, 1, 2, 3, 4, 5)
     for n in range(3):
-        _raw(
+        raw_sql(
             store,
             'INSERT INTO "Queues" (id, queue_name, status, reference, created_date) '
             "VALUES (:id, 'raw', 'NEW', :ref, :now)",
-            id=_key(store, uuid.uuid4()),
+            id=stored_id(store, uuid.uuid4()),
             ref=f"r{n}",
             now=now,
         )
     _exact(store)
-    _raw(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE reference = 'r0'""")
-    _raw(store, """UPDATE "Queues" SET queue_name = 'moved' WHERE reference = 'r1'""")
-    _raw(store, """UPDATE "Queues" SET message = 'hello' WHERE queue_name = 'raw'""")
+    raw_sql(store, """UPDATE "Queues" SET status = 'IN_PROGRESS' WHERE reference = 'r0'""")
+    raw_sql(store, """UPDATE "Queues" SET queue_name = 'moved' WHERE reference = 'r1'""")
+    raw_sql(store, """UPDATE "Queues" SET message = 'hello' WHERE queue_name = 'raw'""")
     counts = _exact(store)
     assert counts["moved"][QueueStatus.NEW] == 1
     assert counts["raw"][QueueStatus.IN_PROGRESS] == 1
     # One statement inserting several rows (a statement-level trigger on PostgreSQL).
-    _raw(
+    raw_sql(
         store,
         'INSERT INTO "Queues" (id, queue_name, status, created_date) '
         "VALUES (:one, 'raw', 'DONE', :now), (:two, 'raw', 'FAILED', :now)",
-        one=_key(store, uuid.uuid4()),
-        two=_key(store, uuid.uuid4()),
+        one=stored_id(store, uuid.uuid4()),
+        two=stored_id(store, uuid.uuid4()),
         now=now,
     )
     assert _exact(store)["raw"][QueueStatus.FAILED] == 1
-    _raw(store, """DELETE FROM "Queues" WHERE queue_name = 'raw'""")
+    raw_sql(store, """DELETE FROM "Queues" WHERE queue_name = 'raw'""")
     assert _exact(store) == {"moved": {**dict.fromkeys(QueueStatus, 0), QueueStatus.NEW: 1}}
 
 
@@ -307,14 +299,14 @@ def test_a_large_bulk_create_is_counted_by_one_delta_row(store: Store) -> None:
     assert created.created == size and len(created.skipped) == 10
     assert _exact(store)["uniq"][QueueStatus.NEW] == 2 * size
     # Writers after it (the original, an admin's SQL) are counted by the trigger again.
-    _raw(
+    raw_sql(
         store,
         'INSERT INTO "Queues" (id, queue_name, status, created_date) '
         "VALUES (:id, 'big', 'FAILED', :now)",
-        id=_key(store, uuid.uuid4()),
+        id=stored_id(store, uuid.uuid4()),
         now=datetime(2025, 1, 2),
     )
-    _raw(store, """UPDATE "Queues" SET status = 'DONE' WHERE reference IN ('r1', 'r2')""")
+    raw_sql(store, """UPDATE "Queues" SET status = 'DONE' WHERE reference IN ('r1', 'r2')""")
     counts = _exact(store)["big"]
     assert (counts[QueueStatus.FAILED], counts[QueueStatus.DONE]) == (1, 2)
 
@@ -351,11 +343,11 @@ def test_a_large_bulk_create_that_fails_half_way_changes_no_count(store: Store) 
     assert store.get_queue_elements("a", include_count=True)[1] == size
     # The next bulk create and a raw insert are counted as usual.
     store.bulk_create_queue_elements("a", [f"y{n}" for n in range(size)], [None] * size)
-    _raw(
+    raw_sql(
         store,
         'INSERT INTO "Queues" (id, queue_name, status, created_date) '
         "VALUES (:id, 'a', 'NEW', :now)",
-        id=_key(store, uuid.uuid4()),
+        id=stored_id(store, uuid.uuid4()),
         now=datetime(2025, 1, 2),
     )
     assert _exact(store)["a"][QueueStatus.NEW] == 2 * size + 1

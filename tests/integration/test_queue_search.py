@@ -4,7 +4,6 @@ whoever writes, and the fallbacks when the index cannot be made."""
 
 import logging
 import sqlite3
-import time
 import uuid
 
 import pytest
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from openorch import migrate
 from openorch.store import Store, build_engine
 from openorch.store.queues import search
+from support.search_checks import unindexed
 
 #: Letters in both cases, LIKE's wildcards and escape, quotes FTS5 treats specially,
 #: letters whose case only Unicode folds (SQLite's LIKE folds ASCII only).
@@ -32,13 +32,6 @@ def _indexed(request: pytest.FixtureRequest) -> None:
             assert not store._search_indexed()  # the upgrade leaves it out
             assert store.rebuild_search_index() is None
         assert store._search_indexed()
-
-
-def _plain(store: Store) -> Store:
-    """The same database with the index switched off: the plain LIKE, as before."""
-    plain = Store(store.engine)
-    plain._search_checked = (time.monotonic() + 3600, False)
-    return plain
 
 
 def _ids(store: Store, queue: str, term: str) -> set[str]:
@@ -66,7 +59,7 @@ def test_the_index_is_there_and_used(store: Store) -> None:
         else:
             connection.exec_driver_sql('DELETE FROM "Queue_Search"')
     assert store.get_queue_elements("q", search_term="payload") == ()
-    assert len(_plain(store).get_queue_elements("q", search_term="payload")) == 1
+    assert len(unindexed(store).get_queue_elements("q", search_term="payload")) == 1
     assert store.rebuild_search_index() is None  # rebuilt from the rows
     assert len(store.get_queue_elements("q", search_term="payload")) == 1
     if store.dialect == "postgresql":
@@ -102,7 +95,7 @@ def test_indexed_search_finds_what_the_plain_like_finds(
     stored = next((text for row in rows for text in row if text and len(text) >= 3), None)
     terms = [term] + ([stored[1:4], stored[:3].swapcase()] if stored else [])
     for each in terms:
-        assert _ids(store, queue, each) == _ids(_plain(store), queue, each), each
+        assert _ids(store, queue, each) == _ids(unindexed(store), queue, each), each
     store.apply_queue_action("delete", queue)
 
 

@@ -21,6 +21,7 @@ from openorch.alerts.watchdog import Watchdog
 from openorch.store import Store, build_engine
 from openorch.store.queues import search
 from openorch.store.queues.elements import _QUEUES
+from support.search_checks import found, migration, unindexed, waiting
 
 pytestmark = pytest.mark.postgres
 
@@ -33,23 +34,6 @@ def pg_store(pg_db_url: str) -> Iterator[Store]:
     assert store._search_indexed()
     yield store
     store.close()
-
-
-def _plain(store: Store) -> Store:
-    plain = Store(store.engine)
-    plain._search_checked = (time.monotonic() + 3600, False)
-    return plain
-
-
-def _found(store: Store, queue: str, term: str) -> set[uuid.UUID]:
-    rows, total = store.get_queue_elements(queue, search_term=term, limit=None, include_count=True)
-    assert total == len(rows)
-    return {row.id for row in rows}
-
-
-def _pending(store: Store) -> int:
-    with store.engine.connect() as connection:
-        return search.backlog(connection)
 
 
 def _documents(store: Store, columns: str = "queue_name, document") -> dict[uuid.UUID, tuple]:
@@ -70,38 +54,38 @@ def _expected_documents(store: Store, columns: str = "queue_name, ") -> dict[uui
 
 
 def test_writes_are_found_before_and_after_their_documents_are_made(pg_store: Store) -> None:
-    store, plain = pg_store, _plain(pg_store)
+    store, plain = pg_store, unindexed(pg_store)
     store.bulk_create_queue_elements("q", ["inv-1", "inv-2", "inv-3"], ["red apple", "green", None])
     single = store.create_queue_element("q", "single", "red pepper")
     assert _documents(store) == {}  # nothing made in the writers' transactions
-    assert _pending(store) == 4
-    assert _found(store, "q", "red ") == _found(plain, "q", "red ") != set()
+    assert waiting(store) == 4
+    assert found(store, "q", "red ") == found(plain, "q", "red ") != set()
 
     assert store.index_search_backlog() == 4
-    assert _pending(store) == 0
+    assert waiting(store) == 0
     assert _documents(store) == _expected_documents(store)
 
     # A change of text: the old document is stale until the next batch, and the search
     # still finds by the new text only (the element is pending).
     store.update_queue_element(single.id, message="now yellow")
     store.update_queue_element(single.id, data="blue pepper")
-    assert _pending(store) == 2
-    assert single.id not in _found(store, "q", "red pepper")
-    assert _found(store, "q", "yellow") == {single.id}
-    assert _found(store, "q", "blue pep") == {single.id}
+    assert waiting(store) == 2
+    assert single.id not in found(store, "q", "red pepper")
+    assert found(store, "q", "yellow") == {single.id}
+    assert found(store, "q", "blue pep") == {single.id}
     # Deleted: its document goes with the next batch, and it is never found meanwhile.
-    gone = next(iter(_found(store, "q", "apple")))
+    gone = next(iter(found(store, "q", "apple")))
     store.delete_queue_element(gone)
-    assert _found(store, "q", "apple") == set()
+    assert found(store, "q", "apple") == set()
     assert store.index_search_backlog() == 3
     assert _documents(store) == _expected_documents(store)
     assert gone not in _documents(store)
     for term in ("red", "pepper", "yellow", "inv-", "green"):
-        assert _found(store, "q", term) == _found(plain, "q", term), term
+        assert found(store, "q", term) == found(plain, "q", term), term
 
 
 def test_a_big_note_is_indexed_in_parts_and_found_throughout(pg_store: Store) -> None:
-    store, plain = pg_store, _plain(pg_store)
+    store, plain = pg_store, unindexed(pg_store)
     count = 2_500
     store.bulk_create_queue_elements(
         "big", [f"r{n:05d}" for n in range(count)], [f"item {n:05d}" for n in range(count)]
@@ -115,10 +99,10 @@ def test_a_big_note_is_indexed_in_parts_and_found_throughout(pg_store: Store) ->
         done.append(batch)
         # Found, whichever part is indexed: the first, the last, one in the middle.
         for term in ("item 00000", "item 01500", "item 02499"):
-            assert len(_found(store, "big", term)) == 1, (done, term)
+            assert len(found(store, "big", term)) == 1, (done, term)
     assert done == [1_000, 1_000, 500]
     assert _documents(store) == _expected_documents(store)
-    assert _found(store, "big", "item 0249") == _found(plain, "big", "item 0249")
+    assert found(store, "big", "item 0249") == found(plain, "big", "item 0249")
 
 
 def test_one_indexer_at_a_time(pg_store: Store) -> None:
@@ -134,21 +118,21 @@ def test_one_indexer_at_a_time(pg_store: Store) -> None:
     assert _documents(store) == _expected_documents(store)
 
 
-def test_a_large_backlog_makes_searches_plain(
+def test_a_large_backlog_makes_searchesunindexed(
     pg_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store, plain = pg_store, _plain(pg_store)
+    store, plain = pg_store, unindexed(pg_store)
     monkeypatch.setattr(search, "PENDING_LIMIT", 10)
     store.bulk_create_queue_elements("q", [f"r{n}" for n in range(8)], ["pear"] * 8)
     assert store._search_prefilter("pear", "q") != []  # 8 waiting: the index and the notes
     store.bulk_create_queue_elements("q", [f"s{n}" for n in range(8)], ["pear"] * 8)
     with caplog.at_level(logging.INFO, logger="openorch.store.queues.search"):
         assert store._search_prefilter("pear", "q") == []  # 16: the plain LIKE
-        assert len(_found(store, "q", "pear")) == 16 == len(_found(plain, "q", "pear"))
+        assert len(found(store, "q", "pear")) == 16 == len(found(plain, "q", "pear"))
     assert caplog.text.count("elements behind") == 1  # said once
     store.index_search_backlog()
     assert store._search_prefilter("pear", "q") != []
-    assert len(_found(store, "q", "pear")) == 16
+    assert len(found(store, "q", "pear")) == 16
 
 
 def test_the_lease_holder_indexes_the_backlog(pg_store: Store) -> None:
@@ -157,12 +141,12 @@ def test_the_lease_holder_indexes_the_backlog(pg_store: Store) -> None:
     other = Watchdog(store, "vm2", lambda _line: None, interval=30)
     holder = Watchdog(store, "vm1", lambda _line: None, interval=30)
     holder.tick()
-    assert holder.is_holder and _pending(store) == 0
+    assert holder.is_holder and waiting(store) == 0
     store.create_queue_element("q", "c", "three text")
     other.tick()
-    assert not other.is_holder and _pending(store) == 1  # only the holder indexes
+    assert not other.is_holder and waiting(store) == 1  # only the holder indexes
     holder.tick()
-    assert _pending(store) == 0
+    assert waiting(store) == 0
     assert _documents(store) == _expected_documents(store)
 
 
@@ -243,7 +227,7 @@ def test_concurrent_writers_and_the_indexer_never_disagree(pg_store: Store) -> N
     assert checks > 20
     while store.index_search_backlog():
         pass
-    assert _pending(store) == 0
+    assert waiting(store) == 0
     assert _documents(store) == _expected_documents(store)
 
 
@@ -254,7 +238,7 @@ def test_the_upgrade_indexes_in_the_background_and_the_downgrade_puts_back_0d1ca
     migrate.upgrade(engine, "0d1fa1e5c001")
     with engine.begin() as connection:  # the search objects as 0d1ca1e5c001 made them
         search.uninstall(connection)
-        for statement in _revision_0d1ca():
+        for statement in migration("0d20a1e5c001")._REVISION_0D1CA:
             connection.exec_driver_sql(statement)
     Store(engine).bulk_create_queue_elements("q", ["a", "b"], ["made before", "also made"])
     Store(engine).create_queue_element("other", "c", "made elsewhere")
@@ -265,12 +249,12 @@ def test_the_upgrade_indexes_in_the_background_and_the_downgrade_puts_back_0d1ca
     store = Store(engine)
     assert store._search_indexed()
     assert _documents(store) == {}  # dropped: the lease holder makes them again
-    assert _pending(store) == 3
-    assert len(_found(store, "q", "made")) == 2  # found meanwhile: all are noted
+    assert waiting(store) == 3
+    assert len(found(store, "q", "made")) == 2  # found meanwhile: all are noted
     assert store.index_search_backlog() == 3
     assert _documents(store) == _expected_documents(store)
     store.create_queue_element("q", "d", "made after the upgrade")
-    assert len(_found(store, "q", "made")) == 3
+    assert len(found(store, "q", "made")) == 3
 
     with engine.begin() as connection:
         config = migrate.alembic_config()
@@ -284,7 +268,7 @@ def test_the_upgrade_indexes_in_the_background_and_the_downgrade_puts_back_0d1ca
     assert _documents(old, "document") == _expected_documents(old, "")  # by the writer
     migrate.upgrade(engine)
     upgraded = Store(engine)
-    assert len(_found(upgraded, "q", "made")) == 4
+    assert len(found(upgraded, "q", "made")) == 4
     upgraded.index_search_backlog()
     assert _documents(upgraded) == _expected_documents(upgraded)
     engine.dispose()
@@ -305,7 +289,7 @@ def test_the_index_reads_only_the_searched_queue(pg_store: Store) -> None:
 
     sa.event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        assert len(_found(store, "mine", "common")) == 1
+        assert len(found(store, "mine", "common")) == 1
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", capture)
     statement, parameters = captured[0]
@@ -326,18 +310,6 @@ def _nodes(node: dict, index: str) -> Iterator[dict]:
         yield from _nodes(child, index)
 
 
-def _revision_0d1ca() -> tuple[str, ...]:
-    """0d1ca1e5c001's search objects, from the migration that keeps them."""
-    import importlib.util
-
-    path = next((migrate.script_location() / "versions").glob("0d20a1e5c001_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0d20", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._REVISION_0D1CA
-
-
 def test_an_element_moved_to_another_queue_is_found_there(pg_store: Store) -> None:
     store = pg_store
     element = store.create_queue_element("from", "ref", "moving text")
@@ -346,11 +318,11 @@ def test_an_element_moved_to_another_queue_is_found_there(pg_store: Store) -> No
         connection.execute(
             sa.text("UPDATE \"Queues\" SET queue_name = 'to' WHERE id = :id"), {"id": element.id}
         )
-    assert _found(store, "to", "moving") == {element.id}
-    assert _found(store, "from", "moving") == set()
+    assert found(store, "to", "moving") == {element.id}
+    assert found(store, "from", "moving") == set()
     assert store.index_search_backlog() == 1
     assert _documents(store)[element.id][0] == "to"
-    assert _found(store, "to", "moving") == {element.id}
+    assert found(store, "to", "moving") == {element.id}
 
 
 def test_deleted_elements_do_not_hold_searches_back(
@@ -365,9 +337,9 @@ def test_deleted_elements_do_not_hold_searches_back(
     store.apply_queue_action("delete", "q", reference="r1")
     with store.engine.begin() as connection:  # as the pruner deletes: one statement
         connection.exec_driver_sql("DELETE FROM \"Queues\" WHERE reference LIKE 'r2%%'")
-    assert _pending(store) == 0  # 12 deleted, none waiting to be found
+    assert waiting(store) == 0  # 12 deleted, none waiting to be found
     assert store._search_prefilter("fig", "q") != []  # the index still serves
-    assert len(_found(store, "q", "fig")) == 18
+    assert len(found(store, "q", "fig")) == 18
     assert len(_documents(store)) == 30  # the deleted ones' documents go with the next batch
     assert store.index_search_backlog() == 12
     assert _documents(store) == _expected_documents(store)

@@ -6,7 +6,6 @@ LIKE finds at every moment, whoever writes; and after indexing the FTS table mus
 `Queues` exactly, which FTS5's own integrity check verifies (rank 1 compares the index
 with the content table: a wrong 'delete' leaves entries it reports as corrupt)."""
 
-import importlib.util
 import os
 import random
 import signal
@@ -29,6 +28,7 @@ from openorch.store import Store, build_engine
 from openorch.store.queues import search
 from openorch.store.queues.bulk_triggers import ROW_TRIGGERS_ABOVE, SEARCH_TRIGGER
 from openorch.store.queues.elements import _QUEUES
+from support.search_checks import found, migration, unindexed, waiting
 
 PENDING = f'"{search.PENDING_TABLE}"'
 
@@ -40,23 +40,6 @@ def indexed(sqlite_db_url: str) -> Iterator[Store]:
     assert store._search_indexed() and store.indexes_in_background()
     yield store
     store.close()
-
-
-def _plain(store: Store) -> Store:
-    plain = Store(store.engine)
-    plain._search_checked = (time.monotonic() + 3600, False)
-    return plain
-
-
-def _found(store: Store, queue: str, term: str) -> set[uuid.UUID]:
-    rows, total = store.get_queue_elements(queue, search_term=term, limit=None, include_count=True)
-    assert total == len(rows)
-    return {row.id for row in rows}
-
-
-def _pending(store: Store) -> int:
-    with store.engine.connect() as connection:
-        return search.backlog(connection)
 
 
 def _notes(store: Store) -> int:
@@ -81,13 +64,13 @@ def _index_all(store: Store) -> int:
 
 
 def test_writes_are_found_before_and_after_they_are_indexed(indexed: Store) -> None:
-    store, plain = indexed, _plain(indexed)
+    store, plain = indexed, unindexed(indexed)
     store.bulk_create_queue_elements("q", ["inv-1", "inv-2", "inv-3"], ["red apple", "green", None])
     single = store.create_queue_element("q", "single", "red pepper")
-    assert _pending(store) == 4  # noted in the writers' transactions, not yet indexed
+    assert waiting(store) == 4  # noted in the writers' transactions, not yet indexed
     with pytest.raises(sa.exc.DatabaseError):
         _index_matches_the_rows(store)  # the FTS table has not seen them
-    assert _found(store, "q", "red ") == _found(plain, "q", "red ") != set()
+    assert found(store, "q", "red ") == found(plain, "q", "red ") != set()
 
     assert store.index_search_backlog() == 4
     assert _notes(store) == 0
@@ -97,18 +80,18 @@ def test_writes_are_found_before_and_after_they_are_indexed(indexed: Store) -> N
     # finds by the new text only.
     store.update_queue_element(single.id, message="now yellow")
     store.update_queue_element(single.id, data="blue pepper")
-    assert _pending(store) == 1
-    assert single.id not in _found(store, "q", "red pepper")
-    assert _found(store, "q", "yellow") == _found(store, "q", "blue pep") == {single.id}
+    assert waiting(store) == 1
+    assert single.id not in found(store, "q", "red pepper")
+    assert found(store, "q", "yellow") == found(store, "q", "blue pep") == {single.id}
     # Deleted: never found meanwhile; its entries go with the next batch.
-    gone = next(iter(_found(store, "q", "apple")))
+    gone = next(iter(found(store, "q", "apple")))
     store.delete_queue_element(gone)
-    assert _found(store, "q", "apple") == set()
-    assert _pending(store) == 1  # a deleted element is not waited for
+    assert found(store, "q", "apple") == set()
+    assert waiting(store) == 1  # a deleted element is not waited for
     assert store.index_search_backlog() == 2
     _index_matches_the_rows(store)
     for term in ("red", "pepper", "yellow", "inv-", "green", "apple"):
-        assert _found(store, "q", term) == _found(plain, "q", term), term
+        assert found(store, "q", term) == found(plain, "q", term), term
 
 
 def test_a_rowid_given_again_after_a_delete(indexed: Store) -> None:
@@ -123,11 +106,11 @@ def test_a_rowid_given_again_after_a_delete(indexed: Store) -> None:
     with store.engine.connect() as connection:
         rowids = connection.exec_driver_sql(f"SELECT element, gone, indexed FROM {PENDING}").all()
     assert rowids == [(2, 0, 1)]  # one note: the old text to remove, not gone
-    assert _found(store, "other", "new words") == {reused.id}
-    assert _found(store, "q", "old words") == set()
+    assert found(store, "other", "new words") == {reused.id}
+    assert found(store, "q", "old words") == set()
     assert store.index_search_backlog() == 1
     _index_matches_the_rows(store)
-    assert _found(store, "other", "new words") == {reused.id}
+    assert found(store, "other", "new words") == {reused.id}
 
 
 def test_an_element_moved_to_another_queue_is_found_there(indexed: Store) -> None:
@@ -136,18 +119,18 @@ def test_an_element_moved_to_another_queue_is_found_there(indexed: Store) -> Non
     store.index_search_backlog()
     with store.engine.begin() as connection:  # as an admin's SQL or the original might
         connection.exec_driver_sql("UPDATE \"Queues\" SET queue_name = 'to'")
-    assert _found(store, "to", "moving") == {element.id}
-    assert _found(store, "from", "moving") == set()
+    assert found(store, "to", "moving") == {element.id}
+    assert found(store, "from", "moving") == set()
     store.index_search_backlog()
     _index_matches_the_rows(store)
-    assert _found(store, "to", "moving") == {element.id}
+    assert found(store, "to", "moving") == {element.id}
 
 
 def test_a_large_bulk_create_notes_its_rows_in_one_statement(indexed: Store) -> None:
     """Above ROW_TRIGGERS_ABOVE the insert trigger is out for the batch and the new rowids
     are noted at once; the trigger is back afterwards, as it was; indexing in small
     batches, every part is found throughout."""
-    store, plain = indexed, _plain(indexed)
+    store, plain = indexed, unindexed(indexed)
     store.create_queue_element("big", "before", "item before")
     count = ROW_TRIGGERS_ABOVE * 2 + 500
     with store.engine.connect() as connection:
@@ -174,7 +157,7 @@ def test_a_large_bulk_create_notes_its_rows_in_one_statement(indexed: Store) -> 
             ).scalar()
             == stored
         )
-    assert _pending(store) == count + 1
+    assert waiting(store) == count + 1
     done = []
     while True:
         with store.engine.begin() as connection:
@@ -183,10 +166,10 @@ def test_a_large_bulk_create_notes_its_rows_in_one_statement(indexed: Store) -> 
             break
         done.append(batch)
         for term in ("item before", "item 00000", "item 01500", "item 02499"):
-            assert len(_found(store, "big", term)) == 1, (done, term)
+            assert len(found(store, "big", term)) == 1, (done, term)
     assert done == [1_000, 1_000, 501]
     _index_matches_the_rows(store)
-    assert _found(store, "big", "item 0249") == _found(plain, "big", "item 0249")
+    assert found(store, "big", "item 0249") == found(plain, "big", "item 0249")
 
 
 def test_a_failed_bulk_create_leaves_no_note_and_the_trigger(indexed: Store) -> None:
@@ -204,23 +187,23 @@ def test_a_failed_bulk_create_leaves_no_note_and_the_trigger(indexed: Store) -> 
     assert _notes(store) == 0
     assert store._search_indexed()  # the trigger is there (rolled back with the rest)
     store.create_queue_element("q", "after", "found after")
-    assert len(_found(store, "q", "found after")) == 1
-    assert _pending(store) == 1
+    assert len(found(store, "q", "found after")) == 1
+    assert waiting(store) == 1
 
 
-def test_a_large_backlog_makes_searches_plain(
+def test_a_large_backlog_makes_searchesunindexed(
     indexed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, plain = indexed, _plain(indexed)
+    store, plain = indexed, unindexed(indexed)
     monkeypatch.setattr(search, "PENDING_LIMIT", 10)
     store.bulk_create_queue_elements("q", [f"r{n}" for n in range(8)], ["pear"] * 8)
     assert store._search_prefilter("pear", "q") != []
     store.bulk_create_queue_elements("q", [f"s{n}" for n in range(8)], ["pear"] * 8)
     assert store._search_prefilter("pear", "q") == []  # 16 waiting: the plain LIKE
-    assert len(_found(store, "q", "pear")) == 16 == len(_found(plain, "q", "pear"))
+    assert len(found(store, "q", "pear")) == 16 == len(found(plain, "q", "pear"))
     store.index_search_backlog()
     assert store._search_prefilter("pear", "q") != []
-    assert len(_found(store, "q", "pear")) == 16
+    assert len(found(store, "q", "pear")) == 16
 
 
 def test_the_lease_holder_indexes_the_backlog(indexed: Store) -> None:
@@ -232,7 +215,7 @@ def test_the_lease_holder_indexes_the_backlog(indexed: Store) -> None:
     assert holder.is_holder and _notes(store) == 0
     store.create_queue_element("q", "c", "three text")
     other.tick()
-    assert not other.is_holder and _pending(store) == 1  # only the holder indexes
+    assert not other.is_holder and waiting(store) == 1  # only the holder indexes
     holder.tick()
     assert _notes(store) == 0
     _index_matches_the_rows(store)
@@ -276,7 +259,7 @@ def test_an_indexer_killed_in_its_batch_leaves_nothing_half_done(indexed: Store)
     before it commits: the batch was one transaction, so every note is still there and
     searches stay exact; the next indexer finishes the work with an index that matches
     the rows."""
-    store, plain = indexed, _plain(indexed)
+    store, plain = indexed, unindexed(indexed)
     count = 5_000
     store.bulk_create_queue_elements(
         "kill", [f"r{n}" for n in range(count)], [f"item {n:05d}" for n in range(count)]
@@ -295,10 +278,10 @@ def test_an_indexer_killed_in_its_batch_leaves_nothing_half_done(indexed: Store)
     indexer.wait(10)
     assert _notes(store) == count  # the batch rolled back as a whole
     for term in ("item 0000", "item 04999", "r123"):
-        assert _found(store, "kill", term) == _found(plain, "kill", term) != set(), term
+        assert found(store, "kill", term) == found(plain, "kill", term) != set(), term
     assert _index_all(store) == count
     _index_matches_the_rows(store)
-    assert len(_found(store, "kill", "item 0000")) == 10
+    assert len(found(store, "kill", "item 0000")) == 10
 
 
 def _both_in_one_snapshot(engine: sa.Engine, queue: str, term: str) -> tuple[set, set]:
@@ -388,23 +371,13 @@ def test_concurrent_writers_and_the_indexer_never_disagree(indexed: Store) -> No
     _index_matches_the_rows(store)
 
 
-def _revision_0d20() -> tuple[str, ...]:
-    """0d20a1e5c001's SQLite triggers, from the migration that keeps them."""
-    path = next((migrate.script_location() / "versions").glob("0d21a1e5c001_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0d21", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._REVISION_0D20
-
-
 def test_the_upgrade_switches_to_notes_and_the_downgrade_back(tmp_path: Path) -> None:
     engine = build_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate.upgrade(engine, "0d20a1e5c001")
     with engine.begin() as connection:  # the opt-in index as 0d20a1e5c001 made it
         search.uninstall(connection)
         connection.exec_driver_sql(search._SQLITE_FTS)
-        for statement in _revision_0d20():
+        for statement in migration("0d21a1e5c001")._REVISION_0D20:
             connection.exec_driver_sql(statement)
         connection.exec_driver_sql(search._SQLITE_REBUILD[-1])
     Store(engine).bulk_create_queue_elements("q", ["a", "b"], ["made before", "also made"])
@@ -418,9 +391,9 @@ def test_the_upgrade_switches_to_notes_and_the_downgrade_back(tmp_path: Path) ->
     assert _notes(store) == 0  # the FTS table was up to date: nothing to redo
     _index_matches_the_rows(store)
     store.create_queue_element("q", "c", "made after the upgrade")
-    store.update_queue_element(next(iter(_found(store, "q", "also made"))), message="changed")
-    assert _pending(store) == 2
-    assert len(_found(store, "q", "made")) == 3
+    store.update_queue_element(next(iter(found(store, "q", "also made"))), message="changed")
+    assert waiting(store) == 2
+    assert len(found(store, "q", "made")) == 3
 
     with engine.begin() as connection:
         config = migrate.alembic_config()
@@ -438,6 +411,6 @@ def test_the_upgrade_switches_to_notes_and_the_downgrade_back(tmp_path: Path) ->
     _index_matches_the_rows(old)  # by the writer again, in its transaction
     migrate.upgrade(engine)
     upgraded = Store(engine)
-    assert len(_found(upgraded, "q", "made")) == 4
+    assert len(found(upgraded, "q", "made")) == 4
     _index_matches_the_rows(upgraded)
     engine.dispose()
