@@ -301,8 +301,9 @@ def test_db_util_end_to_end(db_util: object, db_url: str, crypto_key: str) -> No
     assert du.get_pending_queue_triggers() == []  # lists, as the original returns
     assert du.begin_single_trigger(single) is True
     assert du.begin_single_trigger(single) is False
+    began = datetime.now()
     assert du.begin_scheduled_trigger(scheduled) is True
-    assert du.get_trigger(scheduled).next_run > datetime.now()  # type: ignore[attr-defined]
+    assert du.get_trigger(scheduled).next_run > began  # type: ignore[attr-defined]
     du.set_trigger_status(scheduled, TriggerStatus.PAUSED)
     trigger = du.get_trigger(queue)
     trigger.trigger_name = "renamed"
