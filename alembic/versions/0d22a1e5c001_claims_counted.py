@@ -9,12 +9,15 @@ The count triggers on `Queues` (revision 0d1ca1e5c001) also add a delta row
 `Queues`: exact whoever claims, the original OpenOrchestrator's Schedulers included.
 Additive: the original never reads `Queue_Counts`; its writes fire the same triggers.
 The triggers are replaced where the database keeps counts (every backend); the count
-starts at 0 with the upgrade. The downgrade puts back 0d1ca1e5c001's triggers (the
-claim rows stay and are ignored).
+starts at 0 with the upgrade. The downgrade puts back 0d1ca1e5c001's triggers and
+deletes the claim rows: the code of the revisions before sums every row of a queue for
+its total, so a claim row left behind would count as an element there (and an upgrade
+after it would not start at 0).
 """
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import context, op
 
 from openorch.store.queues import counts as queue_counts
@@ -84,3 +87,5 @@ def downgrade() -> None:
         return
     for statement in _REVISION_0D1CA[dialect]:
         op.execute(statement)
+    counts = sa.table("Queue_Counts", sa.column("status"))
+    op.execute(sa.delete(counts).where(counts.c.status == queue_counts.CLAIMED))

@@ -3,7 +3,7 @@
 IN_PROGRESS from another counts once per queue, whoever makes it (openorch's claim, raw
 SQL as the original's Schedulers write); nothing else counts; compaction keeps the total;
 the pseudo-status never shows in the element counts; the upgrade starts the count and
-the downgrade stops it."""
+the downgrade stops it and removes the claim rows."""
 
 import uuid
 
@@ -80,9 +80,16 @@ def test_the_upgrade_starts_counting_claims_and_the_downgrade_stops(empty_url: s
         config = migrate.alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, "0d21a1e5c001")
+    assert store.claim_counts() == {}  # the claim rows are gone with the triggers
     store.get_next_queue_element("q")
-    assert store.claim_counts() == {"q": 1}  # stopped; the rows already there stay
+    assert store.claim_counts() == {}  # and no claim is counted any more
     assert store.get_queue_count() == store.count_queues_by_scan()
+    # The code before 0d22a1e5c001 takes a queue's total as the sum of all its rows.
+    with engine.connect() as connection:
+        every_row = connection.exec_driver_sql(
+            """SELECT SUM(delta) FROM "Queue_Counts" WHERE queue_name = 'q'"""
+        ).scalar()
+    assert every_row == 4
     engine.dispose()
 
 
