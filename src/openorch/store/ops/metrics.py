@@ -13,6 +13,7 @@ created) index on a database without them); the oldest-NEW ages, open alerts
 and Schedulers read small ranges.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,6 +34,8 @@ from openorch.store.runs.counters import (
     seconds_between,
 )
 from openorch.store.runs.schedulers import scheduler_health
+
+log = logging.getLogger(__name__)
 
 #: The job figures cover jobs that ended this recently (and the RUNNING ones).
 JOB_WINDOW = timedelta(hours=24)
@@ -208,7 +211,13 @@ class MetricsStore(QueueCountStore, SearchStore):
                     figures.review_oldest_age[queue] = max(0.0, (now - oldest).total_seconds())
                 figures.job_counters = read_job_counters(session)
                 figures.prune = prune_totals(session)
-            except (exc.ProgrammingError, exc.OperationalError):
+            except (exc.ProgrammingError, exc.OperationalError) as error:
+                # Said, not swallowed: the same error may be a lock timeout, not a schema.
+                log.warning(
+                    "/metrics left out the review backlog, job counters and prune figures: "
+                    "%s (if the database is older than this openorch, run openorch upgrade)",
+                    error.orig,
+                )
                 return figures
             if figures.prune.last_finished is not None:
                 figures.prune_age = max(0.0, (now - figures.prune.last_finished).total_seconds())
