@@ -118,7 +118,7 @@ def test_one_indexer_at_a_time(pg_store: Store) -> None:
     assert _documents(store) == _expected_documents(store)
 
 
-def test_a_large_backlog_makes_searchesunindexed(
+def test_a_large_backlog_makes_searches_unindexed(
     pg_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, plain = pg_store, unindexed(pg_store)

@@ -191,7 +191,7 @@ def test_a_failed_bulk_create_leaves_no_note_and_the_trigger(indexed: Store) -> 
     assert waiting(store) == 1
 
 
-def test_a_large_backlog_makes_searchesunindexed(
+def test_a_large_backlog_makes_searches_unindexed(
     indexed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, plain = indexed, unindexed(indexed)
@@ -219,6 +219,23 @@ def test_the_lease_holder_indexes_the_backlog(indexed: Store) -> None:
     holder.tick()
     assert _notes(store) == 0
     _index_matches_the_rows(store)
+
+
+def test_an_idle_tick_reads_instead_of_taking_the_write_lock(indexed: Store) -> None:
+    """With nothing noted the indexer only reads: a writer holding SQLite's one write lock
+    (another Scheduler's claim, say) does not make the lease holder wait on every tick."""
+    store = indexed
+    store.bulk_create_queue_elements("q", ["a"], ["text"])
+    _index_all(store)
+    writer = sqlite3.connect(store.engine.url.database or "", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert store.index_search_backlog() == 0
+        assert time.monotonic() - started < 1.0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def test_batches_pause_for_writers(indexed: Store, monkeypatch: pytest.MonkeyPatch) -> None:

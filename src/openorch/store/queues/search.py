@@ -47,6 +47,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal_column, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -483,6 +484,11 @@ PENDING_LIMIT = 50_000
 _INDEXER_LOCK = "pg_try_advisory_xact_lock(1869770351, 31)"
 
 
+def _anything_noted(session: Session) -> bool:
+    """Whether any note waits for the indexer (a deleted element's included)."""
+    return session.execute(text(f'SELECT 1 FROM "{PENDING_TABLE}" LIMIT 1')).first() is not None
+
+
 def backlog(connection: Connection) -> int:
     """How many elements wait for their documents, deleted ones left out (at most
     PENDING_LIMIT + 1 notes are read, so this stays cheap however large it is)."""
@@ -659,6 +665,8 @@ class SearchStore(StoreCore):
         if not self.indexes_in_background():
             return 0
         sqlite = self.dialect == "sqlite"
+        if sqlite and not self._read(_anything_noted):
+            return 0  # a read, not SQLite's one write lock, on every idle watchdog tick
         limit = SQLITE_INDEX_BATCH if sqlite else INDEX_BATCH
         done = 0
         deadline = time.monotonic() + seconds
