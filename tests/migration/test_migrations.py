@@ -421,3 +421,17 @@ def test_opening_an_old_layout_database_says_to_upgrade(sqlite_empty_url: str) -
     store = Store.open(sqlite_empty_url)
     assert any("openorch upgrade" in w and "openorch_version" in w for w in store.open_warnings)
     store.close()
+
+
+def test_opening_a_database_at_another_revision_says_what_to_do(sqlite_empty_url: str) -> None:
+    """An older database asks for the upgrade; a newer one (a machine whose openorch was
+    left behind) asks to upgrade openorch here: the warning names both ways out."""
+    engine = build_engine(sqlite_empty_url)
+    migrate.upgrade(engine, "0d21a1e5c001")
+    engine.dispose()
+    store = Store.open(sqlite_empty_url)
+    warnings = [w for w in store.open_warnings if "0d21a1e5c001" in w]
+    store.close()
+    assert len(warnings) == 1, store.open_warnings
+    assert HEAD_REVISION in warnings[0] and "wrong figures" in warnings[0]
+    assert "openorch upgrade" in warnings[0] and "upgrade openorch on this machine" in warnings[0]

@@ -95,7 +95,9 @@ def open_store(
     elif revision is not None and found.openorch != HEAD_REVISION:
         store.open_warnings.append(
             f"The database is at revision {revision}, this version of openorch expects "
-            f'{HEAD_REVISION}: some screens may fail until you run openorch upgrade "{label}".'
+            f"{HEAD_REVISION}: some screens may fail or show wrong figures. If the database "
+            f'is older, run openorch upgrade "{label}"; if it is newer, upgrade openorch on '
+            "this machine."
         )
     if crypto_key is not None and revision is not None and not store.key_matches():
         store.open_warnings.append(
