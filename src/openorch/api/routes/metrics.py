@@ -9,7 +9,7 @@ read from small tables the watchdog keeps (`store/runs/counters.py`, `Prune_Runs
 by counting every job at a scrape.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated
 
@@ -54,37 +54,35 @@ class FiguresCollector(Collector):
                 elements.add_metric([queue, status.name], count)
         yield elements
         if figures.claims is not None:
-            claims = CounterMetricFamily(
+            yield _family(
+                CounterMetricFamily,
                 "openorch_queue_claims",
                 "Queue elements claimed (set IN_PROGRESS from another status), by queue, "
                 "since the database began counting them; whoever claimed.",
-                labels=["queue"],
+                ["queue"],
+                figures.claims,
             )
-            for queue, count in sorted(figures.claims.items()):
-                claims.add_metric([queue], count)
-            yield claims
-        oldest = GaugeMetricFamily(
+        yield _family(
+            GaugeMetricFamily,
             "openorch_queue_oldest_new_age_seconds",
             "Seconds since the oldest NEW element of each queue was created.",
-            labels=["queue"],
+            ["queue"],
+            figures.oldest_new_age,
         )
-        for queue, age in sorted(figures.oldest_new_age.items()):
-            oldest.add_metric([queue], age)
-        yield oldest
-        jobs = GaugeMetricFamily(
+        yield _family(
+            GaugeMetricFamily,
             "openorch_jobs_ended_24h",
             "Jobs that ended in the last 24 hours, by process and status.",
-            labels=["process", "status"],
+            ["process", "status"],
+            figures.jobs,
         )
-        for (process, job_status), count in sorted(figures.jobs.items()):
-            jobs.add_metric([process, job_status], count)
-        yield jobs
-        running = GaugeMetricFamily(
-            "openorch_jobs_running", "Jobs RUNNING now, by process.", labels=["process"]
+        yield _family(
+            GaugeMetricFamily,
+            "openorch_jobs_running",
+            "Jobs RUNNING now, by process.",
+            ["process"],
+            figures.running,
         )
-        for process, count in sorted(figures.running.items()):
-            running.add_metric([process], count)
-        yield running
         # A window, not a counter: use histogram_quantile on the buckets without rate().
         durations = HistogramMetricFamily(
             "openorch_job_duration_24h_seconds",
@@ -115,27 +113,27 @@ class FiguresCollector(Collector):
                 silent.add_metric([name], silent_for)
         yield up
         yield silent
-        alerts = GaugeMetricFamily(
-            "openorch_open_alerts", "Alerts open now, by rule.", labels=["rule"]
+        yield _family(
+            GaugeMetricFamily,
+            "openorch_open_alerts",
+            "Alerts open now, by rule.",
+            ["rule"],
+            figures.open_alerts,
         )
-        for rule, count in sorted(figures.open_alerts.items()):
-            alerts.add_metric([rule], count)
-        yield alerts
-        reviews = GaugeMetricFamily(
+        yield _family(
+            GaugeMetricFamily,
             "openorch_review_open",
             "Items open in the review inbox (failures a person must look at), by queue.",
-            labels=["queue"],
+            ["queue"],
+            figures.review_open,
         )
-        review_age = GaugeMetricFamily(
+        yield _family(
+            GaugeMetricFamily,
             "openorch_review_oldest_open_age_seconds",
             "Seconds since the oldest open review item of each queue was made.",
-            labels=["queue"],
+            ["queue"],
+            figures.review_oldest_age,
         )
-        for queue, count in sorted(figures.review_open.items()):
-            reviews.add_metric([queue], count)
-            review_age.add_metric([queue], figures.review_oldest_age[queue])
-        yield reviews
-        yield review_age
         if figures.search_waiting is not None:
             waiting = GaugeMetricFamily(
                 "openorch_search_index_waiting",
@@ -196,6 +194,21 @@ def _counter_families(figures: MetricFigures) -> Iterator[Metric]:
         )
         age.add_metric([], figures.prune_age)
         yield age
+
+
+def _family(
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily],
+    name: str,
+    documentation: str,
+    labels: list[str],
+    values: Mapping[str, float] | Mapping[tuple[str, str], float],
+) -> Metric:
+    """A family with one sample per key of `values` (a label value, or a tuple of them
+    for several labels), in key order so each scrape lists them alike."""
+    family = kind(name, documentation, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric([key] if isinstance(key, str) else list(key), value)
+    return family
 
 
 def _bound(value: float) -> str:
