@@ -20,6 +20,7 @@ from openorch.store.queues import counts as queue_counts
 from openorch.store.queues.bulk_triggers import ROW_TRIGGERS_ABOVE
 from openorch.store.queues.counts import QUEUE_COUNTS
 from support.databases import raw_sql, stored_id
+from support.race import release
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -242,7 +243,7 @@ def test_concurrent_claimers_in_several_processes_keep_the_counts_exact(
         )
         for seed in range(4)
     ]
-    start.touch()
+    release(start, len(workers))  # all at once, or the others may drain the queue first
     for worker in workers:
         _out, err = worker.communicate(timeout=240)
         assert worker.returncode == 0, err[-2000:]

@@ -10,6 +10,7 @@ DIE_AFTER exits abruptly in the middle of a write after that many claims. Worker
 start file so they all begin at once. Errors go to stderr and the exit code.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,20 @@ from openorch.database import QueueStatus
 from openorch.store import Store
 
 
+def release(start_file: Path, workers: int, timeout: float = 120) -> None:
+    """Start the workers together: wait until `workers` of them are ready (each has
+    opened its store and waits), then make the start file. Touching it at once let the
+    first workers finish a small queue before a slow one had even imported openorch."""
+    deadline = time.monotonic() + timeout
+    while len(list(start_file.parent.glob(f"{start_file.name}.ready.*"))) < workers:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {workers} workers became ready")
+        time.sleep(0.01)
+    start_file.touch()
+
+
 def _wait_for(start_file: str) -> None:
+    Path(f"{start_file}.ready.{os.getpid()}").touch()  # for `release`
     deadline = time.monotonic() + 60
     while not Path(start_file).exists():
         if time.monotonic() > deadline:
@@ -66,7 +80,6 @@ def begin_mixed(url: str, start_file: str, items: list[str]) -> None:
 
 
 def churn(url: str, start_file: str, queue_name: str, seed: int, die_after: int | None) -> None:
-    import os
     import random
 
     from sqlalchemy import text
